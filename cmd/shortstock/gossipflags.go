@@ -1,0 +1,103 @@
+package main
+
+import (
+	"encoding/base64"
+	"flag"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/shortstock/shortstock/gossip"
+	"github.com/shortstock/shortstock/internal/wire"
+)
+
+// gossipFlags are the flags origins and edges share for memberlist.
+type gossipFlags struct {
+	bind, key, nodeName, clusterSecret string
+	join                               listFlag
+	insecure                           bool
+}
+
+func (g *gossipFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&g.bind, "gossip-bind", "", "memberlist bind address and port, e.g. 127.0.0.1:7946 (default: no gossip)")
+	fs.Var(&g.join, "join", "gossip peers to join, ADDR[,ADDR]")
+	fs.StringVar(&g.key, "gossip-key", "", "base64 16/24/32-byte gossip encryption key; several, comma separated, for rotation (the first encrypts)")
+	fs.BoolVar(&g.insecure, "gossip-insecure", false, "allow unencrypted gossip when no --gossip-key is given")
+	fs.StringVar(&g.nodeName, "node-name", "", "gossip member name, unique in the region (default: ROLE-HOST-PORT)")
+	fs.StringVar(&g.clusterSecret, "cluster-secret", "", "shared secret from which edges and origins derive the internal API token (default: derived from the gossip key)")
+}
+
+// keys decodes --gossip-key.
+func (g *gossipFlags) keys(cmd string) ([][]byte, error) {
+	var out [][]byte
+	for _, k := range strings.Split(g.key, ",") {
+		if k = strings.TrimSpace(k); k == "" {
+			continue
+		}
+		b, err := base64.StdEncoding.DecodeString(k)
+		if err != nil {
+			return nil, usageErr(cmd, "--gossip-key is not valid base64")
+		}
+		if l := len(b); l != 16 && l != 24 && l != 32 {
+			return nil, usageErr(cmd, "--gossip-key must decode to 16, 24 or 32 bytes, not %d", l)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// config builds the gossip config, or nil when --gossip-bind is not given.
+func (g *gossipFlags) config(cmd, role, region string) (*gossip.Config, error) {
+	keys, err := g.keys(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if g.bind == "" {
+		if len(g.join) > 0 || len(keys) > 0 {
+			return nil, usageErr(cmd, "--join and --gossip-key need --gossip-bind")
+		}
+		return nil, nil
+	}
+	host, port, err := net.SplitHostPort(g.bind)
+	if err != nil {
+		return nil, usageErr(cmd, "invalid --gossip-bind %q: %v", g.bind, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 || net.ParseIP(host) == nil {
+		return nil, usageErr(cmd, "invalid --gossip-bind %q: want IP:PORT", g.bind)
+	}
+	if len(keys) == 0 && !g.insecure {
+		return nil, usageErr(cmd, "--gossip-bind without --gossip-key: refusing unencrypted gossip (give a key, or --gossip-insecure)")
+	}
+	if len(keys) > 0 && g.insecure {
+		return nil, usageErr(cmd, "--gossip-insecure contradicts --gossip-key")
+	}
+	name := g.nodeName
+	if name == "" {
+		h, _ := os.Hostname()
+		name = role + "-" + h + "-" + port
+	}
+	c := gossip.DefaultLANConfig(name)
+	c.Region = region
+	c.BindAddr, c.BindPort = host, p
+	c.SecretKeys = keys
+	c.Insecure = g.insecure
+	c.Join = g.join
+	return &c, nil
+}
+
+// clusterToken is the internal API token: from --cluster-secret, else from
+// the primary gossip key, else none (origins then serve loopback only).
+func (g *gossipFlags) clusterToken(cmd string, log *slog.Logger) (string, error) {
+	if g.clusterSecret != "" {
+		return wire.ClusterToken([]byte(g.clusterSecret)), nil
+	}
+	keys, err := g.keys(cmd)
+	if err != nil || len(keys) == 0 {
+		log.Warn("no --cluster-secret or --gossip-key: the internal API between edges and origins is limited to loopback")
+		return "", err
+	}
+	return wire.ClusterToken(keys[0]), nil
+}

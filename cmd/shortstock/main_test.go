@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string
+
+// TestMain builds the real binary once; these tests drive it as a user
+// would, through flags, env variables, signals and HTTP.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "shortstock-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "shortstock")
+	if out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func runCLI(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), o.String(), e.String()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return 0, o.String(), e.String()
+}
+
+func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{[]string{"origin", "--bogus"}, nil, "flag provided but not defined"},
+		{[]string{"origin"}, nil, "no admin key"},
+		{[]string{"origin", "--admin-key", "short"}, nil, "at least 16"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--store", "mysql"}, nil, "invalid --store"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--listen", "nope"}, nil, "invalid --listen"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--log-level", "loud"}, nil, "invalid --log-level"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "extra"}, nil, "unexpected argument"},
+		{[]string{"origin"}, []string{"SHORTSTOCK_LINK_TTL=forever", "SHORTSTOCK_ADMIN_KEY=0123456789abcdef"}, "SHORTSTOCK_LINK_TTL"},
+		{[]string{"frobnicate"}, nil, "unknown command"},
+	} {
+		code, _, stderr := runCLI(t, tc.env, tc.args...)
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != 2 || len(lines) != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line containing %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	if code, out, _ := runCLI(t, nil, "help"); code != 0 || !strings.Contains(out, "origin") {
+		t.Errorf("help: exit %d %q", code, out)
+	}
+	if code, out, _ := runCLI(t, nil, "origin", "-h"); code != 0 || !strings.Contains(out, "SHORTSTOCK_ADMIN_KEY") {
+		t.Errorf("origin -h: exit %d %q", code, out)
+	}
+	if code, out, _ := runCLI(t, nil, "version"); code != 0 || !strings.HasPrefix(out, "shortstock ") {
+		t.Errorf("version: exit %d %q", code, out)
+	}
+}
+
+// proc is a running shortstock process.
+type proc struct {
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	done chan struct{} // closed when the process has exited
+	err  error         // its exit status, once done is closed
+}
+
+// syncBuffer collects a process's log lines for failure messages.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) WriteString(x string) {
+	s.mu.Lock()
+	s.b.WriteString(x)
+	s.mu.Unlock()
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func start(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	p := &proc{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	go func() {
+		s := bufio.NewScanner(pr)
+		for s.Scan() {
+			p.logs.WriteString(s.Text() + "\n")
+		}
+	}()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = cmd.Wait(); pw.Close(); close(p.done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+func waitHTTP(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if r, err := http.Get(url); err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s never became ready", url)
+}
+
+const adminKey = "cli-test-admin-key-0123"
+
+func call(t *testing.T, method, url, body string, hdr ...string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	b, _ := io.ReadAll(res.Body)
+	_ = json.Unmarshal(b, &m)
+	return res.StatusCode, m
+}
+
+// Every acknowledged write survives kill -9, and holds still expire after
+// the restart.
+func TestOriginSurvivesKill9(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	base := "http://" + addr
+	env := []string{"SHORTSTOCK_ADMIN_KEY=" + adminKey}
+	p := start(t, env, "origin", "--listen", addr, "--data-dir", dir)
+	waitHTTP(t, base+"/_/readyz")
+
+	const n = 40
+	for i := 0; i < n; i++ {
+		if c, m := call(t, "POST", base+"/v1/links", fmt.Sprintf(`{"url":"https://e.example/%d","code":"k%d"}`, i, i)); c != 201 {
+			t.Fatalf("create: %d %v", c, m)
+		}
+	}
+	if c, _ := call(t, "PATCH", base+"/v1/links/k0", `{"redirect":308}`); c != 200 {
+		t.Fatal("patch failed")
+	}
+	if c, _ := call(t, "PUT", base+"/v1/stock/SKU/w1", `{"on_hand":10}`); c != 200 {
+		t.Fatal("put failed")
+	}
+	c, hold := call(t, "POST", base+"/v1/reservations", `{"sku":"SKU","qty":3,"ttl_seconds":2}`, "Idempotency-Key", "k-1")
+	if c != 201 {
+		t.Fatalf("reserve: %d %v", c, hold)
+	}
+	c, kept := call(t, "POST", base+"/v1/reservations", `{"sku":"SKU","qty":4,"ttl_seconds":3600}`)
+	if c != 201 {
+		t.Fatalf("reserve: %d", c)
+	}
+
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+
+	p2 := start(t, env, "origin", "--listen", addr, "--data-dir", dir)
+	waitHTTP(t, base+"/_/readyz")
+	for i := 0; i < n; i++ {
+		if c, m := call(t, "GET", fmt.Sprintf("%s/v1/links/k%d", base, i), ""); c != 200 || m["url"] != fmt.Sprintf("https://e.example/%d", i) {
+			t.Fatalf("link k%d lost after kill -9: %d %v", i, c, m)
+		}
+	}
+	if _, m := call(t, "GET", base+"/v1/links/k0", ""); m["redirect"] != 308.0 || m["version"] != 2.0 {
+		t.Fatalf("patch lost: %v", m)
+	}
+	if _, m := call(t, "GET", base+"/v1/reservations/"+kept["id"].(string), ""); m["status"] != "held" {
+		t.Fatalf("hold lost: %v", m)
+	}
+	// The retry of an acknowledged idempotent request still replays.
+	if c, m := call(t, "POST", base+"/v1/reservations", `{"sku":"SKU","qty":3,"ttl_seconds":2}`, "Idempotency-Key", "k-1"); c != 201 || m["id"] != hold["id"] {
+		t.Fatalf("idempotency record lost: %d %v", c, m)
+	}
+	// The 2 s hold expires on its own after the restart.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, m := call(t, "GET", base+"/v1/reservations/"+hold["id"].(string), "")
+		if m["status"] == "expired" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hold never expired after restart: %v", m)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, m := call(t, "GET", base+"/v1/stock/SKU", ""); m["available"] != 6.0 {
+		t.Fatalf("stock after restart: %v", m)
+	}
+
+	// SIGTERM: drain and exit 0, port released.
+	_ = p2.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p2.done:
+		if p2.err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", p2.err, p2.logs)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("origin did not stop on SIGTERM")
+	}
+	if ln, err := net.Listen("tcp", addr); err != nil {
+		t.Fatalf("port still held after exit: %v", err)
+	} else {
+		ln.Close()
+	}
+}

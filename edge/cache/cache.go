@@ -1,0 +1,406 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dgraph-io/ristretto/v2"
+	"github.com/shortstock/shortstock/internal/keys"
+	"golang.org/x/sync/singleflight"
+)
+
+// State says how Get answered.
+type State uint8
+
+const (
+	// Miss: the answer was loaded from the origin for this request (or a
+	// concurrent one it joined).
+	Miss State = iota
+	// Hit: the answer was cached and fresh.
+	Hit
+	// Stale: the answer was cached past its TTL and the origin could not
+	// be reached to refresh it.
+	Stale
+)
+
+func (s State) String() string {
+	switch s {
+	case Hit:
+		return "HIT"
+	case Stale:
+		return "STALE"
+	default:
+		return "MISS"
+	}
+}
+
+// Cache is a versioned cache of rendered answers. Create it with New. All
+// methods are safe for concurrent use, except that Close must not run
+// concurrently with Get (ristretto's own Close has the same rule): stop
+// serving first.
+type Cache struct {
+	cfg    Config
+	rc     *ristretto.Cache[uint64, *Entry]
+	floors *floors
+	// gens holds one generation per partition; DropPartition bumps it and
+	// an entry filled in an older generation is never served.
+	gens  [keys.Partitions]atomic.Uint64
+	group singleflight.Group
+
+	// lastFail and lastOK are the clock's unix nanoseconds of the last
+	// failed and successful Load: a recent failure with no success since
+	// means "origin down", and stale entries are then served at once.
+	lastFail atomic.Int64
+	lastOK   atomic.Int64
+
+	stats Stats
+
+	// mu guards closing against fills and invalidations: they hold it
+	// shared while they touch ristretto, Close holds it exclusively.
+	mu     sync.RWMutex
+	closed bool
+	fills  sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// New validates cfg and returns a Cache.
+func New(cfg Config) (*Cache, error) {
+	cfg.fill()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	c := &Cache{cfg: cfg}
+	rc, err := ristretto.NewCache(&ristretto.Config[uint64, *Entry]{
+		NumCounters: cfg.NumCounters,
+		MaxCost:     cfg.MaxCostBytes,
+		BufferItems: 64,
+		KeyToHash:   identity,
+		// An update never moves a key back to an older version, whatever
+		// order the fills land in.
+		ShouldUpdate: func(next, prev *Entry) bool {
+			return next.Kind != prev.Kind || next.ID != prev.ID || next.Version >= prev.Version
+		},
+		// Our cost already counts our bytes and overhead.
+		IgnoreInternalCost: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	c.rc = rc
+	c.floors = newFloors(int64(cfg.FloorLifetime), cfg.MaxFloors, cfg.Clock.Now().UnixNano())
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	return c, nil
+}
+
+// Get returns the answer for a key given as bytes (typically a slice of the
+// request path; it is not kept). A fresh cached entry is returned without
+// allocating. Otherwise the key is loaded, with concurrent misses of one key
+// sharing one Load; if that fails, a cached entry still in its grace period
+// is returned as Stale, and with nothing to serve the error wraps
+// ErrUnavailable.
+func (c *Cache) Get(kind keys.Kind, id []byte) (*Entry, State, error) {
+	now := c.cfg.Clock.Now().UnixNano()
+	e := c.lookup(kind, id, hashBytes(kind, id), now)
+	if e != nil && now < e.freshUntil {
+		return e, Hit, nil
+	}
+	return c.slow(kind, id, e, now)
+}
+
+// Peek returns the cached entry for a key if one may be served (fresh or
+// within its grace period), without loading anything.
+func (c *Cache) Peek(kind keys.Kind, id string) *Entry {
+	return c.lookup(kind, []byte(id), hashKey(kind, id), c.cfg.Clock.Now().UnixNano())
+}
+
+// lookup returns the cached entry for a key if it may be served at now:
+// it is the key's (not a hash collision's), within its grace period, from
+// the current generation of its partition and not older than the key's
+// floor.
+func (c *Cache) lookup(kind keys.Kind, id []byte, h uint64, now int64) *Entry {
+	e, ok := c.rc.Get(h)
+	if !ok || !e.is(kind, id) || now >= e.staleUntil || e.gen != c.gens[e.partition].Load() {
+		return nil
+	}
+	sh := c.floors.shard(h)
+	if ep := sh.epoch.Load(); e.checked.Load() != ep {
+		if sh.get(kind, id) > e.Version {
+			// A Set that landed after the Del of an invalidation.
+			c.stats.StaleDropped.Add(1)
+			c.del(h)
+			return nil
+		}
+		e.checked.Store(ep)
+	}
+	return e
+}
+
+// slow is the part of Get that may load; it is kept apart so the string
+// conversion of id happens only on a miss.
+func (c *Cache) slow(kind keys.Kind, idb []byte, stale *Entry, now int64) (*Entry, State, error) {
+	id := string(idb)
+	if stale != nil && c.originDown(now) {
+		// Do not make every request wait for an origin that just failed:
+		// answer stale now and let one refresh try in the background.
+		c.refresh(kind, id)
+		return stale, Stale, nil
+	}
+	e, err := c.load(kind, id)
+	if err == nil {
+		return e, Miss, nil
+	}
+	if stale != nil && !errors.Is(err, ErrClosed) {
+		return stale, Stale, nil
+	}
+	return nil, Miss, err
+}
+
+func (c *Cache) originDown(now int64) bool {
+	f := c.lastFail.Load()
+	return f > c.lastOK.Load() && now-f < int64(c.cfg.RetryBackoff)
+}
+
+func flightKey(kind keys.Kind, id string) string { return string(kind) + ":" + id }
+
+// load fills a key, sharing the fill with concurrent loads of the same key.
+func (c *Cache) load(kind keys.Kind, id string) (*Entry, error) {
+	v, err, _ := c.group.Do(flightKey(kind, id), func() (any, error) { return c.fill(kind, id) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Entry), nil
+}
+
+// refresh starts a background fill of a key unless one is in flight. The
+// goroutine is singleflight's; the fill it runs is counted in c.fills, so
+// Close cancels and waits for it.
+func (c *Cache) refresh(kind keys.Kind, id string) {
+	c.group.DoChan(flightKey(kind, id), func() (any, error) { return c.fill(kind, id) })
+}
+
+// fill loads a key and installs it. The version check against the floor is
+// the last step before the Set, and the epoch is read before it, so an
+// invalidation that overtakes the check is caught by lookup.
+func (c *Cache) fill(kind keys.Kind, id string) (*Entry, error) {
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	c.fills.Add(1)
+	c.mu.RUnlock()
+	defer c.fills.Done()
+
+	h := hashKey(kind, id)
+	gen := c.gens[keys.Partition(kind, id)].Load()
+	sh := c.floors.shard(h)
+	// Two tries: a fill that raced an invalidation comes back with the old
+	// version and is refused; the second one reads after the write.
+	for range 2 {
+		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.LoadTimeout)
+		e, err := c.cfg.Loader.Load(ctx, kind, id)
+		cancel()
+		now := c.cfg.Clock.Now()
+		if err != nil {
+			c.lastFail.Store(now.UnixNano())
+			c.stats.LoadErrors.Add(1)
+			if c.ctx.Err() != nil {
+				return nil, ErrClosed
+			}
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		c.lastOK.Store(now.UnixNano())
+		c.stats.Loads.Add(1)
+		if e == nil || e.Kind != kind || e.ID != id {
+			return nil, fmt.Errorf("%w: the loader answered for another key", ErrUnavailable)
+		}
+		ep := sh.epoch.Load()
+		if e.Version < sh.getString(kind, id) {
+			c.stats.FillsRefused.Add(1)
+			continue
+		}
+		e.seal(now, c.cfg.StaleGrace, gen, ep)
+		got := c.install(h, e)
+		if sh.epoch.Load() != ep && e.Version < sh.getString(kind, id) {
+			// An invalidation overtook the check above and its Del may have
+			// run before our Set was queued: queue a Del behind the Set so
+			// ristretto applies them in that order, and load again.
+			c.del(h)
+			c.stats.FillsRefused.Add(1)
+			continue
+		}
+		return got, nil
+	}
+	return nil, ErrRefused
+}
+
+// install caches a sealed entry, unless a newer version of the key is
+// already cached, in which case that one is returned: a request never sees
+// a key go back in time.
+func (c *Cache) install(h uint64, e *Entry) *Entry {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return e
+	}
+	if cur, ok := c.rc.Get(h); ok && cur.Kind == e.Kind && cur.ID == e.ID && cur.Version > e.Version {
+		return cur
+	}
+	if e.TTL > 0 && c.cfg.Clock.Now().UnixNano() < e.freshUntil {
+		// ristretto's own TTL (wall clock) frees the memory once the grace
+		// period is over; lookup enforces it exactly on the cache's clock.
+		if c.rc.SetWithTTL(h, e, e.cost(), e.TTL+c.cfg.StaleGrace) {
+			// ristretto applies a Set later, from a buffer. Wait for it, so
+			// the requests after this miss hit instead of loading again; a
+			// miss already waited for the origin, this is microseconds.
+			c.rc.Wait()
+		}
+	}
+	return e
+}
+
+func (c *Cache) del(h uint64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.closed {
+		c.rc.Del(h)
+	}
+}
+
+// Invalidate records that a key reached version: a cached entry older than
+// that is dropped, and fills or late Sets that carry an older version are
+// refused for FloorLifetime. It reports whether version was news (higher
+// than any seen for the key); replays and duplicates return false and
+// change nothing.
+func (c *Cache) Invalidate(kind keys.Kind, id string, version uint64) bool {
+	h := hashKey(kind, id)
+	rose, out := c.floors.shard(h).raise(c.floors, kind, id, version, c.cfg.Clock.Now().UnixNano())
+	if rose {
+		c.dropBelow(kind, id, h, version)
+	}
+	for _, d := range out {
+		// The floor is forgotten now: make sure no entry it was refusing
+		// (a Set that landed after the Del) outlives it.
+		c.dropOlder(d.kind, d.id, hashKey(d.kind, d.id), d.version)
+	}
+	if rose {
+		c.stats.Invalidations.Add(1)
+	} else {
+		c.stats.InvalidationsRefused.Add(1)
+	}
+	return rose
+}
+
+// dropBelow deletes the key's entry unless one at least as new as version
+// is visible. It deletes when none is visible, too: a fill's Set may still
+// sit in ristretto's buffer, and a Del queued now is applied after it.
+func (c *Cache) dropBelow(kind keys.Kind, id string, h uint64, version uint64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return
+	}
+	if e, ok := c.rc.Get(h); ok && e.Kind == kind && e.ID == id && e.Version >= version {
+		return
+	}
+	c.rc.Del(h)
+}
+
+// dropOlder deletes the key's entry if it is older than version (a
+// forgotten floor's last sweep).
+func (c *Cache) dropOlder(kind keys.Kind, id string, h uint64, version uint64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return
+	}
+	if e, ok := c.rc.Get(h); ok && e.Kind == kind && e.ID == id && e.Version < version {
+		c.rc.Del(h)
+	}
+}
+
+// DropPartition forgets every entry of a partition, including fills in
+// flight: used when changes of the partition were lost (the log was
+// trimmed past what this edge applied) and nothing cached can be trusted.
+func (c *Cache) DropPartition(p int) {
+	if p < 0 || p >= keys.Partitions {
+		return
+	}
+	c.gens[p].Add(1)
+	c.sweep(func(e *Entry) bool { return e.partition == p })
+}
+
+// DropAll forgets every entry, including fills in flight.
+func (c *Cache) DropAll() {
+	for p := range c.gens {
+		c.gens[p].Add(1)
+	}
+	c.sweep(func(*Entry) bool { return true })
+}
+
+// sweep deletes the entries that match, to give their memory back at once
+// (the generation bump already keeps them from being served).
+func (c *Cache) sweep(match func(*Entry) bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return
+	}
+	var hs []uint64
+	c.rc.IterValues(func(e *Entry) bool {
+		if match(e) {
+			hs = append(hs, e.hash)
+		}
+		return false
+	})
+	for _, h := range hs {
+		c.rc.Del(h)
+	}
+}
+
+// Cost returns the bytes the cached entries account for.
+func (c *Cache) Cost() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return 0
+	}
+	return c.rc.MaxCost() - c.rc.RemainingCost()
+}
+
+// Len counts the cached entries. It walks the cache: for metrics scrapes
+// and tests, not for the request path.
+func (c *Cache) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := 0
+	if !c.closed {
+		c.rc.IterValues(func(*Entry) bool { n++; return false })
+	}
+	return n
+}
+
+// Stats returns the cache's counters.
+func (c *Cache) Stats() *Stats { return &c.stats }
+
+// Wait blocks until buffered Sets are applied (for tests).
+func (c *Cache) Wait() { c.rc.Wait() }
+
+// Close cancels fills in flight, waits for them and releases ristretto's
+// goroutines. It is idempotent. It must not run concurrently with Get.
+func (c *Cache) Close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.cancel()
+	c.mu.Unlock()
+	c.fills.Wait()
+	c.rc.Close()
+}

@@ -1,0 +1,112 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shortstock/shortstock/internal/clock"
+)
+
+// Config configures a Cache. Zero fields take the defaults in their
+// comments; see DefaultConfig.
+type Config struct {
+	// Loader fetches misses from the origin. Required.
+	Loader Loader
+	// MaxCostBytes bounds the memory the entries take: the sum of their
+	// response bytes plus a fixed overhead each. Default 256 MiB.
+	MaxCostBytes int64
+	// NumCounters is the number of ristretto's admission counters, best
+	// about ten times the number of entries expected when full. Default
+	// MaxCostBytes/40 (entries of ~400 bytes).
+	NumCounters int64
+	// StaleGrace is how long past its TTL an entry may still be served
+	// while the origin is unreachable. Default 5m.
+	StaleGrace time.Duration
+	// LoadTimeout bounds one Load (the Loader may stop sooner). Default 1s.
+	LoadTimeout time.Duration
+	// RetryBackoff is how long after a failed Load a stale entry is served
+	// at once, with a refresh in the background, instead of making the
+	// request wait for the origin. Default 1s.
+	RetryBackoff time.Duration
+	// FloorLifetime is how long the newest version announced for a key is
+	// remembered to refuse older fills; it must be far longer than a Load
+	// can take. Default 1m.
+	FloorLifetime time.Duration
+	// MaxFloors bounds the number of remembered versions. Default 1<<20.
+	MaxFloors int
+	// Clock tells the time for TTLs. Default clock.Real{}.
+	Clock clock.Clock
+}
+
+// DefaultConfig returns a Config with every default filled in but Loader.
+func DefaultConfig() Config {
+	return Config{
+		MaxCostBytes:  256 << 20,
+		StaleGrace:    5 * time.Minute,
+		LoadTimeout:   time.Second,
+		RetryBackoff:  time.Second,
+		FloorLifetime: time.Minute,
+		MaxFloors:     1 << 20,
+		Clock:         clock.Real{},
+	}
+}
+
+func (c *Config) fill() {
+	d := DefaultConfig()
+	if c.MaxCostBytes == 0 {
+		c.MaxCostBytes = d.MaxCostBytes
+	}
+	if c.NumCounters == 0 {
+		c.NumCounters = max(c.MaxCostBytes/40, 1024)
+	}
+	if c.StaleGrace == 0 {
+		c.StaleGrace = d.StaleGrace
+	}
+	if c.LoadTimeout == 0 {
+		c.LoadTimeout = d.LoadTimeout
+	}
+	if c.RetryBackoff == 0 {
+		c.RetryBackoff = d.RetryBackoff
+	}
+	if c.FloorLifetime == 0 {
+		c.FloorLifetime = d.FloorLifetime
+	}
+	if c.MaxFloors == 0 {
+		c.MaxFloors = d.MaxFloors
+	}
+	if c.Clock == nil {
+		c.Clock = d.Clock
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.Loader == nil {
+		errs = append(errs, errors.New("Loader is required"))
+	}
+	if c.MaxCostBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("MaxCostBytes %d is below 1 MiB", c.MaxCostBytes))
+	}
+	if c.NumCounters < 0 {
+		errs = append(errs, fmt.Errorf("NumCounters %d is negative", c.NumCounters))
+	}
+	if c.MaxFloors < 0 {
+		errs = append(errs, fmt.Errorf("MaxFloors %d is negative", c.MaxFloors))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"StaleGrace", c.StaleGrace}, {"LoadTimeout", c.LoadTimeout}, {"RetryBackoff", c.RetryBackoff}, {"FloorLifetime", c.FloorLifetime}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative", d.name))
+		}
+	}
+	if c.FloorLifetime > 0 && c.FloorLifetime < 4*c.LoadTimeout {
+		errs = append(errs, fmt.Errorf("FloorLifetime %v must be at least 4 x LoadTimeout %v, or a slow fill could outlive the floor that refuses it", c.FloorLifetime, c.LoadTimeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return nil
+}

@@ -1,0 +1,27 @@
+package cache
+
+import (
+	"context"
+
+	"github.com/shortstock/shortstock/internal/keys"
+)
+
+// Loader fetches one key from the origin and renders the answer. It is
+// declared here, by its caller, so the cache needs nothing from the code
+// that talks to the origin (groupcache's Getter, in the same spirit).
+//
+// Load returns the answer to cache, a 404 included (Entry.Negative), or an
+// error when the origin could not give one (unreachable, timeout, 5xx).
+// The returned Entry must not be changed afterwards: the cache shares it
+// with every request it serves.
+type Loader interface {
+	Load(ctx context.Context, kind keys.Kind, id string) (*Entry, error)
+}
+
+// LoaderFunc adapts a function to Loader.
+type LoaderFunc func(ctx context.Context, kind keys.Kind, id string) (*Entry, error)
+
+// Load calls f.
+func (f LoaderFunc) Load(ctx context.Context, kind keys.Kind, id string) (*Entry, error) {
+	return f(ctx, kind, id)
+}

@@ -1,0 +1,79 @@
+package edge
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestClicksFlushedAndNeverLost counts clicks at the edge, flushes them,
+// keeps them through a failed flush (origin down), and sends the rest on
+// Shutdown. HEADs and 404s are not clicks.
+func TestClicksFlushedAndNeverLost(t *testing.T) {
+	o := newFakeOrigin(t)
+	o.putLink("c1", "https://example.com/1", 302)
+	o.putLink("c2", "https://example.com/2", 301)
+	e := newTestEdge(t, []string{o.url})
+	for range 10 {
+		e.get("/c1")
+	}
+	for range 3 {
+		e.get("/c2")
+		e.do("HEAD", "/c2")
+		e.get("/nope")
+	}
+	eventually(t, 2*time.Second, func() string {
+		if a, b := o.clickCount("c1"), o.clickCount("c2"); a != 10 || b != 3 {
+			return fmt.Sprintf("clicks at origin c1=%d c2=%d, want 10 and 3", a, b)
+		}
+		return ""
+	})
+	if n := o.clickCount("nope"); n != 0 {
+		t.Fatalf("a 404 counted %d clicks", n)
+	}
+
+	// Origin refuses batches: the counts wait at the edge.
+	o.failAll.Store(true)
+	for range 5 {
+		e.get("/c1") // cached: still served
+	}
+	time.Sleep(200 * time.Millisecond) // several failed flushes
+	if n := o.clickCount("c1"); n != 10 {
+		t.Fatalf("c1 = %d while the origin refused", n)
+	}
+	o.failAll.Store(false)
+	eventually(t, 2*time.Second, func() string {
+		if n := o.clickCount("c1"); n != 15 {
+			return fmt.Sprintf("c1 = %d after the origin came back, want 15", n)
+		}
+		return ""
+	})
+}
+
+func TestShutdownFlushesClicks(t *testing.T) {
+	o := newFakeOrigin(t)
+	o.putLink("last", "https://example.com/", 302)
+	e := newTestEdge(t, []string{o.url}, func(c *Config) { c.ClickFlushInterval = time.Hour })
+	for range 7 {
+		e.get("/last")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := o.clickCount("last"); n != 7 {
+		t.Fatalf("clicks after Shutdown = %d, want 7", n)
+	}
+	if err := <-e.served; err != nil {
+		t.Fatalf("Serve returned %v after Shutdown, want nil", err)
+	}
+	// Idempotent, and Serve refuses afterwards.
+	if err := e.srv.Close(); err != nil {
+		t.Fatalf("Close after Shutdown: %v", err)
+	}
+	if err := e.srv.Serve(e.ln); err != ErrClosed {
+		t.Fatalf("Serve after Shutdown: %v, want ErrClosed", err)
+	}
+}

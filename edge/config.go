@@ -1,0 +1,231 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shortstock/shortstock/internal/clock"
+)
+
+// Config configures an edge Server. Start from DefaultConfig; New fills
+// zero fields with the defaults in their comments, except where a comment
+// says zero means something else.
+type Config struct {
+	// Region names the edge's region in logs and metrics. Default "local".
+	Region string
+	// NodeName names this edge in click batches, logs and metrics.
+	// Default: the host name.
+	NodeName string
+	// Origins are the base URLs of the region's origins
+	// ("http://127.0.0.1:9090"). The first is used while it answers; the
+	// others are tried in order when it fails. At least one is required.
+	Origins []string
+	// ClusterToken is sent as "Authorization: Bearer <token>" on the
+	// origin's internal API (see wire.ClusterToken). Empty: no header, which
+	// an origin without a token accepts from loopback only.
+	ClusterToken string
+
+	// CacheBytes bounds the memory of cached answers. Default 256 MiB.
+	CacheBytes int64
+	// OriginTimeout bounds one fetch from the origins, all of them tried
+	// included, so a key that is not cached answers 503 within it when no
+	// origin answers. Default 1s.
+	OriginTimeout time.Duration
+	// StaleGrace is how long past its TTL a cached answer is still served
+	// (X-Cache: STALE) while no origin can be reached. Default 5m.
+	StaleGrace time.Duration
+	// NegativeTTL caps how long a 404 is cached, whatever the origin says:
+	// a created key is normally announced by an invalidation, this bounds
+	// the damage when one is lost. Default 5s.
+	NegativeTTL time.Duration
+	// ClickFlushInterval is how often click counts are sent to the origin.
+	// Default 1s.
+	ClickFlushInterval time.Duration
+	// HeadsPollInterval is how often the origin's change-log heads are
+	// polled to find changes gossip lost. DefaultConfig sets 2s; 0 disables
+	// the poll (the first contact still reads the heads once).
+	HeadsPollInterval time.Duration
+	// GapGrace is how long a hole in a partition's change sequence may wait
+	// for the missing change to arrive by gossip (which does not keep order)
+	// before it is fetched from the change log. Default 50ms.
+	GapGrace time.Duration
+	// ReadyWindow: /_/readyz needs an origin answer at most this old (it
+	// probes the origin when the last one is older). Default 5s.
+	ReadyWindow time.Duration
+	// Ready, when set, must also say true for /_/readyz to answer 200; the
+	// wiring passes "has joined gossip". Default nil (not consulted).
+	Ready func() bool
+
+	// Logger receives structured logs. Default slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the edge's metrics. Default: a private registry.
+	Registerer prometheus.Registerer
+	// Gatherer is what /_/metrics serves. Default: the private registry, or
+	// prometheus.DefaultGatherer when Registerer is the default registerer.
+	Gatherer prometheus.Gatherer
+	// Clock tells the time for TTLs and delays. Default clock.Real{}.
+	Clock clock.Clock
+
+	// ReadTimeout bounds reading one request, headers and body. Default 5s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing one response. Default 5s.
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long. Default 60s.
+	IdleTimeout time.Duration
+	// MaxRequestBodySize caps request bodies; the public API takes none.
+	// Default 4 KiB.
+	MaxRequestBodySize int
+	// ReadBufferSize is the per-connection read buffer, which also caps the
+	// request line plus headers. Default 4 KiB.
+	ReadBufferSize int
+	// Concurrency caps connections served at once. Default 256 Ki.
+	Concurrency int
+	// MaxConnsPerOrigin caps connections to each origin. Default 512.
+	MaxConnsPerOrigin int
+}
+
+// DefaultConfig returns a Config with every default filled in but Origins.
+func DefaultConfig() Config {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "edge"
+	}
+	return Config{
+		Region:             "local",
+		NodeName:           host,
+		CacheBytes:         256 << 20,
+		OriginTimeout:      time.Second,
+		StaleGrace:         5 * time.Minute,
+		NegativeTTL:        5 * time.Second,
+		ClickFlushInterval: time.Second,
+		HeadsPollInterval:  2 * time.Second,
+		GapGrace:           50 * time.Millisecond,
+		ReadyWindow:        5 * time.Second,
+		Clock:              clock.Real{},
+		ReadTimeout:        5 * time.Second,
+		WriteTimeout:       5 * time.Second,
+		IdleTimeout:        60 * time.Second,
+		MaxRequestBodySize: 4 << 10,
+		ReadBufferSize:     4 << 10,
+		Concurrency:        256 << 10,
+		MaxConnsPerOrigin:  512,
+	}
+}
+
+func (c *Config) fill() {
+	d := DefaultConfig()
+	setDefault(&c.Region, d.Region)
+	setDefault(&c.NodeName, d.NodeName)
+	setDefault(&c.CacheBytes, d.CacheBytes)
+	setDefault(&c.OriginTimeout, d.OriginTimeout)
+	setDefault(&c.StaleGrace, d.StaleGrace)
+	setDefault(&c.NegativeTTL, d.NegativeTTL)
+	setDefault(&c.ClickFlushInterval, d.ClickFlushInterval)
+	setDefault(&c.GapGrace, d.GapGrace)
+	setDefault(&c.ReadyWindow, d.ReadyWindow)
+	setDefault(&c.ReadTimeout, d.ReadTimeout)
+	setDefault(&c.WriteTimeout, d.WriteTimeout)
+	setDefault(&c.IdleTimeout, d.IdleTimeout)
+	setDefault(&c.MaxRequestBodySize, d.MaxRequestBodySize)
+	setDefault(&c.ReadBufferSize, d.ReadBufferSize)
+	setDefault(&c.Concurrency, d.Concurrency)
+	setDefault(&c.MaxConnsPerOrigin, d.MaxConnsPerOrigin)
+	if c.Clock == nil {
+		c.Clock = d.Clock
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+func setDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if len(c.Origins) == 0 {
+		errs = append(errs, errors.New("at least one origin is required"))
+	}
+	for _, o := range c.Origins {
+		if _, _, err := parseOrigin(o); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.CacheBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("CacheBytes %d is below 1 MiB", c.CacheBytes))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"OriginTimeout", c.OriginTimeout}, {"StaleGrace", c.StaleGrace}, {"NegativeTTL", c.NegativeTTL},
+		{"ClickFlushInterval", c.ClickFlushInterval}, {"HeadsPollInterval", c.HeadsPollInterval},
+		{"GapGrace", c.GapGrace}, {"ReadyWindow", c.ReadyWindow}, {"ReadTimeout", c.ReadTimeout},
+		{"WriteTimeout", c.WriteTimeout}, {"IdleTimeout", c.IdleTimeout},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative", d.name))
+		}
+	}
+	if c.ClickFlushInterval > 0 && c.ClickFlushInterval < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("ClickFlushInterval %v is below 10ms", c.ClickFlushInterval))
+	}
+	if c.HeadsPollInterval > 0 && c.HeadsPollInterval < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("HeadsPollInterval %v is below 10ms", c.HeadsPollInterval))
+	}
+	if c.ReadBufferSize < 1024 {
+		errs = append(errs, fmt.Errorf("ReadBufferSize %d is below 1024", c.ReadBufferSize))
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"MaxRequestBodySize", c.MaxRequestBodySize}, {"Concurrency", c.Concurrency}, {"MaxConnsPerOrigin", c.MaxConnsPerOrigin}} {
+		if n.v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative", n.name))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return nil
+}
+
+// parseOrigin checks an origin base URL and returns its host:port and
+// whether it uses TLS.
+func parseOrigin(raw string) (addr string, tls bool, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", false, fmt.Errorf("origin %q: %w", raw, err)
+	}
+	switch u.Scheme {
+	case "http":
+	case "https":
+		tls = true
+	default:
+		return "", false, fmt.Errorf("origin %q: scheme must be http or https", raw)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return "", false, fmt.Errorf("origin %q: no host", raw)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", false, fmt.Errorf("origin %q: must be scheme://host[:port] only", raw)
+	}
+	addr = u.Host
+	if u.Port() == "" {
+		if tls {
+			addr += ":443"
+		} else {
+			addr += ":80"
+		}
+	}
+	return addr, tls, nil
+}

@@ -1,0 +1,105 @@
+package edge
+
+import (
+	"github.com/shortstock/shortstock/edge/cache"
+	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/valyala/fasthttp"
+)
+
+// Header names and values, built once so that setting them copies bytes
+// and converts nothing.
+var (
+	headerXCache   = []byte("X-Cache")
+	headerXVersion = []byte("X-Version")
+	headerLocation = []byte("Location")
+	headerAllow    = []byte("Allow")
+	allowGetHead   = []byte("GET, HEAD")
+	cacheStates    = [...][]byte{cache.Miss: []byte("MISS"), cache.Hit: []byte("HIT"), cache.Stale: []byte("STALE")}
+
+	bodyBadCode     = []byte(`{"error":"invalid_code","message":"a code is [A-Za-z0-9][A-Za-z0-9_-]{0,63}"}`)
+	bodyBadSKU      = []byte(`{"error":"invalid_sku","message":"a sku is [A-Za-z0-9][A-Za-z0-9._:-]{0,63}"}`)
+	bodyNotFound    = []byte(`{"error":"not_found","message":"no such endpoint"}`)
+	bodyMethod      = []byte(`{"error":"method_not_allowed","message":"use GET or HEAD"}`)
+	bodyUnavailable = []byte(`{"error":"origin_unavailable","message":"not cached here and no origin answered"}`)
+	bodyOK          = []byte(`{"status":"ok"}`)
+	bodyReady       = []byte(`{"status":"ready"}`)
+	bodyNotReady    = []byte(`{"status":"not ready"}`)
+)
+
+// handle is the fasthttp handler: a switch on the path, no router.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	r, id := route(ctx.Path())
+	if r != routeNotFound && !ctx.IsGet() && !ctx.IsHead() {
+		s.m.rejMethod.Inc()
+		ctx.Response.Header.SetCanonical(headerAllow, allowGetHead)
+		s.plain(ctx, fasthttp.StatusMethodNotAllowed, bodyMethod)
+		return
+	}
+	switch r {
+	case routeLink:
+		if !keys.ValidCode(id) {
+			s.m.rejBadCode.Inc()
+			s.plain(ctx, fasthttp.StatusBadRequest, bodyBadCode)
+			return
+		}
+		s.serveKey(ctx, keys.KindLink, id)
+	case routeStock:
+		if !keys.ValidSKU(id) {
+			s.m.rejBadSKU.Inc()
+			s.plain(ctx, fasthttp.StatusBadRequest, bodyBadSKU)
+			return
+		}
+		s.serveKey(ctx, keys.KindStock, id)
+	case routeHealthz:
+		s.plain(ctx, fasthttp.StatusOK, bodyOK)
+	case routeReadyz:
+		if s.ready() {
+			s.plain(ctx, fasthttp.StatusOK, bodyReady)
+		} else {
+			s.plain(ctx, fasthttp.StatusServiceUnavailable, bodyNotReady)
+		}
+	case routeMetrics:
+		s.metrics(ctx)
+	default:
+		s.m.rejNotFound.Inc()
+		s.plain(ctx, fasthttp.StatusNotFound, bodyNotFound)
+	}
+}
+
+// serveKey answers a validated code or SKU from the cache. On a hit it
+// allocates nothing: the entry's bytes were rendered at fill time, the
+// header names and values are prebuilt, and the counters are resolved.
+func (s *Server) serveKey(ctx *fasthttp.RequestCtx, kind keys.Kind, id []byte) {
+	e, st, err := s.cache.Get(kind, id)
+	if err != nil {
+		s.m.unavail.Inc()
+		s.plain(ctx, fasthttp.StatusServiceUnavailable, bodyUnavailable)
+		return
+	}
+	ki := kindIdx(kind)
+	s.m.answers[ki][st].Inc()
+	resp := &ctx.Response
+	resp.SetStatusCode(e.Status)
+	if len(e.ContentType) > 0 {
+		resp.Header.SetContentTypeBytes(e.ContentType)
+	}
+	if len(e.Location) > 0 {
+		resp.Header.SetCanonical(headerLocation, e.Location)
+	}
+	resp.Header.SetCanonical(headerXCache, cacheStates[st])
+	resp.Header.SetCanonical(headerXVersion, e.VersionBytes())
+	resp.SetBodyRaw(e.Body)
+	if e.Negative {
+		s.m.negative[ki].Inc()
+	} else if kind == keys.KindLink && ctx.IsGet() {
+		// A HEAD is a check, not a click.
+		s.clicks.Add(e)
+	}
+}
+
+// plain answers with a prebuilt JSON body.
+func (s *Server) plain(ctx *fasthttp.RequestCtx, status int, body []byte) {
+	ctx.Response.SetStatusCode(status)
+	ctx.Response.Header.SetContentTypeBytes(contentTypeJSON)
+	ctx.Response.SetBodyRaw(body)
+}

@@ -1,0 +1,109 @@
+package edge
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+)
+
+// testEdge is a real edge Server serving over an in-memory listener, with
+// a fasthttp client dialling it.
+type testEdge struct {
+	t      *testing.T
+	srv    *Server
+	ln     *fasthttputil.InmemoryListener
+	client *fasthttp.Client
+	served chan error
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newTestEdge(t *testing.T, origins []string, mutate ...func(*Config)) *testEdge {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Origins = origins
+	cfg.NodeName = "edge-test"
+	cfg.Logger = quietLogger()
+	cfg.OriginTimeout = 500 * time.Millisecond
+	cfg.ClickFlushInterval = 50 * time.Millisecond
+	cfg.HeadsPollInterval = 0
+	cfg.GapGrace = 10 * time.Millisecond
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	te := &testEdge{t: t, srv: srv, ln: fasthttputil.NewInmemoryListener(), served: make(chan error, 1)}
+	te.client = &fasthttp.Client{
+		Dial:                func(string) (net.Conn, error) { return te.ln.Dial() },
+		MaxConnsPerHost:     2000,
+		ReadTimeout:         10 * time.Second,
+		WriteTimeout:        10 * time.Second,
+		MaxIdleConnDuration: time.Minute,
+	}
+	go func() { te.served <- srv.Serve(te.ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return te
+}
+
+type answer struct {
+	status  int
+	cache   string
+	version string
+	loc     string
+	ctype   string
+	body    string
+}
+
+func (te *testEdge) do(method, path string) answer {
+	te.t.Helper()
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(method)
+	req.SetRequestURI("http://edge" + path)
+	if err := te.client.DoTimeout(req, resp, 10*time.Second); err != nil {
+		te.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return answer{
+		status:  resp.StatusCode(),
+		cache:   string(resp.Header.Peek("X-Cache")),
+		version: string(resp.Header.Peek("X-Version")),
+		loc:     string(resp.Header.Peek("Location")),
+		ctype:   string(resp.Header.ContentType()),
+		body:    string(resp.Body()),
+	}
+}
+
+func (te *testEdge) get(path string) answer { te.t.Helper(); return te.do("GET", path) }
+
+// eventually retries f until it returns "" or the deadline passes.
+func eventually(t *testing.T, d time.Duration, f func() string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		msg := f()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(msg)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,203 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/shortstock/shortstock/edge/cache"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+)
+
+// Server is an edge node. Create it with New, serve with Serve, stop with
+// Shutdown (graceful) or Close. It owns every goroutine it starts: the
+// click flusher and the change catch-up loop start in New and stop in
+// Shutdown/Close.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	cache   *cache.Cache
+	origin  *originClient
+	m       *metrics
+	http    *fasthttp.Server
+	metrics fasthttp.RequestHandler
+	clicks  cache.Clicks
+	// pendingClicks are counts drained but not yet delivered; only the
+	// click loop touches it, then the final flush after the loop stopped.
+	pendingClicks map[string]int64
+	marks         *watermarks
+
+	stop chan struct{}
+	kick chan struct{} // wakes the catch-up loop; buffered 1, never blocks
+	// loopCtx is the background loops' origin calls' parent; stopLoops
+	// cancels it so a stop does not wait for an origin timeout.
+	loopCtx    context.Context
+	cancelLoop context.CancelFunc
+	loops      sync.WaitGroup
+	stopOnce   sync.Once
+
+	mu        sync.Mutex
+	serving   bool // Serve was called
+	shutdown  bool // Shutdown was called: Serve refuses
+	drained   bool // the HTTP server finished draining
+	closeOnce sync.Once
+}
+
+// New validates cfg, builds the cache and the origin client, reads the
+// origin's change-log heads (waiting at most OriginTimeout: an unreachable
+// origin does not stop the edge from starting) and starts the background
+// loops. It does not listen: call Serve.
+func New(cfg Config) (*Server, error) {
+	cfg.fill()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Registerer == nil {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		cfg.Registerer = reg
+		if cfg.Gatherer == nil {
+			cfg.Gatherer = reg
+		}
+	}
+	if cfg.Gatherer == nil {
+		cfg.Gatherer = prometheus.DefaultGatherer
+	}
+	s := &Server{
+		cfg:   cfg,
+		log:   cfg.Logger.With("component", "edge", "region", cfg.Region, "node", cfg.NodeName),
+		stop:  make(chan struct{}),
+		kick:  make(chan struct{}, 1),
+		marks: newWatermarks(),
+
+		pendingClicks: map[string]int64{},
+	}
+	s.loopCtx, s.cancelLoop = context.WithCancel(context.Background())
+	loader := &originLoader{negativeTTL: cfg.NegativeTTL}
+	ccfg := cache.DefaultConfig()
+	ccfg.Loader = loader
+	ccfg.MaxCostBytes = cfg.CacheBytes
+	ccfg.StaleGrace = cfg.StaleGrace
+	ccfg.LoadTimeout = cfg.OriginTimeout
+	ccfg.RetryBackoff = max(cfg.OriginTimeout, time.Second)
+	ccfg.FloorLifetime = max(time.Minute, 8*cfg.OriginTimeout)
+	ccfg.Clock = cfg.Clock
+	c, err := cache.New(ccfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	s.cache = c
+	if s.m, err = newMetrics(cfg.Registerer, cfg.Region, cfg.NodeName, c); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
+	}
+	s.origin = newOriginClient(&s.cfg, s.m)
+	loader.oc = s.origin
+	s.metrics = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+	s.http = &fasthttp.Server{
+		Handler:            s.handle,
+		Name:               "shortstock",
+		ReadTimeout:        cfg.ReadTimeout,
+		WriteTimeout:       cfg.WriteTimeout,
+		IdleTimeout:        cfg.IdleTimeout,
+		MaxRequestBodySize: cfg.MaxRequestBodySize,
+		ReadBufferSize:     cfg.ReadBufferSize,
+		Concurrency:        cfg.Concurrency,
+		// The answers set their own Content-Type; a redirect needs none.
+		NoDefaultContentType: true,
+		// Tell keep-alive clients to go away while draining.
+		CloseOnShutdown: true,
+		Logger:          fasthttpLogger{s.log},
+	}
+	// First contact before serving, so change tracking starts from the
+	// origin's heads while the cache is still empty; if no origin answers,
+	// the change loop keeps trying.
+	s.pollHeads()
+	s.loops.Add(2)
+	go s.clickLoop()
+	go s.changeLoop()
+	return s, nil
+}
+
+// Handler returns the edge's request handler, for serving it on a
+// fasthttp.Server of one's own (tests, benchmarks).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
+
+// Serve answers requests on ln until Shutdown or Close; it then returns nil.
+// It returns ErrClosed if the server was already shut down.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return ErrClosed
+	}
+	s.serving = true
+	s.mu.Unlock()
+	return s.http.Serve(ln)
+}
+
+// Shutdown stops accepting connections, waits for requests in flight to
+// finish, stops the background loops, and sends the clicks counted so far
+// to the origin, all within ctx. When ctx ends first it returns ctx's
+// error and leaves the cache open (requests may still be running); Close
+// then finishes the job.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutdown = true
+	drain := s.serving && !s.drained
+	s.mu.Unlock()
+	if drain {
+		if err := s.http.ShutdownWithContext(ctx); err != nil && ctx.Err() != nil {
+			return fmt.Errorf("edge: drain: %w", err)
+		}
+		s.mu.Lock()
+		s.drained = true
+		s.mu.Unlock()
+	}
+	s.stopLoops()
+	s.flushClicksFinal(ctx)
+	s.closeOnce.Do(func() {
+		s.cache.Close()
+		s.origin.close()
+	})
+	return ctx.Err()
+}
+
+// Close shuts down, giving requests in flight as long as they can take
+// (an origin fetch and a write), and is idempotent.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.OriginTimeout+s.cfg.WriteTimeout+time.Second)
+	defer cancel()
+	err := s.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("edge: requests still running after the close deadline; cache left open")
+	}
+	return err
+}
+
+// stopLoops stops the click flusher and the catch-up loop and waits for
+// them; the flusher's final send is flushClicksFinal's.
+func (s *Server) stopLoops() {
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		s.cancelLoop()
+	})
+	s.loops.Wait()
+}
+
+// fasthttpLogger sends fasthttp's own complaints (bad requests, timeouts)
+// to slog at debug level: they are the client's problem, not ours.
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Debug(fmt.Sprintf(format, args...), "source", "fasthttp")
+}

@@ -1,0 +1,168 @@
+package edge
+
+import (
+	"sync"
+
+	"github.com/shortstock/shortstock/internal/keys"
+)
+
+// watermarks tracks, per partition, the last change seq applied without a
+// hole, the changes applied beyond it out of order, and the newest seq
+// known to exist (from changes and origin heads). A partition that is
+// behind its target gets a due time, after which the catch-up loop reads
+// the change log; the delay lets gossip, which does not keep order, fill
+// the hole first.
+type watermarks struct {
+	mu    sync.Mutex
+	known bool // first contact: seqs mean nothing before the origin's heads are known
+	last  [keys.Partitions]uint64
+	// ahead bit k says seq last+2+k was applied already (it came early).
+	ahead  [keys.Partitions]uint64
+	target [keys.Partitions]uint64
+	// due is when the partition's catch-up is due (unix ns), 0 for none.
+	due [keys.Partitions]int64
+}
+
+func newWatermarks() *watermarks { return &watermarks{} }
+
+// initialize sets every partition's position to the origin's heads, the
+// first time only. It reports whether it did.
+func (w *watermarks) initialize(heads []uint64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.known {
+		return false
+	}
+	w.known = true
+	copy(w.last[:], heads)
+	copy(w.target[:], heads)
+	return true
+}
+
+func (w *watermarks) isKnown() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.known
+}
+
+// see records change seq of partition p as applied and reports whether a
+// catch-up became due (the caller then wakes the loop).
+func (w *watermarks) see(p int, seq uint64, now, grace int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.known || seq <= w.last[p] {
+		return false // before first contact, or a replay
+	}
+	w.target[p] = max(w.target[p], seq)
+	switch k := seq - w.last[p] - 2; {
+	case seq == w.last[p]+1:
+		w.advanceLocked(p)
+	case k < 64:
+		w.ahead[p] |= 1 << k
+	}
+	return w.scheduleLocked(p, now, grace)
+}
+
+// observe takes an origin's heads: a partition whose head is past what we
+// applied becomes due for catch-up. Before first contact it initializes
+// instead; it reports (initialized, catch-up due).
+func (w *watermarks) observe(heads []uint64, now, grace int64) (bool, bool) {
+	w.mu.Lock()
+	if !w.known {
+		w.mu.Unlock()
+		return w.initialize(heads), false
+	}
+	defer w.mu.Unlock()
+	kick := false
+	for p, h := range heads {
+		w.target[p] = max(w.target[p], h)
+		if w.scheduleLocked(p, now, grace) {
+			kick = true
+		}
+	}
+	return false, kick
+}
+
+// advanceLocked applies seq last+1 and every early one right after it.
+func (w *watermarks) advanceLocked(p int) {
+	for {
+		w.last[p]++
+		early := w.ahead[p]&1 != 0
+		w.ahead[p] >>= 1
+		if !early {
+			return
+		}
+	}
+}
+
+// applied moves partition p's position to upto (a catch-up read the log
+// that far) and raises its target to head.
+func (w *watermarks) applied(p int, upto, head uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.target[p] = max(w.target[p], head)
+	if upto <= w.last[p] {
+		return
+	}
+	shift := upto - w.last[p]
+	// Seq upto+1 is bit shift-1 of the old bitmap: was it applied early?
+	next := shift-1 < 64 && w.ahead[p]>>(shift-1)&1 != 0
+	if shift < 64 {
+		w.ahead[p] >>= shift
+	} else {
+		w.ahead[p] = 0
+	}
+	w.last[p] = upto
+	if next {
+		w.advanceLocked(p)
+	}
+}
+
+// scheduleLocked gives p a due time if it is behind and has none; it
+// clears it once p caught up. It reports whether a new one was set.
+func (w *watermarks) scheduleLocked(p int, now, grace int64) bool {
+	if w.last[p] >= w.target[p] {
+		w.due[p] = 0
+		return false
+	}
+	if w.due[p] != 0 {
+		return false
+	}
+	w.due[p] = now + grace
+	return true
+}
+
+// position returns where partition p stands: last applied, target.
+func (w *watermarks) position(p int) (last, target uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last[p], w.target[p]
+}
+
+// settle clears p's due time if it caught up, or pushes it to retryAt.
+func (w *watermarks) settle(p int, retryAt int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.last[p] >= w.target[p] {
+		w.due[p] = 0
+	} else {
+		w.due[p] = retryAt
+	}
+}
+
+// takeDue returns the partitions due at now and the earliest due time of
+// the others (0 if none).
+func (w *watermarks) takeDue(now int64) (due []int, next int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for p, d := range w.due {
+		switch {
+		case d == 0:
+		case d <= now:
+			due = append(due, p)
+		case next == 0 || d < next:
+			next = d
+		}
+	}
+	return due, next
+}

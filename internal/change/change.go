@@ -1,0 +1,110 @@
+package change
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/shortstock/shortstock/internal/keys"
+)
+
+// Change records that Key reached Version. Seq orders the changes of one
+// partition: the log of partition P holds seq 1, 2, 3, ... without holes
+// (trimming only removes a prefix).
+type Change struct {
+	Partition int    `json:"partition"`
+	Seq       uint64 `json:"seq"`
+	Key       string `json:"key"` // canonical "kind:id", see keys.Key
+	Version   uint64 `json:"version"`
+	AtUnixMs  int64  `json:"at_ms"` // when storage applied the write; used to measure staleness
+}
+
+// Page is a slice of one partition's log, as read from storage.
+type Page struct {
+	Partition int      `json:"partition"`
+	Changes   []Change `json:"changes"`
+	// Head is the newest seq in the partition (0 when empty).
+	Head uint64 `json:"head"`
+	// First is the oldest seq still retained; a reader that needs anything
+	// before it has lost changes to trimming and must drop the partition.
+	First uint64 `json:"first"`
+}
+
+// ErrMalformed is returned by Decode for bytes that are not a change.
+var ErrMalformed = errors.New("change: malformed record")
+
+const (
+	codecVersion = 1
+	maxKeyLen    = 2 + keys.MaxIDLen
+)
+
+// MaxEncodedLen bounds one encoded change, so a gossip packet can be packed
+// with several without overflowing the UDP budget.
+const MaxEncodedLen = 1 + 2 + 3*binary.MaxVarintLen64 + 1 + maxKeyLen
+
+// AppendBinary appends the wire form of c to b:
+// version byte, partition (uint16), seq, version, at (uvarint/varint),
+// key length (byte) and key bytes.
+func (c Change) AppendBinary(b []byte) []byte {
+	b = append(b, codecVersion)
+	b = binary.BigEndian.AppendUint16(b, uint16(c.Partition))
+	b = binary.AppendUvarint(b, c.Seq)
+	b = binary.AppendUvarint(b, c.Version)
+	b = binary.AppendVarint(b, c.AtUnixMs)
+	b = append(b, byte(len(c.Key)))
+	return append(b, c.Key...)
+}
+
+// Decode parses one change from the front of b and returns the rest. It
+// validates everything a peer could lie about: codec version, partition
+// range, key shape, and that the key belongs to the partition it claims.
+func Decode(b []byte) (Change, []byte, error) {
+	var c Change
+	if len(b) < 3 || b[0] != codecVersion {
+		return c, nil, ErrMalformed
+	}
+	c.Partition = int(binary.BigEndian.Uint16(b[1:3]))
+	b = b[3:]
+	var n int
+	if c.Seq, n = binary.Uvarint(b); n <= 0 {
+		return c, nil, ErrMalformed
+	}
+	b = b[n:]
+	if c.Version, n = binary.Uvarint(b); n <= 0 {
+		return c, nil, ErrMalformed
+	}
+	b = b[n:]
+	if c.AtUnixMs, n = binary.Varint(b); n <= 0 {
+		return c, nil, ErrMalformed
+	}
+	b = b[n:]
+	if len(b) < 1 || int(b[0]) > len(b)-1 || int(b[0]) > maxKeyLen {
+		return c, nil, ErrMalformed
+	}
+	kl := int(b[0])
+	c.Key = string(b[1 : 1+kl])
+	b = b[1+kl:]
+	if err := c.Validate(); err != nil {
+		return Change{}, nil, err
+	}
+	return c, b, nil
+}
+
+// Validate checks that c is well formed.
+func (c Change) Validate() error {
+	k, id, ok := keys.Split(c.Key)
+	if !ok {
+		return fmt.Errorf("%w: key %q", ErrMalformed, c.Key)
+	}
+	valid := k == keys.KindLink && keys.ValidCode(id) || k == keys.KindStock && keys.ValidSKU(id)
+	if !valid {
+		return fmt.Errorf("%w: key %q", ErrMalformed, c.Key)
+	}
+	if c.Partition != keys.Partition(k, id) {
+		return fmt.Errorf("%w: key %q is not in partition %d", ErrMalformed, c.Key, c.Partition)
+	}
+	if c.Seq == 0 || c.Version == 0 {
+		return fmt.Errorf("%w: zero seq or version", ErrMalformed)
+	}
+	return nil
+}

@@ -1,0 +1,145 @@
+package topology
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/shortstock/shortstock/gossip"
+	"github.com/shortstock/shortstock/internal/change"
+	"github.com/shortstock/shortstock/origin"
+)
+
+// OriginOptions describes one origin node.
+type OriginOptions struct {
+	// Origin is the origin server's config; Store and AdminKeys are
+	// required. Logger, Registerer, Gatherer and Publisher are set here.
+	Origin origin.Config
+	// Listen is the HTTP address ("127.0.0.1:0" picks a free port).
+	Listen string
+	// Listener, when set, is used instead of Listen.
+	Listener net.Listener
+	// Gossip, when non-nil, makes the node a member of its region's pool
+	// that publishes every change the origin tails. Handler and
+	// LocalWatermarks are set here.
+	Gossip *gossip.Config
+	// Logger for the node. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// OriginNode is a running origin: HTTP server, background loops, gossip.
+type OriginNode struct {
+	Server *origin.Server
+	Gossip *gossip.Node // nil without gossip
+	URL    string       // http://host:port
+
+	log      *slog.Logger
+	http     *http.Server
+	served   chan error
+	shutOnce sync.Once
+	shutErr  error
+}
+
+// StartOrigin starts an origin node. The Store stays the caller's to close,
+// after Shutdown.
+func StartOrigin(opts OriginOptions) (*OriginNode, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n := &OriginNode{log: log, served: make(chan error, 1)}
+
+	cfg := opts.Origin
+	cfg.Logger, cfg.Registerer, cfg.Gatherer = log, reg, reg
+	// The gossip node needs the server's heads and the server needs the
+	// node as its publisher: bind them late through n.
+	if opts.Gossip != nil {
+		cfg.Publisher = origin.PublisherFunc(func(c change.Change) {
+			if g := n.Gossip; g != nil {
+				_ = g.Publish(c) // an older version than seen is skipped; nothing else fails
+			}
+		})
+	}
+	srv, err := origin.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.Server = srv
+	if opts.Gossip != nil {
+		gc := *opts.Gossip
+		gc.LocalWatermarks = srv.Heads
+		gc.Logger = log
+		gc.Metrics = reg
+		g, err := gossip.New(gc)
+		if err != nil {
+			srv.Close()
+			return nil, fmt.Errorf("gossip: %w", err)
+		}
+		n.Gossip = g
+	}
+	ln := opts.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", opts.Listen); err != nil {
+			n.closeBackground()
+			return nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
+		}
+	}
+	n.URL = "http://" + ln.Addr().String()
+	n.http = newHTTPServer(srv.Handler(), log)
+	go func() { n.served <- n.http.Serve(ln) }()
+	log.Info("origin listening", "url", n.URL, "gossip", gossipAddr(n.Gossip))
+	return n, nil
+}
+
+// Done delivers the HTTP server's error if it stops on its own (a listener
+// failure) rather than through Shutdown.
+func (n *OriginNode) Done() <-chan error { return n.served }
+
+// Shutdown drains HTTP requests (until ctx ends), stops the tailer and hold
+// expiry, then leaves gossip. It is idempotent.
+func (n *OriginNode) Shutdown(ctx context.Context) error {
+	n.shutOnce.Do(func() {
+		err := n.http.Shutdown(ctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			n.http.Close()
+		}
+		n.shutErr = errors.Join(err, n.closeBackground())
+	})
+	return n.shutErr
+}
+
+func (n *OriginNode) closeBackground() error {
+	err := n.Server.Close()
+	if n.Gossip != nil {
+		err = errors.Join(err, n.Gossip.Close())
+	}
+	return err
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func gossipAddr(g *gossip.Node) string {
+	if g == nil {
+		return "off"
+	}
+	return g.LocalAddr()
+}

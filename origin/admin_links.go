@@ -1,0 +1,165 @@
+package origin
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/shortstock/shortstock/internal/keys"
+)
+
+// generateAttempts bounds retries of generated codes on collision; with 62^7
+// codes a collision is rare, several in a row means something is wrong.
+const generateAttempts = 8
+
+func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
+	body, ae := s.readBody(w, r)
+	if ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	nl, ae := decodeCreateLink(body, s.cfg.Clock.Now())
+	if ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	custom := nl.Code != ""
+	var l Link
+	var err error
+	for attempt := 0; attempt < generateAttempts; attempt++ {
+		if !custom {
+			nl.Code = keys.RandomCode(s.cfg.CodeLength)
+		}
+		l, err = s.store.CreateLink(ctx, nl)
+		if custom || !errors.Is(err, ErrCodeTaken) {
+			break
+		}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/links/"+l.Code)
+	writeJSON(w, http.StatusCreated, l)
+}
+
+// pathCode returns the {code} path value, or an error answer for a malformed
+// one (which cannot exist, so it is a 404 without a storage call).
+func pathCode(r *http.Request) (string, *apiError) {
+	code := r.PathValue("code")
+	if !keys.ValidCode(code) {
+		return "", &apiError{http.StatusNotFound, "not_found", "no link has that code (codes match [A-Za-z0-9][A-Za-z0-9_-]{0,63})"}
+	}
+	return code, nil
+}
+
+func linkNotFound(code string) *apiError {
+	return &apiError{http.StatusNotFound, "not_found", "no link with code " + code}
+}
+
+func (s *Server) getLink(w http.ResponseWriter, r *http.Request) {
+	code, ae := pathCode(r)
+	if ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	l, err := s.store.GetLink(ctx, code)
+	if errors.Is(err, ErrNotFound) {
+		s.writeError(w, r, linkNotFound(code))
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if l.Expired(s.cfg.Clock.Now()) {
+		s.writeError(w, r, &apiError{http.StatusNotFound, "link_expired", "the link expired at " + l.ExpiresAt.Format(time.RFC3339)})
+		return
+	}
+	writeJSON(w, http.StatusOK, l)
+}
+
+func (s *Server) patchLink(w http.ResponseWriter, r *http.Request) {
+	code, ae := pathCode(r)
+	if ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	body, ae := s.readBody(w, r)
+	if ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	p, ae := decodePatchLink(body, s.cfg.Clock.Now())
+	if ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	l, err := s.store.UpdateLink(ctx, code, p)
+	if errors.Is(err, ErrNotFound) {
+		s.writeError(w, r, linkNotFound(code))
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, l)
+}
+
+func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {
+	code, ae := pathCode(r)
+	if ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	if _, err := s.store.DeleteLink(ctx, code); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			err = linkNotFound(code)
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// linkStatsView is the body of GET /v1/links/{code}/stats.
+type linkStatsView struct {
+	Code      string     `json:"code"`
+	Clicks    int64      `json:"clicks"`
+	Version   uint64     `json:"version"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	Expired   bool       `json:"expired"`
+}
+
+func (s *Server) linkStats(w http.ResponseWriter, r *http.Request) {
+	code, ae := pathCode(r)
+	if ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	l, err := s.store.GetLink(ctx, code)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			err = linkNotFound(code)
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	// Stats stay readable after expiry: that is when people look at them.
+	writeJSON(w, http.StatusOK, linkStatsView{
+		Code: l.Code, Clicks: l.Clicks, Version: l.Version,
+		CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt, Expired: l.Expired(s.cfg.Clock.Now()),
+	})
+}

@@ -1,0 +1,97 @@
+package origin
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/shortstock/shortstock/internal/keys"
+)
+
+func (s *Server) createReservation(w http.ResponseWriter, r *http.Request) {
+	idemKey := r.Header.Get("Idempotency-Key")
+	if idemKey != "" && !validIdempotencyKey(idemKey) {
+		s.writeError(w, r, badRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters"))
+		return
+	}
+	body, ae := s.readBody(w, r)
+	if ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	req, ae := decodeReserve(body)
+	if ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	req.IdempotencyKey = idemKey
+	req.Now = s.cfg.Clock.Now()
+	req.ID = keys.NewReservationID(keys.Partition(keys.KindStock, req.SKU))
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	res, err := s.store.Reserve(ctx, req)
+	if errors.Is(err, ErrNotFound) {
+		err = &apiError{http.StatusNotFound, "not_found", "no stock for sku " + req.SKU}
+	}
+	if err == nil && res.Replayed {
+		// Tell the client it got the recorded answer, not a new hold.
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/reservations/"+res.ID)
+	writeJSON(w, http.StatusCreated, res)
+}
+
+func pathReservation(r *http.Request) (string, *apiError) {
+	id := r.PathValue("id")
+	if _, err := keys.ReservationPartition(id); err != nil {
+		return "", &apiError{http.StatusNotFound, "not_found", "no reservation with id " + truncate(id, 64)}
+	}
+	return id, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+func (s *Server) reservationOp(w http.ResponseWriter, r *http.Request, op func(id string) (Reservation, error)) {
+	id, ae := pathReservation(r)
+	if ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	res, err := op(id)
+	if errors.Is(err, ErrNotFound) {
+		err = &apiError{http.StatusNotFound, "not_found", "no reservation with id " + id}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) getReservation(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	s.reservationOp(w, r, func(id string) (Reservation, error) { return s.store.GetReservation(ctx, id) })
+}
+
+func (s *Server) commitReservation(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	s.reservationOp(w, r, func(id string) (Reservation, error) {
+		return s.store.CommitReservation(ctx, id, s.cfg.Clock.Now())
+	})
+}
+
+func (s *Server) releaseReservation(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	s.reservationOp(w, r, func(id string) (Reservation, error) { return s.store.ReleaseReservation(ctx, id) })
+}

@@ -1,0 +1,221 @@
+package origin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/shortstock/shortstock/internal/keys"
+)
+
+// Bounds on numbers in requests: far above any real stock, far below where
+// sums could overflow int64.
+const (
+	MaxQuantity = 1 << 40
+	maxTTLSecs  = int64(MaxReservationTTL / time.Second)
+)
+
+// decodeStrict decodes exactly one JSON object into v, refusing unknown
+// fields (a typo like "expire_at" must not be silently ignored) and trailing
+// data.
+func decodeStrict(body []byte, v any) *apiError {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return badRequest("invalid_json", "request body is empty; a JSON object is required")
+	}
+	if trimmed[0] != '{' {
+		return badRequest("invalid_json", "request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return badRequest("invalid_json", fmt.Sprintf("field %q has the wrong type", te.Field))
+		}
+		return badRequest("invalid_json", "request body is not valid JSON for this endpoint: "+err.Error())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("invalid_json", "request body has data after the JSON object")
+	}
+	return nil
+}
+
+// createLinkRequest is the body of POST /v1/links.
+type createLinkRequest struct {
+	URL       *string `json:"url"`
+	Code      *string `json:"code"`
+	Redirect  *int    `json:"redirect"`
+	ExpiresAt *string `json:"expires_at"`
+}
+
+// decodeCreateLink validates a create body. The code is empty when the
+// caller asked for a generated one.
+func decodeCreateLink(body []byte, now time.Time) (NewLink, *apiError) {
+	var req createLinkRequest
+	if ae := decodeStrict(body, &req); ae != nil {
+		return NewLink{}, ae
+	}
+	l := NewLink{Redirect: 302, CreatedAt: now.UTC().Truncate(time.Millisecond)}
+	if req.URL == nil {
+		return l, badRequest("invalid_url", "url is required")
+	}
+	if ok, why := ValidateURL(*req.URL); !ok {
+		return l, badRequest("invalid_url", why)
+	}
+	l.URL = *req.URL
+	if req.Code != nil {
+		if !keys.ValidCode(*req.Code) {
+			return l, badRequest("invalid_code", "code must match [A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+		}
+		l.Code = *req.Code
+	}
+	if req.Redirect != nil {
+		if !validRedirect(*req.Redirect) {
+			return l, badRequest("invalid_redirect", "redirect must be 301, 302, 307 or 308")
+		}
+		l.Redirect = *req.Redirect
+	}
+	if req.ExpiresAt != nil {
+		t, ae := parseExpiry(*req.ExpiresAt, now)
+		if ae != nil {
+			return l, ae
+		}
+		l.ExpiresAt = &t
+	}
+	return l, nil
+}
+
+func parseExpiry(s string, now time.Time) (time.Time, *apiError) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return t, badRequest("invalid_expires_at", "expires_at must be an RFC3339 time such as 2030-01-02T15:04:05Z")
+	}
+	if !t.After(now) {
+		return t, badRequest("invalid_expires_at", "expires_at must be in the future")
+	}
+	if t.Year() > 9999 {
+		return t, badRequest("invalid_expires_at", "expires_at is too far in the future")
+	}
+	return t.UTC().Truncate(time.Millisecond), nil
+}
+
+// decodePatchLink validates a PATCH body; "expires_at": null clears expiry.
+func decodePatchLink(body []byte, now time.Time) (LinkPatch, *apiError) {
+	var raw struct {
+		URL       *string         `json:"url"`
+		Redirect  *int            `json:"redirect"`
+		ExpiresAt json.RawMessage `json:"expires_at"`
+	}
+	var p LinkPatch
+	if ae := decodeStrict(body, &raw); ae != nil {
+		return p, ae
+	}
+	if raw.URL == nil && raw.Redirect == nil && raw.ExpiresAt == nil {
+		return p, badRequest("invalid_json", "give at least one of url, redirect, expires_at")
+	}
+	if raw.URL != nil {
+		if ok, why := ValidateURL(*raw.URL); !ok {
+			return p, badRequest("invalid_url", why)
+		}
+		p.URL = raw.URL
+	}
+	if raw.Redirect != nil {
+		if !validRedirect(*raw.Redirect) {
+			return p, badRequest("invalid_redirect", "redirect must be 301, 302, 307 or 308")
+		}
+		p.Redirect = raw.Redirect
+	}
+	if raw.ExpiresAt != nil {
+		if string(raw.ExpiresAt) == "null" {
+			p.ClearExpiry = true
+		} else {
+			var s string
+			if err := json.Unmarshal(raw.ExpiresAt, &s); err != nil {
+				return p, badRequest("invalid_expires_at", "expires_at must be an RFC3339 string or null")
+			}
+			t, ae := parseExpiry(s, now)
+			if ae != nil {
+				return p, ae
+			}
+			p.ExpiresAt = &t
+		}
+	}
+	return p, nil
+}
+
+// decodeSetStock validates PUT /v1/stock/{sku}/{warehouse}.
+func decodeSetStock(body []byte) (int64, *apiError) {
+	var req struct {
+		OnHand *int64 `json:"on_hand"`
+	}
+	if ae := decodeStrict(body, &req); ae != nil {
+		return 0, ae
+	}
+	if req.OnHand == nil {
+		return 0, badRequest("invalid_quantity", "on_hand is required")
+	}
+	if *req.OnHand < 0 || *req.OnHand > MaxQuantity {
+		return 0, badRequest("invalid_quantity", fmt.Sprintf("on_hand must be between 0 and %d", int64(MaxQuantity)))
+	}
+	return *req.OnHand, nil
+}
+
+// decodeAdjust validates POST .../adjust.
+func decodeAdjust(body []byte) (int64, *apiError) {
+	var req struct {
+		Delta *int64 `json:"delta"`
+	}
+	if ae := decodeStrict(body, &req); ae != nil {
+		return 0, ae
+	}
+	if req.Delta == nil {
+		return 0, badRequest("invalid_quantity", "delta is required")
+	}
+	if *req.Delta == 0 || *req.Delta > MaxQuantity || *req.Delta < -MaxQuantity {
+		return 0, badRequest("invalid_quantity", fmt.Sprintf("delta must be non-zero and between -%d and %d", int64(MaxQuantity), int64(MaxQuantity)))
+	}
+	return *req.Delta, nil
+}
+
+// reserveRequest is the body of POST /v1/reservations.
+type reserveRequest struct {
+	SKU        *string `json:"sku"`
+	Qty        *int64  `json:"qty"`
+	Warehouse  *string `json:"warehouse"`
+	TTLSeconds *int64  `json:"ttl_seconds"`
+}
+
+// decodeReserve validates a reservation body (ID and time are set by the
+// caller).
+func decodeReserve(body []byte) (ReserveRequest, *apiError) {
+	var req reserveRequest
+	r := ReserveRequest{TTL: DefaultReservationTTL}
+	if ae := decodeStrict(body, &req); ae != nil {
+		return r, ae
+	}
+	if req.SKU == nil || !keys.ValidSKU(*req.SKU) {
+		return r, badRequest("invalid_sku", "sku is required and must match [A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+	}
+	r.SKU = *req.SKU
+	if req.Qty == nil || *req.Qty < 1 || *req.Qty > MaxQuantity {
+		return r, badRequest("invalid_quantity", fmt.Sprintf("qty is required and must be between 1 and %d", int64(MaxQuantity)))
+	}
+	r.Qty = *req.Qty
+	if req.Warehouse != nil {
+		if !keys.ValidWarehouse(*req.Warehouse) {
+			return r, badRequest("invalid_warehouse", "warehouse must match [A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+		}
+		r.Warehouse = *req.Warehouse
+	}
+	if req.TTLSeconds != nil {
+		if *req.TTLSeconds < 1 || *req.TTLSeconds > maxTTLSecs {
+			return r, badRequest("invalid_ttl", fmt.Sprintf("ttl_seconds must be between 1 and %d", maxTTLSecs))
+		}
+		r.TTL = time.Duration(*req.TTLSeconds) * time.Second
+	}
+	return r, nil
+}

@@ -1,0 +1,134 @@
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/shortstock/shortstock/internal/change"
+	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin"
+)
+
+// maxChangesLimit caps one Changes page (and is what limit <= 0 means).
+const maxChangesLimit = 10_000
+
+// inlineTrimMax bounds how many old changes one append deletes. More than
+// one, so a log over its length (after ChangeLogMaxLen was lowered) shrinks
+// back while writes go on; few, so no write pays for a big trim.
+const inlineTrimMax = 4
+
+// appendChange records, in the write's own transaction, that key reached
+// version: the partition's head moves to the next seq, and the change is
+// stored under it in the change.Change wire form (validated on read). The
+// log is trimmed to ChangeLogMaxLen here, so its length is bounded without
+// the maintenance loop; trimming by age is the loop's job.
+func (s *Store) appendChange(pt *part, key string, version uint64) error {
+	head, err := pt.head()
+	if err != nil {
+		return err
+	}
+	c := change.Change{
+		Partition: pt.p,
+		Seq:       head + 1,
+		Key:       key,
+		Version:   version,
+		AtUnixMs:  s.cfg.Clock.Now().UnixMilli(),
+	}
+	if err := pt.log.Put(seqKey(c.Seq), c.AppendBinary(nil)); err != nil {
+		return err
+	}
+	if err := pt.root.Put(keyHead, seqKey(c.Seq)); err != nil {
+		return err
+	}
+	_, _, err = trimToLen(pt, c.Seq, s.cfg.ChangeLogMaxLen, inlineTrimMax)
+	return err
+}
+
+// trimToLen deletes up to limit of the oldest changes while the log holds
+// more than maxLen, and returns how many it deleted (twice: removed and
+// work, for maintenance). Seqs are contiguous from the first retained to
+// head, so the length is head - first + 1.
+func trimToLen(pt *part, head uint64, maxLen, limit int) (removed, work int, err error) {
+	c := pt.log.Cursor()
+	for k, _ := c.First(); k != nil && removed < limit; k, _ = c.First() {
+		if len(k) != 8 {
+			return removed, removed, fmt.Errorf("%w: log key of %d bytes in partition %d", errCorrupt, len(k), pt.p)
+		}
+		if first := binary.BigEndian.Uint64(k); first > head || head-first+1 <= uint64(maxLen) {
+			break
+		}
+		if err := pt.log.Delete(k); err != nil {
+			return removed, removed, err
+		}
+		removed++
+	}
+	return removed, removed, nil
+}
+
+// Changes returns up to limit changes of partition with seq > after, with
+// the partition's head and first retained seq, all from one read
+// transaction, so they agree with each other.
+func (s *Store) Changes(ctx context.Context, partition int, after uint64, limit int) (change.Page, error) {
+	page := change.Page{Partition: partition}
+	if partition < 0 || partition >= keys.Partitions {
+		return page, fmt.Errorf("embedded: changes: %w: partition %d", origin.ErrInvalid, partition)
+	}
+	if limit <= 0 || limit > maxChangesLimit {
+		limit = maxChangesLimit
+	}
+	err := s.view(ctx, "changes", func(tx *bolt.Tx) error {
+		page.Changes = nil
+		pt, err := partOf(tx, partition)
+		if err != nil {
+			return err
+		}
+		if page.Head, err = pt.head(); err != nil {
+			return err
+		}
+		if page.First, err = pt.first(); err != nil {
+			return err
+		}
+		if after >= page.Head {
+			return nil
+		}
+		c := pt.log.Cursor()
+		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(page.Changes) < limit; k, v = c.Next() {
+			ch, rest, err := change.Decode(v)
+			if err != nil || len(rest) != 0 || len(k) != 8 || ch.Seq != binary.BigEndian.Uint64(k) || ch.Partition != partition {
+				return fmt.Errorf("%w: change %x of partition %d: %v", errCorrupt, k, partition, err)
+			}
+			page.Changes = append(page.Changes, ch)
+		}
+		return nil
+	})
+	if err != nil {
+		return change.Page{Partition: partition}, err
+	}
+	return page, nil
+}
+
+// Heads returns the head seq of every partition, from one read
+// transaction.
+func (s *Store) Heads(ctx context.Context) ([]uint64, error) {
+	heads := make([]uint64, keys.Partitions)
+	err := s.view(ctx, "heads", func(tx *bolt.Tx) error {
+		for p := range heads {
+			root := tx.Bucket(partitionNames[p])
+			if root == nil {
+				return fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionNames[p])
+			}
+			var err error
+			if heads[p], err = (&part{p: p, root: root}).head(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return heads, nil
+}

@@ -1,0 +1,180 @@
+package embedded
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/shortstock/shortstock/internal/clock"
+	"github.com/shortstock/shortstock/origin"
+)
+
+// FileName is the database file inside Config.Dir.
+const FileName = "shortstock.db"
+
+// Config configures a Store. Start from DefaultConfig; a zero field takes
+// the default given in its comment, a negative one is refused.
+type Config struct {
+	// Dir is the directory of the database file (FileName), created with
+	// mode 0750 if missing. Required. One process at a time: a second Open
+	// of the same Dir waits LockTimeout for the file lock, then fails.
+	Dir string
+	// MaxBatchSize is the most writes committed in one transaction (one
+	// fsync). Default 64. Larger batches raise throughput under load at the
+	// cost of latency for the writes queued behind a full batch.
+	MaxBatchSize int
+	// MaxBatchDelay is how long a write waits for others to share its
+	// transaction before it is committed alone. Default 1ms: the floor of a
+	// lone write's latency, and what lets concurrent writes share an fsync.
+	MaxBatchDelay time.Duration
+	// NoSync skips fsync on commit. Default false: every acknowledged write
+	// is on disk. With NoSync a power loss (not a process crash) can lose
+	// acknowledged writes or corrupt the file; only for tests and demos.
+	NoSync bool
+	// ChangeLogMaxLen is the most changes kept per partition log; older
+	// ones are trimmed as new ones are appended. Default 100_000. An edge
+	// that falls further behind sees the gap (Page.First) and drops the
+	// partition's cached entries.
+	ChangeLogMaxLen int
+	// ChangeLogMaxAge is how long a change is kept. Default 24h. The newest
+	// change of a partition is always kept, so its head stays readable.
+	ChangeLogMaxAge time.Duration
+	// IdempotencyTTL is how long a reservation's idempotency key is
+	// remembered. Default 24h.
+	IdempotencyTTL time.Duration
+	// ReservationRetention is how long a committed, released or expired
+	// reservation stays readable. It must be at least IdempotencyTTL, so a
+	// replay can always return the reservation. Default 7 days. Held
+	// reservations are never removed.
+	ReservationRetention time.Duration
+	// MaintenanceInterval is how often the background maintenance runs
+	// (age trimming of the change log, forgetting idempotency keys and old
+	// reservations). Default 1m.
+	MaintenanceInterval time.Duration
+	// LockTimeout bounds waiting for the database file lock at Open.
+	// Default 2s.
+	LockTimeout time.Duration
+	// InitialMmapSize is the initial memory map size in bytes. Default
+	// 64 MiB. While the file fits in the map, a write that grows the file
+	// does not have to wait for readers to remap it.
+	InitialMmapSize int
+	// Logger receives what the background maintenance has to say (it has
+	// no caller to return errors to). Default slog.Default().
+	Logger *slog.Logger
+	// Clock stamps change records (AtUnixMs), times idempotency records and
+	// settled reservations, and drives trimming. Reservations use the times
+	// their callers pass. Default clock.Real{}.
+	Clock clock.Clock
+}
+
+// Defaults of Config.
+const (
+	DefaultMaxBatchSize         = 64
+	DefaultMaxBatchDelay        = time.Millisecond
+	DefaultChangeLogMaxLen      = 100_000
+	DefaultChangeLogMaxAge      = 24 * time.Hour
+	DefaultIdempotencyTTL       = 24 * time.Hour
+	DefaultReservationRetention = 7 * 24 * time.Hour
+	DefaultMaintenanceInterval  = time.Minute
+	DefaultLockTimeout          = 2 * time.Second
+	DefaultInitialMmapSize      = 64 << 20
+)
+
+// DefaultConfig returns a Config for the database in dir with every default
+// filled in.
+func DefaultConfig(dir string) Config {
+	return Config{
+		Dir:                  dir,
+		MaxBatchSize:         DefaultMaxBatchSize,
+		MaxBatchDelay:        DefaultMaxBatchDelay,
+		ChangeLogMaxLen:      DefaultChangeLogMaxLen,
+		ChangeLogMaxAge:      DefaultChangeLogMaxAge,
+		IdempotencyTTL:       DefaultIdempotencyTTL,
+		ReservationRetention: DefaultReservationRetention,
+		MaintenanceInterval:  DefaultMaintenanceInterval,
+		LockTimeout:          DefaultLockTimeout,
+		InitialMmapSize:      DefaultInitialMmapSize,
+		Logger:               slog.Default(),
+		Clock:                clock.Real{},
+	}
+}
+
+// Path is the database file's path.
+func (c Config) Path() string { return filepath.Join(c.Dir, FileName) }
+
+// normalize fills zero fields with defaults and checks the rest; every
+// error wraps origin.ErrConfig.
+func (c Config) normalize() (Config, error) {
+	d := DefaultConfig(c.Dir)
+	if c.MaxBatchSize == 0 {
+		c.MaxBatchSize = d.MaxBatchSize
+	}
+	if c.MaxBatchDelay == 0 {
+		c.MaxBatchDelay = d.MaxBatchDelay
+	}
+	if c.ChangeLogMaxLen == 0 {
+		c.ChangeLogMaxLen = d.ChangeLogMaxLen
+	}
+	if c.ChangeLogMaxAge == 0 {
+		c.ChangeLogMaxAge = d.ChangeLogMaxAge
+	}
+	if c.IdempotencyTTL == 0 {
+		c.IdempotencyTTL = d.IdempotencyTTL
+	}
+	if c.ReservationRetention == 0 {
+		c.ReservationRetention = max(d.ReservationRetention, c.IdempotencyTTL)
+	}
+	if c.MaintenanceInterval == 0 {
+		c.MaintenanceInterval = d.MaintenanceInterval
+	}
+	if c.LockTimeout == 0 {
+		c.LockTimeout = d.LockTimeout
+	}
+	if c.InitialMmapSize == 0 {
+		c.InitialMmapSize = d.InitialMmapSize
+	}
+	if c.Clock == nil {
+		c.Clock = d.Clock
+	}
+	if c.Logger == nil {
+		c.Logger = d.Logger
+	}
+
+	var errs []error
+	if c.Dir == "" {
+		errs = append(errs, errors.New("Dir is required"))
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"MaxBatchSize", int64(c.MaxBatchSize)},
+		{"MaxBatchDelay", int64(c.MaxBatchDelay)},
+		{"ChangeLogMaxLen", int64(c.ChangeLogMaxLen)},
+		{"ChangeLogMaxAge", int64(c.ChangeLogMaxAge)},
+		{"IdempotencyTTL", int64(c.IdempotencyTTL)},
+		{"ReservationRetention", int64(c.ReservationRetention)},
+		{"MaintenanceInterval", int64(c.MaintenanceInterval)},
+		{"LockTimeout", int64(c.LockTimeout)},
+		{"InitialMmapSize", int64(c.InitialMmapSize)},
+	} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative", f.name))
+		}
+	}
+	if c.MaxBatchDelay > time.Second {
+		errs = append(errs, fmt.Errorf("MaxBatchDelay %v is above 1s: every lone write would wait that long", c.MaxBatchDelay))
+	}
+	if c.ChangeLogMaxAge > 0 && c.ChangeLogMaxAge < time.Second {
+		errs = append(errs, fmt.Errorf("ChangeLogMaxAge %v is below 1s: edges would lose changes to trimming all the time", c.ChangeLogMaxAge))
+	}
+	if c.ReservationRetention < c.IdempotencyTTL {
+		errs = append(errs, fmt.Errorf("ReservationRetention (%v) must be at least IdempotencyTTL (%v)", c.ReservationRetention, c.IdempotencyTTL))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("%w: embedded: %w", origin.ErrConfig, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,96 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/shortstock/shortstock/internal/keys"
+)
+
+// maxExpirePerCall bounds one ExpireHolds transaction, so a backlog after
+// downtime is worked off in steps that never hold the writer for long.
+const maxExpirePerCall = 10_000
+
+// ExpireHolds expires up to limit held reservations whose expiry is at or
+// before now. The holds index is ordered by expiry, so finding due holds
+// never scans: a read transaction first looks at each partition's oldest
+// hold (and returns without writing when none is due: no fsync on every
+// tick of every origin); then one batched write expires them, re-reading
+// each hold, so concurrent callers expire each hold exactly once. The
+// starting partition rotates, so a small limit still reaches every partition
+// over successive calls.
+func (s *Store) ExpireHolds(ctx context.Context, now time.Time, limit int) (int, error) {
+	if err := s.begin(ctx, "expire holds"); err != nil || limit <= 0 {
+		return 0, err
+	}
+	limit = min(limit, maxExpirePerCall)
+	nowKey := appendTimeKey(nil, now)
+	due := func(k []byte) bool { return len(k) >= timeKeyLen && bytes.Compare(k[:timeKeyLen], nowKey) <= 0 }
+
+	var parts []int
+	err := s.view(ctx, "expire holds", func(tx *bolt.Tx) error {
+		parts = parts[:0]
+		for p := range keys.Partitions {
+			pt, err := partOf(tx, p)
+			if err != nil {
+				return err
+			}
+			if k, _ := pt.holds.Cursor().First(); k != nil && due(k) {
+				parts = append(parts, p)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(parts) == 0 {
+		return 0, err
+	}
+
+	start := int(s.expireStart.Add(1))
+	var n int
+	err = s.write(ctx, "expire holds", func(tx *bolt.Tx) error {
+		n = 0
+		for i := range parts {
+			if n >= limit {
+				break
+			}
+			pt, err := partOf(tx, parts[(start+i)%len(parts)])
+			if err != nil {
+				return err
+			}
+			// Collect first: deleting under a cursor skips entries.
+			var ids []string
+			var stale [][]byte
+			c := pt.holds.Cursor()
+			for k, _ := c.First(); k != nil && due(k) && n+len(ids) < limit; k, _ = c.Next() {
+				ids = append(ids, string(k[timeKeyLen:]))
+				stale = append(stale, bytes.Clone(k))
+			}
+			for j, id := range ids {
+				r, err := getRes(pt, id)
+				if err != nil {
+					return err
+				}
+				if r == nil || r.status != stHeld {
+					// Settled without leaving the index (cannot happen:
+					// finishHold removes it); only tidy the index.
+					if err := pt.holds.Delete(stale[j]); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := s.finishHold(pt, id, r, stExpired); err != nil {
+					return err
+				}
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}

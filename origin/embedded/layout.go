@@ -1,0 +1,183 @@
+package embedded
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/shortstock/shortstock/internal/keys"
+)
+
+// The file holds one top-level bucket per partition ("p00".."p63") and a
+// "meta" bucket with the format version. A partition bucket holds the
+// partition's head seq (key "head") and these sub-buckets:
+//
+//	links     code -> linkRec (a link or its tombstone)
+//	stock     sku -> stockRec
+//	res       reservation id -> resRec
+//	holds     timeKey(expires_at) id -> nothing: held reservations by expiry
+//	settled   timeKey(settled at) id -> nothing: ended reservations by age
+//	idem      sku 0x00 idempotency key -> idemRec
+//	idemAge   timeKey(recorded at) sku 0x00 key -> nothing
+//	log       big-endian seq -> change.Change in its wire form
+//
+// Everything a write touches is in its key's partition (a reservation ID
+// names its SKU's partition), so the partitions mirror the Redis backend's
+// hash tags, and a write never crosses partitions.
+var (
+	bucketMeta  = []byte("meta")
+	keyFormat   = []byte("format")
+	keyHead     = []byte("head")
+	formatValue = []byte("shortstock-embedded-1")
+
+	bucketLinks   = []byte("links")
+	bucketStock   = []byte("stock")
+	bucketRes     = []byte("res")
+	bucketHolds   = []byte("holds")
+	bucketSettled = []byte("settled")
+	bucketIdem    = []byte("idem")
+	bucketIdemAge = []byte("idemAge")
+	bucketLog     = []byte("log")
+
+	subBuckets = [][]byte{bucketLinks, bucketStock, bucketRes, bucketHolds, bucketSettled, bucketIdem, bucketIdemAge, bucketLog}
+
+	partitionNames = func() (n [keys.Partitions][]byte) {
+		for p := range n {
+			n[p] = fmt.Appendf(nil, "p%02d", p)
+		}
+		return n
+	}()
+)
+
+// part is one partition's buckets inside a transaction.
+type part struct {
+	p                                                     int
+	root                                                  *bolt.Bucket
+	links, stock, res, holds, settled, idem, idemAge, log *bolt.Bucket
+}
+
+// partOf opens partition p's buckets in tx. A missing bucket means a
+// damaged file: Open creates them all.
+func partOf(tx *bolt.Tx, p int) (*part, error) {
+	root := tx.Bucket(partitionNames[p])
+	if root == nil {
+		return nil, fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionNames[p])
+	}
+	pt := &part{p: p, root: root}
+	for _, b := range []struct {
+		name []byte
+		dst  **bolt.Bucket
+	}{
+		{bucketLinks, &pt.links}, {bucketStock, &pt.stock}, {bucketRes, &pt.res}, {bucketHolds, &pt.holds},
+		{bucketSettled, &pt.settled}, {bucketIdem, &pt.idem}, {bucketIdemAge, &pt.idemAge}, {bucketLog, &pt.log},
+	} {
+		if *b.dst = root.Bucket(b.name); *b.dst == nil {
+			return nil, fmt.Errorf("%w: bucket %s/%s missing", errCorrupt, partitionNames[p], b.name)
+		}
+	}
+	return pt, nil
+}
+
+// timeKeyLen is the length of a timeKey.
+const timeKeyLen = 12
+
+// appendTimeKey appends t in a form whose byte order is time order: the
+// seconds with the sign bit flipped (so negative ones sort first), then the
+// nanoseconds, both big-endian.
+func appendTimeKey(b []byte, t time.Time) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(t.Unix())^(1<<63))
+	return binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
+}
+
+// parseTimeKey reads the time at the front of an index key.
+func parseTimeKey(k []byte) (time.Time, []byte, error) {
+	if len(k) < timeKeyLen {
+		return time.Time{}, nil, fmt.Errorf("%w: index key of %d bytes", errCorrupt, len(k))
+	}
+	ns := binary.BigEndian.Uint32(k[8:12])
+	if ns >= 1e9 {
+		return time.Time{}, nil, fmt.Errorf("%w: index key nanoseconds %d", errCorrupt, ns)
+	}
+	sec := int64(binary.BigEndian.Uint64(k[:8]) ^ (1 << 63))
+	return time.Unix(sec, int64(ns)).UTC(), k[timeKeyLen:], nil
+}
+
+// holdKey indexes a held reservation by its expiry.
+func holdKey(expires time.Time, id string) []byte {
+	return append(appendTimeKey(make([]byte, 0, timeKeyLen+len(id)), expires), id...)
+}
+
+// idemKey is the idempotency record's key: a key is scoped to its SKU.
+// SKUs never contain 0x00.
+func idemKey(sku, key string) []byte {
+	b := make([]byte, 0, len(sku)+1+len(key))
+	b = append(b, sku...)
+	b = append(b, 0)
+	return append(b, key...)
+}
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// head returns the partition's head seq (0 before the first change).
+func (pt *part) head() (uint64, error) {
+	v := pt.root.Get(keyHead)
+	if v == nil {
+		return 0, nil
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: head of partition %d", errCorrupt, pt.p)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// first returns the oldest retained seq, 0 when the log is empty.
+func (pt *part) first() (uint64, error) {
+	k, _ := pt.log.Cursor().First()
+	if k == nil {
+		return 0, nil
+	}
+	if len(k) != 8 {
+		return 0, fmt.Errorf("%w: log key of %d bytes in partition %d", errCorrupt, len(k), pt.p)
+	}
+	return binary.BigEndian.Uint64(k), nil
+}
+
+// createLayout makes every bucket and checks or writes the format. It is
+// idempotent, so opening an existing file runs it too.
+func createLayout(tx *bolt.Tx) error {
+	if tx.Bucket(bucketMeta) == nil {
+		// A file without our meta bucket is either new or someone else's.
+		err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			return fmt.Errorf("embedded: the file is not a shortstock database (it has a bucket %q)", name)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	switch f := meta.Get(keyFormat); {
+	case f == nil:
+		if err := meta.Put(keyFormat, formatValue); err != nil {
+			return err
+		}
+	case string(f) != string(formatValue):
+		return fmt.Errorf("embedded: the database has format %q; this version reads %q", f, formatValue)
+	}
+	for _, name := range partitionNames {
+		root, err := tx.CreateBucketIfNotExists(name)
+		if err != nil {
+			return err
+		}
+		for _, sub := range subBuckets {
+			if _, err := root.CreateBucketIfNotExists(sub); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,272 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin"
+)
+
+// getLink reads a link record; nil when the code was never used.
+func getLink(pt *part, code string) (*linkRec, error) {
+	v := pt.links.Get([]byte(code))
+	if v == nil {
+		return nil, nil
+	}
+	r, err := decodeLink(v)
+	if err != nil {
+		return nil, fmt.Errorf("link %q: %w", code, err)
+	}
+	return &r, nil
+}
+
+// putLink stores r and appends its change.
+func (s *Store) putLink(pt *part, code string, r *linkRec) error {
+	if err := pt.links.Put([]byte(code), r.encode()); err != nil {
+		return err
+	}
+	return s.appendChange(pt, keys.Key(keys.KindLink, code), r.version)
+}
+
+func checkLinkFields(url string, redirect int) error {
+	if ok, why := origin.ValidateURL(url); !ok {
+		return fmt.Errorf("%w: %s", origin.ErrInvalid, why)
+	}
+	if !validRedirect(redirect) {
+		return fmt.Errorf("%w: redirect status %d", origin.ErrInvalid, redirect)
+	}
+	return nil
+}
+
+// CreateLink stores a new link at version (tombstone version + 1).
+func (s *Store) CreateLink(ctx context.Context, l origin.NewLink) (origin.Link, error) {
+	if !keys.ValidCode(l.Code) {
+		return origin.Link{}, fmt.Errorf("embedded: create link: %w: code %q", origin.ErrInvalid, l.Code)
+	}
+	if err := checkLinkFields(l.URL, l.Redirect); err != nil {
+		return origin.Link{}, fmt.Errorf("embedded: create link: %w", err)
+	}
+	p := keys.Partition(keys.KindLink, l.Code)
+	var out origin.Link
+	var derr error
+	err := s.write(ctx, "create link", func(tx *bolt.Tx) error {
+		out, derr = origin.Link{}, nil
+		pt, err := partOf(tx, p)
+		if err != nil {
+			return err
+		}
+		cur, err := getLink(pt, l.Code)
+		if err != nil {
+			return err
+		}
+		r := &linkRec{version: 1, live: true, url: l.URL, redirect: l.Redirect, createdAt: utc(l.CreatedAt)}
+		if cur != nil {
+			if cur.live {
+				derr = fmt.Errorf("embedded: create link: %w: %s", origin.ErrCodeTaken, l.Code)
+				return nil
+			}
+			r.version = cur.version + 1
+		}
+		if l.ExpiresAt != nil {
+			t := utc(*l.ExpiresAt)
+			r.expiresAt = &t
+		}
+		if err := s.putLink(pt, l.Code, r); err != nil {
+			return err
+		}
+		out = r.link(l.Code)
+		return nil
+	})
+	if err != nil {
+		return origin.Link{}, err
+	}
+	return out, derr
+}
+
+// GetLink returns the link, expired or not, with its clicks; for an
+// unknown or deleted code ErrNotFound with Code and Version set.
+func (s *Store) GetLink(ctx context.Context, code string) (origin.Link, error) {
+	out := origin.Link{Code: code}
+	if !keys.ValidCode(code) {
+		return out, fmt.Errorf("embedded: get link: %w: %q", origin.ErrNotFound, code)
+	}
+	live := false
+	err := s.view(ctx, "get link", func(tx *bolt.Tx) error {
+		pt, err := partOf(tx, keys.Partition(keys.KindLink, code))
+		if err != nil {
+			return err
+		}
+		r, err := getLink(pt, code)
+		if err != nil || r == nil {
+			return err
+		}
+		out, live = r.link(code), r.live
+		return nil
+	})
+	if err != nil {
+		return origin.Link{Code: code}, err
+	}
+	if !live {
+		return out, fmt.Errorf("embedded: get link: %w: %q", origin.ErrNotFound, code)
+	}
+	return out, nil
+}
+
+// UpdateLink applies lp and bumps the version.
+func (s *Store) UpdateLink(ctx context.Context, code string, lp origin.LinkPatch) (origin.Link, error) {
+	if !keys.ValidCode(code) {
+		return origin.Link{Code: code}, fmt.Errorf("embedded: update link: %w: %q", origin.ErrNotFound, code)
+	}
+	if lp.URL != nil {
+		if ok, why := origin.ValidateURL(*lp.URL); !ok {
+			return origin.Link{}, fmt.Errorf("embedded: update link: %w: %s", origin.ErrInvalid, why)
+		}
+	}
+	if lp.Redirect != nil && !validRedirect(*lp.Redirect) {
+		return origin.Link{}, fmt.Errorf("embedded: update link: %w: redirect status %d", origin.ErrInvalid, *lp.Redirect)
+	}
+	p := keys.Partition(keys.KindLink, code)
+	var out origin.Link
+	var derr error
+	err := s.write(ctx, "update link", func(tx *bolt.Tx) error {
+		out, derr = origin.Link{}, nil
+		pt, err := partOf(tx, p)
+		if err != nil {
+			return err
+		}
+		r, err := getLink(pt, code)
+		if err != nil {
+			return err
+		}
+		if r == nil || !r.live {
+			out = origin.Link{Code: code}
+			if r != nil {
+				out.Version = r.version
+			}
+			derr = fmt.Errorf("embedded: update link: %w: %q", origin.ErrNotFound, code)
+			return nil
+		}
+		if lp.URL != nil {
+			r.url = *lp.URL
+		}
+		if lp.Redirect != nil {
+			r.redirect = *lp.Redirect
+		}
+		switch {
+		case lp.ClearExpiry:
+			r.expiresAt = nil
+		case lp.ExpiresAt != nil:
+			t := utc(*lp.ExpiresAt)
+			r.expiresAt = &t
+		}
+		r.version++
+		if err := s.putLink(pt, code, r); err != nil {
+			return err
+		}
+		out = r.link(code)
+		return nil
+	})
+	if err != nil {
+		return origin.Link{}, err
+	}
+	return out, derr
+}
+
+// DeleteLink leaves a tombstone at version + 1 and returns that version.
+// For an unknown or deleted code it returns ErrNotFound and the current
+// version (0 or the tombstone's).
+func (s *Store) DeleteLink(ctx context.Context, code string) (uint64, error) {
+	if !keys.ValidCode(code) {
+		return 0, fmt.Errorf("embedded: delete link: %w: %q", origin.ErrNotFound, code)
+	}
+	p := keys.Partition(keys.KindLink, code)
+	var version uint64
+	var derr error
+	err := s.write(ctx, "delete link", func(tx *bolt.Tx) error {
+		version, derr = 0, nil
+		pt, err := partOf(tx, p)
+		if err != nil {
+			return err
+		}
+		r, err := getLink(pt, code)
+		if err != nil {
+			return err
+		}
+		if r == nil || !r.live {
+			if r != nil {
+				version = r.version
+			}
+			derr = fmt.Errorf("embedded: delete link: %w: %q", origin.ErrNotFound, code)
+			return nil
+		}
+		tomb := &linkRec{version: r.version + 1}
+		if err := s.putLink(pt, code, tomb); err != nil {
+			return err
+		}
+		version = tomb.version
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return version, derr
+}
+
+// maxClicks caps a link's click count (the record format's limit); a
+// count that would pass it stays there instead of wrapping.
+const maxClicks = 1 << 62
+
+// AddClicks adds click counts to links in one write. Unknown, deleted or
+// malformed codes and non-positive counts are ignored. Clicks change
+// neither the version nor the change log: redirects do not depend on them.
+func (s *Store) AddClicks(ctx context.Context, counts map[string]int64) error {
+	type add struct {
+		code string
+		n    int64
+	}
+	var byPart [keys.Partitions][]add
+	some := false
+	for code, n := range counts {
+		if n <= 0 || !keys.ValidCode(code) {
+			continue
+		}
+		p := keys.Partition(keys.KindLink, code)
+		byPart[p] = append(byPart[p], add{code, n})
+		some = true
+	}
+	if !some {
+		return s.begin(ctx, "add clicks")
+	}
+	return s.write(ctx, "add clicks", func(tx *bolt.Tx) error {
+		for p, adds := range byPart {
+			if len(adds) == 0 {
+				continue
+			}
+			pt, err := partOf(tx, p)
+			if err != nil {
+				return err
+			}
+			for _, a := range adds {
+				r, err := getLink(pt, a.code)
+				if err != nil {
+					return err
+				}
+				if r == nil || !r.live {
+					continue
+				}
+				if a.n > maxClicks-r.clicks {
+					r.clicks = maxClicks
+				} else {
+					r.clicks += a.n
+				}
+				if err := pt.links.Put([]byte(a.code), r.encode()); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}

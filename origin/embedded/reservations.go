@@ -1,0 +1,176 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin"
+)
+
+// getRes reads a reservation; nil when there is none.
+func getRes(pt *part, id string) (*resRec, error) {
+	v := pt.res.Get([]byte(id))
+	if v == nil {
+		return nil, nil
+	}
+	r, err := decodeRes(v)
+	if err != nil {
+		return nil, fmt.Errorf("reservation %q: %w", id, err)
+	}
+	return &r, nil
+}
+
+// finishHold ends a held reservation with status (committed, released or
+// expired): the quantity leaves reserved (and, when sold, on_hand too), the
+// hold leaves the expiry index and enters the retention index, and the
+// SKU's version and change log move on, all in the caller's transaction.
+func (s *Store) finishHold(pt *part, id string, r *resRec, status byte) error {
+	st, err := getStock(pt, r.sku)
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		return fmt.Errorf("%w: reservation %q holds stock of missing sku %q", errCorrupt, id, r.sku)
+	}
+	i, ok := st.find(r.warehouse)
+	if !ok {
+		return fmt.Errorf("%w: reservation %q holds stock of missing warehouse %s/%s", errCorrupt, id, r.sku, r.warehouse)
+	}
+	w := &st.warehouses[i]
+	sold := status == stCommitted
+	if w.reserved < r.qty || sold && w.onHand < r.qty {
+		return fmt.Errorf("%w: reservation %q of %d exceeds %s/%s (on_hand %d, reserved %d)", errCorrupt, id, r.qty, r.sku, r.warehouse, w.onHand, w.reserved)
+	}
+	w.reserved -= r.qty
+	if sold {
+		w.onHand -= r.qty
+	}
+	r.status = status
+	if err := pt.res.Put([]byte(id), r.encode()); err != nil {
+		return err
+	}
+	if err := pt.holds.Delete(holdKey(r.expiresAt, id)); err != nil {
+		return err
+	}
+	settled := append(appendTimeKey(make([]byte, 0, timeKeyLen+len(id)), s.cfg.Clock.Now()), id...)
+	if err := pt.settled.Put(settled, nil); err != nil {
+		return err
+	}
+	return s.putStock(pt, r.sku, st)
+}
+
+// GetReservation returns a reservation as stored.
+func (s *Store) GetReservation(ctx context.Context, id string) (origin.Reservation, error) {
+	p, err := keys.ReservationPartition(id)
+	if err != nil {
+		return origin.Reservation{}, fmt.Errorf("embedded: get reservation: %w: %w", origin.ErrNotFound, err)
+	}
+	var r *resRec
+	err = s.view(ctx, "get reservation", func(tx *bolt.Tx) error {
+		pt, err := partOf(tx, p)
+		if err != nil {
+			return err
+		}
+		r, err = getRes(pt, id)
+		return err
+	})
+	if err != nil {
+		return origin.Reservation{}, err
+	}
+	if r == nil {
+		return origin.Reservation{}, fmt.Errorf("embedded: get reservation: %w: %q", origin.ErrNotFound, id)
+	}
+	return r.reservation(id), nil
+}
+
+// decision is what commit or release makes of a reservation: the status to
+// end the hold with (0: leave it as it is) and an error for the caller.
+type decision func(r *resRec) (next byte, refused error)
+
+// CommitReservation turns a hold into a sale. A hold at or past its expiry
+// ends as expired instead, exactly as ExpireHolds would have ended it.
+func (s *Store) CommitReservation(ctx context.Context, id string, now time.Time) (origin.Reservation, error) {
+	if now.IsZero() {
+		now = s.cfg.Clock.Now()
+	}
+	return s.settle(ctx, "commit", id, func(r *resRec) (byte, error) {
+		switch r.status {
+		case stCommitted:
+			return 0, nil // committing twice answers with the sale
+		case stHeld:
+			if !now.Before(r.expiresAt) {
+				return stExpired, fmt.Errorf("%w: reservation %q expired at %s", origin.ErrReservationExpired, id, r.expiresAt.Format(time.RFC3339))
+			}
+			return stCommitted, nil
+		}
+		return 0, fmt.Errorf("%w: reservation %q is %s", origin.ErrNotHeld, id, statusNames[r.status])
+	})
+}
+
+// ReleaseReservation returns held stock. Releasing a released or expired
+// reservation answers with it unchanged.
+func (s *Store) ReleaseReservation(ctx context.Context, id string) (origin.Reservation, error) {
+	return s.settle(ctx, "release", id, func(r *resRec) (byte, error) {
+		switch r.status {
+		case stHeld:
+			return stReleased, nil
+		case stCommitted:
+			return 0, fmt.Errorf("%w: reservation %q is committed", origin.ErrNotHeld, id)
+		}
+		return 0, nil
+	})
+}
+
+// settle runs commit or release. Every status but held is final, so a
+// read that finds the reservation no longer held answers without a write
+// (no fsync for retries); only a held one takes a write transaction, which
+// decides again on what it reads itself.
+func (s *Store) settle(ctx context.Context, op, id string, decide decision) (origin.Reservation, error) {
+	p, err := keys.ReservationPartition(id)
+	if err != nil {
+		return origin.Reservation{}, fmt.Errorf("embedded: %s: %w: %w", op, origin.ErrNotFound, err)
+	}
+	var (
+		out     origin.Reservation
+		refused error
+		found   bool
+		next    byte
+	)
+	look := func(tx *bolt.Tx, write bool) error {
+		out, refused, found, next = origin.Reservation{}, nil, false, 0
+		pt, err := partOf(tx, p)
+		if err != nil {
+			return err
+		}
+		r, err := getRes(pt, id)
+		if err != nil || r == nil {
+			return err
+		}
+		found = true
+		next, refused = decide(r)
+		if next != 0 && write {
+			if err := s.finishHold(pt, id, r, next); err != nil {
+				return err
+			}
+		}
+		out = r.reservation(id)
+		return nil
+	}
+	err = s.view(ctx, op, func(tx *bolt.Tx) error { return look(tx, false) })
+	if err == nil && found && next != 0 {
+		err = s.write(ctx, op, func(tx *bolt.Tx) error { return look(tx, true) })
+	}
+	switch {
+	case err != nil:
+		return origin.Reservation{}, err
+	case !found:
+		return origin.Reservation{}, fmt.Errorf("embedded: %s: %w: reservation %q", op, origin.ErrNotFound, id)
+	case refused != nil:
+		return out, fmt.Errorf("embedded: %s: %w", op, refused)
+	}
+	return out, nil
+}

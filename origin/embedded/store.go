@@ -1,0 +1,143 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/shortstock/shortstock/origin"
+)
+
+// Store is the embedded origin.Store. It is safe for concurrent use.
+type Store struct {
+	db  *bolt.DB
+	cfg Config
+
+	// expireStart rotates the partition ExpireHolds starts from, so a
+	// small max still reaches every partition over successive calls.
+	expireStart atomic.Uint32
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+	stop      chan struct{}
+	wg        sync.WaitGroup
+}
+
+var _ origin.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database in cfg.Dir and starts the
+// background maintenance. It returns an error, never panics: a bad config
+// (wrapping origin.ErrConfig), a directory it cannot create, a file locked
+// by another process past LockTimeout, or a file that is not a shortstock
+// database.
+func Open(cfg Config) (*Store, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("embedded: creating %s: %w", cfg.Dir, err)
+	}
+	db, err := bolt.Open(cfg.Path(), 0o600, &bolt.Options{
+		Timeout:         cfg.LockTimeout,
+		NoSync:          cfg.NoSync,
+		InitialMmapSize: cfg.InitialMmapSize,
+		// The map freelist stays fast as the file fragments; the array one
+		// degrades with many free pages (trimming makes many).
+		FreelistType: bolt.FreelistMapType,
+	})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("embedded: %s is locked by another process (waited %v): %w", cfg.Path(), cfg.LockTimeout, err)
+		}
+		return nil, fmt.Errorf("embedded: opening %s: %w", cfg.Path(), err)
+	}
+	db.MaxBatchSize = cfg.MaxBatchSize
+	db.MaxBatchDelay = cfg.MaxBatchDelay
+	if err := db.Update(createLayout); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("embedded: %s: %w", cfg.Path(), err)
+	}
+	s := &Store{db: db, cfg: cfg, stop: make(chan struct{})}
+	s.wg.Add(1)
+	go s.maintenanceLoop()
+	return s, nil
+}
+
+// Config returns the store's configuration, defaults filled in.
+func (s *Store) Config() Config { return s.cfg }
+
+// Close stops the maintenance, waits for it, and closes the file. A
+// transaction already running finishes first (bbolt waits for it); writes
+// still queued for a batch, and every later call, fail with
+// origin.ErrClosed. Close is idempotent and returns the first result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		close(s.stop)
+		s.wg.Wait()
+		s.closeErr = s.db.Close()
+	})
+	return s.closeErr
+}
+
+// Ping checks that the store is open and its file readable.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.view(ctx, "ping", func(*bolt.Tx) error { return nil })
+}
+
+// begin checks what every operation checks first.
+func (s *Store) begin(ctx context.Context, op string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("embedded: %s: %w", op, origin.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("embedded: %s: %w", op, err)
+	}
+	return nil
+}
+
+// view runs fn in a read transaction.
+func (s *Store) view(ctx context.Context, op string, fn func(*bolt.Tx) error) error {
+	if err := s.begin(ctx, op); err != nil {
+		return err
+	}
+	return s.storageErr(op, s.db.View(fn))
+}
+
+// write runs fn in a batched write transaction: concurrent writes share
+// one commit and one fsync. bbolt may run fn more than once (when another
+// function of the batch fails, the batch is retried without it), so fn
+// must reset whatever it reports at its start. Domain outcomes (not found,
+// insufficient stock, ...) must be reported through captured variables
+// with fn returning nil: an error from fn makes bbolt roll back the whole
+// batch and re-run the failing function alone. fn returns an error only
+// for storage failures, and then nothing it did is kept.
+func (s *Store) write(ctx context.Context, op string, fn func(*bolt.Tx) error) error {
+	if err := s.begin(ctx, op); err != nil {
+		return err
+	}
+	return s.storageErr(op, s.db.Batch(fn))
+}
+
+// storageErr classifies an error from bbolt or from a transaction function.
+func (s *Store) storageErr(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, bolt.ErrDatabaseNotOpen) || s.closed.Load():
+		return fmt.Errorf("embedded: %s: %w", op, origin.ErrClosed)
+	case errors.Is(err, errCorrupt):
+		// Not transient: retrying will not help, and a 503 would say it might.
+		return fmt.Errorf("embedded: %s: %w", op, err)
+	}
+	// An I/O error (disk full, failed fsync): bbolt rolled the transaction
+	// back, so nothing was applied.
+	return fmt.Errorf("embedded: %s: %w: %w", op, origin.ErrUnavailable, err)
+}

@@ -1,0 +1,32 @@
+package origin
+
+import "errors"
+
+// Sentinel errors of the origin and its stores. Backends wrap them with %w;
+// callers test with errors.Is. The admin API maps each to a status and a
+// machine code (see errorStatus).
+var (
+	// ErrNotFound: no such link, SKU or reservation (or a deleted link).
+	ErrNotFound = errors.New("not found")
+	// ErrCodeTaken: CreateLink with a code that exists.
+	ErrCodeTaken = errors.New("code taken")
+	// ErrInsufficientStock: a reservation or adjust that would oversell.
+	ErrInsufficientStock = errors.New("insufficient stock")
+	// ErrBelowReserved: SetStock below what is reserved in that warehouse.
+	ErrBelowReserved = errors.New("on_hand below reserved")
+	// ErrNotHeld: commit or release of a reservation that is not held.
+	ErrNotHeld = errors.New("reservation not held")
+	// ErrReservationExpired: commit of a hold whose time ran out.
+	ErrReservationExpired = errors.New("reservation expired")
+	// ErrIdempotencyMismatch: an idempotency key reused for another request.
+	ErrIdempotencyMismatch = errors.New("idempotency key reused with different parameters")
+	// ErrInvalid: input a store refuses (it should have been caught earlier).
+	ErrInvalid = errors.New("invalid input")
+	// ErrUnavailable: storage cannot be reached; nothing was applied.
+	ErrUnavailable = errors.New("storage unavailable")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store closed")
+)
+
+// ErrConfig wraps every reason New refuses a Config.
+var ErrConfig = errors.New("origin: invalid config")

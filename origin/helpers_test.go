@@ -1,0 +1,144 @@
+package origin_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shortstock/shortstock/internal/change"
+	"github.com/shortstock/shortstock/internal/clock"
+	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/embedded"
+)
+
+const testKey = "test-admin-key-0123456789"
+
+// testOrigin is a real origin over real HTTP on loopback, on a real embedded
+// store in a temp dir, with a fake clock.
+type testOrigin struct {
+	t     *testing.T
+	url   string
+	srv   *origin.Server
+	store origin.Store
+	clock *clock.Fake
+
+	mu        sync.Mutex
+	published []change.Change
+}
+
+func newTestOrigin(t *testing.T, mutate ...func(*origin.Config)) *testOrigin {
+	t.Helper()
+	st, err := embedded.Open(embedded.DefaultConfig(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := &testOrigin{t: t, store: st, clock: clock.NewFake(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))}
+	cfg := origin.DefaultConfig()
+	cfg.Store = st
+	cfg.AdminKeys = []string{testKey}
+	cfg.Clock = to.clock
+	cfg.ExpireInterval = 10 * time.Millisecond
+	cfg.TailInterval = 5 * time.Millisecond
+	cfg.Publisher = origin.PublisherFunc(func(c change.Change) {
+		to.mu.Lock()
+		to.published = append(to.published, c)
+		to.mu.Unlock()
+	})
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	srv, err := origin.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	to.url, to.srv = hs.URL, srv
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Close()
+		st.Close()
+	})
+	return to
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body %q is not a JSON object: %v", r.body, err)
+	}
+	return m
+}
+
+// do sends a request with the admin key (key "" sends none).
+func (o *testOrigin) do(method, path, key string, body any, hdr ...string) resp {
+	o.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, o.url+path, rd)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{res.StatusCode, res.Header, b}
+}
+
+func (o *testOrigin) admin(method, path string, body any, hdr ...string) resp {
+	o.t.Helper()
+	return o.do(method, path, testKey, body, hdr...)
+}
+
+// expect checks the status and, for errors, the machine code.
+func expect(t *testing.T, r resp, status int, code string) map[string]any {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
+	}
+	if r.status == http.StatusNoContent {
+		return nil
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type %q, want application/json", ct)
+	}
+	m := r.json(t)
+	if code != "" {
+		if m["error"] != code {
+			t.Fatalf("error code %v, want %q; body %s", m["error"], code, r.body)
+		}
+		if s, _ := m["message"].(string); s == "" {
+			t.Fatalf("error without a message: %s", r.body)
+		}
+	}
+	return m
+}

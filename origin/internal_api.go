@@ -1,0 +1,145 @@
+package origin
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/internal/wire"
+)
+
+// maxChangesPage bounds one page of the change log an edge may ask for.
+const maxChangesPage = 10000
+
+func setCacheHeaders(w http.ResponseWriter, version uint64, ttl time.Duration) {
+	h := w.Header()
+	h.Set(wire.HeaderVersion, strconv.FormatUint(version, 10))
+	h.Set(wire.HeaderTTL, strconv.FormatInt(ttl.Milliseconds(), 10))
+}
+
+func (s *Server) internalLink(w http.ResponseWriter, r *http.Request) {
+	code := r.PathValue("code")
+	if !keys.ValidCode(code) {
+		s.writeError(w, r, badRequest("invalid_code", "malformed code"))
+		return
+	}
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	l, err := s.store.GetLink(ctx, code)
+	now := s.cfg.Clock.Now()
+	if errors.Is(err, ErrNotFound) || err == nil && l.Expired(now) {
+		setCacheHeaders(w, l.Version, s.cfg.NegativeCacheTTL)
+		writeJSON(w, http.StatusNotFound, wire.Missing{Error: "not_found", Version: l.Version})
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ttl := s.cfg.LinkCacheTTL
+	if l.ExpiresAt != nil {
+		// Never let an edge serve a link past its expiry.
+		ttl = min(ttl, l.ExpiresAt.Sub(now))
+	}
+	setCacheHeaders(w, l.Version, ttl)
+	writeJSON(w, http.StatusOK, wire.LinkRecord{Code: l.Code, URL: l.URL, Redirect: l.Redirect, ExpiresAt: l.ExpiresAt, Version: l.Version})
+}
+
+func (s *Server) internalStock(w http.ResponseWriter, r *http.Request) {
+	sku := r.PathValue("sku")
+	if !keys.ValidSKU(sku) {
+		s.writeError(w, r, badRequest("invalid_sku", "malformed sku"))
+		return
+	}
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	v, err := s.store.GetStock(ctx, sku)
+	if errors.Is(err, ErrNotFound) {
+		setCacheHeaders(w, v.Version, s.cfg.NegativeCacheTTL)
+		writeJSON(w, http.StatusNotFound, wire.Missing{Error: "not_found", Version: v.Version})
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	setCacheHeaders(w, v.Version, s.cfg.StockCacheTTL)
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) internalClicks(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, wire.MaxClickBatchBytes)
+	var batch wire.ClickBatch
+	if err := json.NewDecoder(r.Body).Decode(&batch); err != nil {
+		var mbe *http.MaxBytesError
+		if asMaxBytes(err, &mbe) {
+			s.writeError(w, r, &apiError{http.StatusRequestEntityTooLarge, "body_too_large", "click batch too large"})
+			return
+		}
+		s.writeError(w, r, badRequest("invalid_json", "click batch is not valid JSON"))
+		return
+	}
+	counts := make(map[string]int64, len(batch.Counts))
+	var total int64
+	for code, n := range batch.Counts {
+		// Drop what cannot be a click count rather than fail the batch: one
+		// bad entry must not lose every other edge count.
+		if keys.ValidCode(code) && n > 0 && n <= MaxQuantity {
+			counts[code] = n
+			total += n
+		}
+	}
+	if len(counts) > 0 {
+		ctx, cancel := s.opContext(r)
+		defer cancel()
+		if err := s.store.AddClicks(ctx, counts); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	s.metrics.clicksRecorded.Add(float64(total))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) internalChanges(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p, err := strconv.Atoi(q.Get("partition"))
+	if err != nil || p < 0 || p >= keys.Partitions {
+		s.writeError(w, r, badRequest("invalid_partition", "partition must be 0.."+strconv.Itoa(keys.Partitions-1)))
+		return
+	}
+	after, err := strconv.ParseUint(q.Get("after"), 10, 64)
+	if err != nil {
+		s.writeError(w, r, badRequest("invalid_after", "after must be a seq number"))
+		return
+	}
+	limit := 1000
+	if l := q.Get("limit"); l != "" {
+		if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > maxChangesPage {
+			s.writeError(w, r, badRequest("invalid_limit", "limit must be 1.."+strconv.Itoa(maxChangesPage)))
+			return
+		}
+	}
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	page, err := s.store.Changes(ctx, p, after, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) internalHeads(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	heads, err := s.store.Heads(ctx)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.Heads{Heads: heads})
+}

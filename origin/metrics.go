@@ -1,0 +1,76 @@
+package origin
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	requests       *prometheus.CounterVec
+	latency        *prometheus.HistogramVec
+	authFailures   *prometheus.CounterVec
+	holdsExpired   prometheus.Counter
+	changesTailed  prometheus.Counter
+	tailErrors     prometheus.Counter
+	clicksRecorded prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, region string) (*metrics, error) {
+	reg = prometheus.WrapRegistererWith(prometheus.Labels{"region": region}, reg)
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shortstock_origin_requests_total", Help: "Origin HTTP requests by route and status.",
+		}, []string{"route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shortstock_origin_request_seconds", Help: "Origin HTTP request latency by route.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12),
+		}, []string{"route"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shortstock_origin_auth_failures_total", Help: "Requests refused for a missing or wrong key.",
+		}, []string{"api"}),
+		holdsExpired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortstock_origin_holds_expired_total", Help: "Held reservations released because their time ran out.",
+		}),
+		changesTailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortstock_origin_changes_published_total", Help: "Changes read from the storage change log and published.",
+		}),
+		tailErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortstock_origin_tail_errors_total", Help: "Failed reads of the storage change log.",
+		}),
+		clicksRecorded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortstock_origin_clicks_recorded_total", Help: "Clicks received from edges.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.tailErrors, m.clicksRecorded} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) instrument(route string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+		s.metrics.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
+
+func asMaxBytes(err error, target **http.MaxBytesError) bool { return errors.As(err, target) }

@@ -1,0 +1,187 @@
+package redisstore
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/shortstock/shortstock/internal/clock"
+	"github.com/shortstock/shortstock/origin"
+)
+
+// Config configures a Store. Start from DefaultConfig; a zero field takes
+// the default given in its comment, a negative one is refused.
+type Config struct {
+	// Addrs are Redis addresses (host:port). One address is a standalone
+	// server; several are Redis Cluster seeds (any nodes of the cluster).
+	// Required.
+	Addrs []string
+	// ForceCluster uses the cluster client even with one address (a
+	// cluster reached through one seed). Default false.
+	ForceCluster bool
+	// Username and Password authenticate (ACL user, or requirepass with an
+	// empty Username). Default none.
+	Username string
+	Password string
+	// DialTimeout bounds connecting. Default 500ms: on a LAN anything slower
+	// is down, and callers should get ErrUnavailable quickly.
+	DialTimeout time.Duration
+	// ReadTimeout bounds waiting for a reply. Default 1s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds sending a command. Default 1s.
+	WriteTimeout time.Duration
+	// PoolSize is the number of connections per Redis node. Default 0:
+	// go-redis' default, 10 per GOMAXPROCS.
+	PoolSize int
+	// ReadFromReplicas sends reads (GetLink, GetStock, GetReservation,
+	// Changes, Heads) to replicas: in a cluster through ReadOnly and
+	// RouteByLatency, standalone to ReplicaAddr. Replica reads can lag
+	// behind writes. Default false.
+	ReadFromReplicas bool
+	// ReplicaAddr is a standalone server's replica used for reads when
+	// ReadFromReplicas is set; it is required then, and refused with a
+	// cluster (whose replicas are found from the cluster itself).
+	ReplicaAddr string
+	// ChangeStreamMaxLen is the approximate length each partition's change
+	// stream is trimmed to (XADD MAXLEN ~). An edge that falls further
+	// behind sees the gap and drops the partition. Default 10000.
+	ChangeStreamMaxLen int64
+	// IdempotencyTTL is how long a reservation's idempotency key is
+	// remembered. Default 24h.
+	IdempotencyTTL time.Duration
+	// ReservationRetention is how long a committed, released or expired
+	// reservation stays readable. It must be at least IdempotencyTTL, so a
+	// replay can always return the reservation. Default 7 days.
+	ReservationRetention time.Duration
+	// KeyPrefix starts every key (before the partition hash tag), so
+	// several deployments can share one Redis. Default "ss"; no braces or
+	// whitespace.
+	KeyPrefix string
+	// Clock stamps change records (AtUnixMs) for writes that carry no time
+	// of their own. Default clock.Real{}.
+	Clock clock.Clock
+}
+
+// Defaults of Config.
+const (
+	DefaultDialTimeout          = 500 * time.Millisecond
+	DefaultReadTimeout          = time.Second
+	DefaultWriteTimeout         = time.Second
+	DefaultChangeStreamMaxLen   = 10000
+	DefaultIdempotencyTTL       = 24 * time.Hour
+	DefaultReservationRetention = 7 * 24 * time.Hour
+	DefaultKeyPrefix            = "ss"
+)
+
+// DefaultConfig returns a Config for addrs with every default filled in.
+func DefaultConfig(addrs []string) Config {
+	return Config{
+		Addrs:                append([]string(nil), addrs...),
+		DialTimeout:          DefaultDialTimeout,
+		ReadTimeout:          DefaultReadTimeout,
+		WriteTimeout:         DefaultWriteTimeout,
+		ChangeStreamMaxLen:   DefaultChangeStreamMaxLen,
+		IdempotencyTTL:       DefaultIdempotencyTTL,
+		ReservationRetention: DefaultReservationRetention,
+		KeyPrefix:            DefaultKeyPrefix,
+		Clock:                clock.Real{},
+	}
+}
+
+// cluster reports whether the config talks to a Redis Cluster.
+func (c *Config) cluster() bool { return c.ForceCluster || len(c.Addrs) > 1 }
+
+// normalize fills zero fields with defaults and checks the rest; every
+// error wraps origin.ErrConfig.
+func (c Config) normalize() (Config, error) {
+	d := DefaultConfig(nil)
+	if c.DialTimeout == 0 {
+		c.DialTimeout = d.DialTimeout
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = d.ReadTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = d.WriteTimeout
+	}
+	if c.ChangeStreamMaxLen == 0 {
+		c.ChangeStreamMaxLen = d.ChangeStreamMaxLen
+	}
+	if c.IdempotencyTTL == 0 {
+		c.IdempotencyTTL = d.IdempotencyTTL
+	}
+	if c.ReservationRetention == 0 {
+		c.ReservationRetention = max(d.ReservationRetention, c.IdempotencyTTL)
+	}
+	if c.KeyPrefix == "" {
+		c.KeyPrefix = d.KeyPrefix
+	}
+	if c.Clock == nil {
+		c.Clock = d.Clock
+	}
+	c.Addrs = append([]string(nil), c.Addrs...)
+
+	var errs []error
+	if len(c.Addrs) == 0 {
+		errs = append(errs, errors.New("Addrs: at least one Redis address is required"))
+	}
+	for _, a := range c.Addrs {
+		if err := checkAddr(a); err != nil {
+			errs = append(errs, fmt.Errorf("Addrs: %w", err))
+		}
+	}
+	for name, v := range map[string]time.Duration{
+		"DialTimeout": c.DialTimeout, "ReadTimeout": c.ReadTimeout, "WriteTimeout": c.WriteTimeout,
+		"IdempotencyTTL": c.IdempotencyTTL, "ReservationRetention": c.ReservationRetention,
+	} {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative", name))
+		}
+	}
+	if c.IdempotencyTTL > 0 && c.IdempotencyTTL < time.Millisecond {
+		errs = append(errs, errors.New("IdempotencyTTL must be at least 1ms"))
+	}
+	if c.ReservationRetention < c.IdempotencyTTL {
+		errs = append(errs, fmt.Errorf("ReservationRetention (%v) must be at least IdempotencyTTL (%v)", c.ReservationRetention, c.IdempotencyTTL))
+	}
+	if c.PoolSize < 0 {
+		errs = append(errs, errors.New("PoolSize must not be negative"))
+	}
+	if c.ChangeStreamMaxLen < 0 {
+		errs = append(errs, errors.New("ChangeStreamMaxLen must not be negative"))
+	} else if c.ChangeStreamMaxLen < 100 {
+		errs = append(errs, fmt.Errorf("ChangeStreamMaxLen %d is below 100: edges would lose changes to trimming all the time", c.ChangeStreamMaxLen))
+	}
+	if strings.ContainsAny(c.KeyPrefix, "{} \t\r\n") || len(c.KeyPrefix) > 64 {
+		errs = append(errs, fmt.Errorf("KeyPrefix %q must be at most 64 characters without braces or whitespace (braces would break the partition hash tag)", c.KeyPrefix))
+	}
+	switch {
+	case c.ReplicaAddr != "" && c.cluster():
+		errs = append(errs, errors.New("ReplicaAddr is for a standalone server; a cluster finds its replicas itself"))
+	case c.ReplicaAddr != "" && !c.ReadFromReplicas:
+		errs = append(errs, errors.New("ReplicaAddr is set but ReadFromReplicas is not"))
+	case c.ReadFromReplicas && !c.cluster() && c.ReplicaAddr == "":
+		errs = append(errs, errors.New("ReadFromReplicas on a standalone server needs ReplicaAddr"))
+	case c.ReplicaAddr != "":
+		if err := checkAddr(c.ReplicaAddr); err != nil {
+			errs = append(errs, fmt.Errorf("ReplicaAddr: %w", err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("%w: redisstore: %w", origin.ErrConfig, err)
+	}
+	return c, nil
+}
+
+func checkAddr(a string) error {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %w", a, err)
+	}
+	if host == "" || port == "" {
+		return fmt.Errorf("%q needs a host and a port", a)
+	}
+	return nil
+}

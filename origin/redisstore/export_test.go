@@ -1,0 +1,36 @@
+package redisstore
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin"
+)
+
+// ReserveScriptSHA is the SHA1 the store runs the reservation script under.
+func ReserveScriptSHA() string { return scriptReserve.sha }
+
+// RedisBenchmarkReserveArgs returns the arguments of redis-benchmark that
+// make it run exactly what Store.Reserve sends for one unit of sku without
+// an idempotency key: "EVALSHA sha numkeys keys... args...". The
+// reservation ID's random part is __rand_int__, which redis-benchmark -r
+// replaces with 12 digits per call, so every call holds a new reservation.
+func (s *Store) RedisBenchmarkReserveArgs(sku string, now time.Time, ttl time.Duration) []string {
+	p := keys.Partition(keys.KindStock, sku)
+	id := fmt.Sprintf("r%02d_BENCH___%s", p, "__rand_int__") // 4+8+12 = keys.ReservationIDLen+4
+	r := origin.ReserveRequest{ID: id, SKU: sku, Qty: 1, Now: now, TTL: ttl}
+	ks := s.reserveKeys(p, sku, id, "")
+	out := []string{"EVALSHA", scriptReserve.sha, fmt.Sprint(len(ks))}
+	out = append(out, ks...)
+	for _, a := range s.reserveArgs(r, now.Add(ttl)) {
+		out = append(out, fmt.Sprint(a))
+	}
+	for _, a := range out {
+		if strings.ContainsAny(a, " \t\n") {
+			panic("redis-benchmark argument with whitespace: " + a)
+		}
+	}
+	return out
+}

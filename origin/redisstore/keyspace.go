@@ -1,0 +1,48 @@
+package redisstore
+
+import (
+	"strconv"
+
+	"github.com/shortstock/shortstock/internal/keys"
+)
+
+// keyspace builds the Redis keys of one deployment. Every key of partition
+// p starts with "<prefix>:{p<p>}:", so Redis Cluster puts the whole
+// partition in one slot and one script can touch all of it:
+//
+//	<prefix>:{p17}:l:<code>          link hash (v, url, rd, exp, ct, clk; a tombstone keeps v only)
+//	<prefix>:{p17}:s:<sku>           stock hash (v, h:<warehouse> on hand, r:<warehouse> reserved)
+//	<prefix>:{p17}:r:<id>            reservation hash (sku, wh, q, st, es/en expiry, cs/cn created)
+//	<prefix>:{p17}:idem:<len>:<sku>:<key>  idempotency record (fp, id), expires after IdempotencyTTL
+//	<prefix>:{p17}:holds             ZSET of held reservation IDs by expiry (unix ms)
+//	<prefix>:{p17}:seq               the partition's change counter
+//	<prefix>:{p17}:log               the partition's change stream, entry ID "<seq>-0"
+type keyspace struct {
+	part [keys.Partitions]string // "<prefix>:{p17}:"
+}
+
+func newKeyspace(prefix string) *keyspace {
+	ks := &keyspace{}
+	for p := range ks.part {
+		ks.part[p] = prefix + ":{p" + strconv.Itoa(p) + "}:"
+	}
+	return ks
+}
+
+func (k *keyspace) link(p int, code string) string      { return k.part[p] + "l:" + code }
+func (k *keyspace) stock(p int, sku string) string      { return k.part[p] + "s:" + sku }
+func (k *keyspace) stockPrefix(p int) string            { return k.part[p] + "s:" }
+func (k *keyspace) reservation(p int, id string) string { return k.part[p] + "r:" + id }
+func (k *keyspace) reservationPrefix(p int) string      { return k.part[p] + "r:" }
+func (k *keyspace) holds(p int) string                  { return k.part[p] + "holds" }
+func (k *keyspace) seq(p int) string                    { return k.part[p] + "seq" }
+func (k *keyspace) log(p int) string                    { return k.part[p] + "log" }
+
+// idem is the idempotency record of (sku, key). The SKU's length comes
+// first because SKUs and keys may both contain ':' ("a:b"+"c" must not meet
+// "a"+"b:c"). The key may hold any printable ASCII, braces included: only
+// the first {...} of a Redis key is its hash tag, and the partition's comes
+// first.
+func (k *keyspace) idem(p int, sku, key string) string {
+	return k.part[p] + "idem:" + strconv.Itoa(len(sku)) + ":" + sku + ":" + key
+}

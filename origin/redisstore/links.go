@@ -1,0 +1,227 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin"
+)
+
+// validRedirect mirrors the admin API's accepted redirect statuses.
+func validRedirect(status int) bool {
+	switch status {
+	case 301, 302, 307, 308:
+		return true
+	}
+	return false
+}
+
+// CreateLink stores a new link at version (tombstone version + 1).
+func (s *Store) CreateLink(ctx context.Context, l origin.NewLink) (origin.Link, error) {
+	if !keys.ValidCode(l.Code) {
+		return origin.Link{}, fmt.Errorf("%w: code %q", origin.ErrInvalid, l.Code)
+	}
+	if ok, why := origin.ValidateURL(l.URL); !ok {
+		return origin.Link{}, fmt.Errorf("%w: %s", origin.ErrInvalid, why)
+	}
+	if !validRedirect(l.Redirect) {
+		return origin.Link{}, fmt.Errorf("%w: redirect status %d", origin.ErrInvalid, l.Redirect)
+	}
+	p := keys.Partition(keys.KindLink, l.Code)
+	exp := ""
+	if l.ExpiresAt != nil {
+		exp = encodeTime(*l.ExpiresAt)
+	}
+	v, err := s.run(ctx, scriptLinkCreate,
+		[]string{s.ks.link(p, l.Code), s.ks.seq(p), s.ks.log(p)},
+		keys.Key(keys.KindLink, l.Code), s.nowMs(), s.cfg.ChangeStreamMaxLen,
+		l.URL, l.Redirect, exp, encodeTime(l.CreatedAt))
+	if err != nil {
+		return origin.Link{}, err
+	}
+	tag, rest, err := replyOf(v)
+	if err != nil {
+		return origin.Link{}, err
+	}
+	ver, err := firstVersion(rest)
+	if err != nil {
+		return origin.Link{}, err
+	}
+	switch tag {
+	case "ok":
+		out := origin.Link{Code: l.Code, URL: l.URL, Redirect: l.Redirect, CreatedAt: normTime(l.CreatedAt), Version: ver}
+		if l.ExpiresAt != nil {
+			t := normTime(*l.ExpiresAt)
+			out.ExpiresAt = &t
+		}
+		return out, nil
+	case "taken":
+		return origin.Link{}, fmt.Errorf("%w: %s", origin.ErrCodeTaken, l.Code)
+	}
+	return origin.Link{}, fmt.Errorf("%w: create link: tag %q", errBadReply, tag)
+}
+
+// GetLink returns the link, expired or not, with its clicks; for an
+// unknown or deleted code ErrNotFound with Code and Version set.
+func (s *Store) GetLink(ctx context.Context, code string) (origin.Link, error) {
+	missing := origin.Link{Code: code}
+	if !keys.ValidCode(code) {
+		return missing, fmt.Errorf("%w: link %q", origin.ErrNotFound, code)
+	}
+	if s.closed.Load() {
+		return missing, s.classify("get link", redis.ErrClosed)
+	}
+	p := keys.Partition(keys.KindLink, code)
+	h, err := s.ro.HGetAll(ctx, s.ks.link(p, code)).Result()
+	if err != nil {
+		return missing, s.classify("get link", err)
+	}
+	l, live, err := linkFromHash(code, h)
+	if err != nil {
+		return missing, err
+	}
+	if !live {
+		return l, fmt.Errorf("%w: link %q", origin.ErrNotFound, code)
+	}
+	return l, nil
+}
+
+// UpdateLink applies p and bumps the version.
+func (s *Store) UpdateLink(ctx context.Context, code string, lp origin.LinkPatch) (origin.Link, error) {
+	if !keys.ValidCode(code) {
+		return origin.Link{Code: code}, fmt.Errorf("%w: link %q", origin.ErrNotFound, code)
+	}
+	setURL, url := "0", ""
+	if lp.URL != nil {
+		if ok, why := origin.ValidateURL(*lp.URL); !ok {
+			return origin.Link{}, fmt.Errorf("%w: %s", origin.ErrInvalid, why)
+		}
+		setURL, url = "1", *lp.URL
+	}
+	setRd, rd := "0", ""
+	if lp.Redirect != nil {
+		if !validRedirect(*lp.Redirect) {
+			return origin.Link{}, fmt.Errorf("%w: redirect status %d", origin.ErrInvalid, *lp.Redirect)
+		}
+		setRd, rd = "1", strconv.Itoa(*lp.Redirect)
+	}
+	expMode, exp := "keep", ""
+	switch {
+	case lp.ClearExpiry:
+		expMode = "clear"
+	case lp.ExpiresAt != nil:
+		expMode, exp = "set", encodeTime(*lp.ExpiresAt)
+	}
+	p := keys.Partition(keys.KindLink, code)
+	v, err := s.run(ctx, scriptLinkUpdate,
+		[]string{s.ks.link(p, code), s.ks.seq(p), s.ks.log(p)},
+		keys.Key(keys.KindLink, code), s.nowMs(), s.cfg.ChangeStreamMaxLen,
+		setURL, url, setRd, rd, expMode, exp)
+	if err != nil {
+		return origin.Link{}, err
+	}
+	tag, rest, err := replyOf(v)
+	if err != nil {
+		return origin.Link{}, err
+	}
+	switch tag {
+	case "ok":
+		hv, err := at(rest, 0)
+		if err != nil {
+			return origin.Link{}, err
+		}
+		h, err := toHash(hv)
+		if err != nil {
+			return origin.Link{}, err
+		}
+		l, _, err := linkFromHash(code, h)
+		return l, err
+	case "nf":
+		ver, err := firstVersion(rest)
+		if err != nil {
+			return origin.Link{}, err
+		}
+		return origin.Link{Code: code, Version: ver}, fmt.Errorf("%w: link %q", origin.ErrNotFound, code)
+	}
+	return origin.Link{}, fmt.Errorf("%w: update link: tag %q", errBadReply, tag)
+}
+
+// DeleteLink leaves a tombstone at version + 1 and returns that version.
+func (s *Store) DeleteLink(ctx context.Context, code string) (uint64, error) {
+	if !keys.ValidCode(code) {
+		return 0, fmt.Errorf("%w: link %q", origin.ErrNotFound, code)
+	}
+	p := keys.Partition(keys.KindLink, code)
+	v, err := s.run(ctx, scriptLinkDelete,
+		[]string{s.ks.link(p, code), s.ks.seq(p), s.ks.log(p)},
+		keys.Key(keys.KindLink, code), s.nowMs(), s.cfg.ChangeStreamMaxLen)
+	if err != nil {
+		return 0, err
+	}
+	tag, rest, err := replyOf(v)
+	if err != nil {
+		return 0, err
+	}
+	ver, err := firstVersion(rest)
+	if err != nil {
+		return 0, err
+	}
+	switch tag {
+	case "ok":
+		return ver, nil
+	case "nf":
+		return ver, fmt.Errorf("%w: link %q", origin.ErrNotFound, code)
+	}
+	return 0, fmt.Errorf("%w: delete link: tag %q", errBadReply, tag)
+}
+
+func firstVersion(rest []any) (uint64, error) {
+	v, err := at(rest, 0)
+	if err != nil {
+		return 0, err
+	}
+	return toVersion(v)
+}
+
+// linkFromHash decodes a link hash; live is false for a missing key or a
+// tombstone, whose Link then carries only Code and Version.
+func linkFromHash(code string, h map[string]string) (l origin.Link, live bool, err error) {
+	l.Code = code
+	if v, ok := h["v"]; ok {
+		if l.Version, err = toVersion(v); err != nil {
+			return origin.Link{Code: code}, false, err
+		}
+	}
+	url, ok := h["url"]
+	if !ok {
+		return l, false, nil
+	}
+	l.URL = url
+	rd, err := toInt(h["rd"])
+	if err != nil {
+		return origin.Link{Code: code}, false, err
+	}
+	l.Redirect = int(rd)
+	if l.CreatedAt, err = decodeTime(h["ct"]); err != nil {
+		return origin.Link{Code: code}, false, err
+	}
+	if e := h["exp"]; e != "" {
+		t, err := decodeTime(e)
+		if err != nil {
+			return origin.Link{Code: code}, false, err
+		}
+		l.ExpiresAt = &t
+	}
+	if c, ok := h["clk"]; ok {
+		if l.Clicks, err = toInt(c); err != nil {
+			return origin.Link{Code: code}, false, err
+		}
+	}
+	return l, true, nil
+}
+
+// nowMs stamps a change record with the store's clock.
+func (s *Store) nowMs() string { return millis(s.clock.Now()) }

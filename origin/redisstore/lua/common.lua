@@ -1,0 +1,63 @@
+-- common.lua is prepended to every script. Conventions of all scripts:
+--   * every key a script touches shares one partition hash tag, so a script
+--     never crosses slots;
+--   * numbers are integers (Lua doubles, exact below 2^53); they go to
+--     redis.call as strings made with str(), never with tostring/.., whose
+--     %.14g format would print large numbers in exponent form;
+--   * a script returns {tag, ...}: tag "ok" or a domain outcome the Go side
+--     maps to an origin sentinel error; it raises only on a bug.
+
+local function str(n)
+  return string.format('%d', n)
+end
+
+-- append_change bumps the partition's seq and appends "key reached version"
+-- to the partition's change stream, trimmed to about maxlen entries. The
+-- stream entry ID is "<seq>-0", so readers can ask for "after seq" exactly.
+local function append_change(seqkey, logkey, maxlen, key, version, at)
+  local seq = redis.call('INCR', seqkey)
+  redis.call('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0',
+    'k', key, 'v', str(version), 't', at)
+  return seq
+end
+
+-- due reports whether an expiry (es seconds, en nanoseconds) is at or
+-- before now (ns, nn): exact to the nanosecond without exceeding 2^53.
+local function due(es, en, ns, nn)
+  es, en, ns, nn = tonumber(es), tonumber(en), tonumber(ns), tonumber(nn)
+  return es < ns or (es == ns and en <= nn)
+end
+
+-- bytes_less compares byte by byte: Lua's < uses strcoll, which depends on
+-- the server's locale, and warehouse ties must break the same everywhere.
+local function bytes_less(a, b)
+  if b == nil then return true end
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+-- finish_hold ends a held reservation: it returns its qty to the
+-- warehouse (and, when sold, takes it off on_hand too), bumps the SKU's
+-- version, sets the reservation's final status, drops it from the holds
+-- index, schedules the record's deletion after the retention period, and
+-- appends the change. r is HMGET st, sku, wh, q.
+local function finish_hold(reskey, holdskey, id, stockprefix, r, status, sold,
+                           seqkey, logkey, maxlen, at, retention)
+  local stockkey = stockprefix .. r[2]
+  local q = tonumber(r[4])
+  redis.call('HINCRBY', stockkey, 'r:' .. r[3], str(-q))
+  if sold then
+    redis.call('HINCRBY', stockkey, 'h:' .. r[3], str(-q))
+  end
+  local v = redis.call('HINCRBY', stockkey, 'v', 1)
+  redis.call('HSET', reskey, 'st', status)
+  redis.call('ZREM', holdskey, id)
+  redis.call('PEXPIRE', reskey, retention)
+  append_change(seqkey, logkey, maxlen, 's:' .. r[2], v, at)
+  return v
+end
+

@@ -1,0 +1,14 @@
+-- KEYS: link, seq, log
+-- ARGV: change key, at ms, maxlen, url, redirect, expires ("" = none), created
+-- A live link has a "url" field; a tombstone keeps only "v".
+local cur = redis.call('HMGET', KEYS[1], 'v', 'url')
+local v = tonumber(cur[1]) or 0
+if cur[2] then
+  return {'taken', v}
+end
+v = v + 1
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', str(v), 'url', ARGV[4], 'rd', ARGV[5],
+  'exp', ARGV[6], 'ct', ARGV[7], 'clk', '0')
+append_change(KEYS[2], KEYS[3], ARGV[3], ARGV[1], v, ARGV[2])
+return {'ok', v}

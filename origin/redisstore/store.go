@@ -1,0 +1,169 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/shortstock/shortstock/internal/clock"
+	"github.com/shortstock/shortstock/origin"
+)
+
+// Store is an origin.Store on Redis or Redis Cluster. It is safe for
+// concurrent use.
+type Store struct {
+	cfg   Config
+	ks    *keyspace
+	clock clock.Clock
+	// rw takes every write and every read that decides a write; ro takes
+	// plain reads and is rw unless reads go to replicas.
+	rw, ro redis.UniversalClient
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+	expireAt  atomic.Uint32 // rotates ExpireHolds' first partition
+}
+
+var _ origin.Store = (*Store)(nil)
+
+// New validates cfg, connects, and loads the scripts. It fails with an
+// error wrapping origin.ErrConfig for a bad config, and one wrapping
+// origin.ErrUnavailable when Redis cannot be reached within ctx; a Store
+// that was created recovers by itself from later outages.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{cfg: cfg, ks: newKeyspace(cfg.KeyPrefix), clock: cfg.Clock}
+	if err := s.connect(); err != nil {
+		return nil, err
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.loadScripts(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// connect builds the clients. go-redis constructors do not dial, but they
+// are third-party code: a panic there must become an error, not a crash.
+func (s *Store) connect() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: redisstore: creating the client: %v", origin.ErrConfig, r)
+		}
+	}()
+	c := s.cfg
+	noMaint := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	if c.cluster() {
+		s.rw = redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs:          c.Addrs,
+			Username:       c.Username,
+			Password:       c.Password,
+			ReadOnly:       c.ReadFromReplicas,
+			RouteByLatency: c.ReadFromReplicas,
+			DialTimeout:    c.DialTimeout,
+			ReadTimeout:    c.ReadTimeout,
+			WriteTimeout:   c.WriteTimeout,
+			PoolSize:       c.PoolSize,
+			// A caller's deadline shorter than ReadTimeout wins.
+			ContextTimeoutEnabled: true,
+			// Reads may be retried once; writes never are (see onceCmd).
+			MaxRetries: 1,
+			// One dial attempt per call: while a node is down callers
+			// get ErrUnavailable at once instead of after retries.
+			DialerRetries:            1,
+			MaintNotificationsConfig: noMaint,
+		})
+		s.ro = s.rw
+		return nil
+	}
+	opts := func(addr string) *redis.Options {
+		return &redis.Options{
+			Addr:                     addr,
+			Username:                 c.Username,
+			Password:                 c.Password,
+			DialTimeout:              c.DialTimeout,
+			ReadTimeout:              c.ReadTimeout,
+			WriteTimeout:             c.WriteTimeout,
+			PoolSize:                 c.PoolSize,
+			ContextTimeoutEnabled:    true,
+			MaxRetries:               1,
+			DialerRetries:            1,
+			MaintNotificationsConfig: noMaint,
+		}
+	}
+	s.rw = redis.NewClient(opts(c.Addrs[0]))
+	s.ro = s.rw
+	if c.ReplicaAddr != "" {
+		s.ro = redis.NewClient(opts(c.ReplicaAddr))
+	}
+	return nil
+}
+
+// loadScripts loads every script on every master, so the first calls do
+// not each pay a NOSCRIPT round trip. It is an optimisation: run falls back
+// to EVAL whenever a node lacks a script.
+func (s *Store) loadScripts(ctx context.Context) error {
+	load := func(ctx context.Context, c *redis.Client) error {
+		pipe := c.Pipeline()
+		for _, sc := range allScripts {
+			pipe.ScriptLoad(ctx, sc.src)
+		}
+		_, err := pipe.Exec(ctx)
+		return err
+	}
+	var err error
+	if cc, ok := s.rw.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, load)
+	} else {
+		err = load(ctx, s.rw.(*redis.Client))
+	}
+	return s.classify("loading scripts", err)
+}
+
+// Ping checks that every master (and the read replica, if any) answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return s.classify("ping", redis.ErrClosed)
+	}
+	var err error
+	if cc, ok := s.rw.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			return c.Ping(ctx).Err()
+		})
+	} else {
+		err = s.rw.Ping(ctx).Err()
+	}
+	if err == nil && s.ro != s.rw {
+		err = s.ro.Ping(ctx).Err()
+	}
+	return s.classify("ping", err)
+}
+
+// Close closes the connections. It is idempotent; calls after it fail with
+// origin.ErrClosed.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		var errs []error
+		if s.rw != nil {
+			errs = append(errs, s.rw.Close())
+		}
+		if s.ro != nil && s.ro != s.rw {
+			errs = append(errs, s.ro.Close())
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}

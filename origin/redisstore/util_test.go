@@ -1,0 +1,14 @@
+package redisstore_test
+
+import "net"
+
+// redistestFreePort returns a loopback address nobody listens on.
+func redistestFreePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr, nil
+}

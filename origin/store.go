@@ -1,0 +1,82 @@
+package origin
+
+import (
+	"context"
+	"time"
+
+	"github.com/shortstock/shortstock/internal/change"
+)
+
+// Store is the storage contract of an origin. Every write is one atomic
+// step that checks, applies, bumps the key's version and appends a change
+// record to the key's partition log; a write that fails changes nothing.
+// Implementations must be safe for concurrent use and pass
+// origin/storetest.
+//
+// Keys: a link is keys.Key(keys.KindLink, code), a SKU's stock is
+// keys.Key(keys.KindStock, sku); versions of one key only grow, across
+// deletes too (a deleted link leaves a tombstone that keeps its version).
+type Store interface {
+	// CreateLink stores a new link at version (tombstone version + 1), or
+	// fails with ErrCodeTaken.
+	CreateLink(ctx context.Context, l NewLink) (Link, error)
+	// GetLink returns the link, expired or not, with its click count. For an
+	// unknown or deleted code it returns ErrNotFound and a Link whose Code
+	// and Version (0, or the tombstone's) are set, for versioned 404s.
+	GetLink(ctx context.Context, code string) (Link, error)
+	// UpdateLink applies p and bumps the version.
+	UpdateLink(ctx context.Context, code string, p LinkPatch) (Link, error)
+	// DeleteLink removes the link, leaving a tombstone at version + 1, and
+	// returns that version.
+	DeleteLink(ctx context.Context, code string) (uint64, error)
+	// AddClicks adds click counts to links; unknown codes are ignored.
+	// Clicks do not change a link's version (redirects do not depend on them).
+	AddClicks(ctx context.Context, counts map[string]int64) error
+
+	// SetStock sets on_hand of a SKU in a warehouse (creating either);
+	// ErrBelowReserved if onHand < reserved there, ErrInvalid if negative.
+	SetStock(ctx context.Context, sku, warehouse string, onHand int64) (StockView, error)
+	// AdjustStock adds delta to on_hand; ErrInsufficientStock if on_hand
+	// would fall below reserved or below 0; ErrNotFound for an unknown SKU
+	// or warehouse when delta < 0.
+	AdjustStock(ctx context.Context, sku, warehouse string, delta int64) (StockView, error)
+	// GetStock returns the stock view; ErrNotFound (with Version set, as
+	// GetLink) for an unknown SKU.
+	GetStock(ctx context.Context, sku string) (StockView, error)
+
+	// Reserve holds stock or fails with ErrInsufficientStock (ErrNotFound
+	// for an unknown SKU). See ReserveRequest for idempotency.
+	Reserve(ctx context.Context, r ReserveRequest) (Reservation, error)
+	// GetReservation returns a reservation as stored (a held one past its
+	// expiry stays "held" until ExpireHolds or Commit sees it).
+	GetReservation(ctx context.Context, id string) (Reservation, error)
+	// CommitReservation turns a hold into a sale: on_hand and reserved both
+	// fall by qty. Committing a committed reservation returns it unchanged;
+	// ErrReservationExpired if now is past its expiry (the hold is then
+	// expired); ErrNotHeld if released or expired.
+	CommitReservation(ctx context.Context, id string, now time.Time) (Reservation, error)
+	// ReleaseReservation returns held stock. Releasing a released or
+	// expired reservation returns it unchanged; ErrNotHeld if committed.
+	ReleaseReservation(ctx context.Context, id string) (Reservation, error)
+	// ExpireHolds expires up to max held reservations whose expiry is at or
+	// before now, returning how many it expired. Safe to run from several
+	// origins at once: each hold is expired exactly once.
+	ExpireHolds(ctx context.Context, now time.Time, max int) (int, error)
+
+	// Changes returns up to limit changes of a partition with seq > after,
+	// in seq order, with the partition's head and first retained seq.
+	Changes(ctx context.Context, partition int, after uint64, limit int) (change.Page, error)
+	// Heads returns the head seq of every partition (index = partition).
+	Heads(ctx context.Context) ([]uint64, error)
+
+	// Ping checks that storage is reachable.
+	Ping(ctx context.Context) error
+	// Close releases resources; it is idempotent.
+	Close() error
+}
+
+// DefaultReservationTTL is used when a reservation request gives no TTL.
+const DefaultReservationTTL = 10 * time.Minute
+
+// MaxReservationTTL bounds ttl_seconds.
+const MaxReservationTTL = 24 * time.Hour

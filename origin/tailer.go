@@ -1,0 +1,93 @@
+package origin
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/shortstock/shortstock/internal/keys"
+)
+
+// tailer reads the storage change log and hands every new change to the
+// Publisher. Invalidations come from the log, not from the request that
+// wrote, so a crash between a write and its gossip loses nothing: edges
+// compare their watermarks with Heads and replay what they missed.
+//
+// It starts at the log's current heads: history before the origin started is
+// for edges to replay from the log, not to be gossiped again.
+type tailer struct {
+	s    *Server
+	mu   sync.Mutex
+	last []uint64
+}
+
+const tailPage = 1000
+
+func newTailer(s *Server) *tailer { return &tailer{s: s} }
+
+func (t *tailer) heads() []uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]uint64(nil), t.last...)
+}
+
+func (t *tailer) run() {
+	defer t.s.wg.Done()
+	tick := time.NewTicker(t.s.cfg.TailInterval)
+	defer tick.Stop()
+	for {
+		t.poll()
+		select {
+		case <-t.s.stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (t *tailer) poll() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	heads, err := t.s.store.Heads(ctx)
+	if err != nil || len(heads) != keys.Partitions {
+		t.s.metrics.tailErrors.Inc()
+		return
+	}
+	t.mu.Lock()
+	first := t.last == nil
+	if first {
+		t.last = heads
+	}
+	last := append([]uint64(nil), t.last...)
+	t.mu.Unlock()
+	if first {
+		return
+	}
+	for p, head := range heads {
+		for last[p] < head {
+			page, err := t.s.store.Changes(ctx, p, last[p], tailPage)
+			if err != nil {
+				t.s.metrics.tailErrors.Inc()
+				return
+			}
+			if page.First > last[p]+1 {
+				// Trimmed before we read it: skip ahead; edges find the gap
+				// through the watermarks and drop the partition.
+				last[p] = page.First - 1
+			}
+			if len(page.Changes) == 0 {
+				break
+			}
+			for _, c := range page.Changes {
+				if t.s.cfg.Publisher != nil {
+					t.s.cfg.Publisher.Publish(c)
+				}
+				last[p] = c.Seq
+			}
+			t.s.metrics.changesTailed.Add(float64(len(page.Changes)))
+			t.mu.Lock()
+			t.last[p] = last[p]
+			t.mu.Unlock()
+		}
+	}
+}
