@@ -3,6 +3,7 @@ package origin
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
 )
@@ -24,7 +25,7 @@ func (s *Server) createReservation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.IdempotencyKey = idemKey
-	req.Now = s.cfg.Clock.Now()
+	req.Now = s.cfg.Clock.Now().UTC().Truncate(time.Millisecond) // every backend stores ms
 	req.ID = keys.NewReservationID(keys.Partition(keys.KindStock, req.SKU))
 	ctx, cancel := s.opContext(r)
 	defer cancel()

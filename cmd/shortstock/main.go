@@ -22,6 +22,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"origin", "run a regional origin: admin API, internal API for edges, storage, change-log tailer", runOrigin},
+		{"edge", "run an edge node: public redirect and stock API from a local cache, gossip member", runEdge},
+		{"demo", "run a whole local topology in one process (regions x origin + edges), embedded storage by default", runDemo},
 		{"version", "print version and build info", runVersion},
 	}
 }

@@ -8,5 +8,9 @@ import (
 )
 
 func openRedis(ctx context.Context, f *originFlags, log *slog.Logger) (origin.Store, error) {
-	return nil, usageErr("origin", "--store redis: backend not wired yet (%s)", joinAddrs(f.redis))
+	return openRedisStore(ctx, f.redis, log)
+}
+
+func openRedisStore(ctx context.Context, addrs []string, log *slog.Logger) (origin.Store, error) {
+	return nil, usageErr("origin", "--store redis: backend not wired yet (%s)", joinAddrs(addrs))
 }

@@ -30,6 +30,9 @@ type OriginOptions struct {
 	// that publishes every change the origin tails. Handler and
 	// LocalWatermarks are set here.
 	Gossip *gossip.Config
+	// PublishDelay holds every change this long before gossiping it: the
+	// replication delay of a region far from the writer. Default 0.
+	PublishDelay time.Duration
 	// Logger for the node. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -42,6 +45,7 @@ type OriginNode struct {
 
 	log      *slog.Logger
 	http     *http.Server
+	delay    *delayQueue
 	served   chan error
 	shutOnce sync.Once
 	shutErr  error
@@ -63,11 +67,16 @@ func StartOrigin(opts OriginOptions) (*OriginNode, error) {
 	// The gossip node needs the server's heads and the server needs the
 	// node as its publisher: bind them late through n.
 	if opts.Gossip != nil {
-		cfg.Publisher = origin.PublisherFunc(func(c change.Change) {
+		publish := func(c change.Change) {
 			if g := n.Gossip; g != nil {
 				_ = g.Publish(c) // an older version than seen is skipped; nothing else fails
 			}
-		})
+		}
+		if opts.PublishDelay > 0 {
+			n.delay = newDelayQueue(opts.PublishDelay, publish)
+			publish = n.delay.push
+		}
+		cfg.Publisher = origin.PublisherFunc(publish)
 	}
 	srv, err := origin.New(cfg)
 	if err != nil {
@@ -119,6 +128,9 @@ func (n *OriginNode) Shutdown(ctx context.Context) error {
 
 func (n *OriginNode) closeBackground() error {
 	err := n.Server.Close()
+	if n.delay != nil {
+		n.delay.close()
+	}
 	if n.Gossip != nil {
 		err = errors.Join(err, n.Gossip.Close())
 	}

@@ -1,6 +1,7 @@
 package embedded_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -25,3 +26,6 @@ func open(t testing.TB, cfg embedded.Config) *embedded.Store {
 	})
 	return s
 }
+
+// contextBackground is for the crash child, which has no test.
+func contextBackground() context.Context { return context.Background() }

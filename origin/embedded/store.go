@@ -54,7 +54,7 @@ func Open(cfg Config) (*Store, error) {
 	})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("embedded: %s is locked by another process (waited %v): %w", cfg.Path(), cfg.LockTimeout, err)
+			return nil, fmt.Errorf("embedded: %s is locked by another process or Store (waited %v): %w", cfg.Path(), cfg.LockTimeout, err)
 		}
 		return nil, fmt.Errorf("embedded: opening %s: %w", cfg.Path(), err)
 	}

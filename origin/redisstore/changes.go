@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,9 @@ func (s *Store) Changes(ctx context.Context, partition int, after uint64, limit 
 	page := change.Page{Partition: partition}
 	if partition < 0 || partition >= keys.Partitions {
 		return page, fmt.Errorf("%w: partition %d", origin.ErrInvalid, partition)
+	}
+	if after == math.MaxUint64 {
+		after-- // nothing follows it; keep after+1 from wrapping to 0
 	}
 	if limit <= 0 || limit > maxChangesLimit {
 		limit = maxChangesLimit

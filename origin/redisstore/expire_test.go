@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/internal/redistest"
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/redisstore"
 )
@@ -165,4 +166,34 @@ func TestChangesAfterTrim(t *testing.T) {
 func backendsCfg(t *testing.T, mutate func(*redisstore.Config), f func(t *testing.T, s *redisstore.Store)) {
 	t.Run("standalone", func(t *testing.T) { f(t, openStandalone(t, mutate)) })
 	t.Run("cluster", func(t *testing.T) { f(t, openCluster(t, mutate)) })
+}
+
+// TestLogSurvivesLostSeqKey deletes a partition's seq key (as an evicting
+// Redis might) and checks that writes go on and the log stays ordered,
+// continuing after its last entry.
+func TestLogSurvivesLostSeqKey(t *testing.T) {
+	addr := env.Standalone(t)
+	prefix := uniquePrefix()
+	s := openOn(t, []string{addr}, func(c *redisstore.Config) { c.KeyPrefix = prefix })
+	ctx := ctxT(t)
+	for i := range 5 {
+		if _, err := s.SetStock(ctx, "SKU-L", "w", int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := keys.Partition(keys.KindStock, "SKU-L")
+	if _, err := redistest.Do(addr, time.Second, "DEL", fmt.Sprintf("%s:{p%d}:seq", prefix, p)); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.SetStock(ctx, "SKU-L", "w", 9)
+	if err != nil {
+		t.Fatalf("write after the seq key was lost: %v", err)
+	}
+	page, err := s.Changes(ctx, p, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Head != 6 || len(page.Changes) != 6 || page.Changes[5].Seq != 6 || page.Changes[5].Version != v.Version {
+		t.Fatalf("after losing the seq key: %+v", page)
+	}
 }

@@ -61,8 +61,34 @@ func openOn(t testing.TB, addrs []string, mutate ...func(*redisstore.Config)) *r
 	if err != nil {
 		t.Fatalf("redisstore.New(%v): %v", addrs, err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		s.Close()
+		dropPrefix(addrs, cfg.ForceCluster || len(addrs) > 1, cfg.KeyPrefix)
+	})
 	return s
+}
+
+// dropPrefix deletes a test's keys, best effort, so a run against external
+// servers (SHORTSTOCK_TEST_REDIS...) leaves nothing behind.
+func dropPrefix(addrs []string, cluster bool, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	drop := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Unlink(ctx, iter.Val())
+		}
+		return iter.Err()
+	}
+	if cluster {
+		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, MaxRetries: -1})
+		defer c.Close()
+		_ = c.ForEachMaster(ctx, drop)
+		return
+	}
+	c := redis.NewClient(&redis.Options{Addr: addrs[0], MaxRetries: -1})
+	defer c.Close()
+	_ = drop(ctx, c)
 }
 
 func openStandalone(t testing.TB, mutate ...func(*redisstore.Config)) *redisstore.Store {

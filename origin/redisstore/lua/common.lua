@@ -14,10 +14,24 @@ end
 -- append_change bumps the partition's seq and appends "key reached version"
 -- to the partition's change stream, trimmed to about maxlen entries. The
 -- stream entry ID is "<seq>-0", so readers can ask for "after seq" exactly.
+-- If the seq key fell behind its stream (deleted by hand, or evicted by a
+-- Redis that is wrongly allowed to evict), XADD refuses the smaller ID; the
+-- log then continues after its last entry instead of failing every write.
 local function append_change(seqkey, logkey, maxlen, key, version, at)
   local seq = redis.call('INCR', seqkey)
-  redis.call('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0',
+  local res = redis.pcall('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0',
     'k', key, 'v', str(version), 't', at)
+  if type(res) == 'table' and res.err then
+    local top = redis.call('XREVRANGE', logkey, '+', '-', 'COUNT', 1)
+    local last = top[1] and tonumber(string.match(top[1][1], '^(%d+)-'))
+    if last and last >= seq then
+      seq = last + 1
+      redis.call('SET', seqkey, str(seq))
+    end
+    -- Raises the original error if the cause was something else.
+    redis.call('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0',
+      'k', key, 'v', str(version), 't', at)
+  end
   return seq
 end
 

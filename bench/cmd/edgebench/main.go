@@ -1,0 +1,203 @@
+// Command edgebench runs the two halves of bench/edge-vs-bare.sh as
+// separate processes, so each can be pinned to its own core:
+//
+//	edgebench origin --listen ADDR --links N --dir DIR
+//	    a real origin (package origin over the embedded store) holding N
+//	    links b000000..b(N-1), created straight through the Store
+//	edgebench edge --listen ADDR --origin URL --warm N
+//	    a real edge (package edge) that first loads those N links into
+//	    its cache, then serves
+//
+// Each prints "ready" on stdout once it can be measured, and stops on
+// SIGINT/SIGTERM. It is a bench tool, not the product's wiring
+// (cmd/shortstock owns that).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/shortstock/shortstock/edge"
+	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/valyala/fasthttp"
+)
+
+// Code returns the bench's i-th link code; the wrk script makes the same.
+func code(i int) string { return fmt.Sprintf("b%06d", i) }
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: edgebench origin|edge [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "origin":
+		err = runOrigin(os.Args[2:])
+	case "edge":
+		err = runEdge(os.Args[2:])
+	default:
+		fmt.Fprintln(os.Stderr, "usage: edgebench origin|edge [flags]")
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "edgebench:", err)
+		os.Exit(1)
+	}
+}
+
+func signalled() <-chan os.Signal {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGINT, syscall.SIGTERM)
+	return c
+}
+
+func runOrigin(args []string) error {
+	fs := flag.NewFlagSet("origin", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:9190", "listen address")
+	links := fs.Int("links", 100000, "links to create")
+	dir := fs.String("dir", "", "embedded store directory (required)")
+	_ = fs.Parse(args)
+	if *dir == "" {
+		return fmt.Errorf("--dir is required")
+	}
+	scfg := embedded.DefaultConfig(*dir)
+	scfg.NoSync = true // bench data, created fast
+	st, err := embedded.Open(scfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr error
+	var errOnce sync.Once
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= *links {
+					return
+				}
+				_, err := st.CreateLink(context.Background(), origin.NewLink{Code: code(i), URL: "https://example.com/landing?utm=bench&i=" + code(i), Redirect: 302, CreatedAt: time.Now()})
+				if err != nil && err != origin.ErrCodeTaken {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	fmt.Fprintf(os.Stderr, "origin: %d links in %v\n", *links, time.Since(start).Round(time.Millisecond))
+	cfg := origin.DefaultConfig()
+	cfg.Store = st
+	cfg.AdminKeys = []string{"edgebench-admin-key-0123456789"}
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.LinkCacheTTL = time.Hour // no refreshes during a run
+	srv, err := origin.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln) //nolint:errcheck // ErrServerClosed at exit
+	fmt.Println("ready")
+	<-signalled()
+	return hs.Close()
+}
+
+func runEdge(args []string) error {
+	fs := flag.NewFlagSet("edge", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:8190", "listen address")
+	originURL := fs.String("origin", "http://127.0.0.1:9190", "origin base URL")
+	warm := fs.Int("warm", 100000, "links to load into the cache before serving")
+	_ = fs.Parse(args)
+	cfg := edge.DefaultConfig()
+	cfg.Origins = []string{*originURL}
+	cfg.NodeName = "edgebench"
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, err := edge.New(cfg)
+	if err != nil {
+		return err
+	}
+	// Warm through the real handler, as requests would, from a few
+	// goroutines: the origin answers misses one by one.
+	start := time.Now()
+	h := s.Handler()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ctx fasthttp.RequestCtx
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= *warm {
+					return
+				}
+				ctx.Request.Reset()
+				ctx.Response.Reset()
+				ctx.Request.Header.SetMethod("HEAD") // HEAD: warming is not clicking
+				ctx.Request.SetRequestURI("/" + code(i))
+				h(&ctx)
+				if ctx.Response.StatusCode() != 302 {
+					bad.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// A second pass shows how many stayed cached (ristretto may refuse some).
+	hits := 0
+	var ctx fasthttp.RequestCtx
+	for i := range *warm {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.Header.SetMethod("HEAD")
+		ctx.Request.SetRequestURI("/" + code(i))
+		h(&ctx)
+		if string(ctx.Response.Header.Peek("X-Cache")) == "HIT" {
+			hits++
+		}
+	}
+	fmt.Fprintf(os.Stderr, "edge: warmed %d links in %v (%d not 302), %d cached\n", *warm, time.Since(start).Round(time.Millisecond), bad.Load(), hits)
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	fmt.Println("ready")
+	select {
+	case <-signalled():
+	case err := <-done:
+		return err
+	}
+	ctx2, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.Shutdown(ctx2)
+}

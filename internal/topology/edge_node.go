@@ -1,0 +1,113 @@
+package topology
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/shortstock/shortstock/edge"
+	"github.com/shortstock/shortstock/gossip"
+)
+
+// EdgeOptions describes one edge node.
+type EdgeOptions struct {
+	// Edge is the edge server's config; Origins is required. Logger,
+	// Registerer, Gatherer and Ready are set here.
+	Edge edge.Config
+	// Listen is the HTTP address ("127.0.0.1:0" picks a free port).
+	Listen string
+	// Listener, when set, is used instead of Listen.
+	Listener net.Listener
+	// Gossip, when non-nil, joins the region's pool: invalidations go to the
+	// edge's cache and origin watermarks to its gap detection. Without it
+	// the edge relies on TTLs and its heads poll alone.
+	Gossip *gossip.Config
+	// Logger for the node. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// EdgeNode is a running edge: fasthttp server and gossip member.
+type EdgeNode struct {
+	Server *edge.Server
+	Gossip *gossip.Node // nil without gossip
+	URL    string
+
+	served   chan error
+	shutOnce sync.Once
+	shutErr  error
+}
+
+// StartEdge starts an edge node.
+func StartEdge(opts EdgeOptions) (*EdgeNode, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n := &EdgeNode{served: make(chan error, 1)}
+	cfg := opts.Edge
+	cfg.Logger, cfg.Registerer, cfg.Gatherer = log, reg, reg
+	if opts.Gossip != nil {
+		// Ready once the pool has someone else in it: an edge alone in its
+		// pool hears no invalidations.
+		cfg.Ready = func() bool { g := n.Gossip; return g != nil && g.NumMembers() > 1 }
+	} else {
+		log.Warn("edge runs without gossip: it relies on TTLs and the heads poll alone for freshness")
+	}
+	srv, err := edge.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.Server = srv
+	if opts.Gossip != nil {
+		gc := *opts.Gossip
+		gc.Handler = srv
+		gc.OnRemoteWatermarks = func(_ string, w []uint64) { srv.ObserveHeads(w) }
+		gc.Logger = log
+		gc.Metrics = reg
+		g, err := gossip.New(gc)
+		if err != nil {
+			srv.Close()
+			return nil, fmt.Errorf("gossip: %w", err)
+		}
+		n.Gossip = g
+	}
+	ln := opts.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", opts.Listen); err != nil {
+			n.close()
+			return nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
+		}
+	}
+	n.URL = "http://" + ln.Addr().String()
+	go func() { n.served <- srv.Serve(ln) }()
+	log.Info("edge listening", "url", n.URL, "gossip", gossipAddr(n.Gossip), "origins", cfg.Origins)
+	return n, nil
+}
+
+// Done delivers the server's error if it stops on its own.
+func (n *EdgeNode) Done() <-chan error { return n.served }
+
+// Shutdown drains requests and flushes click counts (until ctx ends), then
+// leaves gossip. Leaving last keeps invalidations arriving while requests
+// drain. It is idempotent.
+func (n *EdgeNode) Shutdown(ctx context.Context) error {
+	n.shutOnce.Do(func() {
+		n.shutErr = errors.Join(n.Server.Shutdown(ctx), n.close())
+	})
+	return n.shutErr
+}
+
+func (n *EdgeNode) close() error {
+	err := n.Server.Close()
+	if n.Gossip != nil {
+		err = errors.Join(err, n.Gossip.Close())
+	}
+	return err
+}
