@@ -76,9 +76,10 @@ func (s *Server) wake() {
 
 // firstContactMade runs once the watermarks start from the origin's heads:
 // anything cached before may have missed changes made before that point,
-// so it is dropped (fills in flight included).
+// so it is invalidated (fills in flight included). It does not walk the
+// cache: gossip may be the caller.
 func (s *Server) firstContactMade() {
-	s.cache.DropAll()
+	s.cache.InvalidateAll()
 	s.log.Debug("edge: change tracking started from the origin's heads")
 }
 

@@ -15,9 +15,7 @@ const maxCodesPerBatch = 20000
 
 // clickLoop sends the clicks counted in cached entries to the origin every
 // ClickFlushInterval. Counts the origin did not take stay in pending and go
-// with the next flush, so an outage delays clicks but loses none. The
-// pending map is only touched by this goroutine, then by the final flush
-// after it has stopped.
+// with the next flush, so an outage delays clicks but loses none.
 func (s *Server) clickLoop() {
 	defer s.loops.Done()
 	t := time.NewTicker(s.cfg.ClickFlushInterval)
@@ -37,6 +35,8 @@ func (s *Server) clickLoop() {
 // flushClicksFinal sends what is left at shutdown, within ctx.
 func (s *Server) flushClicksFinal(ctx context.Context) {
 	s.flushClicks(ctx)
+	s.clickMu.Lock()
+	defer s.clickMu.Unlock()
 	if n := len(s.pendingClicks); n > 0 {
 		s.log.Warn("edge: clicks not delivered at shutdown", "codes", n)
 	}
@@ -45,6 +45,8 @@ func (s *Server) flushClicksFinal(ctx context.Context) {
 // flushClicks drains the counters into pendingClicks and posts them in
 // batches; a batch the origin took is removed, one it did not is kept.
 func (s *Server) flushClicks(ctx context.Context) {
+	s.clickMu.Lock()
+	defer s.clickMu.Unlock()
 	s.clicks.Drain(s.pendingClicks)
 	defer func() { s.m.clicksPendingSize.Set(float64(len(s.pendingClicks))) }()
 	for len(s.pendingClicks) > 0 {

@@ -58,7 +58,7 @@ func TestShutdownFlushesClicks(t *testing.T) {
 	for range 7 {
 		e.get("/last")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := e.srv.Shutdown(ctx); err != nil {
 		t.Fatal(err)

@@ -8,7 +8,12 @@ import (
 )
 
 func TestNewRejectsBadConfigWithoutPanicking(t *testing.T) {
-	base := func() Config { c := DefaultConfig(); c.Origins = []string{"http://127.0.0.1:1"}; c.Logger = quietLogger(); return c }
+	base := func() Config {
+		c := DefaultConfig()
+		c.Origins = []string{"http://127.0.0.1:1"}
+		c.Logger = quietLogger()
+		return c
+	}
 	for name, mutate := range map[string]func(*Config){
 		"no origins":       func(c *Config) { c.Origins = nil },
 		"bad scheme":       func(c *Config) { c.Origins = []string{"ftp://x"} },

@@ -70,7 +70,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 // allocates nothing: the entry's bytes were rendered at fill time, the
 // header names and values are prebuilt, and the counters are resolved.
 func (s *Server) serveKey(ctx *fasthttp.RequestCtx, kind keys.Kind, id []byte) {
-	e, st, err := s.cache.Get(kind, id)
+	now := ctx.Time() // read by fasthttp for this request already
+	if !s.realClock || now.IsZero() {
+		now = s.cfg.Clock.Now()
+	}
+	e, st, err := s.cache.GetAt(kind, id, now)
 	if err != nil {
 		s.m.unavail.Inc()
 		s.plain(ctx, fasthttp.StatusServiceUnavailable, bodyUnavailable)

@@ -51,7 +51,7 @@ func newTestEdge(t *testing.T, origins []string, mutate ...func(*Config)) *testE
 	}
 	go func() { te.served <- srv.Serve(te.ln) }()
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)

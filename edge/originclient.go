@@ -50,7 +50,7 @@ func newOriginClient(cfg *Config, m *metrics) *originClient {
 				IsTLS:               tls,
 				Name:                "shortstock-edge",
 				MaxConns:            cfg.MaxConnsPerOrigin,
-				MaxIdleConnDuration: 30 * time.Second,
+				MaxIdleConnDuration: 10 * time.Second, // also how long fasthttp's idle-connection cleaner outlives Close
 				ReadTimeout:         cfg.OriginTimeout,
 				WriteTimeout:        cfg.OriginTimeout,
 				// A change page or a stock view is small; a click batch is

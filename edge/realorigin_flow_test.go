@@ -74,7 +74,10 @@ func TestEndToEndWithRealOrigin(t *testing.T) {
 // cached keys keep answering, STALE once past their TTL; uncached ones get
 // 503 quickly; once the origin is back, fresh data.
 func TestStaleIfErrorWithRealOrigin(t *testing.T) {
-	ro := newRealOrigin(t, func(c *origin.Config) { c.LinkCacheTTL = 150 * time.Millisecond; c.StockCacheTTL = 150 * time.Millisecond })
+	ro := newRealOrigin(t, func(c *origin.Config) {
+		c.LinkCacheTTL = 150 * time.Millisecond
+		c.StockCacheTTL = 150 * time.Millisecond
+	})
 	e := ro.edge(t, func(c *Config) { c.StaleGrace = time.Minute })
 	ro.mustAdmin("POST", "/v1/links", map[string]any{"url": "https://example.com/s", "code": "stale1"}, 201)
 	ro.mustAdmin("PUT", "/v1/stock/ST/w", map[string]any{"on_hand": 1}, 200)

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/shortstock/shortstock/edge/cache"
+	"github.com/shortstock/shortstock/internal/clock"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
@@ -30,10 +31,14 @@ type Server struct {
 	http    *fasthttp.Server
 	metrics fasthttp.RequestHandler
 	clicks  cache.Clicks
-	// pendingClicks are counts drained but not yet delivered; only the
-	// click loop touches it, then the final flush after the loop stopped.
+	// pendingClicks are counts drained but not yet delivered, guarded by
+	// clickMu (the click loop, then the final flush of Shutdown).
+	clickMu       sync.Mutex
 	pendingClicks map[string]int64
 	marks         *watermarks
+	// realClock: cfg.Clock is the system clock, so the request time that
+	// fasthttp already read can stand in for it.
+	realClock bool
 
 	stop chan struct{}
 	kick chan struct{} // wakes the catch-up loop; buffered 1, never blocks
@@ -81,6 +86,7 @@ func New(cfg Config) (*Server, error) {
 		pendingClicks: map[string]int64{},
 	}
 	s.loopCtx, s.cancelLoop = context.WithCancel(context.Background())
+	_, s.realClock = cfg.Clock.(clock.Real)
 	loader := &originLoader{negativeTTL: cfg.NegativeTTL}
 	ccfg := cache.DefaultConfig()
 	ccfg.Loader = loader
@@ -147,7 +153,9 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting connections, waits for requests in flight to
 // finish, stops the background loops, and sends the clicks counted so far
-// to the origin, all within ctx. When ctx ends first it returns ctx's
+// to the origin, all within ctx. Like net/http, fasthttp counts a new
+// connection that has sent nothing as busy for its first 5 seconds, so
+// give ctx at least that. When ctx ends first it returns ctx's
 // error and leaves the cache open (requests may still be running); Close
 // then finishes the job.
 func (s *Server) Shutdown(ctx context.Context) error {

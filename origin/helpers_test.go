@@ -2,18 +2,25 @@ package origin_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/clock"
+	"github.com/shortstock/shortstock/internal/redistest"
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/shortstock/shortstock/origin/redisstore"
 )
 
 const testKey = "test-admin-key-0123456789"
@@ -31,12 +38,61 @@ type testOrigin struct {
 	published []change.Change
 }
 
-func newTestOrigin(t *testing.T, mutate ...func(*origin.Config)) *testOrigin {
-	t.Helper()
-	st, err := embedded.Open(embedded.DefaultConfig(t.TempDir()))
+// redisEnv is a standalone Redis and a 3-master cluster for this package's
+// tests, started once: the admin API must behave the same on every backend.
+var redisEnv *redistest.Env
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		os.Exit(m.Run()) // fuzz targets need no Redis
+	}
+	redisEnv = redistest.Start(redistest.Options{Standalone: true, Cluster: true})
+	code := m.Run()
+	_ = redisEnv.Stop()
+	os.Exit(code)
+}
+
+type backend struct {
+	name string
+	open func(t *testing.T) origin.Store
+}
+
+var prefixSeq atomic.Int64
+
+func openRedis(t *testing.T, addrs []string) origin.Store {
+	cfg := redisstore.DefaultConfig(addrs)
+	cfg.KeyPrefix = fmt.Sprintf("ot%d-%d", time.Now().UnixNano()%1e9, prefixSeq.Add(1))
+	cfg.ReadTimeout = 5 * time.Second // -race on a shared 2-core machine
+	st, err := redisstore.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+var backends = []backend{
+	{"embedded", func(t *testing.T) origin.Store {
+		st, err := embedded.Open(embedded.DefaultConfig(t.TempDir()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}},
+	{"redis", func(t *testing.T) origin.Store { return openRedis(t, []string{redisEnv.Standalone(t)}) }},
+	{"redis-cluster", func(t *testing.T) origin.Store { return openRedis(t, redisEnv.Cluster(t)) }},
+}
+
+// eachBackend runs fn once per storage backend.
+func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { fn(t, b) })
+	}
+}
+
+func newTestOrigin(t *testing.T, b backend, mutate ...func(*origin.Config)) *testOrigin {
+	t.Helper()
+	st := b.open(t)
 	to := &testOrigin{t: t, store: st, clock: clock.NewFake(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))}
 	cfg := origin.DefaultConfig()
 	cfg.Store = st

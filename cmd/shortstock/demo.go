@@ -25,6 +25,7 @@ func runDemo(ctx context.Context, args []string) error {
 		topoFile, adminKey string
 		latency            time.Duration
 		seed               int
+		ro                 redisFlags
 		lf                 logFlags
 	)
 	fs := newFlagSet("demo", "Run a whole local topology in one process: several regions, each an origin and edges in a gossip pool.")
@@ -37,6 +38,7 @@ func runDemo(ctx context.Context, args []string) error {
 	fs.StringVar(&adminKey, "admin-key", "", "admin key of every origin (default: random, printed)")
 	fs.DurationVar(&latency, "region-latency", 0, "injected replication delay before regions other than the first see a write, e.g. 40ms")
 	fs.IntVar(&seed, "seed", 0, "seed this many sample links and SKUs (0 = only the demo link's SKU)")
+	ro.register(fs.StringVar, fs.BoolVar)
 	lf.register(fs)
 	fs.Lookup("log-level").DefValue, fs.Lookup("log-format").DefValue = "warn", "text"
 	lf.level, lf.format = "warn", "text"
@@ -70,7 +72,7 @@ func runDemo(ctx context.Context, args []string) error {
 		RegionLatency: latency, Logger: log,
 	}
 	if store == "redis" {
-		cfg.OpenStore = func(region string) (origin.Store, error) { return openRedisStore(ctx, redis, log) }
+		cfg.OpenStore = func(region string) (origin.Store, error) { return openRedisStore(ctx, redis, ro, log) }
 	}
 	topo, err := topology.Start(cfg)
 	if err != nil {

@@ -17,6 +17,7 @@ type originFlags struct {
 	listen, region, store, dataDir string
 	redis, adminKeys               listFlag
 	linkTTL, stockTTL, negTTL      time.Duration
+	redisOpts                      redisFlags
 	gossip                         gossipFlags
 	log                            logFlags
 }
@@ -33,6 +34,7 @@ func runOrigin(ctx context.Context, args []string) error {
 	fs.DurationVar(&f.linkTTL, "link-ttl", 5*time.Minute, "how long edges may serve a link before revalidating (invalidations normally come first)")
 	fs.DurationVar(&f.stockTTL, "stock-ttl", 30*time.Second, "how long edges may serve a stock view before revalidating")
 	fs.DurationVar(&f.negTTL, "negative-ttl", 5*time.Second, "how long edges may cache a 404")
+	f.redisOpts.register(fs.StringVar, fs.BoolVar)
 	f.gossip.register(fs)
 	f.log.register(fs)
 	if err := parseFlags(fs, args); err != nil {

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log"
 	"os"
@@ -22,6 +23,12 @@ func TestMain(m *testing.M) {
 	// go-redis logs every failed dial; the outage tests cause many on
 	// purpose.
 	redis.SetLogger(quietLogger{})
+	flag.Parse()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		// Fuzz targets here need no Redis, and every fuzz worker process
+		// would start its own servers.
+		os.Exit(m.Run())
+	}
 	env = redistest.Start(redistest.Options{Standalone: true, Cluster: true})
 	code := m.Run()
 	if err := env.Stop(); err != nil {

@@ -160,7 +160,7 @@ func TestRestartKeepsAcknowledgedWrites(t *testing.T) {
 // TestNewFailsFastWhenUnreachable checks that New on a dead address fails
 // quickly with ErrUnavailable instead of hanging or panicking.
 func TestNewFailsFastWhenUnreachable(t *testing.T) {
-	ports, err := redistestFreePort()
+	ports, err := deadAddr()
 	if err != nil {
 		t.Fatal(err)
 	}

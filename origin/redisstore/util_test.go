@@ -2,8 +2,9 @@ package redisstore_test
 
 import "net"
 
-// redistestFreePort returns a loopback address nobody listens on.
-func redistestFreePort() (string, error) {
+// deadAddr returns a loopback address nobody listens on (a port that was
+// free a moment ago).
+func deadAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err

@@ -1,0 +1,26 @@
+package redisstore
+
+import (
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// FuzzDecoders feeds arbitrary field values to every decoder of stored
+// data: whatever sits in the keyspace, decoding returns an error or a
+// value, never a panic.
+func FuzzDecoders(f *testing.F) {
+	f.Add("1", "https://example.com/", "302", "1893499200.000000000", "", "7", "12-0")
+	f.Add("x", "", "-1", "1.2.3", "99999999999999999999.5", "", "0-0")
+	f.Add("18446744073709551615", "u", "301", "-5.000000001", "1.999999999", "-3", "abc")
+	f.Fuzz(func(t *testing.T, v, url, rd, ct, exp, n, id string) {
+		_, _, _ = linkFromHash("c", map[string]string{"v": v, "url": url, "rd": rd, "ct": ct, "exp": exp, "clk": n})
+		_, _ = stockFromHash("s", map[string]string{"v": v, "h:" + url: n, "r:" + url: rd, "h:x": exp})
+		_, _ = reservationFromHash("r", map[string]string{"sku": url, "wh": rd, "q": n, "st": v, "es": ct, "en": exp, "cs": exp, "cn": ct})
+		_, _ = decodeTime(ct)
+		_, _ = entrySeq(id)
+		_, _ = changeFromEntry(3, redis.XMessage{ID: id, Values: map[string]any{"k": url, "v": v, "t": n}})
+		_, _, _ = replyOf([]any{url, int64(len(v)), []any{ct, exp}})
+		_, _ = toHash([]any{url, v, rd})
+	})
+}
