@@ -34,11 +34,11 @@ func (s *Store) ExpireHolds(ctx context.Context, now time.Time, limit int) (int,
 	err := s.view(ctx, "expire holds", func(tx *bolt.Tx) error {
 		parts = parts[:0]
 		for p := range keys.Partitions {
-			pt, err := partOf(tx, p)
+			holds, err := subOf(tx, p, bucketHolds)
 			if err != nil {
 				return err
 			}
-			if k, _ := pt.holds.Cursor().First(); k != nil && due(k) {
+			if k, _ := holds.Cursor().First(); k != nil && due(k) {
 				parts = append(parts, p)
 			}
 		}

@@ -80,6 +80,16 @@ func partOf(tx *bolt.Tx, p int) (*part, error) {
 	return pt, nil
 }
 
+// subOf opens one sub-bucket of partition p, for reads that need only it.
+func subOf(tx *bolt.Tx, p int, name []byte) (*bolt.Bucket, error) {
+	if root := tx.Bucket(partitionNames[p]); root != nil {
+		if b := root.Bucket(name); b != nil {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: bucket %s/%s missing", errCorrupt, partitionNames[p], name)
+}
+
 // timeKeyLen is the length of a timeKey.
 const timeKeyLen = 12
 
