@@ -162,10 +162,13 @@ func waitHTTP(t *testing.T, url string) {
 
 const adminKey = "cli-test-admin-key-0123"
 
+// key is the admin key call sends; tests against the demo swap in its key.
+var key = adminKey
+
 func call(t *testing.T, method, url, body string, hdr ...string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Authorization", "Bearer "+key)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}

@@ -17,6 +17,7 @@ import (
 func TestZZPagesPerReserve(t *testing.T) {
 	cfg := DefaultConfig(t.TempDir())
 	cfg.MaxBatchSize, _ = strconv.Atoi(os.Getenv("ZZ_BATCH"))
+	cfg.MaxBatchDelay, _ = time.ParseDuration(os.Getenv("ZZ_DELAY"))
 	s, _ := Open(cfg)
 	defer s.Close()
 	skus := make([]string, 64)
@@ -49,6 +50,6 @@ func TestZZPagesPerReserve(t *testing.T) {
 	s.db.View(func(tx *bolt.Tx) error { id1 = tx.ID(); return nil })
 	after := s.db.Stats()
 	d := after.Sub(&before)
-	fmt.Printf("batch=%d commits=%d reserves/commit=%.1f pages/reserve=%.1f spill=%v write(incl fsync)=%v wall=%v rate=%.0f/s\n",
-		cfg.MaxBatchSize, id1-id0, float64(n)/float64(id1-id0), float64(d.TxStats.GetWrite())/n, d.TxStats.GetSpillTime(), d.TxStats.GetWriteTime(), el, n/el.Seconds())
+	fmt.Printf("delay=%v batch=%d commits=%d reserves/commit=%.1f pages/reserve=%.1f spill=%v write(incl fsync)=%v wall=%v rate=%.0f/s\n",
+		cfg.MaxBatchDelay, cfg.MaxBatchSize, id1-id0, float64(n)/float64(id1-id0), float64(d.TxStats.GetWrite())/n, d.TxStats.GetSpillTime(), d.TxStats.GetWriteTime(), el, n/el.Seconds())
 }

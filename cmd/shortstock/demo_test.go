@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+type topoFile struct {
+	AdminKey string `json:"admin_key"`
+	Regions  []struct {
+		Name   string   `json:"name"`
+		Origin string   `json:"origin"`
+		Edges  []string `json:"edges"`
+	} `json:"regions"`
+}
+
+var noRedirect = &http.Client{
+	Timeout:       5 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+func readTopology(t *testing.T, path string, p *proc) topoFile {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, err := os.ReadFile(path)
+		var tf topoFile
+		if err == nil && json.Unmarshal(b, &tf) == nil && len(tf.Regions) > 0 {
+			return tf
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("demo exited early: %v\n%s", p.err, p.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no topology file after 60 s\n%s", p.logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// The demo as a user runs it: start, read the topology file, write at an
+// origin, read through every edge of every region, Ctrl-C, clean exit with
+// nothing left listening.
+func TestDemoEndToEnd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "topo.json")
+	p := start(t, nil, "demo", "--regions", "2", "--edges", "2", "--topology-file", path, "--seed", "20")
+	tf := readTopology(t, path, p)
+	if len(tf.Regions) != 2 || len(tf.Regions[0].Edges) != 2 || tf.AdminKey == "" {
+		t.Fatalf("topology %+v", tf)
+	}
+	key = tf.AdminKey
+	defer func() { key = adminKey }()
+	if c, m := call(t, "POST", tf.Regions[1].Origin+"/v1/links", `{"url":"https://example.com/demo","code":"demo-link"}`); c != 201 {
+		t.Fatalf("create: %d %v", c, m)
+	}
+	var ports []string
+	for _, r := range tf.Regions {
+		ports = append(ports, hostPort(t, r.Origin))
+		for _, e := range r.Edges {
+			ports = append(ports, hostPort(t, e))
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				res, err := noRedirect.Get(e + "/demo-link")
+				if err == nil {
+					res.Body.Close()
+					if res.StatusCode == 302 && res.Header.Get("Location") == "https://example.com/demo" {
+						break
+					}
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("edge %s (%s) never redirected demo-link: %v %v", e, r.Name, res, err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			res, err := noRedirect.Get(e + "/sample-3")
+			if err != nil || res.StatusCode != 302 {
+				t.Fatalf("seeded link through %s: %v %v", e, res, err)
+			}
+			res.Body.Close()
+		}
+	}
+	if c, m := call(t, "POST", tf.Regions[0].Origin+"/v1/reservations", `{"sku":"DEMO-SKU","qty":2}`); c != 201 {
+		t.Fatalf("reserve the demo sku: %d %v", c, m)
+	}
+
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-p.done:
+		if p.err != nil {
+			t.Fatalf("demo exit after SIGINT: %v\n%s", p.err, p.logs)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("demo did not stop within 30 s of SIGINT\n%s", p.logs)
+	}
+	if !strings.Contains(p.logs.String(), "stopped cleanly") {
+		t.Fatalf("no clean stop in the log:\n%s", p.logs)
+	}
+	for _, hp := range ports {
+		if c, err := net.DialTimeout("tcp", hp, time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s still listening after the demo exited", hp)
+		}
+	}
+}
+
+func hostPort(t *testing.T, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}
+
