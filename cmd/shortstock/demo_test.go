@@ -120,4 +120,3 @@ func hostPort(t *testing.T, raw string) string {
 	}
 	return u.Host
 }
-
