@@ -2,9 +2,12 @@ package edge
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/shortstock/shortstock/internal/wire"
 )
 
 // TestClicksFlushedAndNeverLost counts clicks at the edge, flushes them,
@@ -75,5 +78,44 @@ func TestShutdownFlushesClicks(t *testing.T) {
 	}
 	if err := e.srv.Serve(e.ln); err != ErrClosed {
 		t.Fatalf("Serve after Shutdown: %v, want ErrClosed", err)
+	}
+}
+
+// TestClickBatchIsValidWireJSON: the hand-written batch decodes as a
+// wire.ClickBatch, odd node names and codes included.
+func TestClickBatchIsValidWireJSON(t *testing.T) {
+	b := clickBatchHead("edge \"1\"\n")
+	b = appendClick(b, "abc", 3)
+	b = append(b, ',')
+	b = appendClick(b, "we\"ird", 1<<40)
+	b = append(b, "}}"...)
+	var got wire.ClickBatch
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if got.Edge != "edge \"1\"\n" || got.Counts["abc"] != 3 || got.Counts["we\"ird"] != 1<<40 || len(got.Counts) != 2 {
+		t.Fatalf("decoded %+v from %s", got, b)
+	}
+}
+
+// TestLargeClickFlushIsSplit: more codes than one batch holds go in
+// several batches, all delivered.
+func TestLargeClickFlushIsSplit(t *testing.T) {
+	o := newFakeOrigin(t)
+	e := newTestEdge(t, []string{o.url}, func(c *Config) { c.ClickFlushInterval = time.Hour })
+	const n = 2*maxCodesPerBatch + 5
+	e.srv.clickMu.Lock()
+	for i := range n {
+		e.srv.pendingClicks[fmt.Sprintf("k%d", i)] = int64(i%3 + 1)
+	}
+	e.srv.clickMu.Unlock()
+	e.srv.flushClicks(context.Background())
+	if got := o.count(wire.PathClicks); got != 3 {
+		t.Fatalf("%d batches, want 3", got)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.clicks) != n || o.clicks["k4"] != 2 {
+		t.Fatalf("origin has %d codes (k4=%d), want %d", len(o.clicks), o.clicks["k4"], n)
 	}
 }

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -86,8 +87,8 @@ func (l *originLoader) render(kind keys.Kind, id string, r *fasthttp.Response) (
 	}
 	e.Status = fasthttp.StatusOK
 	e.Body = append([]byte(nil), body...)
-	e.ContentType = contentTypeJSON
-	if ct := r.Header.ContentType(); len(ct) > 0 {
+	e.ContentType = contentTypeJSON // shared: stays in the CPU cache
+	if ct := r.Header.ContentType(); len(ct) > 0 && !bytes.Equal(ct, contentTypeJSON) {
 		e.ContentType = append([]byte(nil), ct...)
 	}
 	return e, nil

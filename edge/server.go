@@ -35,7 +35,12 @@ type Server struct {
 	// clickMu (the click loop, then the final flush of Shutdown).
 	clickMu       sync.Mutex
 	pendingClicks map[string]int64
-	marks         *watermarks
+	// clickBatchHead, clickBody and clickCodes are the flusher's reused
+	// buffers (guarded by clickMu too).
+	clickBatchHead []byte
+	clickBody      []byte
+	clickCodes     []string
+	marks          *watermarks
 	// realClock: cfg.Clock is the system clock, so the request time that
 	// fasthttp already read can stand in for it.
 	realClock bool
@@ -83,7 +88,8 @@ func New(cfg Config) (*Server, error) {
 		kick:  make(chan struct{}, 1),
 		marks: newWatermarks(),
 
-		pendingClicks: map[string]int64{},
+		pendingClicks:  map[string]int64{},
+		clickBatchHead: clickBatchHead(cfg.NodeName),
 	}
 	s.loopCtx, s.cancelLoop = context.WithCancel(context.Background())
 	_, s.realClock = cfg.Clock.(clock.Real)

@@ -113,7 +113,7 @@ func (c *Cache) Get(kind keys.Kind, id []byte) (*Entry, State, error) {
 // a hit.
 func (c *Cache) GetAt(kind keys.Kind, id []byte, at time.Time) (*Entry, State, error) {
 	now := at.UnixNano()
-	e := c.lookup(kind, id, hashBytes(kind, id), now)
+	e := c.lookup(kind, id, hashBytes(kind, id), checkBytes(id), now)
 	if e != nil && now < e.freshUntil {
 		return e, Hit, nil
 	}
@@ -123,16 +123,16 @@ func (c *Cache) GetAt(kind keys.Kind, id []byte, at time.Time) (*Entry, State, e
 // Peek returns the cached entry for a key if one may be served (fresh or
 // within its grace period), without loading anything.
 func (c *Cache) Peek(kind keys.Kind, id string) *Entry {
-	return c.lookup(kind, []byte(id), hashKey(kind, id), c.cfg.Clock.Now().UnixNano())
+	return c.lookup(kind, []byte(id), hashKey(kind, id), checkString(id), c.cfg.Clock.Now().UnixNano())
 }
 
 // lookup returns the cached entry for a key if it may be served at now:
-// it is the key's (not a hash collision's), within its grace period, from
+// it is the key's (both hashes match), within its grace period, from
 // the current generation of its partition and not older than the key's
 // floor.
-func (c *Cache) lookup(kind keys.Kind, id []byte, h uint64, now int64) *Entry {
+func (c *Cache) lookup(kind keys.Kind, id []byte, h, check uint64, now int64) *Entry {
 	e, ok := c.rc.Get(h)
-	if !ok || !e.is(kind, id) || e.gen != c.gens[e.partition].Load() {
+	if !ok || !e.is(kind, check) || e.gen != c.gens[e.partition].Load() {
 		return nil
 	}
 	if now >= e.staleUntil {

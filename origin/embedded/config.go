@@ -38,9 +38,11 @@ type Config struct {
 	// acknowledged writes or corrupt the file; only for tests and demos.
 	NoSync bool
 	// SyncFreelist writes bbolt's freelist on every commit. Default false,
-	// as etcd runs bbolt: commits write fewer pages, and Open rebuilds the
-	// freelist by scanning the file instead (about a second per few GB).
-	// Durability is the same either way.
+	// as etcd runs bbolt: commits write fewer pages (the freelist grows as
+	// trimming frees pages, and would be rewritten by every commit), and
+	// Open instead reads the whole file: once to verify it (see
+	// verifyFile) and once to rebuild the freelist. Durability is the same
+	// either way; true makes Open fast on a large file.
 	SyncFreelist bool
 	// ChangeLogMaxLen is the most changes kept per partition log; older
 	// ones are trimmed as new ones are appended. Default 100_000. An edge

@@ -21,7 +21,8 @@
 // so there is no oversell and no change without its write (or write
 // without its change), crash or not. Writes go through db.Batch:
 // concurrent writes share one transaction and one fsync (MaxBatchSize,
-// MaxBatchDelay), which is what makes fsync-on-every-commit affordable.
+// MaxBatchDelay), which is what makes fsync-on-every-commit affordable;
+// BenchmarkReserve measures it.
 // Because Batch may run a function more than once and retries a failed one
 // alone, write functions reset their results at their start and report
 // domain outcomes (insufficient stock, not found, ...) through captured
@@ -29,6 +30,13 @@
 //
 // Reads run in bbolt read transactions, concurrently with writes, and see
 // committed data only.
+//
+// # Opening
+//
+// Open validates the Config (errors wrap origin.ErrConfig), takes the
+// file's lock (one Store per file), refuses files that are not a shortstock
+// database, and reads an existing file once before using it, so a file
+// damaged on disk is an error rather than a crash inside bbolt.
 //
 // # Housekeeping
 //

@@ -69,7 +69,7 @@ func (s *Store) ExpireHolds(ctx context.Context, now time.Time, limit int) (int,
 				stale = append(stale, bytes.Clone(k))
 			}
 			for j, id := range ids {
-				r, err := getRes(pt, id)
+				r, err := getRes(pt.res, id)
 				if err != nil {
 					return err
 				}

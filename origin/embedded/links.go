@@ -10,9 +10,10 @@ import (
 	"github.com/shortstock/shortstock/origin"
 )
 
-// getLink reads a link record; nil when the code was never used.
-func getLink(pt *part, code string) (*linkRec, error) {
-	v := pt.links.Get([]byte(code))
+// getLink reads a link record from a links bucket; nil when the code was
+// never used.
+func getLink(links *bolt.Bucket, code string) (*linkRec, error) {
+	v := links.Get([]byte(code))
 	if v == nil {
 		return nil, nil
 	}
@@ -58,7 +59,7 @@ func (s *Store) CreateLink(ctx context.Context, l origin.NewLink) (origin.Link, 
 		if err != nil {
 			return err
 		}
-		cur, err := getLink(pt, l.Code)
+		cur, err := getLink(pt.links, l.Code)
 		if err != nil {
 			return err
 		}
@@ -95,11 +96,11 @@ func (s *Store) GetLink(ctx context.Context, code string) (origin.Link, error) {
 	}
 	live := false
 	err := s.view(ctx, "get link", func(tx *bolt.Tx) error {
-		pt, err := partOf(tx, keys.Partition(keys.KindLink, code))
+		links, err := subOf(tx, keys.Partition(keys.KindLink, code), bucketLinks)
 		if err != nil {
 			return err
 		}
-		r, err := getLink(pt, code)
+		r, err := getLink(links, code)
 		if err != nil || r == nil {
 			return err
 		}
@@ -137,7 +138,7 @@ func (s *Store) UpdateLink(ctx context.Context, code string, lp origin.LinkPatch
 		if err != nil {
 			return err
 		}
-		r, err := getLink(pt, code)
+		r, err := getLink(pt.links, code)
 		if err != nil {
 			return err
 		}
@@ -191,7 +192,7 @@ func (s *Store) DeleteLink(ctx context.Context, code string) (uint64, error) {
 		if err != nil {
 			return err
 		}
-		r, err := getLink(pt, code)
+		r, err := getLink(pt.links, code)
 		if err != nil {
 			return err
 		}
@@ -250,7 +251,7 @@ func (s *Store) AddClicks(ctx context.Context, counts map[string]int64) error {
 				return err
 			}
 			for _, a := range adds {
-				r, err := getLink(pt, a.code)
+				r, err := getLink(pt.links, a.code)
 				if err != nil {
 					return err
 				}

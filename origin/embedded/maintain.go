@@ -209,7 +209,7 @@ func forgetReservations(pt *part, cutoff time.Time, limit int) (removed, work in
 			break
 		}
 		done = append(done, bytes.Clone(k))
-		r, err := getRes(pt, string(id))
+		r, err := getRes(pt.res, string(id))
 		if err != nil {
 			return removed, len(done), err
 		}

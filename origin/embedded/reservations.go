@@ -11,9 +11,10 @@ import (
 	"github.com/shortstock/shortstock/origin"
 )
 
-// getRes reads a reservation; nil when there is none.
-func getRes(pt *part, id string) (*resRec, error) {
-	v := pt.res.Get([]byte(id))
+// getRes reads a reservation from a reservations bucket; nil when there
+// is none.
+func getRes(res *bolt.Bucket, id string) (*resRec, error) {
+	v := res.Get([]byte(id))
 	if v == nil {
 		return nil, nil
 	}
@@ -29,7 +30,7 @@ func getRes(pt *part, id string) (*resRec, error) {
 // hold leaves the expiry index and enters the retention index, and the
 // SKU's version and change log move on, all in the caller's transaction.
 func (s *Store) finishHold(pt *part, id string, r *resRec, status byte) error {
-	st, err := getStock(pt, r.sku)
+	st, err := getStock(pt.stock, r.sku)
 	if err != nil {
 		return err
 	}
@@ -71,11 +72,11 @@ func (s *Store) GetReservation(ctx context.Context, id string) (origin.Reservati
 	}
 	var r *resRec
 	err = s.view(ctx, "get reservation", func(tx *bolt.Tx) error {
-		pt, err := partOf(tx, p)
+		res, err := subOf(tx, p, bucketRes)
 		if err != nil {
 			return err
 		}
-		r, err = getRes(pt, id)
+		r, err = getRes(res, id)
 		return err
 	})
 	if err != nil {
@@ -146,7 +147,7 @@ func (s *Store) settle(ctx context.Context, op, id string, decide decision) (ori
 		if err != nil {
 			return err
 		}
-		r, err := getRes(pt, id)
+		r, err := getRes(pt.res, id)
 		if err != nil || r == nil {
 			return err
 		}

@@ -102,7 +102,7 @@ func (s *Store) reserveTx(pt *part, r *origin.ReserveRequest) (res origin.Reserv
 
 	// An existing ID means this very request already ran (IDs are random,
 	// 119 bits): a caller retrying after a timeout gets the first outcome.
-	if prev, err := getRes(pt, r.ID); err != nil || prev != nil {
+	if prev, err := getRes(pt.res, r.ID); err != nil || prev != nil {
 		if err != nil {
 			return origin.Reservation{}, nil, err
 		}
@@ -114,7 +114,7 @@ func (s *Store) reserveTx(pt *part, r *origin.ReserveRequest) (res origin.Reserv
 		return res, nil, nil
 	}
 
-	st, err := getStock(pt, r.SKU)
+	st, err := getStock(pt.stock, r.SKU)
 	if err != nil {
 		return origin.Reservation{}, nil, err
 	}
@@ -166,7 +166,7 @@ func (s *Store) replay(pt *part, r *origin.ReserveRequest, rec *idemRec) (res or
 	if rec.id == "" {
 		return origin.Reservation{}, fmt.Errorf("%w: %d of %s (recorded for key %q)", origin.ErrInsufficientStock, r.Qty, r.SKU, r.IdempotencyKey), nil
 	}
-	prev, err := getRes(pt, rec.id)
+	prev, err := getRes(pt.res, rec.id)
 	if err != nil {
 		return origin.Reservation{}, nil, err
 	}

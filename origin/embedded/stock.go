@@ -19,9 +19,10 @@ const (
 	maxOnHand = 1 << 60
 )
 
-// getStock reads a SKU's stock; nil for an unknown SKU.
-func getStock(pt *part, sku string) (*stockRec, error) {
-	v := pt.stock.Get([]byte(sku))
+// getStock reads a SKU's stock from a stock bucket; nil for an unknown
+// SKU.
+func getStock(stock *bolt.Bucket, sku string) (*stockRec, error) {
+	v := stock.Get([]byte(sku))
 	if v == nil {
 		return nil, nil
 	}
@@ -65,7 +66,7 @@ func (s *Store) stockWrite(ctx context.Context, op, sku string, apply func(r *st
 		if err != nil {
 			return err
 		}
-		r, err := getStock(pt, sku)
+		r, err := getStock(pt.stock, sku)
 		if err != nil {
 			return err
 		}
@@ -147,11 +148,11 @@ func (s *Store) GetStock(ctx context.Context, sku string) (origin.StockView, err
 	var out *origin.StockView
 	err := s.view(ctx, "get stock", func(tx *bolt.Tx) error {
 		out = nil
-		pt, err := partOf(tx, keys.Partition(keys.KindStock, sku))
+		stock, err := subOf(tx, keys.Partition(keys.KindStock, sku), bucketStock)
 		if err != nil {
 			return err
 		}
-		r, err := getStock(pt, sku)
+		r, err := getStock(stock, sku)
 		if err != nil || r == nil {
 			return err
 		}

@@ -34,8 +34,8 @@ var _ origin.Store = (*Store)(nil)
 // Open opens (creating if needed) the database in cfg.Dir and starts the
 // background maintenance. It returns an error, never panics: a bad config
 // (wrapping origin.ErrConfig), a directory it cannot create, a file locked
-// by another process past LockTimeout, or a file that is not a shortstock
-// database.
+// by another process past LockTimeout, or a file that is damaged or not a
+// shortstock database.
 func Open(cfg Config) (*Store, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
@@ -44,7 +44,34 @@ func Open(cfg Config) (*Store, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("embedded: creating %s: %w", cfg.Dir, err)
 	}
-	db, err := bolt.Open(cfg.Path(), 0o600, &bolt.Options{
+	if !cfg.SyncFreelist {
+		if err := verifyFile(cfg); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openDB(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, cfg: cfg, stop: make(chan struct{})}
+	s.wg.Add(1)
+	go s.maintenanceLoop()
+	return s, nil
+}
+
+// openDB opens the bbolt file and makes sure it has this package's layout.
+// bbolt panics on some damaged files instead of failing; that becomes an
+// error here, so an operator sees which file is bad rather than a crash.
+func openDB(cfg Config) (db *bolt.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if db != nil {
+				_ = db.Close()
+			}
+			db, err = nil, fmt.Errorf("embedded: %s is damaged: %v", cfg.Path(), p)
+		}
+	}()
+	db, err = bolt.Open(cfg.Path(), 0o600, &bolt.Options{
 		Timeout:         cfg.LockTimeout,
 		NoSync:          cfg.NoSync,
 		InitialMmapSize: cfg.InitialMmapSize,
@@ -67,10 +94,7 @@ func Open(cfg Config) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("embedded: %s: %w", cfg.Path(), err)
 	}
-	s := &Store{db: db, cfg: cfg, stop: make(chan struct{})}
-	s.wg.Add(1)
-	go s.maintenanceLoop()
-	return s, nil
+	return db, nil
 }
 
 // Config returns the store's configuration, defaults filled in.

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // for --pprof
 	"os"
 	"os/signal"
 	"sync"
@@ -133,7 +134,11 @@ func runEdge(args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8190", "listen address")
 	originURL := fs.String("origin", "http://127.0.0.1:9190", "origin base URL")
 	warm := fs.Int("warm", 100000, "links to load into the cache before serving")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (profiling the edge under load)")
 	_ = fs.Parse(args)
+	if *pprofAddr != "" {
+		go http.ListenAndServe(*pprofAddr, nil) //nolint:errcheck // a bench aid
+	}
 	cfg := edge.DefaultConfig()
 	cfg.Origins = []string{*originURL}
 	cfg.NodeName = "edgebench"
