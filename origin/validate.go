@@ -1,7 +1,6 @@
 package origin
 
 import (
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -10,10 +9,13 @@ import (
 // MaxURLLen is the longest redirect target accepted.
 const MaxURLLen = 8192
 
-// ValidateURL checks a redirect target: an absolute http or https URL with a
-// host, no userinfo (it hides the real host: "https://bank.com@evil.net"),
-// no whitespace or control characters (they enable header injection and
-// spoofing), at most MaxURLLen bytes. It returns a sentence for the user.
+// ValidateURL checks a redirect target's syntax: an absolute http or https
+// URL with a host, no userinfo (it hides the real host:
+// "https://bank.com@evil.net"), no whitespace or control characters (they
+// enable header injection and spoofing), at most MaxURLLen bytes, and a
+// host a browser can resolve (valid IDNA, valid IPv4 when it ends in a
+// number). It returns a sentence for the user. Where a target may point
+// is URLPolicy's concern.
 func ValidateURL(raw string) (ok bool, why string) {
 	if raw == "" {
 		return false, "url is required"
@@ -52,12 +54,13 @@ func ValidateURL(raw string) (ok bool, why string) {
 	} else if strings.HasSuffix(u.Host, ":") {
 		return false, "url has an empty port"
 	}
-	if strings.HasPrefix(u.Host, "[") {
-		if net.ParseIP(host) == nil {
-			return false, "url has an invalid IPv6 host"
-		}
-	} else if !validHostname(host) {
+	if !strings.HasPrefix(u.Host, "[") && !validHostname(host) {
 		return false, "url has an invalid host"
+	}
+	// What a browser could not resolve either: IPv4 forms it refuses,
+	// punycode that does not decode, IDNs that break the mapping rules.
+	if _, err := parseTargetHost(u); err != nil {
+		return false, err.Error()
 	}
 	return true, ""
 }

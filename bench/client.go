@@ -1,0 +1,89 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// host is one target: a fasthttp client for one base URL with a bounded
+// pool of keep-alive connections, and the Host header to send.
+type host struct {
+	base string // http://127.0.0.1:8080
+	addr string // 127.0.0.1:8080
+	hc   *fasthttp.HostClient
+}
+
+// newHost returns a host for base ("http://127.0.0.1:8080") keeping at
+// most maxConns connections. Each worker has one request in flight, so a
+// pool as large as the workers never makes a worker wait for a connection.
+func newHost(base string, maxConns int) (*host, error) {
+	u, err := url.Parse(strings.TrimRight(base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("%w: %q is not a base URL like http://127.0.0.1:8080", ErrConfig, base)
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	return &host{
+		base: u.Scheme + "://" + u.Host,
+		addr: addr,
+		hc: &fasthttp.HostClient{
+			Addr:                      addr,
+			IsTLS:                     u.Scheme == "https",
+			MaxConns:                  max(1, maxConns),
+			MaxIdemponentCallAttempts: 1, // a retried request would hide a failure and skew its latency
+			MaxIdleConnDuration:       30 * time.Second,
+			ReadBufferSize:            16 << 10,
+			NoDefaultUserAgentHeader:  true,
+			DisablePathNormalizing:    true,
+		},
+	}, nil
+}
+
+func newHosts(bases []string, maxConns int) ([]*host, error) {
+	hs := make([]*host, 0, len(bases))
+	for _, b := range bases {
+		h, err := newHost(b, maxConns)
+		if err != nil {
+			return nil, err
+		}
+		hs = append(hs, h)
+	}
+	return hs, nil
+}
+
+// do sends req (whose URI is a path) to h and waits until deadline.
+func (h *host) do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+	req.Header.SetHost(h.addr)
+	return h.hc.DoDeadline(req, resp, deadline)
+}
+
+// transportKind names a failure to get an answer, prefixed with what was
+// being done: "read_timeout", "patch_refused".
+func transportKind(op string, err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return op + "_timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return op + "_refused"
+	case errors.Is(err, fasthttp.ErrNoFreeConns):
+		return op + "_no_free_conns"
+	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return op + "_conn_closed"
+	}
+	return op + "_transport"
+}
+
+// statusKind names an unexpected answer: "read_status_503".
+func statusKind(op string, status int) string { return op + "_status_" + strconv.Itoa(status) }
