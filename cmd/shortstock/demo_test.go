@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -92,6 +93,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if c, m := call(t, "POST", tf.Regions[0].Origin+"/v1/reservations", `{"sku":"DEMO-SKU","qty":2}`); c != 201 {
 		t.Fatalf("reserve the demo sku: %d %v", c, m)
 	}
+	runPrintedCurls(t, p.out.String())
 
 	_ = p.cmd.Process.Signal(syscall.SIGINT)
 	select {
@@ -119,4 +121,39 @@ func hostPort(t *testing.T, raw string) string {
 		t.Fatal(err)
 	}
 	return u.Host
+}
+
+// runPrintedCurls runs the three curl commands the demo printed, as a user
+// would paste them, and checks each did what its comment says.
+func runPrintedCurls(t *testing.T, stdout string) {
+	t.Helper()
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Log("curl not installed: printed commands not run")
+		return
+	}
+	var cmds []string
+	for _, line := range strings.Split(stdout, "\n") {
+		if l := strings.TrimSpace(line); strings.HasPrefix(l, "curl ") {
+			cmds = append(cmds, l)
+		}
+	}
+	if len(cmds) != 3 {
+		t.Fatalf("demo printed %d curl commands, want 3:\n%s", len(cmds), stdout)
+	}
+	want := []string{`"version":1`, "HTTP/1.1 302", `"status":"held"`}
+	for i, c := range cmds {
+		var out []byte
+		var err error
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			out, err = exec.Command("bash", "-c", c).CombinedOutput()
+			if err == nil && strings.Contains(string(out), want[i]) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err != nil || !strings.Contains(string(out), want[i]) {
+			t.Fatalf("printed command %d %q: %v\n%s", i+1, c, err, out)
+		}
+	}
 }

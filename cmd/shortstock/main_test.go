@@ -77,6 +77,25 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "extra"}, nil, "unexpected argument"},
 		{[]string{"origin"}, []string{"SHORTSTOCK_LINK_TTL=forever", "SHORTSTOCK_ADMIN_KEY=0123456789abcdef"}, "SHORTSTOCK_LINK_TTL"},
 		{[]string{"frobnicate"}, nil, "unknown command"},
+		// Admin keys with scopes, by digest; rate limits; URL policy.
+		{[]string{"origin", "--admin-key", "0123456789abcdef:lnks"}, nil, "invalid scope list"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef:"}, nil, "invalid scope list"},
+		{[]string{"origin", "--admin-key", "short:links"}, nil, "at least 16"},
+		{[]string{"origin", "--admin-key-sha256", "abc"}, nil, "64 hex digits"},
+		{[]string{"origin", "--admin-key-sha256", strings.Repeat("ab", 32) + ":everything"}, nil, "invalid scope list"},
+		{[]string{"origin"}, []string{"SHORTSTOCK_ADMIN_KEY_SHA256=zz"}, "--admin-key-sha256"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--key-rate", "-1"}, nil, "invalid --key-rate"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--key-rate", "NaN"}, nil, "invalid --key-rate"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--key-rate", "fast"}, nil, "invalid value"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--ip-burst", "0"}, nil, "invalid --ip-burst"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--auth-fail-rate", "+Inf"}, nil, "invalid --auth-fail-rate"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--auth-fail-burst", "-3"}, nil, "invalid --auth-fail-burst"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--max-tracked-ips", "0"}, nil, "invalid --max-tracked-ips"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--trusted-proxy", "10.0.0.0/33"}, nil, "invalid --trusted-proxy"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef"}, []string{"SHORTSTOCK_TRUSTED_PROXY=proxy.example"}, "invalid --trusted-proxy"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--own-domain", "https://sho.rt/"}, nil, "invalid --own-domain"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef"}, []string{"SHORTSTOCK_BLOCK_PRIVATE_TARGETS=maybe"}, "SHORTSTOCK_BLOCK_PRIVATE_TARGETS"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef"}, []string{"SHORTSTOCK_REJECT_HOMOGRAPHS=2"}, "SHORTSTOCK_REJECT_HOMOGRAPHS"},
 	} {
 		code, _, stderr := runCLI(t, tc.env, tc.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
@@ -98,7 +117,8 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 // proc is a running shortstock process.
 type proc struct {
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *syncBuffer   // stderr
+	out  *syncBuffer   // stdout
 	done chan struct{} // closed when the process has exited
 	err  error         // its exit status, once done is closed
 }
@@ -107,6 +127,12 @@ type proc struct {
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(b)
 }
 
 func (s *syncBuffer) WriteString(x string) {
@@ -125,7 +151,8 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
-	p := &proc{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: cmd, logs: &syncBuffer{}, out: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout = p.out
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	go func() {

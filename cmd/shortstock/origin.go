@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -20,6 +23,97 @@ type originFlags struct {
 	redisOpts                      redisFlags
 	gossip                         gossipFlags
 	log                            logFlags
+	sec                            securityFlags
+}
+
+// securityFlags are the admin API's keys, rate limits and URL policy.
+type securityFlags struct {
+	keyDigests, trustedProxies, ownDomains listFlag
+	keyRate, ipRate, authFailRate          float64
+	keyBurst, ipBurst, authFailBurst       int
+	maxTrackedIPs                          int
+	blockPrivate, rejectHomographs         bool
+}
+
+func (f *securityFlags) register(fs *flag.FlagSet) {
+	d := origin.DefaultConfig()
+	fs.Var(&f.keyDigests, "admin-key-sha256", "accepted admin key given as HEX[:SCOPES], the SHA-256 of the key (printf %s KEY | sha256sum), so the key stays off the command line (repeatable)")
+	fs.Float64Var(&f.keyRate, "key-rate", d.KeyRate, "admin requests per second per key (token bucket refill; 0 = no limit)")
+	fs.IntVar(&f.keyBurst, "key-burst", d.KeyBurst, "admin request burst per key")
+	fs.Float64Var(&f.ipRate, "ip-rate", d.IPRate, "admin requests per second per client IP (0 = no limit)")
+	fs.IntVar(&f.ipBurst, "ip-burst", d.IPBurst, "admin request burst per client IP")
+	fs.Float64Var(&f.authFailRate, "auth-fail-rate", d.AuthFailureRate, "failed admin authentications per second per client IP; past it the IP gets 429 (0 = no limit)")
+	fs.IntVar(&f.authFailBurst, "auth-fail-burst", d.AuthFailureBurst, "failed admin authentication burst per client IP")
+	fs.IntVar(&f.maxTrackedIPs, "max-tracked-ips", d.MaxTrackedIPs, "client IPs the rate limits remember at most")
+	fs.Var(&f.trustedProxies, "trusted-proxy", "CIDR or IP of a proxy whose X-Forwarded-For gives the client IP (repeatable)")
+	fs.BoolVar(&f.blockPrivate, "block-private-targets", d.BlockPrivateTargets, "refuse links to private, loopback, link-local and reserved IPs and localhost-like names (--block-private-targets=false allows them)")
+	fs.BoolVar(&f.rejectHomographs, "reject-homographs", d.RejectHomographs, "refuse links whose host may impersonate another (default: accept and flag them idn_homograph)")
+	fs.Var(&f.ownDomains, "own-domain", "this shortener's own domain; links to it or its subdomains are refused (repeatable)")
+}
+
+// apply checks the flags and sets them on cfg. Errors never quote a key
+// or digest: usage lines end up in terminals and logs.
+func (f *securityFlags) apply(cfg *origin.Config, rawKeys []string) error {
+	for i, spec := range rawKeys {
+		k, err := origin.ParseAdminKey(spec)
+		if err != nil {
+			return usageErr("origin", "--admin-key #%d: %v", i+1, err)
+		}
+		cfg.ScopedAdminKeys = append(cfg.ScopedAdminKeys, k)
+	}
+	for i, spec := range f.keyDigests {
+		k, err := origin.ParseAdminKeySHA256(spec)
+		if err != nil {
+			return usageErr("origin", "--admin-key-sha256 #%d: %v", i+1, err)
+		}
+		cfg.ScopedAdminKeys = append(cfg.ScopedAdminKeys, k)
+	}
+	if len(cfg.ScopedAdminKeys) == 0 {
+		return usageErr("origin", "no admin key: give --admin-key KEY, --admin-key-sha256 HEX or set SHORTSTOCK_ADMIN_KEY")
+	}
+	for _, l := range []struct {
+		name  string
+		rate  float64
+		burst int
+		dst   *float64
+		dstB  *int
+	}{
+		{"key", f.keyRate, f.keyBurst, &cfg.KeyRate, &cfg.KeyBurst},
+		{"ip", f.ipRate, f.ipBurst, &cfg.IPRate, &cfg.IPBurst},
+		{"auth-fail", f.authFailRate, f.authFailBurst, &cfg.AuthFailureRate, &cfg.AuthFailureBurst},
+	} {
+		if math.IsNaN(l.rate) || math.IsInf(l.rate, 0) || l.rate < 0 {
+			return usageErr("origin", "invalid --%s-rate %v: want a number of requests per second >= 0 (0 = no limit)", l.name, l.rate)
+		}
+		if l.burst < 1 {
+			return usageErr("origin", "invalid --%s-burst %d: want at least 1", l.name, l.burst)
+		}
+		*l.dst, *l.dstB = l.rate, l.burst
+		if l.rate == 0 {
+			*l.dst = -1 // the Config's "off"; its zero means "default"
+		}
+	}
+	if f.maxTrackedIPs < 1 {
+		return usageErr("origin", "invalid --max-tracked-ips %d: want at least 1", f.maxTrackedIPs)
+	}
+	cfg.MaxTrackedIPs = f.maxTrackedIPs
+	for _, s := range f.trustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				return usageErr("origin", "invalid --trusted-proxy %q: want a CIDR such as 10.0.0.0/8 or an IP", s)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
+	}
+	cfg.BlockPrivateTargets, cfg.RejectHomographs = f.blockPrivate, f.rejectHomographs
+	cfg.OwnDomains = f.ownDomains
+	if err := (origin.URLPolicy{OwnDomains: f.ownDomains}).Validate(); err != nil {
+		return usageErr("origin", "invalid --own-domain: %v", err)
+	}
+	return nil
 }
 
 func runOrigin(ctx context.Context, args []string) error {
@@ -30,13 +124,14 @@ func runOrigin(ctx context.Context, args []string) error {
 	fs.StringVar(&f.store, "store", "embedded", "storage backend: embedded or redis")
 	fs.StringVar(&f.dataDir, "data-dir", "./data", "embedded store directory")
 	fs.Var(&f.redis, "redis", "Redis address(es): one = standalone, several = Redis Cluster seeds")
-	fs.Var(&f.adminKeys, "admin-key", "accepted admin API key, at least 16 characters (repeatable; comma separated in the env variable)")
+	fs.Var(&f.adminKeys, "admin-key", "accepted admin API key as KEY or KEY:SCOPES, SCOPES being links, stock, read joined by '+' (default all); at least 16 characters (repeatable; comma separated in the env variable)")
 	fs.DurationVar(&f.linkTTL, "link-ttl", 5*time.Minute, "how long edges may serve a link before revalidating (invalidations normally come first)")
 	fs.DurationVar(&f.stockTTL, "stock-ttl", 30*time.Second, "how long edges may serve a stock view before revalidating")
 	fs.DurationVar(&f.negTTL, "negative-ttl", 5*time.Second, "how long edges may cache a 404")
 	f.redisOpts.register(fs.StringVar, fs.BoolVar)
 	f.gossip.register(fs)
 	f.log.register(fs)
+	f.sec.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -44,13 +139,9 @@ func runOrigin(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(f.adminKeys) == 0 {
-		return usageErr("origin", "no admin key: give --admin-key KEY or set SHORTSTOCK_ADMIN_KEY")
-	}
-	for _, k := range f.adminKeys {
-		if len(k) < 16 {
-			return usageErr("origin", "admin keys must be at least 16 characters")
-		}
+	cfg := origin.DefaultConfig()
+	if err := f.sec.apply(&cfg, f.adminKeys); err != nil {
+		return err
 	}
 	if _, _, err := net.SplitHostPort(f.listen); err != nil {
 		return usageErr("origin", "invalid --listen %q: %v", f.listen, err)
@@ -80,10 +171,8 @@ func runOrigin(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 
-	cfg := origin.DefaultConfig()
 	cfg.Region = f.region
 	cfg.Store = store
-	cfg.AdminKeys = f.adminKeys
 	cfg.ClusterToken = token
 	cfg.LinkCacheTTL, cfg.StockCacheTTL, cfg.NegativeCacheTTL = f.linkTTL, f.stockTTL, f.negTTL
 	node, err := topology.StartOrigin(topology.OriginOptions{Origin: cfg, Listen: f.listen, Gossip: gcfg, Logger: log.With("region", f.region)})

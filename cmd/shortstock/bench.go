@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/shortstock/shortstock/bench"
+)
+
+// runBench runs the benchmark harness (package bench). `shortstock bench
+// compare ...` is `shortstock bench --compare ...`.
+func runBench(ctx context.Context, args []string) error {
+	var (
+		profile, jsonFile, reportDir, topoFile, adminKey string
+		duration, warmup, timeout, staleBound, rampStep  time.Duration
+		compareRound                                     time.Duration
+		rate, writeRate, zipfS, stockShare, compareRate  float64
+		readWorkers, writeWorkers, regions, edgesPer     int
+		links, skus, compareRounds                       int
+		seed                                             uint64
+		compare                                          bool
+		edges, origins                                   listFlag
+		lf                                               logFlags
+	)
+	if len(args) > 0 && args[0] == "compare" {
+		compare, args = true, args[1:]
+	}
+	fs := newFlagSet("bench", "Open-loop load against edges (Zipf redirects and stock reads) and origins (link PATCHes, stock adjusts,\n"+
+		"reservations), with latency from the intended send time, hit ratio, origin calls, invalidation delay, stale reads\n"+
+		"and a stock audit. Targets: its own in-process topology (default), --topology-file, or --edge/--origin/--admin-key.\n"+
+		"'shortstock bench compare' also runs the redirect load against a bare fasthttp fixed-302 server, alternating.")
+	fs.StringVar(&profile, "profile", "small", "scale profile: "+strings.Join(bench.ProfileNames(), ", "))
+	fs.DurationVar(&duration, "duration", 10*time.Second, "how long the measured phase offers load")
+	fs.DurationVar(&warmup, "warmup", 2*time.Second, "unrecorded read phase before it, filling the caches (0: none)")
+	fs.Float64Var(&rate, "rate", 0, "offered read rate at edges, requests/s (0: the profile's; large ramps to the highest rate sustained)")
+	fs.Float64Var(&writeRate, "write-rate", -1, "offered write rate at origins, requests/s (-1: the profile's; 0: no writes, probes or audit)")
+	fs.IntVar(&readWorkers, "read-workers", 0, "bound on reads in flight (0: the profile's)")
+	fs.IntVar(&writeWorkers, "write-workers", 0, "bound on writes in flight (0: the profile's)")
+	fs.Float64Var(&zipfS, "zipf-s", 1.1, "Zipf skew of the keys drawn, s > 1 (higher: fewer, hotter keys)")
+	fs.Float64Var(&stockShare, "stock-share", -1, "share of reads that are stock reads, 0-1 (-1: the profile's)")
+	fs.DurationVar(&timeout, "timeout", 2*time.Second, "bound on one request")
+	fs.DurationVar(&staleBound, "stale-bound", time.Second, "staleness bound: an older version served this long after a write is a stale read")
+	fs.StringVar(&jsonFile, "json", "", "also write the results as JSON to this file")
+	fs.StringVar(&reportDir, "report", "", "also write an HTML report with PNG charts into this directory")
+	fs.StringVar(&topoFile, "topology-file", "", "load the topology 'shortstock demo --topology-file' wrote")
+	fs.Var(&edges, "edge", "edge base URL(s) to load, comma separated (with --origin and --admin-key)")
+	fs.Var(&origins, "origin", "origin base URL(s) for seeding, writes and the audit, comma separated")
+	fs.StringVar(&adminKey, "admin-key", "", "admin API key of the origins given by --origin")
+	fs.IntVar(&regions, "regions", 0, "regions of the embedded topology (0: the profile's)")
+	fs.IntVar(&edgesPer, "edges-per-region", 0, "edges per region of the embedded topology (0: the profile's)")
+	fs.IntVar(&links, "links", 0, "links to seed (0: the profile's)")
+	fs.IntVar(&skus, "skus", 0, "SKUs to seed (0: the profile's)")
+	fs.DurationVar(&rampStep, "ramp-step", 2*time.Second, "how long the ramp tries each rate (large)")
+	fs.BoolVar(&compare, "compare", compare, "also compare an edge with a bare fasthttp fixed-302 server, alternating")
+	fs.IntVar(&compareRounds, "compare-rounds", 3, "compare: rounds (each runs the edge, then the bare server)")
+	fs.DurationVar(&compareRound, "compare-round", 3*time.Second, "compare: how long each server is loaded per round")
+	fs.Float64Var(&compareRate, "compare-rate", 0, "compare: offered rate (0: the profile's; large offers 100000/s so both saturate)")
+	fs.Uint64Var(&seed, "seed", 0, "random seed of the key draws (0: random)")
+	lf.register(fs)
+	fs.Lookup("log-level").DefValue, fs.Lookup("log-format").DefValue = "warn", "text"
+	lf.level, lf.format = "warn", "text"
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := lf.logger("bench")
+	if err != nil {
+		return err
+	}
+	cfg := bench.Config{
+		Profile: profile, Duration: duration, Warmup: warmup, Rate: rate,
+		ReadWorkers: readWorkers, WriteWorkers: writeWorkers, ZipfS: zipfS,
+		Timeout: timeout, StaleBound: staleBound, Regions: regions, EdgesPerRegion: edgesPer,
+		Links: links, SKUs: skus, RampStep: rampStep, Compare: compare, CompareRounds: compareRounds,
+		CompareRound: compareRound, CompareRate: compareRate, Seed: seed, Logger: log, Progress: os.Stderr,
+	}
+	// The CLI says 0 for "none" and -1 for "the profile's"; bench.Config
+	// keeps Go's zero-means-default.
+	switch {
+	case warmup == 0:
+		cfg.Warmup = -1
+	case warmup < 0:
+		return usageErr("bench", "--warmup must not be negative")
+	}
+	if cfg.WriteRate, err = cliRate("write-rate", writeRate); err != nil {
+		return err
+	}
+	if cfg.StockShare, err = cliRate("stock-share", stockShare); err != nil {
+		return err
+	}
+	if cfg.Targets, err = benchTargets(topoFile, edges, origins, adminKey); err != nil {
+		return err
+	}
+	rep, err := bench.Run(ctx, cfg)
+	if errors.Is(err, bench.ErrConfig) {
+		return usageErr("bench", "%s", strings.TrimPrefix(err.Error(), bench.ErrConfig.Error()+": "))
+	}
+	if rep == nil {
+		return err
+	}
+	// With ErrOversell there is a report to show: show it, then fail.
+	outErr := bench.PrintTable(os.Stdout, rep)
+	if jsonFile != "" {
+		outErr = errors.Join(outErr, bench.WriteJSON(jsonFile, rep))
+	}
+	if reportDir != "" {
+		if werr := bench.WriteHTMLReport(reportDir, rep); werr != nil {
+			outErr = errors.Join(outErr, werr)
+		} else {
+			fmt.Fprintf(os.Stderr, "report: %s/index.html\n", strings.TrimRight(reportDir, "/"))
+		}
+	}
+	return errors.Join(err, outErr)
+}
+
+// cliRate maps a CLI value where -1 is "the profile's" and 0 is "none" to
+// bench.Config's 0 and negative.
+func cliRate(name string, v float64) (float64, error) {
+	switch {
+	case v == -1:
+		return 0, nil
+	case v == 0:
+		return -1, nil
+	case v < 0:
+		return 0, usageErr("bench", "--%s must be -1 (the profile's), 0 (none) or positive", name)
+	}
+	return v, nil
+}
+
+// benchTargets turns the target flags into bench.Targets: nil (the
+// embedded topology) when none are given.
+func benchTargets(topoFile string, edges, origins listFlag, adminKey string) (*bench.Targets, error) {
+	switch {
+	case topoFile != "" && (len(edges) > 0 || len(origins) > 0):
+		return nil, usageErr("bench", "give --topology-file or --edge/--origin, not both")
+	case topoFile != "":
+		t, err := bench.ReadTopologyFile(topoFile)
+		if err != nil {
+			return nil, usageErr("bench", "%v", err)
+		}
+		return &t, nil
+	case len(edges) == 0 && len(origins) == 0:
+		return nil, nil // the embedded topology brings its own admin key
+	case len(edges) == 0 || len(origins) == 0 || adminKey == "":
+		return nil, usageErr("bench", "--edge, --origin and --admin-key go together (the keys are seeded through the admin API)")
+	}
+	return &bench.Targets{Edges: edges, Origins: origins, AdminKey: adminKey, Source: "urls"}, nil
+}
