@@ -125,9 +125,15 @@ func New(cfg Config) (*Server, error) {
 		Concurrency:        cfg.Concurrency,
 		// The answers set their own Content-Type; a redirect needs none.
 		NoDefaultContentType: true,
+		// fasthttp quotes raw request bytes (Authorization included) in its
+		// parse errors; keep them out of the logs.
+		SecureErrorLogMessage: true,
 		// Tell keep-alive clients to go away while draining.
 		CloseOnShutdown: true,
 		Logger:          fasthttpLogger{s.log},
+		// Framing: see framing.go.
+		HeaderReceived: headerReceived,
+		ErrorHandler:   s.parseError,
 	}
 	// First contact before serving, so change tracking starts from the
 	// origin's heads while the cache is still empty; if no origin answers,

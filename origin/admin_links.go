@@ -19,6 +19,9 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	nl, ae := decodeCreateLink(body, s.cfg.Clock.Now())
+	if ae == nil {
+		ae = s.checkTarget(nl.URL)
+	}
 	if ae != nil {
 		s.writeError(w, r, ae)
 		return
@@ -42,7 +45,29 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/links/"+l.Code)
-	writeJSON(w, http.StatusCreated, l)
+	writeLink(w, http.StatusCreated, l)
+}
+
+// checkTarget applies the URL policy to a target that passed ValidateURL.
+func (s *Server) checkTarget(url string) *apiError {
+	_, err := s.policy.Check(url)
+	var pe *PolicyError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pe) && errors.Is(pe, ErrHomograph):
+		return badRequest("suspicious_url", pe.Reason)
+	case pe != nil:
+		return badRequest("invalid_url", pe.Reason)
+	}
+	return badRequest("invalid_url", err.Error())
+}
+
+// writeLink answers with a link and its flags, computed from its URL so
+// that links stored before a flag existed show it too.
+func writeLink(w http.ResponseWriter, status int, l Link) {
+	l.Flags = linkFlags(l.URL)
+	writeJSON(w, status, l)
 }
 
 // pathCode returns the {code} path value, or an error answer for a malformed
@@ -80,7 +105,7 @@ func (s *Server) getLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{http.StatusNotFound, "link_expired", "the link expired at " + l.ExpiresAt.Format(time.RFC3339)})
 		return
 	}
-	writeJSON(w, http.StatusOK, l)
+	writeLink(w, http.StatusOK, l)
 }
 
 func (s *Server) patchLink(w http.ResponseWriter, r *http.Request) {
@@ -95,6 +120,9 @@ func (s *Server) patchLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, ae := decodePatchLink(body, s.cfg.Clock.Now())
+	if ae == nil && p.URL != nil {
+		ae = s.checkTarget(*p.URL)
+	}
 	if ae != nil {
 		s.writeError(w, r, ae)
 		return
@@ -110,7 +138,7 @@ func (s *Server) patchLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, l)
+	writeLink(w, http.StatusOK, l)
 }
 
 func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {

@@ -121,7 +121,9 @@ func (s *Server) requireAdmin(res resource, next http.Handler) http.Handler {
 				s.log.Warn("admin auth failures from one client over the limit; refusing it for a while",
 					"client", ip.String(), "retry_after_s", retryAfter(d.blockWait))
 			}
-			s.log.Debug("admin auth failed", "client", ip.String(), "key_given", presented, "method", r.Method, "path", r.URL.Path)
+			// The route pattern, not the path: a refused request's path is
+			// the sender's text, and could hold anything, a key included.
+			s.log.Debug("admin auth failed", "client", ip.String(), "key_given", presented, "method", r.Method, "route", r.Pattern)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shortstock"`)
 			writeJSON(w, http.StatusUnauthorized, &apiError{Code: "unauthorized", Message: "a valid admin key is required: Authorization: Bearer KEY"})
 			return

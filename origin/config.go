@@ -1,9 +1,12 @@
 package origin
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,9 +34,15 @@ type Config struct {
 	Region string
 	// Store is the storage backend. Required.
 	Store Store
-	// AdminKeys are the accepted admin API keys. At least one is required;
-	// only their SHA-256 digests are kept.
+	// AdminKeys are accepted admin API keys with every scope, at least
+	// MinAdminKeyLen characters each. Only their SHA-256 digests are kept.
+	// AdminKeys and ScopedAdminKeys together need at least one key.
 	AdminKeys []string
+	// ScopedAdminKeys are accepted admin API keys as digests with scopes
+	// (see ParseAdminKey, ParseAdminKeySHA256, NewAdminKey). A key given
+	// twice, here or in AdminKeys, gets the union of its scopes. A request
+	// outside its key's scopes is answered 403 forbidden.
+	ScopedAdminKeys []AdminKey
 	// ClusterToken authenticates edges on the internal API (see
 	// wire.ClusterToken). Empty: the internal API answers loopback clients
 	// only, which suits one machine and nothing else.
@@ -69,21 +78,90 @@ type Config struct {
 	// Publisher receives changes from the tailer. Nil: the tailer still
 	// runs (it feeds Heads and metrics) but publishes nowhere.
 	Publisher Publisher
+
+	// Rate limits on the admin API are token buckets: a rate (requests
+	// per second, the refill) and a burst (the bucket size). A zero rate
+	// or burst takes the default; a negative rate turns the limit off.
+	// Over a limit the answer is 429 rate_limited with Retry-After.
+
+	// KeyRate and KeyBurst limit each admin key. Default 1000/s, burst
+	// 2000: far above an operator's scripts, low enough that a leaked or
+	// runaway key cannot monopolise storage.
+	KeyRate  float64
+	KeyBurst int
+	// IPRate and IPBurst limit every admin request from one client IP,
+	// keyed or not. Default 1000/s, burst 2000. Behind a proxy every
+	// client shares the proxy's address unless TrustedProxies names it.
+	IPRate  float64
+	IPBurst int
+	// AuthFailureRate and AuthFailureBurst limit failed authentications
+	// (requests that present credentials and are refused 401) per client
+	// IP. While that budget is empty every admin request from the IP is
+	// answered 429 before any key is checked, so a guesser learns
+	// nothing more. Default 1/s, burst 20: a person mistyping a key never
+	// notices, a guesser gets 86400 tries a day against a key space of at
+	// least 16 characters.
+	AuthFailureRate  float64
+	AuthFailureBurst int
+	// MaxTrackedIPs caps the client IPs the per-IP limits remember (about
+	// 200 bytes each); past it the least recently seen is forgotten. Idle
+	// entries are forgotten anyway. IPv6 clients count per /64.
+	// Default 16384.
+	MaxTrackedIPs int
+	// TrustedProxies are the networks of proxies whose X-Forwarded-For is
+	// believed: for a request from one of them, the client IP is the
+	// rightmost X-Forwarded-For address that is not itself trusted.
+	// Default none: the client IP is the connection's peer.
+	TrustedProxies []netip.Prefix
+
+	// URL policy for link targets (see URLPolicy; ValidateURL's syntax
+	// rules always apply).
+
+	// RejectHomographs answers 400 suspicious_url to hosts that may
+	// impersonate another (mixed scripts in a label, Cyrillic posing as
+	// Latin). Default false: such links are accepted and carry
+	// "flags":["idn_homograph"], since legitimate IDNs exist and the
+	// operator decides.
+	RejectHomographs bool
+	// BlockPrivateTargets answers 400 invalid_url to targets that are
+	// private, loopback, link-local, unspecified or reserved IP literals,
+	// localhost and special-use names (*.localhost, *.local, *.internal,
+	// *.home.arpa): a public short link must not lead clients into the
+	// network they sit in. DefaultConfig sets it to true; a Config not
+	// built from DefaultConfig gets false.
+	BlockPrivateTargets bool
+	// OwnDomains are the shortener's own domains (bare host names or IP
+	// literals); targets on them or their subdomains are refused 400
+	// invalid_url, since such a link can redirect in a loop. Default none.
+	OwnDomains []string
+}
+
+// urlPolicy is the URL policy the Config describes.
+func (c *Config) urlPolicy() URLPolicy {
+	return URLPolicy{RejectHomographs: c.RejectHomographs, BlockPrivateTargets: c.BlockPrivateTargets, OwnDomains: c.OwnDomains}
 }
 
 // DefaultConfig returns a Config with every default filled in except Store
-// and AdminKeys, which the caller must set.
+// and the admin keys, which the caller must set.
 func DefaultConfig() Config {
 	return Config{
-		Region:           "local",
-		Clock:            clock.Real{},
-		MaxBodyBytes:     64 << 10,
-		CodeLength:       7,
-		LinkCacheTTL:     5 * time.Minute,
-		StockCacheTTL:    30 * time.Second,
-		NegativeCacheTTL: 5 * time.Second,
-		ExpireInterval:   time.Second,
-		TailInterval:     10 * time.Millisecond,
+		Region:              "local",
+		Clock:               clock.Real{},
+		MaxBodyBytes:        64 << 10,
+		CodeLength:          7,
+		LinkCacheTTL:        5 * time.Minute,
+		StockCacheTTL:       30 * time.Second,
+		NegativeCacheTTL:    5 * time.Second,
+		ExpireInterval:      time.Second,
+		TailInterval:        10 * time.Millisecond,
+		KeyRate:             1000,
+		KeyBurst:            2000,
+		IPRate:              1000,
+		IPBurst:             2000,
+		AuthFailureRate:     1,
+		AuthFailureBurst:    20,
+		MaxTrackedIPs:       16384,
+		BlockPrivateTargets: true,
 	}
 }
 
@@ -119,21 +197,75 @@ func (c *Config) fill() {
 	if c.TailInterval == 0 {
 		c.TailInterval = d.TailInterval
 	}
+	fillRate(&c.KeyRate, &c.KeyBurst, d.KeyRate, d.KeyBurst)
+	fillRate(&c.IPRate, &c.IPBurst, d.IPRate, d.IPBurst)
+	fillRate(&c.AuthFailureRate, &c.AuthFailureBurst, d.AuthFailureRate, d.AuthFailureBurst)
+	if c.MaxTrackedIPs == 0 {
+		c.MaxTrackedIPs = d.MaxTrackedIPs
+	}
 }
+
+func fillRate(r *float64, burst *int, dr float64, db int) {
+	if *r == 0 {
+		*r = dr
+	}
+	if *burst == 0 {
+		*burst = db
+	}
+}
+
+// emptyKeyDigest is the SHA-256 of "": accepting it would accept requests
+// without a key.
+var emptyKeyDigest = sha256.Sum256(nil)
 
 func (c *Config) validate() error {
 	var errs []error
 	if c.Store == nil {
 		errs = append(errs, errors.New("Store is required"))
 	}
-	if len(c.AdminKeys) == 0 {
+	if len(c.AdminKeys)+len(c.ScopedAdminKeys) == 0 {
 		errs = append(errs, errors.New("at least one admin key is required"))
 	}
 	for _, k := range c.AdminKeys {
-		if len(k) < 16 {
-			errs = append(errs, errors.New("admin keys must be at least 16 characters"))
+		if len(k) < MinAdminKeyLen {
+			errs = append(errs, ErrAdminKeyTooShort)
 			break
 		}
+	}
+	for i, k := range c.ScopedAdminKeys {
+		// The index, never the key or digest, identifies it.
+		if k.Scopes == 0 || k.Scopes&^ScopeAll != 0 {
+			errs = append(errs, fmt.Errorf("ScopedAdminKeys[%d] has no valid scopes", i))
+		}
+		if k.SHA256 == emptyKeyDigest || k.SHA256 == ([sha256.Size]byte{}) {
+			errs = append(errs, fmt.Errorf("ScopedAdminKeys[%d] is the digest of an empty key, or unset", i))
+		}
+	}
+	for _, l := range []struct {
+		name  string
+		rate  float64
+		burst int
+	}{
+		{"Key", c.KeyRate, c.KeyBurst}, {"IP", c.IPRate, c.IPBurst}, {"AuthFailure", c.AuthFailureRate, c.AuthFailureBurst},
+	} {
+		if math.IsNaN(l.rate) || math.IsInf(l.rate, 0) {
+			errs = append(errs, fmt.Errorf("%sRate must be a finite number", l.name))
+		}
+		if l.burst < 1 {
+			errs = append(errs, fmt.Errorf("%sBurst %d must be at least 1", l.name, l.burst))
+		}
+	}
+	if c.MaxTrackedIPs < 1 {
+		errs = append(errs, fmt.Errorf("MaxTrackedIPs %d must be at least 1", c.MaxTrackedIPs))
+	}
+	for _, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			errs = append(errs, errors.New("TrustedProxies holds an invalid prefix"))
+			break
+		}
+	}
+	if err := c.urlPolicy().Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("MaxBodyBytes %d is below 1024", c.MaxBodyBytes))

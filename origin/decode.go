@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shortstock/shortstock/internal/keys"
 )
@@ -19,8 +20,9 @@ const (
 )
 
 // decodeStrict decodes exactly one JSON object into v, refusing unknown
-// fields (a typo like "expire_at" must not be silently ignored) and trailing
-// data.
+// fields (a typo like "expire_at" must not be silently ignored), trailing
+// data, invalid UTF-8, and what checkJSONShape refuses: duplicate keys,
+// field names in the wrong case, lone surrogates.
 func decodeStrict(body []byte, v any) *apiError {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
@@ -28,6 +30,12 @@ func decodeStrict(body []byte, v any) *apiError {
 	}
 	if trimmed[0] != '{' {
 		return badRequest("invalid_json", "request body must be a JSON object")
+	}
+	if !utf8.Valid(body) {
+		return badRequest("invalid_json", "request body is not valid UTF-8")
+	}
+	if err := checkJSONShape(body, jsonFields(v)); err != nil {
+		return badRequest("invalid_json", "request body is not valid JSON for this endpoint: "+err.Error())
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

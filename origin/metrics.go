@@ -17,9 +17,12 @@ type metrics struct {
 	changesTailed  prometheus.Counter
 	tailErrors     prometheus.Counter
 	clicksRecorded prometheus.Counter
+	rateLimited    *prometheus.CounterVec
+	forbidden      prometheus.Counter
+	trackedIPs     prometheus.GaugeFunc
 }
 
-func newMetrics(reg prometheus.Registerer, region string) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() float64) (*metrics, error) {
 	reg = prometheus.WrapRegistererWith(prometheus.Labels{"region": region}, reg)
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -44,8 +47,17 @@ func newMetrics(reg prometheus.Registerer, region string) (*metrics, error) {
 		clicksRecorded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_origin_clicks_recorded_total", Help: "Clicks received from edges.",
 		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shortstock_origin_rate_limited_total", Help: "Admin requests refused 429 by limit (ip, auth_failures, key).",
+		}, []string{"limit"}),
+		forbidden: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortstock_origin_forbidden_total", Help: "Admin requests refused 403 because the key's scopes do not cover them.",
+		}),
+		trackedIPs: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "shortstock_origin_rate_limit_tracked_ips", Help: "Client IPs the admin rate limits currently remember.",
+		}, trackedIPs),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.tailErrors, m.clicksRecorded} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.tailErrors, m.clicksRecorded, m.rateLimited, m.forbidden, m.trackedIPs} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -21,9 +22,13 @@ type Server struct {
 	store   Store
 	log     *slog.Logger
 	auth    *keyring
+	policy  URLPolicy
 	metrics *metrics
-	mux     *http.ServeMux
-	tail    *tailer
+	// ipLimits and keyLimits are the admin API's rate limits.
+	ipLimits  *ipLimiter
+	keyLimits *keyLimiter
+	mux       *http.ServeMux
+	tail      *tailer
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -47,17 +52,22 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Gatherer == nil {
 		cfg.Gatherer = prometheus.DefaultGatherer
 	}
-	m, err := newMetrics(cfg.Registerer, cfg.Region)
+	auth := newKeyring(cfg.AdminKeys, cfg.ScopedAdminKeys)
+	ipLimits := newIPLimiter(rate{cfg.IPRate, float64(cfg.IPBurst)}, rate{cfg.AuthFailureRate, float64(cfg.AuthFailureBurst)}, cfg.MaxTrackedIPs)
+	m, err := newMetrics(cfg.Registerer, cfg.Region, func() float64 { return float64(ipLimits.size()) })
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		cfg:     cfg,
-		store:   cfg.Store,
-		log:     cfg.Logger.With("component", "origin", "region", cfg.Region),
-		auth:    newKeyring(cfg.AdminKeys),
-		metrics: m,
-		stop:    make(chan struct{}),
+		cfg:       cfg,
+		store:     cfg.Store,
+		log:       cfg.Logger.With("component", "origin", "region", cfg.Region),
+		auth:      auth,
+		policy:    cfg.urlPolicy(),
+		metrics:   m,
+		ipLimits:  ipLimits,
+		keyLimits: newKeyLimiter(len(auth.keys), rate{cfg.KeyRate, float64(cfg.KeyBurst)}, cfg.Clock.Now()),
+		stop:      make(chan struct{}),
 	}
 	s.tail = newTailer(s)
 	s.routes()
@@ -88,24 +98,27 @@ func (s *Server) Close() error {
 
 func (s *Server) routes() {
 	mux := http.NewServeMux()
-	admin := func(pattern string, h func(http.ResponseWriter, *http.Request)) {
-		mux.Handle(pattern, s.instrument(pattern, s.requireAdmin(http.HandlerFunc(h))))
+	admin := func(pattern string, res resource, h http.HandlerFunc) {
+		mux.Handle(pattern, s.instrument(pattern, s.requireAdmin(res, h)))
 	}
-	admin("POST /v1/links", s.createLink)
-	admin("GET /v1/links/{code}", s.getLink)
-	admin("PATCH /v1/links/{code}", s.patchLink)
-	admin("DELETE /v1/links/{code}", s.deleteLink)
-	admin("GET /v1/links/{code}/stats", s.linkStats)
-	admin("PUT /v1/stock/{sku}/{warehouse}", s.setStock)
-	admin("POST /v1/stock/{sku}/{warehouse}/adjust", s.adjustStock)
-	admin("GET /v1/stock/{sku}", s.getStock)
-	admin("POST /v1/reservations", s.createReservation)
-	admin("GET /v1/reservations/{id}", s.getReservation)
-	admin("POST /v1/reservations/{id}/commit", s.commitReservation)
-	admin("POST /v1/reservations/{id}/release", s.releaseReservation)
+	// Endpoints without a request body refuse one that is not empty (or
+	// "{}"): garbage sent to a state-changing endpoint is a client bug that
+	// must not commit a reservation or delete a link.
+	admin("POST /v1/links", resLinks, s.createLink)
+	admin("GET /v1/links/{code}", resLinks, s.noBody(s.getLink))
+	admin("PATCH /v1/links/{code}", resLinks, s.patchLink)
+	admin("DELETE /v1/links/{code}", resLinks, s.noBody(s.deleteLink))
+	admin("GET /v1/links/{code}/stats", resLinks, s.noBody(s.linkStats))
+	admin("PUT /v1/stock/{sku}/{warehouse}", resStock, s.setStock)
+	admin("POST /v1/stock/{sku}/{warehouse}/adjust", resStock, s.adjustStock)
+	admin("GET /v1/stock/{sku}", resStock, s.noBody(s.getStock))
+	admin("POST /v1/reservations", resStock, s.createReservation)
+	admin("GET /v1/reservations/{id}", resStock, s.noBody(s.getReservation))
+	admin("POST /v1/reservations/{id}/commit", resStock, s.noBody(s.commitReservation))
+	admin("POST /v1/reservations/{id}/release", resStock, s.noBody(s.releaseReservation))
 	// Anything else under /v1/ still needs a key first, so probing for
 	// routes without one learns nothing.
-	admin("/v1/", s.notFound)
+	admin("/v1/", resNone, s.notFound)
 
 	internal := func(pattern string, h func(http.ResponseWriter, *http.Request)) {
 		mux.Handle(pattern, s.instrument(pattern, s.requireCluster(http.HandlerFunc(h))))
@@ -140,10 +153,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 // readBody reads a capped body; over the cap is a 413 and nothing is done.
+// A body announced too large is still read up to the cap: hitting the
+// MaxBytesReader limit makes net/http half-close the connection after the
+// answer instead of resetting it, so the client reads its 413 rather than
+// a broken pipe.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
-	if r.ContentLength > s.cfg.MaxBodyBytes {
-		return nil, &apiError{http.StatusRequestEntityTooLarge, "body_too_large", "request body is larger than the limit"}
-	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -159,4 +173,22 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiE
 // a hung request.
 func (s *Server) opContext(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), 5*time.Second)
+}
+
+// noBody refuses a request body other than nothing, whitespace or "{}" on
+// endpoints that take none.
+func (s *Server) noBody(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			b, ae := s.readBody(w, r)
+			if ae == nil && len(bytes.TrimSpace(b)) > 0 {
+				ae = decodeStrict(b, &struct{}{})
+			}
+			if ae != nil {
+				s.writeError(w, r, ae)
+				return
+			}
+		}
+		next(w, r)
+	}
 }

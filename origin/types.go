@@ -11,6 +11,9 @@ type Link struct {
 	CreatedAt time.Time  `json:"created_at"`
 	Version   uint64     `json:"version"`
 	Clicks    int64      `json:"clicks"`
+	// Flags are warnings about the link the admin API computes from its
+	// URL when it shows it (FlagIDNHomograph); stores leave them empty.
+	Flags []string `json:"flags,omitempty"`
 }
 
 // Expired reports whether the link has expired at now.

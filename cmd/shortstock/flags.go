@@ -32,11 +32,18 @@ func envName(flagName string) string {
 	return "SHORTSTOCK_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// usages holds each FlagSet's real usage printer (see newFlagSet).
+var usages = map[*flag.FlagSet]func(){}
+
 // newFlagSet returns a FlagSet whose usage text names the env variables.
 func newFlagSet(cmd, summary string) *flag.FlagSet {
 	fs := flag.NewFlagSet("shortstock "+cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
+	// The flag package calls Usage on every parse error too; printing it
+	// there would bury the one-line error, so parseFlags prints it for -h
+	// only, through printUsage.
+	fs.Usage = func() {}
+	usages[fs] = func() {
 		w := os.Stdout
 		fmt.Fprintf(w, "usage: shortstock %s [flags]\n\n%s\n\nflags (each also read from the environment variable shown):\n", cmd, summary)
 		fs.VisitAll(func(f *flag.Flag) {
@@ -57,7 +64,9 @@ func newFlagSet(cmd, summary string) *flag.FlagSet {
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			if u := usages[fs]; u != nil {
+				u()
+			}
 			return err
 		}
 		return fmt.Errorf("%w: %s: %v (see '%s -h')", errUsage, fs.Name(), err, fs.Name())

@@ -97,7 +97,10 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"origin", "--admin-key", "0123456789abcdef"}, []string{"SHORTSTOCK_BLOCK_PRIVATE_TARGETS=maybe"}, "SHORTSTOCK_BLOCK_PRIVATE_TARGETS"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef"}, []string{"SHORTSTOCK_REJECT_HOMOGRAPHS=2"}, "SHORTSTOCK_REJECT_HOMOGRAPHS"},
 	} {
-		code, _, stderr := runCLI(t, tc.env, tc.args...)
+		code, stdout, stderr := runCLI(t, tc.env, tc.args...)
+		if stdout != "" {
+			t.Errorf("%v: a usage error printed to stdout: %q", tc.args, stdout)
+		}
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
 		if code != 2 || len(lines) != 1 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line containing %q", tc.args, code, stderr, tc.want)

@@ -1,0 +1,141 @@
+package origin
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// FuzzURLPolicy checks the policy's promises for any input: no panics;
+// what it accepts passes ValidateURL; with BlockPrivateTargets nothing it
+// accepts is a non-public IP or a special-use name however spelled; own
+// domains never pass; with RejectHomographs nothing flagged passes. Seeds
+// live in testdata/fuzz/FuzzURLPolicy.
+func FuzzURLPolicy(f *testing.F) {
+	for _, s := range []string{"https://example.com/", "http://127.1/", "http://0x7f.1/", "http://[::ffff:127.0.0.1]/", "https://xn--80ak6aa92e.com/", "https://pаypal.com/", "https://www.sho.rt/", "http://ｌｏｃａｌｈｏｓｔ/"} {
+		f.Add(s)
+	}
+	open := URLPolicy{}
+	strict := URLPolicy{BlockPrivateTargets: true, RejectHomographs: true, OwnDomains: []string{"sho.rt"}}
+	f.Fuzz(func(t *testing.T, raw string) {
+		flags, err := open.Check(raw)
+		if err != nil {
+			var pe *PolicyError
+			if !errors.As(err, &pe) || pe.Reason == "" || !errors.Is(err, ErrInvalidURL) {
+				t.Fatalf("open policy refused %q without an invalid_url reason: %v", raw, err)
+			}
+		} else if ok, _ := ValidateURL(raw); !ok {
+			t.Fatalf("accepted %q, which ValidateURL refuses", raw)
+		}
+		if err == nil && (len(flags) > 0) != (len(linkFlags(raw)) > 0) {
+			t.Fatalf("Check and linkFlags disagree on %q", raw)
+		}
+		if _, err := strict.Check(raw); err != nil {
+			return
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("accepted %q that does not parse", raw)
+		}
+		h, err := parseTargetHost(u)
+		if err != nil {
+			t.Fatalf("accepted %q with a bad host: %v", raw, err)
+		}
+		if h.ip.IsValid() && !publicIP(h.ip) {
+			t.Fatalf("accepted private target %q (%s)", raw, h.ip)
+		}
+		if privateName(h.ascii) != "" || h.ascii == "sho.rt" || strings.HasSuffix(h.ascii, ".sho.rt") {
+			t.Fatalf("accepted %q (host %s)", raw, h.ascii)
+		}
+		if isHomograph(h.unicode) {
+			t.Fatalf("accepted homograph %q", raw)
+		}
+		if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && !publicIP(ip) {
+			t.Fatalf("accepted private literal %q", raw)
+		}
+	})
+}
+
+// FuzzParseIPv4 checks the WHATWG IPv4 reader against netip for dotted
+// quads and never panics on anything else.
+func FuzzParseIPv4(f *testing.F) {
+	for _, s := range []string{"127.0.0.1", "0x7f.1", "2130706433", "0177.0.0.1", "1.2.3.4.5", "0x", "4294967296"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ip, ok := parseIPv4(s)
+		if want, err := netip.ParseAddr(s); err == nil && want.Is4() && !strings.Contains(s, "0") {
+			if !ok || ip != want {
+				t.Fatalf("parseIPv4(%q) = %v %v, want %v", s, ip, ok, want)
+			}
+		}
+		if ok && !ip.Is4() {
+			t.Fatalf("parseIPv4(%q) gave %v", s, ip)
+		}
+	})
+}
+
+// FuzzParseAdminKey: no panics, errors never quote the input, and a key
+// with an explicit scope list always means that key and those scopes.
+func FuzzParseAdminKey(f *testing.F) {
+	for _, s := range []string{"0123456789abcdef", "0123456789abcdef:links+read", "team:ops:0123456789", "0123456789abcdef:lnks", ":", "a:b:c:links"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		k, err := ParseAdminKey(spec)
+		if err != nil {
+			if len(spec) >= 4 && strings.Contains(err.Error(), spec) {
+				t.Fatalf("error %q quotes the input", err)
+			}
+		} else if k.Scopes == 0 || k.Scopes&^ScopeAll != 0 {
+			t.Fatalf("%q gave scopes %v", spec, k.Scopes)
+		}
+		if len(spec) >= MinAdminKeyLen {
+			for _, s := range []Scope{ScopeLinks, ScopeRead | ScopeStock, ScopeAll} {
+				got, err := ParseAdminKey(spec + ":" + s.String())
+				if err != nil || got.SHA256 != sha256.Sum256([]byte(spec)) || got.Scopes != s {
+					t.Fatalf("%q with explicit scopes %v: %v %v", spec, s, got, err)
+				}
+			}
+		}
+	})
+}
+
+// FuzzDecodeStrict: no panics; every refusal is a 400 invalid_json; what
+// it accepts has no duplicate keys and only exact field names, as
+// encoding/json reads them.
+func FuzzDecodeStrict(f *testing.F) {
+	for _, s := range []string{`{"sku":"A","qty":1}`, `{"sku":"A","sku":"B"}`, `{"SKU":"A"}`, `{"sku":"\ud800"}`, `{"qty":1e400}`, "\ufeff{}", `{"a":[{"b":1,"b":2}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var req reserveRequest
+		ae := decodeStrict(b, &req)
+		if ae != nil {
+			if ae.Status != http.StatusBadRequest || ae.Code != "invalid_json" || ae.Message == "" {
+				t.Fatalf("bad error %+v", ae)
+			}
+			return
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("accepted %q that is not an object: %v", b, err)
+		}
+		fields := jsonFields(&req)
+		seen := map[string]bool{}
+		for k := range m {
+			if !fields[k] {
+				t.Fatalf("accepted field %q", k)
+			}
+			if seen[foldKey(k)] {
+				t.Fatalf("accepted duplicate %q", k)
+			}
+			seen[foldKey(k)] = true
+		}
+	})
+}
