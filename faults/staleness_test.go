@@ -1,0 +1,189 @@
+package faults
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shortstock/shortstock/internal/topology"
+	"github.com/shortstock/shortstock/origin"
+)
+
+// TestStalenessUnderFaults writes continuously while one in-process edge is
+// cut off from gossip (longer than the staleness bound) and an edge process
+// joined to the same pool is kill -9ed and restarted. Readers poll every
+// edge throughout, including a code cached as a 404 that is created during
+// the cut. It reports answers older than a write acknowledged more than the
+// bound earlier (the bound is the cache TTL, the safety net, plus slack for
+// scheduling) and answers older than one the same edge served before. Both
+// must be 0: a partitioned edge still has its heads poll and TTLs, and a
+// restarted one starts empty.
+func TestStalenessUnderFaults(t *testing.T) {
+	ttl := 2 * time.Second
+	bound := ttl + 1500*time.Millisecond
+	cutFor := pick(4*time.Second, 12*time.Second)
+	topo := startFaulty(t, topology.Config{
+		Regions: 1, EdgesPerRegion: 3, RegionNames: []string{"stale"},
+		Origin: func(_ string, c *origin.Config) { c.LinkCacheTTL, c.StockCacheTTL = ttl, ttl },
+	})
+	r := topo.Regions[0]
+	api := newAdmin(t, r.Origin.URL, 5*time.Second)
+
+	// The edge process: same pool, same key, same region.
+	procAddr, procGossip := freeAddr(t), freeGossipAddr(t)
+	env := append(commonEnv(), "SHORTSTOCK_GOSSIP_KEY="+topology.GossipKeyBase64(gossipKey))
+	args := []string{"edge", "--region", "stale", "--listen", procAddr, "--origin", r.Origin.URL,
+		"--gossip-bind", procGossip, "--join", r.Origin.Gossip.LocalAddr(), "--node-name", "edge-proc"}
+	edgeProc := startProc(t, "edge-proc", env, args...)
+	waitHTTP(t, "http://"+procAddr+"/_/readyz", 20*time.Second, edgeProc)
+	waitMembers(t, r.Origin.Gossip, len(r.Edges)+2, 10*time.Second)
+
+	edges := []string{r.Edges[0].URL, r.Edges[1].URL, r.Edges[2].URL, "http://" + procAddr}
+	a := newAcks()
+	var paths []string
+	for i := range 6 {
+		p := fmt.Sprintf("/stale%d", i)
+		ans := api.must(t, "POST", "/v1/links", fmt.Sprintf(`{"url":"https://e.example/%d","code":"stale%d"}`, i, i))
+		a.add(p, ans.version(), time.Now())
+		paths = append(paths, p)
+	}
+	for i := range 3 {
+		p := fmt.Sprintf("/v1/stock/STALE-%d", i)
+		ans := api.must(t, "PUT", fmt.Sprintf("/v1/stock/STALE-%d/w", i), `{"on_hand":1000}`)
+		a.add(p, ans.version(), time.Now())
+		paths = append(paths, p)
+	}
+
+	// A code every edge has cached as a 404 (versioned, guarantee 5) and
+	// that is created during the cut: the 404 is as stale as any old value
+	// once the create is acknowledged.
+	const negative = "/stale-new"
+	read := append([]string{negative}, paths...)
+
+	f := newFigures("staleness")
+	defer f.report(t)
+	var (
+		mu     sync.Mutex
+		obs    []observed
+		failed int
+	)
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for ei, e := range edges {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				for _, p := range read {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					start := time.Now()
+					rd := readEdge(e, p)
+					mu.Lock()
+					if rd.served() || rd.err == nil && rd.status == http.StatusNotFound && p == negative {
+						obs = append(obs, observed{ei, p, start, rd.version})
+					} else {
+						failed++
+					}
+					mu.Unlock()
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+	}
+
+	// One writer, round-robin over the keys, a write every 50 ms.
+	writes := 0
+	writeFor := func(d time.Duration) {
+		end := time.Now().Add(d)
+		for time.Now().Before(end) {
+			p := paths[writes%len(paths)]
+			var ans answer
+			if p[1] == 'v' {
+				ans = api.must(t, "POST", p+"/w/adjust", `{"delta":1}`)
+			} else {
+				ans = api.must(t, "PATCH", "/v1/links"+p, fmt.Sprintf(`{"url":"https://e.example/w%d"}`, writes))
+			}
+			a.add(p, ans.version(), time.Now())
+			writes++
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	writeFor(time.Second)
+	// Cut edge 0 off from gossip, both ways, for longer than the bound.
+	victim := r.Edges[0]
+	others := map[string]string{r.Origin.Gossip.Name(): r.Origin.Gossip.LocalAddr(), "edge-proc": procGossip}
+	for _, e := range r.Edges[1:] {
+		others[e.Gossip.Name()] = e.Gossip.LocalAddr()
+	}
+	topo.cut(victim.Gossip.Name(), victim.Gossip.LocalAddr(), others)
+	cutAt := time.Now()
+	writeFor(500 * time.Millisecond)
+	created := api.must(t, "POST", "/v1/links", `{"url":"https://e.example/new","code":"stale-new"}`)
+	a.add(negative, created.version(), time.Now())
+	writeFor(500 * time.Millisecond)
+	// kill -9 the edge process and bring it back on the same ports while
+	// the cut lasts.
+	kills := 0
+	for range pick(1, 3) {
+		edgeProc.kill()
+		kills++
+		writeFor(500 * time.Millisecond)
+		edgeProc = startProc(t, "edge-proc", env, args...)
+		waitHTTP(t, "http://"+procAddr+"/_/healthz", 20*time.Second, edgeProc)
+		writeFor(time.Second)
+	}
+	writeFor(time.Until(cutAt.Add(cutFor)))
+	topo.healAll()
+	writeFor(time.Second)
+	if long() {
+		// The issue's pause: SIGSTOP the edge process for 5 s of writes.
+		if err := edgeProc.stop(); err != nil {
+			t.Fatal(err)
+		}
+		writeFor(5 * time.Second)
+		if err := edgeProc.cont(); err != nil {
+			t.Fatal(err)
+		}
+		writeFor(time.Second)
+	}
+	// Keep reading past the bound after the last write, so every edge is
+	// held to it.
+	time.Sleep(bound + 500*time.Millisecond)
+	close(stop)
+	readers.Wait()
+
+	mu.Lock()
+	res := judge(obs, a, bound)
+	mu.Unlock()
+	converged := 0
+	for _, e := range edges {
+		for _, p := range read {
+			if rd := readEdge(e, p); rd.served() && rd.version == a.last(p) {
+				converged++
+			}
+		}
+	}
+	f.zero("stale_after_bound", int64(res.staleAfter))
+	f.zero("version_regressions", int64(res.regressions))
+	f.zero("not_converged", int64(len(edges)*len(read)-converged))
+	f.count("writes", writes)
+	f.count("reads", res.reads)
+	f.count("failed_reads", failed)
+	f.count("stale_reads_within_bound", res.staleReads)
+	f.dur("p99_stale", res.p99Stale)
+	f.dur("max_stale", res.maxStale)
+	f.dur("max_stale_cut_edge", res.maxByEdge[0])
+	f.dur("max_stale_edge_proc", res.maxByEdge[3])
+	f.dur("max_stale_other_edges", max(res.maxByEdge[1], res.maxByEdge[2]))
+	f.dur("bound", bound)
+	f.dur("gossip_cut", cutFor)
+	f.count("edge_kills", kills)
+	f.count("partition_dropped", topo.fault(victim.Gossip.Name()).Dropped())
+}
