@@ -55,7 +55,7 @@ func FuzzHandler(f *testing.F) {
 		if k == keys.KindLink && !keys.ValidCode(id) || k == keys.KindStock && !keys.ValidSKU(id) {
 			bad = string(k) + ":" + id
 		}
-		return &cache.Entry{Kind: k, ID: id, Status: 302, Version: 1, TTL: time.Minute, Location: []byte("https://example.com")}, nil
+		return cache.NewEntry(cache.Answer{Kind: k, ID: id, Status: 302, Version: 1, TTL: time.Minute, Location: "https://example.com"})
 	})})
 	if err != nil {
 		f.Fatal(err)

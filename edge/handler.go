@@ -83,17 +83,17 @@ func (s *Server) serveKey(ctx *fasthttp.RequestCtx, kind keys.Kind, id []byte) {
 	ki := kindIdx(kind)
 	s.m.answers[ki][st].Inc()
 	resp := &ctx.Response
-	resp.SetStatusCode(e.Status)
-	if len(e.ContentType) > 0 {
-		resp.Header.SetContentTypeBytes(e.ContentType)
+	resp.SetStatusCode(e.Status())
+	if ct := e.ContentType(); len(ct) > 0 {
+		resp.Header.SetContentTypeBytes(ct)
 	}
-	if len(e.Location) > 0 {
-		resp.Header.SetCanonical(headerLocation, e.Location)
+	if loc := e.Location(); len(loc) > 0 {
+		resp.Header.SetCanonical(headerLocation, loc)
 	}
 	resp.Header.SetCanonical(headerXCache, cacheStates[st])
 	resp.Header.SetCanonical(headerXVersion, e.VersionBytes())
-	resp.SetBodyRaw(e.Body)
-	if e.Negative {
+	resp.SetBodyRaw(e.Body())
+	if e.Negative() {
 		s.m.negative[ki].Inc()
 	} else if kind == keys.KindLink && ctx.IsGet() {
 		// A HEAD is a check, not a click.

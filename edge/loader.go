@@ -1,8 +1,8 @@
 package edge
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/shortstock/shortstock/edge/cache"
@@ -40,8 +40,9 @@ func (l *originLoader) Load(ctx context.Context, kind keys.Kind, id string) (*ca
 	return e, err
 }
 
-// render turns one origin answer into an entry. The response's buffers are
-// reused by fasthttp afterwards, so everything kept is copied.
+// render turns one origin answer into an entry. It hands cache.NewEntry
+// slices of the response (fasthttp reuses its buffers afterwards), which
+// NewEntry copies once, straight into the entry.
 func (l *originLoader) render(kind keys.Kind, id string, r *fasthttp.Response) (*cache.Entry, error) {
 	version, err := parseVersion(r.Header.Peek(wire.HeaderVersion))
 	if err != nil {
@@ -51,45 +52,48 @@ func (l *originLoader) render(kind keys.Kind, id string, r *fasthttp.Response) (
 	if err != nil {
 		return nil, err
 	}
-	e := &cache.Entry{Kind: kind, ID: id, Version: version, TTL: ttl}
-	if r.StatusCode() == fasthttp.StatusNotFound {
+	a := cache.Answer{Kind: kind, ID: id, Version: version, TTL: ttl}
+	switch {
+	case r.StatusCode() == fasthttp.StatusNotFound:
 		m, err := decodeMissing(r.Body())
 		if err != nil {
 			return nil, err
 		}
-		e.Version = m.Version
-		e.Negative = true
-		e.Status = fasthttp.StatusNotFound
-		e.TTL = min(ttl, l.negativeTTL)
-		e.ContentType = contentTypeJSON
-		e.Body = bodyLinkNotFound
+		a.Version = m.Version
+		a.Negative = true
+		a.Status = fasthttp.StatusNotFound
+		a.TTL = min(ttl, l.negativeTTL)
+		a.ContentType = contentTypeJSON
+		a.Body = bodyLinkNotFound
 		if kind == keys.KindStock {
-			e.Body = bodyStockNotFound
+			a.Body = bodyStockNotFound
 		}
-		return e, nil
-	}
-	if kind == keys.KindLink {
+	case kind == keys.KindLink:
 		rec, err := decodeLink(id, r.Body())
 		if err != nil {
 			return nil, err
 		}
-		e.Version = rec.Version
-		e.Status = rec.Redirect
-		e.Location = []byte(rec.URL)
+		a.Version = rec.Version
+		a.Status = rec.Redirect
+		a.Location = rec.URL
 		if rec.ExpiresAt != nil {
-			e.NotAfter = *rec.ExpiresAt
+			a.NotAfter = *rec.ExpiresAt
 		}
-		return e, nil
+	default:
+		body := r.Body()
+		if err := checkStockBody(id, body); err != nil {
+			return nil, err
+		}
+		a.Status = fasthttp.StatusOK
+		a.Body = body
+		a.ContentType = contentTypeJSON
+		if ct := r.Header.ContentType(); len(ct) > 0 {
+			a.ContentType = ct
+		}
 	}
-	body := r.Body()
-	if err := checkStockBody(id, body); err != nil {
-		return nil, err
-	}
-	e.Status = fasthttp.StatusOK
-	e.Body = append([]byte(nil), body...)
-	e.ContentType = contentTypeJSON // shared: stays in the CPU cache
-	if ct := r.Header.ContentType(); len(ct) > 0 && !bytes.Equal(ct, contentTypeJSON) {
-		e.ContentType = append([]byte(nil), ct...)
+	e, err := cache.NewEntry(a)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
 	}
 	return e, nil
 }

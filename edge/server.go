@@ -94,15 +94,7 @@ func New(cfg Config) (*Server, error) {
 	s.loopCtx, s.cancelLoop = context.WithCancel(context.Background())
 	_, s.realClock = cfg.Clock.(clock.Real)
 	loader := &originLoader{negativeTTL: cfg.NegativeTTL}
-	ccfg := cache.DefaultConfig()
-	ccfg.Loader = loader
-	ccfg.MaxCostBytes = cfg.CacheBytes
-	ccfg.StaleGrace = cfg.StaleGrace
-	ccfg.LoadTimeout = cfg.OriginTimeout
-	ccfg.RetryBackoff = max(cfg.OriginTimeout, time.Second)
-	ccfg.FloorLifetime = max(time.Minute, 8*cfg.OriginTimeout)
-	ccfg.Clock = cfg.Clock
-	c, err := cache.New(ccfg)
+	c, err := cache.New(cacheConfig(&cfg, loader))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
@@ -143,6 +135,20 @@ func New(cfg Config) (*Server, error) {
 	go s.clickLoop()
 	go s.changeLoop()
 	return s, nil
+}
+
+// cacheConfig is the cache an edge with cfg runs (the memory benchmark
+// builds the same).
+func cacheConfig(cfg *Config, loader cache.Loader) cache.Config {
+	ccfg := cache.DefaultConfig()
+	ccfg.Loader = loader
+	ccfg.MaxCostBytes = cfg.CacheBytes
+	ccfg.StaleGrace = cfg.StaleGrace
+	ccfg.LoadTimeout = cfg.OriginTimeout
+	ccfg.RetryBackoff = max(cfg.OriginTimeout, time.Second)
+	ccfg.FloorLifetime = max(time.Minute, 8*cfg.OriginTimeout)
+	ccfg.Clock = cfg.Clock
+	return ccfg
 }
 
 // Handler returns the edge's request handler, for serving it on a

@@ -47,8 +47,10 @@ type Cache struct {
 	rc     *ristretto.Cache[uint64, *Entry]
 	floors *floors
 	// gens holds one generation per partition; DropPartition bumps it and
-	// an entry filled in an older generation is never served.
-	gens  [keys.Partitions]atomic.Uint64
+	// an entry filled in an older generation is never served. 32 bits (as
+	// Entry.gen): a partition is dropped on rare events (a gap in its change
+	// log, a restart), never 2^32 times within an entry's lifetime.
+	gens  [keys.Partitions]atomic.Uint32
 	group singleflight.Group
 
 	// lastFail and lastOK are the clock's unix nanoseconds of the last
@@ -83,7 +85,7 @@ func New(cfg Config) (*Cache, error) {
 		// An update never moves a key back to an older version, whatever
 		// order the fills land in.
 		ShouldUpdate: func(next, prev *Entry) bool {
-			return next.Kind != prev.Kind || next.ID != prev.ID || next.Version >= prev.Version
+			return !next.same(prev) || next.Version() >= prev.Version()
 		},
 		// Our cost already counts our bytes and overhead.
 		IgnoreInternalCost: true,
@@ -113,7 +115,7 @@ func (c *Cache) Get(kind keys.Kind, id []byte) (*Entry, State, error) {
 // a hit.
 func (c *Cache) GetAt(kind keys.Kind, id []byte, at time.Time) (*Entry, State, error) {
 	now := at.UnixNano()
-	e := c.lookup(kind, id, hashBytes(kind, id), checkBytes(id), now)
+	e := c.lookup(kind, id, hashBytes(kind, id), now)
 	if e != nil && now < e.freshUntil {
 		return e, Hit, nil
 	}
@@ -123,16 +125,16 @@ func (c *Cache) GetAt(kind keys.Kind, id []byte, at time.Time) (*Entry, State, e
 // Peek returns the cached entry for a key if one may be served (fresh or
 // within its grace period), without loading anything.
 func (c *Cache) Peek(kind keys.Kind, id string) *Entry {
-	return c.lookup(kind, []byte(id), hashKey(kind, id), checkString(id), c.cfg.Clock.Now().UnixNano())
+	return c.lookup(kind, []byte(id), hashKey(kind, id), c.cfg.Clock.Now().UnixNano())
 }
 
 // lookup returns the cached entry for a key if it may be served at now:
-// it is the key's (both hashes match), within its grace period, from
-// the current generation of its partition and not older than the key's
-// floor.
-func (c *Cache) lookup(kind keys.Kind, id []byte, h, check uint64, now int64) *Entry {
+// it is the key's (its id, not only its hash h), within its grace period,
+// from the current generation of its partition and not older than the
+// key's floor.
+func (c *Cache) lookup(kind keys.Kind, id []byte, h uint64, now int64) *Entry {
 	e, ok := c.rc.Get(h)
-	if !ok || !e.is(kind, check) || e.gen != c.gens[e.partition].Load() {
+	if !ok || !e.is(kind, id) || e.gen != c.gens[e.partition].Load() {
 		return nil
 	}
 	if now >= e.staleUntil {
@@ -143,7 +145,7 @@ func (c *Cache) lookup(kind keys.Kind, id []byte, h, check uint64, now int64) *E
 	}
 	sh := c.floors.shard(h)
 	if ep := sh.epoch.Load(); e.checked.Load() != ep {
-		if sh.get(kind, id) > e.Version {
+		if sh.get(kind, id) > e.Version() {
 			// A Set that landed after the Del of an invalidation.
 			c.stats.StaleDropped.Add(1)
 			c.del(h)
@@ -230,17 +232,22 @@ func (c *Cache) fill(kind keys.Kind, id string) (*Entry, error) {
 		}
 		c.lastOK.Store(now.UnixNano())
 		c.stats.Loads.Add(1)
-		if e == nil || e.Kind != kind || e.ID != id {
+		if e == nil || e.kind != kind || string(e.id()) != id {
 			return nil, fmt.Errorf("%w: the loader answered for another key", ErrUnavailable)
 		}
+		if e.flags&flagUnsealed == 0 {
+			// seal would write to an entry requests may be reading.
+			return nil, fmt.Errorf("%w: the loader returned an entry it had returned before", ErrUnavailable)
+		}
+		version := e.Version()
 		ep := sh.epoch.Load()
-		if e.Version < sh.getString(kind, id) {
+		if version < sh.getString(kind, id) {
 			c.stats.FillsRefused.Add(1)
 			continue
 		}
 		e.seal(now, c.cfg.StaleGrace, gen, ep)
 		got := c.install(h, e)
-		if sh.epoch.Load() != ep && e.Version < sh.getString(kind, id) {
+		if sh.epoch.Load() != ep && version < sh.getString(kind, id) {
 			// An invalidation overtook the check above and its Del may have
 			// run before our Set was queued: queue a Del behind the Set so
 			// ristretto applies them in that order, and load again.
@@ -262,10 +269,11 @@ func (c *Cache) install(h uint64, e *Entry) *Entry {
 	if c.closed {
 		return e
 	}
-	if cur, ok := c.rc.Get(h); ok && cur.Kind == e.Kind && cur.ID == e.ID && cur.Version > e.Version {
+	if cur, ok := c.rc.Get(h); ok && cur.same(e) && cur.Version() > e.Version() {
 		return cur
 	}
-	if e.TTL > 0 && c.cfg.Clock.Now().UnixNano() < e.freshUntil {
+	// An entry with TTL <= 0 was fresh until no later than the fill.
+	if c.cfg.Clock.Now().UnixNano() < e.freshUntil {
 		// No ristretto TTL: it would read the wall clock on every Get.
 		// lookup enforces TTL and grace on the cache's clock and deletes
 		// what is past them; eviction by cost bounds the rest.
@@ -320,7 +328,7 @@ func (c *Cache) dropBelow(kind keys.Kind, id string, h uint64, version uint64) {
 	if c.closed {
 		return
 	}
-	if e, ok := c.rc.Get(h); ok && e.Kind == kind && e.ID == id && e.Version >= version {
+	if e, ok := c.rc.Get(h); ok && e.kind == kind && string(e.id()) == id && e.Version() >= version {
 		return
 	}
 	c.rc.Del(h)
@@ -334,7 +342,7 @@ func (c *Cache) dropOlder(kind keys.Kind, id string, h uint64, version uint64) {
 	if c.closed {
 		return
 	}
-	if e, ok := c.rc.Get(h); ok && e.Kind == kind && e.ID == id && e.Version < version {
+	if e, ok := c.rc.Get(h); ok && e.kind == kind && string(e.id()) == id && e.Version() < version {
 		c.rc.Del(h)
 	}
 }
@@ -347,7 +355,7 @@ func (c *Cache) DropPartition(p int) {
 		return
 	}
 	c.gens[p].Add(1)
-	c.sweep(func(e *Entry) bool { return e.partition == p })
+	c.sweep(func(e *Entry) bool { return int(e.partition) == p })
 }
 
 // DropAll forgets every entry, including fills in flight, and walks the
@@ -378,7 +386,7 @@ func (c *Cache) sweep(match func(*Entry) bool) {
 	var hs []uint64
 	c.rc.IterValues(func(e *Entry) bool {
 		if match(e) {
-			hs = append(hs, e.hash)
+			hs = append(hs, hashBytes(e.kind, e.id()))
 		}
 		return false
 	})

@@ -15,7 +15,7 @@ func TestHitServesCachedEntry(t *testing.T) {
 	o.set(keys.KindLink, "abc", 3)
 	c, _ := newTestCache(t, o)
 	e, st := mustGet(t, c, keys.KindLink, "abc")
-	if st != Miss || e.Version != 3 || string(e.VersionBytes()) != "3" || e.Status != 302 {
+	if st != Miss || e.Version() != 3 || string(e.VersionBytes()) != "3" || e.Status() != 302 {
 		t.Fatalf("first Get: %v %+v", st, e)
 	}
 	e2, st, err := c.Get(keys.KindLink, []byte("abc"))
@@ -27,7 +27,7 @@ func TestHitServesCachedEntry(t *testing.T) {
 	}
 	// A SKU with the same id is another key.
 	o.set(keys.KindStock, "abc", 9)
-	if e, _ := mustGet(t, c, keys.KindStock, "abc"); e.Version != 9 || e.Status != 200 {
+	if e, _ := mustGet(t, c, keys.KindStock, "abc"); e.Version() != 9 || e.Status() != 200 {
 		t.Fatalf("stock abc: %+v", e)
 	}
 }
@@ -70,7 +70,7 @@ func TestConcurrentMissesShareOneLoad(t *testing.T) {
 			defer wg.Done()
 			<-start
 			e, _, err := c.Get(keys.KindLink, []byte("herd"))
-			if err == nil && e.Version != 1 {
+			if err == nil && e.Version() != 1 {
 				err = errors.New("wrong version")
 			}
 			if err != nil {
@@ -99,7 +99,7 @@ func TestStaleIfErrorThenRecover(t *testing.T) {
 	o.down.Store(true)
 	clk.Advance(11 * time.Second) // past TTL, within grace
 	e, st, err := c.Get(keys.KindStock, []byte("S"))
-	if err != nil || st != Stale || e.Version != 1 {
+	if err != nil || st != Stale || e.Version() != 1 {
 		t.Fatalf("past TTL with the origin down: %v %v %+v, want the stale entry", st, err, e)
 	}
 	// An uncached key has nothing to fall back on.
@@ -114,7 +114,7 @@ func TestStaleIfErrorThenRecover(t *testing.T) {
 	o.down.Store(false)
 	o.set(keys.KindStock, "S", 2)
 	e, st, err = c.Get(keys.KindStock, []byte("S"))
-	if err != nil || st != Miss || e.Version != 2 {
+	if err != nil || st != Miss || e.Version() != 2 {
 		t.Fatalf("origin back: %v %v %+v, want fresh version 2", st, err, e)
 	}
 }
@@ -148,7 +148,7 @@ func TestNegativeEntrySupersededByInvalidate(t *testing.T) {
 	o := newFakeOrigin()
 	c, _ := newTestCache(t, o)
 	e, _ := mustGet(t, c, keys.KindLink, "new")
-	if !e.Negative || e.Status != 404 || e.Version != 0 {
+	if !e.Negative() || e.Status() != 404 || e.Version() != 0 {
 		t.Fatalf("unknown code: %+v", e)
 	}
 	if _, st, _ := c.Get(keys.KindLink, []byte("new")); st != Hit {
@@ -159,7 +159,7 @@ func TestNegativeEntrySupersededByInvalidate(t *testing.T) {
 		t.Fatal("Invalidate to version 1 was not news")
 	}
 	e, st, err := c.Get(keys.KindLink, []byte("new"))
-	if err != nil || st != Miss || e.Negative || e.Version != 1 {
+	if err != nil || st != Miss || e.Negative() || e.Version() != 1 {
 		t.Fatalf("after create: %v %v %+v", st, err, e)
 	}
 }
@@ -197,8 +197,8 @@ func TestFillOlderThanFloorIsRefused(t *testing.T) {
 		t.Fatal("the refused version was cached")
 	}
 	o.set(keys.KindStock, "lag", 5)
-	if e, _ := mustGet(t, c, keys.KindStock, "lag"); e.Version != 5 {
-		t.Fatalf("got v%d", e.Version)
+	if e, _ := mustGet(t, c, keys.KindStock, "lag"); e.Version() != 5 {
+		t.Fatalf("got v%d", e.Version())
 	}
 }
 
@@ -210,10 +210,10 @@ func TestLateSetOlderThanFloorIsNotServed(t *testing.T) {
 	c.Invalidate(keys.KindLink, "late", 2)
 	e := render(keys.KindLink, "late", 1, time.Minute)
 	e.seal(c.cfg.Clock.Now(), c.cfg.StaleGrace, 0, 0)
-	c.rc.SetWithTTL(e.hash, e, e.cost(), 0)
+	c.rc.SetWithTTL(hashKey(e.Kind(), e.ID()), e, e.cost(), 0)
 	c.Wait()
 	if got := c.Peek(keys.KindLink, "late"); got != nil {
-		t.Fatalf("served v%d after an invalidation to v2", got.Version)
+		t.Fatalf("served v%d after an invalidation to v2", got.Version())
 	}
 	if c.Stats().StaleDropped.Load() != 1 {
 		t.Fatal("the late entry was not counted as dropped")
@@ -228,16 +228,16 @@ func TestNeverReplacesNewerVersion(t *testing.T) {
 	o.set(keys.KindLink, "up", 6) // an origin that went back in time (failover to a lagging one)
 	clk.Advance(2 * time.Minute)  // past TTL: refresh
 	e, _, err := c.Get(keys.KindLink, []byte("up"))
-	if err != nil || e.Version != 7 {
-		t.Fatalf("refresh to an older version: %v v%d, want v7 kept", err, e.Version)
+	if err != nil || e.Version() != 7 {
+		t.Fatalf("refresh to an older version: %v v%d, want v7 kept", err, e.Version())
 	}
 }
 
 func TestNotAfterIsAHardEnd(t *testing.T) {
 	c, clk := newTestCache(t, LoaderFunc(func(_ context.Context, k keys.Kind, id string) (*Entry, error) {
-		e := render(k, id, 1, time.Hour)
-		e.NotAfter = t0.Add(10 * time.Second)
-		return e, nil
+		a := answer(k, id, 1, time.Hour)
+		a.NotAfter = t0.Add(10 * time.Second)
+		return NewEntry(a)
 	}), func(c *Config) { c.StaleGrace = time.Hour })
 	mustGet(t, c, keys.KindLink, "exp")
 	clk.Advance(11 * time.Second)
@@ -303,7 +303,7 @@ func TestFloorsAreBoundedAndSweep(t *testing.T) {
 	c.Invalidate(keys.KindStock, "swept", 2)
 	e := render(keys.KindStock, "swept", 1, time.Hour)
 	e.seal(clk.Now(), time.Hour, 0, c.floors.shard(hashKey(keys.KindStock, "swept")).epoch.Load())
-	c.rc.SetWithTTL(e.hash, e, e.cost(), 0)
+	c.rc.SetWithTTL(hashKey(e.Kind(), e.ID()), e, e.cost(), 0)
 	c.Wait()
 	for i := range 20000 { // rotate every shard twice over
 		clk.Advance(10 * time.Millisecond)
@@ -313,7 +313,7 @@ func TestFloorsAreBoundedAndSweep(t *testing.T) {
 		t.Fatal("floor still remembered after two rotations of every shard")
 	}
 	c.Wait()
-	if got, ok := c.rc.Get(hashKey(keys.KindStock, "swept")); ok && got.ID == "swept" {
+	if got, ok := c.rc.Get(hashKey(keys.KindStock, "swept")); ok && got.ID() == "swept" {
 		t.Fatal("the entry the forgotten floor guarded is still cached")
 	}
 }

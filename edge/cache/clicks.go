@@ -33,7 +33,7 @@ func (c *Clicks) Drain(into map[string]int64) {
 		// may push e again and overwrite next.
 		next := e.next.Load()
 		if n := e.clicks.Swap(0); n > 0 {
-			into[e.ID] += n
+			into[string(e.id())] += int64(n)
 		}
 		e = next
 	}

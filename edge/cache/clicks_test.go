@@ -4,6 +4,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // TestClicksConcurrentAddAndDrainLoseNothing adds clicks from several
@@ -13,7 +16,7 @@ func TestClicksConcurrentAddAndDrainLoseNothing(t *testing.T) {
 	var c Clicks
 	entries := make([]*Entry, 50)
 	for i := range entries {
-		entries[i] = &Entry{ID: "c" + itoa(i)}
+		entries[i] = render(keys.KindLink, "c"+itoa(i), 1, time.Minute)
 	}
 	const workers, per = 8, 20000
 	var wg sync.WaitGroup
@@ -59,7 +62,7 @@ func TestClickAllocatesNothing(t *testing.T) {
 		t.Skip("allocation counts are meaningless under the race detector")
 	}
 	var c Clicks
-	e := &Entry{ID: "x"}
+	e := render(keys.KindLink, "x", 1, time.Minute)
 	if n := testing.AllocsPerRun(1000, func() { c.Add(e) }); n != 0 {
 		t.Fatalf("Add allocates %v", n)
 	}

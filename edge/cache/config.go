@@ -3,6 +3,7 @@ package cache
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"time"
 
 	"github.com/shortstock/shortstock/internal/clock"
@@ -13,12 +14,13 @@ import (
 type Config struct {
 	// Loader fetches misses from the origin. Required.
 	Loader Loader
-	// MaxCostBytes bounds the memory the entries take: the sum of their
-	// response bytes plus a fixed overhead each. Default 256 MiB.
+	// MaxCostBytes bounds the memory the entries take: their objects and
+	// ristretto's bookkeeping for each (see Entry.cost). The admission
+	// counters (NumCounters) come on top. Default 256 MiB.
 	MaxCostBytes int64
-	// NumCounters is the number of ristretto's admission counters, best
-	// about ten times the number of entries expected when full. Default
-	// MaxCostBytes/40 (entries of ~400 bytes).
+	// NumCounters is the number of ristretto's admission counters (its
+	// count-min sketch and doorkeeper cost about 4 bytes per counter, in
+	// powers of two). Default countersFor(MaxCostBytes/typicalEntryCost).
 	NumCounters int64
 	// StaleGrace is how long past its TTL an entry may still be served
 	// while the origin is unreachable. Default 5m.
@@ -58,7 +60,7 @@ func (c *Config) fill() {
 		c.MaxCostBytes = d.MaxCostBytes
 	}
 	if c.NumCounters == 0 {
-		c.NumCounters = max(c.MaxCostBytes/40, 1024)
+		c.NumCounters = countersFor(c.MaxCostBytes / typicalEntryCost)
 	}
 	if c.StaleGrace == 0 {
 		c.StaleGrace = d.StaleGrace
@@ -109,4 +111,23 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return nil
+}
+
+// typicalEntryCost is the cost of a link with a ~45-byte URL: a 128-byte
+// object and ristretto's bookkeeping.
+const typicalEntryCost = 128 + ristrettoItemBytes
+
+// countersFor returns the admission counters for a cache of about entries
+// entries: about four per entry, the largest power of two up to six per
+// entry (ristretto rounds its sketch up to a power of two, and the
+// doorkeeper's bloom filter grows in powers of two too, so a count just
+// past one doubles their memory). ristretto suggests ten per entry; what
+// more counters buy is a longer frequency history. Measured with
+// ristretto's own policy on Zipf keys, 4 vs 10 per entry cost 3.9 points of
+// hit ratio at s=1.01 (56.9 vs 60.8 %) and 1.0 at s=1.2 (87.0 vs 88.0 %),
+// and take 16 instead of 48 MiB per million entries: the memory of ~100 K
+// more links.
+func countersFor(entries int64) int64 {
+	n := max(6*entries, 1024)
+	return int64(1) << (63 - bits.LeadingZeros64(uint64(n)))
 }

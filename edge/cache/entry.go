@@ -1,6 +1,9 @@
 package cache
 
 import (
+	"bytes"
+	"fmt"
+	"math"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -8,16 +11,14 @@ import (
 	"github.com/shortstock/shortstock/internal/keys"
 )
 
-// Entry is one cached answer, rendered once so that serving it only copies
-// bytes. A Loader fills the exported fields; the cache owns the rest. After
-// Load returns, an Entry is read-only except for its atomic counters.
-//
-// The fields a hit reads come first, so that with the answer's bytes (one
-// allocation, see seal) a hit touches few cache lines: with many keys the
-// cost of a hit is mostly memory misses.
-type Entry struct {
-	// Kind and ID name the key: a link code or a SKU.
+// Answer is what a Loader found for a key; NewEntry renders it into an
+// Entry. Its byte slices are copied, so they may be buffers the caller
+// reuses afterwards.
+type Answer struct {
+	// Kind and ID name the key: a link code or a SKU (at most maxIDLen
+	// bytes).
 	Kind keys.Kind
+	ID   string
 	// Negative marks a cached "not found".
 	Negative bool
 	// Status is the HTTP status to answer with (a redirect, 200 or 404).
@@ -25,99 +26,237 @@ type Entry struct {
 	// Version is the key's version at the origin (a 404's is its
 	// tombstone's, 0 if it never existed).
 	Version uint64
-
-	// check is a second hash of the key, independent of the one ristretto
-	// indexes by: with both equal the entry is the key's, without reading
-	// ID (another allocation, another cache miss).
-	check     uint64
-	partition int
-	// gen is the partition generation the fill started in (see DropPartition).
-	gen uint64
-	// freshUntil and staleUntil are unix nanoseconds of the cache's clock.
-	freshUntil int64
-	staleUntil int64
-	// checked is the floor-shard epoch at which the entry was last found
-	// not to be older than its key's floor; while the epoch is unchanged
-	// no invalidation touched the shard and the floor lookup is skipped.
-	checked atomic.Uint64
-	// clicks and next belong to Clicks.
-	clicks atomic.Int64
-
-	// ContentType, Location and Body are the pre-rendered answer; empty
-	// ones are not sent.
-	ContentType []byte
-	Location    []byte
-	Body        []byte
-
-	versionDigits []byte
-
-	// ID is the code or SKU.
-	ID string
 	// TTL is how long the entry is fresh; past it the cache refreshes it.
 	// An entry with TTL <= 0 is served once and not cached.
 	TTL time.Duration
 	// NotAfter, when set, is a hard end: a link's expires_at. The entry is
 	// never served after it, not even stale.
 	NotAfter time.Time
-
-	hash uint64
-	next atomic.Pointer[Entry]
+	// ContentType (at most maxContentTypeLen bytes), Location and Body are
+	// the answer; empty ones are not sent. An answer has a Location or a
+	// Body, not both: the edge's redirects carry no body.
+	ContentType []byte
+	Location    string
+	Body        []byte
 }
 
-// entryOverhead approximates the memory an entry costs besides its byte
-// slices: the struct, the ID's header and ristretto's own bookkeeping.
-const entryOverhead = 256
+// Limits of what an Entry stores in its one-byte lengths.
+const (
+	maxIDLen          = math.MaxUint8
+	maxContentTypeLen = math.MaxUint8
+)
 
-// VersionBytes returns Version in decimal, rendered once, for X-Version.
-func (e *Entry) VersionBytes() []byte { return e.versionDigits }
+// Entry.partition is a uint8.
+const _ = uint8(keys.Partitions - 1)
+
+// jsonType is the Content-Type nearly every body has: an entry that has it
+// points here instead of storing a copy.
+var jsonType = []byte("application/json")
+
+// Entry is one cached answer, rendered once by NewEntry so that serving it
+// only copies bytes. It is read-only once built, except for the cache's
+// atomic counters.
+//
+// It is laid out for memory, since an edge keeps a million of them: 72
+// bytes of fixed fields, and the answer's bytes (buf) usually in the same
+// allocation right behind them (see allocEntry), so that a link with a
+// ~45-byte URL is one 128-byte object, and a hit reads two neighbouring
+// cache lines. What can be derived is not stored: the version is parsed
+// back from its digits (off the hit path), the key's hash is recomputed,
+// and the key is told apart from others sharing its 64-bit hash by
+// comparing the id bytes, not a second hash.
+type Entry struct {
+	// buf holds, back to back: the version in decimal (verLen bytes, for
+	// X-Version), the id (idLen), the payload (the Location if
+	// flagLocation, else the Body), and a Content-Type that is neither
+	// empty nor jsonType (ctLen).
+	buf []byte
+	// freshUntil and staleUntil are unix nanoseconds of the cache's clock.
+	// Until seal, they hold the TTL and NotAfter (math.MaxInt64 if none).
+	freshUntil int64
+	staleUntil int64
+	// checked is the floor-shard epoch at which the entry was last found
+	// not to be older than its key's floor; while the epoch is unchanged
+	// no invalidation touched the shard and the floor lookup is skipped.
+	checked atomic.Uint64
+	// next belongs to Clicks.
+	next atomic.Pointer[Entry]
+	// gen is the partition generation the fill started in (see
+	// DropPartition).
+	gen uint32
+	// clicks belongs to Clicks. 32 bits: it holds one flush interval's
+	// clicks on one key (the edge drains it every second), far below 2^31.
+	clicks    atomic.Int32
+	status    uint16
+	kind      keys.Kind
+	flags     uint8
+	partition uint8
+	verLen    uint8
+	idLen     uint8
+	ctLen     uint8
+}
+
+const (
+	flagNegative   uint8 = 1 << iota
+	flagLocation         // the payload is the Location (else the Body)
+	flagJSON             // the Content-Type is jsonType
+	flagCustomType       // the Content-Type ends buf
+	flagUnsealed         // built by NewEntry, not yet sealed by the cache
+)
+
+// ristrettoItemBytes is what ristretto spends per cached item besides our
+// object: its store's map slot (key, conflict, value and a 24-byte
+// expiration time.Time: 56 bytes and a control byte) and its policy's
+// key-to-cost map slot (16 bytes and a control byte), at the load of Go's
+// maps, which swings between 7/16 and 7/8 as they grow. 172 is what
+// 1 M items measured (134 + 38), near the worst load: the budget errs on
+// the side of using less memory than MaxCostBytes.
+const ristrettoItemBytes = 172
+
+// NewEntry renders an answer into an Entry, in one allocation when it is
+// small. It copies everything it keeps.
+func NewEntry(a Answer) (*Entry, error) {
+	switch {
+	case len(a.ID) > maxIDLen:
+		return nil, fmt.Errorf("%w: id of %d bytes, at most %d", ErrBadAnswer, len(a.ID), maxIDLen)
+	case len(a.ContentType) > maxContentTypeLen:
+		return nil, fmt.Errorf("%w: Content-Type of %d bytes, at most %d", ErrBadAnswer, len(a.ContentType), maxContentTypeLen)
+	case a.Location != "" && len(a.Body) > 0:
+		return nil, fmt.Errorf("%w: both a Location and a Body", ErrBadAnswer)
+	case a.Status < 100 || a.Status > 999:
+		return nil, fmt.Errorf("%w: status %d", ErrBadAnswer, a.Status)
+	}
+	var digits [20]byte
+	ver := strconv.AppendUint(digits[:0], a.Version, 10)
+	flags := flagUnsealed
+	if a.Negative {
+		flags |= flagNegative
+	}
+	if a.Location != "" {
+		flags |= flagLocation
+	}
+	ct := a.ContentType
+	switch {
+	case len(ct) == 0:
+	case bytes.Equal(ct, jsonType):
+		flags |= flagJSON
+		ct = nil
+	default:
+		flags |= flagCustomType
+	}
+	e, buf := allocEntry(len(ver) + len(a.ID) + len(a.Location) + len(a.Body) + len(ct))
+	buf = append(buf, ver...)
+	buf = append(buf, a.ID...)
+	buf = append(buf, a.Location...)
+	buf = append(buf, a.Body...)
+	e.buf = append(buf, ct...)
+	e.status = uint16(a.Status)
+	e.kind = a.Kind
+	e.flags = flags
+	e.partition = uint8(keys.Partition(a.Kind, a.ID))
+	e.verLen, e.idLen, e.ctLen = uint8(len(ver)), uint8(len(a.ID)), uint8(len(ct))
+	e.freshUntil = int64(a.TTL)
+	e.staleUntil = math.MaxInt64
+	if !a.NotAfter.IsZero() {
+		e.staleUntil = a.NotAfter.UnixNano()
+	}
+	return e, nil
+}
+
+// Kind returns the kind of the entry's key.
+func (e *Entry) Kind() keys.Kind { return e.kind }
+
+// ID returns the entry's code or SKU. It allocates: not for the hit path.
+func (e *Entry) ID() string { return string(e.id()) }
+
+func (e *Entry) id() []byte {
+	start := int(e.verLen)
+	end := start + int(e.idLen)
+	return e.buf[start:end:end]
+}
+
+// Status returns the HTTP status to answer with.
+func (e *Entry) Status() int { return int(e.status) }
+
+// Negative reports whether the entry is a cached "not found".
+func (e *Entry) Negative() bool { return e.flags&flagNegative != 0 }
+
+// VersionBytes returns the version in decimal, rendered once, for X-Version.
+func (e *Entry) VersionBytes() []byte { return e.buf[:e.verLen:e.verLen] }
+
+// Version returns the key's version at the origin. It is parsed back from
+// VersionBytes (digits NewEntry wrote), which saves 8 bytes per entry; the
+// hit path reads it only when an invalidation touched the key's floor
+// shard.
+func (e *Entry) Version() uint64 {
+	var v uint64
+	for _, d := range e.buf[:e.verLen] {
+		v = v*10 + uint64(d-'0')
+	}
+	return v
+}
+
+// payload returns the Location or the Body.
+func (e *Entry) payload() []byte {
+	start := int(e.verLen) + int(e.idLen)
+	end := len(e.buf) - int(e.ctLen)
+	return e.buf[start:end:end]
+}
+
+// Location returns the Location header's value, nil if none.
+func (e *Entry) Location() []byte {
+	if e.flags&flagLocation == 0 {
+		return nil
+	}
+	return e.payload()
+}
+
+// Body returns the body, nil if none.
+func (e *Entry) Body() []byte {
+	if e.flags&flagLocation != 0 || len(e.buf) == int(e.verLen)+int(e.idLen)+int(e.ctLen) {
+		return nil
+	}
+	return e.payload()
+}
+
+// ContentType returns the Content-Type, nil if none.
+func (e *Entry) ContentType() []byte {
+	switch {
+	case e.flags&flagJSON != 0:
+		return jsonType[:len(jsonType):len(jsonType)]
+	case e.flags&flagCustomType != 0:
+		return e.buf[len(e.buf)-int(e.ctLen):]
+	}
+	return nil
+}
 
 // Partition returns the keys.Partition of the entry's key.
-func (e *Entry) Partition() int { return e.partition }
+func (e *Entry) Partition() int { return int(e.partition) }
 
 // FreshUntil returns when the entry stops being fresh.
 func (e *Entry) FreshUntil() time.Time { return time.Unix(0, e.freshUntil) }
 
-// cost is what the entry counts against the memory budget.
-func (e *Entry) cost() int64 {
-	return int64(entryOverhead + len(e.ID) + len(e.ContentType) + len(e.Location) + len(e.Body) + len(e.versionDigits))
-}
+// cost is what the entry counts against the memory budget: its own
+// allocation(s) and ristretto's bookkeeping for it.
+func (e *Entry) cost() int64 { return entryBytes(len(e.buf)) + ristrettoItemBytes }
 
-// seal fills in what the cache derives from a freshly loaded entry, and
-// copies the answer's bytes (version digits, Location, Body) into one
-// allocation, so a hit reads them from neighbouring cache lines.
-func (e *Entry) seal(now time.Time, grace time.Duration, gen, epoch uint64) {
-	buf := make([]byte, 0, 20+len(e.Location)+len(e.Body))
-	buf = strconv.AppendUint(buf, e.Version, 10)
-	e.versionDigits = buf[:len(buf):len(buf)]
-	e.Location = appendPart(&buf, e.Location)
-	e.Body = appendPart(&buf, e.Body)
-	e.hash = hashKey(e.Kind, e.ID)
-	e.check = checkString(e.ID)
-	e.partition = keys.Partition(e.Kind, e.ID)
-	e.freshUntil = now.Add(e.TTL).UnixNano()
-	e.staleUntil = now.Add(e.TTL + grace).UnixNano()
-	if !e.NotAfter.IsZero() {
-		na := e.NotAfter.UnixNano()
-		e.freshUntil = min(e.freshUntil, na)
-		e.staleUntil = min(e.staleUntil, na)
-	}
+// seal fills in the deadlines from the TTL and NotAfter that NewEntry left
+// in their fields, and the generation and epoch of the fill.
+func (e *Entry) seal(now time.Time, grace time.Duration, gen uint32, epoch uint64) {
+	ttl, notAfter := time.Duration(e.freshUntil), e.staleUntil
+	e.freshUntil = min(now.Add(ttl).UnixNano(), notAfter)
+	e.staleUntil = min(now.Add(ttl+grace).UnixNano(), notAfter)
 	e.gen = gen
 	e.checked.Store(epoch)
+	e.flags &^= flagUnsealed
 }
 
-// appendPart appends b to *buf (which has the room) and returns the copy,
-// capped so that nobody can append into the next part; nil stays nil.
-func appendPart(buf *[]byte, b []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	start := len(*buf)
-	*buf = append(*buf, b...)
-	return (*buf)[start:len(*buf):len(*buf)]
+// is reports whether the entry is the one for kind and id. Comparing the
+// id itself (bytes that a hit reads next anyway, in the same object) rules
+// out keys that merely share the 64-bit hash ristretto indexes by.
+func (e *Entry) is(kind keys.Kind, id []byte) bool {
+	return e.kind == kind && string(e.id()) == string(id)
 }
 
-// is reports whether the entry is the one for kind and an id whose check
-// hash is check (the caller's h, equal by ristretto's lookup, is the other).
-func (e *Entry) is(kind keys.Kind, check uint64) bool {
-	return e.Kind == kind && e.check == check
-}
+// same reports whether two entries are for the same key.
+func (e *Entry) same(o *Entry) bool { return e.is(o.kind, o.id()) }

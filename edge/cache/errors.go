@@ -15,4 +15,7 @@ var (
 	ErrRefused = errors.New("cache: loaded version is older than a known invalidation")
 	// ErrClosed is returned by Get after Close.
 	ErrClosed = errors.New("cache: closed")
+	// ErrBadAnswer is returned by NewEntry for an answer an Entry cannot
+	// hold.
+	ErrBadAnswer = errors.New("cache: answer cannot be cached")
 )

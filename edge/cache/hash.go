@@ -1,23 +1,15 @@
 package cache
 
 import (
-	"hash/maphash"
-
 	"github.com/dgraph-io/ristretto/v2/z"
 	"github.com/shortstock/shortstock/internal/keys"
 )
 
-// checkSeed seeds the second, independent hash of a key (Entry.check).
-var checkSeed = maphash.MakeSeed()
-
-// checkBytes and checkString compute Entry.check; equal for equal ids.
-func checkBytes(id []byte) uint64  { return maphash.Bytes(checkSeed, id) }
-func checkString(id string) uint64 { return maphash.String(checkSeed, id) }
-
 // hashBytes hashes a key for ristretto and the floor shards, straight from
-// the request path's bytes. An entry is taken for a key when this hash and
-// a second, independently seeded one (checkBytes) both match: 128 bits, as
-// ristretto itself identifies keys.
+// the request path's bytes. Two keys may share a hash: ristretto then holds
+// one of them at a time, and an entry is only taken for a key whose id it
+// holds byte for byte (Entry.is), so a collision costs misses, never a
+// wrong answer.
 func hashBytes(kind keys.Kind, id []byte) uint64 { return mixKind(kind, z.MemHash(id)) }
 
 // hashKey is hashBytes for a string id; both give the same hash.

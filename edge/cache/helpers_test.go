@@ -56,13 +56,25 @@ func (o *fakeOrigin) Load(ctx context.Context, kind keys.Kind, id string) (*Entr
 }
 
 func render(kind keys.Kind, id string, v uint64, ttl time.Duration) *Entry {
+	return mustEntry(answer(kind, id, v, ttl))
+}
+
+func answer(kind keys.Kind, id string, v uint64, ttl time.Duration) Answer {
 	if v == 0 {
-		return &Entry{Kind: kind, ID: id, Status: 404, Negative: true, TTL: ttl, Body: []byte(`{"error":"not_found"}`)}
+		return Answer{Kind: kind, ID: id, Status: 404, Negative: true, TTL: ttl, Body: []byte(`{"error":"not_found"}`)}
 	}
 	if kind == keys.KindLink {
-		return &Entry{Kind: kind, ID: id, Status: 302, Version: v, TTL: ttl, Location: []byte("https://example.com/" + id + "/" + strconv.FormatUint(v, 10))}
+		return Answer{Kind: kind, ID: id, Status: 302, Version: v, TTL: ttl, Location: "https://example.com/" + id + "/" + strconv.FormatUint(v, 10)}
 	}
-	return &Entry{Kind: kind, ID: id, Status: 200, Version: v, TTL: ttl, ContentType: []byte("application/json"), Body: []byte(`{"sku":"` + id + `","version":` + strconv.FormatUint(v, 10) + `}`)}
+	return Answer{Kind: kind, ID: id, Status: 200, Version: v, TTL: ttl, ContentType: []byte("application/json"), Body: []byte(`{"sku":"` + id + `","version":` + strconv.FormatUint(v, 10) + `}`)}
+}
+
+func mustEntry(a Answer) *Entry {
+	e, err := NewEntry(a)
+	if err != nil {
+		panic(err)
+	}
+	return e
 }
 
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)

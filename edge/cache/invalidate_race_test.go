@@ -54,16 +54,16 @@ func TestFillRacingInvalidateNeverLeavesOlder(t *testing.T) {
 		wg.Wait()
 		if i%8 == 0 {
 			c.Wait() // let buffered Sets land, as they may after the Del
-			if e, ok := c.rc.Get(hashKey(kind, id)); ok && e.Version < next {
-				t.Fatalf("iteration %d: v%d left in the cache after an invalidation to v%d", i, e.Version, next)
+			if e, ok := c.rc.Get(hashKey(kind, id)); ok && e.Version() < next {
+				t.Fatalf("iteration %d: v%d left in the cache after an invalidation to v%d", i, e.Version(), next)
 			}
 		}
-		if e := c.Peek(kind, id); e != nil && e.Version < next {
-			t.Fatalf("iteration %d: v%d served after an invalidation to v%d", i, e.Version, next)
+		if e := c.Peek(kind, id); e != nil && e.Version() < next {
+			t.Fatalf("iteration %d: v%d served after an invalidation to v%d", i, e.Version(), next)
 		}
 		e, _, err := c.Get(kind, []byte(id))
-		if err != nil || e.Version < next {
-			t.Fatalf("iteration %d: Get after invalidation to v%d: v%d %v", i, next, e.Version, err)
+		if err != nil || e.Version() < next {
+			t.Fatalf("iteration %d: Get after invalidation to v%d: v%d %v", i, next, e.Version(), err)
 		}
 	}
 	c.Wait()
@@ -71,7 +71,7 @@ func TestFillRacingInvalidateNeverLeavesOlder(t *testing.T) {
 	// served or not.
 	older := 0
 	c.rc.IterValues(func(e *Entry) bool {
-		if e.Version < c.floors.shard(e.hash).getString(e.Kind, e.ID) {
+		if e.Version() < c.floors.shard(hashKey(e.Kind(), e.ID())).getString(e.Kind(), e.ID()) {
 			older++
 		}
 		return false

@@ -10,10 +10,10 @@ import (
 // declared here, by its caller, so the cache needs nothing from the code
 // that talks to the origin (groupcache's Getter, in the same spirit).
 //
-// Load returns the answer to cache, a 404 included (Entry.Negative), or an
-// error when the origin could not give one (unreachable, timeout, 5xx).
-// The returned Entry must not be changed afterwards: the cache shares it
-// with every request it serves.
+// Load returns the answer to cache, a 404 included (Answer.Negative),
+// rendered by NewEntry, or an error when the origin could not give one
+// (unreachable, timeout, 5xx). Each call returns a new Entry: the cache
+// takes it over, finishes it and shares it with every request it serves.
 type Loader interface {
 	Load(ctx context.Context, kind keys.Kind, id string) (*Entry, error)
 }

@@ -1,0 +1,104 @@
+package cache
+
+// entrySize is unsafe.Sizeof(Entry{}); TestEntryLayout keeps it honest.
+const entrySize = 72
+
+// inlineTails are the byte tails allocEntry places behind an Entry: each
+// makes entrySize+tail one of Go's malloc size classes (80, 96, ... 256
+// bytes), so the object wastes nothing to rounding and the answer's bytes
+// share its cache lines. Larger answers get a buffer of their own.
+var inlineTails = [...]int{8, 24, 40, 56, 72, 88, 104, 120, 136, 152, 168, 184}
+
+// allocEntry returns a zero Entry and an empty buffer with room for n
+// bytes: for n up to the last inline tail, one allocation holding both
+// (the buffer is a field of the same object, so the Entry keeps it alive
+// and no unsafe code is needed); beyond, two.
+func allocEntry(n int) (*Entry, []byte) {
+	switch {
+	case n <= 8:
+		o := new(struct {
+			e    Entry
+			tail [8]byte
+		})
+		return &o.e, o.tail[:0:n]
+	case n <= 24:
+		o := new(struct {
+			e    Entry
+			tail [24]byte
+		})
+		return &o.e, o.tail[:0:n]
+	case n <= 40:
+		o := new(struct {
+			e    Entry
+			tail [40]byte
+		})
+		return &o.e, o.tail[:0:n]
+	case n <= 56:
+		o := new(struct {
+			e    Entry
+			tail [56]byte
+		})
+		return &o.e, o.tail[:0:n]
+	case n <= 72:
+		o := new(struct {
+			e    Entry
+			tail [72]byte
+		})
+		return &o.e, o.tail[:0:n]
+	case n <= 88:
+		o := new(struct {
+			e    Entry
+			tail [88]byte
+		})
+		return &o.e, o.tail[:0:n]
+	case n <= 104:
+		o := new(struct {
+			e    Entry
+			tail [104]byte
+		})
+		return &o.e, o.tail[:0:n]
+	case n <= 120:
+		o := new(struct {
+			e    Entry
+			tail [120]byte
+		})
+		return &o.e, o.tail[:0:n]
+	case n <= 136:
+		o := new(struct {
+			e    Entry
+			tail [136]byte
+		})
+		return &o.e, o.tail[:0:n]
+	case n <= 152:
+		o := new(struct {
+			e    Entry
+			tail [152]byte
+		})
+		return &o.e, o.tail[:0:n]
+	case n <= 168:
+		o := new(struct {
+			e    Entry
+			tail [168]byte
+		})
+		return &o.e, o.tail[:0:n]
+	case n <= 184:
+		o := new(struct {
+			e    Entry
+			tail [184]byte
+		})
+		return &o.e, o.tail[:0:n]
+	}
+	return new(Entry), make([]byte, 0, n)
+}
+
+// entryBytes is the memory allocEntry(n) takes: exact for inline tails,
+// rounded to 16 bytes (as Go's size classes up to 256 bytes are; larger
+// ones waste at most 12.5 %) beyond.
+func entryBytes(n int) int64 {
+	for _, t := range inlineTails {
+		if n <= t {
+			return int64(entrySize + t)
+		}
+	}
+	return int64(entrySize+15)&^15 + int64(n+15)&^15
+}
