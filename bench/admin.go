@@ -3,6 +3,8 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -48,9 +50,22 @@ func (c *adminCall) decode(v any) error {
 	return nil
 }
 
-// expect calls and fails unless the answer's status is one of want.
+// expect calls and fails unless the answer's status is one of want. A 429
+// (an origin's admin rate limit: seeding a topology that was not started
+// for benchmarking) is retried after its Retry-After, until deadline.
 func (c *adminCall) expect(h *host, method, path string, body []byte, deadline time.Time, want ...int) (int, error) {
 	st, err := c.do(h, method, path, body, "", deadline)
+	for err == nil && st == http.StatusTooManyRequests {
+		wait := time.Second
+		if s, perr := strconv.Atoi(string(c.resp.Header.Peek("Retry-After"))); perr == nil && s > 0 {
+			wait = time.Duration(s) * time.Second
+		}
+		if time.Now().Add(wait).After(deadline) {
+			break
+		}
+		time.Sleep(wait)
+		st, err = c.do(h, method, path, body, "", deadline)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("%s %s%s: %w", method, h.base, path, err)
 	}

@@ -14,6 +14,9 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
+// idleConnDuration closes a client connection idle this long.
+const idleConnDuration = 5 * time.Second
+
 // host is one target: a fasthttp client for one base URL with a bounded
 // pool of keep-alive connections, and the Host header to send.
 type host struct {
@@ -42,10 +45,12 @@ func newHost(base string, maxConns int) (*host, error) {
 			IsTLS:                     u.Scheme == "https",
 			MaxConns:                  max(1, maxConns),
 			MaxIdemponentCallAttempts: 1, // a retried request would hide a failure and skew its latency
-			MaxIdleConnDuration:       30 * time.Second,
-			ReadBufferSize:            16 << 10,
-			NoDefaultUserAgentHeader:  true,
-			DisablePathNormalizing:    true,
+			// Short, so fasthttp's per-client cleaner goroutine (which
+			// sleeps this long between looks) ends soon after a run.
+			MaxIdleConnDuration:      idleConnDuration,
+			ReadBufferSize:           16 << 10,
+			NoDefaultUserAgentHeader: true,
+			DisablePathNormalizing:   true,
 		},
 	}, nil
 }
@@ -60,6 +65,16 @@ func newHosts(bases []string, maxConns int) ([]*host, error) {
 		hs = append(hs, h)
 	}
 	return hs, nil
+}
+
+// closeHosts closes the idle connections of hosts, and with them the
+// goroutines fasthttp keeps for them.
+func closeHosts(hs ...[]*host) {
+	for _, l := range hs {
+		for _, h := range l {
+			h.hc.CloseIdleConnections()
+		}
+	}
 }
 
 // do sends req (whose URI is a path) to h and waits until deadline.
@@ -87,3 +102,11 @@ func transportKind(op string, err error) string {
 
 // statusKind names an unexpected answer: "read_status_503".
 func statusKind(op string, status int) string { return op + "_status_" + strconv.Itoa(status) }
+
+// earlier returns the earlier of two times.
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}

@@ -44,6 +44,9 @@ type Config struct {
 	Regions, EdgesPerRegion int
 	// Links and SKUs override the profile's key counts.
 	Links, SKUs int
+	// Settle bounds the wait after seeding for the gossip queues to drain
+	// (see settleGossip). Negative: no wait. Default 30s.
+	Settle time.Duration
 	// RampStep is how long each rate of large's ramp is tried. Default 2s.
 	RampStep time.Duration
 	// Compare also runs the redirect load against an edge and a bare
@@ -80,6 +83,7 @@ func (c Config) resolve() (Config, Profile, error) {
 	def(&c.Timeout, 2*time.Second)
 	def(&c.StaleBound, time.Second)
 	def(&c.RampStep, 2*time.Second)
+	def(&c.Settle, 30*time.Second)
 	def(&c.CompareRound, 3*time.Second)
 	if c.ZipfS == 0 {
 		c.ZipfS = 1.1
@@ -119,6 +123,8 @@ func (c Config) resolve() (Config, Profile, error) {
 		return bad("regions must be 0-16 and edges per region 0-64")
 	case c.Links < 0 || c.Links > 10_000_000 || c.SKUs < 0 || c.SKUs > 1_000_000:
 		return bad("links must be 0-10000000 and SKUs 0-1000000")
+	case c.Settle > time.Hour:
+		return bad("settle must be at most 1h, got %v", c.Settle)
 	case c.RampStep < 500*time.Millisecond || c.RampStep > time.Minute:
 		return bad("ramp step must be between 500ms and 1m, got %v", c.RampStep)
 	case c.CompareRounds < 1 || c.CompareRounds > 20:

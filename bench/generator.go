@@ -45,7 +45,8 @@ type Totals struct {
 
 // Generate runs s with one worker per op, each with at most one operation
 // in flight, and records every operation into rec, its latency counted
-// from when it was due. It returns when every worker has stopped: after
+// from when it was due (less the timer slack of a worker that was early:
+// see maxSlack). It returns when every worker has stopped: after
 // the last arrival, after the grace period, or when ctx ends (with ctx's
 // error).
 func Generate(ctx context.Context, s Schedule, ops []Op, rec *Recorder) (Totals, error) {
@@ -118,7 +119,8 @@ func (g *generator) work(ctx context.Context, op Op) {
 			return
 		}
 		due := g.s.Start.Add(time.Duration(float64(n) * g.interval))
-		if p.wait(ctx, due) != nil {
+		early, err := p.wait(ctx, due)
+		if err != nil {
 			return
 		}
 		now := time.Now()
@@ -128,6 +130,6 @@ func (g *generator) work(ctx context.Context, op Op) {
 		g.sent.Add(1)
 		out := op.Do(ctx, now.Add(g.s.Timeout))
 		last = time.Now()
-		g.rec.Record(due, last, out)
+		g.rec.Record(chargeFrom(due, now, early), last, out)
 	}
 }

@@ -167,6 +167,7 @@ func (l *ledger) expected() map[string]map[string]whLedger {
 		case origin.StatusHeld:
 			e.Held += r.qty
 		case origin.StatusReleased, origin.StatusExpired, statusRefused:
+			continue // holds nothing
 		default:
 			e.Unresolved++
 		}

@@ -58,9 +58,9 @@ var Profiles = []Profile{
 	{
 		Name: "large", Scale: "1 M users, 100 M links/items (scaled to 200 K), 50-100 K req/s (as much as this machine sustains); 3 regions x 2 edges",
 		Regions: 3, EdgesPerRegion: 2, Links: 200_000, SKUs: 20_000,
-		ReadRate:    0,
-		RampRates:   []float64{5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000, 65_000, 80_000, 100_000},
-		WriteRate:   200, StockShare: 0.2,
+		ReadRate:  0,
+		RampRates: []float64{1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000, 75_000, 100_000},
+		WriteRate: 200, StockShare: 0.2,
 		ReadWorkers: 128, WriteWorkers: 16, ProbeSlots: 3, CompareRate: 100_000,
 	},
 }

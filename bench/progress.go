@@ -14,11 +14,12 @@ import (
 // at most every notTTYEvery so logs stay short. A nil *progress prints
 // nothing.
 type progress struct {
-	w    io.Writer
-	tty  bool
-	mu   sync.Mutex
-	open bool // a status line is on screen and needs a newline
-	last time.Time
+	w       io.Writer
+	tty     bool
+	mu      sync.Mutex
+	open    bool // a status line is on screen and needs a newline
+	last    time.Time
+	pending string // not on a terminal: the latest status not printed yet
 }
 
 const notTTYEvery = 5 * time.Second
@@ -49,9 +50,10 @@ func (p *progress) status(format string, a ...any) {
 		p.open = true
 		return
 	}
+	p.pending = s
 	if time.Since(p.last) >= notTTYEvery {
 		fmt.Fprintln(p.w, s)
-		p.last = time.Now()
+		p.last, p.pending = time.Now(), ""
 	}
 }
 
@@ -66,7 +68,9 @@ func (p *progress) line(format string, a ...any) {
 	fmt.Fprintln(p.w, strings.TrimRight(fmt.Sprintf(format, a...), "\n"))
 }
 
-// done ends a status line.
+// done ends a status line: on a terminal it stays on screen; elsewhere
+// the last status is printed if it was not yet, so a log shows how each
+// step ended.
 func (p *progress) done() {
 	if p == nil {
 		return
@@ -81,5 +85,9 @@ func (p *progress) endLocked() {
 	if p.open {
 		fmt.Fprintln(p.w)
 		p.open = false
+	}
+	if p.pending != "" {
+		fmt.Fprintln(p.w, p.pending)
+		p.pending = ""
 	}
 }

@@ -182,10 +182,10 @@ func (r *Recorder) Summary() Summary {
 	return s
 }
 
-// recentP99 is the p99 of the last complete second at now, for the
-// progress line.
+// recentP99 is the p99 of the last complete second at now (in the first
+// second, of that second so far), for the progress line.
 func (r *Recorder) recentP99(now time.Time) float64 {
-	i := int(now.Sub(r.start)/time.Second) - 1
+	i := max(0, int(now.Sub(r.start)/time.Second)-1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if i < 0 || i >= len(r.slots) || r.slots[i] == nil {

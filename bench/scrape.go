@@ -10,6 +10,7 @@ import (
 const (
 	metricEdgeOriginCalls = "shortstock_edge_origin_requests_total" // by endpoint: link, stock, changes, heads, clicks
 	metricOriginRequests  = "shortstock_origin_requests_total"      // by route and status
+	metricGossipQueue     = "shortstock_gossip_broadcast_queue_depth"
 )
 
 // sample is one line of the Prometheus text format.

@@ -49,8 +49,8 @@ func seed(ctx context.Context, origin *host, adminKey string, keys *keySet, l *l
 		if err := parallel(ctx, j.n, seedWorkers, adminKey, j.do, func(done int) { pr.status("seeding %s: %d/%d", j.what, done, j.n) }); err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrSeed, j.what, err)
 		}
+		pr.done()
 	}
-	pr.done()
 	return nil
 }
 

@@ -3,12 +3,17 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
+	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/topology"
+	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/embedded"
 	"github.com/valyala/fasthttp"
 )
 
@@ -45,14 +50,72 @@ func ReadTopologyFile(path string) (Targets, error) {
 	return t, nil
 }
 
-// startEmbedded starts the profile's topology in this process (embedded
-// store in a temp dir that Shutdown removes) and waits until it is ready.
-func startEmbedded(ctx context.Context, regions, edges int, log *slog.Logger) (*topology.Topology, Targets, error) {
-	topo, err := topology.Start(topology.Config{Regions: regions, EdgesPerRegion: edges, Logger: log})
+// embeddedTopology is a topology the run started in this process, on an
+// embedded store in a temporary directory of its own.
+type embeddedTopology struct {
+	topo  *topology.Topology
+	store origin.Store
+	dir   string
+	muted *atomic.Bool // the nodes' logs
+}
+
+// seedFunc creates the run's keys through the admin API of the origin at
+// base, with adminKey.
+type seedFunc func(base, adminKey string) error
+
+// startEmbedded starts a topology of regions x edges in this process and
+// waits until it is ready. The keys are seeded first, through the admin
+// API of an origin on the same store that is not yet in any gossip pool:
+// the data exists before the nodes start, as in a deployment that has
+// been running a while. Seeding the live topology would queue one gossip
+// broadcast per key on every node, a backlog that takes minutes to drain
+// (see settleGossip) and that the measurement would then include.
+func startEmbedded(ctx context.Context, regions, edges int, log *slog.Logger, seed seedFunc) (_ *embeddedTopology, _ Targets, err error) {
+	nodeLog, muted := newMutable(log)
+	e := &embeddedTopology{muted: muted}
+	if e.dir, err = os.MkdirTemp("", "shortstock-bench-"); err != nil {
+		return nil, Targets{}, fmt.Errorf("%w: %w", ErrTarget, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = e.stop() // the first error is the one to report
+		}
+	}()
+	if e.store, err = embedded.Open(embedded.DefaultConfig(e.dir)); err != nil {
+		return nil, Targets{}, fmt.Errorf("%w: embedded store: %w", ErrTarget, err)
+	}
+	adminKey := "bench-" + keys.RandomCode(32)
+	// The bench is the one admin client and means to load the origins:
+	// their abuse limits (1000/s per key and per IP) would measure
+	// themselves, not the system.
+	tune := func(c *origin.Config) { c.KeyRate, c.IPRate = -1, -1 }
+
+	oc := origin.DefaultConfig()
+	oc.Store, oc.AdminKeys = e.store, []string{adminKey}
+	tune(&oc)
+	staging, err := topology.StartOrigin(topology.OriginOptions{Origin: oc, Listen: "127.0.0.1:0", Logger: nodeLog})
+	if err != nil {
+		return nil, Targets{}, fmt.Errorf("%w: seeding origin: %w", ErrTarget, err)
+	}
+	err = seed(staging.URL, adminKey)
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if serr := staging.Shutdown(sctx); err == nil && serr != nil {
+		err = fmt.Errorf("%w: seeding origin: %w", ErrTarget, serr)
+	}
+	if err != nil {
+		return nil, Targets{}, err
+	}
+
+	e.topo, err = topology.Start(topology.Config{
+		Regions: regions, EdgesPerRegion: edges, Logger: nodeLog, AdminKey: adminKey,
+		OpenStore: func(string) (origin.Store, error) { return e.store, nil },
+		Origin:    func(_ string, c *origin.Config) { tune(c) },
+	})
 	if err != nil {
 		return nil, Targets{}, fmt.Errorf("%w: embedded topology: %w", ErrTarget, err)
 	}
-	d := topo.Describe()
+	d := e.topo.Describe()
 	t := Targets{AdminKey: d.AdminKey, Source: "embedded", Regions: len(d.Regions)}
 	for _, r := range d.Regions {
 		t.Origins = append(t.Origins, r.Origin)
@@ -61,16 +124,25 @@ func startEmbedded(ctx context.Context, regions, edges int, log *slog.Logger) (*
 	// Ready means every edge has joined its region's gossip pool and
 	// reached its origin: before that, writes would not reach it.
 	if err := waitReady(ctx, append(append([]string{}, t.Origins...), t.Edges...), "/_/readyz", 30*time.Second); err != nil {
-		stopEmbedded(topo)
 		return nil, Targets{}, err
 	}
-	return topo, t, nil
+	return e, t, nil
 }
 
-func stopEmbedded(topo *topology.Topology) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	return topo.Shutdown(ctx)
+// stop shuts the topology down, its nodes' logs muted (see muteHandler),
+// then closes the store and removes its directory.
+func (e *embeddedTopology) stop() error {
+	e.muted.Store(true)
+	var errs []error
+	if e.topo != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		errs = append(errs, e.topo.Shutdown(ctx)) // closes the store too
+	}
+	if e.store != nil {
+		errs = append(errs, e.store.Close()) // idempotent; the topology may not have started
+	}
+	return errors.Join(append(errs, os.RemoveAll(e.dir))...)
 }
 
 // waitReady polls path on every base URL until each answers 200.
@@ -83,7 +155,7 @@ func waitReady(ctx context.Context, bases []string, path string, limit time.Dura
 		}
 		var lastErr error
 		for {
-			st, _, err := h.hc.GetDeadline(nil, h.base+path, min(deadline, time.Now().Add(2*time.Second)))
+			st, _, err := h.hc.GetDeadline(nil, h.base+path, earlier(deadline, time.Now().Add(2*time.Second)))
 			if err == nil && st == fasthttp.StatusOK {
 				break
 			}

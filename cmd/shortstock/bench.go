@@ -17,7 +17,7 @@ func runBench(ctx context.Context, args []string) error {
 	var (
 		profile, jsonFile, reportDir, topoFile, adminKey string
 		duration, warmup, timeout, staleBound, rampStep  time.Duration
-		compareRound                                     time.Duration
+		compareRound, settle                             time.Duration
 		rate, writeRate, zipfS, stockShare, compareRate  float64
 		readWorkers, writeWorkers, regions, edgesPer     int
 		links, skus, compareRounds                       int
@@ -54,6 +54,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&edgesPer, "edges-per-region", 0, "edges per region of the embedded topology (0: the profile's)")
 	fs.IntVar(&links, "links", 0, "links to seed (0: the profile's)")
 	fs.IntVar(&skus, "skus", 0, "SKUs to seed (0: the profile's)")
+	fs.DurationVar(&settle, "settle", 30*time.Second, "after seeding a running topology, wait at most this long for its gossip queues to drain (0: no wait)")
 	fs.DurationVar(&rampStep, "ramp-step", 2*time.Second, "how long the ramp tries each rate (large)")
 	fs.BoolVar(&compare, "compare", compare, "also compare an edge with a bare fasthttp fixed-302 server, alternating")
 	fs.IntVar(&compareRounds, "compare-rounds", 3, "compare: rounds (each runs the edge, then the bare server)")
@@ -79,11 +80,19 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	// The CLI says 0 for "none" and -1 for "the profile's"; bench.Config
 	// keeps Go's zero-means-default.
-	switch {
-	case warmup == 0:
-		cfg.Warmup = -1
-	case warmup < 0:
-		return usageErr("bench", "--warmup must not be negative")
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+		dst  *time.Duration
+	}{{"warmup", warmup, &cfg.Warmup}, {"settle", settle, &cfg.Settle}} {
+		switch {
+		case d.v == 0:
+			*d.dst = -1
+		case d.v < 0:
+			return usageErr("bench", "--%s must not be negative", d.name)
+		default:
+			*d.dst = d.v
+		}
 	}
 	if cfg.WriteRate, err = cliRate("write-rate", writeRate); err != nil {
 		return err
@@ -96,7 +105,7 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	rep, err := bench.Run(ctx, cfg)
 	if errors.Is(err, bench.ErrConfig) {
-		return usageErr("bench", "%s", strings.TrimPrefix(err.Error(), bench.ErrConfig.Error()+": "))
+		return usageErr("bench", "%s", trimSentinel(err, bench.ErrConfig))
 	}
 	if rep == nil {
 		return err
@@ -139,7 +148,7 @@ func benchTargets(topoFile string, edges, origins listFlag, adminKey string) (*b
 	case topoFile != "":
 		t, err := bench.ReadTopologyFile(topoFile)
 		if err != nil {
-			return nil, usageErr("bench", "%v", err)
+			return nil, usageErr("bench", "--topology-file: %s", trimSentinel(err, bench.ErrTarget))
 		}
 		return &t, nil
 	case len(edges) == 0 && len(origins) == 0:
@@ -148,4 +157,10 @@ func benchTargets(topoFile string, edges, origins listFlag, adminKey string) (*b
 		return nil, usageErr("bench", "--edge, --origin and --admin-key go together (the keys are seeded through the admin API)")
 	}
 	return &bench.Targets{Edges: edges, Origins: origins, AdminKey: adminKey, Source: "urls"}, nil
+}
+
+// trimSentinel drops a wrapped sentinel's own text from err's, so the user
+// sees one clean line.
+func trimSentinel(err, sentinel error) string {
+	return strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
 }
