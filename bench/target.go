@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -35,9 +36,27 @@ func ReadTopologyFile(path string) (Targets, error) {
 	if err != nil {
 		return Targets{}, fmt.Errorf("%w: %w", ErrTarget, err)
 	}
+	t, err := ParseTopology(b)
+	if err != nil {
+		// One sentinel, one line: "...: topology file F: <what is wrong>".
+		return Targets{}, fmt.Errorf("%w: topology file %s: %s", ErrTarget, path, strings.TrimPrefix(err.Error(), ErrTarget.Error()+": "))
+	}
+	return t, nil
+}
+
+// maxTopologyBytes bounds a topology file: a real one is a few KiB.
+const maxTopologyBytes = 1 << 20
+
+// ParseTopology decodes a topology description (the JSON of `shortstock
+// demo --topology-file`) into Targets. Every edge and origin must be a base
+// URL like http://127.0.0.1:8080; errors wrap ErrTarget.
+func ParseTopology(b []byte) (Targets, error) {
+	if len(b) > maxTopologyBytes {
+		return Targets{}, fmt.Errorf("%w: larger than %d bytes", ErrTarget, maxTopologyBytes)
+	}
 	var d topology.Description
 	if err := json.Unmarshal(b, &d); err != nil {
-		return Targets{}, fmt.Errorf("%w: topology file %s: %w", ErrTarget, path, err)
+		return Targets{}, fmt.Errorf("%w: %w", ErrTarget, err)
 	}
 	t := Targets{AdminKey: d.AdminKey, Source: "topology-file", Regions: len(d.Regions)}
 	for _, r := range d.Regions {
@@ -45,7 +64,12 @@ func ReadTopologyFile(path string) (Targets, error) {
 		t.Edges = append(t.Edges, r.Edges...)
 	}
 	if len(t.Edges) == 0 || len(t.Origins) == 0 || t.AdminKey == "" {
-		return Targets{}, fmt.Errorf("%w: topology file %s names no edges, no origins or no admin key", ErrTarget, path)
+		return Targets{}, fmt.Errorf("%w: names no edges, no origins or no admin key", ErrTarget)
+	}
+	for _, u := range append(append([]string(nil), t.Edges...), t.Origins...) {
+		if _, err := newHost(u, 1); err != nil {
+			return Targets{}, fmt.Errorf("%w: %q is not a base URL like http://127.0.0.1:8080", ErrTarget, u)
+		}
 	}
 	return t, nil
 }
