@@ -104,8 +104,17 @@ down() {
     kill -KILL "$pid" 2>/dev/null || true
     rm -f "$f"
   done
+  local pids=()
   for i in 0 1 2 3 4 5; do
+    local pf; pf="$STATE_DIR/redis-$(redis_port $i).pid"
+    [ -f "$pf" ] && pids+=("$(cat "$pf")")
     redis-cli -h $HOST -p "$(redis_port $i)" shutdown nosave >/dev/null 2>&1 || true
+  done
+  # SHUTDOWN answers before the process is gone; wait, so that nothing is
+  # still writing into the state directory when this returns.
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
   done
   echo "shortstock is down"
 }
