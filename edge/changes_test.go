@@ -3,6 +3,8 @@ package edge
 import (
 	"fmt"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +44,18 @@ func TestHandleChangeInvalidatesAndIsIdempotent(t *testing.T) {
 	e.srv.HandleChange(c)
 	expectLink(t, e, "inv", "2", "MISS")
 	expectLink(t, e, "inv", "2", "HIT")
+	// The refill told the origin which version it must reach (so a
+	// lagging replica is bypassed); the first fill asked for none.
+	var withMin int64
+	o.calls.Range(func(k, v any) bool {
+		if strings.HasPrefix(k.(string), wire.QueryMinVersion+"=") {
+			withMin += v.(*atomic.Int64).Load()
+		}
+		return true
+	})
+	if n := o.count(wire.QueryMinVersion + "=2"); n != 1 || withMin != 1 {
+		t.Fatalf("fetches with min_version=2: %d, with any min_version: %d; want 1 and 1", n, withMin)
+	}
 	// Replays and duplicates change nothing.
 	e.srv.HandleChange(c)
 	e.srv.HandleChange(change.Change{Partition: c.Partition, Seq: c.Seq, Key: c.Key, Version: 1})

@@ -173,6 +173,9 @@ func (o *fakeOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := r.URL.Path
+	if mv := r.URL.Query().Get(wire.QueryMinVersion); mv != "" {
+		o.bump(wire.QueryMinVersion + "=" + mv)
+	}
 	switch {
 	case strings.HasPrefix(path, wire.PathLinks) && r.Method == http.MethodGet:
 		o.bump(wire.PathLinks)

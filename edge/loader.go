@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/shortstock/shortstock/edge/cache"
@@ -30,6 +31,11 @@ func (l *originLoader) Load(ctx context.Context, kind keys.Kind, id string) (*ca
 	path, endpoint := wire.PathLinks+id, "link"
 	if kind == keys.KindStock {
 		path, endpoint = wire.PathStock+id, "stock"
+	}
+	if v := cache.MinVersion(ctx); v > 0 {
+		// After an invalidation: the origin reads its primary if its
+		// replica is still behind v.
+		path += "?" + wire.QueryMinVersion + "=" + strconv.FormatUint(v, 10)
 	}
 	var e *cache.Entry
 	err := l.oc.do(ctx, endpoint, fasthttp.MethodGet, path, nil, statusOKOrMissing, func(r *fasthttp.Response) error {

@@ -92,7 +92,7 @@ func (s *Server) getLink(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.opContext(r)
 	defer cancel()
-	l, err := s.store.GetLink(ctx, code)
+	l, err := s.adminGetLink(ctx, code)
 	if errors.Is(err, ErrNotFound) {
 		s.writeError(w, r, linkNotFound(code))
 		return
@@ -177,7 +177,7 @@ func (s *Server) linkStats(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.opContext(r)
 	defer cancel()
-	l, err := s.store.GetLink(ctx, code)
+	l, err := s.adminGetLink(ctx, code)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			err = linkNotFound(code)

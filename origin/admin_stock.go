@@ -90,7 +90,7 @@ func (s *Server) getStock(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.opContext(r)
 	defer cancel()
-	v, err := s.store.GetStock(ctx, sku)
+	v, err := s.adminGetStock(ctx, sku)
 	if errors.Is(err, ErrNotFound) {
 		err = &apiError{http.StatusNotFound, "not_found", "no stock for sku " + sku}
 	}

@@ -20,15 +20,39 @@ func setCacheHeaders(w http.ResponseWriter, version uint64, ttl time.Duration) {
 	h.Set(wire.HeaderTTL, strconv.FormatInt(ttl.Milliseconds(), 10))
 }
 
+// minVersion reads the optional ?min_version= of a fetch: the version the
+// edge already knows of (from an invalidation). A read that comes back
+// older is repeated on the primary (see PrimaryReader).
+func (s *Server) minVersion(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+	q := r.URL.Query().Get(wire.QueryMinVersion)
+	if q == "" {
+		return 0, true
+	}
+	v, err := strconv.ParseUint(q, 10, 64)
+	if err != nil {
+		s.writeError(w, r, badRequest("invalid_min_version", "min_version must be an unsigned integer"))
+		return 0, false
+	}
+	return v, true
+}
+
 func (s *Server) internalLink(w http.ResponseWriter, r *http.Request) {
 	code := r.PathValue("code")
 	if !keys.ValidCode(code) {
 		s.writeError(w, r, badRequest("invalid_code", "malformed code"))
 		return
 	}
+	minVersion, ok := s.minVersion(w, r)
+	if !ok {
+		return
+	}
 	ctx, cancel := s.opContext(r)
 	defer cancel()
 	l, err := s.store.GetLink(ctx, code)
+	if pr, ok := s.store.(PrimaryReader); ok && minVersion > 0 && l.Version < minVersion && (err == nil || errors.Is(err, ErrNotFound)) {
+		s.metrics.primaryReads.Inc()
+		l, err = pr.GetLinkPrimary(ctx, code)
+	}
 	now := s.cfg.Clock.Now()
 	if errors.Is(err, ErrNotFound) || err == nil && l.Expired(now) {
 		setCacheHeaders(w, l.Version, s.cfg.NegativeCacheTTL)
@@ -54,9 +78,17 @@ func (s *Server) internalStock(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("invalid_sku", "malformed sku"))
 		return
 	}
+	minVersion, ok := s.minVersion(w, r)
+	if !ok {
+		return
+	}
 	ctx, cancel := s.opContext(r)
 	defer cancel()
 	v, err := s.store.GetStock(ctx, sku)
+	if pr, ok := s.store.(PrimaryReader); ok && minVersion > 0 && v.Version < minVersion && (err == nil || errors.Is(err, ErrNotFound)) {
+		s.metrics.primaryReads.Inc()
+		v, err = pr.GetStockPrimary(ctx, sku)
+	}
 	if errors.Is(err, ErrNotFound) {
 		setCacheHeaders(w, v.Version, s.cfg.NegativeCacheTTL)
 		writeJSON(w, http.StatusNotFound, wire.Missing{Error: "not_found", Version: v.Version})

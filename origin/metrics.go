@@ -19,6 +19,7 @@ type metrics struct {
 	clicksRecorded prometheus.Counter
 	rateLimited    *prometheus.CounterVec
 	forbidden      prometheus.Counter
+	primaryReads   prometheus.Counter
 	trackedIPs     prometheus.GaugeFunc
 }
 
@@ -35,6 +36,10 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shortstock_origin_auth_failures_total", Help: "Requests refused for a missing or wrong key.",
 		}, []string{"api"}),
+		primaryReads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortstock_origin_primary_reads_total",
+			Help: "Edge fetches the plain (replica) read could not answer at the version asked for, read again from the primary.",
+		}),
 		holdsExpired: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_origin_holds_expired_total", Help: "Held reservations released because their time ran out.",
 		}),
@@ -57,7 +62,7 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 			Name: "shortstock_origin_rate_limit_tracked_ips", Help: "Client IPs the admin rate limits currently remember.",
 		}, trackedIPs),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.tailErrors, m.clicksRecorded, m.rateLimited, m.forbidden, m.trackedIPs} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.tailErrors, m.clicksRecorded, m.rateLimited, m.forbidden, m.primaryReads, m.trackedIPs} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -75,6 +75,17 @@ type Store interface {
 	Close() error
 }
 
+// PrimaryReader is implemented by a Store whose plain reads may lag the
+// writes (reads from replicas): it reads from the copy that took the write.
+// The internal API uses it when an edge asks for at least a version the
+// plain read does not have yet, so a refill after an invalidation never
+// gets the old value from a replica that is behind (or, in a cluster, from
+// another replica than the one the change log was read from).
+type PrimaryReader interface {
+	GetLinkPrimary(ctx context.Context, code string) (Link, error)
+	GetStockPrimary(ctx context.Context, sku string) (StockView, error)
+}
+
 // DefaultReservationTTL is used when a reservation request gives no TTL.
 const DefaultReservationTTL = 10 * time.Minute
 

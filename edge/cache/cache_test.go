@@ -363,3 +363,28 @@ func itoa(i int) string {
 		}
 	}
 }
+
+// A fill after an invalidation tells the loader the version it must reach
+// (MinVersion), so the origin can read its primary when its replica is
+// behind; a fill with no invalidation seen asks for nothing.
+func TestLoaderSeesTheInvalidatedVersion(t *testing.T) {
+	var mu sync.Mutex
+	var asked []uint64
+	c, _ := newTestCache(t, LoaderFunc(func(ctx context.Context, k keys.Kind, id string) (*Entry, error) {
+		mu.Lock()
+		asked = append(asked, MinVersion(ctx))
+		n := uint64(len(asked))
+		mu.Unlock()
+		return NewEntry(answer(k, id, n*5, time.Hour)) // versions 5, 10
+	}))
+	mustGet(t, c, keys.KindLink, "mv")
+	c.Invalidate(keys.KindLink, "mv", 9)
+	if e, _ := mustGet(t, c, keys.KindLink, "mv"); e.Version() != 10 {
+		t.Fatalf("refill got version %d, want 10", e.Version())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) != 2 || asked[0] != 0 || asked[1] != 9 {
+		t.Fatalf("loader asked for min versions %v, want [0 9]", asked)
+	}
+}

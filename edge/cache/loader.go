@@ -25,3 +25,21 @@ type LoaderFunc func(ctx context.Context, kind keys.Kind, id string) (*Entry, er
 func (f LoaderFunc) Load(ctx context.Context, kind keys.Kind, id string) (*Entry, error) {
 	return f(ctx, kind, id)
 }
+
+type minVersionKey struct{}
+
+// MinVersion is, inside Load, the newest version of the key the cache has
+// seen from invalidations (0 when none): a Loader passes it to the origin,
+// so that a read from a replica still behind that version is repeated on
+// the primary rather than refused here.
+func MinVersion(ctx context.Context) uint64 {
+	v, _ := ctx.Value(minVersionKey{}).(uint64)
+	return v
+}
+
+func withMinVersion(ctx context.Context, v uint64) context.Context {
+	if v == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, minVersionKey{}, v)
+}

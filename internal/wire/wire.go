@@ -6,7 +6,9 @@
 //
 //	GET  /internal/v1/links/{code}  200 LinkRecord | 404 Missing
 //	GET  /internal/v1/stock/{sku}   200 stock view JSON (as the admin API) | 404 Missing
-//	                                (X-Version and X-TTL-Ms headers on both)
+//	                                (X-Version and X-TTL-Ms headers on both;
+//	                                ?min_version=V: read the primary if the
+//	                                replica read is older than V)
 //	POST /internal/v1/clicks        ClickBatch -> 204
 //	GET  /internal/v1/changes?partition=P&after=S&limit=N   change.Page
 //	GET  /internal/v1/heads         Heads
@@ -27,6 +29,10 @@ const (
 	PathChanges = "/internal/v1/changes"
 	PathHeads   = "/internal/v1/heads"
 )
+
+// QueryMinVersion is the fetch endpoints' optional query parameter: the
+// newest version of the key the edge has seen (from an invalidation).
+const QueryMinVersion = "min_version"
 
 // Response headers of the fetch endpoints.
 const (

@@ -67,6 +67,15 @@ func (s *Store) CreateLink(ctx context.Context, l origin.NewLink) (origin.Link, 
 // GetLink returns the link, expired or not, with its clicks; for an
 // unknown or deleted code ErrNotFound with Code and Version set.
 func (s *Store) GetLink(ctx context.Context, code string) (origin.Link, error) {
+	return s.getLink(ctx, s.ro, code)
+}
+
+// GetLinkPrimary is GetLink from the master, never a replica.
+func (s *Store) GetLinkPrimary(ctx context.Context, code string) (origin.Link, error) {
+	return s.getLink(ctx, s.primary, code)
+}
+
+func (s *Store) getLink(ctx context.Context, c redis.UniversalClient, code string) (origin.Link, error) {
 	missing := origin.Link{Code: code}
 	if !keys.ValidCode(code) {
 		return missing, fmt.Errorf("%w: link %q", origin.ErrNotFound, code)
@@ -75,7 +84,7 @@ func (s *Store) GetLink(ctx context.Context, code string) (origin.Link, error) {
 		return missing, s.classify("get link", redis.ErrClosed)
 	}
 	p := keys.Partition(keys.KindLink, code)
-	h, err := s.ro.HGetAll(ctx, s.ks.link(p, code)).Result()
+	h, err := c.HGetAll(ctx, s.ks.link(p, code)).Result()
 	if err != nil {
 		return missing, s.classify("get link", err)
 	}

@@ -72,6 +72,15 @@ func (s *Store) stockWrite(ctx context.Context, sc *script, sku, warehouse strin
 // GetStock returns the stock view, or ErrNotFound (Version 0: SKUs are
 // never deleted) for an unknown SKU.
 func (s *Store) GetStock(ctx context.Context, sku string) (origin.StockView, error) {
+	return s.getStock(ctx, s.ro, sku)
+}
+
+// GetStockPrimary is GetStock from the master, never a replica.
+func (s *Store) GetStockPrimary(ctx context.Context, sku string) (origin.StockView, error) {
+	return s.getStock(ctx, s.primary, sku)
+}
+
+func (s *Store) getStock(ctx context.Context, c redis.UniversalClient, sku string) (origin.StockView, error) {
 	missing := origin.StockView{SKU: sku, Warehouses: map[string]origin.WarehouseStock{}}
 	if !keys.ValidSKU(sku) {
 		return missing, fmt.Errorf("%w: sku %q", origin.ErrNotFound, sku)
@@ -80,7 +89,7 @@ func (s *Store) GetStock(ctx context.Context, sku string) (origin.StockView, err
 		return missing, s.classify("get stock", redis.ErrClosed)
 	}
 	p := keys.Partition(keys.KindStock, sku)
-	h, err := s.ro.HGetAll(ctx, s.ks.stock(p, sku)).Result()
+	h, err := c.HGetAll(ctx, s.ks.stock(p, sku)).Result()
 	if err != nil {
 		return missing, s.classify("get stock", err)
 	}

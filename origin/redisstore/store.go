@@ -20,8 +20,10 @@ type Store struct {
 	ks    *keyspace
 	clock clock.Clock
 	// rw takes every write and every read that decides a write; ro takes
-	// plain reads and is rw unless reads go to replicas.
-	rw, ro redis.UniversalClient
+	// plain reads and is rw unless reads go to replicas; primary reads
+	// from masters only (GetLinkPrimary, GetStockPrimary) and is rw unless
+	// rw itself routes reads to replicas (a cluster with ReadOnly).
+	rw, ro, primary redis.UniversalClient
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -29,7 +31,10 @@ type Store struct {
 	expireAt  atomic.Uint32 // rotates ExpireHolds' first partition
 }
 
-var _ origin.Store = (*Store)(nil)
+var (
+	_ origin.Store         = (*Store)(nil)
+	_ origin.PrimaryReader = (*Store)(nil)
+)
 
 // New validates cfg, connects, and loads the scripts. It fails with an
 // error wrapping origin.ErrConfig for a bad config, and one wrapping
@@ -66,26 +71,32 @@ func (s *Store) connect() (err error) {
 	c := s.cfg
 	noMaint := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	if c.cluster() {
-		s.rw = redis.NewClusterClient(&redis.ClusterOptions{
-			Addrs:          c.Addrs,
-			Username:       c.Username,
-			Password:       c.Password,
-			ReadOnly:       c.ReadFromReplicas,
-			RouteByLatency: c.ReadFromReplicas,
-			DialTimeout:    c.DialTimeout,
-			ReadTimeout:    c.ReadTimeout,
-			WriteTimeout:   c.WriteTimeout,
-			PoolSize:       c.PoolSize,
-			// A caller's deadline shorter than ReadTimeout wins.
-			ContextTimeoutEnabled: true,
-			// Reads may be retried once; writes never are (see onceCmd).
-			MaxRetries: 1,
-			// One dial attempt per call: while a node is down callers
-			// get ErrUnavailable at once instead of after retries.
-			DialerRetries:            1,
-			MaintNotificationsConfig: noMaint,
-		})
-		s.ro = s.rw
+		opts := func(readOnly bool) *redis.ClusterOptions {
+			return &redis.ClusterOptions{
+				Addrs:          c.Addrs,
+				Username:       c.Username,
+				Password:       c.Password,
+				ReadOnly:       readOnly,
+				RouteByLatency: readOnly,
+				DialTimeout:    c.DialTimeout,
+				ReadTimeout:    c.ReadTimeout,
+				WriteTimeout:   c.WriteTimeout,
+				PoolSize:       c.PoolSize,
+				// A caller's deadline shorter than ReadTimeout wins.
+				ContextTimeoutEnabled: true,
+				// Reads may be retried once; writes never are (see onceCmd).
+				MaxRetries: 1,
+				// One dial attempt per call: while a node is down callers
+				// get ErrUnavailable at once instead of after retries.
+				DialerRetries:            1,
+				MaintNotificationsConfig: noMaint,
+			}
+		}
+		s.rw = redis.NewClusterClient(opts(c.ReadFromReplicas))
+		s.ro, s.primary = s.rw, s.rw
+		if c.ReadFromReplicas {
+			s.primary = redis.NewClusterClient(opts(false))
+		}
 		return nil
 	}
 	opts := func(addr string) *redis.Options {
@@ -104,7 +115,7 @@ func (s *Store) connect() (err error) {
 		}
 	}
 	s.rw = redis.NewClient(opts(c.Addrs[0]))
-	s.ro = s.rw
+	s.ro, s.primary = s.rw, s.rw
 	if c.ReplicaAddr != "" {
 		s.ro = redis.NewClient(opts(c.ReplicaAddr))
 	}
@@ -162,6 +173,9 @@ func (s *Store) Close() error {
 		}
 		if s.ro != nil && s.ro != s.rw {
 			errs = append(errs, s.ro.Close())
+		}
+		if s.primary != nil && s.primary != s.rw {
+			errs = append(errs, s.primary.Close())
 		}
 		s.closeErr = errors.Join(errs...)
 	})
