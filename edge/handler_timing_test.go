@@ -1,6 +1,8 @@
 package edge
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"testing"
 	"time"
@@ -78,4 +80,44 @@ func BenchmarkServerHitRedirect(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkHandlerHitRedirect100k reads random links of 100 K cached ones:
+// unlike BenchmarkHandlerHitRedirect, whose one entry stays in the CPU
+// cache, each hit here pays for the memory it touches (the cache's map,
+// the entry, the admission counters).
+func BenchmarkHandlerHitRedirect100k(b *testing.B) {
+	const n = 100_000
+	s, o := benchEdge(b)
+	paths := make([][]byte, n)
+	for i := range paths {
+		code := fmt.Sprintf("r%06d", i)
+		o.putLink(code, "https://example.com/landing/"+code, 302)
+		paths[i] = []byte("/" + code)
+	}
+	h := s.Handler()
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod("GET")
+	for _, p := range paths {
+		ctx.Request.SetRequestURIBytes(p)
+		ctx.Response.Reset()
+		h(&ctx)
+	}
+	time.Sleep(100 * time.Millisecond) // ristretto applies Sets asynchronously
+	rand.Shuffle(n, func(i, j int) { paths[i], paths[j] = paths[j], paths[i] })
+	b.ReportAllocs()
+	b.ResetTimer()
+	i, misses := 0, 0
+	for b.Loop() {
+		ctx.Request.SetRequestURIBytes(paths[i])
+		ctx.Response.Reset()
+		h(&ctx)
+		if string(ctx.Response.Header.Peek("X-Cache")) != "HIT" {
+			misses++
+		}
+		if i++; i == n {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(misses)/float64(b.N), "miss/op")
 }
