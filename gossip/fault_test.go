@@ -132,7 +132,7 @@ func TestPartitionThenHeal(t *testing.T) {
 		n.ft.Heal()
 	}
 	start = time.Now()
-	waitFor(t, 6*time.Second, "the pool re-forms", func() bool {
+	waitFor(t, 10*time.Second, "the pool re-forms", func() bool {
 		for _, n := range nodes {
 			if n.NumMembers() != 4 {
 				return false
@@ -141,7 +141,7 @@ func TestPartitionThenHeal(t *testing.T) {
 		return true
 	})
 	t.Logf("pool re-formed %v after healing", time.Since(start))
-	waitFor(t, 4*time.Second, "the healed edge learns the origin's watermarks", func() bool {
+	waitFor(t, 10*time.Second, "the healed edge learns the origin's watermarks", func() bool {
 		edgeMarks.mu.Lock()
 		defer edgeMarks.mu.Unlock()
 		return edgeMarks.from == origin.Name() && edgeMarks.w[missed.Partition] >= missed.Seq
@@ -261,7 +261,7 @@ func TestLongPartitionHealsByReconnect(t *testing.T) {
 	for _, n := range nodes {
 		n.ft.Heal()
 	}
-	waitFor(t, 3*time.Second, "the pool re-forms", func() bool {
+	waitFor(t, 10*time.Second, "the pool re-forms", func() bool {
 		for _, n := range nodes {
 			if n.NumMembers() != 3 {
 				return false
@@ -284,6 +284,10 @@ func TestWatermarksRelayedByEdges(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string]uint64{} // from -> mark of partition 0
 	nodes := startCluster(t, 3, func(i int, c *Config) {
+		// The relay takes two push/pulls in a row (origin <-> middle, then
+		// middle <-> far), each node picking a random peer per interval; a
+		// short interval keeps the wait well inside the deadline under -race.
+		c.PushPullInterval = 250 * time.Millisecond
 		switch i {
 		case 0:
 			c.LocalWatermarks = func() []uint64 {
@@ -303,7 +307,7 @@ func TestWatermarksRelayedByEdges(t *testing.T) {
 	origin.ft.Partition(far.LocalAddr())
 	far.ft.Partition(origin.LocalAddr())
 	head.Store(41)
-	waitFor(t, 6*time.Second, "the far edge learns the origin's new head through the other edge", func() bool {
+	waitFor(t, 15*time.Second, "the far edge learns the origin's new head through the other edge", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return got[origin.Name()] == 41
