@@ -7,7 +7,8 @@
 #   deploy/local/run.sh check   up, write a link, read it through every edge, down
 #
 # Settings (environment): REGIONS (default 2), EDGES per region (2),
-# BASE_PORT (21000; every listener is BASE_PORT + n on 127.0.0.1),
+# BASE_PORT (21000; every listener, Redis Cluster buses included, is
+# BASE_PORT + n on 127.0.0.1 with n < 500),
 # STATE_DIR (default $TMPDIR/shortstock-local: logs, pids, redis data).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,6 +24,7 @@ export SHORTSTOCK_ADMIN_KEY=${SHORTSTOCK_ADMIN_KEY:-local-admin-key-$(id -u)-012
 export SHORTSTOCK_LOG_FORMAT=text
 
 redis_port() { echo $((BASE_PORT + 1 + $1)); }                     # 6 nodes
+redis_bus_port() { echo $((BASE_PORT + 51 + $1)); }                 # not port+10000: stay in the range
 origin_port() { echo $((BASE_PORT + 100 + $1)); }
 edge_port() { echo $((BASE_PORT + 200 + $1 * 20 + $2)); }
 gossip_port() { echo $((BASE_PORT + 400 + $1 * 20 + $2)); }           # $2 = 0 origin, 1.. edges
@@ -52,13 +54,22 @@ up() {
   for i in 0 1 2 3 4 5; do
     local p; p=$(redis_port $i)
     mkdir -p "$STATE_DIR/redis-$p"
-    redis-server --port "$p" --bind $HOST --dir "$STATE_DIR/redis-$p" --cluster-enabled yes \
+    redis-server --port "$p" --cluster-port "$(redis_bus_port $i)" --bind $HOST --dir "$STATE_DIR/redis-$p" --cluster-enabled yes \
       --cluster-config-file nodes.conf --appendonly yes --appendfsync everysec --save '' \
       --daemonize yes --pidfile "$STATE_DIR/redis-$p.pid" --logfile "$STATE_DIR/redis-$p.log"
     seeds+=("$HOST:$p")
   done
   for s in "${seeds[@]}"; do
-    until redis-cli -h $HOST -p "${s##*:}" ping >/dev/null 2>&1; do sleep 0.05; done
+    local n=0
+    until redis-cli -h $HOST -p "${s##*:}" ping >/dev/null 2>&1; do
+      n=$((n + 1))
+      if [ "$n" -gt 200 ]; then
+        echo "redis-server on ${s##*:} did not start; its log:" >&2
+        tail -5 "$STATE_DIR/redis-${s##*:}.log" >&2 || true
+        exit 1
+      fi
+      sleep 0.05
+    done
   done
   if ! redis-cli -h $HOST -p "$(redis_port 0)" cluster info | grep -q cluster_state:ok; then
     redis-cli --cluster create "${seeds[@]}" --cluster-replicas 1 --cluster-yes >"$STATE_DIR/cluster-create.log"
