@@ -29,13 +29,9 @@ type host struct {
 // most maxConns connections. Each worker has one request in flight, so a
 // pool as large as the workers never makes a worker wait for a connection.
 func newHost(base string, maxConns int) (*host, error) {
-	u, err := url.Parse(strings.TrimRight(base, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("%w: %q is not a base URL like http://127.0.0.1:8080", ErrConfig, base)
-	}
-	addr := u.Host
-	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	u, addr, err := parseBase(base)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return &host{
 		base: u.Scheme + "://" + u.Host,
@@ -53,6 +49,20 @@ func newHost(base string, maxConns int) (*host, error) {
 			DisablePathNormalizing:   true,
 		},
 	}, nil
+}
+
+// parseBase checks a base URL like http://127.0.0.1:8080 and returns it
+// with the address to dial.
+func parseBase(base string) (u *url.URL, addr string, err error) {
+	u, err = url.Parse(strings.TrimRight(base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return nil, "", fmt.Errorf("%q is not a base URL like http://127.0.0.1:8080", base)
+	}
+	addr = u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	return u, addr, nil
 }
 
 func newHosts(bases []string, maxConns int) ([]*host, error) {

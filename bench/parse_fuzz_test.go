@@ -28,7 +28,7 @@ func FuzzParseTopology(f *testing.F) {
 			t.Fatalf("accepted incomplete targets %+v", tg)
 		}
 		for _, u := range append(append([]string(nil), tg.Edges...), tg.Origins...) {
-			if _, err := newHost(u, 1); err != nil {
+			if _, _, err := parseBase(u); err != nil {
 				t.Fatalf("accepted %q: %v", u, err)
 			}
 		}

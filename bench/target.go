@@ -67,8 +67,8 @@ func ParseTopology(b []byte) (Targets, error) {
 		return Targets{}, fmt.Errorf("%w: names no edges, no origins or no admin key", ErrTarget)
 	}
 	for _, u := range append(append([]string(nil), t.Edges...), t.Origins...) {
-		if _, err := newHost(u, 1); err != nil {
-			return Targets{}, fmt.Errorf("%w: %q is not a base URL like http://127.0.0.1:8080", ErrTarget, u)
+		if _, _, err := parseBase(u); err != nil {
+			return Targets{}, fmt.Errorf("%w: %w", ErrTarget, err)
 		}
 	}
 	return t, nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/gossip"
+	"github.com/shortstock/shortstock/internal/testutil"
 	"github.com/shortstock/shortstock/internal/topology"
 )
 
@@ -47,9 +48,9 @@ func TestFailureDetection(t *testing.T) {
 	env := append(commonEnv(), "SHORTSTOCK_GOSSIP_KEY="+topology.GossipKeyBase64(gossipKey), "SHORTSTOCK_LOG_LEVEL=info")
 	procs := map[string]*proc{}
 	for _, name := range []string{"edge-kill", "edge-pause"} {
-		addr := freeAddr(t)
+		addr := testutil.FreeAddr(t)
 		p := startProc(t, name, env, "edge", "--region", "detect", "--listen", addr, "--origin", r.Origin.URL,
-			"--gossip-bind", freeGossipAddr(t), "--join", r.Origin.Gossip.LocalAddr(), "--node-name", name)
+			"--gossip-bind", testutil.FreeGossipAddr(t), "--join", r.Origin.Gossip.LocalAddr(), "--node-name", name)
 		waitHTTP(t, "http://"+addr+"/_/readyz", 20*time.Second, p)
 		procs[name] = p
 	}

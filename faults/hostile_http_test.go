@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortstock/shortstock/internal/testutil"
 	"github.com/shortstock/shortstock/internal/topology"
 	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/shortstock/shortstock/origin"
@@ -90,7 +91,7 @@ func TestHostileHTTPAtTheEdge(t *testing.T) {
 	api.must(t, "POST", "/v1/links", `{"url":"https://e.example/abc","code":"abc"}`)
 	api.must(t, "PUT", "/v1/stock/SKU-1/w", `{"on_hand":3}`)
 
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	edgeURL := "http://" + addr
 	ep := startProc(t, "edge", commonEnv(), "edge", "--listen", addr, "--origin", co.url, "--heads-poll", "0", "--region", "hostile")
 	waitHTTP(t, edgeURL+"/_/healthz", 20*time.Second, ep)

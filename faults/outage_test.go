@@ -10,6 +10,7 @@ import (
 
 	"github.com/shortstock/shortstock/edge"
 	"github.com/shortstock/shortstock/gossip"
+	"github.com/shortstock/shortstock/internal/testutil"
 	"github.com/shortstock/shortstock/internal/topology"
 	"github.com/shortstock/shortstock/internal/wire"
 )
@@ -101,7 +102,7 @@ func TestOriginOutage(t *testing.T) {
 	outage := pick(5*time.Second, 30*time.Second)
 	const frozen = 2 * time.Second
 	dir := t.TempDir()
-	addr, gaddr := freeAddr(t), freeGossipAddr(t)
+	addr, gaddr := testutil.FreeAddr(t), testutil.FreeGossipAddr(t)
 	env := append(commonEnv(), "SHORTSTOCK_GOSSIP_KEY="+topology.GossipKeyBase64(gossipKey))
 	args := []string{"origin", "--region", "outage", "--listen", addr, "--data-dir", dir, "--gossip-bind", gaddr,
 		"--link-ttl", "1s", "--stock-ttl", "1s", "--node-name", "origin-outage"}

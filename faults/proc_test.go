@@ -3,7 +3,6 @@ package faults
 import (
 	"bufio"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -118,32 +117,6 @@ func (p *proc) exited() bool {
 	default:
 		return false
 	}
-}
-
-// freeAddr returns a free loopback TCP address.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// freeGossipAddr returns a loopback port free for both TCP and UDP, as
-// memberlist binds both.
-func freeGossipAddr(t testing.TB) string {
-	t.Helper()
-	for range 20 {
-		addr := freeAddr(t)
-		if pc, err := net.ListenPacket("udp", addr); err == nil {
-			pc.Close()
-			return addr
-		}
-	}
-	t.Fatal("no port free for both TCP and UDP")
-	return ""
 }
 
 // waitHTTP waits until url answers 200, failing after timeout. When p is

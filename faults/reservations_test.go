@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shortstock/shortstock/internal/testutil"
 )
 
 // TestReservationsUnderFaults runs concurrent reserve/commit/release
@@ -23,7 +25,7 @@ func TestReservationsUnderFaults(t *testing.T) {
 	skuCount := pick(12, 80) // ~9 holds per warehouse: contention, and small histories
 	run := fmt.Sprintf("%x", rand.Uint32())
 
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	o := &originProc{t: t, addr: addr, env: commonEnv(), args: []string{
 		"origin", "--listen", addr, "--store", "redis", "--redis", rs.Addr,
 		"--redis-prefix", "flt" + run, // a fresh keyspace per run on the package's Redis

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortstock/shortstock/internal/testutil"
 	"github.com/shortstock/shortstock/internal/topology"
 	"github.com/shortstock/shortstock/origin"
 )
@@ -32,7 +33,7 @@ func TestStalenessUnderFaults(t *testing.T) {
 	api := newAdmin(t, r.Origin.URL, 5*time.Second)
 
 	// The edge process: same pool, same key, same region.
-	procAddr, procGossip := freeAddr(t), freeGossipAddr(t)
+	procAddr, procGossip := testutil.FreeAddr(t), testutil.FreeGossipAddr(t)
 	env := append(commonEnv(), "SHORTSTOCK_GOSSIP_KEY="+topology.GossipKeyBase64(gossipKey))
 	args := []string{"edge", "--region", "stale", "--listen", procAddr, "--origin", r.Origin.URL,
 		"--gossip-bind", procGossip, "--join", r.Origin.Gossip.LocalAddr(), "--node-name", "edge-proc"}

@@ -48,11 +48,7 @@ func (s *Server) internalLink(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.opContext(r)
 	defer cancel()
-	l, err := s.store.GetLink(ctx, code)
-	if pr, ok := s.store.(PrimaryReader); ok && minVersion > 0 && l.Version < minVersion && (err == nil || errors.Is(err, ErrNotFound)) {
-		s.metrics.primaryReads.Inc()
-		l, err = pr.GetLinkPrimary(ctx, code)
-	}
+	l, err := s.fetchLink(ctx, code, minVersion)
 	now := s.cfg.Clock.Now()
 	if errors.Is(err, ErrNotFound) || err == nil && l.Expired(now) {
 		setCacheHeaders(w, l.Version, s.cfg.NegativeCacheTTL)
@@ -84,11 +80,7 @@ func (s *Server) internalStock(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.opContext(r)
 	defer cancel()
-	v, err := s.store.GetStock(ctx, sku)
-	if pr, ok := s.store.(PrimaryReader); ok && minVersion > 0 && v.Version < minVersion && (err == nil || errors.Is(err, ErrNotFound)) {
-		s.metrics.primaryReads.Inc()
-		v, err = pr.GetStockPrimary(ctx, sku)
-	}
+	v, err := s.fetchStock(ctx, sku, minVersion)
 	if errors.Is(err, ErrNotFound) {
 		setCacheHeaders(w, v.Version, s.cfg.NegativeCacheTTL)
 		writeJSON(w, http.StatusNotFound, wire.Missing{Error: "not_found", Version: v.Version})

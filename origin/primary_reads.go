@@ -1,6 +1,9 @@
 package origin
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // adminGetLink reads a link for the admin API from the primary when the
 // store has one: a client that writes and then reads back through the
@@ -18,4 +21,26 @@ func (s *Server) adminGetStock(ctx context.Context, sku string) (StockView, erro
 		return pr.GetStockPrimary(ctx, sku)
 	}
 	return s.store.GetStock(ctx, sku)
+}
+
+// fetchLink reads a link for an edge: the plain read (a replica's, maybe),
+// repeated on the primary when it is older than minVersion, the version
+// the edge already knows of from an invalidation.
+func (s *Server) fetchLink(ctx context.Context, code string, minVersion uint64) (Link, error) {
+	l, err := s.store.GetLink(ctx, code)
+	if pr, ok := s.store.(PrimaryReader); ok && l.Version < minVersion && (err == nil || errors.Is(err, ErrNotFound)) {
+		s.metrics.primaryReads.Inc()
+		return pr.GetLinkPrimary(ctx, code)
+	}
+	return l, err
+}
+
+// fetchStock is fetchLink for stock views.
+func (s *Server) fetchStock(ctx context.Context, sku string, minVersion uint64) (StockView, error) {
+	v, err := s.store.GetStock(ctx, sku)
+	if pr, ok := s.store.(PrimaryReader); ok && v.Version < minVersion && (err == nil || errors.Is(err, ErrNotFound)) {
+		s.metrics.primaryReads.Inc()
+		return pr.GetStockPrimary(ctx, sku)
+	}
+	return v, err
 }

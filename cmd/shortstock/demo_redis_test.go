@@ -66,13 +66,5 @@ func TestDemoOnRedisWithRegionLatency(t *testing.T) {
 		t.Errorf("the other region's edge had the write after %v, before the injected %v", farAt, delay)
 	}
 	// Ctrl-C: a clean exit on Redis too.
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.done:
-		if p.err != nil {
-			t.Errorf("demo exit: %v\n%s", p.err, p.logs)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("demo did not stop on SIGINT\n%s", p.logs)
-	}
+	p.stopWith(t, syscall.SIGINT, 30*time.Second)
 }

@@ -95,15 +95,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	runPrintedCurls(t, p.out.String())
 
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.done:
-		if p.err != nil {
-			t.Fatalf("demo exit after SIGINT: %v\n%s", p.err, p.logs)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("demo did not stop within 30 s of SIGINT\n%s", p.logs)
-	}
+	p.stopWith(t, syscall.SIGINT, 30*time.Second)
 	if !strings.Contains(p.logs.String(), "stopped cleanly") {
 		t.Fatalf("no clean stop in the log:\n%s", p.logs)
 	}

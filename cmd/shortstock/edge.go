@@ -76,18 +76,5 @@ func runEdge(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	select {
-	case err := <-node.Done():
-		node.Shutdown(context.Background())
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down: draining requests, flushing clicks, leaving gossip")
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := node.Shutdown(sctx); err != nil {
-		log.Warn("shutdown", "err", err)
-	}
-	log.Info("stopped")
-	return nil
+	return runUntilStopped(ctx, node, log, "draining requests, flushing clicks, leaving gossip")
 }

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shortstock/shortstock/internal/testutil"
 )
 
 var binary string
@@ -35,16 +37,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func runCLI(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
@@ -175,6 +167,20 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	return p
 }
 
+// stopWith sends sig and waits up to within for the process to exit 0.
+func (p *proc) stopWith(t *testing.T, sig os.Signal, within time.Duration) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+		if p.err != nil {
+			t.Fatalf("exit after %v: %v\n%s", sig, p.err, p.logs)
+		}
+	case <-time.After(within):
+		t.Fatalf("did not stop within %v of %v\n%s", within, sig, p.logs)
+	}
+}
+
 func waitHTTP(t *testing.T, url string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -217,7 +223,7 @@ func call(t *testing.T, method, url, body string, hdr ...string) (int, map[strin
 // the restart.
 func TestOriginSurvivesKill9(t *testing.T) {
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	base := "http://" + addr
 	env := []string{"SHORTSTOCK_ADMIN_KEY=" + adminKey}
 	p := start(t, env, "origin", "--listen", addr, "--data-dir", dir)
@@ -281,15 +287,7 @@ func TestOriginSurvivesKill9(t *testing.T) {
 	}
 
 	// SIGTERM: drain and exit 0, port released.
-	_ = p2.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p2.done:
-		if p2.err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", p2.err, p2.logs)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("origin did not stop on SIGTERM")
-	}
+	p2.stopWith(t, syscall.SIGTERM, 20*time.Second)
 	if ln, err := net.Listen("tcp", addr); err != nil {
 		t.Fatalf("port still held after exit: %v", err)
 	} else {

@@ -179,20 +179,7 @@ func runOrigin(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	select {
-	case err := <-node.Done():
-		node.Shutdown(context.Background())
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down: draining requests, leaving gossip")
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := node.Shutdown(sctx); err != nil {
-		log.Warn("shutdown", "err", err)
-	}
-	log.Info("stopped")
-	return nil
+	return runUntilStopped(ctx, node, log, "draining requests, leaving gossip")
 }
 
 // validRegion matches what gossip accepts as a pool label.

@@ -4,25 +4,13 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"net"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
-)
 
-func freeUDPTCPPort(t *testing.T) string {
-	t.Helper()
-	for i := 0; i < 20; i++ {
-		addr := freeAddr(t)
-		if pc, err := net.ListenPacket("udp", addr); err == nil {
-			pc.Close()
-			return addr
-		}
-	}
-	t.Fatal("no port free for both TCP and UDP")
-	return ""
-}
+	"github.com/shortstock/shortstock/internal/testutil"
+)
 
 func servedVersion(t *testing.T, edge, path string) (uint64, bool) {
 	res, err := noRedirect.Get(edge + path)
@@ -42,16 +30,16 @@ func servedVersion(t *testing.T, edge, path string) (uint64, bool) {
 func TestPausedEdgeProcessCatchesUp(t *testing.T) {
 	gkey := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 	env := []string{"SHORTSTOCK_ADMIN_KEY=" + adminKey, "SHORTSTOCK_GOSSIP_KEY=" + gkey, "SHORTSTOCK_LOG_LEVEL=warn", "SHORTSTOCK_REGION=pause-test"}
-	oaddr, ogossip := freeAddr(t), freeUDPTCPPort(t)
+	oaddr, ogossip := testutil.FreeAddr(t), testutil.FreeGossipAddr(t)
 	start(t, env, "origin", "--listen", oaddr, "--data-dir", t.TempDir(), "--gossip-bind", ogossip)
 	waitHTTP(t, "http://"+oaddr+"/_/readyz")
 	var edges []string
 	var procs []*proc
 	for i := 0; i < 3; i++ {
-		addr := freeAddr(t)
+		addr := testutil.FreeAddr(t)
 		// The heads poll is off: gossip anti-entropy alone must repair the
 		// paused edge.
-		p := start(t, env, "edge", "--listen", addr, "--origin", "http://"+oaddr, "--gossip-bind", freeUDPTCPPort(t), "--join", ogossip, "--heads-poll", "0", "--node-name", fmt.Sprintf("edge-%d", i))
+		p := start(t, env, "edge", "--listen", addr, "--origin", "http://"+oaddr, "--gossip-bind", testutil.FreeGossipAddr(t), "--join", ogossip, "--heads-poll", "0", "--node-name", fmt.Sprintf("edge-%d", i))
 		edges = append(edges, "http://"+addr)
 		procs = append(procs, p)
 	}

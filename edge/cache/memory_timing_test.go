@@ -1,18 +1,15 @@
 package cache
 
 import (
-	"bytes"
 	"context"
-	"math"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/internal/testutil"
 )
 
 // linkAnswer is a redirect as a link shortener stores it: a 7-character
@@ -78,19 +75,19 @@ func BenchmarkMemory1MLinks(b *testing.B) {
 // approaches with GOMEMLIMIT set).
 func measureFill(b *testing.B, want int, fill func() *Cache) {
 	b.Helper()
-	settleHeap()
-	rssBefore := residentBytes(b)
+	testutil.SettleHeap()
+	rssBefore := testutil.ResidentBytes(b)
 	c := fill()
 	c.Wait()
 	var full, empty runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&full)
-	rss := residentBytes(b)
+	rss := testutil.ResidentBytes(b)
 	debug.FreeOSMemory()
-	rssMin := residentBytes(b)
+	rssMin := testutil.ResidentBytes(b)
 	entries := c.Len()
 	c.Close() // and c is dead: the next collection takes it all
-	settleHeap()
+	testutil.SettleHeap()
 	runtime.ReadMemStats(&empty)
 	if entries != want {
 		b.Fatalf("%d entries cached, want %d", entries, want)
@@ -128,40 +125,4 @@ func BenchmarkGetHit1M(b *testing.B) {
 			i = 0
 		}
 	}
-}
-
-// settleHeap collects until the heap stops shrinking, so that what earlier
-// benchmarks leave behind (servers whose goroutines are still winding down,
-// pools) is gone before the baseline is read, not freed during the
-// measurement.
-func settleHeap() {
-	var ms runtime.MemStats
-	prev := uint64(math.MaxUint64)
-	for range 20 {
-		debug.FreeOSMemory()
-		runtime.ReadMemStats(&ms)
-		if ms.HeapAlloc+1<<20 > prev {
-			return
-		}
-		prev = ms.HeapAlloc
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// residentBytes returns the process's resident set size.
-func residentBytes(tb testing.TB) int64 {
-	tb.Helper()
-	statm, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		tb.Skip("no /proc/self/statm:", err)
-	}
-	f := bytes.Fields(statm)
-	if len(f) < 2 {
-		tb.Fatalf("statm %q", statm)
-	}
-	pages, err := strconv.ParseInt(string(f[1]), 10, 64)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return pages * int64(os.Getpagesize())
 }

@@ -78,12 +78,10 @@ func StartEdge(opts EdgeOptions) (*EdgeNode, error) {
 		}
 		n.Gossip = g
 	}
-	ln := opts.Listener
-	if ln == nil {
-		if ln, err = net.Listen("tcp", opts.Listen); err != nil {
-			n.close()
-			return nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
-		}
+	ln, err := listener(opts.Listener, opts.Listen)
+	if err != nil {
+		n.close()
+		return nil, err
 	}
 	n.URL = "http://" + ln.Addr().String()
 	go func() { n.served <- srv.Serve(ln) }()

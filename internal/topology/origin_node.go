@@ -95,12 +95,10 @@ func StartOrigin(opts OriginOptions) (*OriginNode, error) {
 		}
 		n.Gossip = g
 	}
-	ln := opts.Listener
-	if ln == nil {
-		if ln, err = net.Listen("tcp", opts.Listen); err != nil {
-			n.closeBackground()
-			return nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
-		}
+	ln, err := listener(opts.Listener, opts.Listen)
+	if err != nil {
+		n.closeBackground()
+		return nil, err
 	}
 	n.URL = "http://" + ln.Addr().String()
 	n.http = newHTTPServer(srv.Handler(), log)
@@ -154,4 +152,16 @@ func gossipAddr(g *gossip.Node) string {
 		return "off"
 	}
 	return g.LocalAddr()
+}
+
+// listener returns ln, or when it is nil a new TCP listener on addr.
+func listener(ln net.Listener, addr string) (net.Listener, error) {
+	if ln != nil {
+		return ln, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
 }

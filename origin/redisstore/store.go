@@ -69,55 +69,41 @@ func (s *Store) connect() (err error) {
 		}
 	}()
 	c := s.cfg
-	noMaint := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	if c.cluster() {
-		opts := func(readOnly bool) *redis.ClusterOptions {
-			return &redis.ClusterOptions{
-				Addrs:          c.Addrs,
-				Username:       c.Username,
-				Password:       c.Password,
-				ReadOnly:       readOnly,
-				RouteByLatency: readOnly,
-				DialTimeout:    c.DialTimeout,
-				ReadTimeout:    c.ReadTimeout,
-				WriteTimeout:   c.WriteTimeout,
-				PoolSize:       c.PoolSize,
-				// A caller's deadline shorter than ReadTimeout wins.
-				ContextTimeoutEnabled: true,
-				// Reads may be retried once; writes never are (see onceCmd).
-				MaxRetries: 1,
-				// One dial attempt per call: while a node is down callers
-				// get ErrUnavailable at once instead of after retries.
-				DialerRetries:            1,
-				MaintNotificationsConfig: noMaint,
-			}
+	// One description of the connections; Cluster() and Simple() shape it
+	// for each client.
+	opts := func(addrs []string, readOnly bool) *redis.UniversalOptions {
+		return &redis.UniversalOptions{
+			Addrs:          addrs,
+			Username:       c.Username,
+			Password:       c.Password,
+			ReadOnly:       readOnly,
+			RouteByLatency: readOnly,
+			DialTimeout:    c.DialTimeout,
+			ReadTimeout:    c.ReadTimeout,
+			WriteTimeout:   c.WriteTimeout,
+			PoolSize:       c.PoolSize,
+			// A caller's deadline shorter than ReadTimeout wins.
+			ContextTimeoutEnabled: true,
+			// Reads may be retried once; writes never are (see onceCmd).
+			MaxRetries: 1,
+			// One dial attempt per call: while a node is down callers
+			// get ErrUnavailable at once instead of after retries.
+			DialerRetries:            1,
+			MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 		}
-		s.rw = redis.NewClusterClient(opts(c.ReadFromReplicas))
+	}
+	if c.cluster() {
+		s.rw = redis.NewClusterClient(opts(c.Addrs, c.ReadFromReplicas).Cluster())
 		s.ro, s.primary = s.rw, s.rw
 		if c.ReadFromReplicas {
-			s.primary = redis.NewClusterClient(opts(false))
+			s.primary = redis.NewClusterClient(opts(c.Addrs, false).Cluster())
 		}
 		return nil
 	}
-	opts := func(addr string) *redis.Options {
-		return &redis.Options{
-			Addr:                     addr,
-			Username:                 c.Username,
-			Password:                 c.Password,
-			DialTimeout:              c.DialTimeout,
-			ReadTimeout:              c.ReadTimeout,
-			WriteTimeout:             c.WriteTimeout,
-			PoolSize:                 c.PoolSize,
-			ContextTimeoutEnabled:    true,
-			MaxRetries:               1,
-			DialerRetries:            1,
-			MaintNotificationsConfig: noMaint,
-		}
-	}
-	s.rw = redis.NewClient(opts(c.Addrs[0]))
+	s.rw = redis.NewClient(opts(c.Addrs[:1], false).Simple())
 	s.ro, s.primary = s.rw, s.rw
 	if c.ReplicaAddr != "" {
-		s.ro = redis.NewClient(opts(c.ReplicaAddr))
+		s.ro = redis.NewClient(opts([]string{c.ReplicaAddr}, false).Simple())
 	}
 	return nil
 }
