@@ -5,7 +5,7 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // AuditResult is what the stock audit found.
@@ -32,7 +32,7 @@ const maxFindings = 20
 // audit checks the origin's final stock views against the ledger of what
 // the bench did (want: SKU -> warehouse). It is a pure function, so a test
 // can feed it a fabricated inconsistent state.
-func audit(want map[string]map[string]whLedger, views map[string]origin.StockView) AuditResult {
+func audit(want map[string]map[string]whLedger, views map[string]store.StockView) AuditResult {
 	var res AuditResult
 	find := func(oversell bool, format string, a ...any) {
 		if oversell {
@@ -84,7 +84,7 @@ func audit(want map[string]map[string]whLedger, views map[string]origin.StockVie
 	return res
 }
 
-func auditWarehouse(sku, wh string, l whLedger, w origin.WarehouseStock, res *AuditResult, find func(bool, string, ...any)) {
+func auditWarehouse(sku, wh string, l whLedger, w store.WarehouseStock, res *AuditResult, find func(bool, string, ...any)) {
 	at := sku + "/" + wh
 	if w.Available < 0 || w.Reserved > w.OnHand {
 		find(true, "%s: on_hand %d, reserved %d, available %d", at, w.OnHand, w.Reserved, w.Available)

@@ -3,7 +3,7 @@ package bench
 import (
 	"sync"
 
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // ledger is the bench's own account of the stock it wrote: what it set,
@@ -162,11 +162,11 @@ func (l *ledger) expected() map[string]map[string]whLedger {
 		}
 		e := m[r.warehouse]
 		switch r.status {
-		case origin.StatusCommitted:
+		case store.StatusCommitted:
 			e.Committed += r.qty
-		case origin.StatusHeld:
+		case store.StatusHeld:
 			e.Held += r.qty
-		case origin.StatusReleased, origin.StatusExpired, statusRefused:
+		case store.StatusReleased, store.StatusExpired, statusRefused:
 			continue // holds nothing
 		default:
 			e.Unresolved++

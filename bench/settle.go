@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // finalAudit settles what the writes left unknown, asking the origin (a
@@ -24,13 +24,13 @@ func finalAudit(ctx context.Context, o *host, adminKey string, l *ledger, pr *pr
 		settleOne(c, o, l, r)
 	}
 	skus := l.touchedSKUs()
-	views := make(map[string]origin.StockView, len(skus))
+	views := make(map[string]store.StockView, len(skus))
 	var mu sync.Mutex
 	err := parallel(ctx, len(skus), 16, adminKey, func(c *adminCall, i int, deadline time.Time) error {
 		if _, err := c.expect(o, http.MethodGet, "/v1/stock/"+skus[i], nil, deadline, http.StatusOK); err != nil {
 			return err
 		}
-		var v origin.StockView
+		var v store.StockView
 		if err := c.decode(&v); err != nil {
 			return err
 		}
@@ -61,7 +61,7 @@ func settleOne(c *adminCall, o *host, l *ledger, r *reservation) {
 		case st != http.StatusCreated && st != http.StatusOK:
 			return
 		}
-		var got origin.Reservation
+		var got store.Reservation
 		if c.decode(&got) != nil || got.ID == "" {
 			return
 		}
@@ -70,7 +70,7 @@ func settleOne(c *adminCall, o *host, l *ledger, r *reservation) {
 	if _, err := c.expect(o, http.MethodGet, "/v1/reservations/"+r.id, nil, deadline, http.StatusOK); err != nil {
 		return
 	}
-	var got origin.Reservation
+	var got store.Reservation
 	if c.decode(&got) == nil {
 		l.settle(r, func(r *reservation) { r.warehouse, r.status = got.Warehouse, got.Status })
 	}

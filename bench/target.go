@@ -15,6 +15,7 @@ import (
 	"github.com/shortstock/shortstock/internal/topology"
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/shortstock/shortstock/origin/store"
 	"github.com/valyala/fasthttp"
 )
 
@@ -78,7 +79,7 @@ func ParseTopology(b []byte) (Targets, error) {
 // embedded store in a temporary directory of its own.
 type embeddedTopology struct {
 	topo  *topology.Topology
-	store origin.Store
+	store store.Store
 	dir   string
 	muted *atomic.Bool // the nodes' logs
 }
@@ -133,7 +134,7 @@ func startEmbedded(ctx context.Context, regions, edges int, log *slog.Logger, se
 
 	e.topo, err = topology.Start(topology.Config{
 		Regions: regions, EdgesPerRegion: edges, Logger: nodeLog, AdminKey: adminKey,
-		OpenStore: func(string) (origin.Store, error) { return e.store, nil },
+		OpenStore: func(string) (store.Store, error) { return e.store, nil },
 		Origin:    func(_ string, c *origin.Config) { tune(c) },
 	})
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // The write mix: shares of link PATCHes and stock adjusts; the rest are
@@ -152,7 +152,7 @@ func (o *writeOp) reserve(h *host, deadline time.Time) Outcome {
 		o.mix.ledger.settle(r, func(r *reservation) { r.status = statusRefused }) // a failed request changes nothing
 		return Outcome{Err: statusKind("reserve", st)}
 	}
-	var got origin.Reservation
+	var got store.Reservation
 	if err := o.call.decode(&got); err != nil || got.ID == "" {
 		return Outcome{Err: "reserve_bad_answer"}
 	}
@@ -160,9 +160,9 @@ func (o *writeOp) reserve(h *host, deadline time.Time) Outcome {
 	action, final := "", ""
 	switch p := o.rng.Float64(); {
 	case p < commitShare:
-		action, final = "commit", origin.StatusCommitted
+		action, final = "commit", store.StatusCommitted
 	case p < commitShare+releaseShare:
-		action, final = "release", origin.StatusReleased
+		action, final = "release", store.StatusReleased
 	default:
 		return Outcome{} // left held
 	}

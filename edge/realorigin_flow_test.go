@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // TestEndToEndWithRealOrigin: links and stock written through the real
@@ -64,7 +65,7 @@ func TestEndToEndWithRealOrigin(t *testing.T) {
 		}
 		return ""
 	})
-	var v origin.StockView
+	var v store.StockView
 	if err := json.Unmarshal([]byte(e.get("/v1/stock/SKU-9").body), &v); err != nil || v.Available != 3 {
 		t.Fatalf("stock view %+v %v", v, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // generateAttempts bounds retries of generated codes on collision; with 62^7
@@ -29,14 +30,14 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
 	custom := nl.Code != ""
-	var l Link
+	var l store.Link
 	var err error
 	for attempt := 0; attempt < generateAttempts; attempt++ {
 		if !custom {
 			nl.Code = keys.RandomCode(s.cfg.CodeLength)
 		}
 		l, err = s.store.CreateLink(ctx, nl)
-		if custom || !errors.Is(err, ErrCodeTaken) {
+		if custom || !errors.Is(err, store.ErrCodeTaken) {
 			break
 		}
 	}
@@ -65,7 +66,7 @@ func (s *Server) checkTarget(url string) *apiError {
 
 // writeLink answers with a link and its flags, computed from its URL so
 // that links stored before a flag existed show it too.
-func writeLink(w http.ResponseWriter, status int, l Link) {
+func writeLink(w http.ResponseWriter, status int, l store.Link) {
 	l.Flags = linkFlags(l.URL)
 	writeJSON(w, status, l)
 }
@@ -93,7 +94,7 @@ func (s *Server) getLink(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
 	l, err := s.adminGetLink(ctx, code)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		s.writeError(w, r, linkNotFound(code))
 		return
 	}
@@ -130,7 +131,7 @@ func (s *Server) patchLink(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
 	l, err := s.store.UpdateLink(ctx, code, p)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		s.writeError(w, r, linkNotFound(code))
 		return
 	}
@@ -150,7 +151,7 @@ func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
 	if _, err := s.store.DeleteLink(ctx, code); err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			err = linkNotFound(code)
 		}
 		s.writeError(w, r, err)
@@ -179,7 +180,7 @@ func (s *Server) linkStats(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	l, err := s.adminGetLink(ctx, code)
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			err = linkNotFound(code)
 		}
 		s.writeError(w, r, err)

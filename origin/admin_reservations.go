@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 func (s *Server) createReservation(w http.ResponseWriter, r *http.Request) {
 	idemKey := r.Header.Get("Idempotency-Key")
-	if idemKey != "" && !validIdempotencyKey(idemKey) {
+	if idemKey != "" && !store.ValidIdempotencyKey(idemKey) {
 		s.writeError(w, r, badRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters"))
 		return
 	}
@@ -30,7 +31,7 @@ func (s *Server) createReservation(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
 	res, err := s.store.Reserve(ctx, req)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		err = &apiError{http.StatusNotFound, "not_found", "no stock for sku " + req.SKU}
 	}
 	if err == nil && res.Replayed {
@@ -60,14 +61,14 @@ func truncate(s string, n int) string {
 	return s
 }
 
-func (s *Server) reservationOp(w http.ResponseWriter, r *http.Request, op func(id string) (Reservation, error)) {
+func (s *Server) reservationOp(w http.ResponseWriter, r *http.Request, op func(id string) (store.Reservation, error)) {
 	id, ae := pathReservation(r)
 	if ae != nil {
 		s.writeError(w, r, ae)
 		return
 	}
 	res, err := op(id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		err = &apiError{http.StatusNotFound, "not_found", "no reservation with id " + id}
 	}
 	if err != nil {
@@ -80,13 +81,13 @@ func (s *Server) reservationOp(w http.ResponseWriter, r *http.Request, op func(i
 func (s *Server) getReservation(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
-	s.reservationOp(w, r, func(id string) (Reservation, error) { return s.store.GetReservation(ctx, id) })
+	s.reservationOp(w, r, func(id string) (store.Reservation, error) { return s.store.GetReservation(ctx, id) })
 }
 
 func (s *Server) commitReservation(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
-	s.reservationOp(w, r, func(id string) (Reservation, error) {
+	s.reservationOp(w, r, func(id string) (store.Reservation, error) {
 		return s.store.CommitReservation(ctx, id, s.cfg.Clock.Now())
 	})
 }
@@ -94,5 +95,5 @@ func (s *Server) commitReservation(w http.ResponseWriter, r *http.Request) {
 func (s *Server) releaseReservation(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
-	s.reservationOp(w, r, func(id string) (Reservation, error) { return s.store.ReleaseReservation(ctx, id) })
+	s.reservationOp(w, r, func(id string) (store.Reservation, error) { return s.store.ReleaseReservation(ctx, id) })
 }

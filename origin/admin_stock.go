@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 func pathSKU(r *http.Request) (string, *apiError) {
@@ -72,7 +73,7 @@ func (s *Server) adjustStock(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
 	v, err := s.store.AdjustStock(ctx, sku, wh, delta)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		err = &apiError{http.StatusNotFound, "not_found", "no stock of " + sku + " in warehouse " + wh}
 	}
 	if err != nil {
@@ -91,7 +92,7 @@ func (s *Server) getStock(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
 	v, err := s.adminGetStock(ctx, sku)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		err = &apiError{http.StatusNotFound, "not_found", "no stock for sku " + sku}
 	}
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/clock"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // Publisher receives every change the origin's tailer reads from the
@@ -33,7 +34,7 @@ type Config struct {
 	// Region names the origin's region in logs and metrics. Default "local".
 	Region string
 	// Store is the storage backend. Required.
-	Store Store
+	Store store.Store
 	// AdminKeys are accepted admin API keys with every scope, at least
 	// MinAdminKeyLen characters each. Only their SHA-256 digests are kept.
 	// AdminKeys and ScopedAdminKeys together need at least one key.
@@ -287,3 +288,6 @@ func (c *Config) validate() error {
 	}
 	return nil
 }
+
+// ErrConfig wraps every reason New refuses a Config.
+var ErrConfig = errors.New("origin: invalid config")

@@ -10,13 +10,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // Bounds on numbers in requests: far above any real stock, far below where
 // sums could overflow int64.
 const (
 	MaxQuantity = 1 << 40
-	maxTTLSecs  = int64(MaxReservationTTL / time.Second)
+	maxTTLSecs  = int64(store.MaxReservationTTL / time.Second)
 )
 
 // decodeStrict decodes exactly one JSON object into v, refusing unknown
@@ -62,16 +63,16 @@ type createLinkRequest struct {
 
 // decodeCreateLink validates a create body. The code is empty when the
 // caller asked for a generated one.
-func decodeCreateLink(body []byte, now time.Time) (NewLink, *apiError) {
+func decodeCreateLink(body []byte, now time.Time) (store.NewLink, *apiError) {
 	var req createLinkRequest
 	if ae := decodeStrict(body, &req); ae != nil {
-		return NewLink{}, ae
+		return store.NewLink{}, ae
 	}
-	l := NewLink{Redirect: 302, CreatedAt: now.UTC().Truncate(time.Millisecond)}
+	l := store.NewLink{Redirect: 302, CreatedAt: now.UTC().Truncate(time.Millisecond)}
 	if req.URL == nil {
 		return l, badRequest("invalid_url", "url is required")
 	}
-	if ok, why := ValidateURL(*req.URL); !ok {
+	if ok, why := store.ValidateURL(*req.URL); !ok {
 		return l, badRequest("invalid_url", why)
 	}
 	l.URL = *req.URL
@@ -82,7 +83,7 @@ func decodeCreateLink(body []byte, now time.Time) (NewLink, *apiError) {
 		l.Code = *req.Code
 	}
 	if req.Redirect != nil {
-		if !validRedirect(*req.Redirect) {
+		if !store.ValidRedirect(*req.Redirect) {
 			return l, badRequest("invalid_redirect", "redirect must be 301, 302, 307 or 308")
 		}
 		l.Redirect = *req.Redirect
@@ -112,13 +113,13 @@ func parseExpiry(s string, now time.Time) (time.Time, *apiError) {
 }
 
 // decodePatchLink validates a PATCH body; "expires_at": null clears expiry.
-func decodePatchLink(body []byte, now time.Time) (LinkPatch, *apiError) {
+func decodePatchLink(body []byte, now time.Time) (store.LinkPatch, *apiError) {
 	var raw struct {
 		URL       *string         `json:"url"`
 		Redirect  *int            `json:"redirect"`
 		ExpiresAt json.RawMessage `json:"expires_at"`
 	}
-	var p LinkPatch
+	var p store.LinkPatch
 	if ae := decodeStrict(body, &raw); ae != nil {
 		return p, ae
 	}
@@ -126,13 +127,13 @@ func decodePatchLink(body []byte, now time.Time) (LinkPatch, *apiError) {
 		return p, badRequest("invalid_json", "give at least one of url, redirect, expires_at")
 	}
 	if raw.URL != nil {
-		if ok, why := ValidateURL(*raw.URL); !ok {
+		if ok, why := store.ValidateURL(*raw.URL); !ok {
 			return p, badRequest("invalid_url", why)
 		}
 		p.URL = raw.URL
 	}
 	if raw.Redirect != nil {
-		if !validRedirect(*raw.Redirect) {
+		if !store.ValidRedirect(*raw.Redirect) {
 			return p, badRequest("invalid_redirect", "redirect must be 301, 302, 307 or 308")
 		}
 		p.Redirect = raw.Redirect
@@ -199,9 +200,9 @@ type reserveRequest struct {
 
 // decodeReserve validates a reservation body (ID and time are set by the
 // caller).
-func decodeReserve(body []byte) (ReserveRequest, *apiError) {
+func decodeReserve(body []byte) (store.ReserveRequest, *apiError) {
 	var req reserveRequest
-	r := ReserveRequest{TTL: DefaultReservationTTL}
+	r := store.ReserveRequest{TTL: store.DefaultReservationTTL}
 	if ae := decodeStrict(body, &req); ae != nil {
 		return r, ae
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 var fuzzNow = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -16,7 +17,7 @@ func FuzzValidateURL(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		ok, why := ValidateURL(raw)
+		ok, why := store.ValidateURL(raw)
 		if !ok {
 			if why == "" {
 				t.Fatal("rejection without a reason")
@@ -25,7 +26,7 @@ func FuzzValidateURL(f *testing.F) {
 		}
 		// Whatever passes is an absolute http(s) URL with a host, no
 		// userinfo and nothing that could split a header.
-		if len(raw) > MaxURLLen || strings.ContainsAny(raw, "\r\n\t \x00\x7f") {
+		if len(raw) > store.MaxURLLen || strings.ContainsAny(raw, "\r\n\t \x00\x7f") {
 			t.Fatalf("accepted %q", raw)
 		}
 		u, err := url.Parse(raw)
@@ -50,7 +51,7 @@ func FuzzDecodeCreateLink(f *testing.F) {
 			}
 			return
 		}
-		if ok, _ := ValidateURL(l.URL); !ok || !validRedirect(l.Redirect) {
+		if ok, _ := store.ValidateURL(l.URL); !ok || !store.ValidRedirect(l.Redirect) {
 			t.Fatalf("accepted invalid link %+v", l)
 		}
 		if l.Code != "" && !keys.ValidCode(l.Code) {
@@ -75,11 +76,11 @@ func FuzzDecodePatchLink(f *testing.F) {
 			t.Fatal("accepted an empty patch")
 		}
 		if p.URL != nil {
-			if ok, _ := ValidateURL(*p.URL); !ok {
+			if ok, _ := store.ValidateURL(*p.URL); !ok {
 				t.Fatalf("accepted url %q", *p.URL)
 			}
 		}
-		if p.Redirect != nil && !validRedirect(*p.Redirect) {
+		if p.Redirect != nil && !store.ValidRedirect(*p.Redirect) {
 			t.Fatalf("accepted redirect %d", *p.Redirect)
 		}
 	})
@@ -108,7 +109,7 @@ func FuzzDecodeReserve(f *testing.F) {
 		if ae != nil {
 			return
 		}
-		if !keys.ValidSKU(r.SKU) || r.Qty < 1 || r.Qty > MaxQuantity || r.TTL < time.Second || r.TTL > MaxReservationTTL {
+		if !keys.ValidSKU(r.SKU) || r.Qty < 1 || r.Qty > MaxQuantity || r.TTL < time.Second || r.TTL > store.MaxReservationTTL {
 			t.Fatalf("accepted %+v", r)
 		}
 		if r.Warehouse != "" && !keys.ValidWarehouse(r.Warehouse) {

@@ -21,6 +21,7 @@ import (
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
 	"github.com/shortstock/shortstock/origin/redisstore"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 const testKey = "test-admin-key-0123456789"
@@ -31,7 +32,7 @@ type testOrigin struct {
 	t     *testing.T
 	url   string
 	srv   *origin.Server
-	store origin.Store
+	store store.Store
 	clock *clock.Fake
 
 	mu        sync.Mutex
@@ -55,12 +56,12 @@ func TestMain(m *testing.M) {
 
 type backend struct {
 	name string
-	open func(t *testing.T) origin.Store
+	open func(t *testing.T) store.Store
 }
 
 var prefixSeq atomic.Int64
 
-func openRedis(t *testing.T, addrs []string) origin.Store {
+func openRedis(t *testing.T, addrs []string) store.Store {
 	cfg := redisstore.DefaultConfig(addrs)
 	cfg.KeyPrefix = fmt.Sprintf("ot%d-%d", time.Now().UnixNano()%1e9, prefixSeq.Add(1))
 	cfg.ReadTimeout = 5 * time.Second // -race on a shared 2-core machine
@@ -72,15 +73,15 @@ func openRedis(t *testing.T, addrs []string) origin.Store {
 }
 
 var backends = []backend{
-	{"embedded", func(t *testing.T) origin.Store {
+	{"embedded", func(t *testing.T) store.Store {
 		st, err := embedded.Open(embedded.DefaultConfig(t.TempDir()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return st
 	}},
-	{"redis", func(t *testing.T) origin.Store { return openRedis(t, []string{redisEnv.Standalone(t)}) }},
-	{"redis-cluster", func(t *testing.T) origin.Store { return openRedis(t, redisEnv.Cluster(t)) }},
+	{"redis", func(t *testing.T) store.Store { return openRedis(t, []string{redisEnv.Standalone(t)}) }},
+	{"redis-cluster", func(t *testing.T) store.Store { return openRedis(t, redisEnv.Cluster(t)) }},
 }
 
 // eachBackend runs fn once per storage backend.

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // FlagIDNHomograph marks a link whose host may impersonate another: a
@@ -109,12 +111,12 @@ func cyrillicLookalike(label string) bool {
 // top-level domain written in Latin, where a Cyrillic reader is not the
 // expected audience (this is what browsers do before showing punycode).
 func isHomograph(unicodeHost string) bool {
-	if isASCII(unicodeHost) {
+	if store.IsASCII(unicodeHost) {
 		return false
 	}
 	labels := strings.Split(unicodeHost, ".")
 	tld := labels[len(labels)-1]
-	latinTLD := isASCII(tld) && !strings.HasPrefix(tld, "xn--")
+	latinTLD := store.IsASCII(tld) && !strings.HasPrefix(tld, "xn--")
 	for _, l := range labels {
 		if mixedScripts(l) || (latinTLD && cyrillicLookalike(l)) {
 			return true

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/wire"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // maxChangesPage bounds one page of the change log an edge may ask for.
@@ -50,7 +51,7 @@ func (s *Server) internalLink(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	l, err := s.fetchLink(ctx, code, minVersion)
 	now := s.cfg.Clock.Now()
-	if errors.Is(err, ErrNotFound) || err == nil && l.Expired(now) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && l.Expired(now) {
 		setCacheHeaders(w, l.Version, s.cfg.NegativeCacheTTL)
 		writeJSON(w, http.StatusNotFound, wire.Missing{Error: "not_found", Version: l.Version})
 		return
@@ -81,7 +82,7 @@ func (s *Server) internalStock(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
 	v, err := s.fetchStock(ctx, sku, minVersion)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		setCacheHeaders(w, v.Version, s.cfg.NegativeCacheTTL)
 		writeJSON(w, http.StatusNotFound, wire.Missing{Error: "not_found", Version: v.Version})
 		return

@@ -10,8 +10,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/shortstock/shortstock/internal/redistest"
 	"github.com/shortstock/shortstock/internal/wire"
-	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/redisstore"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // primaryWithReplica starts a redis-server and a replica of it, and waits
@@ -59,7 +59,7 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 func TestLaggingReplicaHoldsBackInvalidationsAndMinVersionReadsPrimary(t *testing.T) {
 	primary, replica := primaryWithReplica(t)
 	ctx := context.Background()
-	b := backend{name: "redis-replica", open: func(t *testing.T) origin.Store {
+	b := backend{name: "redis-replica", open: func(t *testing.T) store.Store {
 		cfg := redisstore.DefaultConfig([]string{primary.Addr})
 		cfg.ReadFromReplicas, cfg.ReplicaAddr = true, replica.Addr
 		cfg.ReadTimeout = 5 * time.Second

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // apiError is an admin API failure: a status, a machine code and a sentence.
@@ -28,23 +30,23 @@ func toAPIError(err error) *apiError {
 	switch {
 	case errors.As(err, &ae):
 		return ae
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		return &apiError{http.StatusNotFound, "not_found", "no such resource"}
-	case errors.Is(err, ErrCodeTaken):
+	case errors.Is(err, store.ErrCodeTaken):
 		return &apiError{http.StatusConflict, "code_taken", "that code is already in use"}
-	case errors.Is(err, ErrInsufficientStock):
+	case errors.Is(err, store.ErrInsufficientStock):
 		return &apiError{http.StatusConflict, "insufficient_stock", "not enough stock available"}
-	case errors.Is(err, ErrBelowReserved):
+	case errors.Is(err, store.ErrBelowReserved):
 		return &apiError{http.StatusConflict, "below_reserved", "on_hand cannot be set below what is reserved in that warehouse"}
-	case errors.Is(err, ErrNotHeld):
+	case errors.Is(err, store.ErrNotHeld):
 		return &apiError{http.StatusConflict, "reservation_not_held", "the reservation is not held"}
-	case errors.Is(err, ErrReservationExpired):
+	case errors.Is(err, store.ErrReservationExpired):
 		return &apiError{http.StatusConflict, "reservation_expired", "the reservation expired before it was committed"}
-	case errors.Is(err, ErrIdempotencyMismatch):
+	case errors.Is(err, store.ErrIdempotencyMismatch):
 		return &apiError{http.StatusConflict, "idempotency_key_reused", "this Idempotency-Key was used for a different request"}
-	case errors.Is(err, ErrInvalid):
+	case errors.Is(err, store.ErrInvalid):
 		return &apiError{http.StatusBadRequest, "invalid_request", err.Error()}
-	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrClosed),
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return &apiError{http.StatusServiceUnavailable, "storage_unavailable", "storage is unavailable; nothing was changed, retry later"}
 	default:

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // FuzzURLPolicy checks the policy's promises for any input: no panics;
@@ -29,7 +31,7 @@ func FuzzURLPolicy(f *testing.F) {
 			if !errors.As(err, &pe) || pe.Reason == "" || !errors.Is(err, ErrInvalidURL) {
 				t.Fatalf("open policy refused %q without an invalid_url reason: %v", raw, err)
 			}
-		} else if ok, _ := ValidateURL(raw); !ok {
+		} else if ok, _ := store.ValidateURL(raw); !ok {
 			t.Fatalf("accepted %q, which ValidateURL refuses", raw)
 		}
 		if err == nil && (len(flags) > 0) != (len(linkFlags(raw)) > 0) {
@@ -42,17 +44,17 @@ func FuzzURLPolicy(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted %q that does not parse", raw)
 		}
-		h, err := parseTargetHost(u)
+		h, err := store.ParseTargetHost(u)
 		if err != nil {
 			t.Fatalf("accepted %q with a bad host: %v", raw, err)
 		}
-		if h.ip.IsValid() && !publicIP(h.ip) {
-			t.Fatalf("accepted private target %q (%s)", raw, h.ip)
+		if h.IP.IsValid() && !publicIP(h.IP) {
+			t.Fatalf("accepted private target %q (%s)", raw, h.IP)
 		}
-		if privateName(h.ascii) != "" || h.ascii == "sho.rt" || strings.HasSuffix(h.ascii, ".sho.rt") {
-			t.Fatalf("accepted %q (host %s)", raw, h.ascii)
+		if privateName(h.ASCII) != "" || h.ASCII == "sho.rt" || strings.HasSuffix(h.ASCII, ".sho.rt") {
+			t.Fatalf("accepted %q (host %s)", raw, h.ASCII)
 		}
-		if isHomograph(h.unicode) {
+		if isHomograph(h.Unicode) {
 			t.Fatalf("accepted homograph %q", raw)
 		}
 		if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && !publicIP(ip) {
@@ -68,14 +70,14 @@ func FuzzParseIPv4(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		ip, ok := parseIPv4(s)
+		ip, ok := store.ParseIPv4(s)
 		if want, err := netip.ParseAddr(s); err == nil && want.Is4() && !strings.Contains(s, "0") {
 			if !ok || ip != want {
-				t.Fatalf("parseIPv4(%q) = %v %v, want %v", s, ip, ok, want)
+				t.Fatalf("ParseIPv4(%q) = %v %v, want %v", s, ip, ok, want)
 			}
 		}
 		if ok && !ip.Is4() {
-			t.Fatalf("parseIPv4(%q) gave %v", s, ip)
+			t.Fatalf("ParseIPv4(%q) gave %v", s, ip)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // Server is a region's origin. Create it with New; serve Handler() over
@@ -19,7 +20,7 @@ import (
 // tailer). The Store stays the caller's to close.
 type Server struct {
 	cfg     Config
-	store   Store
+	store   store.Store
 	log     *slog.Logger
 	auth    *keyring
 	policy  URLPolicy

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // Errors of URLPolicy.Check, each inside a *PolicyError with a sentence for
@@ -71,8 +73,8 @@ func (p URLPolicy) Validate() error {
 	return err
 }
 
-func (p URLPolicy) ownHosts() ([]targetHost, error) {
-	own := make([]targetHost, 0, len(p.OwnDomains))
+func (p URLPolicy) ownHosts() ([]store.TargetHost, error) {
+	own := make([]store.TargetHost, 0, len(p.OwnDomains))
 	for _, d := range p.OwnDomains {
 		t, err := parseDomain(d)
 		if err != nil {
@@ -85,18 +87,18 @@ func (p URLPolicy) ownHosts() ([]targetHost, error) {
 
 // parseDomain reads an own domain: a host name or IP literal, with no
 // scheme, port or path.
-func parseDomain(d string) (targetHost, error) {
+func parseDomain(d string) (store.TargetHost, error) {
 	if d == "" || strings.ContainsAny(d, "/@?#*%") || strings.Contains(d, ":") && !strings.HasPrefix(d, "[") {
-		return targetHost{}, errors.New("want a bare host name such as sho.rt")
+		return store.TargetHost{}, errors.New("want a bare host name such as sho.rt")
 	}
 	u, err := url.Parse("https://" + d + "/")
 	if err != nil || u.Port() != "" {
-		return targetHost{}, errors.New("want a bare host name such as sho.rt")
+		return store.TargetHost{}, errors.New("want a bare host name such as sho.rt")
 	}
-	if ok, why := ValidateURL(u.String()); !ok {
-		return targetHost{}, errors.New(why)
+	if ok, why := store.ValidateURL(u.String()); !ok {
+		return store.TargetHost{}, errors.New(why)
 	}
-	return parseTargetHost(u)
+	return store.ParseTargetHost(u)
 }
 
 // Check judges a redirect target. It returns the flags to show on the
@@ -104,22 +106,22 @@ func parseDomain(d string) (targetHost, error) {
 // ErrPrivateTarget, ErrOwnDomain or ErrHomograph (or an error about
 // OwnDomains, which Validate reports first).
 func (p URLPolicy) Check(raw string) ([]string, error) {
-	if ok, why := ValidateURL(raw); !ok {
+	if ok, why := store.ValidateURL(raw); !ok {
 		return nil, refuse(ErrInvalidURL, "%s", why)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, refuse(ErrInvalidURL, "url does not parse")
 	}
-	h, err := parseTargetHost(u)
+	h, err := store.ParseTargetHost(u)
 	if err != nil {
 		return nil, refuse(ErrInvalidURL, "%s", err)
 	}
 	if p.BlockPrivateTargets {
-		if h.ip.IsValid() && !publicIP(h.ip) {
+		if h.IP.IsValid() && !publicIP(h.IP) {
 			return nil, refuse(ErrPrivateTarget, "url points to a private, loopback, link-local or reserved address")
 		}
-		if name := privateName(h.ascii); name != "" {
+		if name := privateName(h.ASCII); name != "" {
 			return nil, refuse(ErrPrivateTarget, "url points to %s, which only resolves inside a machine or private network", name)
 		}
 	}
@@ -129,12 +131,12 @@ func (p URLPolicy) Check(raw string) ([]string, error) {
 	}
 	for _, o := range own {
 		if sameOrSubdomain(h, o) {
-			return nil, refuse(ErrOwnDomain, "url points to this shortener's own domain %s; the link could loop", o.ascii)
+			return nil, refuse(ErrOwnDomain, "url points to this shortener's own domain %s; the link could loop", o.ASCII)
 		}
 	}
-	if isHomograph(h.unicode) {
+	if isHomograph(h.Unicode) {
 		if p.RejectHomographs {
-			return nil, refuse(ErrHomograph, "url host %s mixes scripts or imitates Latin letters (it reads %s)", h.ascii, h.unicode)
+			return nil, refuse(ErrHomograph, "url host %s mixes scripts or imitates Latin letters (it reads %s)", h.ASCII, h.Unicode)
 		}
 		return []string{FlagIDNHomograph}, nil
 	}
@@ -148,18 +150,18 @@ func linkFlags(raw string) []string {
 	if err != nil {
 		return nil
 	}
-	h, err := parseTargetHost(u)
-	if err != nil || !isHomograph(h.unicode) {
+	h, err := store.ParseTargetHost(u)
+	if err != nil || !isHomograph(h.Unicode) {
 		return nil
 	}
 	return []string{FlagIDNHomograph}
 }
 
-func sameOrSubdomain(h, own targetHost) bool {
-	if own.ip.IsValid() || h.ip.IsValid() {
-		return own.ip.IsValid() && h.ip.IsValid() && own.ip.Unmap() == h.ip.Unmap()
+func sameOrSubdomain(h, own store.TargetHost) bool {
+	if own.IP.IsValid() || h.IP.IsValid() {
+		return own.IP.IsValid() && h.IP.IsValid() && own.IP.Unmap() == h.IP.Unmap()
 	}
-	return h.ascii == own.ascii || strings.HasSuffix(h.ascii, "."+own.ascii)
+	return h.ASCII == own.ASCII || strings.HasSuffix(h.ASCII, "."+own.ASCII)
 }
 
 // privateNames never resolve on the public internet: RFC 6761 localhost,

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 func TestParseIPv4LikeBrowsers(t *testing.T) {
@@ -34,13 +36,13 @@ func TestParseIPv4LikeBrowsers(t *testing.T) {
 		{"1.2.65535", "1.2.255.255"},
 		{"99999999999999999999999999", ""},
 	} {
-		ip, ok := parseIPv4(tc.in)
+		ip, ok := store.ParseIPv4(tc.in)
 		got := ""
 		if ok {
 			got = ip.String()
 		}
 		if got != tc.want {
-			t.Errorf("parseIPv4(%q) = %q, want %q", tc.in, got, tc.want)
+			t.Errorf("ParseIPv4(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -69,7 +71,7 @@ func TestValidateURLHosts(t *testing.T) {
 		{"https://r3---sn-apo3qvuoxuxbt-j5pe.googlevideo.com/", true},
 		{"https://under_score.example/", true},
 	} {
-		ok, why := ValidateURL(tc.url)
+		ok, why := store.ValidateURL(tc.url)
 		if ok != tc.ok {
 			t.Errorf("ValidateURL(%q) = %v (%s), want %v", tc.url, ok, why, tc.ok)
 		}

@@ -14,13 +14,13 @@ import (
 
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/topology"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 func runDemo(ctx context.Context, args []string) error {
 	var (
 		regions, edges     int
-		store, dataDir     string
+		backend, dataDir   string
 		redis              listFlag
 		topoFile, adminKey string
 		latency            time.Duration
@@ -31,7 +31,7 @@ func runDemo(ctx context.Context, args []string) error {
 	fs := newFlagSet("demo", "Run a whole local topology in one process: several regions, each an origin and edges in a gossip pool.")
 	fs.IntVar(&regions, "regions", 3, "number of regions (1-16)")
 	fs.IntVar(&edges, "edges", 2, "edges per region (1-64)")
-	fs.StringVar(&store, "store", "embedded", "storage backend: embedded (shared by all regions) or redis")
+	fs.StringVar(&backend, "store", "embedded", "storage backend: embedded (shared by all regions) or redis")
 	fs.StringVar(&dataDir, "data-dir", "", "embedded store directory (default: a temp dir removed on exit)")
 	fs.Var(&redis, "redis", "Redis address(es) for --store redis: one = standalone, several = Redis Cluster seeds")
 	fs.StringVar(&topoFile, "topology-file", "", "also write the topology (regions, origin and edge URLs, admin key) as JSON to this file")
@@ -60,19 +60,19 @@ func runDemo(ctx context.Context, args []string) error {
 		return usageErr("demo", "--seed must be 0-1000000")
 	case adminKey != "" && len(adminKey) < 16:
 		return usageErr("demo", "admin keys must be at least 16 characters")
-	case store != "embedded" && store != "redis":
-		return usageErr("demo", "invalid --store %q (want embedded or redis)", store)
-	case store == "redis" && len(redis) == 0:
+	case backend != "embedded" && backend != "redis":
+		return usageErr("demo", "invalid --store %q (want embedded or redis)", backend)
+	case backend == "redis" && len(redis) == 0:
 		return usageErr("demo", "--store redis needs --redis ADDR[,ADDR]")
-	case store == "embedded" && len(redis) > 0:
+	case backend == "embedded" && len(redis) > 0:
 		return usageErr("demo", "--redis needs --store redis")
 	}
 	cfg := topology.Config{
 		Regions: regions, EdgesPerRegion: edges, DataDir: dataDir, AdminKey: adminKey,
 		RegionLatency: latency, Logger: log,
 	}
-	if store == "redis" {
-		cfg.OpenStore = func(region string) (origin.Store, error) { return openRedisStore(ctx, redis, ro, log) }
+	if backend == "redis" {
+		cfg.OpenStore = func(region string) (store.Store, error) { return openRedisStore(ctx, redis, ro, log) }
 	}
 	topo, err := topology.Start(cfg)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/shortstock/shortstock/internal/topology"
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 type originFlags struct {
@@ -196,7 +197,7 @@ func validRegion(s string) bool {
 	return true
 }
 
-func openStore(ctx context.Context, f *originFlags, log *slog.Logger) (origin.Store, error) {
+func openStore(ctx context.Context, f *originFlags, log *slog.Logger) (store.Store, error) {
 	switch f.store {
 	case "embedded":
 		s, err := embedded.Open(embedded.DefaultConfig(f.dataDir))

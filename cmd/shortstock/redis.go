@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/redisstore"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // redisFlags are the Redis connection settings beyond --redis.
@@ -24,11 +24,11 @@ func (r *redisFlags) register(fsVar func(p *string, name, value, usage string), 
 	fsBool(&r.cluster, "redis-cluster", false, "use the cluster client even with one --redis address")
 }
 
-func openRedis(ctx context.Context, f *originFlags, log *slog.Logger) (origin.Store, error) {
+func openRedis(ctx context.Context, f *originFlags, log *slog.Logger) (store.Store, error) {
 	return openRedisStore(ctx, f.redis, f.redisOpts, log)
 }
 
-func openRedisStore(ctx context.Context, addrs []string, o redisFlags, log *slog.Logger) (origin.Store, error) {
+func openRedisStore(ctx context.Context, addrs []string, o redisFlags, log *slog.Logger) (store.Store, error) {
 	cfg := redisstore.DefaultConfig(addrs)
 	cfg.Password, cfg.ReplicaAddr, cfg.KeyPrefix = o.password, o.replica, o.prefix
 	cfg.ReadFromReplicas, cfg.ForceCluster = o.readReplicas, o.cluster

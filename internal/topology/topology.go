@@ -16,6 +16,7 @@ import (
 	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // Config describes a whole local topology: Regions regions, each an origin
@@ -34,7 +35,7 @@ type Config struct {
 	// embedded store in DataDir shared by every region (one machine has one
 	// copy of the data, so "replication" between regions is instant and
 	// RegionLatency models its delay).
-	OpenStore func(region string) (origin.Store, error)
+	OpenStore func(region string) (store.Store, error)
 	// DataDir is the embedded store's directory. Default: a temp dir that
 	// Shutdown removes.
 	DataDir string
@@ -71,7 +72,7 @@ type Topology struct {
 	AdminKey string
 	Regions  []*Region
 
-	stores  []origin.Store
+	stores  []store.Store
 	tempDir string
 	log     *slog.Logger
 }
@@ -170,7 +171,7 @@ func Start(cfg Config) (_ *Topology, err error) {
 			return nil, fmt.Errorf("embedded store in %s: %w", dir, err)
 		}
 		t.stores = append(t.stores, st)
-		open = func(string) (origin.Store, error) { return st, nil }
+		open = func(string) (store.Store, error) { return st, nil }
 	}
 	token := wire.ClusterToken(cfg.GossipKey)
 	for ri := 0; ri < cfg.Regions; ri++ {

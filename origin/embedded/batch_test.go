@@ -9,7 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // TestBatchRerunsAreHarmless puts failing functions into the same bbolt
@@ -43,7 +43,7 @@ func TestBatchRerunsAreHarmless(t *testing.T) {
 			defer wg.Done()
 			ids[i] = keys.NewReservationID(keys.Partition(keys.KindStock, "rerun"))
 			<-start
-			_, results[i] = s.Reserve(ctx, origin.ReserveRequest{ID: ids[i], SKU: "rerun", Qty: 1, Now: t0z, TTL: time.Hour})
+			_, results[i] = s.Reserve(ctx, store.ReserveRequest{ID: ids[i], SKU: "rerun", Qty: 1, Now: t0z, TTL: time.Hour})
 		}()
 	}
 	for range saboteurs {
@@ -71,10 +71,10 @@ func TestBatchRerunsAreHarmless(t *testing.T) {
 		switch {
 		case err == nil:
 			ok++
-			if r, err := s.GetReservation(ctx, ids[i]); err != nil || r.Status != origin.StatusHeld {
+			if r, err := s.GetReservation(ctx, ids[i]); err != nil || r.Status != store.StatusHeld {
 				t.Fatalf("reservation %s: %+v, %v", ids[i], r, err)
 			}
-		case errors.Is(err, origin.ErrInsufficientStock):
+		case errors.Is(err, store.ErrInsufficientStock):
 			short++
 		default:
 			t.Fatalf("Reserve: %v", err)

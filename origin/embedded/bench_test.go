@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // BenchmarkReserve measures reservations per second through the full
@@ -42,7 +42,7 @@ func BenchmarkReserve(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					sku := skus[n.Add(1)%uint64(len(skus))]
-					r := origin.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, sku)), SKU: sku, Qty: 1, Now: time.Now(), TTL: time.Hour}
+					r := store.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, sku)), SKU: sku, Qty: 1, Now: time.Now(), TTL: time.Hour}
 					if _, err := s.Reserve(b.Context(), r); err != nil {
 						b.Error(err)
 						return
@@ -56,7 +56,7 @@ func BenchmarkReserve(b *testing.B) {
 
 // stockUp creates n SKUs (spread over partitions) with stock that never
 // runs out, concurrently so setup shares fsyncs too.
-func stockUp(b *testing.B, s origin.Store, n int) []string {
+func stockUp(b *testing.B, s store.Store, n int) []string {
 	skus := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range skus {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // maxChangesLimit caps one Changes page (and is what limit <= 0 means).
@@ -74,7 +74,7 @@ func trimToLen(pt *part, head uint64, maxLen, limit int) (removed, work int, err
 func (s *Store) Changes(ctx context.Context, partition int, after uint64, limit int) (change.Page, error) {
 	page := change.Page{Partition: partition}
 	if partition < 0 || partition >= keys.Partitions {
-		return page, fmt.Errorf("embedded: changes: %w: partition %d", origin.ErrInvalid, partition)
+		return page, fmt.Errorf("embedded: changes: %w: partition %d", store.ErrInvalid, partition)
 	}
 	if limit <= 0 || limit > maxChangesLimit {
 		limit = maxChangesLimit

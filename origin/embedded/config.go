@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/clock"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // FileName is the database file inside Config.Dir.
@@ -116,7 +116,7 @@ func DefaultConfig(dir string) Config {
 func (c Config) Path() string { return filepath.Join(c.Dir, FileName) }
 
 // normalize fills zero fields with defaults and checks the rest; every
-// error wraps origin.ErrConfig.
+// error wraps store.ErrConfig.
 func (c Config) normalize() (Config, error) {
 	d := DefaultConfig(c.Dir)
 	if c.MaxBatchSize == 0 {
@@ -185,7 +185,7 @@ func (c Config) normalize() (Config, error) {
 		errs = append(errs, fmt.Errorf("ReservationRetention (%v) must be at least IdempotencyTTL (%v)", c.ReservationRetention, c.IdempotencyTTL))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return c, fmt.Errorf("%w: embedded: %w", origin.ErrConfig, err)
+		return c, fmt.Errorf("%w: embedded: %w", store.ErrConfig, err)
 	}
 	return c, nil
 }

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // crashChildEnv makes the test binary the crashing writer of
@@ -48,9 +48,9 @@ func crashChild(dir string) {
 				next++
 				mu.Unlock()
 				code := fmt.Sprintf("crash-%d", n)
-				_, err := s.CreateLink(contextBackground(), origin.NewLink{Code: code, URL: "https://example.com/" + code, Redirect: 302, CreatedAt: t0})
+				_, err := s.CreateLink(contextBackground(), store.NewLink{Code: code, URL: "https://example.com/" + code, Redirect: 302, CreatedAt: t0})
 				if err == nil {
-					_, err = s.Reserve(contextBackground(), origin.ReserveRequest{
+					_, err = s.Reserve(contextBackground(), store.ReserveRequest{
 						ID: keys.NewReservationID(keys.Partition(keys.KindStock, "crash")), SKU: "crash", Warehouse: "w1", Qty: 1, Now: t0, TTL: time.Hour,
 						IdempotencyKey: code,
 					})

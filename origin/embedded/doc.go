@@ -1,6 +1,6 @@
 // Package embedded is the origin's default storage: one durable bbolt
 // (go.etcd.io/bbolt) file on local disk, for a single origin and for the
-// zero-setup demo. It implements origin.Store with the same partitions,
+// zero-setup demo. It implements store.Store with the same partitions,
 // versions and change log as the Redis backend, and passes origin/storetest.
 //
 // # Layout
@@ -33,7 +33,7 @@
 //
 // # Opening
 //
-// Open validates the Config (errors wrap origin.ErrConfig), takes the
+// Open validates the Config (errors wrap store.ErrConfig), takes the
 // file's lock (one Store per file), refuses files that are not a shortstock
 // database, and reads an existing file once before using it, so a file
 // damaged on disk is an error rather than a crash inside bbolt.

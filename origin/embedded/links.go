@@ -7,7 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // getLink reads a link record from a links bucket; nil when the code was
@@ -33,28 +33,28 @@ func (s *Store) putLink(pt *part, code string, r *linkRec) error {
 }
 
 func checkLinkFields(url string, redirect int) error {
-	if ok, why := origin.ValidateURL(url); !ok {
-		return fmt.Errorf("%w: %s", origin.ErrInvalid, why)
+	if ok, why := store.ValidateURL(url); !ok {
+		return fmt.Errorf("%w: %s", store.ErrInvalid, why)
 	}
-	if !validRedirect(redirect) {
-		return fmt.Errorf("%w: redirect status %d", origin.ErrInvalid, redirect)
+	if !store.ValidRedirect(redirect) {
+		return fmt.Errorf("%w: redirect status %d", store.ErrInvalid, redirect)
 	}
 	return nil
 }
 
 // CreateLink stores a new link at version (tombstone version + 1).
-func (s *Store) CreateLink(ctx context.Context, l origin.NewLink) (origin.Link, error) {
+func (s *Store) CreateLink(ctx context.Context, l store.NewLink) (store.Link, error) {
 	if !keys.ValidCode(l.Code) {
-		return origin.Link{}, fmt.Errorf("embedded: create link: %w: code %q", origin.ErrInvalid, l.Code)
+		return store.Link{}, fmt.Errorf("embedded: create link: %w: code %q", store.ErrInvalid, l.Code)
 	}
 	if err := checkLinkFields(l.URL, l.Redirect); err != nil {
-		return origin.Link{}, fmt.Errorf("embedded: create link: %w", err)
+		return store.Link{}, fmt.Errorf("embedded: create link: %w", err)
 	}
 	p := keys.Partition(keys.KindLink, l.Code)
-	var out origin.Link
+	var out store.Link
 	var derr error
 	err := s.write(ctx, "create link", func(tx *bolt.Tx) error {
-		out, derr = origin.Link{}, nil
+		out, derr = store.Link{}, nil
 		pt, err := partOf(tx, p)
 		if err != nil {
 			return err
@@ -66,7 +66,7 @@ func (s *Store) CreateLink(ctx context.Context, l origin.NewLink) (origin.Link, 
 		r := &linkRec{version: 1, live: true, url: l.URL, redirect: l.Redirect, createdAt: utc(l.CreatedAt)}
 		if cur != nil {
 			if cur.live {
-				derr = fmt.Errorf("embedded: create link: %w: %s", origin.ErrCodeTaken, l.Code)
+				derr = fmt.Errorf("embedded: create link: %w: %s", store.ErrCodeTaken, l.Code)
 				return nil
 			}
 			r.version = cur.version + 1
@@ -82,17 +82,17 @@ func (s *Store) CreateLink(ctx context.Context, l origin.NewLink) (origin.Link, 
 		return nil
 	})
 	if err != nil {
-		return origin.Link{}, err
+		return store.Link{}, err
 	}
 	return out, derr
 }
 
 // GetLink returns the link, expired or not, with its clicks; for an
 // unknown or deleted code ErrNotFound with Code and Version set.
-func (s *Store) GetLink(ctx context.Context, code string) (origin.Link, error) {
-	out := origin.Link{Code: code}
+func (s *Store) GetLink(ctx context.Context, code string) (store.Link, error) {
+	out := store.Link{Code: code}
 	if !keys.ValidCode(code) {
-		return out, fmt.Errorf("embedded: get link: %w: %q", origin.ErrNotFound, code)
+		return out, fmt.Errorf("embedded: get link: %w: %q", store.ErrNotFound, code)
 	}
 	live := false
 	err := s.view(ctx, "get link", func(tx *bolt.Tx) error {
@@ -108,32 +108,32 @@ func (s *Store) GetLink(ctx context.Context, code string) (origin.Link, error) {
 		return nil
 	})
 	if err != nil {
-		return origin.Link{Code: code}, err
+		return store.Link{Code: code}, err
 	}
 	if !live {
-		return out, fmt.Errorf("embedded: get link: %w: %q", origin.ErrNotFound, code)
+		return out, fmt.Errorf("embedded: get link: %w: %q", store.ErrNotFound, code)
 	}
 	return out, nil
 }
 
 // UpdateLink applies lp and bumps the version.
-func (s *Store) UpdateLink(ctx context.Context, code string, lp origin.LinkPatch) (origin.Link, error) {
+func (s *Store) UpdateLink(ctx context.Context, code string, lp store.LinkPatch) (store.Link, error) {
 	if !keys.ValidCode(code) {
-		return origin.Link{Code: code}, fmt.Errorf("embedded: update link: %w: %q", origin.ErrNotFound, code)
+		return store.Link{Code: code}, fmt.Errorf("embedded: update link: %w: %q", store.ErrNotFound, code)
 	}
 	if lp.URL != nil {
-		if ok, why := origin.ValidateURL(*lp.URL); !ok {
-			return origin.Link{}, fmt.Errorf("embedded: update link: %w: %s", origin.ErrInvalid, why)
+		if ok, why := store.ValidateURL(*lp.URL); !ok {
+			return store.Link{}, fmt.Errorf("embedded: update link: %w: %s", store.ErrInvalid, why)
 		}
 	}
-	if lp.Redirect != nil && !validRedirect(*lp.Redirect) {
-		return origin.Link{}, fmt.Errorf("embedded: update link: %w: redirect status %d", origin.ErrInvalid, *lp.Redirect)
+	if lp.Redirect != nil && !store.ValidRedirect(*lp.Redirect) {
+		return store.Link{}, fmt.Errorf("embedded: update link: %w: redirect status %d", store.ErrInvalid, *lp.Redirect)
 	}
 	p := keys.Partition(keys.KindLink, code)
-	var out origin.Link
+	var out store.Link
 	var derr error
 	err := s.write(ctx, "update link", func(tx *bolt.Tx) error {
-		out, derr = origin.Link{}, nil
+		out, derr = store.Link{}, nil
 		pt, err := partOf(tx, p)
 		if err != nil {
 			return err
@@ -143,11 +143,11 @@ func (s *Store) UpdateLink(ctx context.Context, code string, lp origin.LinkPatch
 			return err
 		}
 		if r == nil || !r.live {
-			out = origin.Link{Code: code}
+			out = store.Link{Code: code}
 			if r != nil {
 				out.Version = r.version
 			}
-			derr = fmt.Errorf("embedded: update link: %w: %q", origin.ErrNotFound, code)
+			derr = fmt.Errorf("embedded: update link: %w: %q", store.ErrNotFound, code)
 			return nil
 		}
 		if lp.URL != nil {
@@ -171,7 +171,7 @@ func (s *Store) UpdateLink(ctx context.Context, code string, lp origin.LinkPatch
 		return nil
 	})
 	if err != nil {
-		return origin.Link{}, err
+		return store.Link{}, err
 	}
 	return out, derr
 }
@@ -181,7 +181,7 @@ func (s *Store) UpdateLink(ctx context.Context, code string, lp origin.LinkPatch
 // version (0 or the tombstone's).
 func (s *Store) DeleteLink(ctx context.Context, code string) (uint64, error) {
 	if !keys.ValidCode(code) {
-		return 0, fmt.Errorf("embedded: delete link: %w: %q", origin.ErrNotFound, code)
+		return 0, fmt.Errorf("embedded: delete link: %w: %q", store.ErrNotFound, code)
 	}
 	p := keys.Partition(keys.KindLink, code)
 	var version uint64
@@ -200,7 +200,7 @@ func (s *Store) DeleteLink(ctx context.Context, code string) (uint64, error) {
 			if r != nil {
 				version = r.version
 			}
-			derr = fmt.Errorf("embedded: delete link: %w: %q", origin.ErrNotFound, code)
+			derr = fmt.Errorf("embedded: delete link: %w: %q", store.ErrNotFound, code)
 			return nil
 		}
 		tomb := &linkRec{version: r.version + 1}

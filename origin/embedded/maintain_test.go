@@ -7,8 +7,8 @@ import (
 
 	"github.com/shortstock/shortstock/internal/clock"
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // TestForgetting checks that idempotency keys are remembered exactly
@@ -26,8 +26,8 @@ func TestForgetting(t *testing.T) {
 	if _, err := s.SetStock(ctx, "fg", "w1", 100); err != nil {
 		t.Fatal(err)
 	}
-	req := func() origin.ReserveRequest {
-		return origin.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "fg")), SKU: "fg", Qty: 1, Now: clk.Now(), TTL: 24 * time.Hour, IdempotencyKey: "k"}
+	req := func() store.ReserveRequest {
+		return store.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "fg")), SKU: "fg", Qty: 1, Now: clk.Now(), TTL: 24 * time.Hour, IdempotencyKey: "k"}
 	}
 
 	first, err := s.Reserve(ctx, req())
@@ -63,10 +63,10 @@ func TestForgetting(t *testing.T) {
 	if err != nil || m.IdempotencyForgotten != 1 || m.ReservationsForgotten != 1 {
 		t.Fatalf("Maintain = %+v, %v; want 1 key and 1 reservation forgotten", m, err)
 	}
-	if _, err := s.GetReservation(ctx, first.ID); !errors.Is(err, origin.ErrNotFound) {
+	if _, err := s.GetReservation(ctx, first.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("ended reservation past retention: %v, want ErrNotFound", err)
 	}
-	if r, err := s.GetReservation(ctx, second.ID); err != nil || r.Status != origin.StatusHeld {
+	if r, err := s.GetReservation(ctx, second.ID); err != nil || r.Status != store.StatusHeld {
 		t.Fatalf("held reservation: %+v, %v; held ones are never forgotten", r, err)
 	}
 	if m, err := s.Maintain(ctx); err != nil || m != (embedded.Maintenance{}) {

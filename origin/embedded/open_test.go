@@ -13,8 +13,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 func TestOpenRefusesBadConfig(t *testing.T) {
@@ -42,8 +42,8 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 				s.Close()
 				t.Fatal("Open accepted the config")
 			}
-			if !errors.Is(err, origin.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v; want origin.ErrConfig naming %s", err, tc.want)
+			if !errors.Is(err, store.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v; want store.ErrConfig naming %s", err, tc.want)
 			}
 		})
 	}
@@ -121,7 +121,7 @@ func TestOpenFailures(t *testing.T) {
 	})
 }
 
-// TestClosedStore checks that every method fails with origin.ErrClosed
+// TestClosedStore checks that every method fails with store.ErrClosed
 // after Close.
 func TestClosedStore(t *testing.T) {
 	s, err := embedded.Open(embedded.DefaultConfig(t.TempDir()))
@@ -141,14 +141,14 @@ func TestClosedStore(t *testing.T) {
 		"AddClicks":          s.AddClicks(ctx, map[string]int64{"a": 1}),
 		"AddClicks(nothing)": s.AddClicks(ctx, nil),
 	}
-	_, checks["CreateLink"] = s.CreateLink(ctx, origin.NewLink{Code: "a", URL: "https://example.com/", Redirect: 302})
+	_, checks["CreateLink"] = s.CreateLink(ctx, store.NewLink{Code: "a", URL: "https://example.com/", Redirect: 302})
 	_, checks["GetLink"] = s.GetLink(ctx, "a")
-	_, checks["UpdateLink"] = s.UpdateLink(ctx, "a", origin.LinkPatch{})
+	_, checks["UpdateLink"] = s.UpdateLink(ctx, "a", store.LinkPatch{})
 	_, checks["DeleteLink"] = s.DeleteLink(ctx, "a")
 	_, checks["SetStock"] = s.SetStock(ctx, "s", "w", 1)
 	_, checks["AdjustStock"] = s.AdjustStock(ctx, "s", "w", 1)
 	_, checks["GetStock"] = s.GetStock(ctx, "s")
-	_, checks["Reserve"] = s.Reserve(ctx, origin.ReserveRequest{SKU: "s", Qty: 1, Now: t0})
+	_, checks["Reserve"] = s.Reserve(ctx, store.ReserveRequest{SKU: "s", Qty: 1, Now: t0})
 	_, checks["GetReservation"] = s.GetReservation(ctx, id)
 	_, checks["CommitReservation"] = s.CommitReservation(ctx, id, t0)
 	_, checks["ReleaseReservation"] = s.ReleaseReservation(ctx, id)
@@ -157,8 +157,8 @@ func TestClosedStore(t *testing.T) {
 	_, checks["Heads"] = s.Heads(ctx)
 	_, checks["Maintain"] = s.Maintain(ctx)
 	for name, err := range checks {
-		if !errors.Is(err, origin.ErrClosed) {
-			t.Errorf("%s after Close: %v, want origin.ErrClosed", name, err)
+		if !errors.Is(err, store.ErrClosed) {
+			t.Errorf("%s after Close: %v, want store.ErrClosed", name, err)
 		}
 	}
 }
@@ -184,16 +184,16 @@ func TestCloseUnderLoad(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				r := origin.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "load")), SKU: "load", Qty: 1, Now: t0, TTL: time.Hour}
+				r := store.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "load")), SKU: "load", Qty: 1, Now: t0, TTL: time.Hour}
 				_, err := s.Reserve(ctx, r)
-				if errors.Is(err, origin.ErrClosed) {
+				if errors.Is(err, store.ErrClosed) {
 					return
 				}
 				if err != nil {
 					t.Errorf("Reserve: %v", err)
 					return
 				}
-				if _, err := s.GetStock(ctx, "load"); err != nil && !errors.Is(err, origin.ErrClosed) {
+				if _, err := s.GetStock(ctx, "load"); err != nil && !errors.Is(err, store.ErrClosed) {
 					t.Errorf("GetStock: %v", err)
 				}
 				mu.Lock()
@@ -233,7 +233,7 @@ func TestOpenDamagedFile(t *testing.T) {
 			}
 			for i := range 50 {
 				code := fmt.Sprintf("dmg-%d", i)
-				if _, err := s.CreateLink(t.Context(), origin.NewLink{Code: code, URL: "https://example.com/" + code, Redirect: 302, CreatedAt: t0}); err != nil {
+				if _, err := s.CreateLink(t.Context(), store.NewLink{Code: code, URL: "https://example.com/" + code, Redirect: 302, CreatedAt: t0}); err != nil {
 					t.Fatal(err)
 				}
 			}

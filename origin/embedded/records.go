@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // recordFormat starts every record, so a later format can be told apart.
@@ -66,9 +66,9 @@ func decodeLink(b []byte) (linkRec, error) {
 		d.fail("link version")
 	}
 	if r.live {
-		r.url = d.str("link url", origin.MaxURLLen)
+		r.url = d.str("link url", store.MaxURLLen)
 		rd := d.uvarint("link redirect")
-		if !validRedirect(int(rd)) || rd > 999 {
+		if !store.ValidRedirect(int(rd)) || rd > 999 {
 			d.fail("link redirect")
 		}
 		r.redirect = int(rd)
@@ -85,8 +85,8 @@ func decodeLink(b []byte) (linkRec, error) {
 	return r, nil
 }
 
-func (r *linkRec) link(code string) origin.Link {
-	l := origin.Link{Code: code, Version: r.version}
+func (r *linkRec) link(code string) store.Link {
+	l := store.Link{Code: code, Version: r.version}
 	if !r.live {
 		return l
 	}
@@ -183,11 +183,11 @@ func (r *stockRec) ensure(name string) *whRec {
 	return &r.warehouses[i]
 }
 
-func (r *stockRec) view(sku string) origin.StockView {
-	v := origin.StockView{SKU: sku, Version: r.version, Warehouses: make(map[string]origin.WarehouseStock, len(r.warehouses))}
+func (r *stockRec) view(sku string) store.StockView {
+	v := store.StockView{SKU: sku, Version: r.version, Warehouses: make(map[string]store.WarehouseStock, len(r.warehouses))}
 	for _, w := range r.warehouses {
 		avail := max(w.onHand-w.reserved, 0)
-		v.Warehouses[w.name] = origin.WarehouseStock{OnHand: w.onHand, Reserved: w.reserved, Available: avail}
+		v.Warehouses[w.name] = store.WarehouseStock{OnHand: w.onHand, Reserved: w.reserved, Available: avail}
 		v.Available += avail
 	}
 	return v
@@ -212,10 +212,10 @@ const (
 )
 
 var statusNames = map[byte]string{
-	stHeld:      origin.StatusHeld,
-	stCommitted: origin.StatusCommitted,
-	stReleased:  origin.StatusReleased,
-	stExpired:   origin.StatusExpired,
+	stHeld:      store.StatusHeld,
+	stCommitted: store.StatusCommitted,
+	stReleased:  store.StatusReleased,
+	stExpired:   store.StatusExpired,
 }
 
 func (r *resRec) encode() []byte {
@@ -257,8 +257,8 @@ func decodeRes(b []byte) (resRec, error) {
 	return r, nil
 }
 
-func (r *resRec) reservation(id string) origin.Reservation {
-	return origin.Reservation{
+func (r *resRec) reservation(id string) store.Reservation {
+	return store.Reservation{
 		ID: id, SKU: r.sku, Warehouse: r.warehouse, Qty: r.qty, Status: statusNames[r.status],
 		ExpiresAt: r.expiresAt, CreatedAt: r.createdAt,
 	}
@@ -314,18 +314,9 @@ func decodeIdem(b []byte) (idemRec, error) {
 }
 
 // matches reports whether a repeated request asks for the same thing.
-func (r *idemRec) matches(req *origin.ReserveRequest) bool {
+func (r *idemRec) matches(req *store.ReserveRequest) bool {
 	return r.qty == req.Qty && r.warehouse == req.Warehouse && r.ttl == req.TTL
 }
 
 // utc is t as it reads back from storage: UTC, no monotonic reading.
 func utc(t time.Time) time.Time { return time.Unix(t.Unix(), int64(t.Nanosecond())).UTC() }
-
-// validRedirect mirrors the admin API's accepted redirect statuses.
-func validRedirect(status int) bool {
-	switch status {
-	case 301, 302, 307, 308:
-		return true
-	}
-	return false
-}

@@ -9,27 +9,27 @@ import (
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/clock"
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // snapshot is everything a store shows, for comparing before and after a
 // reopen.
 type snapshot struct {
-	links   map[string]origin.Link
-	stock   map[string]origin.StockView
-	res     map[string]origin.Reservation
+	links   map[string]store.Link
+	stock   map[string]store.StockView
+	res     map[string]store.Reservation
 	heads   []uint64
 	changes map[int][]change.Change
 }
 
-func takeSnapshot(t *testing.T, s origin.Store, codes, skus, ids []string) snapshot {
+func takeSnapshot(t *testing.T, s store.Store, codes, skus, ids []string) snapshot {
 	t.Helper()
 	ctx := t.Context()
-	sn := snapshot{links: map[string]origin.Link{}, stock: map[string]origin.StockView{}, res: map[string]origin.Reservation{}, changes: map[int][]change.Change{}}
+	sn := snapshot{links: map[string]store.Link{}, stock: map[string]store.StockView{}, res: map[string]store.Reservation{}, changes: map[int][]change.Change{}}
 	for _, c := range codes {
 		l, err := s.GetLink(ctx, c)
-		if err != nil && !errors.Is(err, origin.ErrNotFound) {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			t.Fatal(err)
 		}
 		sn.links[c] = l
@@ -78,12 +78,12 @@ func TestReopenDurability(t *testing.T) {
 	}
 	exp := t0.Add(48 * time.Hour)
 	for _, c := range []string{"keep", "gone", "plain"} {
-		if _, err := s.CreateLink(ctx, origin.NewLink{Code: c, URL: "https://example.com/" + c, Redirect: 301, ExpiresAt: &exp, CreatedAt: t0}); err != nil {
+		if _, err := s.CreateLink(ctx, store.NewLink{Code: c, URL: "https://example.com/" + c, Redirect: 301, ExpiresAt: &exp, CreatedAt: t0}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	url := "https://example.com/keep2"
-	if _, err := s.UpdateLink(ctx, "keep", origin.LinkPatch{URL: &url, ClearExpiry: true}); err != nil {
+	if _, err := s.UpdateLink(ctx, "keep", store.LinkPatch{URL: &url, ClearExpiry: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.DeleteLink(ctx, "gone"); err != nil {
@@ -97,10 +97,10 @@ func TestReopenDurability(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	short := origin.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "durable")), SKU: "durable", Warehouse: "w1", Qty: 3, Now: t0, TTL: time.Minute}
-	long := origin.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "durable")), SKU: "durable", Qty: 2, Now: t0, TTL: time.Hour, IdempotencyKey: "order-7"}
-	sold := origin.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "durable")), SKU: "durable", Warehouse: "w2", Qty: 4, Now: t0, TTL: time.Hour}
-	for _, r := range []origin.ReserveRequest{short, long, sold} {
+	short := store.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "durable")), SKU: "durable", Warehouse: "w1", Qty: 3, Now: t0, TTL: time.Minute}
+	long := store.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "durable")), SKU: "durable", Qty: 2, Now: t0, TTL: time.Hour, IdempotencyKey: "order-7"}
+	sold := store.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "durable")), SKU: "durable", Warehouse: "w2", Qty: 4, Now: t0, TTL: time.Hour}
+	for _, r := range []store.ReserveRequest{short, long, sold} {
 		if _, err := s.Reserve(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -126,13 +126,13 @@ func TestReopenDurability(t *testing.T) {
 		t.Fatalf("tombstone after reopen = %+v", l)
 	}
 	// short holds 3 in w1; long took w2 (the most available); sold 4 in w2.
-	if v := after.stock["durable"]; v.Version != 6 || v.Warehouses["w1"] != (origin.WarehouseStock{OnHand: 10, Reserved: 3, Available: 7}) ||
-		v.Warehouses["w2"] != (origin.WarehouseStock{OnHand: 6, Reserved: 2, Available: 4}) {
+	if v := after.stock["durable"]; v.Version != 6 || v.Warehouses["w1"] != (store.WarehouseStock{OnHand: 10, Reserved: 3, Available: 7}) ||
+		v.Warehouses["w2"] != (store.WarehouseStock{OnHand: 6, Reserved: 2, Available: 4}) {
 		t.Fatalf("stock after reopen = %+v", v)
 	}
 
 	// Versions and the change log continue.
-	up, err := s2.UpdateLink(ctx, "keep", origin.LinkPatch{URL: &url})
+	up, err := s2.UpdateLink(ctx, "keep", store.LinkPatch{URL: &url})
 	if err != nil || up.Version != 3 {
 		t.Fatalf("update after reopen: %+v, %v", up, err)
 	}
@@ -141,7 +141,7 @@ func TestReopenDurability(t *testing.T) {
 	if err != nil || len(page.Changes) != 1 || page.Changes[0].Seq != before.heads[p]+1 || page.Changes[0].Version != 3 {
 		t.Fatalf("change after reopen: %+v, %v", page, err)
 	}
-	if l, err := s2.CreateLink(ctx, origin.NewLink{Code: "gone", URL: "https://example.com/back", Redirect: 302, CreatedAt: t0}); err != nil || l.Version != 3 {
+	if l, err := s2.CreateLink(ctx, store.NewLink{Code: "gone", URL: "https://example.com/back", Redirect: 302, CreatedAt: t0}); err != nil || l.Version != 3 {
 		t.Fatalf("re-create after reopen: %+v, %v", l, err)
 	}
 
@@ -156,10 +156,10 @@ func TestReopenDurability(t *testing.T) {
 	if n, err := s2.ExpireHolds(ctx, t0.Add(2*time.Minute), 100); err != nil || n != 1 {
 		t.Fatalf("ExpireHolds after reopen = %d, %v; want 1", n, err)
 	}
-	if r, _ := s2.GetReservation(ctx, short.ID); r.Status != origin.StatusExpired {
+	if r, _ := s2.GetReservation(ctx, short.ID); r.Status != store.StatusExpired {
 		t.Fatalf("short hold after expiry: %+v", r)
 	}
-	if r, _ := s2.GetReservation(ctx, long.ID); r.Status != origin.StatusHeld {
+	if r, _ := s2.GetReservation(ctx, long.ID); r.Status != store.StatusHeld {
 		t.Fatalf("long hold after expiry: %+v", r)
 	}
 	if v, _ := s2.GetStock(ctx, "durable"); v.Version != 7 || v.Warehouses["w1"].Reserved != 0 || v.Warehouses["w2"].Reserved != 2 {

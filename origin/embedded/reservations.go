@@ -8,7 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // getRes reads a reservation from a reservations bucket; nil when there
@@ -65,10 +65,10 @@ func (s *Store) finishHold(pt *part, id string, r *resRec, status byte) error {
 }
 
 // GetReservation returns a reservation as stored.
-func (s *Store) GetReservation(ctx context.Context, id string) (origin.Reservation, error) {
+func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservation, error) {
 	p, err := keys.ReservationPartition(id)
 	if err != nil {
-		return origin.Reservation{}, fmt.Errorf("embedded: get reservation: %w: %w", origin.ErrNotFound, err)
+		return store.Reservation{}, fmt.Errorf("embedded: get reservation: %w: %w", store.ErrNotFound, err)
 	}
 	var r *resRec
 	err = s.view(ctx, "get reservation", func(tx *bolt.Tx) error {
@@ -80,10 +80,10 @@ func (s *Store) GetReservation(ctx context.Context, id string) (origin.Reservati
 		return err
 	})
 	if err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	if r == nil {
-		return origin.Reservation{}, fmt.Errorf("embedded: get reservation: %w: %q", origin.ErrNotFound, id)
+		return store.Reservation{}, fmt.Errorf("embedded: get reservation: %w: %q", store.ErrNotFound, id)
 	}
 	return r.reservation(id), nil
 }
@@ -94,7 +94,7 @@ type decision func(r *resRec) (next byte, refused error)
 
 // CommitReservation turns a hold into a sale. A hold at or past its expiry
 // ends as expired instead, exactly as ExpireHolds would have ended it.
-func (s *Store) CommitReservation(ctx context.Context, id string, now time.Time) (origin.Reservation, error) {
+func (s *Store) CommitReservation(ctx context.Context, id string, now time.Time) (store.Reservation, error) {
 	if now.IsZero() {
 		now = s.cfg.Clock.Now()
 	}
@@ -104,23 +104,23 @@ func (s *Store) CommitReservation(ctx context.Context, id string, now time.Time)
 			return 0, nil // committing twice answers with the sale
 		case stHeld:
 			if !now.Before(r.expiresAt) {
-				return stExpired, fmt.Errorf("%w: reservation %q expired at %s", origin.ErrReservationExpired, id, r.expiresAt.Format(time.RFC3339))
+				return stExpired, fmt.Errorf("%w: reservation %q expired at %s", store.ErrReservationExpired, id, r.expiresAt.Format(time.RFC3339))
 			}
 			return stCommitted, nil
 		}
-		return 0, fmt.Errorf("%w: reservation %q is %s", origin.ErrNotHeld, id, statusNames[r.status])
+		return 0, fmt.Errorf("%w: reservation %q is %s", store.ErrNotHeld, id, statusNames[r.status])
 	})
 }
 
 // ReleaseReservation returns held stock. Releasing a released or expired
 // reservation answers with it unchanged.
-func (s *Store) ReleaseReservation(ctx context.Context, id string) (origin.Reservation, error) {
+func (s *Store) ReleaseReservation(ctx context.Context, id string) (store.Reservation, error) {
 	return s.settle(ctx, "release", id, func(r *resRec) (byte, error) {
 		switch r.status {
 		case stHeld:
 			return stReleased, nil
 		case stCommitted:
-			return 0, fmt.Errorf("%w: reservation %q is committed", origin.ErrNotHeld, id)
+			return 0, fmt.Errorf("%w: reservation %q is committed", store.ErrNotHeld, id)
 		}
 		return 0, nil
 	})
@@ -130,19 +130,19 @@ func (s *Store) ReleaseReservation(ctx context.Context, id string) (origin.Reser
 // read that finds the reservation no longer held answers without a write
 // (no fsync for retries); only a held one takes a write transaction, which
 // decides again on what it reads itself.
-func (s *Store) settle(ctx context.Context, op, id string, decide decision) (origin.Reservation, error) {
+func (s *Store) settle(ctx context.Context, op, id string, decide decision) (store.Reservation, error) {
 	p, err := keys.ReservationPartition(id)
 	if err != nil {
-		return origin.Reservation{}, fmt.Errorf("embedded: %s: %w: %w", op, origin.ErrNotFound, err)
+		return store.Reservation{}, fmt.Errorf("embedded: %s: %w: %w", op, store.ErrNotFound, err)
 	}
 	var (
-		out     origin.Reservation
+		out     store.Reservation
 		refused error
 		found   bool
 		next    byte
 	)
 	look := func(tx *bolt.Tx, write bool) error {
-		out, refused, found, next = origin.Reservation{}, nil, false, 0
+		out, refused, found, next = store.Reservation{}, nil, false, 0
 		pt, err := partOf(tx, p)
 		if err != nil {
 			return err
@@ -167,9 +167,9 @@ func (s *Store) settle(ctx context.Context, op, id string, decide decision) (ori
 	}
 	switch {
 	case err != nil:
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	case !found:
-		return origin.Reservation{}, fmt.Errorf("embedded: %s: %w: reservation %q", op, origin.ErrNotFound, id)
+		return store.Reservation{}, fmt.Errorf("embedded: %s: %w: reservation %q", op, store.ErrNotFound, id)
 	case refused != nil:
 		return out, fmt.Errorf("embedded: %s: %w", op, refused)
 	}

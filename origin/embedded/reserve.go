@@ -8,36 +8,36 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // maxIdempotencyKeyLen bounds an idempotency key, as the admin API does.
 const maxIdempotencyKeyLen = 255
 
 // checkReserve validates r and fills its defaults (TTL).
-func checkReserve(r *origin.ReserveRequest) error {
+func checkReserve(r *store.ReserveRequest) error {
 	if !keys.ValidSKU(r.SKU) {
-		return fmt.Errorf("%w: sku %q", origin.ErrInvalid, r.SKU)
+		return fmt.Errorf("%w: sku %q", store.ErrInvalid, r.SKU)
 	}
 	if r.Warehouse != "" && !keys.ValidWarehouse(r.Warehouse) {
-		return fmt.Errorf("%w: warehouse %q", origin.ErrInvalid, r.Warehouse)
+		return fmt.Errorf("%w: warehouse %q", store.ErrInvalid, r.Warehouse)
 	}
 	if r.Qty <= 0 || r.Qty > maxQty {
-		return fmt.Errorf("%w: qty %d outside 1..%d", origin.ErrInvalid, r.Qty, int64(maxQty))
+		return fmt.Errorf("%w: qty %d outside 1..%d", store.ErrInvalid, r.Qty, int64(maxQty))
 	}
 	if r.TTL == 0 {
-		r.TTL = origin.DefaultReservationTTL
+		r.TTL = store.DefaultReservationTTL
 	}
-	if r.TTL < 0 || r.TTL > origin.MaxReservationTTL {
-		return fmt.Errorf("%w: ttl %v outside 0..%v", origin.ErrInvalid, r.TTL, origin.MaxReservationTTL)
+	if r.TTL < 0 || r.TTL > store.MaxReservationTTL {
+		return fmt.Errorf("%w: ttl %v outside 0..%v", store.ErrInvalid, r.TTL, store.MaxReservationTTL)
 	}
 	if k := r.IdempotencyKey; k != "" {
 		if len(k) > maxIdempotencyKeyLen {
-			return fmt.Errorf("%w: idempotency key longer than %d bytes", origin.ErrInvalid, maxIdempotencyKeyLen)
+			return fmt.Errorf("%w: idempotency key longer than %d bytes", store.ErrInvalid, maxIdempotencyKeyLen)
 		}
 		for i := 0; i < len(k); i++ {
 			if k[i] < 0x21 || k[i] > 0x7e {
-				return fmt.Errorf("%w: idempotency key must be printable ASCII", origin.ErrInvalid)
+				return fmt.Errorf("%w: idempotency key must be printable ASCII", store.ErrInvalid)
 			}
 		}
 	}
@@ -46,23 +46,23 @@ func checkReserve(r *origin.ReserveRequest) error {
 
 // Reserve holds stock in one write that also records the idempotency
 // outcome (a reservation, or insufficient stock).
-func (s *Store) Reserve(ctx context.Context, r origin.ReserveRequest) (origin.Reservation, error) {
+func (s *Store) Reserve(ctx context.Context, r store.ReserveRequest) (store.Reservation, error) {
 	if err := checkReserve(&r); err != nil {
-		return origin.Reservation{}, fmt.Errorf("embedded: reserve: %w", err)
+		return store.Reservation{}, fmt.Errorf("embedded: reserve: %w", err)
 	}
 	p := keys.Partition(keys.KindStock, r.SKU)
 	if r.ID == "" {
 		r.ID = keys.NewReservationID(p)
 	} else if rp, err := keys.ReservationPartition(r.ID); err != nil || rp != p {
-		return origin.Reservation{}, fmt.Errorf("embedded: reserve: %w: reservation id %q is not one of partition %d", origin.ErrInvalid, r.ID, p)
+		return store.Reservation{}, fmt.Errorf("embedded: reserve: %w: reservation id %q is not one of partition %d", store.ErrInvalid, r.ID, p)
 	}
 	if r.Now.IsZero() {
 		r.Now = s.cfg.Clock.Now()
 	}
-	var out origin.Reservation
+	var out store.Reservation
 	var derr error
 	err := s.write(ctx, "reserve", func(tx *bolt.Tx) error {
-		out, derr = origin.Reservation{}, nil
+		out, derr = store.Reservation{}, nil
 		pt, err := partOf(tx, p)
 		if err != nil {
 			return err
@@ -74,7 +74,7 @@ func (s *Store) Reserve(ctx context.Context, r origin.ReserveRequest) (origin.Re
 		return err
 	})
 	if err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	return out, derr
 }
@@ -82,7 +82,7 @@ func (s *Store) Reserve(ctx context.Context, r origin.ReserveRequest) (origin.Re
 // reserveTx is Reserve inside its transaction. It returns the outcome, a
 // refusal for the caller, and a storage error (which aborts the
 // transaction).
-func (s *Store) reserveTx(pt *part, r *origin.ReserveRequest) (res origin.Reservation, refused, err error) {
+func (s *Store) reserveTx(pt *part, r *store.ReserveRequest) (res store.Reservation, refused, err error) {
 	recordedAt := utc(s.cfg.Clock.Now())
 	var ik []byte
 	if r.IdempotencyKey != "" {
@@ -90,7 +90,7 @@ func (s *Store) reserveTx(pt *part, r *origin.ReserveRequest) (res origin.Reserv
 		if v := pt.idem.Get(ik); v != nil {
 			rec, err := decodeIdem(v)
 			if err != nil {
-				return origin.Reservation{}, nil, fmt.Errorf("idempotency record %q: %w", r.IdempotencyKey, err)
+				return store.Reservation{}, nil, fmt.Errorf("idempotency record %q: %w", r.IdempotencyKey, err)
 			}
 			// A record past its TTL is forgotten (maintenance deletes it
 			// later) and overwritten below.
@@ -104,10 +104,10 @@ func (s *Store) reserveTx(pt *part, r *origin.ReserveRequest) (res origin.Reserv
 	// 119 bits): a caller retrying after a timeout gets the first outcome.
 	if prev, err := getRes(pt.res, r.ID); err != nil || prev != nil {
 		if err != nil {
-			return origin.Reservation{}, nil, err
+			return store.Reservation{}, nil, err
 		}
 		if prev.sku != r.SKU || prev.qty != r.Qty {
-			return origin.Reservation{}, fmt.Errorf("%w: reservation id %q is taken by another request", origin.ErrInvalid, r.ID), nil
+			return store.Reservation{}, fmt.Errorf("%w: reservation id %q is taken by another request", store.ErrInvalid, r.ID), nil
 		}
 		res = prev.reservation(r.ID)
 		res.Replayed = true
@@ -116,19 +116,19 @@ func (s *Store) reserveTx(pt *part, r *origin.ReserveRequest) (res origin.Reserv
 
 	st, err := getStock(pt.stock, r.SKU)
 	if err != nil {
-		return origin.Reservation{}, nil, err
+		return store.Reservation{}, nil, err
 	}
 	if st == nil {
-		return origin.Reservation{}, fmt.Errorf("%w: sku %q", origin.ErrNotFound, r.SKU), nil
+		return store.Reservation{}, fmt.Errorf("%w: sku %q", store.ErrNotFound, r.SKU), nil
 	}
 	i := pickWarehouse(st, r.Warehouse, r.Qty)
 	if i < 0 {
 		if ik != nil {
 			if err := s.putIdem(pt, ik, &idemRec{qty: r.Qty, warehouse: r.Warehouse, ttl: r.TTL, at: recordedAt}); err != nil {
-				return origin.Reservation{}, nil, err
+				return store.Reservation{}, nil, err
 			}
 		}
-		return origin.Reservation{}, fmt.Errorf("%w: %d of %s", origin.ErrInsufficientStock, r.Qty, r.SKU), nil
+		return store.Reservation{}, fmt.Errorf("%w: %d of %s", store.ErrInsufficientStock, r.Qty, r.SKU), nil
 	}
 
 	w := &st.warehouses[i]
@@ -142,38 +142,38 @@ func (s *Store) reserveTx(pt *part, r *origin.ReserveRequest) (res origin.Reserv
 		createdAt: utc(r.Now),
 	}
 	if err := pt.res.Put([]byte(r.ID), hold.encode()); err != nil {
-		return origin.Reservation{}, nil, err
+		return store.Reservation{}, nil, err
 	}
 	if err := pt.holds.Put(holdKey(hold.expiresAt, r.ID), nil); err != nil {
-		return origin.Reservation{}, nil, err
+		return store.Reservation{}, nil, err
 	}
 	if ik != nil {
 		if err := s.putIdem(pt, ik, &idemRec{qty: r.Qty, warehouse: r.Warehouse, ttl: r.TTL, id: r.ID, at: recordedAt}); err != nil {
-			return origin.Reservation{}, nil, err
+			return store.Reservation{}, nil, err
 		}
 	}
 	if err := s.putStock(pt, r.SKU, st); err != nil {
-		return origin.Reservation{}, nil, err
+		return store.Reservation{}, nil, err
 	}
 	return hold.reservation(r.ID), nil, nil
 }
 
 // replay answers a repeated idempotent request with the recorded outcome.
-func (s *Store) replay(pt *part, r *origin.ReserveRequest, rec *idemRec) (res origin.Reservation, refused, err error) {
+func (s *Store) replay(pt *part, r *store.ReserveRequest, rec *idemRec) (res store.Reservation, refused, err error) {
 	if !rec.matches(r) {
-		return origin.Reservation{}, fmt.Errorf("%w: key %q", origin.ErrIdempotencyMismatch, r.IdempotencyKey), nil
+		return store.Reservation{}, fmt.Errorf("%w: key %q", store.ErrIdempotencyMismatch, r.IdempotencyKey), nil
 	}
 	if rec.id == "" {
-		return origin.Reservation{}, fmt.Errorf("%w: %d of %s (recorded for key %q)", origin.ErrInsufficientStock, r.Qty, r.SKU, r.IdempotencyKey), nil
+		return store.Reservation{}, fmt.Errorf("%w: %d of %s (recorded for key %q)", store.ErrInsufficientStock, r.Qty, r.SKU, r.IdempotencyKey), nil
 	}
 	prev, err := getRes(pt.res, rec.id)
 	if err != nil {
-		return origin.Reservation{}, nil, err
+		return store.Reservation{}, nil, err
 	}
 	if prev == nil {
 		// Only if ReservationRetention were shorter than IdempotencyTTL,
 		// which Config refuses; kept as an answer rather than a panic.
-		return origin.Reservation{}, fmt.Errorf("%w: the reservation recorded for idempotency key %q no longer exists", origin.ErrNotFound, r.IdempotencyKey), nil
+		return store.Reservation{}, fmt.Errorf("%w: the reservation recorded for idempotency key %q no longer exists", store.ErrNotFound, r.IdempotencyKey), nil
 	}
 	res = prev.reservation(rec.id)
 	res.Replayed = true

@@ -7,7 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 const (
@@ -45,10 +45,10 @@ func (s *Store) putStock(pt *part, sku string, r *stockRec) error {
 
 func checkStockArgs(sku, warehouse string) error {
 	if !keys.ValidSKU(sku) {
-		return fmt.Errorf("%w: sku %q", origin.ErrInvalid, sku)
+		return fmt.Errorf("%w: sku %q", store.ErrInvalid, sku)
 	}
 	if !keys.ValidWarehouse(warehouse) {
-		return fmt.Errorf("%w: warehouse %q", origin.ErrInvalid, warehouse)
+		return fmt.Errorf("%w: warehouse %q", store.ErrInvalid, warehouse)
 	}
 	return nil
 }
@@ -56,12 +56,12 @@ func checkStockArgs(sku, warehouse string) error {
 // stockWrite runs the common shape of SetStock and AdjustStock: load (or
 // start) the SKU's stock, let apply check and change it, then store it.
 // apply returns a domain error to refuse, leaving everything unchanged.
-func (s *Store) stockWrite(ctx context.Context, op, sku string, apply func(r *stockRec, exists bool) error) (origin.StockView, error) {
+func (s *Store) stockWrite(ctx context.Context, op, sku string, apply func(r *stockRec, exists bool) error) (store.StockView, error) {
 	p := keys.Partition(keys.KindStock, sku)
-	var out origin.StockView
+	var out store.StockView
 	var derr error
 	err := s.write(ctx, op, func(tx *bolt.Tx) error {
-		out, derr = origin.StockView{}, nil
+		out, derr = store.StockView{}, nil
 		pt, err := partOf(tx, p)
 		if err != nil {
 			return err
@@ -85,23 +85,23 @@ func (s *Store) stockWrite(ctx context.Context, op, sku string, apply func(r *st
 		return nil
 	})
 	if err != nil {
-		return origin.StockView{}, err
+		return store.StockView{}, err
 	}
 	return out, derr
 }
 
 // SetStock sets on_hand of sku in warehouse, creating either.
-func (s *Store) SetStock(ctx context.Context, sku, warehouse string, onHand int64) (origin.StockView, error) {
+func (s *Store) SetStock(ctx context.Context, sku, warehouse string, onHand int64) (store.StockView, error) {
 	if err := checkStockArgs(sku, warehouse); err != nil {
-		return origin.StockView{}, fmt.Errorf("embedded: set stock: %w", err)
+		return store.StockView{}, fmt.Errorf("embedded: set stock: %w", err)
 	}
 	if onHand < 0 || onHand > maxQty {
-		return origin.StockView{}, fmt.Errorf("embedded: set stock: %w: on_hand %d outside 0..%d", origin.ErrInvalid, onHand, int64(maxQty))
+		return store.StockView{}, fmt.Errorf("embedded: set stock: %w: on_hand %d outside 0..%d", store.ErrInvalid, onHand, int64(maxQty))
 	}
 	return s.stockWrite(ctx, "set stock", sku, func(r *stockRec, _ bool) error {
 		w := r.ensure(warehouse)
 		if onHand < w.reserved {
-			return fmt.Errorf("%w: %s/%s: %d reserved", origin.ErrBelowReserved, sku, warehouse, w.reserved)
+			return fmt.Errorf("%w: %s/%s: %d reserved", store.ErrBelowReserved, sku, warehouse, w.reserved)
 		}
 		w.onHand = onHand
 		return nil
@@ -110,24 +110,24 @@ func (s *Store) SetStock(ctx context.Context, sku, warehouse string, onHand int6
 
 // AdjustStock adds delta to on_hand. A positive delta creates the SKU or
 // warehouse; a negative one on a missing one is not found.
-func (s *Store) AdjustStock(ctx context.Context, sku, warehouse string, delta int64) (origin.StockView, error) {
+func (s *Store) AdjustStock(ctx context.Context, sku, warehouse string, delta int64) (store.StockView, error) {
 	if err := checkStockArgs(sku, warehouse); err != nil {
-		return origin.StockView{}, fmt.Errorf("embedded: adjust stock: %w", err)
+		return store.StockView{}, fmt.Errorf("embedded: adjust stock: %w", err)
 	}
 	if delta < -maxQty || delta > maxQty {
-		return origin.StockView{}, fmt.Errorf("embedded: adjust stock: %w: delta %d outside ±%d", origin.ErrInvalid, delta, int64(maxQty))
+		return store.StockView{}, fmt.Errorf("embedded: adjust stock: %w: delta %d outside ±%d", store.ErrInvalid, delta, int64(maxQty))
 	}
 	view, err := s.stockWrite(ctx, "adjust stock", sku, func(r *stockRec, exists bool) error {
 		if _, ok := r.find(warehouse); !ok && delta < 0 {
-			return fmt.Errorf("%w: stock %s/%s", origin.ErrNotFound, sku, warehouse)
+			return fmt.Errorf("%w: stock %s/%s", store.ErrNotFound, sku, warehouse)
 		}
 		w := r.ensure(warehouse)
 		n := w.onHand + delta
 		if n < 0 || n < w.reserved {
-			return fmt.Errorf("%w: %s/%s: on_hand %d%+d with %d reserved", origin.ErrInsufficientStock, sku, warehouse, w.onHand, delta, w.reserved)
+			return fmt.Errorf("%w: %s/%s: on_hand %d%+d with %d reserved", store.ErrInsufficientStock, sku, warehouse, w.onHand, delta, w.reserved)
 		}
 		if n > maxOnHand {
-			return fmt.Errorf("%w: on_hand of %s/%s would exceed %d", origin.ErrInvalid, sku, warehouse, int64(maxOnHand))
+			return fmt.Errorf("%w: on_hand of %s/%s would exceed %d", store.ErrInvalid, sku, warehouse, int64(maxOnHand))
 		}
 		w.onHand = n
 		return nil
@@ -140,12 +140,12 @@ func (s *Store) AdjustStock(ctx context.Context, sku, warehouse string, delta in
 
 // GetStock returns the stock view, or ErrNotFound (Version 0: SKUs are
 // never deleted) for an unknown SKU.
-func (s *Store) GetStock(ctx context.Context, sku string) (origin.StockView, error) {
-	missing := origin.StockView{SKU: sku, Warehouses: map[string]origin.WarehouseStock{}}
+func (s *Store) GetStock(ctx context.Context, sku string) (store.StockView, error) {
+	missing := store.StockView{SKU: sku, Warehouses: map[string]store.WarehouseStock{}}
 	if !keys.ValidSKU(sku) {
-		return missing, fmt.Errorf("embedded: get stock: %w: sku %q", origin.ErrNotFound, sku)
+		return missing, fmt.Errorf("embedded: get stock: %w: sku %q", store.ErrNotFound, sku)
 	}
-	var out *origin.StockView
+	var out *store.StockView
 	err := s.view(ctx, "get stock", func(tx *bolt.Tx) error {
 		out = nil
 		stock, err := subOf(tx, keys.Partition(keys.KindStock, sku), bucketStock)
@@ -164,7 +164,7 @@ func (s *Store) GetStock(ctx context.Context, sku string) (origin.StockView, err
 		return missing, err
 	}
 	if out == nil {
-		return missing, fmt.Errorf("embedded: get stock: %w: sku %q", origin.ErrNotFound, sku)
+		return missing, fmt.Errorf("embedded: get stock: %w: sku %q", store.ErrNotFound, sku)
 	}
 	return *out, nil
 }

@@ -8,12 +8,11 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/shortstock/shortstock/origin/store"
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/shortstock/shortstock/origin"
 )
 
-// Store is the embedded origin.Store. It is safe for concurrent use.
+// Store is the embedded store.Store. It is safe for concurrent use.
 type Store struct {
 	db  *bolt.DB
 	cfg Config
@@ -29,11 +28,11 @@ type Store struct {
 	wg        sync.WaitGroup
 }
 
-var _ origin.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database in cfg.Dir and starts the
 // background maintenance. It returns an error, never panics: a bad config
-// (wrapping origin.ErrConfig), a directory it cannot create, a file locked
+// (wrapping store.ErrConfig), a directory it cannot create, a file locked
 // by another process past LockTimeout, or a file that is damaged or not a
 // shortstock database.
 func Open(cfg Config) (*Store, error) {
@@ -103,7 +102,7 @@ func (s *Store) Config() Config { return s.cfg }
 // Close stops the maintenance, waits for it, and closes the file. A
 // transaction already running finishes first (bbolt waits for it); writes
 // still queued for a batch, and every later call, fail with
-// origin.ErrClosed. Close is idempotent and returns the first result.
+// store.ErrClosed. Close is idempotent and returns the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
@@ -122,7 +121,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // begin checks what every operation checks first.
 func (s *Store) begin(ctx context.Context, op string) error {
 	if s.closed.Load() {
-		return fmt.Errorf("embedded: %s: %w", op, origin.ErrClosed)
+		return fmt.Errorf("embedded: %s: %w", op, store.ErrClosed)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("embedded: %s: %w", op, err)
@@ -159,12 +158,12 @@ func (s *Store) storageErr(op string, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, bolt.ErrDatabaseNotOpen) || s.closed.Load():
-		return fmt.Errorf("embedded: %s: %w", op, origin.ErrClosed)
+		return fmt.Errorf("embedded: %s: %w", op, store.ErrClosed)
 	case errors.Is(err, errCorrupt):
 		// Not transient: retrying will not help, and a 503 would say it might.
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	// An I/O error (disk full, failed fsync): bbolt rolled the transaction
 	// back, so nothing was applied.
-	return fmt.Errorf("embedded: %s: %w: %w", op, origin.ErrUnavailable, err)
+	return fmt.Errorf("embedded: %s: %w: %w", op, store.ErrUnavailable, err)
 }

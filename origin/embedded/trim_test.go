@@ -8,8 +8,8 @@ import (
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/clock"
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // codesIn returns n link codes in one partition.
@@ -24,17 +24,17 @@ func codesIn(prefix string, n int) ([]string, int) {
 	return codes, p
 }
 
-func createAll(t *testing.T, s origin.Store, codes []string) {
+func createAll(t *testing.T, s store.Store, codes []string) {
 	t.Helper()
 	for _, c := range codes {
-		if _, err := s.CreateLink(t.Context(), origin.NewLink{Code: c, URL: "https://example.com/" + c, Redirect: 302, CreatedAt: t0}); err != nil {
+		if _, err := s.CreateLink(t.Context(), store.NewLink{Code: c, URL: "https://example.com/" + c, Redirect: 302, CreatedAt: t0}); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
 // wantLog checks a partition's retained log: seqs first..head, contiguous.
-func wantLog(t *testing.T, s origin.Store, p int, first, head uint64) []change.Change {
+func wantLog(t *testing.T, s store.Store, p int, first, head uint64) []change.Change {
 	t.Helper()
 	page, err := s.Changes(t.Context(), p, 0, 0)
 	if err != nil {

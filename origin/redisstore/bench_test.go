@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/redisstore"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // benchClients matches redis-benchmark -c 50: the number of concurrent
@@ -42,7 +42,7 @@ func benchReserve(b *testing.B, s *redisstore.Store) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			_, err := s.Reserve(ctx, origin.ReserveRequest{SKU: benchSKU, Qty: 1, Now: benchNow, TTL: time.Hour})
+			_, err := s.Reserve(ctx, store.ReserveRequest{SKU: benchSKU, Qty: 1, Now: benchNow, TTL: time.Hour})
 			if err != nil {
 				b.Error(err)
 				return

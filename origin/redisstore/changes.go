@@ -11,7 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // maxChangesLimit caps one Changes page.
@@ -24,7 +24,7 @@ const maxChangesLimit = 10000
 func (s *Store) Changes(ctx context.Context, partition int, after uint64, limit int) (change.Page, error) {
 	page := change.Page{Partition: partition}
 	if partition < 0 || partition >= keys.Partitions {
-		return page, fmt.Errorf("%w: partition %d", origin.ErrInvalid, partition)
+		return page, fmt.Errorf("%w: partition %d", store.ErrInvalid, partition)
 	}
 	if after == math.MaxUint64 {
 		after-- // nothing follows it; keep after+1 from wrapping to 0

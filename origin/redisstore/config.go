@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/clock"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // Config configures a Store. Start from DefaultConfig; a zero field takes
@@ -94,7 +94,7 @@ func DefaultConfig(addrs []string) Config {
 func (c *Config) cluster() bool { return c.ForceCluster || len(c.Addrs) > 1 }
 
 // normalize fills zero fields with defaults and checks the rest; every
-// error wraps origin.ErrConfig.
+// error wraps store.ErrConfig.
 func (c Config) normalize() (Config, error) {
 	d := DefaultConfig(nil)
 	if c.DialTimeout == 0 {
@@ -170,7 +170,7 @@ func (c Config) normalize() (Config, error) {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return c, fmt.Errorf("%w: redisstore: %w", origin.ErrConfig, err)
+		return c, fmt.Errorf("%w: redisstore: %w", store.ErrConfig, err)
 	}
 	return c, nil
 }

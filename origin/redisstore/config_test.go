@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/redisstore"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 func TestNewRefusesBadConfig(t *testing.T) {
@@ -35,7 +35,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			cfg := redisstore.DefaultConfig(ok)
 			mutate(&cfg)
 			s, err := redisstore.New(context.Background(), cfg)
-			if !errors.Is(err, origin.ErrConfig) {
+			if !errors.Is(err, store.ErrConfig) {
 				t.Fatalf("New: %v, want ErrConfig", err)
 			}
 			if s != nil {
@@ -85,7 +85,7 @@ func TestReadFromReplicasCluster(t *testing.T) {
 		if err == nil && v.Available == 3 {
 			break
 		}
-		if err != nil && !errors.Is(err, origin.ErrNotFound) {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			t.Fatal(err)
 		}
 		if time.Now().After(deadline) {

@@ -13,7 +13,7 @@
 // Scripts run with EVALSHA and fall back to EVAL on NOSCRIPT (after SCRIPT
 // FLUSH, a restart or a failover). Writes are sent at most once: go-redis'
 // automatic retries would risk applying a write twice when its reply was
-// lost, so such a write reports origin.ErrUnavailable with its outcome
+// lost, so such a write reports store.ErrUnavailable with its outcome
 // unknown. Retrying is safe where the contract makes it so: Reserve with the
 // same ID or idempotency key returns the first outcome.
 //

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // errBadReply means a script or command answered something this package
@@ -27,13 +27,13 @@ var transientReplies = []string{
 //
 //   - anything that is not an error reply from Redis (refused or reset
 //     connections, timeouts, a closed pool, a cancelled context) and the
-//     transient error replies become origin.ErrUnavailable. That includes a
+//     transient error replies become store.ErrUnavailable. That includes a
 //     write whose reply was lost after it was sent: it may or may not have
 //     been applied, and the caller cannot tell, so it must treat the outcome
 //     as unknown; a retry is safe for Reserve (same ID or idempotency key)
 //     and for the idempotent operations (SetStock, Commit, Release, Delete
 //     answer with the current state or ErrNotFound);
-//   - on a closed Store, origin.ErrClosed;
+//   - on a closed Store, store.ErrClosed;
 //   - other error replies are bugs and stay plain errors.
 //
 // Both the sentinel and the cause stay visible to errors.Is.
@@ -42,7 +42,7 @@ func (s *Store) classify(op string, err error) error {
 		return nil
 	}
 	if s.closed.Load() {
-		return fmt.Errorf("%w: redisstore: %s: %w", origin.ErrClosed, op, err)
+		return fmt.Errorf("%w: redisstore: %s: %w", store.ErrClosed, op, err)
 	}
 	var reply redis.Error
 	if errors.As(err, &reply) && !errors.Is(err, redis.Nil) {
@@ -50,13 +50,13 @@ func (s *Store) classify(op string, err error) error {
 		for _, p := range transientReplies {
 			if strings.HasPrefix(msg, p) {
 				s.refreshTopology()
-				return fmt.Errorf("%w: redisstore: %s: %w", origin.ErrUnavailable, op, err)
+				return fmt.Errorf("%w: redisstore: %s: %w", store.ErrUnavailable, op, err)
 			}
 		}
 		return fmt.Errorf("redisstore: %s: %w", op, err)
 	}
 	s.refreshTopology()
-	return fmt.Errorf("%w: redisstore: %s: %w", origin.ErrUnavailable, op, err)
+	return fmt.Errorf("%w: redisstore: %s: %w", store.ErrUnavailable, op, err)
 }
 
 // refreshTopology asks the cluster client to reload the slot map in the

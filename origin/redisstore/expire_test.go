@@ -8,8 +8,8 @@ import (
 
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/redistest"
-	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/redisstore"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // TestExpireHoldsConcurrentStores runs ExpireHolds from 4 Store instances
@@ -41,7 +41,7 @@ func TestExpireHoldsConcurrentStores(t *testing.T) {
 					t.Fatal(err)
 				}
 				for j := range perSKU {
-					r, err := stores[j%4].Reserve(ctx, origin.ReserveRequest{SKU: sku, Qty: 1, Now: t0, TTL: time.Duration(1+j) * time.Millisecond})
+					r, err := stores[j%4].Reserve(ctx, store.ReserveRequest{SKU: sku, Qty: 1, Now: t0, TTL: time.Duration(1+j) * time.Millisecond})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -84,7 +84,7 @@ func TestExpireHoldsConcurrentStores(t *testing.T) {
 			}
 			for id := range holds {
 				r, err := stores[1].GetReservation(ctx, id)
-				if err != nil || r.Status != origin.StatusExpired {
+				if err != nil || r.Status != store.StatusExpired {
 					t.Fatalf("%s: %+v %v", id, r, err)
 				}
 			}

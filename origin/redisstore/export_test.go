@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // ReserveScriptSHA is the SHA1 the store runs the reservation script under.
@@ -20,7 +20,7 @@ func ReserveScriptSHA() string { return scriptReserve.sha }
 func (s *Store) RedisBenchmarkReserveArgs(sku string, now time.Time, ttl time.Duration) []string {
 	p := keys.Partition(keys.KindStock, sku)
 	id := fmt.Sprintf("r%02d_BENCH___%s", p, "__rand_int__") // 4+8+12 = keys.ReservationIDLen+4
-	r := origin.ReserveRequest{ID: id, SKU: sku, Qty: 1, Now: now, TTL: ttl}
+	r := store.ReserveRequest{ID: id, SKU: sku, Qty: 1, Now: now, TTL: ttl}
 	ks := s.reserveKeys(p, sku, id, "")
 	out := []string{"EVALSHA", scriptReserve.sha, fmt.Sprint(len(ks))}
 	out = append(out, ks...)

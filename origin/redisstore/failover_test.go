@@ -10,8 +10,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/redistest"
-	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/redisstore"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // TestClusterFailover kills one master of a dedicated cluster with SIGKILL
@@ -72,21 +72,21 @@ func TestClusterFailover(t *testing.T) {
 	// say so quickly.
 	start := time.Now()
 	_, err = s.AdjustStock(context.Background(), skus[0], "w", 1)
-	if took := time.Since(start); !errors.Is(err, origin.ErrUnavailable) || took > 2*time.Second {
+	if took := time.Since(start); !errors.Is(err, store.ErrUnavailable) || took > 2*time.Second {
 		t.Fatalf("write to the dead master's partition: %v after %v", err, took)
 	}
 
 	// The failover: wait until a write to that partition succeeds again.
 	deadline := time.Now().Add(30 * time.Second)
-	var reserved origin.Reservation
+	var reserved store.Reservation
 	for {
 		actx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		reserved, err = s.Reserve(actx, origin.ReserveRequest{SKU: skus[0], Qty: 3, Now: t0})
+		reserved, err = s.Reserve(actx, store.ReserveRequest{SKU: skus[0], Qty: 3, Now: t0})
 		cancel()
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, origin.ErrUnavailable) {
+		if !errors.Is(err, store.ErrUnavailable) {
 			t.Fatalf("reserve during failover: %v", err)
 		}
 		if time.Now().After(deadline) {

@@ -7,28 +7,19 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
-// validRedirect mirrors the admin API's accepted redirect statuses.
-func validRedirect(status int) bool {
-	switch status {
-	case 301, 302, 307, 308:
-		return true
-	}
-	return false
-}
-
 // CreateLink stores a new link at version (tombstone version + 1).
-func (s *Store) CreateLink(ctx context.Context, l origin.NewLink) (origin.Link, error) {
+func (s *Store) CreateLink(ctx context.Context, l store.NewLink) (store.Link, error) {
 	if !keys.ValidCode(l.Code) {
-		return origin.Link{}, fmt.Errorf("%w: code %q", origin.ErrInvalid, l.Code)
+		return store.Link{}, fmt.Errorf("%w: code %q", store.ErrInvalid, l.Code)
 	}
-	if ok, why := origin.ValidateURL(l.URL); !ok {
-		return origin.Link{}, fmt.Errorf("%w: %s", origin.ErrInvalid, why)
+	if ok, why := store.ValidateURL(l.URL); !ok {
+		return store.Link{}, fmt.Errorf("%w: %s", store.ErrInvalid, why)
 	}
-	if !validRedirect(l.Redirect) {
-		return origin.Link{}, fmt.Errorf("%w: redirect status %d", origin.ErrInvalid, l.Redirect)
+	if !store.ValidRedirect(l.Redirect) {
+		return store.Link{}, fmt.Errorf("%w: redirect status %d", store.ErrInvalid, l.Redirect)
 	}
 	p := keys.Partition(keys.KindLink, l.Code)
 	exp := ""
@@ -40,45 +31,45 @@ func (s *Store) CreateLink(ctx context.Context, l origin.NewLink) (origin.Link, 
 		keys.Key(keys.KindLink, l.Code), s.nowMs(), s.cfg.ChangeStreamMaxLen,
 		l.URL, l.Redirect, exp, encodeTime(l.CreatedAt))
 	if err != nil {
-		return origin.Link{}, err
+		return store.Link{}, err
 	}
 	tag, rest, err := replyOf(v)
 	if err != nil {
-		return origin.Link{}, err
+		return store.Link{}, err
 	}
 	ver, err := firstVersion(rest)
 	if err != nil {
-		return origin.Link{}, err
+		return store.Link{}, err
 	}
 	switch tag {
 	case "ok":
-		out := origin.Link{Code: l.Code, URL: l.URL, Redirect: l.Redirect, CreatedAt: normTime(l.CreatedAt), Version: ver}
+		out := store.Link{Code: l.Code, URL: l.URL, Redirect: l.Redirect, CreatedAt: normTime(l.CreatedAt), Version: ver}
 		if l.ExpiresAt != nil {
 			t := normTime(*l.ExpiresAt)
 			out.ExpiresAt = &t
 		}
 		return out, nil
 	case "taken":
-		return origin.Link{}, fmt.Errorf("%w: %s", origin.ErrCodeTaken, l.Code)
+		return store.Link{}, fmt.Errorf("%w: %s", store.ErrCodeTaken, l.Code)
 	}
-	return origin.Link{}, fmt.Errorf("%w: create link: tag %q", errBadReply, tag)
+	return store.Link{}, fmt.Errorf("%w: create link: tag %q", errBadReply, tag)
 }
 
 // GetLink returns the link, expired or not, with its clicks; for an
 // unknown or deleted code ErrNotFound with Code and Version set.
-func (s *Store) GetLink(ctx context.Context, code string) (origin.Link, error) {
+func (s *Store) GetLink(ctx context.Context, code string) (store.Link, error) {
 	return s.getLink(ctx, s.ro, code)
 }
 
 // GetLinkPrimary is GetLink from the master, never a replica.
-func (s *Store) GetLinkPrimary(ctx context.Context, code string) (origin.Link, error) {
+func (s *Store) GetLinkPrimary(ctx context.Context, code string) (store.Link, error) {
 	return s.getLink(ctx, s.primary, code)
 }
 
-func (s *Store) getLink(ctx context.Context, c redis.UniversalClient, code string) (origin.Link, error) {
-	missing := origin.Link{Code: code}
+func (s *Store) getLink(ctx context.Context, c redis.UniversalClient, code string) (store.Link, error) {
+	missing := store.Link{Code: code}
 	if !keys.ValidCode(code) {
-		return missing, fmt.Errorf("%w: link %q", origin.ErrNotFound, code)
+		return missing, fmt.Errorf("%w: link %q", store.ErrNotFound, code)
 	}
 	if s.closed.Load() {
 		return missing, s.classify("get link", redis.ErrClosed)
@@ -93,27 +84,27 @@ func (s *Store) getLink(ctx context.Context, c redis.UniversalClient, code strin
 		return missing, err
 	}
 	if !live {
-		return l, fmt.Errorf("%w: link %q", origin.ErrNotFound, code)
+		return l, fmt.Errorf("%w: link %q", store.ErrNotFound, code)
 	}
 	return l, nil
 }
 
 // UpdateLink applies p and bumps the version.
-func (s *Store) UpdateLink(ctx context.Context, code string, lp origin.LinkPatch) (origin.Link, error) {
+func (s *Store) UpdateLink(ctx context.Context, code string, lp store.LinkPatch) (store.Link, error) {
 	if !keys.ValidCode(code) {
-		return origin.Link{Code: code}, fmt.Errorf("%w: link %q", origin.ErrNotFound, code)
+		return store.Link{Code: code}, fmt.Errorf("%w: link %q", store.ErrNotFound, code)
 	}
 	setURL, url := "0", ""
 	if lp.URL != nil {
-		if ok, why := origin.ValidateURL(*lp.URL); !ok {
-			return origin.Link{}, fmt.Errorf("%w: %s", origin.ErrInvalid, why)
+		if ok, why := store.ValidateURL(*lp.URL); !ok {
+			return store.Link{}, fmt.Errorf("%w: %s", store.ErrInvalid, why)
 		}
 		setURL, url = "1", *lp.URL
 	}
 	setRd, rd := "0", ""
 	if lp.Redirect != nil {
-		if !validRedirect(*lp.Redirect) {
-			return origin.Link{}, fmt.Errorf("%w: redirect status %d", origin.ErrInvalid, *lp.Redirect)
+		if !store.ValidRedirect(*lp.Redirect) {
+			return store.Link{}, fmt.Errorf("%w: redirect status %d", store.ErrInvalid, *lp.Redirect)
 		}
 		setRd, rd = "1", strconv.Itoa(*lp.Redirect)
 	}
@@ -130,38 +121,38 @@ func (s *Store) UpdateLink(ctx context.Context, code string, lp origin.LinkPatch
 		keys.Key(keys.KindLink, code), s.nowMs(), s.cfg.ChangeStreamMaxLen,
 		setURL, url, setRd, rd, expMode, exp)
 	if err != nil {
-		return origin.Link{}, err
+		return store.Link{}, err
 	}
 	tag, rest, err := replyOf(v)
 	if err != nil {
-		return origin.Link{}, err
+		return store.Link{}, err
 	}
 	switch tag {
 	case "ok":
 		hv, err := at(rest, 0)
 		if err != nil {
-			return origin.Link{}, err
+			return store.Link{}, err
 		}
 		h, err := toHash(hv)
 		if err != nil {
-			return origin.Link{}, err
+			return store.Link{}, err
 		}
 		l, _, err := linkFromHash(code, h)
 		return l, err
 	case "nf":
 		ver, err := firstVersion(rest)
 		if err != nil {
-			return origin.Link{}, err
+			return store.Link{}, err
 		}
-		return origin.Link{Code: code, Version: ver}, fmt.Errorf("%w: link %q", origin.ErrNotFound, code)
+		return store.Link{Code: code, Version: ver}, fmt.Errorf("%w: link %q", store.ErrNotFound, code)
 	}
-	return origin.Link{}, fmt.Errorf("%w: update link: tag %q", errBadReply, tag)
+	return store.Link{}, fmt.Errorf("%w: update link: tag %q", errBadReply, tag)
 }
 
 // DeleteLink leaves a tombstone at version + 1 and returns that version.
 func (s *Store) DeleteLink(ctx context.Context, code string) (uint64, error) {
 	if !keys.ValidCode(code) {
-		return 0, fmt.Errorf("%w: link %q", origin.ErrNotFound, code)
+		return 0, fmt.Errorf("%w: link %q", store.ErrNotFound, code)
 	}
 	p := keys.Partition(keys.KindLink, code)
 	v, err := s.run(ctx, scriptLinkDelete,
@@ -182,7 +173,7 @@ func (s *Store) DeleteLink(ctx context.Context, code string) (uint64, error) {
 	case "ok":
 		return ver, nil
 	case "nf":
-		return ver, fmt.Errorf("%w: link %q", origin.ErrNotFound, code)
+		return ver, fmt.Errorf("%w: link %q", store.ErrNotFound, code)
 	}
 	return 0, fmt.Errorf("%w: delete link: tag %q", errBadReply, tag)
 }
@@ -197,11 +188,11 @@ func firstVersion(rest []any) (uint64, error) {
 
 // linkFromHash decodes a link hash; live is false for a missing key or a
 // tombstone, whose Link then carries only Code and Version.
-func linkFromHash(code string, h map[string]string) (l origin.Link, live bool, err error) {
+func linkFromHash(code string, h map[string]string) (l store.Link, live bool, err error) {
 	l.Code = code
 	if v, ok := h["v"]; ok {
 		if l.Version, err = toVersion(v); err != nil {
-			return origin.Link{Code: code}, false, err
+			return store.Link{Code: code}, false, err
 		}
 	}
 	url, ok := h["url"]
@@ -211,22 +202,22 @@ func linkFromHash(code string, h map[string]string) (l origin.Link, live bool, e
 	l.URL = url
 	rd, err := toInt(h["rd"])
 	if err != nil {
-		return origin.Link{Code: code}, false, err
+		return store.Link{Code: code}, false, err
 	}
 	l.Redirect = int(rd)
 	if l.CreatedAt, err = decodeTime(h["ct"]); err != nil {
-		return origin.Link{Code: code}, false, err
+		return store.Link{Code: code}, false, err
 	}
 	if e := h["exp"]; e != "" {
 		t, err := decodeTime(e)
 		if err != nil {
-			return origin.Link{Code: code}, false, err
+			return store.Link{Code: code}, false, err
 		}
 		l.ExpiresAt = &t
 	}
 	if c, ok := h["clk"]; ok {
 		if l.Clicks, err = toInt(c); err != nil {
-			return origin.Link{Code: code}, false, err
+			return store.Link{Code: code}, false, err
 		}
 	}
 	return l, true, nil

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // flushScripts empties the script cache of every node, as a restart
@@ -51,7 +51,7 @@ func TestScriptsSurviveScriptFlush(t *testing.T) {
 			for round := range 2 {
 				flushScripts(t, addrs, tc.cluster)
 				code := []string{"flush0", "flush1"}[round]
-				if _, err := s.CreateLink(ctx, origin.NewLink{Code: code, URL: "https://example.com/", Redirect: 302, CreatedAt: t0}); err != nil {
+				if _, err := s.CreateLink(ctx, store.NewLink{Code: code, URL: "https://example.com/", Redirect: 302, CreatedAt: t0}); err != nil {
 					t.Fatalf("create after SCRIPT FLUSH: %v", err)
 				}
 				if err := s.AddClicks(ctx, map[string]int64{code: 2, "other": 1}); err != nil {
@@ -62,7 +62,7 @@ func TestScriptsSurviveScriptFlush(t *testing.T) {
 					t.Fatalf("set stock after SCRIPT FLUSH: %v", err)
 				}
 				flushScripts(t, addrs, tc.cluster)
-				r, err := s.Reserve(ctx, origin.ReserveRequest{SKU: "SKU-F", Qty: 1, Now: t0, TTL: time.Second})
+				r, err := s.Reserve(ctx, store.ReserveRequest{SKU: "SKU-F", Qty: 1, Now: t0, TTL: time.Second})
 				if err != nil {
 					t.Fatalf("reserve after SCRIPT FLUSH: %v", err)
 				}
@@ -70,7 +70,7 @@ func TestScriptsSurviveScriptFlush(t *testing.T) {
 				if n, err := s.ExpireHolds(ctx, t0.Add(time.Second), 10); err != nil || n != 1 {
 					t.Fatalf("expire after SCRIPT FLUSH: %d %v", n, err)
 				}
-				if got, _ := s.GetReservation(ctx, r.ID); got.Status != origin.StatusExpired {
+				if got, _ := s.GetReservation(ctx, r.ID); got.Status != store.StatusExpired {
 					t.Fatalf("reservation %+v", got)
 				}
 			}
@@ -106,4 +106,4 @@ func TestClosedStore(t *testing.T) {
 	}
 }
 
-func isClosed(err error) bool { return errors.Is(err, origin.ErrClosed) }
+func isClosed(err error) bool { return errors.Is(err, store.ErrClosed) }

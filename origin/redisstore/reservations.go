@@ -8,20 +8,20 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // Reserve holds stock in one atomic script that also records the
 // idempotency outcome (a reservation or insufficient stock).
-func (s *Store) Reserve(ctx context.Context, r origin.ReserveRequest) (origin.Reservation, error) {
+func (s *Store) Reserve(ctx context.Context, r store.ReserveRequest) (store.Reservation, error) {
 	if err := checkReserve(&r); err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	p := keys.Partition(keys.KindStock, r.SKU)
 	if r.ID == "" {
 		r.ID = keys.NewReservationID(p)
 	} else if rp, err := keys.ReservationPartition(r.ID); err != nil || rp != p {
-		return origin.Reservation{}, fmt.Errorf("%w: reservation id %q is not one of partition %d", origin.ErrInvalid, r.ID, p)
+		return store.Reservation{}, fmt.Errorf("%w: reservation id %q is not one of partition %d", store.ErrInvalid, r.ID, p)
 	}
 	if r.Now.IsZero() {
 		r.Now = s.clock.Now()
@@ -29,24 +29,24 @@ func (s *Store) Reserve(ctx context.Context, r origin.ReserveRequest) (origin.Re
 	exp := r.Now.Add(r.TTL)
 	v, err := s.run(ctx, scriptReserve, s.reserveKeys(p, r.SKU, r.ID, r.IdempotencyKey), s.reserveArgs(r, exp)...)
 	if err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	tag, rest, err := replyOf(v)
 	if err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	switch tag {
 	case "ok":
 		wv, err := at(rest, 0)
 		if err != nil {
-			return origin.Reservation{}, err
+			return store.Reservation{}, err
 		}
 		wh, err := toString(wv)
 		if err != nil {
-			return origin.Reservation{}, err
+			return store.Reservation{}, err
 		}
-		return origin.Reservation{
-			ID: r.ID, SKU: r.SKU, Warehouse: wh, Qty: r.Qty, Status: origin.StatusHeld,
+		return store.Reservation{
+			ID: r.ID, SKU: r.SKU, Warehouse: wh, Qty: r.Qty, Status: store.StatusHeld,
 			ExpiresAt: normTime(exp), CreatedAt: normTime(r.Now),
 		}, nil
 	case "replay":
@@ -54,17 +54,17 @@ func (s *Store) Reserve(ctx context.Context, r origin.ReserveRequest) (origin.Re
 		res.Replayed = true
 		return res, err
 	case "insufficient":
-		return origin.Reservation{}, fmt.Errorf("%w: %d of %s", origin.ErrInsufficientStock, r.Qty, r.SKU)
+		return store.Reservation{}, fmt.Errorf("%w: %d of %s", store.ErrInsufficientStock, r.Qty, r.SKU)
 	case "nf":
-		return origin.Reservation{}, fmt.Errorf("%w: sku %q", origin.ErrNotFound, r.SKU)
+		return store.Reservation{}, fmt.Errorf("%w: sku %q", store.ErrNotFound, r.SKU)
 	case "mismatch":
-		return origin.Reservation{}, fmt.Errorf("%w: key %q", origin.ErrIdempotencyMismatch, r.IdempotencyKey)
+		return store.Reservation{}, fmt.Errorf("%w: key %q", store.ErrIdempotencyMismatch, r.IdempotencyKey)
 	case "gone":
-		return origin.Reservation{}, fmt.Errorf("%w: the reservation recorded for idempotency key %q no longer exists", origin.ErrNotFound, r.IdempotencyKey)
+		return store.Reservation{}, fmt.Errorf("%w: the reservation recorded for idempotency key %q no longer exists", store.ErrNotFound, r.IdempotencyKey)
 	case "idtaken":
-		return origin.Reservation{}, fmt.Errorf("%w: reservation id %q is taken by another request", origin.ErrInvalid, r.ID)
+		return store.Reservation{}, fmt.Errorf("%w: reservation id %q is taken by another request", store.ErrInvalid, r.ID)
 	}
-	return origin.Reservation{}, fmt.Errorf("%w: reserve: tag %q", errBadReply, tag)
+	return store.Reservation{}, fmt.Errorf("%w: reserve: tag %q", errBadReply, tag)
 }
 
 // reserveKeys are the script's KEYS: stock, seq, log, reservation, holds
@@ -78,7 +78,7 @@ func (s *Store) reserveKeys(p int, sku, id, idemKey string) []string {
 }
 
 // reserveArgs are the script's ARGV (see lua/reserve.lua).
-func (s *Store) reserveArgs(r origin.ReserveRequest, exp time.Time) []any {
+func (s *Store) reserveArgs(r store.ReserveRequest, exp time.Time) []any {
 	// The fingerprint is what must match for a repeated idempotency key to
 	// count as the same request.
 	fp := strconv.FormatInt(r.Qty, 10) + "|" + r.Warehouse + "|" + strconv.FormatInt(int64(r.TTL), 10)
@@ -90,29 +90,29 @@ func (s *Store) reserveArgs(r origin.ReserveRequest, exp time.Time) []any {
 	}
 }
 
-func checkReserve(r *origin.ReserveRequest) error {
+func checkReserve(r *store.ReserveRequest) error {
 	if !keys.ValidSKU(r.SKU) {
-		return fmt.Errorf("%w: sku %q", origin.ErrInvalid, r.SKU)
+		return fmt.Errorf("%w: sku %q", store.ErrInvalid, r.SKU)
 	}
 	if r.Warehouse != "" && !keys.ValidWarehouse(r.Warehouse) {
-		return fmt.Errorf("%w: warehouse %q", origin.ErrInvalid, r.Warehouse)
+		return fmt.Errorf("%w: warehouse %q", store.ErrInvalid, r.Warehouse)
 	}
 	if r.Qty <= 0 || r.Qty > maxQty {
-		return fmt.Errorf("%w: qty %d outside 1..%d", origin.ErrInvalid, r.Qty, maxQty)
+		return fmt.Errorf("%w: qty %d outside 1..%d", store.ErrInvalid, r.Qty, maxQty)
 	}
 	if r.TTL == 0 {
-		r.TTL = origin.DefaultReservationTTL
+		r.TTL = store.DefaultReservationTTL
 	}
-	if r.TTL < 0 || r.TTL > origin.MaxReservationTTL {
-		return fmt.Errorf("%w: ttl %v outside 0..%v", origin.ErrInvalid, r.TTL, origin.MaxReservationTTL)
+	if r.TTL < 0 || r.TTL > store.MaxReservationTTL {
+		return fmt.Errorf("%w: ttl %v outside 0..%v", store.ErrInvalid, r.TTL, store.MaxReservationTTL)
 	}
 	if k := r.IdempotencyKey; k != "" {
 		if len(k) > 255 {
-			return fmt.Errorf("%w: idempotency key longer than 255 bytes", origin.ErrInvalid)
+			return fmt.Errorf("%w: idempotency key longer than 255 bytes", store.ErrInvalid)
 		}
 		for i := 0; i < len(k); i++ {
 			if k[i] < 0x21 || k[i] > 0x7e {
-				return fmt.Errorf("%w: idempotency key must be printable ASCII", origin.ErrInvalid)
+				return fmt.Errorf("%w: idempotency key must be printable ASCII", store.ErrInvalid)
 			}
 		}
 	}
@@ -120,29 +120,29 @@ func checkReserve(r *origin.ReserveRequest) error {
 }
 
 // GetReservation returns a reservation as stored.
-func (s *Store) GetReservation(ctx context.Context, id string) (origin.Reservation, error) {
+func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservation, error) {
 	p, err := keys.ReservationPartition(id)
 	if err != nil {
-		return origin.Reservation{}, fmt.Errorf("%w: %w", origin.ErrNotFound, err)
+		return store.Reservation{}, fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
 	if s.closed.Load() {
-		return origin.Reservation{}, s.classify("get reservation", redis.ErrClosed)
+		return store.Reservation{}, s.classify("get reservation", redis.ErrClosed)
 	}
 	h, err := s.ro.HGetAll(ctx, s.ks.reservation(p, id)).Result()
 	if err != nil {
-		return origin.Reservation{}, s.classify("get reservation", err)
+		return store.Reservation{}, s.classify("get reservation", err)
 	}
 	if len(h) == 0 {
-		return origin.Reservation{}, fmt.Errorf("%w: reservation %q", origin.ErrNotFound, id)
+		return store.Reservation{}, fmt.Errorf("%w: reservation %q", store.ErrNotFound, id)
 	}
 	return reservationFromHash(id, h)
 }
 
 // CommitReservation turns a hold into a sale.
-func (s *Store) CommitReservation(ctx context.Context, id string, now time.Time) (origin.Reservation, error) {
+func (s *Store) CommitReservation(ctx context.Context, id string, now time.Time) (store.Reservation, error) {
 	p, err := keys.ReservationPartition(id)
 	if err != nil {
-		return origin.Reservation{}, fmt.Errorf("%w: %w", origin.ErrNotFound, err)
+		return store.Reservation{}, fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
 	if now.IsZero() {
 		now = s.clock.Now()
@@ -152,96 +152,96 @@ func (s *Store) CommitReservation(ctx context.Context, id string, now time.Time)
 		millis(now), s.cfg.ChangeStreamMaxLen, secs(now), nanos(now), id,
 		s.ks.stockPrefix(p), s.cfg.ReservationRetention.Milliseconds())
 	if err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	return s.settled(id, "commit", v)
 }
 
 // ReleaseReservation returns held stock.
-func (s *Store) ReleaseReservation(ctx context.Context, id string) (origin.Reservation, error) {
+func (s *Store) ReleaseReservation(ctx context.Context, id string) (store.Reservation, error) {
 	p, err := keys.ReservationPartition(id)
 	if err != nil {
-		return origin.Reservation{}, fmt.Errorf("%w: %w", origin.ErrNotFound, err)
+		return store.Reservation{}, fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
 	v, err := s.run(ctx, scriptRelease,
 		[]string{s.ks.reservation(p, id), s.ks.holds(p), s.ks.seq(p), s.ks.log(p)},
 		s.nowMs(), s.cfg.ChangeStreamMaxLen, id,
 		s.ks.stockPrefix(p), s.cfg.ReservationRetention.Milliseconds())
 	if err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	return s.settled(id, "release", v)
 }
 
 // settled decodes the {tag, reservation} reply of commit and release.
-func (s *Store) settled(id, op string, v any) (origin.Reservation, error) {
+func (s *Store) settled(id, op string, v any) (store.Reservation, error) {
 	tag, rest, err := replyOf(v)
 	if err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	if tag == "nf" {
-		return origin.Reservation{}, fmt.Errorf("%w: reservation %q", origin.ErrNotFound, id)
+		return store.Reservation{}, fmt.Errorf("%w: reservation %q", store.ErrNotFound, id)
 	}
 	hv, err := at(rest, 0)
 	if err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	h, err := toHash(hv)
 	if err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	res, err := reservationFromHash(id, h)
 	if err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	switch tag {
 	case "ok":
 		return res, nil
 	case "notheld":
-		return res, fmt.Errorf("%w: reservation %q is %s", origin.ErrNotHeld, id, res.Status)
+		return res, fmt.Errorf("%w: reservation %q is %s", store.ErrNotHeld, id, res.Status)
 	case "expired":
-		return res, fmt.Errorf("%w: reservation %q", origin.ErrReservationExpired, id)
+		return res, fmt.Errorf("%w: reservation %q", store.ErrReservationExpired, id)
 	}
-	return origin.Reservation{}, fmt.Errorf("%w: %s: tag %q", errBadReply, op, tag)
+	return store.Reservation{}, fmt.Errorf("%w: %s: tag %q", errBadReply, op, tag)
 }
 
 // reservationFromReply decodes {id, reservation hash}.
-func reservationFromReply(rest []any) (origin.Reservation, error) {
+func reservationFromReply(rest []any) (store.Reservation, error) {
 	iv, err := at(rest, 0)
 	if err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	id, err := toString(iv)
 	if err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	hv, err := at(rest, 1)
 	if err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	h, err := toHash(hv)
 	if err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	return reservationFromHash(id, h)
 }
 
-func reservationFromHash(id string, h map[string]string) (origin.Reservation, error) {
-	res := origin.Reservation{ID: id, SKU: h["sku"], Warehouse: h["wh"], Status: h["st"]}
+func reservationFromHash(id string, h map[string]string) (store.Reservation, error) {
+	res := store.Reservation{ID: id, SKU: h["sku"], Warehouse: h["wh"], Status: h["st"]}
 	var err error
 	if res.Qty, err = toInt(h["q"]); err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	if res.ExpiresAt, err = decodeTimeParts(h["es"], h["en"]); err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	if res.CreatedAt, err = decodeTimeParts(h["cs"], h["cn"]); err != nil {
-		return origin.Reservation{}, err
+		return store.Reservation{}, err
 	}
 	switch res.Status {
-	case origin.StatusHeld, origin.StatusCommitted, origin.StatusReleased, origin.StatusExpired:
+	case store.StatusHeld, store.StatusCommitted, store.StatusReleased, store.StatusExpired:
 	default:
-		return origin.Reservation{}, fmt.Errorf("%w: reservation %q status %q", errBadReply, id, res.Status)
+		return store.Reservation{}, fmt.Errorf("%w: reservation %q status %q", errBadReply, id, res.Status)
 	}
 	return res, nil
 }

@@ -10,8 +10,8 @@ import (
 
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/redistest"
-	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/redisstore"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // TestRestartKeepsAcknowledgedWrites kills redis-server with SIGKILL while
@@ -29,13 +29,13 @@ func TestRestartKeepsAcknowledgedWrites(t *testing.T) {
 	s := openOn(t, []string{srv.Addr})
 	ctx := ctxT(t)
 
-	if _, err := s.CreateLink(ctx, origin.NewLink{Code: "keep", URL: "https://example.com/", Redirect: 302, CreatedAt: t0}); err != nil {
+	if _, err := s.CreateLink(ctx, store.NewLink{Code: "keep", URL: "https://example.com/", Redirect: 302, CreatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.SetStock(ctx, "SKU-R", "w1", 1000); err != nil {
 		t.Fatal(err)
 	}
-	held, err := s.Reserve(ctx, origin.ReserveRequest{SKU: "SKU-R", Qty: 2, Now: t0, TTL: time.Hour, IdempotencyKey: "before-crash"})
+	held, err := s.Reserve(ctx, store.ReserveRequest{SKU: "SKU-R", Qty: 2, Now: t0, TTL: time.Hour, IdempotencyKey: "before-crash"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestRestartKeepsAcknowledgedWrites(t *testing.T) {
 				switch {
 				case err == nil:
 					acked.Add(1)
-				case errors.Is(err, origin.ErrUnavailable):
+				case errors.Is(err, store.ErrUnavailable):
 					unknown.Add(1)
 					time.Sleep(5 * time.Millisecond)
 				default:
@@ -82,7 +82,7 @@ func TestRestartKeepsAcknowledgedWrites(t *testing.T) {
 		"Ping":    s.Ping,
 		"GetLink": func(ctx context.Context) error { _, err := s.GetLink(ctx, "keep"); return err },
 		"Reserve": func(ctx context.Context) error {
-			_, err := s.Reserve(ctx, origin.ReserveRequest{SKU: "SKU-R", Qty: 1, Now: t0})
+			_, err := s.Reserve(ctx, store.ReserveRequest{SKU: "SKU-R", Qty: 1, Now: t0})
 			return err
 		},
 		"Heads":   func(ctx context.Context) error { _, err := s.Heads(ctx); return err },
@@ -91,7 +91,7 @@ func TestRestartKeepsAcknowledgedWrites(t *testing.T) {
 		start := time.Now()
 		err := call(context.Background())
 		took := time.Since(start)
-		if !errors.Is(err, origin.ErrUnavailable) {
+		if !errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("%s while down: %v, want ErrUnavailable", name, err)
 		}
 		if took > 1500*time.Millisecond {
@@ -129,7 +129,7 @@ func TestRestartKeepsAcknowledgedWrites(t *testing.T) {
 	if l, err := s.GetLink(ctx, "keep"); err != nil || l.Version != 1 {
 		t.Fatalf("link after restart: %+v %v", l, err)
 	}
-	replay, err := s.Reserve(ctx, origin.ReserveRequest{SKU: "SKU-R", Qty: 2, Now: t0, TTL: time.Hour, IdempotencyKey: "before-crash"})
+	replay, err := s.Reserve(ctx, store.ReserveRequest{SKU: "SKU-R", Qty: 2, Now: t0, TTL: time.Hour, IdempotencyKey: "before-crash"})
 	if err != nil || !replay.Replayed || replay.ID != held.ID {
 		t.Fatalf("idempotent replay after restart: %+v %v", replay, err)
 	}
@@ -166,7 +166,7 @@ func TestNewFailsFastWhenUnreachable(t *testing.T) {
 	}
 	start := time.Now()
 	_, err = redisstore.New(context.Background(), redisstore.DefaultConfig([]string{ports}))
-	if !errors.Is(err, origin.ErrUnavailable) {
+	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("New on a dead address: %v, want ErrUnavailable", err)
 	}
 	if took := time.Since(start); took > 2*time.Second {
@@ -204,12 +204,12 @@ func TestPausedServerHonoursDeadlines(t *testing.T) {
 	start := time.Now()
 	_, err = s.GetStock(short, "SKU-P")
 	cancel()
-	if took := time.Since(start); !errors.Is(err, origin.ErrUnavailable) || took > 600*time.Millisecond {
+	if took := time.Since(start); !errors.Is(err, store.ErrUnavailable) || took > 600*time.Millisecond {
 		t.Fatalf("GetStock with a 150ms deadline on a hung server: %v after %v", err, took)
 	}
 	start = time.Now()
-	_, err = s.Reserve(context.Background(), origin.ReserveRequest{SKU: "SKU-P", Qty: 1, Now: t0})
-	if took := time.Since(start); !errors.Is(err, origin.ErrUnavailable) || took > 2*time.Second {
+	_, err = s.Reserve(context.Background(), store.ReserveRequest{SKU: "SKU-P", Qty: 1, Now: t0})
+	if took := time.Since(start); !errors.Is(err, store.ErrUnavailable) || took > 2*time.Second {
 		t.Fatalf("Reserve without a deadline on a hung server: %v after %v (ReadTimeout 800ms)", err, took)
 	}
 

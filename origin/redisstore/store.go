@@ -10,10 +10,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 	"github.com/shortstock/shortstock/internal/clock"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
-// Store is an origin.Store on Redis or Redis Cluster. It is safe for
+// Store is an store.Store on Redis or Redis Cluster. It is safe for
 // concurrent use.
 type Store struct {
 	cfg   Config
@@ -32,13 +32,13 @@ type Store struct {
 }
 
 var (
-	_ origin.Store         = (*Store)(nil)
-	_ origin.PrimaryReader = (*Store)(nil)
+	_ store.Store         = (*Store)(nil)
+	_ store.PrimaryReader = (*Store)(nil)
 )
 
 // New validates cfg, connects, and loads the scripts. It fails with an
-// error wrapping origin.ErrConfig for a bad config, and one wrapping
-// origin.ErrUnavailable when Redis cannot be reached within ctx; a Store
+// error wrapping store.ErrConfig for a bad config, and one wrapping
+// store.ErrUnavailable when Redis cannot be reached within ctx; a Store
 // that was created recovers by itself from later outages.
 func New(ctx context.Context, cfg Config) (*Store, error) {
 	cfg, err := cfg.normalize()
@@ -65,7 +65,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 func (s *Store) connect() (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: redisstore: creating the client: %v", origin.ErrConfig, r)
+			err = fmt.Errorf("%w: redisstore: creating the client: %v", store.ErrConfig, r)
 		}
 	}()
 	c := s.cfg
@@ -149,7 +149,7 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes the connections. It is idempotent; calls after it fail with
-// origin.ErrClosed.
+// store.ErrClosed.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)

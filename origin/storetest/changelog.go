@@ -6,13 +6,13 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // testChangeLogEveryWrite does every kind of write, successful and failed,
 // and then reads every partition's whole log back: exactly the successful
 // writes, each once, in order, seqs 1, 2, 3, ... per partition.
-func testChangeLogEveryWrite(t *testing.T, s origin.Store) {
+func testChangeLogEveryWrite(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	want := make([][]string, keys.Partitions) // per partition: "key@version"
 	versions := map[string]uint64{}
@@ -40,7 +40,7 @@ func testChangeLogEveryWrite(t *testing.T, s origin.Store) {
 		wrote(linkKey(code))
 	}
 	url := "https://example.com/changed"
-	_, err := s.UpdateLink(ctx, "cl-1", origin.LinkPatch{URL: &url})
+	_, err := s.UpdateLink(ctx, "cl-1", store.LinkPatch{URL: &url})
 	must(err)
 	wrote(linkKey("cl-1"))
 	_, err = s.DeleteLink(ctx, "cl-2")
@@ -146,7 +146,7 @@ func codesInPartition(prefix string, n int) (codes []string, partition int) {
 	return codes, partition
 }
 
-func testChangesPaging(t *testing.T, s origin.Store) {
+func testChangesPaging(t *testing.T, s store.Store) {
 	codes, p := codesInPartition("pg-", 5)
 	for _, c := range codes {
 		mustCreate(t, s, newLink(c, "https://example.com/"+c))
@@ -191,7 +191,7 @@ func testChangesPaging(t *testing.T, s origin.Store) {
 	}
 }
 
-func testReadsNeverAppend(t *testing.T, s origin.Store) {
+func testReadsNeverAppend(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	mustCreate(t, s, newLink("rd", "https://example.com/rd"))
 	mustCreate(t, s, newLink("rd-gone", "https://example.com/gone"))

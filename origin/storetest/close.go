@@ -3,10 +3,10 @@ package storetest
 import (
 	"testing"
 
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
-func testPingAndClose(t *testing.T, s origin.Store) {
+func testPingAndClose(t *testing.T, s store.Store) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping of a fresh store: %v", err)
 	}
@@ -17,7 +17,7 @@ func testPingAndClose(t *testing.T, s origin.Store) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	// After Close everything fails (origin.ErrClosed is preferred, any
+	// After Close everything fails (store.ErrClosed is preferred, any
 	// error will do); nothing may panic.
 	if err := s.Ping(t.Context()); err == nil {
 		t.Fatal("Ping after Close: no error")

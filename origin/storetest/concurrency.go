@@ -11,12 +11,12 @@ import (
 
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // testConcurrentReserveExact is the scenario from the product brief: 100 on
 // hand, 150 concurrent reservations of one unit: exactly 100 succeed.
-func testConcurrentReserveExact(t *testing.T, s origin.Store) {
+func testConcurrentReserveExact(t *testing.T, s store.Store) {
 	const onHand, buyers = 100, 150
 	mustSetStock(t, s, "hot", "w1", onHand)
 	var ok, short atomic.Int64
@@ -31,10 +31,10 @@ func testConcurrentReserveExact(t *testing.T, s origin.Store) {
 			<-start
 			res, err := s.Reserve(t.Context(), r)
 			switch {
-			case err == nil && res.ID == r.ID && res.Status == origin.StatusHeld && res.Warehouse == "w1":
+			case err == nil && res.ID == r.ID && res.Status == store.StatusHeld && res.Warehouse == "w1":
 				ok.Add(1)
 				ids[i] = r.ID
-			case errors.Is(err, origin.ErrInsufficientStock):
+			case errors.Is(err, store.ErrInsufficientStock):
 				short.Add(1)
 			default:
 				t.Errorf("Reserve: %+v, %v", res, err)
@@ -56,7 +56,7 @@ func testConcurrentReserveExact(t *testing.T, s origin.Store) {
 	}
 	for _, id := range ids {
 		if id != "" {
-			if r := mustGetRes(t, s, id); r.Status != origin.StatusHeld || r.Qty != 1 {
+			if r := mustGetRes(t, s, id); r.Status != store.StatusHeld || r.Qty != 1 {
 				t.Fatalf("reservation %s = %+v", id, r)
 			}
 		}
@@ -83,7 +83,7 @@ type nosModel struct {
 	mu       sync.Mutex
 	adjusted map[string]int64 // "sku/wh" -> sum of accepted deltas
 	adjusts  map[string]int   // sku -> accepted adjusts
-	created  map[string]origin.Reservation
+	created  map[string]store.Reservation
 	ids      []string
 	replayed []string // IDs that replays returned
 }
@@ -100,8 +100,8 @@ func (c *nosClock) now() time.Time {
 // adjusts and expiries from many goroutines over a few SKUs, and checks the
 // stock invariants exactly between rounds and loosely (never oversold,
 // versions never go back) while the workers run.
-func testConcurrentNoOversell(t *testing.T, s origin.Store) {
-	m := &nosModel{adjusted: map[string]int64{}, adjusts: map[string]int{}, created: map[string]origin.Reservation{}}
+func testConcurrentNoOversell(t *testing.T, s store.Store) {
+	m := &nosModel{adjusted: map[string]int64{}, adjusts: map[string]int{}, created: map[string]store.Reservation{}}
 	for _, sku := range nosSKUs {
 		for _, w := range nosWarehouses {
 			mustSetStock(t, s, sku, w, nosInitial)
@@ -149,7 +149,7 @@ func testConcurrentNoOversell(t *testing.T, s origin.Store) {
 }
 
 // nosStep does one random operation and records what the store accepted.
-func nosStep(t *testing.T, s origin.Store, m *nosModel, clk *nosClock, rng *rand.Rand) {
+func nosStep(t *testing.T, s store.Store, m *nosModel, clk *nosClock, rng *rand.Rand) {
 	ctx := t.Context()
 	sku := nosSKUs[rng.IntN(len(nosSKUs))]
 	w := nosWarehouses[rng.IntN(len(nosWarehouses))]
@@ -163,7 +163,7 @@ func nosStep(t *testing.T, s origin.Store, m *nosModel, clk *nosClock, rng *rand
 	}
 	switch op := rng.IntN(100); {
 	case op < 40: // reserve, sometimes idempotent, sometimes anywhere
-		r := origin.ReserveRequest{ID: newID(sku), SKU: sku, Qty: 1 + rng.Int64N(4), Now: clk.now(),
+		r := store.ReserveRequest{ID: newID(sku), SKU: sku, Qty: 1 + rng.Int64N(4), Now: clk.now(),
 			TTL: time.Duration(1+rng.IntN(20)) * time.Second}
 		if rng.IntN(2) == 0 {
 			r.Warehouse = w
@@ -182,7 +182,7 @@ func nosStep(t *testing.T, s origin.Store, m *nosModel, clk *nosClock, rng *rand
 			m.replayed = append(m.replayed, res.ID)
 			m.mu.Unlock()
 		case err == nil:
-			if res.ID != r.ID || res.Qty != r.Qty || res.Status != origin.StatusHeld || (r.Warehouse != "" && res.Warehouse != r.Warehouse) {
+			if res.ID != r.ID || res.Qty != r.Qty || res.Status != store.StatusHeld || (r.Warehouse != "" && res.Warehouse != r.Warehouse) {
 				t.Errorf("Reserve(%+v) = %+v", r, res)
 				return
 			}
@@ -190,27 +190,27 @@ func nosStep(t *testing.T, s origin.Store, m *nosModel, clk *nosClock, rng *rand
 			m.created[res.ID] = res
 			m.ids = append(m.ids, res.ID)
 			m.mu.Unlock()
-		case errors.Is(err, origin.ErrInsufficientStock):
+		case errors.Is(err, store.ErrInsufficientStock):
 		default:
 			t.Errorf("Reserve(%+v): %v", r, err)
 		}
 	case op < 60:
 		if id := pickID(); id != "" {
 			res, err := s.CommitReservation(ctx, id, clk.now())
-			if err != nil && !errors.Is(err, origin.ErrNotHeld) && !errors.Is(err, origin.ErrReservationExpired) {
+			if err != nil && !errors.Is(err, store.ErrNotHeld) && !errors.Is(err, store.ErrReservationExpired) {
 				t.Errorf("CommitReservation: %v", err)
 			}
-			if err == nil && res.Status != origin.StatusCommitted {
+			if err == nil && res.Status != store.StatusCommitted {
 				t.Errorf("CommitReservation returned status %q without error", res.Status)
 			}
 		}
 	case op < 75:
 		if id := pickID(); id != "" {
 			res, err := s.ReleaseReservation(ctx, id)
-			if err != nil && !errors.Is(err, origin.ErrNotHeld) {
+			if err != nil && !errors.Is(err, store.ErrNotHeld) {
 				t.Errorf("ReleaseReservation: %v", err)
 			}
-			if err == nil && res.Status != origin.StatusReleased && res.Status != origin.StatusExpired {
+			if err == nil && res.Status != store.StatusReleased && res.Status != store.StatusExpired {
 				t.Errorf("ReleaseReservation returned status %q without error", res.Status)
 			}
 		}
@@ -226,7 +226,7 @@ func nosStep(t *testing.T, s origin.Store, m *nosModel, clk *nosClock, rng *rand
 			m.adjusted[sku+"/"+w] += delta
 			m.adjusts[sku]++
 			m.mu.Unlock()
-		case errors.Is(err, origin.ErrInsufficientStock):
+		case errors.Is(err, store.ErrInsufficientStock):
 		default:
 			t.Errorf("AdjustStock(%s, %s, %d): %v", sku, w, delta, err)
 		}
@@ -239,7 +239,7 @@ func nosStep(t *testing.T, s origin.Store, m *nosModel, clk *nosClock, rng *rand
 
 // watchStock reads stock until stop, checking what must hold at every
 // instant: never oversold, arithmetic right, versions never go back.
-func watchStock(t *testing.T, s origin.Store, stop <-chan struct{}) {
+func watchStock(t *testing.T, s store.Store, stop <-chan struct{}) {
 	last := map[string]uint64{}
 	for i := 0; ; i++ {
 		select {
@@ -268,7 +268,7 @@ func watchStock(t *testing.T, s origin.Store, stop <-chan struct{}) {
 // checkNoOversell compares every SKU with the model, exactly: reserved is
 // what the held reservations hold, on hand is the start plus accepted
 // adjusts minus sales, and the version counts every accepted write.
-func checkNoOversell(t *testing.T, s origin.Store, m *nosModel, when string) {
+func checkNoOversell(t *testing.T, s store.Store, m *nosModel, when string) {
 	t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -286,12 +286,12 @@ func checkNoOversell(t *testing.T, s origin.Store, m *nosModel, when string) {
 		k := r.SKU + "/" + r.Warehouse
 		writes[r.SKU]++ // the reservation
 		switch r.Status {
-		case origin.StatusHeld:
+		case store.StatusHeld:
 			held[k] += r.Qty
-		case origin.StatusCommitted:
+		case store.StatusCommitted:
 			sold[k] += r.Qty
 			writes[r.SKU]++ // and how it ended
-		case origin.StatusReleased, origin.StatusExpired:
+		case store.StatusReleased, store.StatusExpired:
 			writes[r.SKU]++
 		default:
 			t.Fatalf("%s: reservation %s has status %q", when, id, r.Status)
@@ -319,7 +319,7 @@ func checkNoOversell(t *testing.T, s origin.Store, m *nosModel, when string) {
 
 // checkLogVersions reads every partition's log: each key's versions appear
 // once each, in order, 1, 2, 3, ..., ending at the key's current version.
-func checkLogVersions(t *testing.T, s origin.Store) {
+func checkLogVersions(t *testing.T, s store.Store) {
 	t.Helper()
 	last := map[string]change.Change{}
 	for p := range keys.Partitions {

@@ -1,11 +1,11 @@
-// Package storetest is the conformance suite of origin.Store. Every backend
+// Package storetest is the conformance suite of store.Store. Every backend
 // runs it from its own tests:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) origin.Store { return openFresh(t) })
+//		storetest.Run(t, func(t *testing.T) store.Store { return openFresh(t) })
 //	}
 //
-// The suite checks the contract as origin.Store documents it, with real
+// The suite checks the contract as store.Store documents it, with real
 // values: versions (start at 1, +1 per write, kept across deletes), the
 // change log (exactly one change per write, contiguous seqs per partition,
 // nothing for reads, clicks or failed writes), stock arithmetic, the

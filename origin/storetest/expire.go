@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
-func testExpireHolds(t *testing.T, s origin.Store) {
+func testExpireHolds(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "ex-1", "w1", 100)
 	mustSetStock(t, s, "ex-2", "w1", 100)
 	a := reserveReq("ex-1", "w1", 1, 10*time.Second)
@@ -18,7 +18,7 @@ func testExpireHolds(t *testing.T, s origin.Store) {
 	c := reserveReq("ex-1", "w1", 3, 30*time.Second)
 	d := reserveReq("ex-1", "w1", 4, 10*time.Second)
 	e := reserveReq("ex-2", "w1", 5, 10*time.Second)
-	for _, r := range []origin.ReserveRequest{a, b, c, d, e} {
+	for _, r := range []store.ReserveRequest{a, b, c, d, e} {
 		mustReserve(t, s, r)
 	}
 	if _, err := s.CommitReservation(t.Context(), d.ID, t0.Add(5*time.Second)); err != nil {
@@ -48,17 +48,17 @@ func testExpireHolds(t *testing.T, s origin.Store) {
 	if h := sum(mustHeads(t, s)); h != h0+2 {
 		t.Fatalf("expiring 2 holds appended %d changes, want 2", h-h0)
 	}
-	checkRes(t, "a", mustGetRes(t, s, a.ID), a.ID, "ex-1", "w1", 1, origin.StatusExpired, t0.Add(10*time.Second))
-	checkRes(t, "b", mustGetRes(t, s, b.ID), b.ID, "ex-2", "w1", 2, origin.StatusExpired, t0.Add(20*time.Second))
-	checkRes(t, "c", mustGetRes(t, s, c.ID), c.ID, "ex-1", "w1", 3, origin.StatusHeld, t0.Add(30*time.Second))
-	checkRes(t, "d", mustGetRes(t, s, d.ID), d.ID, "ex-1", "w1", 4, origin.StatusCommitted, t0.Add(10*time.Second))
-	checkRes(t, "e", mustGetRes(t, s, e.ID), e.ID, "ex-2", "w1", 5, origin.StatusReleased, t0.Add(10*time.Second))
+	checkRes(t, "a", mustGetRes(t, s, a.ID), a.ID, "ex-1", "w1", 1, store.StatusExpired, t0.Add(10*time.Second))
+	checkRes(t, "b", mustGetRes(t, s, b.ID), b.ID, "ex-2", "w1", 2, store.StatusExpired, t0.Add(20*time.Second))
+	checkRes(t, "c", mustGetRes(t, s, c.ID), c.ID, "ex-1", "w1", 3, store.StatusHeld, t0.Add(30*time.Second))
+	checkRes(t, "d", mustGetRes(t, s, d.ID), d.ID, "ex-1", "w1", 4, store.StatusCommitted, t0.Add(10*time.Second))
+	checkRes(t, "e", mustGetRes(t, s, e.ID), e.ID, "ex-2", "w1", 5, store.StatusReleased, t0.Add(10*time.Second))
 	checkView(t, "after expiry", mustGetStock(t, s, "ex-1"), "ex-1", 6, map[string]wh{"w1": {96, 3}})
 	checkView(t, "after expiry", mustGetStock(t, s, "ex-2"), "ex-2", 5, map[string]wh{"w1": {100, 0}})
 
 	expire(t0.Add(20*time.Second), 0)
 	expire(t0.Add(time.Hour), 1)
-	checkRes(t, "c", mustGetRes(t, s, c.ID), c.ID, "ex-1", "w1", 3, origin.StatusExpired, t0.Add(30*time.Second))
+	checkRes(t, "c", mustGetRes(t, s, c.ID), c.ID, "ex-1", "w1", 3, store.StatusExpired, t0.Add(30*time.Second))
 	checkView(t, "after all expired", mustGetStock(t, s, "ex-1"), "ex-1", 7, map[string]wh{"w1": {96, 0}})
 	expire(t0.Add(24*time.Hour), 0)
 	if h := sum(mustHeads(t, s)); h != h0+3 {
@@ -66,7 +66,7 @@ func testExpireHolds(t *testing.T, s origin.Store) {
 	}
 }
 
-func testExpireHoldsMax(t *testing.T, s origin.Store) {
+func testExpireHoldsMax(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "em", "w1", 100)
 	for range 5 {
 		mustReserve(t, s, reserveReq("em", "w1", 1, time.Minute))
@@ -82,7 +82,7 @@ func testExpireHoldsMax(t *testing.T, s origin.Store) {
 
 // testExpireHoldsConcurrent runs ExpireHolds from several goroutines, as
 // several origins do on one store: every hold must expire exactly once.
-func testExpireHoldsConcurrent(t *testing.T, s origin.Store) {
+func testExpireHoldsConcurrent(t *testing.T, s store.Store) {
 	const (
 		skus    = 4
 		due     = 20 // per SKU
@@ -147,7 +147,7 @@ func testExpireHoldsConcurrent(t *testing.T, s origin.Store) {
 		t.Fatalf("%d expiries appended %d changes", skus*due, h-h0)
 	}
 	for _, id := range ids {
-		if r := mustGetRes(t, s, id); r.Status != origin.StatusExpired {
+		if r := mustGetRes(t, s, id); r.Status != store.StatusExpired {
 			t.Fatalf("reservation %s is %s, want expired", id, r.Status)
 		}
 	}

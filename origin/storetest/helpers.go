@@ -10,7 +10,7 @@ import (
 
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // t0 is the suite's "now": whole seconds, so a backend that keeps times to
@@ -42,11 +42,11 @@ func fmtTime(p *time.Time) string {
 	return p.Format(time.RFC3339Nano) + " (" + p.Location().String() + ")"
 }
 
-func newLink(code, url string) origin.NewLink {
-	return origin.NewLink{Code: code, URL: url, Redirect: 302, CreatedAt: t0}
+func newLink(code, url string) store.NewLink {
+	return store.NewLink{Code: code, URL: url, Redirect: 302, CreatedAt: t0}
 }
 
-func mustCreate(t *testing.T, s origin.Store, l origin.NewLink) origin.Link {
+func mustCreate(t *testing.T, s store.Store, l store.NewLink) store.Link {
 	t.Helper()
 	got, err := s.CreateLink(t.Context(), l)
 	if err != nil {
@@ -55,7 +55,7 @@ func mustCreate(t *testing.T, s origin.Store, l origin.NewLink) origin.Link {
 	return got
 }
 
-func mustGetLink(t *testing.T, s origin.Store, code string) origin.Link {
+func mustGetLink(t *testing.T, s store.Store, code string) store.Link {
 	t.Helper()
 	got, err := s.GetLink(t.Context(), code)
 	if err != nil {
@@ -65,7 +65,7 @@ func mustGetLink(t *testing.T, s origin.Store, code string) origin.Link {
 }
 
 // checkLink compares every stored field of a link.
-func checkLink(t *testing.T, what string, got, want origin.Link) {
+func checkLink(t *testing.T, what string, got, want store.Link) {
 	t.Helper()
 	ok := got.Code == want.Code && got.URL == want.URL && got.Redirect == want.Redirect &&
 		got.Version == want.Version && got.Clicks == want.Clicks && sameTime(got.CreatedAt, want.CreatedAt) &&
@@ -78,7 +78,7 @@ func checkLink(t *testing.T, what string, got, want origin.Link) {
 	}
 }
 
-func mustSetStock(t *testing.T, s origin.Store, sku, wh string, onHand int64) origin.StockView {
+func mustSetStock(t *testing.T, s store.Store, sku, wh string, onHand int64) store.StockView {
 	t.Helper()
 	v, err := s.SetStock(t.Context(), sku, wh, onHand)
 	if err != nil {
@@ -88,7 +88,7 @@ func mustSetStock(t *testing.T, s origin.Store, sku, wh string, onHand int64) or
 	return v
 }
 
-func mustGetStock(t *testing.T, s origin.Store, sku string) origin.StockView {
+func mustGetStock(t *testing.T, s store.Store, sku string) store.StockView {
 	t.Helper()
 	v, err := s.GetStock(t.Context(), sku)
 	if err != nil {
@@ -103,7 +103,7 @@ type wh struct{ onHand, reserved int64 }
 
 // checkView compares a view with the expected version and warehouses, and
 // checks the view's arithmetic.
-func checkView(t *testing.T, what string, got origin.StockView, sku string, version uint64, want map[string]wh) {
+func checkView(t *testing.T, what string, got store.StockView, sku string, version uint64, want map[string]wh) {
 	t.Helper()
 	checkViewMath(t, got)
 	if got.SKU != sku || got.Version != version || len(got.Warehouses) != len(want) {
@@ -122,14 +122,14 @@ func checkView(t *testing.T, what string, got origin.StockView, sku string, vers
 // checkViewMath checks what holds for every view: per warehouse
 // 0 <= reserved <= on_hand and available = on_hand - reserved; the total
 // is the sum.
-func checkViewMath(t *testing.T, v origin.StockView) {
+func checkViewMath(t *testing.T, v store.StockView) {
 	t.Helper()
 	if err := viewMathErr(v); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func viewMathErr(v origin.StockView) error {
+func viewMathErr(v store.StockView) error {
 	var sum int64
 	for _, name := range slices.Sorted(maps.Keys(v.Warehouses)) {
 		w := v.Warehouses[name]
@@ -147,11 +147,11 @@ func viewMathErr(v origin.StockView) error {
 	return nil
 }
 
-func reserveReq(sku, wh string, qty int64, ttl time.Duration) origin.ReserveRequest {
-	return origin.ReserveRequest{ID: newID(sku), SKU: sku, Warehouse: wh, Qty: qty, Now: t0, TTL: ttl}
+func reserveReq(sku, wh string, qty int64, ttl time.Duration) store.ReserveRequest {
+	return store.ReserveRequest{ID: newID(sku), SKU: sku, Warehouse: wh, Qty: qty, Now: t0, TTL: ttl}
 }
 
-func mustReserve(t *testing.T, s origin.Store, r origin.ReserveRequest) origin.Reservation {
+func mustReserve(t *testing.T, s store.Store, r store.ReserveRequest) store.Reservation {
 	t.Helper()
 	res, err := s.Reserve(t.Context(), r)
 	if err != nil {
@@ -164,7 +164,7 @@ func mustReserve(t *testing.T, s origin.Store, r origin.ReserveRequest) origin.R
 }
 
 // checkRes compares a reservation with what the request asked for.
-func checkRes(t *testing.T, what string, got origin.Reservation, id, sku, wh string, qty int64, status string, expires time.Time) {
+func checkRes(t *testing.T, what string, got store.Reservation, id, sku, wh string, qty int64, status string, expires time.Time) {
 	t.Helper()
 	if got.ID != id || got.SKU != sku || got.Warehouse != wh || got.Qty != qty || got.Status != status || !sameTime(got.ExpiresAt, expires) {
 		t.Fatalf("%s: got %+v (expires %s); want id=%s sku=%s warehouse=%s qty=%d status=%s expires=%s",
@@ -172,7 +172,7 @@ func checkRes(t *testing.T, what string, got origin.Reservation, id, sku, wh str
 	}
 }
 
-func mustGetRes(t *testing.T, s origin.Store, id string) origin.Reservation {
+func mustGetRes(t *testing.T, s store.Store, id string) store.Reservation {
 	t.Helper()
 	r, err := s.GetReservation(t.Context(), id)
 	if err != nil {
@@ -188,7 +188,7 @@ func wantErr(t *testing.T, what string, err, want error) {
 	}
 }
 
-func mustHeads(t *testing.T, s origin.Store) []uint64 {
+func mustHeads(t *testing.T, s store.Store) []uint64 {
 	t.Helper()
 	h, err := s.Heads(t.Context())
 	if err != nil {
@@ -210,7 +210,7 @@ func sum(xs []uint64) uint64 {
 
 // allChanges reads a partition's whole log, paging with a small limit so
 // paging is exercised too, and checks what every page must satisfy.
-func allChanges(t *testing.T, s origin.Store, p int) []change.Change {
+func allChanges(t *testing.T, s store.Store, p int) []change.Change {
 	t.Helper()
 	var out []change.Change
 	var after uint64
@@ -249,11 +249,11 @@ func allChanges(t *testing.T, s origin.Store, p int) []change.Change {
 // checks that exactly that one change was appended, and nothing else.
 type logWatch struct {
 	t     *testing.T
-	s     origin.Store
+	s     store.Store
 	heads []uint64
 }
 
-func watchLog(t *testing.T, s origin.Store) *logWatch {
+func watchLog(t *testing.T, s store.Store) *logWatch {
 	t.Helper()
 	return &logWatch{t: t, s: s, heads: mustHeads(t, s)}
 }

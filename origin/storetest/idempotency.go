@@ -4,16 +4,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
-func testIdempotentReplay(t *testing.T, s origin.Store) {
+func testIdempotentReplay(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "idem", "w1", 10)
 	mustSetStock(t, s, "idem", "w2", 10)
 	first := reserveReq("idem", "", 3, 10*time.Minute)
 	first.IdempotencyKey = "order-1"
 	res := mustReserve(t, s, first)
-	checkRes(t, "first Reserve", res, first.ID, "idem", "w1", 3, origin.StatusHeld, t0.Add(10*time.Minute))
+	checkRes(t, "first Reserve", res, first.ID, "idem", "w1", 3, store.StatusHeld, t0.Add(10*time.Minute))
 	w := watchLog(t, s)
 
 	// The origin gives every request a fresh ID and its own now; a repeat
@@ -28,7 +28,7 @@ func testIdempotentReplay(t *testing.T, s origin.Store) {
 	if !got.Replayed {
 		t.Fatal("repeated Reserve: Replayed = false")
 	}
-	checkRes(t, "repeated Reserve", got, first.ID, "idem", "w1", 3, origin.StatusHeld, t0.Add(10*time.Minute))
+	checkRes(t, "repeated Reserve", got, first.ID, "idem", "w1", 3, store.StatusHeld, t0.Add(10*time.Minute))
 	// Retrying the very same request (same ID) is a repeat too.
 	got, err = s.Reserve(t.Context(), first)
 	if err != nil || !got.Replayed || got.ID != first.ID {
@@ -37,7 +37,7 @@ func testIdempotentReplay(t *testing.T, s origin.Store) {
 	w.unchanged("replayed reservations")
 	checkView(t, "after replays", mustGetStock(t, s, "idem"), "idem", 3, map[string]wh{"w1": {10, 3}, "w2": {10, 0}})
 	_, err = s.GetReservation(t.Context(), again.ID)
-	wantErr(t, "GetReservation of the replayed request's own ID", err, origin.ErrNotFound)
+	wantErr(t, "GetReservation of the replayed request's own ID", err, store.ErrNotFound)
 
 	// The key is scoped to the SKU: the same key on another SKU is new.
 	mustSetStock(t, s, "idem-other", "w1", 5)
@@ -65,13 +65,13 @@ func testIdempotentReplay(t *testing.T, s origin.Store) {
 	checkView(t, "after commit and replay", mustGetStock(t, s, "idem"), "idem", 4, map[string]wh{"w1": {7, 0}, "w2": {10, 0}})
 }
 
-func testIdempotentInsufficientReplay(t *testing.T, s origin.Store) {
+func testIdempotentInsufficientReplay(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "idem-short", "w1", 2)
 	w := watchLog(t, s)
 	r := reserveReq("idem-short", "", 5, time.Minute)
 	r.IdempotencyKey = "k-short"
 	_, err := s.Reserve(t.Context(), r)
-	wantErr(t, "first Reserve", err, origin.ErrInsufficientStock)
+	wantErr(t, "first Reserve", err, store.ErrInsufficientStock)
 	w.unchanged("an insufficient reservation")
 
 	if _, err := s.AdjustStock(t.Context(), "idem-short", "w1", 10); err != nil {
@@ -81,7 +81,7 @@ func testIdempotentInsufficientReplay(t *testing.T, s origin.Store) {
 	// The recorded outcome stands, although there is enough stock now.
 	r.ID = newID("idem-short")
 	_, err = s.Reserve(t.Context(), r)
-	wantErr(t, "repeated Reserve after restock", err, origin.ErrInsufficientStock)
+	wantErr(t, "repeated Reserve after restock", err, store.ErrInsufficientStock)
 	w.unchanged("a replayed insufficient reservation")
 	checkView(t, "after replay", mustGetStock(t, s, "idem-short"), "idem-short", 2, map[string]wh{"w1": {12, 0}})
 
@@ -92,7 +92,7 @@ func testIdempotentInsufficientReplay(t *testing.T, s origin.Store) {
 	w.wrote(stockKey("idem-short"), 3)
 }
 
-func testIdempotencyMismatch(t *testing.T, s origin.Store) {
+func testIdempotencyMismatch(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "idem-mm", "w1", 10)
 	mustSetStock(t, s, "idem-mm", "w2", 10)
 	first := reserveReq("idem-mm", "", 2, time.Minute)
@@ -101,7 +101,7 @@ func testIdempotencyMismatch(t *testing.T, s origin.Store) {
 	short := reserveReq("idem-mm", "", 100, time.Minute)
 	short.IdempotencyKey = "k2"
 	_, err := s.Reserve(t.Context(), short)
-	wantErr(t, "Reserve of too much", err, origin.ErrInsufficientStock)
+	wantErr(t, "Reserve of too much", err, store.ErrInsufficientStock)
 	w := watchLog(t, s)
 
 	for _, tc := range []struct {
@@ -117,7 +117,7 @@ func testIdempotencyMismatch(t *testing.T, s origin.Store) {
 		r := reserveReq("idem-mm", tc.wh, tc.qty, time.Minute)
 		r.IdempotencyKey = tc.key
 		_, err := s.Reserve(t.Context(), r)
-		wantErr(t, "same key, "+tc.what, err, origin.ErrIdempotencyMismatch)
+		wantErr(t, "same key, "+tc.what, err, store.ErrIdempotencyMismatch)
 	}
 	w.unchanged("mismatched idempotency keys")
 	checkView(t, "after mismatches", mustGetStock(t, s, "idem-mm"), "idem-mm", 3, map[string]wh{"w1": {10, 2}, "w2": {10, 0}})

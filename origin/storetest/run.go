@@ -3,13 +3,13 @@ package storetest
 import (
 	"testing"
 
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // test is one conformance check; it gets a fresh, empty store.
 type test struct {
 	name string
-	fn   func(t *testing.T, s origin.Store)
+	fn   func(t *testing.T, s store.Store)
 }
 
 // tests is the whole suite, in the order it runs. Names are stable: other
@@ -60,7 +60,7 @@ var tests = []test{
 // own. open must return a fresh, empty store (its own directory, key prefix
 // or database); the suite closes it when the subtest ends, so open need not,
 // though closing twice must be harmless.
-func Run(t *testing.T, open func(t *testing.T) origin.Store) {
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

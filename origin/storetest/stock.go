@@ -4,10 +4,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
-func testStockSetAndView(t *testing.T, s origin.Store) {
+func testStockSetAndView(t *testing.T, s store.Store) {
 	w := watchLog(t, s)
 	v := mustSetStock(t, s, "SKU-1", "w1", 10)
 	checkView(t, "first SetStock", v, "SKU-1", 1, map[string]wh{"w1": {10, 0}})
@@ -34,7 +34,7 @@ func testStockSetAndView(t *testing.T, s origin.Store) {
 	w.wrote(stockKey("SKU-1"), 5)
 
 	_, err := s.SetStock(t.Context(), "SKU-1", "w1", -1)
-	wantErr(t, "SetStock negative", err, origin.ErrInvalid)
+	wantErr(t, "SetStock negative", err, store.ErrInvalid)
 	w.unchanged("a refused SetStock")
 
 	got := mustGetStock(t, s, "SKU-1")
@@ -50,13 +50,13 @@ func testStockSetAndView(t *testing.T, s origin.Store) {
 	w.unchanged("GetStock")
 }
 
-func testStockBelowReserved(t *testing.T, s origin.Store) {
+func testStockBelowReserved(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "br", "w1", 10)
 	mustReserve(t, s, reserveReq("br", "w1", 6, time.Hour)) // version 2
 	w := watchLog(t, s)
 
 	_, err := s.SetStock(t.Context(), "br", "w1", 5)
-	wantErr(t, "SetStock below reserved", err, origin.ErrBelowReserved)
+	wantErr(t, "SetStock below reserved", err, store.ErrBelowReserved)
 	w.unchanged("a refused SetStock")
 	checkView(t, "after refused SetStock", mustGetStock(t, s, "br"), "br", 2, map[string]wh{"w1": {10, 6}})
 
@@ -68,7 +68,7 @@ func testStockBelowReserved(t *testing.T, s origin.Store) {
 	w.wrote(stockKey("br"), 3)
 }
 
-func testStockAdjust(t *testing.T, s origin.Store) {
+func testStockAdjust(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "adj", "w1", 10)
 	w := watchLog(t, s)
 	adjust := func(house string, delta int64, version uint64, want map[string]wh) {
@@ -91,17 +91,17 @@ func testStockAdjust(t *testing.T, s origin.Store) {
 	adjust("w1", -3, 3, map[string]wh{"w1": {12, 0}})
 	mustReserve(t, s, reserveReq("adj", "w1", 10, time.Hour)) // version 4
 	w.wrote(stockKey("adj"), 4)
-	refuse("adj", "w1", -3, origin.ErrInsufficientStock) // 9 < 10 reserved
-	adjust("w1", -2, 5, map[string]wh{"w1": {10, 10}})   // down to exactly reserved
-	refuse("adj", "w1", -1, origin.ErrInsufficientStock)
+	refuse("adj", "w1", -3, store.ErrInsufficientStock) // 9 < 10 reserved
+	adjust("w1", -2, 5, map[string]wh{"w1": {10, 10}})  // down to exactly reserved
+	refuse("adj", "w1", -1, store.ErrInsufficientStock)
 
 	// A positive delta on a new warehouse creates it; a negative one on a
 	// missing warehouse or SKU is not found.
-	refuse("adj", "w2", -1, origin.ErrNotFound)
+	refuse("adj", "w2", -1, store.ErrNotFound)
 	adjust("w2", +2, 6, map[string]wh{"w1": {10, 10}, "w2": {2, 0}})
-	refuse("adj", "w2", -3, origin.ErrInsufficientStock) // below zero
+	refuse("adj", "w2", -3, store.ErrInsufficientStock) // below zero
 	adjust("w2", -2, 7, map[string]wh{"w1": {10, 10}, "w2": {0, 0}})
-	refuse("adj-nosuch", "w1", -1, origin.ErrNotFound)
+	refuse("adj-nosuch", "w1", -1, store.ErrNotFound)
 	if _, err := s.GetStock(t.Context(), "adj-nosuch"); err == nil {
 		t.Fatal("a refused AdjustStock created the SKU")
 	}
@@ -115,16 +115,16 @@ func testStockAdjust(t *testing.T, s origin.Store) {
 	w.wrote(stockKey("adj-new"), 1)
 }
 
-func testStockUnknown(t *testing.T, s origin.Store) {
+func testStockUnknown(t *testing.T, s store.Store) {
 	w := watchLog(t, s)
 	v, err := s.GetStock(t.Context(), "nosuch")
-	wantErr(t, "GetStock of an unknown SKU", err, origin.ErrNotFound)
+	wantErr(t, "GetStock of an unknown SKU", err, store.ErrNotFound)
 	if v.Version != 0 {
 		t.Fatalf("GetStock of an unknown SKU: version %d, want 0", v.Version)
 	}
 	mustSetStock(t, s, "known", "w1", 1)
 	w.wrote(stockKey("known"), 1)
 	_, err = s.GetStock(t.Context(), "nosuch")
-	wantErr(t, "GetStock of an unknown SKU next to a known one", err, origin.ErrNotFound)
+	wantErr(t, "GetStock of an unknown SKU next to a known one", err, store.ErrNotFound)
 	w.unchanged("GetStock")
 }

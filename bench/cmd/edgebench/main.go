@@ -32,6 +32,7 @@ import (
 	"github.com/shortstock/shortstock/edge"
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/shortstock/shortstock/origin/store"
 	"github.com/valyala/fasthttp"
 )
 
@@ -95,8 +96,8 @@ func runOrigin(args []string) error {
 				if i >= *links {
 					return
 				}
-				_, err := st.CreateLink(context.Background(), origin.NewLink{Code: code(i), URL: "https://example.com/landing?utm=bench&i=" + code(i), Redirect: 302, CreatedAt: time.Now()})
-				if err != nil && err != origin.ErrCodeTaken {
+				_, err := st.CreateLink(context.Background(), store.NewLink{Code: code(i), URL: "https://example.com/landing?utm=bench&i=" + code(i), Redirect: 302, CreatedAt: time.Now()})
+				if err != nil && err != store.ErrCodeTaken {
 					errOnce.Do(func() { firstErr = err })
 					return
 				}

@@ -1,4 +1,4 @@
-package origin
+package store
 
 import "errors"
 
@@ -28,5 +28,5 @@ var (
 	ErrClosed = errors.New("store closed")
 )
 
-// ErrConfig wraps every reason New refuses a Config.
-var ErrConfig = errors.New("origin: invalid config")
+// ErrConfig wraps every reason a backend refuses its Config.
+var ErrConfig = errors.New("store: invalid config")

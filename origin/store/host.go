@@ -1,4 +1,4 @@
-package origin
+package store
 
 import (
 	"errors"
@@ -10,19 +10,19 @@ import (
 	"golang.org/x/net/idna"
 )
 
-// targetHost is a redirect target's host as a browser resolves it: what
+// TargetHost is a redirect target's host as a browser resolves it: what
 // the policy must judge, since "ＬＯＣＡＬＨＯＳＴ", "0x7f.1" and
 // "2130706433" all reach the same place as "localhost" and "127.0.0.1".
-type targetHost struct {
+type TargetHost struct {
 	// ascii is the lower-case A-label (punycode) form, without a trailing
 	// dot; for an IP literal, the address as written by netip.
-	ascii string
+	ASCII string
 	// unicode is the U-label form, for script checks.
-	unicode string
+	Unicode string
 	// ip is set when the host is an IP address in any form a browser
 	// accepts: [IPv6], dotted IPv4, or the decimal, octal, hex and short
 	// forms the WHATWG URL standard reads as IPv4.
-	ip netip.Addr
+	IP netip.Addr
 }
 
 // Reasons a host is refused, as sentences for the user.
@@ -45,52 +45,52 @@ var hostProfile = idna.New(
 	idna.CheckHyphens(false),
 )
 
-// parseTargetHost resolves u's host (already through ValidateURL's syntax
+// ParseTargetHost resolves u's host (already through ValidateURL's syntax
 // checks) to its canonical form. It never touches DNS.
-func parseTargetHost(u *url.URL) (targetHost, error) {
+func ParseTargetHost(u *url.URL) (TargetHost, error) {
 	h := u.Hostname()
 	if strings.HasPrefix(u.Host, "[") {
 		ip, err := netip.ParseAddr(h)
 		if err != nil || ip.Zone() != "" {
-			return targetHost{}, errIPv6Host
+			return TargetHost{}, errIPv6Host
 		}
-		return targetHost{ascii: ip.String(), unicode: ip.String(), ip: ip}, nil
+		return TargetHost{ASCII: ip.String(), Unicode: ip.String(), IP: ip}, nil
 	}
 	ascii := strings.TrimSuffix(h, ".")
 	if needsIDNA(ascii) {
 		var err error
 		if ascii, err = hostProfile.ToASCII(ascii); err != nil {
-			return targetHost{}, errIDNHost
+			return TargetHost{}, errIDNHost
 		}
 		ascii = strings.TrimSuffix(ascii, ".")
-		if !isASCII(ascii) || !validHostname(ascii) || strings.HasSuffix(ascii, ".") {
-			return targetHost{}, errMappedHost
+		if !IsASCII(ascii) || !validHostname(ascii) || strings.HasSuffix(ascii, ".") {
+			return TargetHost{}, errMappedHost
 		}
 	} else {
 		ascii = strings.ToLower(ascii)
 	}
-	t := targetHost{ascii: ascii, unicode: ascii}
+	t := TargetHost{ASCII: ascii, Unicode: ascii}
 	if endsInNumber(ascii) {
-		ip, ok := parseIPv4(ascii)
+		ip, ok := ParseIPv4(ascii)
 		if !ok {
-			return targetHost{}, errIPv4Host
+			return TargetHost{}, errIPv4Host
 		}
-		t.ascii, t.unicode, t.ip = ip.String(), ip.String(), ip
+		t.ASCII, t.Unicode, t.IP = ip.String(), ip.String(), ip
 		return t, nil
 	}
 	if hasACELabel(ascii) {
 		u, err := hostProfile.ToUnicode(ascii)
 		if err != nil {
-			return targetHost{}, errIDNHost
+			return TargetHost{}, errIDNHost
 		}
-		t.unicode = u
+		t.Unicode = u
 	}
 	return t, nil
 }
 
 // needsIDNA: a non-ASCII host needs mapping; an ASCII one with an "xn--"
 // label needs its punycode checked (an invalid one does not resolve).
-func needsIDNA(h string) bool { return !isASCII(h) || hasACELabel(h) }
+func needsIDNA(h string) bool { return !IsASCII(h) || hasACELabel(h) }
 
 func hasACELabel(h string) bool {
 	for _, l := range strings.Split(h, ".") {
@@ -101,7 +101,7 @@ func hasACELabel(h string) bool {
 	return false
 }
 
-func isASCII(s string) bool {
+func IsASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false
@@ -142,10 +142,10 @@ func isDigit(c byte, base int) bool {
 	return c >= '0' && c <= '9'
 }
 
-// parseIPv4 is the WHATWG URL standard's IPv4 parser: one to four parts,
+// ParseIPv4 is the WHATWG URL standard's IPv4 parser: one to four parts,
 // each decimal, octal (leading 0) or hex (0x); the last part fills the
 // remaining bytes, so "127.1" is 127.0.0.1 and "2130706433" is too.
-func parseIPv4(h string) (netip.Addr, bool) {
+func ParseIPv4(h string) (netip.Addr, bool) {
 	parts := strings.Split(h, ".")
 	if len(parts) > 4 {
 		return netip.Addr{}, false

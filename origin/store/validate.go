@@ -1,4 +1,4 @@
-package origin
+package store
 
 import (
 	"net/url"
@@ -59,7 +59,7 @@ func ValidateURL(raw string) (ok bool, why string) {
 	}
 	// What a browser could not resolve either: IPv4 forms it refuses,
 	// punycode that does not decode, IDNs that break the mapping rules.
-	if _, err := parseTargetHost(u); err != nil {
+	if _, err := ParseTargetHost(u); err != nil {
 		return false, err.Error()
 	}
 	return true, ""
@@ -87,8 +87,8 @@ func validHostname(h string) bool {
 	return true
 }
 
-// validRedirect reports whether status is a redirect a link may use.
-func validRedirect(status int) bool {
+// ValidRedirect reports whether status is a redirect a link may use.
+func ValidRedirect(status int) bool {
 	switch status {
 	case 301, 302, 307, 308:
 		return true
@@ -96,8 +96,8 @@ func validRedirect(status int) bool {
 	return false
 }
 
-// validIdempotencyKey accepts 1..255 printable ASCII characters.
-func validIdempotencyKey(k string) bool {
+// ValidIdempotencyKey accepts 1..255 printable ASCII characters.
+func ValidIdempotencyKey(k string) bool {
 	if len(k) == 0 || len(k) > 255 {
 		return false
 	}
