@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin/adminsec"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -67,7 +68,7 @@ func (s *Server) checkTarget(url string) *apiError {
 // writeLink answers with a link and its flags, computed from its URL so
 // that links stored before a flag existed show it too.
 func writeLink(w http.ResponseWriter, status int, l store.Link) {
-	l.Flags = linkFlags(l.URL)
+	l.Flags = adminsec.LinkFlags(l.URL)
 	writeJSON(w, status, l)
 }
 

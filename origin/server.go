@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/shortstock/shortstock/origin/adminsec"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -22,12 +23,12 @@ type Server struct {
 	cfg     Config
 	store   store.Store
 	log     *slog.Logger
-	auth    *keyring
+	auth    *adminsec.Keyring
 	policy  URLPolicy
 	metrics *metrics
 	// ipLimits and keyLimits are the admin API's rate limits.
-	ipLimits  *ipLimiter
-	keyLimits *keyLimiter
+	ipLimits  *adminsec.IPLimiter
+	keyLimits *adminsec.KeyLimiter
 	mux       *http.ServeMux
 	tail      *tailer
 
@@ -53,9 +54,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Gatherer == nil {
 		cfg.Gatherer = prometheus.DefaultGatherer
 	}
-	auth := newKeyring(cfg.AdminKeys, cfg.ScopedAdminKeys)
-	ipLimits := newIPLimiter(rate{cfg.IPRate, float64(cfg.IPBurst)}, rate{cfg.AuthFailureRate, float64(cfg.AuthFailureBurst)}, cfg.MaxTrackedIPs)
-	m, err := newMetrics(cfg.Registerer, cfg.Region, func() float64 { return float64(ipLimits.size()) })
+	auth := adminsec.NewKeyring(cfg.AdminKeys, cfg.ScopedAdminKeys)
+	ipLimits := adminsec.NewIPLimiter(adminsec.Rate{PerSec: cfg.IPRate, Burst: float64(cfg.IPBurst)}, adminsec.Rate{PerSec: cfg.AuthFailureRate, Burst: float64(cfg.AuthFailureBurst)}, cfg.MaxTrackedIPs)
+	m, err := newMetrics(cfg.Registerer, cfg.Region, func() float64 { return float64(ipLimits.Size()) })
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func New(cfg Config) (*Server, error) {
 		policy:    cfg.urlPolicy(),
 		metrics:   m,
 		ipLimits:  ipLimits,
-		keyLimits: newKeyLimiter(len(auth.keys), rate{cfg.KeyRate, float64(cfg.KeyBurst)}, cfg.Clock.Now()),
+		keyLimits: adminsec.NewKeyLimiter(auth.Len(), adminsec.Rate{PerSec: cfg.KeyRate, Burst: float64(cfg.KeyBurst)}, cfg.Clock.Now()),
 		stop:      make(chan struct{}),
 	}
 	s.tail = newTailer(s)
@@ -99,27 +100,27 @@ func (s *Server) Close() error {
 
 func (s *Server) routes() {
 	mux := http.NewServeMux()
-	admin := func(pattern string, res resource, h http.HandlerFunc) {
+	admin := func(pattern string, res adminsec.Resource, h http.HandlerFunc) {
 		mux.Handle(pattern, s.instrument(pattern, s.requireAdmin(res, h)))
 	}
 	// Endpoints without a request body refuse one that is not empty (or
 	// "{}"): garbage sent to a state-changing endpoint is a client bug that
 	// must not commit a reservation or delete a link.
-	admin("POST /v1/links", resLinks, s.createLink)
-	admin("GET /v1/links/{code}", resLinks, s.noBody(s.getLink))
-	admin("PATCH /v1/links/{code}", resLinks, s.patchLink)
-	admin("DELETE /v1/links/{code}", resLinks, s.noBody(s.deleteLink))
-	admin("GET /v1/links/{code}/stats", resLinks, s.noBody(s.linkStats))
-	admin("PUT /v1/stock/{sku}/{warehouse}", resStock, s.setStock)
-	admin("POST /v1/stock/{sku}/{warehouse}/adjust", resStock, s.adjustStock)
-	admin("GET /v1/stock/{sku}", resStock, s.noBody(s.getStock))
-	admin("POST /v1/reservations", resStock, s.createReservation)
-	admin("GET /v1/reservations/{id}", resStock, s.noBody(s.getReservation))
-	admin("POST /v1/reservations/{id}/commit", resStock, s.noBody(s.commitReservation))
-	admin("POST /v1/reservations/{id}/release", resStock, s.noBody(s.releaseReservation))
+	admin("POST /v1/links", adminsec.ResLinks, s.createLink)
+	admin("GET /v1/links/{code}", adminsec.ResLinks, s.noBody(s.getLink))
+	admin("PATCH /v1/links/{code}", adminsec.ResLinks, s.patchLink)
+	admin("DELETE /v1/links/{code}", adminsec.ResLinks, s.noBody(s.deleteLink))
+	admin("GET /v1/links/{code}/stats", adminsec.ResLinks, s.noBody(s.linkStats))
+	admin("PUT /v1/stock/{sku}/{warehouse}", adminsec.ResStock, s.setStock)
+	admin("POST /v1/stock/{sku}/{warehouse}/adjust", adminsec.ResStock, s.adjustStock)
+	admin("GET /v1/stock/{sku}", adminsec.ResStock, s.noBody(s.getStock))
+	admin("POST /v1/reservations", adminsec.ResStock, s.createReservation)
+	admin("GET /v1/reservations/{id}", adminsec.ResStock, s.noBody(s.getReservation))
+	admin("POST /v1/reservations/{id}/commit", adminsec.ResStock, s.noBody(s.commitReservation))
+	admin("POST /v1/reservations/{id}/release", adminsec.ResStock, s.noBody(s.releaseReservation))
 	// Anything else under /v1/ still needs a key first, so probing for
 	// routes without one learns nothing.
-	admin("/v1/", resNone, s.notFound)
+	admin("/v1/", adminsec.ResNone, s.notFound)
 
 	internal := func(pattern string, h func(http.ResponseWriter, *http.Request)) {
 		mux.Handle(pattern, s.instrument(pattern, s.requireCluster(http.HandlerFunc(h))))

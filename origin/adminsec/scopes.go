@@ -1,4 +1,4 @@
-package origin
+package adminsec
 
 import (
 	"crypto/sha256"

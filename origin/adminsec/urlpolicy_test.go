@@ -1,4 +1,4 @@
-package origin
+package adminsec
 
 import (
 	"errors"
@@ -173,8 +173,8 @@ func TestURLPolicy(t *testing.T) {
 			if got := len(flags) == 1 && flags[0] == FlagIDNHomograph; got != tc.flag {
 				t.Errorf("%q: flags %v, want flagged=%v", tc.url, flags, tc.flag)
 			}
-			if got := linkFlags(tc.url); (len(got) > 0) != tc.flag {
-				t.Errorf("%q: linkFlags %v, want flagged=%v", tc.url, got, tc.flag)
+			if got := LinkFlags(tc.url); (len(got) > 0) != tc.flag {
+				t.Errorf("%q: LinkFlags %v, want flagged=%v", tc.url, got, tc.flag)
 			}
 			continue
 		}

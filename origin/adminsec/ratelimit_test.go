@@ -1,4 +1,4 @@
-package origin
+package adminsec
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func TestBucketRefillsAndSaysHowLong(t *testing.T) {
-	r := rate{perSec: 2, burst: 3}
+	r := Rate{PerSec: 2, Burst: 3}
 	b := fullBucket(r, t0)
 	for i := 0; i < 3; i++ {
 		if ok, _ := b.take(r, t0); !ok {
@@ -42,28 +42,28 @@ func TestBucketRefillsAndSaysHowLong(t *testing.T) {
 
 func TestRetryAfterIsWholeSecondsAtLeastOne(t *testing.T) {
 	for wait, want := range map[time.Duration]int{0: 1, time.Nanosecond: 1, 999 * time.Millisecond: 1, time.Second: 1, 1001 * time.Millisecond: 2, 20 * time.Second: 20} {
-		if got := retryAfter(wait); got != want {
-			t.Errorf("retryAfter(%v) = %d, want %d", wait, got, want)
+		if got := RetryAfter(wait); got != want {
+			t.Errorf("RetryAfter(%v) = %d, want %d", wait, got, want)
 		}
 	}
 }
 
 func TestKeyLimiterPerKey(t *testing.T) {
-	l := newKeyLimiter(2, rate{perSec: 10, burst: 2}, t0)
+	l := NewKeyLimiter(2, Rate{PerSec: 10, Burst: 2}, t0)
 	for i := 0; i < 2; i++ {
-		if ok, _ := l.take(0, t0); !ok {
+		if ok, _ := l.Take(0, t0); !ok {
 			t.Fatal("refused within burst")
 		}
 	}
-	if ok, wait := l.take(0, t0); ok || wait != 100*time.Millisecond {
-		t.Fatalf("key 0 over its burst: %v %v", ok, wait)
+	if ok, wait := l.Take(0, t0); ok || wait != 100*time.Millisecond {
+		t.Fatalf("key 0 over its Burst: %v %v", ok, wait)
 	}
-	if ok, _ := l.take(1, t0); !ok {
+	if ok, _ := l.Take(1, t0); !ok {
 		t.Fatal("key 1 suffered for key 0")
 	}
-	off := newKeyLimiter(1, rate{perSec: -1, burst: 1}, t0)
+	off := NewKeyLimiter(1, Rate{PerSec: -1, Burst: 1}, t0)
 	for i := 0; i < 1000; i++ {
-		if ok, _ := off.take(0, t0); !ok {
+		if ok, _ := off.Take(0, t0); !ok {
 			t.Fatal("a limit that is off refused")
 		}
 	}
@@ -75,20 +75,20 @@ var (
 )
 
 func TestIPLimiterRequests(t *testing.T) {
-	l := newIPLimiter(rate{perSec: 1, burst: 3}, rate{perSec: -1}, 100)
+	l := NewIPLimiter(Rate{PerSec: 1, Burst: 3}, Rate{PerSec: -1}, 100)
 	for i := 0; i < 3; i++ {
-		if a := l.admit(ipA, true, t0); !a.ok {
+		if a := l.Admit(ipA, true, t0); !a.OK {
 			t.Fatalf("request %d refused: %+v", i, a)
 		}
 	}
-	a := l.admit(ipA, true, t0)
-	if a.ok || a.limit != limitIP || a.wait != time.Second {
+	a := l.Admit(ipA, true, t0)
+	if a.OK || a.Limit != LimitIP || a.Wait != time.Second {
 		t.Fatalf("4th request: %+v", a)
 	}
-	if a := l.admit(ipB, true, t0); !a.ok {
+	if a := l.Admit(ipB, true, t0); !a.OK {
 		t.Fatal("another IP suffered")
 	}
-	if a := l.admit(ipA, true, t0.Add(time.Second)); !a.ok {
+	if a := l.Admit(ipA, true, t0.Add(time.Second)); !a.OK {
 		t.Fatal("no refill after a second")
 	}
 }
@@ -97,48 +97,48 @@ func TestIPLimiterRequests(t *testing.T) {
 // request from the IP is refused before any key is looked at, and a
 // success gives back what it was charged.
 func TestIPLimiterAuthFailures(t *testing.T) {
-	l := newIPLimiter(rate{perSec: -1}, rate{perSec: 0.5, burst: 3}, 100)
+	l := NewIPLimiter(Rate{PerSec: -1}, Rate{PerSec: 0.5, Burst: 3}, 100)
 	now := t0
 	// Successes cost nothing: charged, then refunded.
 	for i := 0; i < 10; i++ {
-		a := l.admit(ipA, true, now)
-		if !a.ok || !a.charged {
+		a := l.Admit(ipA, true, now)
+		if !a.OK || !a.Charged {
 			t.Fatalf("admit %d: %+v", i, a)
 		}
-		l.refund(ipA, now)
+		l.Refund(ipA, now)
 	}
 	// Requests without credentials are not guesses: not charged.
-	if a := l.admit(ipA, false, now); !a.ok || a.charged {
+	if a := l.Admit(ipA, false, now); !a.OK || a.Charged {
 		t.Fatalf("no credentials: %+v", a)
 	}
 	// Three failures: the third takes the last token and says so once.
 	for i := 0; i < 3; i++ {
-		a := l.admit(ipA, true, now)
-		if !a.ok || a.blockedNow != (i == 2) {
+		a := l.Admit(ipA, true, now)
+		if !a.OK || a.BlockedNow != (i == 2) {
 			t.Fatalf("failure %d: %+v", i, a)
 		}
 	}
 	for _, presented := range []bool{true, false} {
-		a := l.admit(ipA, presented, now)
-		if a.ok || a.limit != limitAuth || a.wait != 2*time.Second {
+		a := l.Admit(ipA, presented, now)
+		if a.OK || a.Limit != LimitAuth || a.Wait != 2*time.Second {
 			t.Fatalf("blocked IP (credentials %v): %+v", presented, a)
 		}
 	}
-	if a := l.admit(ipB, true, now); !a.ok {
+	if a := l.Admit(ipB, true, now); !a.OK {
 		t.Fatal("another IP suffered")
 	}
 	// One token back after 2 s: one more try, no second warning.
 	now = now.Add(2 * time.Second)
-	if a := l.admit(ipA, true, now); !a.ok || a.blockedNow {
+	if a := l.Admit(ipA, true, now); !a.OK || a.BlockedNow {
 		t.Fatalf("after refill: %+v", a)
 	}
-	if a := l.admit(ipA, true, now); a.ok {
+	if a := l.Admit(ipA, true, now); a.OK {
 		t.Fatal("second try without a token")
 	}
 	// Once full again, a new run of failures warns again.
 	now = now.Add(time.Minute)
 	for i := 0; i < 3; i++ {
-		if a := l.admit(ipA, true, now); !a.ok || a.blockedNow != (i == 2) {
+		if a := l.Admit(ipA, true, now); !a.OK || a.BlockedNow != (i == 2) {
 			t.Fatalf("second run, failure %d: %+v", i, a)
 		}
 	}
@@ -147,30 +147,30 @@ func TestIPLimiterAuthFailures(t *testing.T) {
 // Memory stays bounded: a flood of distinct IPs never tracks more than the
 // cap, and idle entries go away as requests pass.
 func TestIPLimiterBoundedMemory(t *testing.T) {
-	l := newIPLimiter(rate{perSec: 10, burst: 5}, rate{perSec: 1, burst: 5}, 64)
+	l := NewIPLimiter(Rate{PerSec: 10, Burst: 5}, Rate{PerSec: 1, Burst: 5}, 64)
 	for i := 0; i < 10000; i++ {
 		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
-		l.admit(ip, true, t0)
-		if n := l.size(); n > 64 {
+		l.Admit(ip, true, t0)
+		if n := l.Size(); n > 64 {
 			t.Fatalf("tracking %d IPs, cap 64", n)
 		}
 	}
 	// Later, everything is idle: each request reaps up to two.
 	later := t0.Add(time.Hour)
 	for i := 0; i < 40; i++ {
-		l.admit(ipA, false, later)
+		l.Admit(ipA, false, later)
 	}
-	if n := l.size(); n != 1 {
+	if n := l.Size(); n != 1 {
 		t.Fatalf("%d IPs tracked after all went idle, want 1", n)
 	}
 	// An active, drained IP survives reaping.
 	for i := 0; i < 5; i++ {
-		l.admit(ipB, true, later)
+		l.Admit(ipB, true, later)
 	}
 	for i := 0; i < 10; i++ {
-		l.admit(ipA, false, later)
+		l.Admit(ipA, false, later)
 	}
-	if n := l.size(); n != 2 {
+	if n := l.Size(); n != 2 {
 		t.Fatalf("%d IPs tracked, want 2 (A and the drained B)", n)
 	}
 }
@@ -209,7 +209,7 @@ func TestClientIP(t *testing.T) {
 		for _, v := range tc.xff {
 			r.Header.Add("X-Forwarded-For", v)
 		}
-		if got := clientIP(r, tc.trusted).String(); got != tc.want {
+		if got := ClientIP(r, tc.trusted).String(); got != tc.want {
 			t.Errorf("remote %s xff %q: %s, want %s", tc.remote, tc.xff, got, tc.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package origin
+package adminsec
 
 import (
 	"errors"
@@ -143,9 +143,9 @@ func (p URLPolicy) Check(raw string) ([]string, error) {
 	return nil, nil
 }
 
-// linkFlags computes a stored link's flags from its URL, for display; it
+// LinkFlags computes a stored link's flags from its URL, for display; it
 // applies no policy, so links made before a policy change show flags too.
-func linkFlags(raw string) []string {
+func LinkFlags(raw string) []string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil

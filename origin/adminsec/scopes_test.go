@@ -1,4 +1,4 @@
-package origin
+package adminsec
 
 import (
 	"bytes"
@@ -114,33 +114,33 @@ func TestAdminKeyNeverPrintsItsDigest(t *testing.T) {
 func TestScopesAllow(t *testing.T) {
 	for _, tc := range []struct {
 		scopes Scope
-		res    resource
+		res    Resource
 		method string
 		want   bool
 	}{
-		{ScopeAll, resLinks, "POST", true},
-		{ScopeLinks, resLinks, "DELETE", true},
-		{ScopeLinks, resLinks, "GET", true},
-		{ScopeLinks, resStock, "GET", false},
-		{ScopeLinks, resStock, "PUT", false},
-		{ScopeStock, resStock, "POST", true},
-		{ScopeStock, resLinks, "GET", false},
-		{ScopeRead, resLinks, "GET", true},
-		{ScopeRead, resStock, "HEAD", true},
-		{ScopeRead, resLinks, "PATCH", false},
-		{ScopeRead, resStock, "POST", false},
-		{ScopeRead | ScopeLinks, resStock, "GET", true},
-		{ScopeRead | ScopeLinks, resStock, "PUT", false},
-		{ScopeRead, resNone, "POST", true}, // unknown routes: 404 for any key
+		{ScopeAll, ResLinks, "POST", true},
+		{ScopeLinks, ResLinks, "DELETE", true},
+		{ScopeLinks, ResLinks, "GET", true},
+		{ScopeLinks, ResStock, "GET", false},
+		{ScopeLinks, ResStock, "PUT", false},
+		{ScopeStock, ResStock, "POST", true},
+		{ScopeStock, ResLinks, "GET", false},
+		{ScopeRead, ResLinks, "GET", true},
+		{ScopeRead, ResStock, "HEAD", true},
+		{ScopeRead, ResLinks, "PATCH", false},
+		{ScopeRead, ResStock, "POST", false},
+		{ScopeRead | ScopeLinks, ResStock, "GET", true},
+		{ScopeRead | ScopeLinks, ResStock, "PUT", false},
+		{ScopeRead, ResNone, "POST", true}, // unknown routes: 404 for any key
 	} {
-		if got := allows(tc.scopes, tc.res, tc.method); got != tc.want {
-			t.Errorf("allows(%v, %d, %s) = %v, want %v", tc.scopes, tc.res, tc.method, got, tc.want)
+		if got := Allows(tc.scopes, tc.res, tc.method); got != tc.want {
+			t.Errorf("Allows(%v, %d, %s) = %v, want %v", tc.scopes, tc.res, tc.method, got, tc.want)
 		}
 	}
 }
 
 func TestKeyringMergesAndMatches(t *testing.T) {
-	kr := newKeyring([]string{"all-scopes-key-0123"}, []AdminKey{
+	kr := NewKeyring([]string{"all-scopes-key-0123"}, []AdminKey{
 		NewAdminKey("links-only-key-0123", ScopeLinks),
 		NewAdminKey("links-only-key-0123", ScopeRead), // same key again: union
 		NewAdminKey("all-scopes-key-0123", ScopeRead),
@@ -148,14 +148,14 @@ func TestKeyringMergesAndMatches(t *testing.T) {
 	if len(kr.keys) != 2 {
 		t.Fatalf("%d keys, want 2 after merging", len(kr.keys))
 	}
-	if i, s, ok := kr.lookup("links-only-key-0123"); !ok || s != ScopeLinks|ScopeRead || i != 1 {
+	if i, s, ok := kr.Lookup("links-only-key-0123"); !ok || s != ScopeLinks|ScopeRead || i != 1 {
 		t.Fatalf("lookup: %d %v %v", i, s, ok)
 	}
-	if _, s, ok := kr.lookup("all-scopes-key-0123"); !ok || s != ScopeAll {
+	if _, s, ok := kr.Lookup("all-scopes-key-0123"); !ok || s != ScopeAll {
 		t.Fatalf("lookup: %v %v", s, ok)
 	}
 	for _, k := range []string{"", "links-only-key-012", "links-only-key-01234", "LINKS-ONLY-KEY-0123"} {
-		if _, _, ok := kr.lookup(k); ok {
+		if _, _, ok := kr.Lookup(k); ok {
 			t.Fatalf("lookup(%q) matched", k)
 		}
 	}

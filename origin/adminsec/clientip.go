@@ -1,4 +1,4 @@
-package origin
+package adminsec
 
 import (
 	"net/http"
@@ -10,7 +10,7 @@ import (
 // proxy chain is a handful of hops, a client can send thousands.
 const maxForwardedHops = 32
 
-// clientIP is the address rate limits count a request against: the
+// ClientIP is the address rate limits count a request against: the
 // connection's peer, unless that peer is a trusted proxy, in which case
 // X-Forwarded-For is walked from the right (the entry the nearest proxy
 // appended) past every trusted proxy to the first address that is not
@@ -18,7 +18,7 @@ const maxForwardedHops = 32
 // never believed. IPv6 clients are counted per /64, the block one
 // subscriber usually holds, so hopping through its addresses gains
 // nothing.
-func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+func ClientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	ip := peerIP(r.RemoteAddr)
 	if len(trusted) > 0 && isTrusted(ip, trusted) {
 		ip = forwardedFor(r.Header.Values("X-Forwarded-For"), ip, trusted)

@@ -1,0 +1,112 @@
+package origin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shortstock/shortstock/origin/adminsec"
+)
+
+// requireAdmin runs, in order: the client IP's request budget, its failed
+// authentication budget (checked before any key is, so a guesser who ran
+// out learns nothing more), the key, the key's own budget, and the key's
+// scopes. Every refusal comes before the handler, so it changes nothing.
+func (s *Server) requireAdmin(res adminsec.Resource, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := s.cfg.Clock.Now()
+		ip := adminsec.ClientIP(r, s.cfg.TrustedProxies)
+		_, presented := r.Header["Authorization"]
+		d := s.ipLimits.Admit(ip, presented, now)
+		if !d.OK {
+			s.rateLimited(w, d.Limit, d.Wait)
+			return
+		}
+		var idx int
+		var scopes Scope
+		key, ok := adminsec.Bearer(r)
+		if ok {
+			idx, scopes, ok = s.auth.Lookup(key)
+		}
+		if !ok {
+			s.metrics.authFailures.WithLabelValues("admin").Inc()
+			if d.BlockedNow {
+				s.log.Warn("admin auth failures from one client over the limit; refusing it for a while",
+					"client", ip.String(), "retry_after_s", adminsec.RetryAfter(d.BlockWait))
+			}
+			// The route pattern, not the path: a refused request's path is
+			// the sender's text, and could hold anything, a key included.
+			s.log.Debug("admin auth failed", "client", ip.String(), "key_given", presented, "method", r.Method, "route", r.Pattern)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="shortstock"`)
+			writeJSON(w, http.StatusUnauthorized, &apiError{Code: "unauthorized", Message: "a valid admin key is required: Authorization: Bearer KEY"})
+			return
+		}
+		if d.Charged {
+			s.ipLimits.Refund(ip, now)
+		}
+		if ok, wait := s.keyLimits.Take(idx, now); !ok {
+			s.rateLimited(w, adminsec.LimitKey, wait)
+			return
+		}
+		if !adminsec.Allows(scopes, res, r.Method) {
+			s.metrics.forbidden.Inc()
+			need := res.Scope().String()
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				need += " or read"
+			}
+			writeJSON(w, http.StatusForbidden, &apiError{Code: "forbidden",
+				Message: "this key's scopes (" + scopes.String() + ") do not allow " + r.Method + " here; it needs " + need})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireCluster guards the internal API: the cluster token when one is
+// configured, else loopback clients only.
+func (s *Server) requireCluster(next http.Handler) http.Handler {
+	token := sha256.Sum256([]byte(s.cfg.ClusterToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ok bool
+		if s.cfg.ClusterToken != "" {
+			got, has := adminsec.Bearer(r)
+			d := sha256.Sum256([]byte(got))
+			ok = has && subtle.ConstantTimeCompare(d[:], token[:]) == 1
+		} else {
+			ok = isLoopback(r.RemoteAddr)
+		}
+		if !ok {
+			s.metrics.authFailures.WithLabelValues("internal").Inc()
+			writeJSON(w, http.StatusUnauthorized, &apiError{Code: "unauthorized", Message: "the internal API needs the cluster token"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isLoopback(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// rateLimited answers 429 with Retry-After.
+func (s *Server) rateLimited(w http.ResponseWriter, limit string, wait time.Duration) {
+	s.metrics.rateLimited.WithLabelValues(limit).Inc()
+	secs := adminsec.RetryAfter(wait)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	msg := "too many requests; retry after " + strconv.Itoa(secs) + " s"
+	switch limit {
+	case adminsec.LimitAuth:
+		msg = "too many failed authentications from this client; retry after " + strconv.Itoa(secs) + " s"
+	case adminsec.LimitKey:
+		msg = "too many requests with this key; retry after " + strconv.Itoa(secs) + " s"
+	}
+	writeJSON(w, http.StatusTooManyRequests, &apiError{Code: "rate_limited", Message: msg})
+}
