@@ -9,13 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/shortstock/shortstock/edge/cache"
 	"github.com/shortstock/shortstock/internal/clock"
+	"github.com/shortstock/shortstock/internal/obs"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
 // Server is an edge node. Create it with New, serve with Serve, stop with
@@ -70,17 +67,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Registerer == nil {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		cfg.Registerer = reg
-		if cfg.Gatherer == nil {
-			cfg.Gatherer = reg
-		}
-	}
-	if cfg.Gatherer == nil {
-		cfg.Gatherer = prometheus.DefaultGatherer
-	}
+	cfg.Registerer, cfg.Gatherer = obs.Defaults(cfg.Registerer, cfg.Gatherer)
 	s := &Server{
 		cfg:   cfg,
 		log:   cfg.Logger.With("component", "edge", "region", cfg.Region, "node", cfg.NodeName),
@@ -105,7 +92,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.origin = newOriginClient(&s.cfg, s.m)
 	loader.oc = s.origin
-	s.metrics = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+	s.metrics = obs.FastHandler(cfg.Gatherer)
 	s.http = &fasthttp.Server{
 		Handler:            s.handle,
 		Name:               "shortstock",

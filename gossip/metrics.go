@@ -4,6 +4,8 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shortstock/shortstock/internal/obs"
 )
 
 // Stats are a Node's counters since it started, for tests, readiness checks
@@ -53,7 +55,7 @@ type collector struct {
 func newCollector(n *Node) *collector {
 	labels := prometheus.Labels{"region": n.cfg.Region, "node": n.cfg.NodeName}
 	d := func(name, help string, varLabels ...string) *prometheus.Desc {
-		return prometheus.NewDesc("shortstock_gossip_"+name, help, varLabels, labels)
+		return prometheus.NewDesc(obs.Name("gossip", name), help, varLabels, labels)
 	}
 	return &collector{
 		n:          n,

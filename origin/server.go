@@ -9,9 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/shortstock/shortstock/internal/obs"
 	"github.com/shortstock/shortstock/origin/adminsec"
 	"github.com/shortstock/shortstock/origin/store"
 )
@@ -43,17 +41,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Registerer == nil {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		cfg.Registerer = reg
-		if cfg.Gatherer == nil {
-			cfg.Gatherer = reg
-		}
-	}
-	if cfg.Gatherer == nil {
-		cfg.Gatherer = prometheus.DefaultGatherer
-	}
+	cfg.Registerer, cfg.Gatherer = obs.Defaults(cfg.Registerer, cfg.Gatherer)
 	auth := adminsec.NewKeyring(cfg.AdminKeys, cfg.ScopedAdminKeys)
 	ipLimits := adminsec.NewIPLimiter(adminsec.Rate{PerSec: cfg.IPRate, Burst: float64(cfg.IPBurst)}, adminsec.Rate{PerSec: cfg.AuthFailureRate, Burst: float64(cfg.AuthFailureBurst)}, cfg.MaxTrackedIPs)
 	m, err := newMetrics(cfg.Registerer, cfg.Region, func() float64 { return float64(ipLimits.Size()) })
@@ -135,7 +123,7 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /_/readyz", s.readyz)
-	mux.Handle("GET /_/metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{}))
+	mux.Handle("GET /_/metrics", obs.Handler(s.cfg.Gatherer))
 	mux.HandleFunc("/", s.notFound)
 	s.mux = mux
 }

@@ -8,10 +8,9 @@ import (
 	"net"
 	"sync"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/shortstock/shortstock/edge"
 	"github.com/shortstock/shortstock/gossip"
+	"github.com/shortstock/shortstock/internal/obs"
 )
 
 // EdgeOptions describes one edge node.
@@ -48,8 +47,7 @@ func StartEdge(opts EdgeOptions) (*EdgeNode, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := obs.NewRegistry()
 	n := &EdgeNode{served: make(chan error, 1)}
 	cfg := opts.Edge
 	cfg.Logger, cfg.Registerer, cfg.Gatherer = log, reg, reg

@@ -10,10 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/shortstock/shortstock/gossip"
 	"github.com/shortstock/shortstock/internal/change"
+	"github.com/shortstock/shortstock/internal/obs"
 	"github.com/shortstock/shortstock/origin"
 )
 
@@ -58,8 +57,7 @@ func StartOrigin(opts OriginOptions) (*OriginNode, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := obs.NewRegistry()
 	n := &OriginNode{log: log, served: make(chan error, 1)}
 
 	cfg := opts.Origin
