@@ -37,7 +37,7 @@
 // sustains, and the report says what was offered and what was achieved.
 //
 // Targets are the endpoints of `shortstock demo --topology-file`, given URLs,
-// or by default a topology the harness starts in process (internal/topology)
+// or by default a topology the harness starts in process (topology)
 // and seeds through the admin API. Compare mode runs the same redirect load,
 // alternating, against an edge and against a bare fasthttp server that
 // answers a fixed 302 (the ceiling an edge hit is measured against).

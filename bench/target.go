@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/internal/topology"
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
 	"github.com/shortstock/shortstock/origin/store"
+	"github.com/shortstock/shortstock/topology"
 	"github.com/valyala/fasthttp"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/shortstock/shortstock/gossip"
 	"github.com/shortstock/shortstock/internal/testutil"
-	"github.com/shortstock/shortstock/internal/topology"
+	"github.com/shortstock/shortstock/topology"
 )
 
 // minSuspicion is memberlist's shortest suspicion timeout for a pool of n

@@ -2,7 +2,7 @@
 // product code: its tests wire real processes (the shortstock binary, built
 // once with -race), a real redis-server (internal/redistest), real
 // memberlist pools over loopback and in-process topologies
-// (internal/topology), then break them on purpose and measure what users
+// (topology), then break them on purpose and measure what users
 // would see.
 //
 // Every test ends with one summary line of figures, for example

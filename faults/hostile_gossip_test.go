@@ -15,7 +15,7 @@ import (
 	"github.com/shortstock/shortstock/gossip"
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/internal/topology"
+	"github.com/shortstock/shortstock/topology"
 )
 
 // mirror is a transport that also sends every outgoing packet to targets:

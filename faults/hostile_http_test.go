@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/testutil"
-	"github.com/shortstock/shortstock/internal/topology"
 	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/shortstock/shortstock/topology"
 )
 
 // countingOrigin is a real in-process origin behind a reverse proxy that

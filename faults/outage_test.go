@@ -11,8 +11,8 @@ import (
 	"github.com/shortstock/shortstock/edge"
 	"github.com/shortstock/shortstock/gossip"
 	"github.com/shortstock/shortstock/internal/testutil"
-	"github.com/shortstock/shortstock/internal/topology"
 	"github.com/shortstock/shortstock/internal/wire"
+	"github.com/shortstock/shortstock/topology"
 )
 
 // outageEdges starts n in-process edges (default config: 1 s origin

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/testutil"
-	"github.com/shortstock/shortstock/internal/topology"
 	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/topology"
 )
 
 // TestStalenessUnderFaults writes continuously while one in-process edge is

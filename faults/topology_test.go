@@ -10,7 +10,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/shortstock/shortstock/gossip"
-	"github.com/shortstock/shortstock/internal/topology"
+	"github.com/shortstock/shortstock/topology"
 )
 
 // faultyTopology is an in-process topology whose every gossip member has a

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/internal/topology"
 	"github.com/shortstock/shortstock/origin/store"
+	"github.com/shortstock/shortstock/topology"
 )
 
 func runDemo(ctx context.Context, args []string) error {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/edge"
-	"github.com/shortstock/shortstock/internal/topology"
+	"github.com/shortstock/shortstock/topology"
 )
 
 func runEdge(ctx context.Context, args []string) error {

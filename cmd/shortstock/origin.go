@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shortstock/shortstock/internal/topology"
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
 	"github.com/shortstock/shortstock/origin/store"
+	"github.com/shortstock/shortstock/topology"
 )
 
 type originFlags struct {

@@ -10,13 +10,13 @@ const mod = "github.com/shortstock/shortstock/"
 
 // forbidden maps a package prefix to the prefixes it must never import.
 var forbidden = map[string][]string{
-	"edge":            {"origin", "gossip", "cmd", "bench", "internal/topology"},
-	"gossip":          {"edge", "origin", "cmd", "bench", "internal/topology"},
-	"origin":          {"edge", "gossip", "cmd", "bench", "internal/topology"},
-	"internal/keys":   {"edge", "origin", "gossip", "cmd", "bench", "internal/topology"},
-	"internal/change": {"edge", "origin", "gossip", "cmd", "bench", "internal/topology"},
-	"internal/wire":   {"edge", "origin", "gossip", "cmd", "bench", "internal/topology"},
-	"internal/clock":  {"edge", "origin", "gossip", "cmd", "bench", "internal/topology"},
+	"edge":            {"origin", "gossip", "cmd", "bench", "topology"},
+	"gossip":          {"edge", "origin", "cmd", "bench", "topology"},
+	"origin":          {"edge", "gossip", "cmd", "bench", "topology"},
+	"internal/keys":   {"edge", "origin", "gossip", "cmd", "bench", "topology"},
+	"internal/change": {"edge", "origin", "gossip", "cmd", "bench", "topology"},
+	"internal/wire":   {"edge", "origin", "gossip", "cmd", "bench", "topology"},
+	"internal/clock":  {"edge", "origin", "gossip", "cmd", "bench", "topology"},
 }
 
 func TestImportsPointDownstream(t *testing.T) {

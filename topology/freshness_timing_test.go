@@ -10,7 +10,7 @@ import (
 // Each iteration is one write at a rotating region's origin, followed by
 // polling all 30 edges until they serve the new version.
 //
-//	go test -run '^$' -bench InvalidationDelay3x10 -benchtime 200x ./internal/topology/
+//	go test -run '^$' -bench InvalidationDelay3x10 -benchtime 200x ./topology/
 func BenchmarkInvalidationDelay3x10(b *testing.B) {
 	topo := startTopology(b, 3, 10, nil)
 	b.ResetTimer()
