@@ -1,0 +1,119 @@
+package archtest
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Module is the module path every rule is relative to.
+const Module = "github.com/shortstock/shortstock/"
+
+// leaves are the internal packages every floor may import. They import
+// nothing of ours but each other.
+var leaves = []string{
+	"internal/keys", "internal/change", "internal/clock", "internal/wire",
+	"internal/obs", "internal/testutil", "internal/redistest",
+}
+
+// Rule says what the packages under Prefix may import of ours: Imports for
+// package code, and TestExtra on top of it for their tests (with why).
+type Rule struct {
+	Prefix    string
+	Imports   []string
+	TestExtra []string
+}
+
+func with(a []string, b ...string) []string { return append(append([]string{}, a...), b...) }
+
+// wiring may import every part of the product, but not the layers that
+// sit above it (a benchmark is not imported by the topology it runs on).
+var wiring = []string{"origin", "edge", "gossip", "internal"}
+
+// Rules, longest prefix wins.
+var Rules = []Rule{
+	{Prefix: "internal", Imports: leaves},
+	{Prefix: "internal/archtest", Imports: nil},
+	{Prefix: "origin/store", Imports: []string{"internal/keys", "internal/change"}},
+	{Prefix: "edge/cache", Imports: leaves},
+	// Backends and the conformance suite see the storage contract only;
+	// backend tests run the suite.
+	{Prefix: "origin/embedded", Imports: with(leaves, "origin/store"), TestExtra: []string{"origin/storetest", "origin/embedded"}},
+	{Prefix: "origin/redisstore", Imports: with(leaves, "origin/store"), TestExtra: []string{"origin/storetest", "origin/redisstore"}},
+	{Prefix: "origin/storetest", Imports: with(leaves, "origin/store")},
+	{Prefix: "origin/adminsec", Imports: with(leaves, "origin/store")},
+	// The admin server: its own parts and the contract. Its tests run it
+	// over real backends.
+	{Prefix: "origin", Imports: with(leaves, "origin/store", "origin/adminsec"), TestExtra: []string{"origin", "origin/embedded", "origin/redisstore"}},
+	// The edge talks to origins over HTTP only. Its real-origin tests
+	// (realorigin_test.go) start a real origin server to talk to.
+	{Prefix: "edge", Imports: with(leaves, "edge/cache"), TestExtra: []string{"origin", "origin/embedded", "origin/store"}},
+	{Prefix: "gossip", Imports: leaves},
+	// The wiring layer, in its own order: topology < bench < cmd; faults
+	// (end-to-end tests) sits beside cmd.
+	{Prefix: "topology", Imports: wiring},
+	{Prefix: "bench", Imports: with(wiring, "topology")},
+	{Prefix: "faults", Imports: with(wiring, "topology")},
+	{Prefix: "cmd", Imports: with(wiring, "topology", "bench")},
+	{Prefix: "deploy", Imports: nil},
+}
+
+// Package is what the checker needs of a package: its path relative to
+// Module and the module-internal imports of its code and of its tests.
+type Package struct {
+	Path        string
+	Imports     []string
+	TestImports []string // of _test.go files, in-package and external
+}
+
+func rule(path string) (Rule, bool) {
+	best, found := Rule{}, false
+	for _, r := range Rules {
+		if under(path, r.Prefix) && (!found || len(r.Prefix) > len(best.Prefix)) {
+			best, found = r, true
+		}
+	}
+	return best, found
+}
+
+// Check returns one line per import no rule allows, and per package no
+// rule covers.
+func Check(pkgs []Package) []string {
+	var bad []string
+	for _, p := range pkgs {
+		r, ok := rule(p.Path)
+		if !ok {
+			bad = append(bad, fmt.Sprintf("%s: no rule covers this package (add one to internal/archtest/rules.go)", p.Path))
+			continue
+		}
+		for _, imp := range p.Imports {
+			if !allowed(p.Path, imp, r.Imports) {
+				bad = append(bad, fmt.Sprintf("%s imports %s: not allowed from its floor", p.Path, imp))
+			}
+		}
+		for _, imp := range p.TestImports {
+			if !allowed(p.Path, imp, r.Imports) && !allowed(p.Path, imp, r.TestExtra) {
+				bad = append(bad, fmt.Sprintf("%s (tests) import %s: not allowed from its floor", p.Path, imp))
+			}
+		}
+	}
+	sort.Strings(bad)
+	return bad
+}
+
+// allowed: what list names, and the package itself (an external test
+// package imports the package it tests). Subpackages are not implied:
+// origin must not import origin/embedded just because it sits below it.
+func allowed(pkg, imp string, list []string) bool {
+	if imp == pkg {
+		return true
+	}
+	for _, a := range list {
+		if under(imp, a) {
+			return true
+		}
+	}
+	return false
+}
+
+func under(pkg, prefix string) bool { return pkg == prefix || strings.HasPrefix(pkg, prefix+"/") }
