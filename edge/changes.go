@@ -31,7 +31,7 @@ func (s *Server) HandleChange(c change.Change) {
 		return
 	}
 	s.apply(c)
-	if s.marks.see(c.Partition, c.Seq, time.Now().UnixNano(), int64(s.cfg.GapGrace)) {
+	if s.marks.see(c.Partition, c.Seq, s.cfg.Clock.Now().UnixNano(), int64(s.cfg.GapGrace)) {
 		s.wake()
 	}
 }
@@ -46,7 +46,7 @@ func (s *Server) ObserveHeads(heads []uint64) {
 		s.m.changesBad.Inc()
 		return
 	}
-	initialized, kick := s.marks.observe(heads, time.Now().UnixNano(), int64(s.cfg.GapGrace))
+	initialized, kick := s.marks.observe(heads, s.cfg.Clock.Now().UnixNano(), int64(s.cfg.GapGrace))
 	if initialized {
 		s.firstContactMade()
 	}
@@ -61,7 +61,7 @@ func (s *Server) apply(c change.Change) {
 	k, id, _ := keys.Split(c.Key)
 	s.cache.Invalidate(k, id, c.Version)
 	if c.AtUnixMs > 0 {
-		if d := time.Since(time.UnixMilli(c.AtUnixMs)); d >= 0 {
+		if d := s.cfg.Clock.Now().Sub(time.UnixMilli(c.AtUnixMs)); d >= 0 {
 			s.m.invalidationDelay.Observe(d.Seconds())
 		}
 	}
@@ -120,7 +120,7 @@ func (s *Server) changeLoop() {
 		next := s.catchUp()
 		timer.Stop()
 		if next > 0 {
-			timer.Reset(time.Duration(next - time.Now().UnixNano()))
+			timer.Reset(time.Duration(next - s.cfg.Clock.Now().UnixNano()))
 		}
 	}
 }
@@ -143,14 +143,14 @@ func (s *Server) pollHeads() bool {
 // catchUp replays every partition that is due and returns when the next
 // one will be (unix ns, 0 for none).
 func (s *Server) catchUp() int64 {
-	due, _ := s.marks.takeDue(time.Now().UnixNano())
+	due, _ := s.marks.takeDue(s.cfg.Clock.Now().UnixNano())
 	for _, p := range due {
 		if s.loopCtx.Err() != nil {
 			return 0
 		}
 		s.replay(p)
 	}
-	now := time.Now().UnixNano()
+	now := s.cfg.Clock.Now().UnixNano()
 	again, next := s.marks.takeDue(now)
 	if len(again) > 0 {
 		return now // a backlog left for the next turn
@@ -164,13 +164,13 @@ func (s *Server) catchUp() int64 {
 // and all of it is dropped.
 func (s *Server) replay(p int) {
 	s.m.gapReplays.Inc()
-	retryAt := time.Now().Add(max(s.cfg.OriginTimeout, 250*time.Millisecond)).UnixNano()
+	retryAt := s.cfg.Clock.Now().Add(max(s.cfg.OriginTimeout, 250*time.Millisecond)).UnixNano()
 	start, _ := s.marks.position(p)
 	defer func() {
 		// Behind still: soon again if this pass made progress (a backlog),
 		// after a pause if it did not (the origin fails or lags).
 		if last, _ := s.marks.position(p); last > start {
-			s.marks.settle(p, time.Now().UnixNano())
+			s.marks.settle(p, s.cfg.Clock.Now().UnixNano())
 		} else {
 			s.marks.settle(p, retryAt)
 		}
