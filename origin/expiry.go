@@ -29,10 +29,13 @@ func (s *Server) expireLoop() {
 
 func (s *Server) expireDue() {
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 		n, err := s.store.ExpireHolds(ctx, s.cfg.Clock.Now(), expireBatch)
 		cancel()
 		if err != nil {
+			if s.ctx.Err() != nil {
+				return // Close cancelled the call: a clean stop, not a failure
+			}
 			s.log.Warn("expiring holds failed", "err", err)
 			return
 		}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/clock"
 	"github.com/shortstock/shortstock/internal/redistest"
@@ -49,9 +51,20 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run()) // fuzz targets need no Redis
 	}
 	redisEnv = redistest.Start(redistest.Options{Standalone: true, Cluster: true})
-	code := m.Run()
-	_ = redisEnv.Stop()
-	os.Exit(code)
+	// Every goroutine a Server (and the stores under it) starts is stopped
+	// and awaited by Close: goleak checks after the Redis servers are gone.
+	goleak.VerifyTestMain(stopAfter{m, func() { _ = redisEnv.Stop() }})
+}
+
+// stopAfter runs the tests, then stop, before goleak looks.
+type stopAfter struct {
+	m    *testing.M
+	stop func()
+}
+
+func (s stopAfter) Run() int {
+	defer s.stop()
+	return s.m.Run()
 }
 
 type backend struct {

@@ -30,7 +30,11 @@ type Server struct {
 	mux       *http.ServeMux
 	tail      *tailer
 
-	stop      chan struct{}
+	stop chan struct{}
+	// ctx bounds the background loops' storage calls; Close cancels it,
+	// so a call in flight does not hold Close up.
+	ctx       context.Context
+	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
@@ -59,6 +63,7 @@ func New(cfg Config) (*Server, error) {
 		keyLimits: adminsec.NewKeyLimiter(auth.Len(), adminsec.Rate{PerSec: cfg.KeyRate, Burst: float64(cfg.KeyBurst)}, cfg.Clock.Now()),
 		stop:      make(chan struct{}),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.tail = newTailer(s)
 	s.routes()
 	s.wg.Add(2)
@@ -81,6 +86,7 @@ func (s *Server) Heads() []uint64 { return s.tail.heads() }
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
+		s.cancel()
 		s.wg.Wait()
 	})
 	return nil

@@ -46,9 +46,12 @@ func (t *tailer) run() {
 }
 
 func (t *tailer) poll() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(t.s.ctx, 5*time.Second)
 	defer cancel()
 	heads, err := t.s.store.Heads(ctx)
+	if t.s.ctx.Err() != nil {
+		return // closing
+	}
 	if err != nil || len(heads) != keys.Partitions {
 		t.s.metrics.tailErrors.Inc()
 		return

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/embedded"
 	"github.com/shortstock/shortstock/origin/store"
@@ -26,7 +28,8 @@ func TestMain(m *testing.M) {
 		crashChild(dir)
 		return
 	}
-	os.Exit(m.Run())
+	// Every goroutine a Store starts is stopped and awaited by Close.
+	goleak.VerifyTestMain(m)
 }
 
 // crashChild writes from several goroutines forever, printing "ack N"

@@ -33,12 +33,7 @@ func (s *Store) maintenanceLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.MaintenanceInterval)
 	defer t.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-s.stop
-		cancel()
-	}()
+	ctx := s.ctx
 	for {
 		select {
 		case <-s.stop:

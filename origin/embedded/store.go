@@ -25,7 +25,11 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 	stop      chan struct{}
-	wg        sync.WaitGroup
+	// ctx is the maintenance loop's context, cancelled by Close so a pass
+	// in progress stops promptly.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 var _ store.Store = (*Store)(nil)
@@ -53,6 +57,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, cfg: cfg, stop: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.maintenanceLoop()
 	return s, nil
@@ -107,6 +112,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		close(s.stop)
+		s.cancel()
 		s.wg.Wait()
 		s.closeErr = s.db.Close()
 	})
