@@ -53,11 +53,13 @@ type Node struct {
 	failedMu sync.Mutex
 	failed   map[string]failedMember // reconnect candidates by name
 
-	collector  *collector // registered on cfg.Metrics, or nil
-	done       chan struct{}
-	wg         sync.WaitGroup
-	left       atomic.Bool
-	closed     atomic.Bool
+	collector *collector // registered on cfg.Metrics, or nil
+	done      chan struct{}
+	wg        sync.WaitGroup
+	left      atomic.Bool
+	closed    atomic.Bool
+	// stopper drops packets from the moment Shutdown begins.
+	stopper    *stoppingTransport
 	shutdownMu sync.Mutex
 	shutdown   bool
 	closeOnce  sync.Once
@@ -124,6 +126,8 @@ func New(cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("%w: WrapTransport returned nil", ErrConfig)
 		}
 	}
+	n.stopper = &stoppingTransport{NodeAwareTransport: tr}
+	tr = n.stopper
 	port := nt.GetAutoBindPort()
 	ml, err := memberlist.Create(n.memberlistConfig(tr, port, mlLog))
 	if err != nil {
@@ -344,6 +348,9 @@ func (n *Node) Shutdown() error {
 	n.closed.Store(true)
 	close(n.done)
 	var err error
+	if n.stopper != nil {
+		n.stopper.stop() // no packet after this point reaches a closing socket
+	}
 	if ml := n.ml.Load(); ml != nil {
 		err = ml.Shutdown()
 	}

@@ -99,6 +99,13 @@ func TestDemoEndToEnd(t *testing.T) {
 	if !strings.Contains(p.logs.String(), "stopped cleanly") {
 		t.Fatalf("no clean stop in the log:\n%s", p.logs)
 	}
+	// A clean stop logs no error (gossip used to gossip on through its
+	// closing transport: "use of closed network connection").
+	for _, line := range strings.Split(p.logs.String(), "\n") {
+		if strings.Contains(line, "level=ERROR") || strings.Contains(line, "closed network connection") {
+			t.Errorf("the demo's stop logged: %s", line)
+		}
+	}
 	for _, hp := range ports {
 		if c, err := net.DialTimeout("tcp", hp, time.Second); err == nil {
 			c.Close()
