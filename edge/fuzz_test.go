@@ -51,7 +51,7 @@ func FuzzHandler(f *testing.F) {
 	}
 	f.Cleanup(func() { s.Close() })
 	var bad string
-	c, err := cache.New(cache.Config{Loader: cache.LoaderFunc(func(_ context.Context, k keys.Kind, id string) (*cache.Entry, error) {
+	c, err := cache.New(cache.Config{Loader: cache.LoaderFunc(func(_ context.Context, k keys.Kind, id string, minVersion uint64) (*cache.Entry, error) {
 		if k == keys.KindLink && !keys.ValidCode(id) || k == keys.KindStock && !keys.ValidSKU(id) {
 			bad = string(k) + ":" + id
 		}

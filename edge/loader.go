@@ -27,12 +27,12 @@ type originLoader struct {
 }
 
 // Load implements cache.Loader.
-func (l *originLoader) Load(ctx context.Context, kind keys.Kind, id string) (*cache.Entry, error) {
+func (l *originLoader) Load(ctx context.Context, kind keys.Kind, id string, minVersion uint64) (*cache.Entry, error) {
 	path, endpoint := wire.PathLinks+id, "link"
 	if kind == keys.KindStock {
 		path, endpoint = wire.PathStock+id, "stock"
 	}
-	if v := cache.MinVersion(ctx); v > 0 {
+	if v := minVersion; v > 0 {
 		// After an invalidation: the origin reads its primary if its
 		// replica is still behind v.
 		path += "?" + wire.QueryMinVersion + "=" + strconv.FormatUint(v, 10)

@@ -40,7 +40,7 @@ func fillLinks(b *testing.B, n int) *cache.Cache {
 	cfg.CacheBytes = 320 << 20 // ~300 bytes a link, all of them
 	l := &originLoader{negativeTTL: cfg.NegativeTTL}
 	var resp fasthttp.Response
-	c, err := cache.New(cacheConfig(&cfg, cache.LoaderFunc(func(_ context.Context, kind keys.Kind, id string) (*cache.Entry, error) {
+	c, err := cache.New(cacheConfig(&cfg, cache.LoaderFunc(func(_ context.Context, kind keys.Kind, id string, minVersion uint64) (*cache.Entry, error) {
 		resp.Reset()
 		resp.SetStatusCode(fasthttp.StatusOK)
 		resp.Header.Set(wire.HeaderVersion, "1")

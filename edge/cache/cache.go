@@ -219,7 +219,7 @@ func (c *Cache) fill(kind keys.Kind, id string) (*Entry, error) {
 	// version and is refused; the second one reads after the write.
 	for range 2 {
 		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.LoadTimeout)
-		e, err := c.cfg.Loader.Load(withMinVersion(ctx, sh.getString(kind, id)), kind, id)
+		e, err := c.cfg.Loader.Load(ctx, kind, id, sh.getString(kind, id))
 		cancel()
 		now := c.cfg.Clock.Now()
 		if err != nil {

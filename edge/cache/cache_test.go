@@ -234,7 +234,7 @@ func TestNeverReplacesNewerVersion(t *testing.T) {
 }
 
 func TestNotAfterIsAHardEnd(t *testing.T) {
-	c, clk := newTestCache(t, LoaderFunc(func(_ context.Context, k keys.Kind, id string) (*Entry, error) {
+	c, clk := newTestCache(t, LoaderFunc(func(_ context.Context, k keys.Kind, id string, minVersion uint64) (*Entry, error) {
 		a := answer(k, id, 1, time.Hour)
 		a.NotAfter = t0.Add(10 * time.Second)
 		return NewEntry(a)
@@ -249,11 +249,11 @@ func TestNotAfterIsAHardEnd(t *testing.T) {
 func TestDropPartitionIncludesFillsInFlight(t *testing.T) {
 	release := make(chan struct{})
 	o := newFakeOrigin()
-	slow := LoaderFunc(func(ctx context.Context, k keys.Kind, id string) (*Entry, error) {
+	slow := LoaderFunc(func(ctx context.Context, k keys.Kind, id string, minVersion uint64) (*Entry, error) {
 		if id == "slow" {
 			<-release
 		}
-		return o.Load(ctx, k, id)
+		return o.Load(ctx, k, id, minVersion)
 	})
 	o.set(keys.KindLink, "slow", 1)
 	o.set(keys.KindLink, "kept", 1)
@@ -370,9 +370,9 @@ func itoa(i int) string {
 func TestLoaderSeesTheInvalidatedVersion(t *testing.T) {
 	var mu sync.Mutex
 	var asked []uint64
-	c, _ := newTestCache(t, LoaderFunc(func(ctx context.Context, k keys.Kind, id string) (*Entry, error) {
+	c, _ := newTestCache(t, LoaderFunc(func(ctx context.Context, k keys.Kind, id string, minVersion uint64) (*Entry, error) {
 		mu.Lock()
-		asked = append(asked, MinVersion(ctx))
+		asked = append(asked, minVersion)
 		n := uint64(len(asked))
 		mu.Unlock()
 		return NewEntry(answer(k, id, n*5, time.Hour)) // versions 5, 10

@@ -132,7 +132,7 @@ func TestHashCollisionIsAMiss(t *testing.T) {
 
 func TestLoaderReturningAnEntryTwiceIsRefused(t *testing.T) {
 	shared := render(keys.KindLink, "x", 1, time.Hour)
-	c, _ := newTestCache(t, LoaderFunc(func(context.Context, keys.Kind, string) (*Entry, error) { return shared, nil }))
+	c, _ := newTestCache(t, LoaderFunc(func(context.Context, keys.Kind, string, uint64) (*Entry, error) { return shared, nil }))
 	mustGet(t, c, keys.KindLink, "x")
 	c.DropAll()
 	if _, _, err := c.Get(keys.KindLink, []byte("x")); !errors.Is(err, ErrUnavailable) {

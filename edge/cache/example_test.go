@@ -14,7 +14,7 @@ import (
 // the following Get load again.
 func Example() {
 	version := uint64(1)
-	loader := cache.LoaderFunc(func(ctx context.Context, kind keys.Kind, id string) (*cache.Entry, error) {
+	loader := cache.LoaderFunc(func(ctx context.Context, kind keys.Kind, id string, minVersion uint64) (*cache.Entry, error) {
 		return cache.NewEntry(cache.Answer{
 			Kind: kind, ID: id, Status: 302, Version: version, TTL: time.Minute,
 			Location: fmt.Sprintf("https://example.com/v%d", version),

@@ -37,7 +37,7 @@ func (o *fakeOrigin) set(kind keys.Kind, id string, v uint64) {
 	o.mu.Unlock()
 }
 
-func (o *fakeOrigin) Load(ctx context.Context, kind keys.Kind, id string) (*Entry, error) {
+func (o *fakeOrigin) Load(ctx context.Context, kind keys.Kind, id string, _ uint64) (*Entry, error) {
 	o.calls.Add(1)
 	if o.down.Load() {
 		if o.hang.Load() {

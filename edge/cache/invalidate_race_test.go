@@ -19,7 +19,7 @@ import (
 func TestFillRacingInvalidateNeverLeavesOlder(t *testing.T) {
 	var version atomic.Uint64
 	version.Store(1)
-	loader := LoaderFunc(func(_ context.Context, k keys.Kind, id string) (*Entry, error) {
+	loader := LoaderFunc(func(_ context.Context, k keys.Kind, id string, minVersion uint64) (*Entry, error) {
 		v := version.Load()
 		// Hold the old version for a moment so the invalidation overtakes it.
 		for range rand.IntN(4) {

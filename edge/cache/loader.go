@@ -14,32 +14,19 @@ import (
 // rendered by NewEntry, or an error when the origin could not give one
 // (unreachable, timeout, 5xx). Each call returns a new Entry: the cache
 // takes it over, finishes it and shares it with every request it serves.
+//
+// minVersion is the newest version of the key the cache has seen from
+// invalidations (0 when none): a Loader passes it to the origin, so that a
+// read from a replica still behind that version is repeated on the
+// primary rather than refused here.
 type Loader interface {
-	Load(ctx context.Context, kind keys.Kind, id string) (*Entry, error)
+	Load(ctx context.Context, kind keys.Kind, id string, minVersion uint64) (*Entry, error)
 }
 
 // LoaderFunc adapts a function to Loader.
-type LoaderFunc func(ctx context.Context, kind keys.Kind, id string) (*Entry, error)
+type LoaderFunc func(ctx context.Context, kind keys.Kind, id string, minVersion uint64) (*Entry, error)
 
 // Load calls f.
-func (f LoaderFunc) Load(ctx context.Context, kind keys.Kind, id string) (*Entry, error) {
-	return f(ctx, kind, id)
-}
-
-type minVersionKey struct{}
-
-// MinVersion is, inside Load, the newest version of the key the cache has
-// seen from invalidations (0 when none): a Loader passes it to the origin,
-// so that a read from a replica still behind that version is repeated on
-// the primary rather than refused here.
-func MinVersion(ctx context.Context) uint64 {
-	v, _ := ctx.Value(minVersionKey{}).(uint64)
-	return v
-}
-
-func withMinVersion(ctx context.Context, v uint64) context.Context {
-	if v == 0 {
-		return ctx
-	}
-	return context.WithValue(ctx, minVersionKey{}, v)
+func (f LoaderFunc) Load(ctx context.Context, kind keys.Kind, id string, minVersion uint64) (*Entry, error) {
+	return f(ctx, kind, id, minVersion)
 }

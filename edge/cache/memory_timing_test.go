@@ -36,7 +36,7 @@ func fillLinks(tb testing.TB, n int) *Cache {
 	cfg.MaxCostBytes = 2 << 30 // no eviction: measure what n entries cost
 	// What the default gives a budget sized for n links.
 	cfg.NumCounters = countersFor(int64(n))
-	cfg.Loader = LoaderFunc(func(_ context.Context, kind keys.Kind, id string) (*Entry, error) {
+	cfg.Loader = LoaderFunc(func(_ context.Context, kind keys.Kind, id string, minVersion uint64) (*Entry, error) {
 		return NewEntry(linkAnswer(kind, id))
 	})
 	c, err := New(cfg)
