@@ -125,10 +125,12 @@ func (c Config) normalize() (Config, error) {
 
 	var errs []error
 	if len(c.Addrs) == 0 {
+		//lint:ignore ST1005 the message starts with the Config field it names
 		errs = append(errs, errors.New("Addrs: at least one Redis address is required"))
 	}
 	for _, a := range c.Addrs {
 		if err := checkAddr(a); err != nil {
+			//lint:ignore ST1005 the message starts with the Config field it names
 			errs = append(errs, fmt.Errorf("Addrs: %w", err))
 		}
 	}
