@@ -35,8 +35,8 @@ type Config struct {
 	// PoolSize is the number of connections per Redis node. Default 0:
 	// go-redis' default, 10 per GOMAXPROCS.
 	PoolSize int
-	// ReadFromReplicas sends reads (GetLink, GetStock, GetReservation,
-	// Changes, Heads) to replicas: in a cluster through ReadOnly and
+	// ReadFromReplicas sends reads (GetLink, GetStock, Changes, Heads; not
+	// GetReservation, which reads the master) to replicas: in a cluster through ReadOnly and
 	// RouteByLatency, standalone to ReplicaAddr. Replica reads can lag
 	// behind writes. Default false.
 	ReadFromReplicas bool
