@@ -222,6 +222,7 @@ var emptyKeyDigest = sha256.Sum256(nil)
 func (c *Config) validate() error {
 	var errs []error
 	if c.Store == nil {
+		//lint:ignore ST1005 the message starts with the Config field it names
 		errs = append(errs, errors.New("Store is required"))
 	}
 	if len(c.AdminKeys)+len(c.ScopedAdminKeys) == 0 {

@@ -96,6 +96,7 @@ func TestLaggingReplicaHoldsBackInvalidationsAndMinVersionReadsPrimary(t *testin
 	time.Sleep(100 * time.Millisecond)
 	expect(t, o.admin("POST", "/v1/links", map[string]any{"url": "https://e.example/1", "code": "lagging"}), 201, "")
 	expect(t, o.admin("PUT", "/v1/stock/LAG/w", map[string]any{"on_hand": 5}), 200, "")
+	expect(t, o.admin("PUT", "/v1/stock/RYW/w", map[string]any{"on_hand": 5}), 200, "")
 	waitFor(t, 10*time.Second, "version 1 published", func() bool { return published("l:lagging", 1) && published("s:LAG", 1) })
 
 	// Cut the replica off: it keeps serving what it has (replica-serve-
@@ -108,6 +109,12 @@ func TestLaggingReplicaHoldsBackInvalidationsAndMinVersionReadsPrimary(t *testin
 	expect(t, o.admin("PATCH", "/v1/links/lagging", map[string]any{"url": "https://e.example/2"}), 200, "")
 	expect(t, o.admin("POST", "/v1/stock/LAG/w/adjust", map[string]any{"delta": 1}), 200, "")
 
+	// A reservation made now is readable at once, although the replica
+	// never receives it: GET /v1/reservations/{id} reads the primary.
+	hold := expect(t, o.admin("POST", "/v1/reservations", map[string]any{"sku": "RYW", "qty": 1, "warehouse": "w"}), 201, "")
+	if got := expect(t, o.admin("GET", "/v1/reservations/"+hold["id"].(string), nil), 200, ""); got["status"] != "held" {
+		t.Fatalf("reservation read after the hold: %v", got)
+	}
 	// The admin API reads its own writes (from the primary) ...
 	if v := o.admin("GET", "/v1/links/lagging", nil).json(t)["version"]; v != 2.0 {
 		t.Fatalf("admin GET after the PATCH: version %v, want 2", v)

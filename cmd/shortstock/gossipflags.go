@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/base64"
+	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -26,7 +28,7 @@ func (g *gossipFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.key, "gossip-key", "", "base64 16/24/32-byte gossip encryption key; several, comma separated, for rotation (the first encrypts)")
 	fs.BoolVar(&g.insecure, "gossip-insecure", false, "allow unencrypted gossip when no --gossip-key is given")
 	fs.StringVar(&g.nodeName, "node-name", "", "gossip member name, unique in the region (default: ROLE-HOST-PORT)")
-	fs.StringVar(&g.clusterSecret, "cluster-secret", "", "shared secret from which edges and origins derive the internal API token (default: derived from the gossip key)")
+	fs.StringVar(&g.clusterSecret, "cluster-secret", "", "shared secret (at least 32 bytes, e.g. openssl rand -hex 32) from which edges and origins derive the internal API token (default: derived from the gossip key)")
 }
 
 // keys decodes --gossip-key.
@@ -92,6 +94,9 @@ func (g *gossipFlags) config(cmd, role, region string) (*gossip.Config, error) {
 // the primary gossip key, else none (origins then serve loopback only).
 func (g *gossipFlags) clusterToken(cmd string, log *slog.Logger) (string, error) {
 	if g.clusterSecret != "" {
+		if err := checkClusterSecret(g.clusterSecret); err != nil {
+			return "", usageErr(cmd, "%v", err)
+		}
 		return wire.ClusterToken([]byte(g.clusterSecret)), nil
 	}
 	keys, err := g.keys(cmd)
@@ -100,4 +105,20 @@ func (g *gossipFlags) clusterToken(cmd string, log *slog.Logger) (string, error)
 		return "", err
 	}
 	return wire.ClusterToken(keys[0]), nil
+}
+
+// minClusterSecret is the shortest --cluster-secret accepted: 32 bytes, as
+// `openssl rand -hex 32` (64 characters) in the examples gives with room.
+const minClusterSecret = 32
+
+// checkClusterSecret refuses a short secret and the placeholder the
+// example env files carry, so a copied example never runs as is.
+func checkClusterSecret(s string) error {
+	if strings.Contains(strings.ToUpper(s), "REPLACE_ME") {
+		return errors.New("--cluster-secret is the documented placeholder REPLACE_ME: generate one with `openssl rand -hex 32`")
+	}
+	if len(s) < minClusterSecret {
+		return fmt.Errorf("--cluster-secret must be at least %d bytes, not %d (generate one with `openssl rand -hex 32`)", minClusterSecret, len(s))
+	}
+	return nil
 }

@@ -69,6 +69,10 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "extra"}, nil, "unexpected argument"},
 		{[]string{"origin"}, []string{"SHORTSTOCK_LINK_TTL=forever", "SHORTSTOCK_ADMIN_KEY=0123456789abcdef"}, "SHORTSTOCK_LINK_TTL"},
 		{[]string{"frobnicate"}, nil, "unknown command"},
+		// Cluster secrets: 32 bytes at least, never the example placeholder.
+		{[]string{"edge", "--origin", "http://127.0.0.1:1", "--cluster-secret", "short"}, nil, "at least 32 bytes"},
+		{[]string{"edge", "--origin", "http://127.0.0.1:1"}, []string{"SHORTSTOCK_CLUSTER_SECRET=REPLACE_ME"}, "placeholder"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--cluster-secret", "REPLACE_ME" + strings.Repeat("x", 40)}, nil, "placeholder"},
 		// Admin keys with scopes, by digest; rate limits; URL policy.
 		{[]string{"origin", "--admin-key", "0123456789abcdef:lnks"}, nil, "invalid scope list"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef:"}, nil, "invalid scope list"},

@@ -155,6 +155,7 @@ func (c Config) normalize() (Config, error) {
 
 	var errs []error
 	if c.Dir == "" {
+		//lint:ignore ST1005 the message starts with the Config field it names
 		errs = append(errs, errors.New("Dir is required"))
 	}
 	for _, f := range []struct {

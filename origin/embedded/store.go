@@ -10,6 +10,7 @@ import (
 
 	"github.com/shortstock/shortstock/origin/store"
 	bolt "go.etcd.io/bbolt"
+	bolterr "go.etcd.io/bbolt/errors"
 )
 
 // Store is the embedded store.Store. It is safe for concurrent use.
@@ -87,7 +88,7 @@ func openDB(cfg Config) (db *bolt.DB, err error) {
 		NoFreelistSync: !cfg.SyncFreelist,
 	})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterr.ErrTimeout) {
 			return nil, fmt.Errorf("embedded: %s is locked by another process or Store (waited %v): %w", cfg.Path(), cfg.LockTimeout, err)
 		}
 		return nil, fmt.Errorf("embedded: opening %s: %w", cfg.Path(), err)
@@ -163,7 +164,7 @@ func (s *Store) storageErr(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, bolt.ErrDatabaseNotOpen) || s.closed.Load():
+	case errors.Is(err, bolterr.ErrDatabaseNotOpen) || s.closed.Load():
 		return fmt.Errorf("embedded: %s: %w", op, store.ErrClosed)
 	case errors.Is(err, errCorrupt):
 		// Not transient: retrying will not help, and a 503 would say it might.

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	bolt "go.etcd.io/bbolt"
+	bolterr "go.etcd.io/bbolt/errors"
 )
 
 // verifyFile reads every page of an existing database once, in a
@@ -29,7 +30,7 @@ func verifyFile(cfg Config) (err error) {
 	}
 	db, err := bolt.Open(cfg.Path(), 0o600, &bolt.Options{Timeout: cfg.LockTimeout, ReadOnly: true})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterr.ErrTimeout) {
 			return fmt.Errorf("embedded: %s is locked by another process or Store (waited %v): %w", cfg.Path(), cfg.LockTimeout, err)
 		}
 		return fmt.Errorf("embedded: opening %s: %w", cfg.Path(), err)

@@ -35,8 +35,8 @@ type Config struct {
 	// PoolSize is the number of connections per Redis node. Default 0:
 	// go-redis' default, 10 per GOMAXPROCS.
 	PoolSize int
-	// ReadFromReplicas sends reads (GetLink, GetStock, GetReservation,
-	// Changes, Heads) to replicas: in a cluster through ReadOnly and
+	// ReadFromReplicas sends reads (GetLink, GetStock, Changes, Heads; not
+	// GetReservation, which reads the master) to replicas: in a cluster through ReadOnly and
 	// RouteByLatency, standalone to ReplicaAddr. Replica reads can lag
 	// behind writes. Default false.
 	ReadFromReplicas bool
@@ -125,10 +125,12 @@ func (c Config) normalize() (Config, error) {
 
 	var errs []error
 	if len(c.Addrs) == 0 {
+		//lint:ignore ST1005 the message starts with the Config field it names
 		errs = append(errs, errors.New("Addrs: at least one Redis address is required"))
 	}
 	for _, a := range c.Addrs {
 		if err := checkAddr(a); err != nil {
+			//lint:ignore ST1005 the message starts with the Config field it names
 			errs = append(errs, fmt.Errorf("Addrs: %w", err))
 		}
 	}

@@ -128,7 +128,10 @@ func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservatio
 	if s.closed.Load() {
 		return store.Reservation{}, s.classify("get reservation", redis.ErrClosed)
 	}
-	h, err := s.ro.HGetAll(ctx, s.ks.reservation(p, id)).Result()
+	// Always the primary, even with ReadFromReplicas: a client reads its
+	// reservation right after making it (read-your-writes, API.md), and a
+	// replica may not hold it yet.
+	h, err := s.primary.HGetAll(ctx, s.ks.reservation(p, id)).Result()
 	if err != nil {
 		return store.Reservation{}, s.classify("get reservation", err)
 	}
