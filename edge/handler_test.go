@@ -76,8 +76,13 @@ func TestBadInputNeverReachesTheOrigin(t *testing.T) {
 		{"POST", "/abc", 405}, {"PUT", "/v1/stock/S", 405}, {"DELETE", "/abc", 405}, {"OPTIONS", "/abc", 405},
 		{"POST", "/-bad", 405},
 	} {
-		if a := e.do(c.method, c.path); a.status != c.status || a.cache != "" {
+		a := e.do(c.method, c.path)
+		if a.status != c.status || a.cache != "" {
 			t.Errorf("%s %s: %d (X-Cache %q), want %d", c.method, c.path, a.status, a.cache, c.status)
+		}
+		// shared/API.md: a wrong method answers 405 with Allow.
+		if c.status == 405 && a.allow != "GET, HEAD" {
+			t.Errorf("%s %s: 405 with Allow %q, want \"GET, HEAD\"", c.method, c.path, a.allow)
 		}
 	}
 	for _, p := range []string{wire.PathLinks, wire.PathStock} {

@@ -66,6 +66,7 @@ type answer struct {
 	version string
 	loc     string
 	ctype   string
+	allow   string
 	body    string
 }
 
@@ -86,6 +87,7 @@ func (te *testEdge) do(method, path string) answer {
 		version: string(resp.Header.Peek("X-Version")),
 		loc:     string(resp.Header.Peek("Location")),
 		ctype:   string(resp.Header.ContentType()),
+		allow:   string(resp.Header.Peek("Allow")),
 		body:    string(resp.Body()),
 	}
 }

@@ -47,7 +47,7 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/links/"+l.Code)
-	writeLink(w, http.StatusCreated, l)
+	s.writeLink(w, http.StatusCreated, l)
 }
 
 // checkTarget applies the URL policy to a target that passed ValidateURL.
@@ -67,9 +67,17 @@ func (s *Server) checkTarget(url string) *apiError {
 
 // writeLink answers with a link and its flags, computed from its URL so
 // that links stored before a flag existed show it too.
-func writeLink(w http.ResponseWriter, status int, l store.Link) {
+// linkView is a link as the admin API shows it: the stored record plus
+// "expired", so an admin can still read (and revive) a link the edges no
+// longer serve.
+type linkView struct {
+	store.Link
+	Expired bool `json:"expired"`
+}
+
+func (s *Server) writeLink(w http.ResponseWriter, status int, l store.Link) {
 	l.Flags = adminsec.LinkFlags(l.URL)
-	writeJSON(w, status, l)
+	writeJSON(w, status, linkView{Link: l, Expired: l.Expired(s.cfg.Clock.Now())})
 }
 
 // pathCode returns the {code} path value, or an error answer for a malformed
@@ -103,11 +111,9 @@ func (s *Server) getLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if l.Expired(s.cfg.Clock.Now()) {
-		s.writeError(w, r, &apiError{http.StatusNotFound, "link_expired", "the link expired at " + l.ExpiresAt.Format(time.RFC3339)})
-		return
-	}
-	writeLink(w, http.StatusOK, l)
+	// shared/API.md: the admin GET of an expired link is 200 with the link
+	// marked "expired": true; the edges answer 404 for it.
+	s.writeLink(w, http.StatusOK, l)
 }
 
 func (s *Server) patchLink(w http.ResponseWriter, r *http.Request) {
@@ -140,7 +146,7 @@ func (s *Server) patchLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeLink(w, http.StatusOK, l)
+	s.writeLink(w, http.StatusOK, l)
 }
 
 func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 // tailer). The Store stays the caller's to close.
 type Server struct {
 	cfg     Config
+	probe   *http.ServeMux // method-specific routes, for 405 + Allow
 	store   store.Store
 	log     *slog.Logger
 	auth    *adminsec.Keyring
@@ -94,8 +96,16 @@ func (s *Server) Close() error {
 
 func (s *Server) routes() {
 	mux := http.NewServeMux()
+	// probe holds every method-specific route with a no-op handler, so the
+	// fallback can tell "no such path" (404) from "wrong method" (405 with
+	// Allow) without answering for the real routes.
+	s.probe = http.NewServeMux()
+	nop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	admin := func(pattern string, res adminsec.Resource, h http.HandlerFunc) {
 		mux.Handle(pattern, s.instrument(pattern, s.requireAdmin(res, h)))
+		if pattern != "/v1/" {
+			s.probe.Handle(pattern, nop)
+		}
 	}
 	// Endpoints without a request body refuse one that is not empty (or
 	// "{}"): garbage sent to a state-changing endpoint is a client bug that
@@ -118,6 +128,7 @@ func (s *Server) routes() {
 
 	internal := func(pattern string, h func(http.ResponseWriter, *http.Request)) {
 		mux.Handle(pattern, s.instrument(pattern, s.requireCluster(http.HandlerFunc(h))))
+		s.probe.Handle(pattern, nop)
 	}
 	internal("GET /internal/v1/links/{code}", s.internalLink)
 	internal("GET /internal/v1/stock/{sku}", s.internalStock)
@@ -130,11 +141,36 @@ func (s *Server) routes() {
 	})
 	mux.HandleFunc("GET /_/readyz", s.readyz)
 	mux.Handle("GET /_/metrics", obs.Handler(s.cfg.Gatherer))
+	for _, p := range []string{"GET /_/healthz", "GET /_/readyz", "GET /_/metrics"} {
+		s.probe.Handle(p, nop)
+	}
 	mux.HandleFunc("/", s.notFound)
 	s.mux = mux
 }
 
+// probeMethods are the methods tried when a path matched no route.
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// allowed lists the methods some route accepts for r's path ("" if none).
+func (s *Server) allowed(r *http.Request) string {
+	var ok []string
+	for _, m := range probeMethods {
+		r2 := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := s.probe.Handler(r2); pattern != "" {
+			ok = append(ok, m)
+		}
+	}
+	return strings.Join(ok, ", ")
+}
+
+// notFound answers a request no route took: 405 with Allow when the path
+// exists under another method, 404 otherwise.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if allow := s.allowed(r); allow != "" {
+		w.Header().Set("Allow", allow)
+		writeJSON(w, http.StatusMethodNotAllowed, &apiError{Code: "method_not_allowed", Message: r.Method + " is not allowed here; use " + allow})
+		return
+	}
 	writeJSON(w, http.StatusNotFound, &apiError{Code: "not_found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 }
 
