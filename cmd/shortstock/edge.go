@@ -66,6 +66,7 @@ func runEdge(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	applyEdgeMemoryLimit(cacheBytes, log)
 	cfg := edge.DefaultConfig()
 	cfg.Region, cfg.Origins, cfg.ClusterToken = region, origins, token
 	if gcfg != nil {

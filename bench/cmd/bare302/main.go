@@ -19,6 +19,8 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:8090", "listen address")
 	location := flag.String("location", "https://example.com/landing?utm=bench", "Location of the fixed 302")
+	readTimeout := flag.Duration("read-timeout", 5*time.Second, "fasthttp ReadTimeout (0: no per-request read deadline)")
+	writeTimeout := flag.Duration("write-timeout", 5*time.Second, "fasthttp WriteTimeout (0: no per-request write deadline)")
 	flag.Parse()
 
 	loc := []byte(*location)
@@ -29,8 +31,8 @@ func main() {
 			ctx.Response.Header.SetCanonical(headerLocation, loc)
 		},
 		Name:                 "shortstock",
-		ReadTimeout:          5 * time.Second,
-		WriteTimeout:         5 * time.Second,
+		ReadTimeout:          *readTimeout,
+		WriteTimeout:         *writeTimeout,
 		IdleTimeout:          60 * time.Second,
 		MaxRequestBodySize:   4 << 10,
 		ReadBufferSize:       4 << 10,

@@ -135,6 +135,7 @@ func runEdge(args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8190", "listen address")
 	originURL := fs.String("origin", "http://127.0.0.1:9190", "origin base URL")
 	warm := fs.Int("warm", 100000, "links to load into the cache before serving")
+	cacheBytes := fs.Int64("cache-bytes", 0, "edge cache budget in bytes (0: the edge's default)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (profiling the edge under load)")
 	_ = fs.Parse(args)
 	if *pprofAddr != "" {
@@ -143,6 +144,9 @@ func runEdge(args []string) error {
 	cfg := edge.DefaultConfig()
 	cfg.Origins = []string{*originURL}
 	cfg.NodeName = "edgebench"
+	if *cacheBytes > 0 {
+		cfg.CacheBytes = *cacheBytes
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s, err := edge.New(cfg)
 	if err != nil {
