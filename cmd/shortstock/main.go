@@ -25,6 +25,7 @@ func commands() []command {
 		{"edge", "run an edge node: public redirect and stock API from a local cache, gossip member", runEdge},
 		{"demo", "run a whole local topology in one process (regions x origin + edges), embedded storage by default", runDemo},
 		{"bench", "the benchmark harness: open-loop load, scale profiles, a report a person can read", runBench},
+		{"slots", "print redis-cli commands that spread the partitions evenly over N cluster masters", runSlots},
 		{"version", "print version and build info", runVersion},
 	}
 }

@@ -196,3 +196,42 @@ func (c *Cluster) Stop() error {
 	}
 	return errors.Join(errs...)
 }
+
+// StartClusterNodes starts n cluster-enabled servers that own no slots and
+// know no peers, for tests that lay out slots themselves (CLUSTER
+// ADDSLOTSRANGE, then CLUSTER MEET, then WaitReady).
+func StartClusterNodes(n int, so ServerOptions) (*Cluster, error) {
+	b, err := FindBinaries()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{}
+	if err := c.startNodes(b.Server, n, so.withDefaults()); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Meet introduces every node to the first one (CLUSTER MEET with the
+// explicit bus port), so nodes from StartClusterNodes form one cluster.
+func (c *Cluster) Meet() error {
+	b, err := FindBinaries()
+	if err != nil {
+		return err
+	}
+	if len(c.Nodes) == 0 {
+		return errors.New("redistest: no nodes")
+	}
+	host, port, _ := strings.Cut(c.Nodes[0].Addr, ":")
+	for _, s := range c.Nodes[1:] {
+		h, p, _ := strings.Cut(s.Addr, ":")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out, err := exec.CommandContext(ctx, b.CLI, "-h", host, "-p", port, "CLUSTER", "MEET", h, p, fmt.Sprint(s.opts.clusterPort)).CombinedOutput()
+		cancel()
+		if err != nil || !strings.Contains(string(out), "OK") {
+			return fmt.Errorf("redistest: CLUSTER MEET %s: %v %s", s.Addr, err, out)
+		}
+	}
+	return nil
+}
