@@ -118,6 +118,7 @@ func (s *Server) changeLoop() {
 		case <-timer.C:
 		}
 		next := s.catchUp()
+		s.confirmCatchUp()
 		timer.Stop()
 		if next > 0 {
 			timer.Reset(time.Duration(next - time.Now().UnixNano()))
@@ -131,12 +132,15 @@ func (s *Server) changeLoop() {
 func (s *Server) pollHeads() bool {
 	ctx, cancel := s.loopContext()
 	defer cancel()
+	sent := s.cfg.Clock.Now().UnixNano()
 	heads, err := s.fetchHeads(ctx)
 	if err != nil {
 		s.log.Debug("edge: heads poll failed", "err", err)
 		return false
 	}
 	s.ObserveHeads(heads)
+	s.marks.expect(heads, sent)
+	s.confirmCatchUp()
 	return s.marks.isKnown()
 }
 

@@ -61,6 +61,27 @@ type Config struct {
 	// wiring passes "has joined gossip". Default nil (not consulted).
 	Ready func() bool
 
+	// Cache headers for browsers and CDNs in front of the edge (see
+	// cacheheaders.go and docs/cdn.md). Rounded down to whole seconds.
+	//
+	// RedirectMaxAge is the browser max-age of a 302/307, and of a 301/308
+	// of a link that may change (bounded). DefaultConfig sets 0.
+	RedirectMaxAge time.Duration
+	// PermanentMaxAge is the browser max-age of a 301/308 of a link that
+	// has no expiry or visit limit and was never edited. DefaultConfig
+	// sets 1h.
+	PermanentMaxAge time.Duration
+	// SharedMaxAge is s-maxage (and Surrogate-Control max-age): how long a
+	// CDN may keep an answer without asking again. A CDN that takes purges
+	// (docs/cdn.md) can keep it long. DefaultConfig sets 60s.
+	SharedMaxAge time.Duration
+	// StaleWhileRevalidate and StaleIfError are the RFC 5861 directives
+	// offered to caches in front. DefaultConfig sets 30s and 5m.
+	StaleWhileRevalidate time.Duration
+	StaleIfError         time.Duration
+	// Robots is the body of /robots.txt. Default: disallow everything.
+	Robots string
+
 	// Logger receives structured logs. Default slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the edge's metrics. Default: a private registry.
@@ -114,8 +135,18 @@ func DefaultConfig() Config {
 		ReadBufferSize:     4 << 10,
 		Concurrency:        256 << 10,
 		MaxConnsPerOrigin:  512,
+
+		PermanentMaxAge:      time.Hour,
+		SharedMaxAge:         time.Minute,
+		StaleWhileRevalidate: 30 * time.Second,
+		StaleIfError:         5 * time.Minute,
+		Robots:               DefaultRobots,
 	}
 }
+
+// DefaultRobots is the default /robots.txt: short links are not pages to
+// index.
+const DefaultRobots = "User-agent: *\nDisallow: /\n"
 
 func (c *Config) fill() {
 	d := DefaultConfig()
@@ -135,6 +166,7 @@ func (c *Config) fill() {
 	setDefault(&c.ReadBufferSize, d.ReadBufferSize)
 	setDefault(&c.Concurrency, d.Concurrency)
 	setDefault(&c.MaxConnsPerOrigin, d.MaxConnsPerOrigin)
+	setDefault(&c.Robots, d.Robots)
 	if c.Clock == nil {
 		c.Clock = d.Clock
 	}
@@ -171,6 +203,8 @@ func (c *Config) validate() error {
 		{"ClickFlushInterval", c.ClickFlushInterval}, {"HeadsPollInterval", c.HeadsPollInterval},
 		{"GapGrace", c.GapGrace}, {"ReadyWindow", c.ReadyWindow}, {"ReadTimeout", c.ReadTimeout},
 		{"WriteTimeout", c.WriteTimeout}, {"IdleTimeout", c.IdleTimeout},
+		{"RedirectMaxAge", c.RedirectMaxAge}, {"PermanentMaxAge", c.PermanentMaxAge}, {"SharedMaxAge", c.SharedMaxAge},
+		{"StaleWhileRevalidate", c.StaleWhileRevalidate}, {"StaleIfError", c.StaleIfError},
 	} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", d.name))
@@ -181,6 +215,9 @@ func (c *Config) validate() error {
 	}
 	if c.HeadsPollInterval > 0 && c.HeadsPollInterval < 10*time.Millisecond {
 		errs = append(errs, fmt.Errorf("HeadsPollInterval %v is below 10ms", c.HeadsPollInterval))
+	}
+	if len(c.Robots) > 64<<10 {
+		errs = append(errs, fmt.Errorf("Robots is %d bytes, at most 64 KiB", len(c.Robots)))
 	}
 	if c.ReadBufferSize < 1024 {
 		errs = append(errs, fmt.Errorf("ReadBufferSize %d is below 1024", c.ReadBufferSize))

@@ -50,6 +50,10 @@ type LinkRecord struct {
 	Redirect  int        `json:"redirect"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	Version   uint64     `json:"version"`
+	// MaxVisits is the link's visit limit, if it has one (origins that
+	// know visit limits send it; the edge then bounds how long the
+	// redirect may be cached downstream).
+	MaxVisits *int64 `json:"max_visits,omitempty"`
 }
 
 // Missing is the body of a 404 from the fetch endpoints: the key's version
