@@ -39,6 +39,12 @@ type Config struct {
 	// StaleGrace is how long past its TTL a cached answer is still served
 	// (X-Cache: STALE) while no origin can be reached. Default 5m.
 	StaleGrace time.Duration
+	// RevalidateWindow is the edge's own stale-while-revalidate: for this
+	// long past its TTL (or after a soft purge) a cached answer is served
+	// at once (X-Cache: STALE-REVALIDATING) while one background refresh
+	// runs; past it a request waits for the origin. Capped at StaleGrace.
+	// DefaultConfig sets 5s; 0 turns it off.
+	RevalidateWindow time.Duration
 	// NegativeTTL caps how long a 404 is cached, whatever the origin says:
 	// a created key is normally announced by an invalidation, this bounds
 	// the damage when one is lost. Default 5s.
@@ -123,6 +129,7 @@ func DefaultConfig() Config {
 		OriginTimeout:      time.Second,
 		StaleGrace:         5 * time.Minute,
 		NegativeTTL:        5 * time.Second,
+		RevalidateWindow:   5 * time.Second,
 		ClickFlushInterval: time.Second,
 		HeadsPollInterval:  2 * time.Second,
 		GapGrace:           50 * time.Millisecond,
@@ -199,7 +206,7 @@ func (c *Config) validate() error {
 		name string
 		v    time.Duration
 	}{
-		{"OriginTimeout", c.OriginTimeout}, {"StaleGrace", c.StaleGrace}, {"NegativeTTL", c.NegativeTTL},
+		{"OriginTimeout", c.OriginTimeout}, {"StaleGrace", c.StaleGrace}, {"RevalidateWindow", c.RevalidateWindow}, {"NegativeTTL", c.NegativeTTL},
 		{"ClickFlushInterval", c.ClickFlushInterval}, {"HeadsPollInterval", c.HeadsPollInterval},
 		{"GapGrace", c.GapGrace}, {"ReadyWindow", c.ReadyWindow}, {"ReadTimeout", c.ReadTimeout},
 		{"WriteTimeout", c.WriteTimeout}, {"IdleTimeout", c.IdleTimeout},

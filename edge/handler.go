@@ -14,7 +14,7 @@ var (
 	headerLocation = []byte("Location")
 	headerAllow    = []byte("Allow")
 	allowGetHead   = []byte("GET, HEAD")
-	cacheStates    = [...][]byte{cache.Miss: []byte("MISS"), cache.Hit: []byte("HIT"), cache.Stale: []byte("STALE")}
+	cacheStates    = [...][]byte{cache.Miss: []byte("MISS"), cache.Hit: []byte("HIT"), cache.Stale: []byte("STALE"), cache.Revalidating: []byte("STALE-REVALIDATING")}
 
 	bodyBadCode     = []byte(`{"error":"invalid_code","message":"a code is [A-Za-z0-9][A-Za-z0-9_-]{0,63}"}`)
 	bodyBadSKU      = []byte(`{"error":"invalid_sku","message":"a sku is [A-Za-z0-9][A-Za-z0-9._:-]{0,63}"}`)

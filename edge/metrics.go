@@ -8,7 +8,7 @@ import (
 
 type metrics struct {
 	// answers[kind][state] are resolved once: the hit path only Incs.
-	answers     [2][3]prometheus.Counter
+	answers     [2][4]prometheus.Counter
 	negative    [2]prometheus.Counter
 	rejected    *prometheus.CounterVec // 400/404/405 by reason
 	rejBadCode  prometheus.Counter
@@ -105,6 +105,8 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 		counterFunc("shortstock_edge_invalidations_refused_total", "Invalidations not newer than a version already seen (duplicates, replays).", st.InvalidationsRefused.Load),
 		counterFunc("shortstock_edge_fills_refused_total", "Origin answers refused for being older than a known invalidation.", st.FillsRefused.Load),
 		counterFunc("shortstock_edge_stale_entries_dropped_total", "Cached entries found older than a known invalidation when about to be served.", st.StaleDropped.Load),
+		counterFunc("shortstock_edge_revalidations_total", "Background refreshes started for entries served past their TTL (stale-while-revalidate).", st.Revalidations.Load),
+		counterFunc("shortstock_edge_soft_purges_total", "Cached entries marked stale by a soft purge.", st.SoftPurges.Load),
 		counterFunc("shortstock_edge_cache_loads_total", "Origin fetches that filled the cache.", st.Loads.Load),
 		counterFunc("shortstock_edge_cache_load_errors_total", "Origin fetches that failed.", st.LoadErrors.Load),
 	}
@@ -114,7 +116,7 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 		}
 	}
 	for ki, kind := range []string{"link", "stock"} {
-		for si, state := range []string{"miss", "hit", "stale"} { // index = cache.State
+		for si, state := range []string{"miss", "hit", "stale", "revalidating"} { // index = cache.State
 			m.answers[ki][si] = answers.WithLabelValues(kind, state)
 		}
 		m.negative[ki] = negative.WithLabelValues(kind)

@@ -154,6 +154,7 @@ func cacheConfig(cfg *Config, loader cache.Loader) cache.Config {
 	ccfg.Loader = loader
 	ccfg.MaxCostBytes = cfg.CacheBytes
 	ccfg.StaleGrace = cfg.StaleGrace
+	ccfg.RevalidateWindow = min(cfg.RevalidateWindow, cfg.StaleGrace)
 	ccfg.LoadTimeout = cfg.OriginTimeout
 	ccfg.RetryBackoff = max(cfg.OriginTimeout, time.Second)
 	ccfg.FloorLifetime = max(time.Minute, 8*cfg.OriginTimeout)

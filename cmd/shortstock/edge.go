@@ -21,6 +21,7 @@ func runEdge(ctx context.Context, args []string) error {
 		redirectAge, permAge time.Duration
 		sharedAge, swr, sie  time.Duration
 		robotsFile           string
+		revalidate           time.Duration
 		gf                   gossipFlags
 		lf                   logFlags
 	)
@@ -38,6 +39,7 @@ func runEdge(ctx context.Context, args []string) error {
 	fs.DurationVar(&sharedAge, "shared-max-age", time.Minute, "s-maxage and Surrogate-Control max-age: how long a CDN in front may keep an answer")
 	fs.DurationVar(&swr, "stale-while-revalidate", 30*time.Second, "stale-while-revalidate offered to caches in front (RFC 5861)")
 	fs.DurationVar(&sie, "stale-if-error", 5*time.Minute, "stale-if-error offered to caches in front (RFC 5861)")
+	fs.DurationVar(&revalidate, "revalidate-window", 5*time.Second, "stale-while-revalidate inside the edge: how long past its TTL an answer is served at once while one refresh runs (0 = off; capped at --stale-grace)")
 	fs.StringVar(&robotsFile, "robots-file", "", "file served as /robots.txt (default: disallow everything)")
 	gf.register(fs)
 	lf.register(fs)
@@ -68,8 +70,8 @@ func runEdge(ctx context.Context, args []string) error {
 	if originTimeout <= 0 || grace < 0 || negTTL <= 0 || headsPoll < 0 {
 		return usageErr("edge", "durations must be positive")
 	}
-	if redirectAge < 0 || permAge < 0 || sharedAge < 0 || swr < 0 || sie < 0 {
-		return usageErr("edge", "cache lifetimes (--redirect-max-age, --permanent-max-age, --shared-max-age, --stale-while-revalidate, --stale-if-error) must not be negative")
+	if redirectAge < 0 || permAge < 0 || sharedAge < 0 || swr < 0 || sie < 0 || revalidate < 0 {
+		return usageErr("edge", "cache lifetimes (--redirect-max-age, --permanent-max-age, --shared-max-age, --stale-while-revalidate, --stale-if-error, --revalidate-window) must not be negative")
 	}
 	robots := edge.DefaultRobots
 	if robotsFile != "" {
@@ -94,6 +96,7 @@ func runEdge(ctx context.Context, args []string) error {
 	}
 	cfg.RedirectMaxAge, cfg.PermanentMaxAge, cfg.SharedMaxAge = redirectAge, permAge, sharedAge
 	cfg.StaleWhileRevalidate, cfg.StaleIfError, cfg.Robots = swr, sie, robots
+	cfg.RevalidateWindow = revalidate
 	cfg.CacheBytes, cfg.OriginTimeout, cfg.StaleGrace, cfg.NegativeTTL, cfg.HeadsPollInterval = cacheBytes, originTimeout, grace, negTTL, headsPoll
 	node, err := topology.StartEdge(topology.EdgeOptions{Edge: cfg, Listen: listen, Gossip: gcfg, Logger: log.With("region", region)})
 	if err != nil {
