@@ -56,6 +56,10 @@ type Config struct {
 	// polled to find changes gossip lost. DefaultConfig sets 2s; 0 disables
 	// the poll (the first contact still reads the heads once).
 	HeadsPollInterval time.Duration
+	// ReceiptInterval is how often the edge reports to its origin how far
+	// it has applied the change log (for GET /v1/changes/{id} receipts);
+	// only what moved is sent. DefaultConfig sets 100ms; 0 disables.
+	ReceiptInterval time.Duration
 	// GapGrace is how long a hole in a partition's change sequence may wait
 	// for the missing change to arrive by gossip (which does not keep order)
 	// before it is fetched from the change log. Default 50ms.
@@ -132,6 +136,7 @@ func DefaultConfig() Config {
 		RevalidateWindow:   5 * time.Second,
 		ClickFlushInterval: time.Second,
 		HeadsPollInterval:  2 * time.Second,
+		ReceiptInterval:    100 * time.Millisecond,
 		GapGrace:           50 * time.Millisecond,
 		ReadyWindow:        5 * time.Second,
 		Clock:              clock.Real{},
@@ -219,6 +224,9 @@ func (c *Config) validate() error {
 	}
 	if c.ClickFlushInterval > 0 && c.ClickFlushInterval < 10*time.Millisecond {
 		errs = append(errs, fmt.Errorf("ClickFlushInterval %v is below 10ms", c.ClickFlushInterval))
+	}
+	if c.ReceiptInterval < 0 || (c.ReceiptInterval > 0 && c.ReceiptInterval < 10*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("ReceiptInterval %v: want 0 (off) or at least 10ms", c.ReceiptInterval))
 	}
 	if c.HeadsPollInterval > 0 && c.HeadsPollInterval < 10*time.Millisecond {
 		errs = append(errs, fmt.Errorf("HeadsPollInterval %v is below 10ms", c.HeadsPollInterval))

@@ -144,6 +144,10 @@ func New(cfg Config) (*Server, error) {
 	s.loops.Add(2)
 	go s.clickLoop()
 	go s.changeLoop()
+	if cfg.ReceiptInterval > 0 {
+		s.loops.Add(1)
+		go s.appliedLoop()
+	}
 	return s, nil
 }
 

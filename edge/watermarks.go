@@ -202,3 +202,10 @@ func (w *watermarks) confirm() int64 {
 	w.pendAt = 0
 	return at
 }
+
+// snapshot returns every partition's last applied seq.
+func (w *watermarks) snapshot() [keys.Partitions]uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last
+}

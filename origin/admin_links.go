@@ -46,6 +46,7 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/links/"+l.Code)
+	setChangeID(w, keys.KindLink, l.Code, l.Version)
 	writeLink(w, http.StatusCreated, l)
 }
 
@@ -139,6 +140,7 @@ func (s *Server) patchLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	setChangeID(w, keys.KindLink, l.Code, l.Version)
 	writeLink(w, http.StatusOK, l)
 }
 
@@ -150,13 +152,15 @@ func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.opContext(r)
 	defer cancel()
-	if _, err := s.store.DeleteLink(ctx, code); err != nil {
+	version, err := s.store.DeleteLink(ctx, code)
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			err = linkNotFound(code)
 		}
 		s.writeError(w, r, err)
 		return
 	}
+	setChangeID(w, keys.KindLink, code, version)
 	w.WriteHeader(http.StatusNoContent)
 }
 

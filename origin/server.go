@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -30,6 +31,7 @@ type Server struct {
 	keyLimits *keyLimiter
 	mux       *http.ServeMux
 	tail      *tailer
+	receipts  *receipts
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -71,6 +73,7 @@ func New(cfg Config) (*Server, error) {
 		stop:      make(chan struct{}),
 	}
 	s.tail = newTailer(s)
+	s.receipts = newReceipts(cfg.ReceiptLiveWindow)
 	s.routes()
 	s.wg.Add(2)
 	go s.expireLoop()
@@ -117,6 +120,7 @@ func (s *Server) routes() {
 	admin("GET /v1/reservations/{id}", resStock, s.noBody(s.getReservation))
 	admin("POST /v1/reservations/{id}/commit", resStock, s.noBody(s.commitReservation))
 	admin("POST /v1/reservations/{id}/release", resStock, s.noBody(s.releaseReservation))
+	admin("GET /v1/changes/{id}", resNone, s.noBody(s.getChange))
 	// Anything else under /v1/ still needs a key first, so probing for
 	// routes without one learns nothing.
 	admin("/v1/", resNone, s.notFound)
@@ -129,6 +133,7 @@ func (s *Server) routes() {
 	internal("POST /internal/v1/clicks", s.internalClicks)
 	internal("GET /internal/v1/changes", s.internalChanges)
 	internal("GET /internal/v1/heads", s.internalHeads)
+	internal("POST "+wire.PathApplied, s.internalApplied)
 
 	mux.HandleFunc("GET /_/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -12,6 +12,7 @@
 //	POST /internal/v1/clicks        ClickBatch -> 204
 //	GET  /internal/v1/changes?partition=P&after=S&limit=N   change.Page
 //	GET  /internal/v1/heads         Heads
+//	POST /internal/v1/applied       Applied -> 204 (change receipts)
 package wire
 
 import (

@@ -1,0 +1,263 @@
+package origin
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shortstock/shortstock/internal/change"
+	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/internal/wire"
+)
+
+// Receipts: when has a write landed on every edge? Every write answers
+// X-Change-Id: KEY@VERSION (e.g. "l:abc1234@3"), naming the change record
+// the write appended to its partition's log. The tailer, which reads every
+// change to publish it, indexes KEY@VERSION -> (partition, seq). Edges
+// report their per-partition watermarks (every change up to seq applied;
+// wire.Applied), so "edge E applied change C" is "E's watermark of C's
+// partition >= C's seq", whichever path (gossip, catch-up) brought it.
+// GET /v1/changes/{id} answers per edge from those reports.
+//
+// Scope: the edges that report to this origin (each edge reports to the
+// first of its origins that answers). Other regions' edges report to their
+// own origins and are not listed here.
+
+const (
+	// HeaderChangeID is the response header of every write.
+	HeaderChangeID = "X-Change-Id"
+	// maxIndexed bounds the change index; older changes are forgotten
+	// (their receipts look like changes not read yet).
+	maxIndexed = 1 << 20
+	// advancesKept is how many watermark advances per edge and partition
+	// are kept to tell when a change was applied.
+	advancesKept = 8
+	// edgeForgetAfter drops an edge that has not reported for this long.
+	edgeForgetAfter = 10 * time.Minute
+)
+
+// changeID names the change a write of key made at version.
+func changeID(key string, version uint64) string {
+	return key + "@" + strconv.FormatUint(version, 10)
+}
+
+// setChangeID adds X-Change-Id to a write's answer.
+func setChangeID(w http.ResponseWriter, kind keys.Kind, id string, version uint64) {
+	if version > 0 {
+		w.Header().Set(HeaderChangeID, changeID(keys.Key(kind, id), version))
+	}
+}
+
+// parseChangeID splits and checks a change id.
+func parseChangeID(id string) (key string, version uint64, ok bool) {
+	i := strings.LastIndexByte(id, '@')
+	if i < 0 {
+		return "", 0, false
+	}
+	num := id[i+1:]
+	v, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || v == 0 || num[0] == '0' {
+		return "", 0, false
+	}
+	key = id[:i]
+	k, kid, ok := keys.Split(key)
+	if !ok || (k == keys.KindLink && !keys.ValidCode(kid)) || (k == keys.KindStock && !keys.ValidSKU(kid)) {
+		return "", 0, false
+	}
+	return key, v, true
+}
+
+type indexed struct {
+	partition int
+	seq       uint64
+	atMs      int64
+}
+
+type advance struct {
+	seq uint64
+	at  int64 // unix ns, when the origin received the report
+}
+
+type edgeReport struct {
+	region, edge string
+	last         [keys.Partitions]uint64
+	// advances[p] is a ring of the latest watermark moves of p, oldest
+	// first once full.
+	advances [keys.Partitions][advancesKept]advance
+	nextAdv  [keys.Partitions]uint8
+	seen     int64 // unix ns of the last report
+}
+
+// receipts holds the change index and the edges' reports.
+type receipts struct {
+	mu    sync.Mutex
+	index map[string]indexed
+	order []string // FIFO of index keys, for eviction
+	head  int
+	edges map[string]*edgeReport // by region + "/" + edge
+	// liveWindow: an edge silent for longer is down ("unknown").
+	liveWindow time.Duration
+}
+
+func newReceipts(liveWindow time.Duration) *receipts {
+	return &receipts{index: map[string]indexed{}, edges: map[string]*edgeReport{}, liveWindow: liveWindow}
+}
+
+// indexChange records a change the tailer read.
+func (r *receipts) indexChange(c change.Change) {
+	id := changeID(c.Key, c.Version)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.index[id]; dup {
+		return
+	}
+	if len(r.order) < maxIndexed {
+		r.order = append(r.order, id)
+	} else {
+		delete(r.index, r.order[r.head])
+		r.order[r.head] = id
+		r.head = (r.head + 1) % maxIndexed
+	}
+	r.index[id] = indexed{partition: c.Partition, seq: c.Seq, atMs: c.AtUnixMs}
+}
+
+// report takes an edge's watermarks, received at now.
+func (r *receipts) report(a wire.Applied, now time.Time) {
+	at := now.UnixNano()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := a.Region + "/" + a.Edge
+	e := r.edges[k]
+	if e == nil {
+		e = &edgeReport{region: a.Region, edge: a.Edge}
+		r.edges[k] = e
+	}
+	e.seen = at
+	for _, u := range a.Partitions {
+		if u.P < 0 || u.P >= keys.Partitions || u.Seq <= e.last[u.P] {
+			continue
+		}
+		e.last[u.P] = u.Seq
+		i := e.nextAdv[u.P]
+		e.advances[u.P][i%advancesKept] = advance{seq: u.Seq, at: at}
+		e.nextAdv[u.P] = (i + 1) % advancesKept
+	}
+	for k, o := range r.edges {
+		if at-o.seen > int64(edgeForgetAfter) {
+			delete(r.edges, k)
+		}
+	}
+}
+
+// appliedAt returns when e applied seq of partition p: the time of the
+// earliest kept watermark move that reached it (an upper bound).
+func (e *edgeReport) appliedAt(p int, seq uint64) int64 {
+	best := int64(0)
+	for _, a := range e.advances[p] {
+		if a.at != 0 && a.seq >= seq && (best == 0 || a.at < best) {
+			best = a.at
+		}
+	}
+	return best
+}
+
+// Receipt is the answer of GET /v1/changes/{id}.
+type Receipt struct {
+	ID string `json:"id"`
+	// Complete: every live edge has applied the change.
+	Complete bool `json:"complete"`
+	// Pending names the live edges that have not (region/edge).
+	Pending []string `json:"pending"`
+	// CommittedAt is when storage applied the write (null until this
+	// origin has read it from the change log).
+	CommittedAt *time.Time    `json:"committed_at"`
+	Edges       []EdgeReceipt `json:"edges"`
+}
+
+// EdgeReceipt is one edge's part of a Receipt.
+type EdgeReceipt struct {
+	Region string `json:"region"`
+	Edge   string `json:"edge"`
+	// AppliedAt is when the edge had applied the change (as the origin
+	// learnt it; null if not yet, or unknown).
+	AppliedAt *time.Time `json:"applied_at"`
+	// State is "applied", "pending" (live, not yet) or "unknown" (the
+	// edge has not reported within the live window: down or cut off).
+	State string `json:"state"`
+}
+
+// receipt builds the receipt of change id at now. A change this origin
+// has not read from the log yet (just written, or unknown) is complete for
+// no edge, and has no committed_at.
+func (r *receipts) receipt(id string, now time.Time) Receipt {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, indexed := r.index[id]
+	rc := Receipt{ID: id, Complete: indexed, Pending: []string{}, Edges: []EdgeReceipt{}}
+	if indexed {
+		committed := time.UnixMilli(c.atMs).UTC()
+		rc.CommittedAt = &committed
+	}
+	for _, e := range r.edges {
+		er := EdgeReceipt{Region: e.region, Edge: e.edge}
+		live := now.UnixNano()-e.seen <= int64(r.liveWindow)
+		switch {
+		case indexed && e.last[c.partition] >= c.seq:
+			er.State = "applied"
+			if at := e.appliedAt(c.partition, c.seq); at != 0 {
+				t := time.Unix(0, at).UTC()
+				er.AppliedAt = &t
+			}
+		case live:
+			er.State = "pending"
+			rc.Complete = false
+			rc.Pending = append(rc.Pending, e.region+"/"+e.edge)
+		default:
+			er.State = "unknown"
+		}
+		rc.Edges = append(rc.Edges, er)
+	}
+	sort.Slice(rc.Edges, func(i, j int) bool {
+		if rc.Edges[i].Region != rc.Edges[j].Region {
+			return rc.Edges[i].Region < rc.Edges[j].Region
+		}
+		return rc.Edges[i].Edge < rc.Edges[j].Edge
+	})
+	sort.Strings(rc.Pending)
+	return rc
+}
+
+// internalApplied takes an edge's report.
+func (s *Server) internalApplied(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, wire.MaxAppliedBytes)
+	var a wire.Applied
+	if err := json.NewDecoder(r.Body).Decode(&a); err != nil {
+		var mbe *http.MaxBytesError
+		if asMaxBytes(err, &mbe) {
+			s.writeError(w, r, &apiError{http.StatusRequestEntityTooLarge, "body_too_large", "report too large"})
+			return
+		}
+		s.writeError(w, r, badRequest("invalid_json", "applied report is not valid JSON"))
+		return
+	}
+	if a.Edge == "" || len(a.Edge) > 256 || len(a.Region) > 64 {
+		s.writeError(w, r, badRequest("invalid_report", "edge name missing or too long"))
+		return
+	}
+	s.receipts.report(a, s.cfg.Clock.Now())
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// getChange answers GET /v1/changes/{id}.
+func (s *Server) getChange(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, _, ok := parseChangeID(id); !ok {
+		s.writeError(w, r, badRequest("invalid_change_id", "a change id is KEY@VERSION, as X-Change-Id gave it"))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.receipts.receipt(id, s.cfg.Clock.Now()))
+}
