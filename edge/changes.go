@@ -59,7 +59,21 @@ func (s *Server) ObserveHeads(heads []uint64) {
 // the write it got here.
 func (s *Server) apply(c change.Change) {
 	k, id, _ := keys.Split(c.Key)
-	s.cache.Invalidate(k, id, c.Version)
+	switch {
+	case c.Purge == 0:
+		s.cache.Invalidate(k, id, c.Version)
+	case c.Purge&change.PurgeAll != 0 && c.Purge&change.PurgeSoft != 0:
+		s.cache.SoftPurgeAll()
+	case c.Purge&change.PurgeAll != 0:
+		s.cache.DropAll()
+	case c.Purge&change.PurgeSoft != 0:
+		s.cache.SoftPurge(k, id)
+	default:
+		s.cache.Purge(k, id)
+	}
+	if c.Purge != 0 {
+		s.m.purges.Inc()
+	}
 	if c.AtUnixMs > 0 {
 		if d := time.Since(time.UnixMilli(c.AtUnixMs)); d >= 0 {
 			s.m.invalidationDelay.Observe(d.Seconds())

@@ -23,6 +23,7 @@ type metrics struct {
 
 	invalidationDelay prometheus.Histogram
 	changesBad        prometheus.Counter
+	purges            prometheus.Counter
 	gapReplays        prometheus.Counter
 	changesReplayed   prometheus.Counter
 	partitionDrops    prometheus.Counter
@@ -71,6 +72,9 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 		changesBad: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_edge_changes_malformed_total", Help: "Changes ignored because they did not validate.",
 		}),
+		purges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortstock_edge_purges_applied_total", Help: "Purges applied from the change log (gossip or catch-up).",
+		}),
 		gapReplays: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_edge_gap_replays_total", Help: "Catch-up reads of a partition's change log after a gap or a watermark ahead of ours.",
 		}),
@@ -93,7 +97,7 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 	st := c.Stats()
 	cs := []prometheus.Collector{
 		answers, negative, m.rejected, m.unavail, m.originCalls, m.originErrors, m.originLatency,
-		m.invalidationDelay, m.changesBad, m.gapReplays, m.changesReplayed, m.partitionDrops,
+		m.invalidationDelay, m.changesBad, m.purges, m.gapReplays, m.changesReplayed, m.partitionDrops,
 		m.clicksFlushed, m.clickFlushErrors, m.clicksPendingSize,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "shortstock_edge_cache_cost_bytes", Help: "Bytes the cached entries account for.",

@@ -99,16 +99,56 @@ type receipts struct {
 	order []string // FIFO of index keys, for eviction
 	head  int
 	edges map[string]*edgeReport // by region + "/" + edge
+	// groups are purges: id -> the changes they logged (FIFO-bounded).
+	groups     map[string][]indexed
+	groupOrder []string
 	// liveWindow: an edge silent for longer is down ("unknown").
 	liveWindow time.Duration
 }
 
 func newReceipts(liveWindow time.Duration) *receipts {
-	return &receipts{index: map[string]indexed{}, edges: map[string]*edgeReport{}, liveWindow: liveWindow}
+	return &receipts{index: map[string]indexed{}, edges: map[string]*edgeReport{}, groups: map[string][]indexed{}, liveWindow: liveWindow}
 }
 
-// indexChange records a change the tailer read.
+// maxGroups bounds the purges remembered for receipts.
+const maxGroups = 1 << 16
+
+// group records the changes a purge logged under its id.
+func (r *receipts) group(id string, cs []change.Change) {
+	g := make([]indexed, len(cs))
+	for i, c := range cs {
+		g[i] = indexed{partition: c.Partition, seq: c.Seq, atMs: c.AtUnixMs}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.groupOrder) >= maxGroups {
+		delete(r.groups, r.groupOrder[0])
+		r.groupOrder = r.groupOrder[1:]
+	}
+	r.groups[id] = g
+	r.groupOrder = append(r.groupOrder, id)
+}
+
+// isPurgeID reports whether id has the shape POST /v1/purge gives.
+func isPurgeID(id string) bool {
+	h, ok := strings.CutPrefix(id, "purge-")
+	if !ok || len(h) != 16 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// indexChange records a change the tailer read. Purges are known by the
+// id POST /v1/purge gave them (group), not by key and version.
 func (r *receipts) indexChange(c change.Change) {
+	if c.Purge != 0 {
+		return
+	}
 	id := changeID(c.Key, c.Version)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -192,24 +232,43 @@ type EdgeReceipt struct {
 
 // receipt builds the receipt of change id at now. A change this origin
 // has not read from the log yet (just written, or unknown) is complete for
-// no edge, and has no committed_at.
+// no edge, and has no committed_at. A purge is applied by an edge once
+// every change it logged is.
 func (r *receipts) receipt(id string, now time.Time) Receipt {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c, indexed := r.index[id]
-	rc := Receipt{ID: id, Complete: indexed, Pending: []string{}, Edges: []EdgeReceipt{}}
-	if indexed {
-		committed := time.UnixMilli(c.atMs).UTC()
+	var parts []indexed
+	if g, ok := r.groups[id]; ok {
+		parts = g
+	} else if c, ok := r.index[id]; ok {
+		parts = []indexed{c}
+	}
+	known := len(parts) > 0
+	rc := Receipt{ID: id, Complete: known, Pending: []string{}, Edges: []EdgeReceipt{}}
+	if known {
+		var at int64
+		for _, c := range parts {
+			at = max(at, c.atMs)
+		}
+		committed := time.UnixMilli(at).UTC()
 		rc.CommittedAt = &committed
 	}
 	for _, e := range r.edges {
 		er := EdgeReceipt{Region: e.region, Edge: e.edge}
+		applied, appliedAt := known, int64(0)
+		for _, c := range parts {
+			if e.last[c.partition] < c.seq {
+				applied = false
+				break
+			}
+			appliedAt = max(appliedAt, e.appliedAt(c.partition, c.seq))
+		}
 		live := now.UnixNano()-e.seen <= int64(r.liveWindow)
 		switch {
-		case indexed && e.last[c.partition] >= c.seq:
+		case applied:
 			er.State = "applied"
-			if at := e.appliedAt(c.partition, c.seq); at != 0 {
-				t := time.Unix(0, at).UTC()
+			if appliedAt != 0 {
+				t := time.Unix(0, appliedAt).UTC()
 				er.AppliedAt = &t
 			}
 		case live:
@@ -255,8 +314,8 @@ func (s *Server) internalApplied(w http.ResponseWriter, r *http.Request) {
 // getChange answers GET /v1/changes/{id}.
 func (s *Server) getChange(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, _, ok := parseChangeID(id); !ok {
-		s.writeError(w, r, badRequest("invalid_change_id", "a change id is KEY@VERSION, as X-Change-Id gave it"))
+	if _, _, ok := parseChangeID(id); !ok && !isPurgeID(id) {
+		s.writeError(w, r, badRequest("invalid_change_id", "a change id is KEY@VERSION or purge-HEX, as X-Change-Id or POST /v1/purge gave it"))
 		return
 	}
 	writeJSON(w, http.StatusOK, s.receipts.receipt(id, s.cfg.Clock.Now()))

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/wire"
 )
@@ -44,12 +45,12 @@ func TestChangeIDsAndReceipts(t *testing.T) {
 			t.Fatalf("applied report: %d %s", r.status, r.body)
 		}
 	}
-	// Wait for the tailer to read the change, then find its seq: the
-	// receipt has a commit time once it has.
+	// Wait for the tailer to read the last change: the receipt has a
+	// commit time once it has.
 	var rc map[string]any
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		rc = expect(t, o.admin("GET", "/v1/changes/l:rcpt@2", nil), 200, "")
+		rc = expect(t, o.admin("GET", "/v1/changes/l:rcpt@3", nil), 200, "")
 		if rc["committed_at"] != nil {
 			break
 		}
@@ -58,7 +59,7 @@ func TestChangeIDsAndReceipts(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if rc["complete"] != true {
+	if rc = expect(t, o.admin("GET", "/v1/changes/l:rcpt@2", nil), 200, ""); rc["complete"] != true || rc["committed_at"] == nil {
 		t.Fatalf("no edges known: receipt %v, want complete", rc)
 	}
 	// The link's partition holds its three changes at seqs 1..3 (a fresh
@@ -94,5 +95,67 @@ func TestChangeIDsAndReceipts(t *testing.T) {
 		if m := e.(map[string]any); m["edge"] == "e2" && (m["state"] != "unknown" || m["applied_at"] != nil) {
 			t.Fatalf("silent edge: %v, want unknown with applied_at null", m)
 		}
+	}
+}
+
+// TestPurgeAPI: bad purges are refused and log nothing; a good one is
+// logged per key as a purge change (published like a write) and its
+// receipt waits for every reported edge.
+func TestPurgeAPI(t *testing.T) {
+	o := newTestOrigin(t, backends[0])
+	for _, c := range []struct{ body, code string }{
+		{`{}`, "invalid_purge"},
+		{`{"keys":[]}`, "invalid_purge"},
+		{`{"keys":["abc"]}`, "invalid_key"},
+		{`{"keys":["link:bad code"]}`, "invalid_key"},
+		{`{"keys":["link:a"],"all":true}`, "invalid_purge"},
+		{`{"tags":["promo"]}`, "tags_not_supported"},
+		{`{"keys":["link:a"],"hard":true}`, "invalid_json"},
+	} {
+		expect(t, o.admin("POST", "/v1/purge", c.body), 400, c.code)
+	}
+	expect(t, o.do("POST", "/v1/purge", "", `{"all":true}`), 401, "")
+
+	r := o.admin("POST", "/v1/purge", `{"keys":["link:abc","sku:SKU-1","link:abc"],"soft":true}`)
+	m := expect(t, r, 202, "")
+	id, _ := m["change_id"].(string)
+	if len(id) != len("purge-")+16 || r.header.Get("X-Change-Id") != id {
+		t.Fatalf("purge answered %v, X-Change-Id %q", m, r.header.Get("X-Change-Id"))
+	}
+	var got []change.Change
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("purges published: %+v, want 2", got)
+		}
+		time.Sleep(5 * time.Millisecond)
+		o.mu.Lock()
+		got = got[:0]
+		for _, c := range o.published {
+			if c.Purge != 0 {
+				got = append(got, c)
+			}
+		}
+		o.mu.Unlock()
+	}
+	for _, c := range got {
+		if c.Purge != change.PurgeSoft || c.Version != 0 || (c.Key != "l:abc" && c.Key != "s:SKU-1") {
+			t.Fatalf("published purge %+v", c)
+		}
+	}
+	report := func(c change.Change) {
+		t.Helper()
+		r := o.do("POST", wire.PathApplied, "", wire.Applied{Region: "r1", Edge: "e1", Partitions: []wire.AppliedUpTo{{P: c.Partition, Seq: c.Seq}}})
+		if r.status != http.StatusNoContent {
+			t.Fatalf("report: %d", r.status)
+		}
+	}
+	report(change.Change{Partition: got[0].Partition, Seq: got[0].Seq})
+	if rc := expect(t, o.admin("GET", "/v1/changes/"+id, nil), 200, ""); rc["complete"] != false {
+		t.Fatalf("one of two purged keys applied: %v", rc)
+	}
+	report(change.Change{Partition: got[1].Partition, Seq: got[1].Seq})
+	if rc := expect(t, o.admin("GET", "/v1/changes/"+id, nil), 200, ""); rc["complete"] != true {
+		t.Fatalf("both applied: %v", rc)
 	}
 }

@@ -121,6 +121,7 @@ func (s *Server) routes() {
 	admin("POST /v1/reservations/{id}/commit", resStock, s.noBody(s.commitReservation))
 	admin("POST /v1/reservations/{id}/release", resStock, s.noBody(s.releaseReservation))
 	admin("GET /v1/changes/{id}", resNone, s.noBody(s.getChange))
+	admin("POST /v1/purge", resNone, s.purge)
 	// Anything else under /v1/ still needs a key first, so probing for
 	// routes without one learns nothing.
 	admin("/v1/", resNone, s.notFound)
