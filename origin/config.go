@@ -73,6 +73,11 @@ type Config struct {
 	// ExpireInterval is how often held reservations past their expiry are
 	// released. Default 1s.
 	ExpireInterval time.Duration
+	// PurgeHooks are downstream caches to purge after every change (see
+	// purgehook.Config.URLs); PurgeHookSecret signs those purges (at least
+	// 16 bytes, required with hooks).
+	PurgeHooks      []string
+	PurgeHookSecret []byte
 	// ReceiptLiveWindow: an edge that has not reported what it applied
 	// for this long counts as down in change receipts ("unknown"), and no
 	// longer holds a receipt back. Default 3s.

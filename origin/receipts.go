@@ -12,6 +12,7 @@ import (
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/wire"
+	"github.com/shortstock/shortstock/origin/purgehook"
 )
 
 // Receipts: when has a write landed on every edge? Every write answers
@@ -319,4 +320,44 @@ func (s *Server) getChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.receipts.receipt(id, s.cfg.Clock.Now()))
+}
+
+// allApplied reports whether every live edge has applied every part (the
+// purge hooks' gate: a CDN purged before the edges caught up would refetch
+// the old answer from one of them).
+func (r *receipts) allApplied(parts []purgehook.Part, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.edges {
+		if now.UnixNano()-e.seen > int64(r.liveWindow) {
+			continue
+		}
+		for _, p := range parts {
+			if p.P >= 0 && p.P < keys.Partitions && e.last[p.P] < p.Seq {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// hookChange hands a change the tailer read to the purge hooks: a write
+// purges its key's surrogate key downstream, a purge passes through.
+func (s *Server) hookChange(c change.Change) {
+	if s.hooks == nil {
+		return
+	}
+	e := purgehook.Event{Parts: []purgehook.Part{{P: c.Partition, Seq: c.Seq}}, Soft: c.Purge&change.PurgeSoft != 0, All: c.Purge&change.PurgeAll != 0}
+	if !e.All {
+		k, id, ok := keys.Split(c.Key)
+		if !ok {
+			return
+		}
+		if k == keys.KindLink {
+			e.Keys = []string{"link:" + id}
+		} else {
+			e.Keys = []string{"sku:" + id}
+		}
+	}
+	s.hooks.Enqueue(e)
 }

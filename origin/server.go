@@ -3,6 +3,7 @@ package origin
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/shortstock/shortstock/internal/wire"
+	"github.com/shortstock/shortstock/origin/purgehook"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -32,6 +34,7 @@ type Server struct {
 	mux       *http.ServeMux
 	tail      *tailer
 	receipts  *receipts
+	hooks     *purgehook.Sender // nil without PurgeHooks
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -74,6 +77,16 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.tail = newTailer(s)
 	s.receipts = newReceipts(cfg.ReceiptLiveWindow)
+	if len(cfg.PurgeHooks) > 0 {
+		s.hooks, err = purgehook.New(purgehook.Config{
+			URLs: cfg.PurgeHooks, Secret: cfg.PurgeHookSecret, Region: cfg.Region,
+			Gate:   func(parts []purgehook.Part) bool { return s.receipts.allApplied(parts, s.cfg.Clock.Now()) },
+			Logger: s.log, Registerer: cfg.Registerer,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+	}
 	s.routes()
 	s.wg.Add(2)
 	go s.expireLoop()
@@ -96,6 +109,9 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.wg.Wait()
+		if s.hooks != nil {
+			s.hooks.Close()
+		}
 	})
 	return nil
 }

@@ -83,6 +83,7 @@ func (t *tailer) poll() {
 					t.s.cfg.Publisher.Publish(c)
 				}
 				t.s.receipts.indexChange(c)
+				t.s.hookChange(c)
 				last[p] = c.Seq
 			}
 			t.s.metrics.changesTailed.Add(float64(len(page.Changes)))
