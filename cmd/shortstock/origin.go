@@ -13,8 +13,8 @@ import (
 
 	"github.com/shortstock/shortstock/internal/topology"
 	"github.com/shortstock/shortstock/origin"
-	"github.com/shortstock/shortstock/origin/purgehook"
 	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/shortstock/shortstock/origin/purgehook"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
