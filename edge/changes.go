@@ -63,9 +63,11 @@ func (s *Server) apply(c change.Change) {
 	case c.Purge == 0:
 		s.cache.Invalidate(k, id, c.Version)
 	case c.Purge&change.PurgeAll != 0 && c.Purge&change.PurgeSoft != 0:
+		// Walks the cache (rare: a soft purge of everything).
 		s.cache.SoftPurgeAll()
 	case c.Purge&change.PurgeAll != 0:
-		s.cache.DropAll()
+		// Without walking the cache: this may be gossip's goroutine.
+		s.cache.InvalidateAll()
 	case c.Purge&change.PurgeSoft != 0:
 		s.cache.SoftPurge(k, id)
 	default:

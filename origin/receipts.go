@@ -31,9 +31,10 @@ import (
 const (
 	// HeaderChangeID is the response header of every write.
 	HeaderChangeID = "X-Change-Id"
-	// maxIndexed bounds the change index; older changes are forgotten
-	// (their receipts look like changes not read yet).
-	maxIndexed = 1 << 20
+	// maxIndexed bounds the change index (~25 MB; 20 minutes at 200
+	// writes/s); older changes are forgotten (their receipts look like
+	// changes not read yet).
+	maxIndexed = 1 << 18
 	// advancesKept is how many watermark advances per edge and partition
 	// are kept to tell when a change was applied.
 	advancesKept = 8
