@@ -78,6 +78,10 @@ type Config struct {
 	// 16 bytes, required with hooks).
 	PurgeHooks      []string
 	PurgeHookSecret []byte
+	// PeerOrigins are the other regions' origin base URLs: a change
+	// receipt asks them for their edges (see SetPeers). Default none: a
+	// receipt lists this origin's edges only.
+	PeerOrigins []string
 	// ReceiptLiveWindow: an edge that has not reported what it applied
 	// for this long counts as down in change receipts ("unknown"), and no
 	// longer holds a receipt back. Default 3s.

@@ -24,9 +24,8 @@ import (
 // partition >= C's seq", whichever path (gossip, catch-up) brought it.
 // GET /v1/changes/{id} answers per edge from those reports.
 //
-// Scope: the edges that report to this origin (each edge reports to the
-// first of its origins that answers). Other regions' edges report to their
-// own origins and are not listed here.
+// Each edge reports to the first of its origins that answers; other
+// regions' edges come from their origins (receipts_peers.go).
 
 const (
 	// HeaderChangeID is the response header of every write.
@@ -232,28 +231,39 @@ type EdgeReceipt struct {
 	State string `json:"state"`
 }
 
-// receipt builds the receipt of change id at now. A change this origin
-// has not read from the log yet (just written, or unknown) is complete for
-// no edge, and has no committed_at. A purge is applied by an edge once
-// every change it logged is.
-func (r *receipts) receipt(id string, now time.Time) Receipt {
+// lookup returns the change-log places of change id (one for a write,
+// one per key for a purge); false if this origin does not know it (not
+// read from the log yet, never made, or forgotten).
+func (r *receipts) lookup(id string) ([]indexed, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var parts []indexed
 	if g, ok := r.groups[id]; ok {
-		parts = g
-	} else if c, ok := r.index[id]; ok {
-		parts = []indexed{c}
+		return g, true
 	}
+	if c, ok := r.index[id]; ok {
+		return []indexed{c}, true
+	}
+	return nil, false
+}
+
+// states is the receipt of the changes at parts (all of them) from this
+// origin's edges; no parts is a change not known (not read from the log
+// yet, never made, or forgotten: applied nowhere, no committed_at). A
+// purge is applied by an edge once every change it logged is.
+func (r *receipts) states(parts []indexed, now time.Time) Receipt {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	known := len(parts) > 0
-	rc := Receipt{ID: id, Complete: known, Pending: []string{}, Edges: []EdgeReceipt{}}
-	if known {
+	rc := Receipt{Complete: known, Pending: []string{}, Edges: []EdgeReceipt{}}
+	if len(parts) > 0 {
 		var at int64
 		for _, c := range parts {
 			at = max(at, c.atMs)
 		}
-		committed := time.UnixMilli(at).UTC()
-		rc.CommittedAt = &committed
+		if at > 0 {
+			committed := time.UnixMilli(at).UTC()
+			rc.CommittedAt = &committed
+		}
 	}
 	for _, e := range r.edges {
 		er := EdgeReceipt{Region: e.region, Edge: e.edge}
@@ -282,6 +292,11 @@ func (r *receipts) receipt(id string, now time.Time) Receipt {
 		}
 		rc.Edges = append(rc.Edges, er)
 	}
+	sortReceipt(&rc)
+	return rc
+}
+
+func sortReceipt(rc *Receipt) {
 	sort.Slice(rc.Edges, func(i, j int) bool {
 		if rc.Edges[i].Region != rc.Edges[j].Region {
 			return rc.Edges[i].Region < rc.Edges[j].Region
@@ -289,7 +304,6 @@ func (r *receipts) receipt(id string, now time.Time) Receipt {
 		return rc.Edges[i].Edge < rc.Edges[j].Edge
 	})
 	sort.Strings(rc.Pending)
-	return rc
 }
 
 // internalApplied takes an edge's report.
@@ -320,7 +334,16 @@ func (s *Server) getChange(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("invalid_change_id", "a change id is KEY@VERSION or purge-HEX, as X-Change-Id or POST /v1/purge gave it"))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.receipts.receipt(id, s.cfg.Clock.Now()))
+	parts, ok := s.receipts.lookup(id)
+	if !ok && isPurgeID(id) {
+		parts, ok = s.resolveFromPeers(r.Context(), id)
+	}
+	rc := s.receipts.states(parts, s.cfg.Clock.Now())
+	rc.ID = id
+	if ok {
+		s.addPeers(r.Context(), &rc, parts)
+	}
+	writeJSON(w, http.StatusOK, rc)
 }
 
 // allApplied reports whether every live edge has applied every part (the

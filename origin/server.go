@@ -35,6 +35,10 @@ type Server struct {
 	tail      *tailer
 	receipts  *receipts
 	hooks     *purgehook.Sender // nil without PurgeHooks
+	// peers are other regions' origins, for receipts (receipts_peers.go).
+	peerMu     sync.Mutex
+	peers      []string
+	peerClient *http.Client
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -77,6 +81,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.tail = newTailer(s)
 	s.receipts = newReceipts(cfg.ReceiptLiveWindow)
+	s.peers = append([]string(nil), cfg.PeerOrigins...)
+	s.peerClient = &http.Client{Timeout: peerTimeout}
 	if len(cfg.PurgeHooks) > 0 {
 		s.hooks, err = purgehook.New(purgehook.Config{
 			URLs: cfg.PurgeHooks, Secret: cfg.PurgeHookSecret, Region: cfg.Region,
@@ -151,6 +157,8 @@ func (s *Server) routes() {
 	internal("GET /internal/v1/changes", s.internalChanges)
 	internal("GET /internal/v1/heads", s.internalHeads)
 	internal("POST "+wire.PathApplied, s.internalApplied)
+	internal("GET "+wire.PathReceipt, s.internalReceipt)
+	internal("GET "+wire.PathChangeParts, s.internalChangeParts)
 
 	mux.HandleFunc("GET /_/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ type originFlags struct {
 	gossip                         gossipFlags
 	log                            logFlags
 	sec                            securityFlags
-	purgeHooks                     listFlag
+	purgeHooks, peerOrigins        listFlag
 	purgeHookSecret                string
 }
 
@@ -133,6 +134,7 @@ func runOrigin(ctx context.Context, args []string) error {
 	fs.DurationVar(&f.stockTTL, "stock-ttl", 30*time.Second, "how long edges may serve a stock view before revalidating")
 	fs.DurationVar(&f.negTTL, "negative-ttl", 5*time.Second, "how long edges may cache a 404")
 	fs.Var(&f.purgeHooks, "purge-hook", "a cache in front of the edges to purge after every change: purge+http://HOST:PORT (PURGE by Surrogate-Key, e.g. Varnish with deploy/varnish) or http(s)://URL (signed JSON webhook) (repeatable)")
+	fs.Var(&f.peerOrigins, "peer-origin", "another region's origin URL: change receipts (GET /v1/changes/{id}) also list its edges (repeatable)")
 	fs.StringVar(&f.purgeHookSecret, "purge-hook-secret", "", "shared secret (at least 16 bytes) signing the purges sent to --purge-hook")
 	f.redisOpts.register(fs.StringVar, fs.BoolVar)
 	f.gossip.register(fs)
@@ -172,6 +174,12 @@ func runOrigin(ctx context.Context, args []string) error {
 		return usageErr("origin", "--purge-hook needs --purge-hook-secret of at least 16 bytes")
 	}
 	cfg.PurgeHooks, cfg.PurgeHookSecret = f.purgeHooks, []byte(f.purgeHookSecret)
+	for _, p := range f.peerOrigins {
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usageErr("origin", "invalid --peer-origin %q: want http://host:port", p)
+		}
+	}
+	cfg.PeerOrigins = f.peerOrigins
 	gcfg, err := f.gossip.config("origin", "origin", f.region)
 	if err != nil {
 		return err

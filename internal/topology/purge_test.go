@@ -82,14 +82,17 @@ func TestPurgeReachesEveryRegion(t *testing.T) {
 			t.Fatalf("%s: an unpurged key answered %s", e, st)
 		}
 	}
+	// Asked at either region, the receipt lists every region's edges (the
+	// origins ask each other).
 	deadline := time.Now().Add(safetyNet)
 	for {
 		rc := getReceipt(t, topo, o, id)
-		if rc.Complete && len(rc.Edges) == 2 && rc.CommittedAt != nil {
+		rc1 := getReceipt(t, topo, topo.Regions[1].Origin.URL, id)
+		if rc.Complete && len(rc.Edges) == 4 && rc.CommittedAt != nil && rc1.Complete && len(rc1.Edges) == 4 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("purge receipt never complete: %+v", rc)
+			t.Fatalf("purge receipt never complete with 4 edges: at region 0 %+v; at region 1 %+v", rc, rc1)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
