@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/shortstock/shortstock/origin/purgehook"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // Receipts: when has a write landed on every edge? Every write answers
@@ -384,4 +386,20 @@ func (s *Server) hookChange(c change.Change) {
 		}
 	}
 	s.hooks.Enqueue(e)
+}
+
+// setStockChangeID names, for a reservation write (hold, commit, release),
+// a change at least as new as it: the store does not return the SKU's new
+// version from those, so it is read back (from the primary when reads may
+// lag). A newer version from a concurrent write is as good: it is later in
+// the same partition's log, so an edge that applied it applied ours. On a
+// failed read the header is left out; the write stands.
+func (s *Server) setStockChangeID(ctx context.Context, w http.ResponseWriter, sku string) {
+	get := s.store.GetStock
+	if pr, ok := s.store.(store.PrimaryReader); ok {
+		get = pr.GetStockPrimary
+	}
+	if v, err := get(ctx, sku); err == nil {
+		setChangeID(w, keys.KindStock, sku, v.Version)
+	}
 }

@@ -32,6 +32,18 @@ func TestChangeIDsAndReceipts(t *testing.T) {
 	if id := o.admin("DELETE", "/v1/links/rcpt", nil).header.Get("X-Change-Id"); id != "l:rcpt@3" {
 		t.Fatalf("delete: X-Change-Id %q", id)
 	}
+	// Reservations: hold and release each bump the SKU's version.
+	hold := o.admin("POST", "/v1/reservations", map[string]any{"sku": "SKU.1", "qty": 1})
+	if id := hold.header.Get("X-Change-Id"); id != "s:SKU.1@3" {
+		t.Fatalf("reserve: X-Change-Id %q, want s:SKU.1@3", id)
+	}
+	resID, _ := hold.json(t)["id"].(string)
+	if id := o.admin("POST", "/v1/reservations/"+resID+"/release", nil).header.Get("X-Change-Id"); id != "s:SKU.1@4" {
+		t.Fatalf("release: X-Change-Id %q, want s:SKU.1@4", id)
+	}
+	if id := o.admin("GET", "/v1/reservations/"+resID, nil).header.Get("X-Change-Id"); id != "" {
+		t.Fatalf("a read answered X-Change-Id %q", id)
+	}
 	for _, bad := range []string{"nope", "l:rcpt@x", "l:rcpt@0", "x:rcpt@1", "l:bad%20code@1"} {
 		expect(t, o.admin("GET", "/v1/changes/"+bad, nil), 400, "invalid_change_id")
 	}
