@@ -15,6 +15,10 @@ type Config struct {
 	Profile string
 	// Duration is how long the measured phase offers load. Default 10s.
 	Duration time.Duration
+	// CPUProfile, when set, is a file the Go CPU profile of the measured
+	// phase is written to (the whole process: with the embedded topology,
+	// edges, origins and the load generator alike).
+	CPUProfile string
 	// Warmup is a read-only phase before it, not recorded, that fills the
 	// edges' caches. Negative: none. Default 2s.
 	Warmup time.Duration

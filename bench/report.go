@@ -71,9 +71,13 @@ type Stream struct {
 
 // HostInfo is the machine the run measured.
 type HostInfo struct {
-	NumCPU     int    `json:"num_cpu"`
-	GOMAXPROCS int    `json:"gomaxprocs"`
-	GoVersion  string `json:"go_version"`
+	// ProcessCPUSeconds is this process's user + system CPU during the
+	// measured phase (with the embedded topology: every node and the load
+	// generator).
+	ProcessCPUSeconds float64 `json:"process_cpu_seconds"`
+	NumCPU            int     `json:"num_cpu"`
+	GOMAXPROCS        int     `json:"gomaxprocs"`
+	GoVersion         string  `json:"go_version"`
 }
 
 func stream(s Summary, t Totals, offered float64) Stream {

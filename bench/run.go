@@ -113,7 +113,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if r.writeMix != nil {
 		r.writeMix.prober = probe // probes only during the measured phase
 	}
+	stopProfile, err := startCPUProfile(cfg.CPUProfile)
+	if err != nil {
+		return nil, err
+	}
+	cpu0 := processCPU()
 	res, err := r.phase(ctx, "run", rate, p.WriteRate, cfg.Duration, r.edges, r.readMix)
+	cpuUsed := processCPU() - cpu0
+	stopProfile()
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +138,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Profile: p.Name, OfferedRPS: rate, RateSource: source, Ramp: steps,
 		Started: res.rTotals.Start, DurationS: cfg.Duration.Seconds(), ZipfS: cfg.ZipfS, Seed: cfg.Seed,
 		Setup: p, Targets: *targets, StaleBoundMS: ms(cfg.StaleBound),
-		Host: HostInfo{NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version()},
+		Host: HostInfo{ProcessCPUSeconds: cpuUsed.Seconds(), NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version()},
 	}
 	rep.SettleS, rep.GossipBacklog = settled.Seconds(), backlog
 	rep.fillStreams(res, p.WriteRate)

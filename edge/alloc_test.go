@@ -2,6 +2,7 @@ package edge
 
 import (
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -15,6 +16,7 @@ func TestHitPathAllocatesNothing(t *testing.T) {
 	o := newFakeOrigin(t)
 	o.putLink("abc1234", "https://example.com/landing?utm=x", 302)
 	o.putStock("SKU-42", 5)
+	o.putLinkExpiring("exp1234", "https://example.com/ends", 301, time.Now().Add(time.Hour))
 	e := newTestEdge(t, []string{o.url})
 	h := e.srv.Handler()
 
@@ -22,6 +24,8 @@ func TestHitPathAllocatesNothing(t *testing.T) {
 		{"redirect", "GET", "/abc1234"},
 		{"redirect-head", "HEAD", "/abc1234"},
 		{"stock", "GET", "/v1/stock/SKU-42"},
+		// Its cache lifetimes are cut to its expiry per request.
+		{"redirect-expiring", "GET", "/exp1234"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var ctx fasthttp.RequestCtx

@@ -59,7 +59,23 @@ func (s *Server) ObserveHeads(heads []uint64) {
 // the write it got here.
 func (s *Server) apply(c change.Change) {
 	k, id, _ := keys.Split(c.Key)
-	s.cache.Invalidate(k, id, c.Version)
+	switch {
+	case c.Purge == 0:
+		s.cache.Invalidate(k, id, c.Version)
+	case c.Purge&change.PurgeAll != 0 && c.Purge&change.PurgeSoft != 0:
+		// Walks the cache (rare: a soft purge of everything).
+		s.cache.SoftPurgeAll()
+	case c.Purge&change.PurgeAll != 0:
+		// Without walking the cache: this may be gossip's goroutine.
+		s.cache.InvalidateAll()
+	case c.Purge&change.PurgeSoft != 0:
+		s.cache.SoftPurge(k, id)
+	default:
+		s.cache.Purge(k, id)
+	}
+	if c.Purge != 0 {
+		s.m.purges.Inc()
+	}
 	if c.AtUnixMs > 0 {
 		if d := s.cfg.Clock.Now().Sub(time.UnixMilli(c.AtUnixMs)); d >= 0 {
 			s.m.invalidationDelay.Observe(d.Seconds())
@@ -118,6 +134,7 @@ func (s *Server) changeLoop() {
 		case <-timer.C:
 		}
 		next := s.catchUp()
+		s.confirmCatchUp()
 		timer.Stop()
 		if next > 0 {
 			timer.Reset(time.Duration(next - s.cfg.Clock.Now().UnixNano()))
@@ -131,12 +148,15 @@ func (s *Server) changeLoop() {
 func (s *Server) pollHeads() bool {
 	ctx, cancel := s.loopContext()
 	defer cancel()
+	sent := s.cfg.Clock.Now().UnixNano()
 	heads, err := s.fetchHeads(ctx)
 	if err != nil {
 		s.log.Debug("edge: heads poll failed", "err", err)
 		return false
 	}
 	s.ObserveHeads(heads)
+	s.marks.expect(heads, sent)
+	s.confirmCatchUp()
 	return s.marks.isKnown()
 }
 

@@ -39,6 +39,12 @@ type Config struct {
 	// StaleGrace is how long past its TTL a cached answer is still served
 	// (X-Cache: STALE) while no origin can be reached. Default 5m.
 	StaleGrace time.Duration
+	// RevalidateWindow is the edge's own stale-while-revalidate: for this
+	// long past its TTL (or after a soft purge) a cached answer is served
+	// at once (X-Cache: STALE-REVALIDATING) while one background refresh
+	// runs; past it a request waits for the origin. Capped at StaleGrace.
+	// DefaultConfig sets 5s; 0 turns it off.
+	RevalidateWindow time.Duration
 	// NegativeTTL caps how long a 404 is cached, whatever the origin says:
 	// a created key is normally announced by an invalidation, this bounds
 	// the damage when one is lost. Default 5s.
@@ -50,6 +56,10 @@ type Config struct {
 	// polled to find changes gossip lost. DefaultConfig sets 2s; 0 disables
 	// the poll (the first contact still reads the heads once).
 	HeadsPollInterval time.Duration
+	// ReceiptInterval is how often the edge reports to its origin how far
+	// it has applied the change log (for GET /v1/changes/{id} receipts);
+	// only what moved is sent. DefaultConfig sets 100ms; 0 disables.
+	ReceiptInterval time.Duration
 	// GapGrace is how long a hole in a partition's change sequence may wait
 	// for the missing change to arrive by gossip (which does not keep order)
 	// before it is fetched from the change log. Default 50ms.
@@ -60,6 +70,27 @@ type Config struct {
 	// Ready, when set, must also say true for /_/readyz to answer 200; the
 	// wiring passes "has joined gossip". Default nil (not consulted).
 	Ready func() bool
+
+	// Cache headers for browsers and CDNs in front of the edge (see
+	// cacheheaders.go and docs/cdn.md). Rounded down to whole seconds.
+	//
+	// RedirectMaxAge is the browser max-age of a 302/307, and of a 301/308
+	// of a link that may change (bounded). DefaultConfig sets 0.
+	RedirectMaxAge time.Duration
+	// PermanentMaxAge is the browser max-age of a 301/308 of a link that
+	// has no expiry or visit limit and was never edited. DefaultConfig
+	// sets 1h.
+	PermanentMaxAge time.Duration
+	// SharedMaxAge is s-maxage (and Surrogate-Control max-age): how long a
+	// CDN may keep an answer without asking again. A CDN that takes purges
+	// (docs/cdn.md) can keep it long. DefaultConfig sets 60s.
+	SharedMaxAge time.Duration
+	// StaleWhileRevalidate and StaleIfError are the RFC 5861 directives
+	// offered to caches in front. DefaultConfig sets 30s and 5m.
+	StaleWhileRevalidate time.Duration
+	StaleIfError         time.Duration
+	// Robots is the body of /robots.txt. Default: disallow everything.
+	Robots string
 
 	// Logger receives structured logs. Default slog.Default().
 	Logger *slog.Logger
@@ -102,8 +133,10 @@ func DefaultConfig() Config {
 		OriginTimeout:      time.Second,
 		StaleGrace:         5 * time.Minute,
 		NegativeTTL:        5 * time.Second,
+		RevalidateWindow:   5 * time.Second,
 		ClickFlushInterval: time.Second,
 		HeadsPollInterval:  2 * time.Second,
+		ReceiptInterval:    100 * time.Millisecond,
 		GapGrace:           50 * time.Millisecond,
 		ReadyWindow:        5 * time.Second,
 		Clock:              clock.Real{},
@@ -114,8 +147,18 @@ func DefaultConfig() Config {
 		ReadBufferSize:     4 << 10,
 		Concurrency:        256 << 10,
 		MaxConnsPerOrigin:  512,
+
+		PermanentMaxAge:      time.Hour,
+		SharedMaxAge:         time.Minute,
+		StaleWhileRevalidate: 30 * time.Second,
+		StaleIfError:         5 * time.Minute,
+		Robots:               DefaultRobots,
 	}
 }
+
+// DefaultRobots is the default /robots.txt: short links are not pages to
+// index.
+const DefaultRobots = "User-agent: *\nDisallow: /\n"
 
 func (c *Config) fill() {
 	d := DefaultConfig()
@@ -135,6 +178,7 @@ func (c *Config) fill() {
 	setDefault(&c.ReadBufferSize, d.ReadBufferSize)
 	setDefault(&c.Concurrency, d.Concurrency)
 	setDefault(&c.MaxConnsPerOrigin, d.MaxConnsPerOrigin)
+	setDefault(&c.Robots, d.Robots)
 	if c.Clock == nil {
 		c.Clock = d.Clock
 	}
@@ -167,10 +211,12 @@ func (c *Config) validate() error {
 		name string
 		v    time.Duration
 	}{
-		{"OriginTimeout", c.OriginTimeout}, {"StaleGrace", c.StaleGrace}, {"NegativeTTL", c.NegativeTTL},
+		{"OriginTimeout", c.OriginTimeout}, {"StaleGrace", c.StaleGrace}, {"RevalidateWindow", c.RevalidateWindow}, {"NegativeTTL", c.NegativeTTL},
 		{"ClickFlushInterval", c.ClickFlushInterval}, {"HeadsPollInterval", c.HeadsPollInterval},
 		{"GapGrace", c.GapGrace}, {"ReadyWindow", c.ReadyWindow}, {"ReadTimeout", c.ReadTimeout},
 		{"WriteTimeout", c.WriteTimeout}, {"IdleTimeout", c.IdleTimeout},
+		{"RedirectMaxAge", c.RedirectMaxAge}, {"PermanentMaxAge", c.PermanentMaxAge}, {"SharedMaxAge", c.SharedMaxAge},
+		{"StaleWhileRevalidate", c.StaleWhileRevalidate}, {"StaleIfError", c.StaleIfError},
 	} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", d.name))
@@ -179,8 +225,14 @@ func (c *Config) validate() error {
 	if c.ClickFlushInterval > 0 && c.ClickFlushInterval < 10*time.Millisecond {
 		errs = append(errs, fmt.Errorf("ClickFlushInterval %v is below 10ms", c.ClickFlushInterval))
 	}
+	if c.ReceiptInterval < 0 || (c.ReceiptInterval > 0 && c.ReceiptInterval < 10*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("ReceiptInterval %v: want 0 (off) or at least 10ms", c.ReceiptInterval))
+	}
 	if c.HeadsPollInterval > 0 && c.HeadsPollInterval < 10*time.Millisecond {
 		errs = append(errs, fmt.Errorf("HeadsPollInterval %v is below 10ms", c.HeadsPollInterval))
+	}
+	if len(c.Robots) > 64<<10 {
+		errs = append(errs, fmt.Errorf("Robots is %d bytes, at most 64 KiB", len(c.Robots)))
 	}
 	if c.ReadBufferSize < 1024 {
 		errs = append(errs, fmt.Errorf("ReadBufferSize %d is below 1024", c.ReadBufferSize))

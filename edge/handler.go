@@ -14,7 +14,7 @@ var (
 	headerLocation = []byte("Location")
 	headerAllow    = []byte("Allow")
 	allowGetHead   = []byte("GET, HEAD")
-	cacheStates    = [...][]byte{cache.Miss: []byte("MISS"), cache.Hit: []byte("HIT"), cache.Stale: []byte("STALE")}
+	cacheStates    = [...][]byte{cache.Miss: []byte("MISS"), cache.Hit: []byte("HIT"), cache.Stale: []byte("STALE"), cache.Revalidating: []byte("STALE-REVALIDATING")}
 
 	bodyBadCode     = []byte(`{"error":"invalid_code","message":"a code is [A-Za-z0-9][A-Za-z0-9_-]{0,63}"}`)
 	bodyBadSKU      = []byte(`{"error":"invalid_sku","message":"a sku is [A-Za-z0-9][A-Za-z0-9._:-]{0,63}"}`)
@@ -60,6 +60,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	case routeMetrics:
 		s.metrics(ctx)
+		ctx.Response.Header.SetCanonical(headerCacheControl, ccNoStore)
+	case routeFavicon:
+		s.fixed(ctx, contentTypeIcon, favicon)
+	case routeRobots:
+		s.fixed(ctx, contentTypeText, s.robots)
 	default:
 		s.m.rejNotFound.Inc()
 		s.plain(ctx, fasthttp.StatusNotFound, bodyNotFound)
@@ -93,6 +98,7 @@ func (s *Server) serveKey(ctx *fasthttp.RequestCtx, kind keys.Kind, id []byte) {
 	resp.Header.SetCanonical(headerXCache, cacheStates[st])
 	resp.Header.SetCanonical(headerXVersion, e.VersionBytes())
 	resp.SetBodyRaw(e.Body())
+	s.writeCacheHeaders(&resp.Header, e, kind, id, st, now.UnixNano())
 	if e.Negative() {
 		s.m.negative[ki].Inc()
 	} else if kind == keys.KindLink && ctx.IsGet() {
@@ -101,9 +107,37 @@ func (s *Server) serveKey(ctx *fasthttp.RequestCtx, kind keys.Kind, id []byte) {
 	}
 }
 
-// plain answers with a prebuilt JSON body.
+// plain answers with a prebuilt JSON body that no cache may keep: errors
+// and health change from one moment to the next.
 func (s *Server) plain(ctx *fasthttp.RequestCtx, status int, body []byte) {
 	ctx.Response.SetStatusCode(status)
 	ctx.Response.Header.SetContentTypeBytes(contentTypeJSON)
+	ctx.Response.Header.SetCanonical(headerCacheControl, ccNoStore)
 	ctx.Response.SetBodyRaw(body)
 }
+
+// fixed answers /favicon.ico and /robots.txt: a small body that browsers
+// and crawlers ask for on their own, so a 400 would only fill logs.
+func (s *Server) fixed(ctx *fasthttp.RequestCtx, ctype, body []byte) {
+	ctx.Response.SetStatusCode(fasthttp.StatusOK)
+	ctx.Response.Header.SetContentTypeBytes(ctype)
+	ctx.Response.Header.SetCanonical(headerCacheControl, ccFixed)
+	ctx.Response.SetBodyRaw(body)
+}
+
+var (
+	contentTypeIcon = []byte("image/x-icon")
+	contentTypeText = []byte("text/plain; charset=utf-8")
+	ccFixed         = []byte("max-age=86400")
+	// favicon is a 1x1 transparent 32-bit ICO (70 bytes): an ICONDIR, one
+	// ICONDIRENTRY, a BITMAPINFOHEADER (height doubled for the mask), one
+	// BGRA pixel and one padded row of AND mask.
+	favicon = []byte{
+		0, 0, 1, 0, 1, 0, // ICONDIR: reserved, type 1 (icon), 1 image
+		1, 1, 0, 0, 1, 0, 32, 0, 48, 0, 0, 0, 22, 0, 0, 0, // 1x1, 1 plane, 32 bpp, 48 bytes at offset 22
+		40, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 32, 0, // header size 40, 1 x 2, 1 plane, 32 bpp
+		0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // BI_RGB, 8 image bytes
+		0, 0, 0, 0, // the pixel: transparent
+		0, 0, 0, 0, // AND mask row
+	}
+)

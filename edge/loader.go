@@ -85,6 +85,10 @@ func (l *originLoader) render(kind keys.Kind, id string, r *fasthttp.Response) (
 		if rec.ExpiresAt != nil {
 			a.NotAfter = *rec.ExpiresAt
 		}
+		// Version 1 is the link as created: anything later was edited (or
+		// deleted and made again), so its target has changed once and may
+		// again.
+		a.Bounded = rec.ExpiresAt != nil || rec.Version > 1 || rec.MaxVisits != nil
 	default:
 		body := r.Body()
 		if err := checkStockBody(id, body); err != nil {

@@ -8,7 +8,7 @@ import (
 
 type metrics struct {
 	// answers[kind][state] are resolved once: the hit path only Incs.
-	answers     [2][3]prometheus.Counter
+	answers     [2][4]prometheus.Counter
 	negative    [2]prometheus.Counter
 	rejected    *prometheus.CounterVec // 400/404/405 by reason
 	rejBadCode  prometheus.Counter
@@ -23,6 +23,7 @@ type metrics struct {
 
 	invalidationDelay prometheus.Histogram
 	changesBad        prometheus.Counter
+	purges            prometheus.Counter
 	gapReplays        prometheus.Counter
 	changesReplayed   prometheus.Counter
 	partitionDrops    prometheus.Counter
@@ -71,6 +72,9 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 		changesBad: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_edge_changes_malformed_total", Help: "Changes ignored because they did not validate.",
 		}),
+		purges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortstock_edge_purges_applied_total", Help: "Purges applied from the change log (gossip or catch-up).",
+		}),
 		gapReplays: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_edge_gap_replays_total", Help: "Catch-up reads of a partition's change log after a gap or a watermark ahead of ours.",
 		}),
@@ -93,7 +97,7 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 	st := c.Stats()
 	cs := []prometheus.Collector{
 		answers, negative, m.rejected, m.unavail, m.originCalls, m.originErrors, m.originLatency,
-		m.invalidationDelay, m.changesBad, m.gapReplays, m.changesReplayed, m.partitionDrops,
+		m.invalidationDelay, m.changesBad, m.purges, m.gapReplays, m.changesReplayed, m.partitionDrops,
 		m.clicksFlushed, m.clickFlushErrors, m.clicksPendingSize,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "shortstock_edge_cache_cost_bytes", Help: "Bytes the cached entries account for.",
@@ -105,6 +109,8 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 		counterFunc("shortstock_edge_invalidations_refused_total", "Invalidations not newer than a version already seen (duplicates, replays).", st.InvalidationsRefused.Load),
 		counterFunc("shortstock_edge_fills_refused_total", "Origin answers refused for being older than a known invalidation.", st.FillsRefused.Load),
 		counterFunc("shortstock_edge_stale_entries_dropped_total", "Cached entries found older than a known invalidation when about to be served.", st.StaleDropped.Load),
+		counterFunc("shortstock_edge_revalidations_total", "Background refreshes started for entries served past their TTL (stale-while-revalidate).", st.Revalidations.Load),
+		counterFunc("shortstock_edge_soft_purges_total", "Cached entries marked stale by a soft purge.", st.SoftPurges.Load),
 		counterFunc("shortstock_edge_cache_loads_total", "Origin fetches that filled the cache.", st.Loads.Load),
 		counterFunc("shortstock_edge_cache_load_errors_total", "Origin fetches that failed.", st.LoadErrors.Load),
 	}
@@ -114,7 +120,7 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 		}
 	}
 	for ki, kind := range []string{"link", "stock"} {
-		for si, state := range []string{"miss", "hit", "stale"} { // index = cache.State
+		for si, state := range []string{"miss", "hit", "stale", "revalidating"} { // index = cache.State
 			m.answers[ki][si] = answers.WithLabelValues(kind, state)
 		}
 		m.negative[ki] = negative.WithLabelValues(kind)

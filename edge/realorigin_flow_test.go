@@ -79,7 +79,9 @@ func TestStaleIfErrorWithRealOrigin(t *testing.T) {
 		c.LinkCacheTTL = 150 * time.Millisecond
 		c.StockCacheTTL = 150 * time.Millisecond
 	})
-	e := ro.edge(t, func(c *Config) { c.StaleGrace = time.Minute })
+	// No stale-while-revalidate: the first request past the TTL would be
+	// served STALE-REVALIDATING before the edge knows the origin is down.
+	e := ro.edge(t, func(c *Config) { c.StaleGrace = time.Minute; c.RevalidateWindow = 0 })
 	ro.mustAdmin("POST", "/v1/links", map[string]any{"url": "https://example.com/s", "code": "stale1"}, 201)
 	ro.mustAdmin("PUT", "/v1/stock/ST/w", map[string]any{"on_hand": 1}, 200)
 	e.get("/stale1")

@@ -13,6 +13,8 @@ const (
 	routeHealthz
 	routeReadyz
 	routeMetrics
+	routeFavicon
+	routeRobots
 )
 
 var (
@@ -20,6 +22,8 @@ var (
 	pathHealthz = []byte("/_/healthz")
 	pathReadyz  = []byte("/_/readyz")
 	pathMetrics = []byte("/_/metrics")
+	pathFavicon = []byte("/favicon.ico")
+	pathRobots  = []byte("/robots.txt")
 )
 
 func route(path []byte) (routeKind, []byte) {
@@ -40,6 +44,11 @@ func route(path []byte) (routeKind, []byte) {
 		return routeNotFound, nil
 	case bytes.HasPrefix(path, prefixStock):
 		return routeStock, path[len(prefixStock):]
+	// '.' cannot be in a code, so these never shadow a link either.
+	case bytes.Equal(path, pathFavicon):
+		return routeFavicon, nil
+	case bytes.Equal(path, pathRobots):
+		return routeRobots, nil
 	}
 	id := path[1:]
 	if bytes.IndexByte(id, '/') >= 0 {

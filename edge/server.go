@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shortstock/shortstock/edge/cache"
@@ -38,6 +39,11 @@ type Server struct {
 	clickBody      []byte
 	clickCodes     []string
 	marks          *watermarks
+	// ch is the prebuilt cache-header policy; confirmedAt the last
+	// confirmed catch-up with the origin (unix ns; see staleness.go).
+	ch          *cacheHeaders
+	confirmedAt atomic.Int64
+	robots      []byte
 	// realClock: cfg.Clock is the system clock, so the request time that
 	// fasthttp already read can stand in for it.
 	realClock bool
@@ -74,12 +80,16 @@ func New(cfg Config) (*Server, error) {
 		stop:  make(chan struct{}),
 		kick:  make(chan struct{}, 1),
 		marks: newWatermarks(),
+		ch:    newCacheHeaders(&cfg),
+
+		robots: []byte(cfg.Robots),
 
 		pendingClicks:  map[string]int64{},
 		clickBatchHead: clickBatchHead(cfg.NodeName),
 	}
 	s.loopCtx, s.cancelLoop = context.WithCancel(context.Background())
 	_, s.realClock = cfg.Clock.(clock.Real)
+	s.confirmedAt.Store(cfg.Clock.Now().UnixNano())
 	loader := &originLoader{negativeTTL: cfg.NegativeTTL}
 	c, err := cache.New(cacheConfig(&cfg, loader))
 	if err != nil {
@@ -121,6 +131,10 @@ func New(cfg Config) (*Server, error) {
 	s.loops.Add(2)
 	go s.clickLoop()
 	go s.changeLoop()
+	if cfg.ReceiptInterval > 0 {
+		s.loops.Add(1)
+		go s.appliedLoop()
+	}
 	return s, nil
 }
 
@@ -131,6 +145,7 @@ func cacheConfig(cfg *Config, loader cache.Loader) cache.Config {
 	ccfg.Loader = loader
 	ccfg.MaxCostBytes = cfg.CacheBytes
 	ccfg.StaleGrace = cfg.StaleGrace
+	ccfg.RevalidateWindow = min(cfg.RevalidateWindow, cfg.StaleGrace)
 	ccfg.LoadTimeout = cfg.OriginTimeout
 	ccfg.RetryBackoff = max(cfg.OriginTimeout, time.Second)
 	ccfg.FloorLifetime = max(time.Minute, 8*cfg.OriginTimeout)

@@ -13,7 +13,8 @@ func TestStaleIfErrorWithFakeOrigin(t *testing.T) {
 	o.ttl = 100 * time.Millisecond
 	o.putLink("s1", "https://example.com/v1", 302)
 	o.putStock("K1", 3)
-	e := newTestEdge(t, []string{o.url}, func(c *Config) { c.StaleGrace = 10 * time.Second })
+	// No stale-while-revalidate (swr_test.go covers it with the origin down).
+	e := newTestEdge(t, []string{o.url}, func(c *Config) { c.StaleGrace = 10 * time.Second; c.RevalidateWindow = 0 })
 	if a := e.get("/s1"); a.status != 302 || a.cache != "MISS" {
 		t.Fatalf("warm: %+v", a)
 	}
@@ -55,7 +56,7 @@ func TestStaleGraceEnds(t *testing.T) {
 	o := newFakeOrigin(t)
 	o.ttl = 50 * time.Millisecond
 	o.putLink("g", "https://example.com/g", 302)
-	e := newTestEdge(t, []string{o.url}, func(c *Config) { c.StaleGrace = 100 * time.Millisecond })
+	e := newTestEdge(t, []string{o.url}, func(c *Config) { c.StaleGrace = 100 * time.Millisecond; c.RevalidateWindow = 0 })
 	e.get("/g")
 	o.kill()
 	time.Sleep(80 * time.Millisecond)

@@ -21,6 +21,10 @@ type watermarks struct {
 	target [keys.Partitions]uint64
 	// due is when the partition's catch-up is due (unix ns), 0 for none.
 	due [keys.Partitions]int64
+	// pend are heads waiting to be confirmed applied, read at pendAt
+	// (unix ns; 0: none). See expect.
+	pend   [keys.Partitions]uint64
+	pendAt int64
 }
 
 func newWatermarks() *watermarks { return &watermarks{} }
@@ -165,4 +169,43 @@ func (w *watermarks) takeDue(now int64) (due []int, next int64) {
 		}
 	}
 	return due, next
+}
+
+// expect notes heads an origin reported at at (unix ns, taken before the
+// request): once every partition has applied up to them, confirm returns
+// at. The oldest unconfirmed heads are kept, so constant writes cannot
+// keep pushing the confirmation away.
+func (w *watermarks) expect(heads []uint64, at int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.known || w.pendAt != 0 || len(heads) != keys.Partitions {
+		return
+	}
+	copy(w.pend[:], heads)
+	w.pendAt = at
+}
+
+// confirm returns the time of the expected heads once every partition
+// has applied up to them (and forgets them), else 0.
+func (w *watermarks) confirm() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.pendAt == 0 {
+		return 0
+	}
+	for p, h := range w.pend {
+		if w.last[p] < h {
+			return 0
+		}
+	}
+	at := w.pendAt
+	w.pendAt = 0
+	return at
+}
+
+// snapshot returns every partition's last applied seq.
+func (w *watermarks) snapshot() [keys.Partitions]uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last
 }

@@ -1,6 +1,8 @@
 package gossip
 
 import (
+	"strconv"
+
 	"github.com/hashicorp/memberlist"
 	"github.com/shortstock/shortstock/internal/change"
 )
@@ -24,10 +26,22 @@ type changeBroadcast struct {
 var _ memberlist.NamedBroadcast = (*changeBroadcast)(nil)
 
 func newChangeBroadcast(c change.Change) *changeBroadcast {
+	name, _ := seenKey(c)
 	return &changeBroadcast{
-		key: c.Key,
+		key: name,
 		msg: appendChangeMessage(make([]byte, 0, 1+change.MaxEncodedLen), c),
 	}
+}
+
+// seenKey is what the seen cache and the broadcast queue know a change by:
+// a write by its key and version, so a newer write supersedes an older
+// one; a purge (version 0, changes no data) by its place in the log, so it
+// supersedes nothing and nothing supersedes it.
+func seenKey(c change.Change) (string, uint64) {
+	if c.Purge != 0 {
+		return "purge/" + strconv.Itoa(c.Partition) + "/" + strconv.FormatUint(c.Seq, 10), 1
+	}
+	return c.Key, c.Version
 }
 
 // Name is the change's key: memberlist keeps one queued broadcast per name.

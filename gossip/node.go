@@ -242,7 +242,7 @@ func (n *Node) Publish(c change.Change) error {
 	}
 	n.enqueueMu.Lock()
 	defer n.enqueueMu.Unlock()
-	if n.seen.advance(c.Key, c.Version, true) {
+	if k, v := seenKey(c); n.seen.advance(k, v, true) {
 		n.queueLocked(c)
 	}
 	return nil
@@ -262,7 +262,7 @@ func (n *Node) Publish(c change.Change) error {
 func (n *Node) accept(c change.Change) {
 	n.enqueueMu.Lock()
 	defer n.enqueueMu.Unlock()
-	if !n.seen.advance(c.Key, c.Version, false) {
+	if k, v := seenKey(c); !n.seen.advance(k, v, false) {
 		n.stats.duplicates.Add(1)
 		return
 	}

@@ -47,6 +47,7 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/links/"+l.Code)
+	setChangeID(w, keys.KindLink, l.Code, l.Version)
 	s.writeLink(w, http.StatusCreated, l)
 }
 
@@ -146,6 +147,7 @@ func (s *Server) patchLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	setChangeID(w, keys.KindLink, l.Code, l.Version)
 	s.writeLink(w, http.StatusOK, l)
 }
 
@@ -157,13 +159,15 @@ func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.opContext(r)
 	defer cancel()
-	if _, err := s.store.DeleteLink(ctx, code); err != nil {
+	version, err := s.store.DeleteLink(ctx, code)
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			err = linkNotFound(code)
 		}
 		s.writeError(w, r, err)
 		return
 	}
+	setChangeID(w, keys.KindLink, code, version)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -43,6 +43,7 @@ func (s *Server) createReservation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/reservations/"+res.ID)
+	s.setStockChangeID(ctx, w, res.SKU)
 	writeJSON(w, http.StatusCreated, res)
 }
 
@@ -88,12 +89,22 @@ func (s *Server) commitReservation(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
 	s.reservationOp(w, r, func(id string) (store.Reservation, error) {
-		return s.store.CommitReservation(ctx, id, s.cfg.Clock.Now())
+		res, err := s.store.CommitReservation(ctx, id, s.cfg.Clock.Now())
+		if err == nil {
+			s.setStockChangeID(ctx, w, res.SKU)
+		}
+		return res, err
 	})
 }
 
 func (s *Server) releaseReservation(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
-	s.reservationOp(w, r, func(id string) (store.Reservation, error) { return s.store.ReleaseReservation(ctx, id) })
+	s.reservationOp(w, r, func(id string) (store.Reservation, error) {
+		res, err := s.store.ReleaseReservation(ctx, id)
+		if err == nil {
+			s.setStockChangeID(ctx, w, res.SKU)
+		}
+		return res, err
+	})
 }

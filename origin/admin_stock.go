@@ -51,6 +51,7 @@ func (s *Server) setStock(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	setChangeID(w, keys.KindStock, sku, v.Version)
 	writeJSON(w, http.StatusOK, v)
 }
 
@@ -80,6 +81,7 @@ func (s *Server) adjustStock(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	setChangeID(w, keys.KindStock, sku, v.Version)
 	writeJSON(w, http.StatusOK, v)
 }
 

@@ -73,6 +73,19 @@ type Config struct {
 	// ExpireInterval is how often held reservations past their expiry are
 	// released. Default 1s.
 	ExpireInterval time.Duration
+	// PurgeHooks are downstream caches to purge after every change (see
+	// purgehook.Config.URLs); PurgeHookSecret signs those purges (at least
+	// 16 bytes, required with hooks).
+	PurgeHooks      []string
+	PurgeHookSecret []byte
+	// PeerOrigins are the other regions' origin base URLs: a change
+	// receipt asks them for their edges (see SetPeers). Default none: a
+	// receipt lists this origin's edges only.
+	PeerOrigins []string
+	// ReceiptLiveWindow: an edge that has not reported what it applied
+	// for this long counts as down in change receipts ("unknown"), and no
+	// longer holds a receipt back. Default 3s.
+	ReceiptLiveWindow time.Duration
 	// TailInterval is how often the change log is polled for new changes.
 	// Default 10ms.
 	TailInterval time.Duration
@@ -155,6 +168,7 @@ func DefaultConfig() Config {
 		NegativeCacheTTL:    5 * time.Second,
 		ExpireInterval:      time.Second,
 		TailInterval:        10 * time.Millisecond,
+		ReceiptLiveWindow:   3 * time.Second,
 		KeyRate:             1000,
 		KeyBurst:            2000,
 		IPRate:              1000,
@@ -194,6 +208,9 @@ func (c *Config) fill() {
 	}
 	if c.ExpireInterval == 0 {
 		c.ExpireInterval = d.ExpireInterval
+	}
+	if c.ReceiptLiveWindow <= 0 {
+		c.ReceiptLiveWindow = d.ReceiptLiveWindow
 	}
 	if c.TailInterval == 0 {
 		c.TailInterval = d.TailInterval

@@ -15,6 +15,7 @@ type metrics struct {
 	authFailures   *prometheus.CounterVec
 	holdsExpired   prometheus.Counter
 	changesTailed  prometheus.Counter
+	purges         *prometheus.CounterVec
 	tailErrors     prometheus.Counter
 	clicksRecorded prometheus.Counter
 	rateLimited    *prometheus.CounterVec
@@ -43,6 +44,9 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 		holdsExpired: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_origin_holds_expired_total", Help: "Held reservations released because their time ran out.",
 		}),
+		purges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shortstock_origin_purges_total", Help: "Purge requests logged, by kind.",
+		}, []string{"kind"}),
 		changesTailed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_origin_changes_published_total", Help: "Changes read from the storage change log and published.",
 		}),
@@ -62,7 +66,7 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 			Name: "shortstock_origin_rate_limit_tracked_ips", Help: "Client IPs the admin rate limits currently remember.",
 		}, trackedIPs),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.tailErrors, m.clicksRecorded, m.rateLimited, m.forbidden, m.primaryReads, m.trackedIPs} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.purges, m.tailErrors, m.clicksRecorded, m.rateLimited, m.forbidden, m.primaryReads, m.trackedIPs} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

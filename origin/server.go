@@ -3,6 +3,7 @@ package origin
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/obs"
+	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/shortstock/shortstock/origin/adminsec"
+	"github.com/shortstock/shortstock/origin/purgehook"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -31,6 +34,12 @@ type Server struct {
 	keyLimits *adminsec.KeyLimiter
 	mux       *http.ServeMux
 	tail      *tailer
+	receipts  *receipts
+	hooks     *purgehook.Sender // nil without PurgeHooks
+	// peers are other regions' origins, for receipts (receipts_peers.go).
+	peerMu     sync.Mutex
+	peers      []string
+	peerClient *http.Client
 
 	stop chan struct{}
 	// ctx bounds the background loops' storage calls; Close cancels it,
@@ -67,6 +76,19 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.tail = newTailer(s)
+	s.receipts = newReceipts(cfg.ReceiptLiveWindow)
+	s.peers = append([]string(nil), cfg.PeerOrigins...)
+	s.peerClient = &http.Client{Timeout: peerTimeout}
+	if len(cfg.PurgeHooks) > 0 {
+		s.hooks, err = purgehook.New(purgehook.Config{
+			URLs: cfg.PurgeHooks, Secret: cfg.PurgeHookSecret, Region: cfg.Region,
+			Gate:   func(parts []purgehook.Part) bool { return s.receipts.allApplied(parts, s.cfg.Clock.Now()) },
+			Logger: s.log, Registerer: cfg.Registerer,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+	}
 	s.routes()
 	s.wg.Add(2)
 	go s.expireLoop()
@@ -90,6 +112,9 @@ func (s *Server) Close() error {
 		close(s.stop)
 		s.cancel()
 		s.wg.Wait()
+		if s.hooks != nil {
+			s.hooks.Close()
+		}
 	})
 	return nil
 }
@@ -122,6 +147,8 @@ func (s *Server) routes() {
 	admin("GET /v1/reservations/{id}", adminsec.ResStock, s.noBody(s.getReservation))
 	admin("POST /v1/reservations/{id}/commit", adminsec.ResStock, s.noBody(s.commitReservation))
 	admin("POST /v1/reservations/{id}/release", adminsec.ResStock, s.noBody(s.releaseReservation))
+	admin("GET /v1/changes/{id}", adminsec.ResNone, s.noBody(s.getChange))
+	admin("POST /v1/purge", adminsec.ResNone, s.purge)
 	// Anything else under /v1/ still needs a key first, so probing for
 	// routes without one learns nothing.
 	admin("/v1/", adminsec.ResNone, s.notFound)
@@ -135,6 +162,9 @@ func (s *Server) routes() {
 	internal("POST /internal/v1/clicks", s.internalClicks)
 	internal("GET /internal/v1/changes", s.internalChanges)
 	internal("GET /internal/v1/heads", s.internalHeads)
+	internal("POST "+wire.PathApplied, s.internalApplied)
+	internal("GET "+wire.PathReceipt, s.internalReceipt)
+	internal("GET "+wire.PathChangeParts, s.internalChangeParts)
 
 	mux.HandleFunc("GET /_/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -85,6 +85,8 @@ func (t *tailer) poll() {
 				if t.s.cfg.Publisher != nil {
 					t.s.cfg.Publisher.Publish(c)
 				}
+				t.s.receipts.indexChange(c)
+				t.s.hookChange(c)
 				last[p] = c.Seq
 			}
 			t.s.metrics.changesTailed.Add(float64(len(page.Changes)))

@@ -214,6 +214,17 @@ func Start(cfg Config) (_ *Topology, err error) {
 			r.Edges = append(r.Edges, en)
 		}
 	}
+	// Change receipts list every region's edges: each origin asks the
+	// others.
+	for _, r := range t.Regions {
+		var peers []string
+		for _, o := range t.Regions {
+			if o != r {
+				peers = append(peers, o.Origin.URL)
+			}
+		}
+		r.Origin.Server.SetPeers(peers)
+	}
 	return t, nil
 }
 

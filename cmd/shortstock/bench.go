@@ -22,6 +22,7 @@ func runBench(ctx context.Context, args []string) error {
 		readWorkers, writeWorkers, regions, edgesPer     int
 		links, skus, compareRounds                       int
 		seed                                             uint64
+		cpuProfile                                       string
 		compare                                          bool
 		edges, origins                                   listFlag
 		lf                                               logFlags
@@ -61,6 +62,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.DurationVar(&compareRound, "compare-round", 3*time.Second, "compare: how long each server is loaded per round")
 	fs.Float64Var(&compareRate, "compare-rate", 0, "compare: offered rate (0: the profile's; large offers 100000/s so both saturate)")
 	fs.Uint64Var(&seed, "seed", 0, "random seed of the key draws (0: random)")
+	fs.StringVar(&cpuProfile, "cpu-profile", "", "write a Go CPU profile of the measured phase to this file (the whole process: with the embedded topology, every node and the load generator)")
 	lf.register(fs)
 	fs.Lookup("log-level").DefValue, fs.Lookup("log-format").DefValue = "warn", "text"
 	lf.level, lf.format = "warn", "text"
@@ -77,6 +79,7 @@ func runBench(ctx context.Context, args []string) error {
 		Timeout: timeout, StaleBound: staleBound, Regions: regions, EdgesPerRegion: edgesPer,
 		Links: links, SKUs: skus, RampStep: rampStep, Compare: compare, CompareRounds: compareRounds,
 		CompareRound: compareRound, CompareRate: compareRate, Seed: seed, Logger: log, Progress: os.Stderr,
+		CPUProfile: cpuProfile,
 	}
 	// The CLI says 0 for "none" and -1 for "the profile's"; bench.Config
 	// keeps Go's zero-means-default.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/shortstock/shortstock/edge"
@@ -17,6 +18,10 @@ func runEdge(ctx context.Context, args []string) error {
 		cacheBytes           int64
 		originTimeout, grace time.Duration
 		negTTL, headsPoll    time.Duration
+		redirectAge, permAge time.Duration
+		sharedAge, swr, sie  time.Duration
+		robotsFile           string
+		revalidate           time.Duration
 		gf                   gossipFlags
 		lf                   logFlags
 	)
@@ -29,6 +34,13 @@ func runEdge(ctx context.Context, args []string) error {
 	fs.DurationVar(&grace, "stale-grace", 5*time.Minute, "how long past its TTL a cached answer is served while no origin answers")
 	fs.DurationVar(&negTTL, "negative-ttl", 5*time.Second, "cap on how long a 404 is cached")
 	fs.DurationVar(&headsPoll, "heads-poll", 2*time.Second, "how often to poll the origin's change-log heads for missed invalidations (0 = off)")
+	fs.DurationVar(&redirectAge, "redirect-max-age", 0, "browser max-age of 302/307 answers, and of 301/308 of links that may change (expiry, visit limit, edited)")
+	fs.DurationVar(&permAge, "permanent-max-age", time.Hour, "browser max-age of 301/308 answers of links that never change")
+	fs.DurationVar(&sharedAge, "shared-max-age", time.Minute, "s-maxage and Surrogate-Control max-age: how long a CDN in front may keep an answer")
+	fs.DurationVar(&swr, "stale-while-revalidate", 30*time.Second, "stale-while-revalidate offered to caches in front (RFC 5861)")
+	fs.DurationVar(&sie, "stale-if-error", 5*time.Minute, "stale-if-error offered to caches in front (RFC 5861)")
+	fs.DurationVar(&revalidate, "revalidate-window", 5*time.Second, "stale-while-revalidate inside the edge: how long past its TTL an answer is served at once while one refresh runs (0 = off; capped at --stale-grace)")
+	fs.StringVar(&robotsFile, "robots-file", "", "file served as /robots.txt (default: disallow everything)")
 	gf.register(fs)
 	lf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -58,6 +70,17 @@ func runEdge(ctx context.Context, args []string) error {
 	if originTimeout <= 0 || grace < 0 || negTTL <= 0 || headsPoll < 0 {
 		return usageErr("edge", "durations must be positive")
 	}
+	if redirectAge < 0 || permAge < 0 || sharedAge < 0 || swr < 0 || sie < 0 || revalidate < 0 {
+		return usageErr("edge", "cache lifetimes (--redirect-max-age, --permanent-max-age, --shared-max-age, --stale-while-revalidate, --stale-if-error, --revalidate-window) must not be negative")
+	}
+	robots := edge.DefaultRobots
+	if robotsFile != "" {
+		b, err := os.ReadFile(robotsFile)
+		if err != nil || len(b) == 0 || len(b) > 64<<10 {
+			return usageErr("edge", "--robots-file %q: want a readable, non-empty file of at most 64 KiB", robotsFile)
+		}
+		robots = string(b)
+	}
 	gcfg, err := gf.config("edge", "edge", region)
 	if err != nil {
 		return err
@@ -72,6 +95,9 @@ func runEdge(ctx context.Context, args []string) error {
 	if gcfg != nil {
 		cfg.NodeName = gcfg.NodeName
 	}
+	cfg.RedirectMaxAge, cfg.PermanentMaxAge, cfg.SharedMaxAge = redirectAge, permAge, sharedAge
+	cfg.StaleWhileRevalidate, cfg.StaleIfError, cfg.Robots = swr, sie, robots
+	cfg.RevalidateWindow = revalidate
 	cfg.CacheBytes, cfg.OriginTimeout, cfg.StaleGrace, cfg.NegativeTTL, cfg.HeadsPollInterval = cacheBytes, originTimeout, grace, negTTL, headsPoll
 	node, err := topology.StartEdge(topology.EdgeOptions{Edge: cfg, Listen: listen, Gossip: gcfg, Logger: log.With("region", region)})
 	if err != nil {

@@ -92,6 +92,13 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--own-domain", "https://sho.rt/"}, nil, "invalid --own-domain"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef"}, []string{"SHORTSTOCK_BLOCK_PRIVATE_TARGETS=maybe"}, "SHORTSTOCK_BLOCK_PRIVATE_TARGETS"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef"}, []string{"SHORTSTOCK_REJECT_HOMOGRAPHS=2"}, "SHORTSTOCK_REJECT_HOMOGRAPHS"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--purge-hook", "ftp://cdn.example"}, nil, "invalid --purge-hook"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--purge-hook", "purge+http://127.0.0.1:6081"}, nil, "--purge-hook-secret"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--peer-origin", "nope"}, nil, "invalid --peer-origin"},
+		// Edge cache headers (docs/cdn.md).
+		{[]string{"edge", "--origin", "http://127.0.0.1:1", "--shared-max-age", "-1s"}, nil, "must not be negative"},
+		{[]string{"edge", "--origin", "http://127.0.0.1:1"}, []string{"SHORTSTOCK_STALE_WHILE_REVALIDATE=soon"}, "SHORTSTOCK_STALE_WHILE_REVALIDATE"},
+		{[]string{"edge", "--origin", "http://127.0.0.1:1", "--robots-file", "/nonexistent/robots.txt"}, nil, "--robots-file"},
 	} {
 		code, stdout, stderr := runCLI(t, tc.env, tc.args...)
 		if stdout != "" {

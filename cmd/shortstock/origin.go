@@ -8,11 +8,13 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
+	"github.com/shortstock/shortstock/origin/purgehook"
 	"github.com/shortstock/shortstock/origin/store"
 	"github.com/shortstock/shortstock/topology"
 )
@@ -25,6 +27,8 @@ type originFlags struct {
 	gossip                         gossipFlags
 	log                            logFlags
 	sec                            securityFlags
+	purgeHooks, peerOrigins        listFlag
+	purgeHookSecret                string
 }
 
 // securityFlags are the admin API's keys, rate limits and URL policy.
@@ -129,6 +133,9 @@ func runOrigin(ctx context.Context, args []string) error {
 	fs.DurationVar(&f.linkTTL, "link-ttl", 5*time.Minute, "how long edges may serve a link before revalidating (invalidations normally come first)")
 	fs.DurationVar(&f.stockTTL, "stock-ttl", 30*time.Second, "how long edges may serve a stock view before revalidating")
 	fs.DurationVar(&f.negTTL, "negative-ttl", 5*time.Second, "how long edges may cache a 404")
+	fs.Var(&f.purgeHooks, "purge-hook", "a cache in front of the edges to purge after every change: purge+http://HOST:PORT (PURGE by Surrogate-Key, e.g. Varnish with deploy/varnish) or http(s)://URL (signed JSON webhook) (repeatable)")
+	fs.Var(&f.peerOrigins, "peer-origin", "another region's origin URL: change receipts (GET /v1/changes/{id}) also list its edges (repeatable)")
+	fs.StringVar(&f.purgeHookSecret, "purge-hook-secret", "", "shared secret (at least 16 bytes) signing the purges sent to --purge-hook")
 	f.redisOpts.register(fs.StringVar, fs.BoolVar)
 	f.gossip.register(fs)
 	f.log.register(fs)
@@ -158,6 +165,21 @@ func runOrigin(ctx context.Context, args []string) error {
 	case f.store == "redis" && len(f.redis) == 0:
 		return usageErr("origin", "--store redis needs --redis ADDR[,ADDR]")
 	}
+	for _, h := range f.purgeHooks {
+		if _, _, err := purgehook.ParseURL(h); err != nil {
+			return usageErr("origin", "invalid --purge-hook: %v", err)
+		}
+	}
+	if len(f.purgeHooks) > 0 && len(f.purgeHookSecret) < 16 {
+		return usageErr("origin", "--purge-hook needs --purge-hook-secret of at least 16 bytes")
+	}
+	cfg.PurgeHooks, cfg.PurgeHookSecret = f.purgeHooks, []byte(f.purgeHookSecret)
+	for _, p := range f.peerOrigins {
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usageErr("origin", "invalid --peer-origin %q: want http://host:port", p)
+		}
+	}
+	cfg.PeerOrigins = f.peerOrigins
 	gcfg, err := f.gossip.config("origin", "origin", f.region)
 	if err != nil {
 		return err

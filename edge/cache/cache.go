@@ -25,6 +25,10 @@ const (
 	// Stale: the answer was cached past its TTL and the origin could not
 	// be reached to refresh it.
 	Stale
+	// Revalidating: the answer was cached past its TTL (or soft-purged)
+	// but within RevalidateWindow, so it was served at once while one
+	// background refresh, shared by every such request, runs.
+	Revalidating
 )
 
 func (s State) String() string {
@@ -33,6 +37,8 @@ func (s State) String() string {
 		return "HIT"
 	case Stale:
 		return "STALE"
+	case Revalidating:
+		return "STALE-REVALIDATING"
 	default:
 		return "MISS"
 	}
@@ -52,6 +58,12 @@ type Cache struct {
 	// log, a restart), never 2^32 times within an entry's lifetime.
 	gens  [keys.Partitions]atomic.Uint32
 	group singleflight.Group
+	// window is cfg.RevalidateWindow in ns; revalidating holds the entries
+	// whose background refresh was started (see revalidate.go).
+	window       int64
+	revalMu      sync.Mutex
+	revalidating map[*Entry]int64
+	nextPrune    int64
 
 	// lastFail and lastOK are the clock's unix nanoseconds of the last
 	// failed and successful Load: a recent failure with no success since
@@ -76,7 +88,7 @@ func New(cfg Config) (*Cache, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Cache{cfg: cfg}
+	c := &Cache{cfg: cfg, window: int64(cfg.RevalidateWindow), revalidating: map[*Entry]int64{}}
 	rc, err := ristretto.NewCache(&ristretto.Config[uint64, *Entry]{
 		NumCounters: cfg.NumCounters,
 		MaxCost:     cfg.MaxCostBytes,
@@ -116,8 +128,13 @@ func (c *Cache) Get(kind keys.Kind, id []byte) (*Entry, State, error) {
 func (c *Cache) GetAt(kind keys.Kind, id []byte, at time.Time) (*Entry, State, error) {
 	now := at.UnixNano()
 	e := c.lookup(kind, id, hashBytes(kind, id), now)
-	if e != nil && now < e.freshUntil {
-		return e, Hit, nil
+	if e != nil {
+		if now < e.freshUntil {
+			return e, Hit, nil
+		}
+		if now < e.freshUntil+c.window && c.revalidate(e, kind, id, now) {
+			return e, Revalidating, nil
+		}
 	}
 	return c.slow(kind, id, e, now)
 }

@@ -25,6 +25,12 @@ type Config struct {
 	// StaleGrace is how long past its TTL an entry may still be served
 	// while the origin is unreachable. Default 5m.
 	StaleGrace time.Duration
+	// RevalidateWindow is stale-while-revalidate: for this long past its
+	// TTL an entry is still served at once (Revalidating) while one
+	// background refresh runs; past it a request waits for the load (or
+	// gets Stale if the origin is down). At most StaleGrace. Default 0:
+	// off.
+	RevalidateWindow time.Duration
 	// LoadTimeout bounds one Load (the Loader may stop sooner). Default 1s.
 	LoadTimeout time.Duration
 	// RetryBackoff is how long after a failed Load a stale entry is served
@@ -99,10 +105,13 @@ func (c *Config) validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"StaleGrace", c.StaleGrace}, {"LoadTimeout", c.LoadTimeout}, {"RetryBackoff", c.RetryBackoff}, {"FloorLifetime", c.FloorLifetime}} {
+	}{{"StaleGrace", c.StaleGrace}, {"LoadTimeout", c.LoadTimeout}, {"RetryBackoff", c.RetryBackoff}, {"FloorLifetime", c.FloorLifetime}, {"RevalidateWindow", c.RevalidateWindow}} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", d.name))
 		}
+	}
+	if c.RevalidateWindow > c.StaleGrace {
+		errs = append(errs, fmt.Errorf("RevalidateWindow %v is longer than StaleGrace %v", c.RevalidateWindow, c.StaleGrace))
 	}
 	if c.FloorLifetime > 0 && c.FloorLifetime < 4*c.LoadTimeout {
 		errs = append(errs, fmt.Errorf("FloorLifetime %v must be at least 4 x LoadTimeout %v, or a slow fill could outlive the floor that refuses it", c.FloorLifetime, c.LoadTimeout))

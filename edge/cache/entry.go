@@ -38,6 +38,11 @@ type Answer struct {
 	ContentType []byte
 	Location    string
 	Body        []byte
+	// Bounded marks a link whose redirect may change or end on its own (an
+	// expiry, a visit limit, or ever edited): the edge does not let
+	// browsers keep it as a permanent redirect (see the edge's
+	// cacheheaders.go).
+	Bounded bool
 }
 
 // Limits of what an Entry stores in its one-byte lengths.
@@ -102,6 +107,8 @@ const (
 	flagJSON             // the Content-Type is jsonType
 	flagCustomType       // the Content-Type ends buf
 	flagUnsealed         // built by NewEntry, not yet sealed by the cache
+	flagBounded          // Answer.Bounded
+	flagNotAfter         // Answer.NotAfter was set: staleUntil is a hard end
 )
 
 // ristrettoItemBytes is what ristretto spends per cached item besides our
@@ -134,6 +141,12 @@ func NewEntry(a Answer) (*Entry, error) {
 	}
 	if a.Location != "" {
 		flags |= flagLocation
+	}
+	if a.Bounded {
+		flags |= flagBounded
+	}
+	if !a.NotAfter.IsZero() {
+		flags |= flagNotAfter
 	}
 	ct := a.ContentType
 	switch {
@@ -228,6 +241,19 @@ func (e *Entry) ContentType() []byte {
 		return e.buf[len(e.buf)-int(e.ctLen):]
 	}
 	return nil
+}
+
+// Bounded reports Answer.Bounded.
+func (e *Entry) Bounded() bool { return e.flags&flagBounded != 0 }
+
+// HardEnd returns, for an entry whose answer had a NotAfter, the unix
+// nanoseconds past which the cache never serves it (at or before
+// NotAfter), and 0 for an entry without one.
+func (e *Entry) HardEnd() int64 {
+	if e.flags&flagNotAfter == 0 {
+		return 0
+	}
+	return e.staleUntil
 }
 
 // Partition returns the keys.Partition of the entry's key.

@@ -16,4 +16,9 @@ type Stats struct {
 	// StaleDropped counts entries found older than their floor when about
 	// to be served (a Set that landed after an invalidation's Del).
 	StaleDropped atomic.Int64
+	// Revalidations counts background refreshes started for entries
+	// served past their TTL (stale-while-revalidate); SoftPurges entries
+	// marked stale by a purge.
+	Revalidations atomic.Int64
+	SoftPurges    atomic.Int64
 }

@@ -17,6 +17,30 @@ type Change struct {
 	Key       string `json:"key"` // canonical "kind:id", see keys.Key
 	Version   uint64 `json:"version"`
 	AtUnixMs  int64  `json:"at_ms"` // when storage applied the write; used to measure staleness
+	// Purge, when not zero, makes this a purge, not a write: caches drop
+	// (PurgeHard) or mark stale (PurgeSoft) the key's entry, or every
+	// entry (PurgeAll with either), whatever its version. A purge's
+	// Version is 0: it changes no data. It travels and is caught up like
+	// any change, so it reaches every edge that applies the log.
+	Purge Purge `json:"purge,omitempty"`
+}
+
+// Purge says what a purge change does (see Change.Purge).
+type Purge uint8
+
+const (
+	PurgeHard Purge = 1 << iota // drop the entry
+	PurgeSoft                   // mark it stale: served while revalidating
+	PurgeAll                    // every entry, not only the key's
+)
+
+// PurgeAllKey is the key a purge of everything is logged under (any
+// valid key would do; the edge looks at PurgeAll, not at the key).
+const PurgeAllKey = "l:all"
+
+func (p Purge) valid() bool {
+	kind := p &^ PurgeAll
+	return kind == PurgeHard || kind == PurgeSoft
 }
 
 // Page is a slice of one partition's log, as read from storage.
@@ -35,24 +59,36 @@ var ErrMalformed = errors.New("change: malformed record")
 
 const (
 	codecVersion = 1
-	maxKeyLen    = 2 + keys.MaxIDLen
+	// codecPurge is codecVersion plus a trailing purge byte; writes keep
+	// the version 1 form, byte for byte.
+	codecPurge = 2
+	maxKeyLen  = 2 + keys.MaxIDLen
 )
 
 // MaxEncodedLen bounds one encoded change, so a gossip packet can be packed
 // with several without overflowing the UDP budget.
-const MaxEncodedLen = 1 + 2 + 3*binary.MaxVarintLen64 + 1 + maxKeyLen
+const MaxEncodedLen = 1 + 2 + 3*binary.MaxVarintLen64 + 1 + maxKeyLen + 1
 
 // AppendBinary appends the wire form of c to b:
 // version byte, partition (uint16), seq, version, at (uvarint/varint),
-// key length (byte) and key bytes.
+// key length (byte) and key bytes; a purge has codec version 2 and its
+// Purge byte last.
 func (c Change) AppendBinary(b []byte) []byte {
-	b = append(b, codecVersion)
+	if c.Purge != 0 {
+		b = append(b, codecPurge)
+	} else {
+		b = append(b, codecVersion)
+	}
 	b = binary.BigEndian.AppendUint16(b, uint16(c.Partition))
 	b = binary.AppendUvarint(b, c.Seq)
 	b = binary.AppendUvarint(b, c.Version)
 	b = binary.AppendVarint(b, c.AtUnixMs)
 	b = append(b, byte(len(c.Key)))
-	return append(b, c.Key...)
+	b = append(b, c.Key...)
+	if c.Purge != 0 {
+		b = append(b, byte(c.Purge))
+	}
+	return b
 }
 
 // Decode parses one change from the front of b and returns the rest. It
@@ -60,9 +96,10 @@ func (c Change) AppendBinary(b []byte) []byte {
 // range, key shape, and that the key belongs to the partition it claims.
 func Decode(b []byte) (Change, []byte, error) {
 	var c Change
-	if len(b) < 3 || b[0] != codecVersion {
+	if len(b) < 3 || (b[0] != codecVersion && b[0] != codecPurge) {
 		return c, nil, ErrMalformed
 	}
+	purge := b[0] == codecPurge
 	c.Partition = int(binary.BigEndian.Uint16(b[1:3]))
 	b = b[3:]
 	var n int
@@ -84,6 +121,13 @@ func Decode(b []byte) (Change, []byte, error) {
 	kl := int(b[0])
 	c.Key = string(b[1 : 1+kl])
 	b = b[1+kl:]
+	if purge {
+		if len(b) < 1 || b[0] == 0 {
+			return Change{}, nil, ErrMalformed
+		}
+		c.Purge = Purge(b[0])
+		b = b[1:]
+	}
 	if err := c.Validate(); err != nil {
 		return Change{}, nil, err
 	}
@@ -102,6 +146,12 @@ func (c Change) Validate() error {
 	}
 	if c.Partition != keys.Partition(k, id) {
 		return fmt.Errorf("%w: key %q is not in partition %d", ErrMalformed, c.Key, c.Partition)
+	}
+	if c.Purge != 0 {
+		if !c.Purge.valid() || c.Version != 0 || c.Seq == 0 {
+			return fmt.Errorf("%w: purge %d with version %d, seq %d", ErrMalformed, c.Purge, c.Version, c.Seq)
+		}
+		return nil
 	}
 	if c.Seq == 0 || c.Version == 0 {
 		return fmt.Errorf("%w: zero seq or version", ErrMalformed)

@@ -12,6 +12,7 @@
 //	POST /internal/v1/clicks        ClickBatch -> 204
 //	GET  /internal/v1/changes?partition=P&after=S&limit=N   change.Page
 //	GET  /internal/v1/heads         Heads
+//	POST /internal/v1/applied       Applied -> 204 (change receipts)
 package wire
 
 import (
@@ -50,6 +51,10 @@ type LinkRecord struct {
 	Redirect  int        `json:"redirect"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	Version   uint64     `json:"version"`
+	// MaxVisits is the link's visit limit, if it has one (origins that
+	// know visit limits send it; the edge then bounds how long the
+	// redirect may be cached downstream).
+	MaxVisits *int64 `json:"max_visits,omitempty"`
 }
 
 // Missing is the body of a 404 from the fetch endpoints: the key's version

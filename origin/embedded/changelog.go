@@ -26,25 +26,44 @@ const inlineTrimMax = 4
 // log is trimmed to ChangeLogMaxLen here, so its length is bounded without
 // the maintenance loop; trimming by age is the loop's job.
 func (s *Store) appendChange(pt *part, key string, version uint64) error {
+	_, err := s.appendLogged(pt, change.Change{Key: key, Version: version})
+	return err
+}
+
+// appendLogged appends c (Key, Version, Purge) to pt's log at the next seq
+// and returns it as logged.
+func (s *Store) appendLogged(pt *part, c change.Change) (change.Change, error) {
 	head, err := pt.head()
 	if err != nil {
-		return err
+		return c, err
 	}
-	c := change.Change{
-		Partition: pt.p,
-		Seq:       head + 1,
-		Key:       key,
-		Version:   version,
-		AtUnixMs:  s.cfg.Clock.Now().UnixMilli(),
-	}
+	c.Partition, c.Seq, c.AtUnixMs = pt.p, head+1, s.cfg.Clock.Now().UnixMilli()
 	if err := pt.log.Put(seqKey(c.Seq), c.AppendBinary(nil)); err != nil {
-		return err
+		return c, err
 	}
 	if err := pt.root.Put(keyHead, seqKey(c.Seq)); err != nil {
-		return err
+		return c, err
 	}
 	_, _, err = trimToLen(pt, c.Seq, s.cfg.ChangeLogMaxLen, inlineTrimMax)
-	return err
+	return c, err
+}
+
+// AppendPurge implements store.Purger.
+func (s *Store) AppendPurge(ctx context.Context, key string, purge change.Purge) (change.Change, error) {
+	c := change.Change{Partition: keys.PartitionOfKey(key), Seq: 1, Key: key, Purge: purge}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("embedded: purge: %w: %w", store.ErrInvalid, err)
+	}
+	var logged change.Change
+	err := s.write(ctx, "purge", func(tx *bolt.Tx) error {
+		pt, err := partOf(tx, c.Partition)
+		if err != nil {
+			return err
+		}
+		logged, err = s.appendLogged(pt, c)
+		return err
+	})
+	return logged, err
 }
 
 // trimToLen deletes up to limit of the oldest changes while the log holds

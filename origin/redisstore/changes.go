@@ -150,8 +150,40 @@ func changeFromEntry(partition int, m redis.XMessage) (change.Change, error) {
 	if c.AtUnixMs, err = strconv.ParseInt(t, 10, 64); err != nil {
 		return c, errBadReplyf("change entry %s time %q", m.ID, t)
 	}
+	if p, ok := m.Values["p"].(string); ok {
+		n, err := strconv.ParseUint(p, 10, 8)
+		if err != nil {
+			return c, errBadReplyf("change entry %s purge %q", m.ID, p)
+		}
+		c.Purge = change.Purge(n)
+	}
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("%w: %w", errBadReply, err)
 	}
+	return c, nil
+}
+
+// AppendPurge implements store.Purger.
+func (s *Store) AppendPurge(ctx context.Context, key string, purge change.Purge) (change.Change, error) {
+	c := change.Change{Partition: keys.PartitionOfKey(key), Seq: 1, Key: key, Purge: purge}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("redisstore: purge: %w: %w", store.ErrInvalid, err)
+	}
+	at := s.nowMs()
+	v, err := s.run(ctx, scriptPurge, []string{s.ks.seq(c.Partition), s.ks.log(c.Partition)},
+		key, at, s.cfg.ChangeStreamMaxLen, strconv.Itoa(int(purge)))
+	if err != nil {
+		return c, err
+	}
+	tag, rest, err := replyOf(v)
+	if err != nil {
+		return c, err
+	}
+	seq, err := firstVersion(rest)
+	if err != nil || tag != "ok" {
+		return c, fmt.Errorf("%w: purge: tag %q %v", errBadReply, tag, err)
+	}
+	c.Seq = seq
+	c.AtUnixMs, _ = strconv.ParseInt(at, 10, 64)
 	return c, nil
 }

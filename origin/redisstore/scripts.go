@@ -44,10 +44,11 @@ var (
 	scriptCommit      = loadScript("commit")
 	scriptRelease     = loadScript("release")
 	scriptExpire      = loadScript("expire")
+	scriptPurge       = loadScript("purge")
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
 		scriptStockSet, scriptStockAdjust, scriptReserve, scriptCommit,
-		scriptRelease, scriptExpire,
+		scriptRelease, scriptExpire, scriptPurge,
 	}
 )

@@ -91,3 +91,13 @@ const DefaultReservationTTL = 10 * time.Minute
 
 // MaxReservationTTL bounds ttl_seconds.
 const MaxReservationTTL = 24 * time.Hour
+
+// Purger is implemented by a Store that can log purges: a change record
+// with change.Change.Purge set and version 0, appended to the key's
+// partition log like a write's, so it reaches every edge (gossip and
+// catch-up) and every region (replication) the way writes do, and edges'
+// watermarks say when they applied it. It changes no data. key is a
+// canonical key (keys.Key), or change.PurgeAllKey with change.PurgeAll.
+type Purger interface {
+	AppendPurge(ctx context.Context, key string, purge change.Purge) (change.Change, error)
+}

@@ -49,6 +49,8 @@ var tests = []test{
 	{"ChangeLogEveryWrite", testChangeLogEveryWrite},
 	{"ChangesPaging", testChangesPaging},
 	{"ReadsNeverAppend", testReadsNeverAppend},
+	// purge.go
+	{"PurgeLogged", testPurgeLogged},
 	// concurrency.go
 	{"ConcurrentReserveExact", testConcurrentReserveExact},
 	{"ConcurrentNoOversell", testConcurrentNoOversell},

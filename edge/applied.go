@@ -1,0 +1,74 @@
+package edge
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/internal/wire"
+	"github.com/valyala/fasthttp"
+)
+
+// Receipts: the edge tells its origin how far it has applied the change
+// log, so the origin can say when a write (or purge) has landed on every
+// edge (GET /v1/changes/{id}). It reports its per-partition watermarks,
+// not change ids: a watermark at seq S says every change up to S is
+// applied, whatever path it came by (gossip or catch-up), and a report
+// costs the same for one write or a thousand. It runs on its own
+// goroutine every ReceiptInterval, off the request path, and sends only
+// the partitions that moved, plus a full report every fullReportEvery
+// (so a restarted origin, or one that lost a report, learns it all).
+
+const fullReportEvery = 5 * time.Second
+
+// heartbeatEvery: an edge whose watermarks did not move still reports this
+// often, so its origin can tell "behind" (live, pending) from "down"
+// (origin.Config.ReceiptLiveWindow, 3s by default, must exceed it).
+const heartbeatEvery = time.Second
+
+// appliedLoop owns the reports.
+func (s *Server) appliedLoop() {
+	defer s.loops.Done()
+	t := time.NewTicker(s.cfg.ReceiptInterval)
+	defer t.Stop()
+	var sent [keys.Partitions]uint64
+	var lastFull, lastSent time.Time
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		if !s.marks.isKnown() {
+			continue
+		}
+		now := s.cfg.Clock.Now()
+		full := now.Sub(lastFull) >= fullReportEvery
+		cur := s.marks.snapshot()
+		rep := wire.Applied{Region: s.cfg.Region, Edge: s.cfg.NodeName, Full: full}
+		for p, seq := range cur {
+			if full || seq != sent[p] {
+				rep.Partitions = append(rep.Partitions, wire.AppliedUpTo{P: p, Seq: seq})
+			}
+		}
+		if !full && len(rep.Partitions) == 0 && now.Sub(lastSent) < heartbeatEvery {
+			continue
+		}
+		body, err := json.Marshal(rep)
+		if err != nil {
+			continue
+		}
+		ctx, cancel := s.loopContext()
+		err = s.origin.do(ctx, "applied", fasthttp.MethodPost, wire.PathApplied, body, statusNoContent, func(*fasthttp.Response) error { return nil })
+		cancel()
+		if err != nil {
+			s.log.Debug("edge: applied report failed", "err", err)
+			lastFull = time.Time{} // the origin may have missed some: send all next time
+			continue
+		}
+		sent, lastSent = cur, now
+		if full {
+			lastFull = now
+		}
+	}
+}
