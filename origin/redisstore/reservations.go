@@ -86,7 +86,7 @@ func (s *Store) reserveArgs(r store.ReserveRequest, exp time.Time) []any {
 		keys.Key(keys.KindStock, r.SKU), millis(r.Now), s.cfg.ChangeStreamMaxLen,
 		r.Warehouse, r.Qty, r.ID, r.SKU,
 		secs(exp), nanos(exp), millis(exp), secs(r.Now), nanos(r.Now),
-		fp, s.cfg.IdempotencyTTL.Milliseconds(),
+		fp, s.cfg.IdempotencyTTL.Milliseconds(), r.Actor, r.IdempotencyKey,
 	}
 }
 

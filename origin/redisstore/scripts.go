@@ -34,20 +34,19 @@ func loadScript(name string) *script {
 
 // The scripts, loaded once at init from the embedded files.
 var (
-	scriptLinkCreate  = loadScript("link_create")
-	scriptLinkUpdate  = loadScript("link_update")
-	scriptLinkDelete  = loadScript("link_delete")
-	scriptClicks      = loadScript("clicks")
-	scriptStockSet    = loadScript("stock_set")
-	scriptStockAdjust = loadScript("stock_adjust")
-	scriptReserve     = loadScript("reserve")
-	scriptCommit      = loadScript("commit")
-	scriptRelease     = loadScript("release")
-	scriptExpire      = loadScript("expire")
+	scriptLinkCreate = loadScript("link_create")
+	scriptLinkUpdate = loadScript("link_update")
+	scriptLinkDelete = loadScript("link_delete")
+	scriptClicks     = loadScript("clicks")
+	scriptStockWrite = loadScript("stock_write")
+	scriptReserve    = loadScript("reserve")
+	scriptCommit     = loadScript("commit")
+	scriptRelease    = loadScript("release")
+	scriptExpire     = loadScript("expire")
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
-		scriptStockSet, scriptStockAdjust, scriptReserve, scriptCommit,
+		scriptStockWrite, scriptReserve, scriptCommit,
 		scriptRelease, scriptExpire,
 	}
 )

@@ -40,6 +40,16 @@ type Store interface {
 	// would fall below reserved or below 0; ErrNotFound for an unknown SKU
 	// or warehouse when delta < 0.
 	AdjustStock(ctx context.Context, sku, warehouse string, delta int64) (StockView, error)
+	// WriteStock runs a set, adjust or transfer (see StockWrite) and appends
+	// its movements to the SKU's ledger in the same atomic step. SetStock
+	// and AdjustStock are WriteStock without ledger details. A transfer
+	// needs Qty on hand available (not reserved) in Warehouse, else
+	// ErrInsufficientStock; ErrVersionMismatch when IfVersion is set and
+	// the SKU is at another version (ErrNotFound if it does not exist).
+	WriteStock(ctx context.Context, w StockWrite) (StockView, error)
+	// Movements returns a page of a SKU's ledger, oldest first. An unknown
+	// SKU has an empty ledger.
+	Movements(ctx context.Context, q MovementQuery) (MovementPage, error)
 	// GetStock returns the stock view; ErrNotFound (with Version set, as
 	// GetLink) for an unknown SKU.
 	GetStock(ctx context.Context, sku string) (StockView, error)

@@ -91,4 +91,6 @@ type ReserveRequest struct {
 	// records the outcome (reservation or insufficient stock) under
 	// (SKU, key) and answers a repeat with it, changing nothing.
 	IdempotencyKey string
+	// Actor is who asked (the admin key's id), recorded on the movement.
+	Actor string
 }

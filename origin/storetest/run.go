@@ -52,6 +52,10 @@ var tests = []test{
 	// concurrency.go
 	{"ConcurrentReserveExact", testConcurrentReserveExact},
 	{"ConcurrentNoOversell", testConcurrentNoOversell},
+	// ledger.go
+	{"LedgerEveryStockWrite", testLedgerEveryStockWrite},
+	{"LedgerRefusedWrites", testLedgerRefusedWrites},
+	{"LedgerConcurrentWriters", testLedgerConcurrentWriters},
 	// close.go
 	{"PingAndClose", testPingAndClose},
 }
