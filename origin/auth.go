@@ -145,7 +145,7 @@ func (s *Server) requireAdmin(res resource, next http.Handler) http.Handler {
 				Message: "this key's scopes (" + scopes.String() + ") do not allow " + r.Method + " here; it needs " + need})
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(withActor(r.Context(), s.auth.keys[idx].ID())))
 	})
 }
 

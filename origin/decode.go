@@ -156,38 +156,103 @@ func decodePatchLink(body []byte, now time.Time) (store.LinkPatch, *apiError) {
 	return p, nil
 }
 
-// decodeSetStock validates PUT /v1/stock/{sku}/{warehouse}.
-func decodeSetStock(body []byte) (int64, *apiError) {
-	var req struct {
-		OnHand *int64 `json:"on_hand"`
+// stockBody is what a set or adjust body says: the quantity (on_hand or
+// delta) and the ledger's reason and ref.
+type stockBody struct {
+	qty         int64
+	reason, ref string
+}
+
+// checkReasonRef validates the ledger fields every stock write shares.
+func checkReasonRef(reason, ref *string, b *stockBody) *apiError {
+	if reason != nil {
+		if *reason == "" || !store.ValidReason(*reason) {
+			return badRequest("invalid_reason", "reason must be one of received, sold, returned, damaged, lost, cycle_count, correction, transfer")
+		}
+		b.reason = *reason
 	}
+	if ref != nil {
+		if len(*ref) > store.MaxRefLen {
+			return badRequest("invalid_ref", fmt.Sprintf("ref must be at most %d bytes", store.MaxRefLen))
+		}
+		b.ref = *ref
+	}
+	return nil
+}
+
+// decodeSetStock validates PUT /v1/stock/{sku}/{warehouse}.
+func decodeSetStock(body []byte) (stockBody, *apiError) {
+	var req struct {
+		OnHand *int64  `json:"on_hand"`
+		Reason *string `json:"reason"`
+		Ref    *string `json:"ref"`
+	}
+	var b stockBody
 	if ae := decodeStrict(body, &req); ae != nil {
-		return 0, ae
+		return b, ae
 	}
 	if req.OnHand == nil {
-		return 0, badRequest("invalid_quantity", "on_hand is required")
+		return b, badRequest("invalid_quantity", "on_hand is required")
 	}
 	if *req.OnHand < 0 || *req.OnHand > MaxQuantity {
-		return 0, badRequest("invalid_quantity", fmt.Sprintf("on_hand must be between 0 and %d", int64(MaxQuantity)))
+		return b, badRequest("invalid_quantity", fmt.Sprintf("on_hand must be between 0 and %d", int64(MaxQuantity)))
 	}
-	return *req.OnHand, nil
+	b.qty = *req.OnHand
+	return b, checkReasonRef(req.Reason, req.Ref, &b)
 }
 
 // decodeAdjust validates POST .../adjust.
-func decodeAdjust(body []byte) (int64, *apiError) {
+func decodeAdjust(body []byte) (stockBody, *apiError) {
 	var req struct {
-		Delta *int64 `json:"delta"`
+		Delta  *int64  `json:"delta"`
+		Reason *string `json:"reason"`
+		Ref    *string `json:"ref"`
 	}
+	var b stockBody
 	if ae := decodeStrict(body, &req); ae != nil {
-		return 0, ae
+		return b, ae
 	}
 	if req.Delta == nil {
-		return 0, badRequest("invalid_quantity", "delta is required")
+		return b, badRequest("invalid_quantity", "delta is required")
 	}
 	if *req.Delta == 0 || *req.Delta > MaxQuantity || *req.Delta < -MaxQuantity {
-		return 0, badRequest("invalid_quantity", fmt.Sprintf("delta must be non-zero and between -%d and %d", int64(MaxQuantity), int64(MaxQuantity)))
+		return b, badRequest("invalid_quantity", fmt.Sprintf("delta must be non-zero and between -%d and %d", int64(MaxQuantity), int64(MaxQuantity)))
 	}
-	return *req.Delta, nil
+	b.qty = *req.Delta
+	return b, checkReasonRef(req.Reason, req.Ref, &b)
+}
+
+// transferBody is a decoded POST /v1/stock/{sku}/transfers.
+type transferBody struct {
+	from, to string
+	stockBody
+}
+
+// decodeTransfer validates POST /v1/stock/{sku}/transfers.
+func decodeTransfer(body []byte) (transferBody, *apiError) {
+	var req struct {
+		From   *string `json:"from"`
+		To     *string `json:"to"`
+		Qty    *int64  `json:"qty"`
+		Reason *string `json:"reason"`
+		Ref    *string `json:"ref"`
+	}
+	var b transferBody
+	if ae := decodeStrict(body, &req); ae != nil {
+		return b, ae
+	}
+	if req.From == nil || req.To == nil || !keys.ValidWarehouse(*req.From) || !keys.ValidWarehouse(*req.To) {
+		return b, badRequest("invalid_warehouse", "from and to are required warehouses matching [A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+	}
+	if *req.From == *req.To {
+		return b, badRequest("invalid_warehouse", "from and to must differ")
+	}
+	if req.Qty == nil || *req.Qty < 1 || *req.Qty > MaxQuantity {
+		return b, badRequest("invalid_quantity", fmt.Sprintf("qty is required and must be between 1 and %d", int64(MaxQuantity)))
+	}
+	b.from, b.to, b.qty = *req.From, *req.To, *req.Qty
+	b.reason = "transfer"
+	return b, checkReasonRef(req.Reason, req.Ref, &b.stockBody)
 }
 
 // reserveRequest is the body of POST /v1/reservations.

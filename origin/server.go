@@ -113,6 +113,8 @@ func (s *Server) routes() {
 	admin("PUT /v1/stock/{sku}/{warehouse}", resStock, s.setStock)
 	admin("POST /v1/stock/{sku}/{warehouse}/adjust", resStock, s.adjustStock)
 	admin("GET /v1/stock/{sku}", resStock, s.noBody(s.getStock))
+	admin("POST /v1/stock/{sku}/transfers", resStock, s.transferStock)
+	admin("GET /v1/stock/{sku}/movements", resStock, s.noBody(s.listMovements))
 	admin("POST /v1/reservations", resStock, s.createReservation)
 	admin("GET /v1/reservations/{id}", resStock, s.noBody(s.getReservation))
 	admin("POST /v1/reservations/{id}/commit", resStock, s.noBody(s.commitReservation))

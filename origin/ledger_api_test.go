@@ -1,0 +1,108 @@
+package origin_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/shortstock/shortstock/origin"
+)
+
+func TestLedgerAPI(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		o := newTestOrigin(t, b)
+		// Each write returns the view it made; time travel must give them back.
+		var views []map[string]any
+		write := func(method, path string, body any, hdr ...string) map[string]any {
+			t.Helper()
+			m := expect(t, o.admin(method, path, body, hdr...), 200, "")
+			views = append(views, m)
+			time.Sleep(3 * time.Millisecond) // distinct movement times (ms), not a bound
+			return m
+		}
+		write("PUT", "/v1/stock/L-1/ams", map[string]any{"on_hand": 10, "reason": "cycle_count", "ref": "count-1"})
+		write("POST", "/v1/stock/L-1/ams/adjust", map[string]any{"delta": 5, "reason": "received", "ref": "po-9"}, "Idempotency-Key", "adj-1")
+		m := write("POST", "/v1/stock/L-1/transfers", map[string]any{"from": "ams", "to": "ber", "qty": 4, "ref": "tr-1"})
+		ber := m["warehouses"].(map[string]any)["ber"].(map[string]any)
+		if m["version"] != 3.0 || ber["on_hand"] != 4.0 || m["available"] != 15.0 {
+			t.Fatalf("after transfer: %v", m)
+		}
+
+		// Safe writes: reason list, If-Match, transfer errors.
+		expect(t, o.admin("POST", "/v1/stock/L-1/ams/adjust", map[string]any{"delta": 1, "reason": "stolen"}), 400, "invalid_reason")
+		expect(t, o.admin("PUT", "/v1/stock/L-1/ams", map[string]any{"on_hand": 1, "reason": ""}), 400, "invalid_reason")
+		expect(t, o.admin("POST", "/v1/stock/L-1/ams/adjust", map[string]any{"delta": 1}, "If-Match", `"2"`), 412, "version_mismatch")
+		expect(t, o.admin("POST", "/v1/stock/L-1/ams/adjust", map[string]any{"delta": 1}, "If-Match", `"x"`), 400, "invalid_if_match")
+		expect(t, o.admin("POST", "/v1/stock/L-1/transfers", map[string]any{"from": "ams", "to": "ber", "qty": -1}), 400, "invalid_quantity")
+		expect(t, o.admin("POST", "/v1/stock/L-1/transfers", map[string]any{"from": "ams", "to": "ams", "qty": 1}), 400, "invalid_warehouse")
+		expect(t, o.admin("POST", "/v1/stock/L-1/transfers", map[string]any{"from": "ams", "to": "ber", "qty": 12}), 409, "insufficient_stock")
+		expect(t, o.admin("POST", "/v1/stock/L-1/transfers", map[string]any{"from": "zzz", "to": "ber", "qty": 1}), 404, "not_found")
+		write("PUT", "/v1/stock/L-1/ber", map[string]any{"on_hand": 2, "reason": "damaged"}, "If-Match", `"3"`)
+
+		// The ledger: every movement with who, why and the state after.
+		page := expect(t, o.admin("GET", "/v1/stock/L-1/movements", nil), 200, "")
+		var moves []map[string]any
+		raw, _ := json.Marshal(page["movements"])
+		_ = json.Unmarshal(raw, &moves)
+		if len(moves) != 5 || page["next"] != nil {
+			t.Fatalf("movements: %s", raw)
+		}
+		actor := origin.NewAdminKey(testKey, origin.ScopeAll).ID()
+		want := []struct {
+			wh, kind, reason, ref, ik string
+			dh, oh, v                 float64
+		}{
+			{"ams", "set", "cycle_count", "count-1", "", 10, 10, 1},
+			{"ams", "adjust", "received", "po-9", "adj-1", 5, 15, 2},
+			{"ams", "transfer_out", "transfer", "tr-1", "", -4, 11, 3},
+			{"ber", "transfer_in", "transfer", "tr-1", "", 4, 4, 3},
+			{"ber", "set", "damaged", "", "", -2, 2, 4},
+		}
+		for i, w := range want {
+			g := moves[i]
+			if g["warehouse"] != w.wh || g["kind"] != w.kind || g["reason"] != w.reason || g["ref"] != w.ref ||
+				g["idempotency_key"] != w.ik || g["delta_on_hand"] != w.dh || g["on_hand"] != w.oh || g["version"] != w.v ||
+				g["actor"] != actor || g["sku"] != "L-1" || g["id"] == "" || g["cursor"] == "" {
+				t.Fatalf("movement %d = %v, want %+v (actor %s)", i, g, w, actor)
+			}
+			if g["actor"] == testKey {
+				t.Fatal("the ledger holds the admin key itself")
+			}
+		}
+		// Paging with a cursor, and the warehouse filter.
+		p1 := expect(t, o.admin("GET", "/v1/stock/L-1/movements?limit=2", nil), 200, "")
+		next, ok := p1["next"].(string)
+		if !ok || len(p1["movements"].([]any)) != 2 {
+			t.Fatalf("page 1: %v", p1)
+		}
+		p2 := expect(t, o.admin("GET", "/v1/stock/L-1/movements?limit=10&after="+next, nil), 200, "")
+		if got := p2["movements"].([]any); len(got) != 3 || got[0].(map[string]any)["kind"] != "transfer_out" {
+			t.Fatalf("page 2: %v", p2)
+		}
+		pb := expect(t, o.admin("GET", "/v1/stock/L-1/movements?warehouse=ber", nil), 200, "")
+		if got := pb["movements"].([]any); len(got) != 2 {
+			t.Fatalf("warehouse filter: %v", pb)
+		}
+		expect(t, o.admin("GET", "/v1/stock/L-1/movements?limit=1001", nil), 400, "invalid_limit")
+		expect(t, o.admin("GET", "/v1/stock/L-1/movements?after=x", nil), 400, "invalid_cursor")
+
+		// Time travel: at each write's movement time, the view that write made.
+		viewAt := []int{0, 1, 2, 4} // movement index of each write (the transfer has two)
+		for i, mi := range viewAt {
+			at := moves[mi]["at"].(string)
+			if mi == 2 {
+				at = moves[3]["at"].(string)
+			}
+			got := expect(t, o.admin("GET", "/v1/stock/L-1?at="+at, nil), 200, "")
+			gj, _ := json.Marshal(got)
+			wj, _ := json.Marshal(views[i])
+			if string(gj) != string(wj) {
+				t.Fatalf("at %s:\n got  %s\n want %s", at, gj, wj)
+			}
+		}
+		first, _ := time.Parse(time.RFC3339Nano, moves[0]["at"].(string))
+		expect(t, o.admin("GET", "/v1/stock/L-1?at="+first.Add(-time.Millisecond).Format(time.RFC3339Nano), nil), 400, "at_before_first_movement")
+		expect(t, o.admin("GET", "/v1/stock/L-1?at=yesterday", nil), 400, "invalid_at")
+		expect(t, o.admin("GET", "/v1/stock/NOPE?at="+first.Format(time.RFC3339), nil), 404, "not_found")
+	})
+}
