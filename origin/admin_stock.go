@@ -76,6 +76,9 @@ func (s *Server) stockWrite(w http.ResponseWriter, r *http.Request, op string) {
 		s.writeError(w, r, err)
 		return
 	}
+	if v.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
 	writeJSON(w, http.StatusOK, v)
 }
 
@@ -98,6 +101,9 @@ func (s *Server) getStock(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if v.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	writeJSON(w, http.StatusOK, v)
 }

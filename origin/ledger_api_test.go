@@ -28,6 +28,14 @@ func TestLedgerAPI(t *testing.T) {
 			t.Fatalf("after transfer: %v", m)
 		}
 
+		// Idempotency-Key: the first answer again, marked; another body is 409.
+		rep := o.admin("POST", "/v1/stock/L-1/ams/adjust", map[string]any{"delta": 5, "reason": "received", "ref": "po-9"}, "Idempotency-Key", "adj-1")
+		if got := expect(t, rep, 200, ""); rep.header.Get("Idempotent-Replayed") != "true" || got["version"] != 2.0 {
+			t.Fatalf("replay: %v %v", rep.header, got)
+		}
+		expect(t, o.admin("POST", "/v1/stock/L-1/ams/adjust", map[string]any{"delta": 6, "reason": "received"}, "Idempotency-Key", "adj-1"), 409, "idempotency_key_reused")
+		expect(t, o.admin("PUT", "/v1/stock/L-2/ams", map[string]any{"on_hand": 5}, "Idempotency-Key", "adj-1"), 409, "idempotency_key_reused")
+
 		// Safe writes: reason list, If-Match, transfer errors.
 		expect(t, o.admin("POST", "/v1/stock/L-1/ams/adjust", map[string]any{"delta": 1, "reason": "stolen"}), 400, "invalid_reason")
 		expect(t, o.admin("PUT", "/v1/stock/L-1/ams", map[string]any{"on_hand": 1, "reason": ""}), 400, "invalid_reason")

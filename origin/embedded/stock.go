@@ -97,6 +97,26 @@ func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.Stock
 		if err != nil {
 			return err
 		}
+		var ipt *part
+		now := utc(s.cfg.Clock.Now())
+		if w.IdempotencyKey != "" {
+			if ipt, err = partOf(tx, store.IdempotencyPartition(w.IdempotencyKey)); err != nil {
+				return err
+			}
+			if v := ipt.idem.Get(stockIdemKey(w.IdempotencyKey)); v != nil {
+				rec, err := decodeStockIdem(v)
+				if err != nil {
+					return fmt.Errorf("idempotency record %q: %w", w.IdempotencyKey, err)
+				}
+				var seen bool
+				if out, seen, derr = s.replayStockWrite(&rec, &w, now); seen {
+					if derr != nil {
+						derr = fmt.Errorf("embedded: %s: key %q: %w", op, w.IdempotencyKey, derr)
+					}
+					return nil
+				}
+			}
+		}
 		r, err := getStock(pt.stock, w.SKU)
 		if err != nil {
 			return err
@@ -111,6 +131,16 @@ func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.Stock
 		}
 		if err := s.putStock(pt, w.SKU, r, meta, moves...); err != nil {
 			return err
+		}
+		if ipt != nil {
+			ik := stockIdemKey(w.IdempotencyKey)
+			rec := stockIdemRec{fp: w.Fingerprint(), stock: r.encode(), at: now}
+			if err := ipt.idem.Put(ik, rec.encode()); err != nil {
+				return err
+			}
+			if err := ipt.idemAge.Put(append(appendTimeKey(make([]byte, 0, timeKeyLen+len(ik)), now), ik...), nil); err != nil {
+				return err
+			}
 		}
 		out = r.view(w.SKU)
 		return nil

@@ -39,6 +39,7 @@ var (
 	scriptLinkDelete = loadScript("link_delete")
 	scriptClicks     = loadScript("clicks")
 	scriptStockWrite = loadScript("stock_write")
+	scriptIdemClaim  = loadScript("idem_claim")
 	scriptReserve    = loadScript("reserve")
 	scriptCommit     = loadScript("commit")
 	scriptRelease    = loadScript("release")
@@ -46,7 +47,7 @@ var (
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
-		scriptStockWrite, scriptReserve, scriptCommit,
+		scriptStockWrite, scriptIdemClaim, scriptReserve, scriptCommit,
 		scriptRelease, scriptExpire,
 	}
 )

@@ -38,21 +38,45 @@ func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.Stock
 	case w.Qty < -maxQty || w.Qty > maxQty:
 		return store.StockView{}, fmt.Errorf("%w: quantity %d outside ±%d", store.ErrInvalid, w.Qty, maxQty)
 	}
-	v, err := s.run(ctx, scriptStockWrite, s.stockWriteKeys(w.SKU), s.stockWriteArgs(&w)...)
+	if w.IdempotencyKey != "" {
+		// Claim the key in its own partition first: the write below runs in
+		// the SKU's slot, which cannot see a claim made for another SKU.
+		// A claim left by a request that died before its write is harmless:
+		// the same request retried goes on to the write, which records (or
+		// replays) its outcome atomically.
+		ip := store.IdempotencyPartition(w.IdempotencyKey)
+		v, err := s.run(ctx, scriptIdemClaim, []string{s.ks.idemClaim(ip, w.IdempotencyKey)},
+			w.Fingerprint(), s.cfg.IdempotencyTTL.Milliseconds())
+		if err != nil {
+			return store.StockView{}, err
+		}
+		if tag, _, err := replyOf(v); err != nil || tag != "ok" {
+			if err == nil && tag == "mismatch" {
+				err = fmt.Errorf("%w: key %q", store.ErrIdempotencyMismatch, w.IdempotencyKey)
+			}
+			return store.StockView{}, err
+		}
+	}
+	v, err := s.run(ctx, scriptStockWrite, s.stockWriteKeys(&w), s.stockWriteArgs(&w)...)
 	if err != nil {
 		return store.StockView{}, err
 	}
 	return stockWriteResult(&w, v)
 }
 
-func (s *Store) stockWriteKeys(sku string) []string {
-	p := keys.Partition(keys.KindStock, sku)
-	return []string{s.ks.stock(p, sku), s.ks.seq(p), s.ks.log(p)}
+func (s *Store) stockWriteKeys(w *store.StockWrite) []string {
+	p := keys.Partition(keys.KindStock, w.SKU)
+	ks := []string{s.ks.stock(p, w.SKU), s.ks.seq(p), s.ks.log(p)}
+	if w.IdempotencyKey != "" {
+		ks = append(ks, s.ks.stockIdem(p, w.SKU, w.IdempotencyKey))
+	}
+	return ks
 }
 
 func (s *Store) stockWriteArgs(w *store.StockWrite) []any {
 	return []any{keys.Key(keys.KindStock, w.SKU), s.nowMs(), s.cfg.ChangeStreamMaxLen,
-		w.Op, w.Warehouse, w.Qty, w.To, w.IfVersion, w.SKU, w.Reason, w.Ref, w.Actor, w.IdempotencyKey}
+		w.Op, w.Warehouse, w.Qty, w.To, w.IfVersion, w.SKU, w.Reason, w.Ref, w.Actor, w.IdempotencyKey,
+		w.Fingerprint(), s.cfg.IdempotencyTTL.Milliseconds()}
 }
 
 // stockWriteResult maps the stock_write script's reply.
@@ -70,6 +94,12 @@ func stockWriteResult(w *store.StockWrite, v any) (store.StockView, error) {
 		return store.StockView{}, fmt.Errorf("%w: %s/%s", store.ErrInsufficientStock, w.SKU, w.Warehouse)
 	case "nf":
 		return store.StockView{SKU: w.SKU}, fmt.Errorf("%w: stock %s/%s", store.ErrNotFound, w.SKU, w.Warehouse)
+	case "replay":
+		v, err := stockFromReply(w.SKU, rest)
+		v.Replayed = err == nil
+		return v, err
+	case "idem_mismatch":
+		return store.StockView{}, fmt.Errorf("%w: key %q", store.ErrIdempotencyMismatch, w.IdempotencyKey)
 	case "mismatch":
 		cur, _ := at(rest, 0)
 		return store.StockView{}, fmt.Errorf("%w: %s is at version %v, not %d", store.ErrVersionMismatch, w.SKU, cur, w.IfVersion)

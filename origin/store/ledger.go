@@ -2,6 +2,8 @@ package store
 
 import (
 	"fmt"
+
+	"github.com/shortstock/shortstock/internal/keys"
 	"slices"
 	"time"
 )
@@ -94,12 +96,28 @@ type StockWrite struct {
 	Reason, Ref string
 	// Actor is who asked (the admin key's id, never the key itself).
 	Actor string
-	// IdempotencyKey is recorded on the movement.
+	// IdempotencyKey, when set, is recorded on the movement and makes the
+	// write repeatable: the same key with the same write (Fingerprint)
+	// answers the first outcome (the view, Replayed set) without writing;
+	// with another write, ErrIdempotencyMismatch. Only accepted writes are
+	// recorded: a refused one changes nothing, so it may be retried.
 	IdempotencyKey string
 	// IfVersion, when not 0, refuses the write with ErrVersionMismatch
 	// unless the SKU is at exactly this version.
 	IfVersion uint64
 }
+
+// Fingerprint is what must match for a repeated idempotency key to count
+// as the same request (the actor and the key itself aside).
+func (w *StockWrite) Fingerprint() string {
+	return fmt.Sprintf("%s|%s|%s|%s|%d|%s|%s|%d", w.Op, w.SKU, w.Warehouse, w.To, w.Qty, w.Reason, w.Ref, w.IfVersion)
+}
+
+// IdempotencyPartition is the partition that owns a stock write's
+// idempotency key. Keys are not scoped per SKU: the same key sent for
+// another SKU is a different request (ErrIdempotencyMismatch), so a key's
+// claim lives with the key, not with the SKU.
+func IdempotencyPartition(key string) int { return keys.Partition(keys.Kind('i'), key) }
 
 // Check validates the fields every backend checks the same way.
 func (w *StockWrite) Check() error {
@@ -118,7 +136,7 @@ func (w *StockWrite) Check() error {
 	if !ValidReason(w.Reason) {
 		return fmt.Errorf("%w: reason %q", ErrInvalidReason, w.Reason)
 	}
-	if len(w.Ref) > MaxRefLen || len(w.Actor) > MaxRefLen || len(w.IdempotencyKey) > 255 {
+	if len(w.Ref) > MaxRefLen || len(w.Actor) > MaxRefLen || (w.IdempotencyKey != "" && !ValidIdempotencyKey(w.IdempotencyKey)) {
 		return fmt.Errorf("%w: ref, actor or idempotency key too long", ErrInvalid)
 	}
 	return nil

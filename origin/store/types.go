@@ -53,6 +53,9 @@ type StockView struct {
 	Available  int64                     `json:"available"`
 	Version    uint64                    `json:"version"`
 	Warehouses map[string]WarehouseStock `json:"warehouses"`
+	// Replayed is true when WriteStock answered a repeated idempotency key
+	// with the first outcome instead of writing again.
+	Replayed bool `json:"-"`
 }
 
 // Reservation statuses.

@@ -252,3 +252,73 @@ func testLedgerConcurrentWriters(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testStockWriteIdempotency: a repeated Idempotency-Key on a stock write
+// answers the first view and writes nothing; the key with another write,
+// or another SKU, is refused; a refused write records nothing; racing
+// repeats apply once.
+func testStockWriteIdempotency(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustSetStock(t, s, "IK-1", "w1", 10)
+	mustSetStock(t, s, "IK-2", "w1", 10)
+	adj := store.StockWrite{Op: store.OpAdjust, SKU: "IK-1", Warehouse: "w1", Qty: 3, Reason: "received", IdempotencyKey: "ik-a"}
+	first, err := s.WriteStock(ctx, adj)
+	if err != nil || first.Replayed {
+		t.Fatalf("first write: %+v, %v", first, err)
+	}
+	mustSetStock(t, s, "IK-1", "w2", 1) // the SKU moves on
+	lw := watchLog(t, s)
+	again, err := s.WriteStock(ctx, adj)
+	if err != nil || !again.Replayed || !store.SameView(again, first) {
+		t.Fatalf("repeat: %+v, %v; want the first answer %+v, replayed", again, err, first)
+	}
+	diff := adj
+	diff.Qty = 4
+	_, err = s.WriteStock(ctx, diff)
+	wantErr(t, "same key, other delta", err, store.ErrIdempotencyMismatch)
+	other := adj
+	other.SKU = "IK-2"
+	_, err = s.WriteStock(ctx, other)
+	wantErr(t, "same key, other SKU", err, store.ErrIdempotencyMismatch)
+	lw.unchanged("replays and mismatches")
+	if n := len(allMovements(t, s, "IK-1", "")); n != 3 {
+		t.Fatalf("IK-1 has %d movements, want 3 (set, adjust, set)", n)
+	}
+	if n := len(allMovements(t, s, "IK-2", "")); n != 1 {
+		t.Fatalf("IK-2 has %d movements, want 1", n)
+	}
+
+	// A refused write records nothing: the same request may succeed later.
+	big := store.StockWrite{Op: store.OpAdjust, SKU: "IK-2", Warehouse: "w1", Qty: -15, IdempotencyKey: "ik-b"}
+	_, err = s.WriteStock(ctx, big)
+	wantErr(t, "refused write", err, store.ErrInsufficientStock)
+	mustSetStock(t, s, "IK-2", "w1", 20)
+	if v, err := s.WriteStock(ctx, big); err != nil || v.Replayed || v.Warehouses["w1"].OnHand != 5 {
+		t.Fatalf("retry after the refusal: %+v, %v", v, err)
+	}
+
+	// Racing repeats of one request: one movement.
+	race := store.StockWrite{Op: store.OpTransfer, SKU: "IK-2", Warehouse: "w1", To: "w9", Qty: 1, IdempotencyKey: "ik-c"}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := s.WriteStock(ctx, race)
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatalf("racing repeat: %v", err)
+		}
+	}
+	var n int
+	for _, m := range allMovements(t, s, "IK-2", "") {
+		if m.IdempotencyKey == "ik-c" {
+			n++
+		}
+	}
+	if n != 2 { // transfer_out and transfer_in, once
+		t.Fatalf("racing repeats left %d movements with the key, want 2", n)
+	}
+	checkReplay(t, s, "IK-2", "after idempotent writes")
+}

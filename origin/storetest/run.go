@@ -56,6 +56,7 @@ var tests = []test{
 	{"LedgerEveryStockWrite", testLedgerEveryStockWrite},
 	{"LedgerRefusedWrites", testLedgerRefusedWrites},
 	{"LedgerConcurrentWriters", testLedgerConcurrentWriters},
+	{"StockWriteIdempotency", testStockWriteIdempotency},
 	// close.go
 	{"PingAndClose", testPingAndClose},
 }

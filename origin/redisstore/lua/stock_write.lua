@@ -1,13 +1,28 @@
--- KEYS: stock, seq, log
+-- KEYS: stock, seq, log[, idempotency record]
 -- ARGV: change key, at ms, maxlen, op (set|adjust|transfer), warehouse,
 --       qty (on_hand, delta or transferred), to warehouse, if-version (0:
---       none), sku, reason, ref, actor, idempotency key
+--       none), sku, reason, ref, actor, idempotency key, fingerprint,
+--       idempotency ttl ms
+-- With an idempotency record key: a record with the same fingerprint
+-- answers {'replay', stock hash as it was}; another fingerprint
+-- {'idem_mismatch'}; else the write runs and records its outcome (the
+-- stock hash after it) in the same step.
 -- The stock hash holds "v", and per warehouse "h:<wh>" (on hand) and
 -- "r:<wh>" (reserved). The state change, its movements and its change
 -- record are one script, so one atomic step.
 -- Returns {'ok', stock hash} | {'below', reserved} | {'insufficient'} |
---   {'nf'} | {'mismatch', version}
+--   {'nf'} | {'mismatch', version} | {'replay', hash} | {'idem_mismatch'}
 local stock = KEYS[1]
+local idem = KEYS[4]
+if idem then
+  local fp = redis.call('HGET', idem, '_fp')
+  if fp then
+    if fp ~= ARGV[14] then
+      return {'idem_mismatch'}
+    end
+    return {'replay', redis.call('HGETALL', idem)}
+  end
+end
 local op, wh, qty, to = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local ifv = tonumber(ARGV[8])
 local sku = ARGV[9]
@@ -66,4 +81,13 @@ for _, m in ipairs(moves) do
   append_move(part, sku, m[1], m[2], m[3], 0, m[4], m[5], meta, v, ARGV[2])
 end
 append_change(KEYS[2], KEYS[3], ARGV[3], ARGV[1], v, ARGV[2])
-return {'ok', redis.call('HGETALL', stock)}
+local after = redis.call('HGETALL', stock)
+if idem then
+  local f = {'HSET', idem, '_fp', ARGV[14]}
+  for i = 1, #after do
+    f[#f + 1] = after[i]
+  end
+  redis.call(unpack(f))
+  redis.call('PEXPIRE', idem, ARGV[15])
+end
+return {'ok', after}
