@@ -189,3 +189,86 @@ func (s *Store) Movements(ctx context.Context, q store.MovementQuery) (store.Mov
 	}
 	return page, nil
 }
+
+// StockSKUs lists the SKUs of a partition's stock bucket.
+func (s *Store) StockSKUs(ctx context.Context, partition int) ([]string, error) {
+	if partition < 0 || partition >= keys.Partitions {
+		return nil, fmt.Errorf("embedded: stock skus: %w: partition %d", store.ErrInvalid, partition)
+	}
+	var out []string
+	err := s.view(ctx, "stock skus", func(tx *bolt.Tx) error {
+		out = out[:0]
+		b, err := subOf(tx, partition, bucketStock)
+		if err != nil {
+			return err
+		}
+		return b.ForEach(func(k, _ []byte) error {
+			out = append(out, string(k))
+			return nil
+		})
+	})
+	return out, err
+}
+
+// lastMoveSeq is the seq of a SKU's newest movement, 0 if none.
+func lastMoveSeq(pt *part, sku string) uint64 {
+	prefix := skuMoveKey(sku, 0)
+	prefix = prefix[:len(prefix)-8]
+	c := pt.skuMoves.Cursor()
+	// The first key after the SKU's range, then one back (seq 2^64-1 is
+	// never used, so Seek never lands inside the range).
+	k, _ := c.Seek(skuMoveKey(sku, ^uint64(0)))
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(k[len(prefix):])
+}
+
+// RebuildStock writes a view replayed from the ledger as the SKU's stock,
+// if the ledger has not moved since lastSeq.
+func (s *Store) RebuildStock(ctx context.Context, v store.StockView, lastSeq uint64) error {
+	if !keys.ValidSKU(v.SKU) || v.Version == 0 {
+		return fmt.Errorf("embedded: rebuild stock: %w: sku %q version %d", store.ErrInvalid, v.SKU, v.Version)
+	}
+	rec := stockRec{version: v.Version}
+	for name, w := range v.Warehouses {
+		if !keys.ValidWarehouse(name) || w.OnHand < 0 || w.Reserved < 0 || w.Reserved > w.OnHand || w.OnHand > maxOnHand {
+			return fmt.Errorf("embedded: rebuild stock: %w: warehouse %q %+v", store.ErrInvalid, name, w)
+		}
+		*rec.ensure(name) = whRec{name: name, onHand: w.OnHand, reserved: w.Reserved}
+	}
+	p := keys.Partition(keys.KindStock, v.SKU)
+	var derr error
+	err := s.write(ctx, "rebuild stock", func(tx *bolt.Tx) error {
+		derr = nil
+		pt, err := partOf(tx, p)
+		if err != nil {
+			return err
+		}
+		if got := lastMoveSeq(pt, v.SKU); got != lastSeq {
+			derr = fmt.Errorf("embedded: rebuild stock: %w: the ledger of %s moved on (last movement %d, replayed to %d)", store.ErrVersionMismatch, v.SKU, got, lastSeq)
+			return nil
+		}
+		cur, err := getStock(pt.stock, v.SKU)
+		if err != nil {
+			return err
+		}
+		if cur != nil && cur.version > v.Version {
+			derr = fmt.Errorf("embedded: rebuild stock: %w: %s is at version %d, the ledger at %d", store.ErrInvalid, v.SKU, cur.version, v.Version)
+			return nil
+		}
+		if err := pt.stock.Put([]byte(v.SKU), rec.encode()); err != nil {
+			return err
+		}
+		return s.appendChange(pt, keys.Key(keys.KindStock, v.SKU), rec.version)
+	})
+	if err != nil {
+		return err
+	}
+	return derr
+}

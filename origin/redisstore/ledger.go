@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,4 +93,85 @@ func movementFromEntry(p int, sku string, e redis.XMessage) (store.Movement, err
 	m.Version = uint64(v)
 	m.At = time.UnixMilli(t).UTC()
 	return m, nil
+}
+
+// StockSKUs lists a partition's SKUs with SCAN on the master that owns
+// the partition's slot.
+func (s *Store) StockSKUs(ctx context.Context, partition int) ([]string, error) {
+	if partition < 0 || partition >= keys.Partitions {
+		return nil, fmt.Errorf("%w: partition %d", store.ErrInvalid, partition)
+	}
+	if s.closed.Load() {
+		return nil, s.classify("stock skus", redis.ErrClosed)
+	}
+	prefix := s.ks.stockPrefix(partition)
+	var node redis.Cmdable = s.rw
+	if cc, ok := s.rw.(*redis.ClusterClient); ok {
+		m, err := cc.MasterForKey(ctx, prefix)
+		if err != nil {
+			return nil, s.classify("stock skus", err)
+		}
+		node = m
+	}
+	var out []string
+	var cursor uint64
+	for {
+		ks, next, err := node.Scan(ctx, cursor, escapeGlob(prefix)+"*", 1000).Result()
+		if err != nil {
+			return nil, s.classify("stock skus", err)
+		}
+		for _, k := range ks {
+			out = append(out, strings.TrimPrefix(k, prefix))
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil // SCAN may return a key twice
+}
+
+// escapeGlob escapes SCAN MATCH's special characters.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[]\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// RebuildStock writes a view replayed from the ledger, if the SKU's ledger
+// still ends at lastSeq (checked in the same script).
+func (s *Store) RebuildStock(ctx context.Context, v store.StockView, lastSeq uint64) error {
+	if !keys.ValidSKU(v.SKU) || v.Version == 0 {
+		return fmt.Errorf("%w: sku %q version %d", store.ErrInvalid, v.SKU, v.Version)
+	}
+	args := []any{keys.Key(keys.KindStock, v.SKU), s.nowMs(), s.cfg.ChangeStreamMaxLen, lastSeq, v.Version}
+	for name, w := range v.Warehouses {
+		if !keys.ValidWarehouse(name) || w.OnHand < 0 || w.Reserved < 0 || w.Reserved > w.OnHand || w.OnHand > maxQty {
+			return fmt.Errorf("%w: warehouse %q %+v", store.ErrInvalid, name, w)
+		}
+		args = append(args, name, w.OnHand, w.Reserved)
+	}
+	p := keys.Partition(keys.KindStock, v.SKU)
+	r, err := s.run(ctx, scriptStockRebuild, []string{s.ks.stock(p, v.SKU), s.ks.seq(p), s.ks.log(p), s.ks.moves(p, v.SKU)}, args...)
+	if err != nil {
+		return err
+	}
+	tag, _, err := replyOf(r)
+	if err != nil {
+		return err
+	}
+	switch tag {
+	case "ok":
+		return nil
+	case "moved":
+		return fmt.Errorf("%w: the ledger of %s moved on since seq %d", store.ErrVersionMismatch, v.SKU, lastSeq)
+	case "newer":
+		return fmt.Errorf("%w: %s is at a newer version than its ledger (%d)", store.ErrInvalid, v.SKU, v.Version)
+	}
+	return fmt.Errorf("%w: rebuild stock: tag %q", errBadReply, tag)
 }

@@ -34,20 +34,21 @@ func loadScript(name string) *script {
 
 // The scripts, loaded once at init from the embedded files.
 var (
-	scriptLinkCreate = loadScript("link_create")
-	scriptLinkUpdate = loadScript("link_update")
-	scriptLinkDelete = loadScript("link_delete")
-	scriptClicks     = loadScript("clicks")
-	scriptStockWrite = loadScript("stock_write")
-	scriptIdemClaim  = loadScript("idem_claim")
-	scriptReserve    = loadScript("reserve")
-	scriptCommit     = loadScript("commit")
-	scriptRelease    = loadScript("release")
-	scriptExpire     = loadScript("expire")
+	scriptLinkCreate   = loadScript("link_create")
+	scriptLinkUpdate   = loadScript("link_update")
+	scriptLinkDelete   = loadScript("link_delete")
+	scriptClicks       = loadScript("clicks")
+	scriptStockWrite   = loadScript("stock_write")
+	scriptIdemClaim    = loadScript("idem_claim")
+	scriptStockRebuild = loadScript("stock_rebuild")
+	scriptReserve      = loadScript("reserve")
+	scriptCommit       = loadScript("commit")
+	scriptRelease      = loadScript("release")
+	scriptExpire       = loadScript("expire")
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
-		scriptStockWrite, scriptIdemClaim, scriptReserve, scriptCommit,
+		scriptStockWrite, scriptIdemClaim, scriptStockRebuild, scriptReserve, scriptCommit,
 		scriptRelease, scriptExpire,
 	}
 )

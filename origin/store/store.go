@@ -50,6 +50,15 @@ type Store interface {
 	// Movements returns a page of a SKU's ledger, oldest first. An unknown
 	// SKU has an empty ledger.
 	Movements(ctx context.Context, q MovementQuery) (MovementPage, error)
+	// StockSKUs lists the SKUs that have a stock view in a partition (for
+	// ledger verify and rebuild).
+	StockSKUs(ctx context.Context, partition int) ([]string, error)
+	// RebuildStock replaces a SKU's stock view with v, the view its ledger
+	// replays to, provided the SKU's last movement is still lastSeq (else
+	// ErrVersionMismatch: replay again), and appends a change so edges
+	// refetch. It refuses (ErrInvalid) a v older than the stored version:
+	// versions never go back.
+	RebuildStock(ctx context.Context, v StockView, lastSeq uint64) error
 	// GetStock returns the stock view; ErrNotFound (with Version set, as
 	// GetLink) for an unknown SKU.
 	GetStock(ctx context.Context, sku string) (StockView, error)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortstock/shortstock/origin/ledger"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -321,4 +322,76 @@ func testStockWriteIdempotency(t *testing.T, s store.Store) {
 		t.Fatalf("racing repeats left %d movements with the key, want 2", n)
 	}
 	checkReplay(t, s, "IK-2", "after idempotent writes")
+}
+
+// testLedgerVerifyRebuild: a projection that differs from its ledger is
+// reported by verify and put right by rebuild; RebuildStock is a
+// compare-and-set on the SKU's last movement and never lowers a version.
+func testLedgerVerifyRebuild(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustSetStock(t, s, "VR-1", "w1", 10)
+	mustSetStock(t, s, "VR-1", "w2", 4)
+	mustSetStock(t, s, "VR-2", "w1", 3)
+	moves := allMovements(t, s, "VR-1", "")
+	last := moves[len(moves)-1].Seq
+	checked, diffs := verifyAll(t, s)
+	if checked != 2 || len(diffs) != 0 {
+		t.Fatalf("verify of a sound store: checked %d, diffs %+v", checked, diffs)
+	}
+
+	// Damage VR-1's projection (same version, wrong counts).
+	bad := mustGetStock(t, s, "VR-1")
+	bad.Warehouses = map[string]store.WarehouseStock{"w1": {OnHand: 99, Available: 99}}
+	bad.Available = 99
+	if err := s.RebuildStock(ctx, bad, last-1); !errors.Is(err, store.ErrVersionMismatch) {
+		t.Fatalf("RebuildStock with a stale ledger seq: %v, want ErrVersionMismatch", err)
+	}
+	older := bad
+	older.Version = 1
+	if err := s.RebuildStock(ctx, older, last); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("RebuildStock to an older version: %v, want ErrInvalid", err)
+	}
+	lw := watchLog(t, s)
+	if err := s.RebuildStock(ctx, bad, last); err != nil {
+		t.Fatalf("RebuildStock: %v", err)
+	}
+	lw.wrote(stockKey("VR-1"), bad.Version) // edges hear of it
+	if got := mustGetStock(t, s, "VR-1"); got.Warehouses["w1"].OnHand != 99 || len(got.Warehouses) != 1 {
+		t.Fatalf("after RebuildStock: %+v", got)
+	}
+	_, diffs = verifyAll(t, s)
+	if len(diffs) != 1 || diffs[0].SKU != "VR-1" || diffs[0].Ledger == nil || diffs[0].Ledger.Warehouses["w2"].OnHand != 4 {
+		t.Fatalf("verify of a damaged view: %+v", diffs)
+	}
+
+	// Rebuild puts it right; a second rebuild has nothing to do.
+	var rebuilt []string
+	if _, err := ledger.Rebuild(ctx, s, func(sku string) { rebuilt = append(rebuilt, sku) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(rebuilt) != 1 || rebuilt[0] != "VR-1" {
+		t.Fatalf("rebuilt %v, want [VR-1]", rebuilt)
+	}
+	checkReplay(t, s, "VR-1", "after rebuild")
+	if _, diffs = verifyAll(t, s); len(diffs) != 0 {
+		t.Fatalf("verify after rebuild: %+v", diffs)
+	}
+	if wrote, err := ledger.RebuildSKU(ctx, s, "VR-1"); err != nil || wrote {
+		t.Fatalf("second rebuild: wrote %v, %v", wrote, err)
+	}
+	// Writes go on from the rebuilt view.
+	if _, err := s.AdjustStock(ctx, "VR-1", "w2", 1); err != nil {
+		t.Fatal(err)
+	}
+	checkReplay(t, s, "VR-1", "after a write on the rebuilt view")
+}
+
+func verifyAll(t *testing.T, s store.Store) (int, []ledger.Diff) {
+	t.Helper()
+	var diffs []ledger.Diff
+	n, err := ledger.Verify(t.Context(), s, func(d ledger.Diff) { diffs = append(diffs, d) })
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	return n, diffs
 }

@@ -57,6 +57,7 @@ var tests = []test{
 	{"LedgerRefusedWrites", testLedgerRefusedWrites},
 	{"LedgerConcurrentWriters", testLedgerConcurrentWriters},
 	{"StockWriteIdempotency", testStockWriteIdempotency},
+	{"LedgerVerifyRebuild", testLedgerVerifyRebuild},
 	// close.go
 	{"PingAndClose", testPingAndClose},
 }
