@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin/ledger"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -206,4 +207,70 @@ func (s *Server) stockAt(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// verifyAnswer is the answer of GET /v1/ledger/verify.
+type verifyAnswer struct {
+	Checked     int           `json:"checked"`
+	Differences []ledger.Diff `json:"differences"`
+}
+
+// verifyLedger serves GET /v1/ledger/verify[?sku=]: every SKU's view (or
+// one's) replayed from its ledger and compared; differences listed.
+func (s *Server) verifyLedger(w http.ResponseWriter, r *http.Request) {
+	ans := verifyAnswer{Differences: []ledger.Diff{}}
+	add := func(d ledger.Diff) { ans.Differences = append(ans.Differences, d) }
+	// A whole-store verify reads everything: give it more than one
+	// request's usual budget, bounded by the client staying connected.
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Minute)
+	defer cancel()
+	var err error
+	if sku := r.URL.Query().Get("sku"); sku != "" {
+		if !keys.ValidSKU(sku) {
+			s.writeError(w, r, badRequest("invalid_sku", "sku must match [A-Za-z0-9][A-Za-z0-9._:-]{0,63}"))
+			return
+		}
+		var d *ledger.Diff
+		if d, err = ledger.CheckSKU(ctx, s.store, sku); d != nil {
+			add(*d)
+		}
+		ans.Checked = 1
+	} else {
+		ans.Checked, err = ledger.Verify(ctx, s.store, add)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ans)
+}
+
+// rebuildStock serves POST /v1/stock/{sku}/rebuild: the SKU's view
+// rebuilt online from its ledger (a compare-and-set on its last movement:
+// other SKUs, and writes to this one, carry on).
+func (s *Server) rebuildStock(w http.ResponseWriter, r *http.Request) {
+	sku, ae := pathSKU(r)
+	if ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	wrote, err := ledger.RebuildSKU(ctx, s.store, sku)
+	if errors.Is(err, ledger.ErrLedger) {
+		err = &apiError{http.StatusConflict, "ledger_damaged", err.Error()}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v, err := s.adminGetStock(ctx, sku)
+	if errors.Is(err, store.ErrNotFound) {
+		err = &apiError{http.StatusNotFound, "not_found", "no stock for sku " + sku}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sku": sku, "rebuilt": wrote, "view": v})
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 func TestLedgerAPI(t *testing.T) {
@@ -112,5 +113,46 @@ func TestLedgerAPI(t *testing.T) {
 		expect(t, o.admin("GET", "/v1/stock/L-1?at="+first.Add(-time.Millisecond).Format(time.RFC3339Nano), nil), 400, "at_before_first_movement")
 		expect(t, o.admin("GET", "/v1/stock/L-1?at=yesterday", nil), 400, "invalid_at")
 		expect(t, o.admin("GET", "/v1/stock/NOPE?at="+first.Format(time.RFC3339), nil), 404, "not_found")
+	})
+}
+
+func TestLedgerVerifyRebuildAPI(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		o := newTestOrigin(t, b)
+		expect(t, o.admin("PUT", "/v1/stock/V-1/ams", map[string]any{"on_hand": 8}), 200, "")
+		expect(t, o.admin("PUT", "/v1/stock/V-2/ams", map[string]any{"on_hand": 3}), 200, "")
+		m := expect(t, o.admin("GET", "/v1/ledger/verify", nil), 200, "")
+		if m["checked"] != 2.0 || len(m["differences"].([]any)) != 0 {
+			t.Fatalf("verify of a sound store: %v", m)
+		}
+		// Damage V-2's view behind the API's back.
+		page, err := o.store.Movements(t.Context(), store.MovementQuery{SKU: "V-2"})
+		if err != nil || len(page.Movements) != 1 {
+			t.Fatalf("%+v %v", page, err)
+		}
+		bad := store.StockView{SKU: "V-2", Version: 1, Available: 50, Warehouses: map[string]store.WarehouseStock{"ams": {OnHand: 50, Available: 50}}}
+		if err := o.store.RebuildStock(t.Context(), bad, page.Movements[0].Seq); err != nil {
+			t.Fatal(err)
+		}
+		m = expect(t, o.admin("GET", "/v1/ledger/verify", nil), 200, "")
+		diffs := m["differences"].([]any)
+		if len(diffs) != 1 || diffs[0].(map[string]any)["sku"] != "V-2" {
+			t.Fatalf("verify of a damaged view: %v", m)
+		}
+		if m = expect(t, o.admin("GET", "/v1/ledger/verify?sku=V-1", nil), 200, ""); m["checked"] != 1.0 || len(m["differences"].([]any)) != 0 {
+			t.Fatalf("verify of one sound SKU: %v", m)
+		}
+		m = expect(t, o.admin("POST", "/v1/stock/V-2/rebuild", nil), 200, "")
+		if m["rebuilt"] != true || m["view"].(map[string]any)["available"] != 3.0 {
+			t.Fatalf("rebuild: %v", m)
+		}
+		if m = expect(t, o.admin("POST", "/v1/stock/V-2/rebuild", nil), 200, ""); m["rebuilt"] != false {
+			t.Fatalf("second rebuild: %v", m)
+		}
+		if m = expect(t, o.admin("GET", "/v1/ledger/verify", nil), 200, ""); len(m["differences"].([]any)) != 0 {
+			t.Fatalf("verify after rebuild: %v", m)
+		}
+		expect(t, o.admin("POST", "/v1/stock/NOPE/rebuild", nil), 404, "not_found")
+		expect(t, o.admin("GET", "/v1/ledger/verify?sku=-x", nil), 400, "invalid_sku")
 	})
 }

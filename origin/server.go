@@ -115,6 +115,8 @@ func (s *Server) routes() {
 	admin("GET /v1/stock/{sku}", resStock, s.noBody(s.getStock))
 	admin("POST /v1/stock/{sku}/transfers", resStock, s.transferStock)
 	admin("GET /v1/stock/{sku}/movements", resStock, s.noBody(s.listMovements))
+	admin("POST /v1/stock/{sku}/rebuild", resStock, s.noBody(s.rebuildStock))
+	admin("GET /v1/ledger/verify", resStock, s.noBody(s.verifyLedger))
 	admin("POST /v1/reservations", resStock, s.createReservation)
 	admin("GET /v1/reservations/{id}", resStock, s.noBody(s.getReservation))
 	admin("POST /v1/reservations/{id}/commit", resStock, s.noBody(s.commitReservation))
