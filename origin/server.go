@@ -34,6 +34,19 @@ type Server struct {
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+
+	// streams closes when long-lived answers (movement feed long polls and
+	// SSE) must end: StopStreams, or Close.
+	streams     chan struct{}
+	streamsOnce sync.Once
+}
+
+// StopStreams ends the movement feed's long polls and SSE streams (their
+// clients resume from their cursor elsewhere). Wire it to
+// http.Server.RegisterOnShutdown, so a graceful shutdown does not wait for
+// them; Close calls it too. Idempotent.
+func (s *Server) StopStreams() {
+	s.streamsOnce.Do(func() { close(s.streams) })
 }
 
 // New validates cfg and starts the origin's background loops.
@@ -69,6 +82,7 @@ func New(cfg Config) (*Server, error) {
 		ipLimits:  ipLimits,
 		keyLimits: newKeyLimiter(len(auth.keys), rate{cfg.KeyRate, float64(cfg.KeyBurst)}, cfg.Clock.Now()),
 		stop:      make(chan struct{}),
+		streams:   make(chan struct{}),
 	}
 	s.tail = newTailer(s)
 	s.routes()
@@ -91,6 +105,7 @@ func (s *Server) Heads() []uint64 { return s.tail.heads() }
 // does not close the Store.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		s.StopStreams()
 		close(s.stop)
 		s.wg.Wait()
 	})
@@ -115,6 +130,7 @@ func (s *Server) routes() {
 	admin("GET /v1/stock/{sku}", resStock, s.noBody(s.getStock))
 	admin("POST /v1/stock/{sku}/transfers", resStock, s.transferStock)
 	admin("GET /v1/stock/{sku}/movements", resStock, s.noBody(s.listMovements))
+	admin("GET /v1/stock/movements", resStock, s.noBody(s.movementFeed))
 	admin("POST /v1/stock/{sku}/rebuild", resStock, s.noBody(s.rebuildStock))
 	admin("GET /v1/ledger/verify", resStock, s.noBody(s.verifyLedger))
 	admin("POST /v1/reservations", resStock, s.createReservation)

@@ -272,3 +272,60 @@ func (s *Store) RebuildStock(ctx context.Context, v store.StockView, lastSeq uin
 	}
 	return derr
 }
+
+// LedgerHeads returns every partition's ledger head from one read
+// transaction.
+func (s *Store) LedgerHeads(ctx context.Context) ([]uint64, error) {
+	heads := make([]uint64, keys.Partitions)
+	err := s.view(ctx, "ledger heads", func(tx *bolt.Tx) error {
+		for p := range heads {
+			root := tx.Bucket(partitionNames[p])
+			if root == nil {
+				return fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionNames[p])
+			}
+			var err error
+			if heads[p], err = (&part{p: p, root: root}).moveHead(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return heads, nil
+}
+
+// PartitionMovements returns a partition's movements after a seq.
+func (s *Store) PartitionMovements(ctx context.Context, partition int, after uint64, limit int) ([]store.Movement, error) {
+	if partition < 0 || partition >= keys.Partitions {
+		return nil, fmt.Errorf("embedded: partition movements: %w: partition %d", store.ErrInvalid, partition)
+	}
+	if limit <= 0 || limit > store.MaxMovementsLimit {
+		limit = store.MaxMovementsLimit
+	}
+	var out []store.Movement
+	err := s.view(ctx, "partition movements", func(tx *bolt.Tx) error {
+		out = out[:0]
+		moves, err := subOf(tx, partition, bucketMoves)
+		if err != nil {
+			return err
+		}
+		c := moves.Cursor()
+		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			if len(k) != 8 {
+				return fmt.Errorf("%w: ledger key of %d bytes in partition %d", errCorrupt, len(k), partition)
+			}
+			rec, err := decodeMove(v)
+			if err != nil {
+				return err
+			}
+			out = append(out, rec.movement(partition, binary.BigEndian.Uint64(k)))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -47,6 +47,7 @@ func (k *keyspace) stockIdem(p int, sku, key string) string {
 	return k.part[p] + "widem:" + strconv.Itoa(len(sku)) + ":" + sku + ":" + key
 }
 func (k *keyspace) moves(p int, sku string) string { return k.part[p] + "ms:" + sku }
+func (k *keyspace) moveSeq(p int) string           { return k.part[p] + "mseq" }
 func (k *keyspace) moveLog(p int) string           { return k.part[p] + "mlog" }
 
 // idem is the idempotency record of (sku, key). The SKU's length comes

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -174,4 +175,68 @@ func (s *Store) RebuildStock(ctx context.Context, v store.StockView, lastSeq uin
 		return fmt.Errorf("%w: %s is at a newer version than its ledger (%d)", store.ErrInvalid, v.SKU, v.Version)
 	}
 	return fmt.Errorf("%w: rebuild stock: tag %q", errBadReply, tag)
+}
+
+// LedgerHeads reads every partition's ledger counter, pipelined (go-redis
+// splits a cluster pipeline by node).
+func (s *Store) LedgerHeads(ctx context.Context) ([]uint64, error) {
+	if s.closed.Load() {
+		return nil, s.classify("ledger heads", redis.ErrClosed)
+	}
+	pipe := s.primary.Pipeline()
+	cmds := make([]*redis.StringCmd, keys.Partitions)
+	for p := range cmds {
+		cmds[p] = pipe.Get(ctx, s.ks.moveSeq(p))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, s.classify("ledger heads", err)
+	}
+	heads := make([]uint64, keys.Partitions)
+	for p, c := range cmds {
+		v, err := c.Uint64()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, errBadReplyf("ledger head of partition %d: %v", p, err)
+		}
+		heads[p] = v
+	}
+	return heads, nil
+}
+
+// PartitionMovements reads a partition's next movements in one read-only
+// script on the partition's master.
+func (s *Store) PartitionMovements(ctx context.Context, partition int, after uint64, limit int) ([]store.Movement, error) {
+	if partition < 0 || partition >= keys.Partitions {
+		return nil, fmt.Errorf("%w: partition %d", store.ErrInvalid, partition)
+	}
+	if limit <= 0 || limit > store.MaxMovementsLimit {
+		limit = store.MaxMovementsLimit
+	}
+	v, err := s.run(ctx, scriptFeed, []string{s.ks.moveLog(partition)}, after, limit, s.ks.part[partition])
+	if err != nil {
+		return nil, err
+	}
+	arr, ok := v.([]any)
+	if !ok || len(arr)%3 != 0 {
+		return nil, errBadReplyf("feed: %T", v)
+	}
+	out := make([]store.Movement, 0, len(arr)/3)
+	for i := 0; i < len(arr); i += 3 {
+		id, ok1 := arr[i].(string)
+		sku, ok2 := arr[i+1].(string)
+		fields, ok3 := arr[i+2].([]any)
+		if !ok1 || !ok2 || !ok3 || len(fields)%2 != 0 {
+			return nil, errBadReplyf("feed entry %v", arr[i])
+		}
+		vals := make(map[string]any, len(fields)/2)
+		for j := 0; j < len(fields); j += 2 {
+			k, _ := fields[j].(string)
+			vals[k] = fields[j+1]
+		}
+		m, err := movementFromEntry(partition, sku, redis.XMessage{ID: id, Values: vals})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }

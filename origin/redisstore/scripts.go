@@ -41,6 +41,7 @@ var (
 	scriptStockWrite   = loadScript("stock_write")
 	scriptIdemClaim    = loadScript("idem_claim")
 	scriptStockRebuild = loadScript("stock_rebuild")
+	scriptFeed         = loadScript("feed")
 	scriptReserve      = loadScript("reserve")
 	scriptCommit       = loadScript("commit")
 	scriptRelease      = loadScript("release")
@@ -48,7 +49,7 @@ var (
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
-		scriptStockWrite, scriptIdemClaim, scriptStockRebuild, scriptReserve, scriptCommit,
+		scriptStockWrite, scriptIdemClaim, scriptStockRebuild, scriptFeed, scriptReserve, scriptCommit,
 		scriptRelease, scriptExpire,
 	}
 )

@@ -50,6 +50,12 @@ type Store interface {
 	// Movements returns a page of a SKU's ledger, oldest first. An unknown
 	// SKU has an empty ledger.
 	Movements(ctx context.Context, q MovementQuery) (MovementPage, error)
+	// LedgerHeads returns every partition's ledger head: the seq of its
+	// newest movement (index = partition), for the movement feed.
+	LedgerHeads(ctx context.Context) ([]uint64, error)
+	// PartitionMovements returns up to limit movements of a partition with
+	// seq > after, in seq order (the feed reads each partition this way).
+	PartitionMovements(ctx context.Context, partition int, after uint64, limit int) ([]Movement, error)
 	// StockSKUs lists the SKUs that have a stock view in a partition (for
 	// ledger verify and rebuild).
 	StockSKUs(ctx context.Context, partition int) ([]string, error)

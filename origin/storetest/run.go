@@ -58,6 +58,7 @@ var tests = []test{
 	{"LedgerConcurrentWriters", testLedgerConcurrentWriters},
 	{"StockWriteIdempotency", testStockWriteIdempotency},
 	{"LedgerVerifyRebuild", testLedgerVerifyRebuild},
+	{"LedgerFeed", testLedgerFeed},
 	// close.go
 	{"PingAndClose", testPingAndClose},
 }
