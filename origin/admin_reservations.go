@@ -81,7 +81,16 @@ func (s *Server) reservationOp(w http.ResponseWriter, r *http.Request, op func(i
 func (s *Server) getReservation(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
-	s.reservationOp(w, r, func(id string) (store.Reservation, error) { return s.store.GetReservation(ctx, id) })
+	s.reservationOp(w, r, func(id string) (store.Reservation, error) {
+		res, err := s.store.GetReservation(ctx, id)
+		// A hold past its expiry is over, whether or not the sweep has
+		// released it yet: it reads expired at once (the sweep, or a late
+		// commit, makes it so in storage).
+		if err == nil && res.Status == store.StatusHeld && !s.cfg.Clock.Now().Before(res.ExpiresAt) {
+			res.Status = store.StatusExpired
+		}
+		return res, err
+	})
 }
 
 func (s *Server) commitReservation(w http.ResponseWriter, r *http.Request) {

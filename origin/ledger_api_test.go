@@ -156,3 +156,21 @@ func TestLedgerVerifyRebuildAPI(t *testing.T) {
 		expect(t, o.admin("GET", "/v1/ledger/verify?sku=-x", nil), 400, "invalid_sku")
 	})
 }
+
+// TestHeldPastExpiryReadsExpired: with the sweep far away, a hold past
+// expires_at reads expired at once.
+func TestHeldPastExpiryReadsExpired(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		o := newTestOrigin(t, b, func(c *origin.Config) { c.ExpireInterval = time.Hour })
+		expect(t, o.admin("PUT", "/v1/stock/EX-1/w1", map[string]any{"on_hand": 5}), 200, "")
+		r := expect(t, o.admin("POST", "/v1/reservations", map[string]any{"sku": "EX-1", "qty": 2, "ttl_seconds": 60}), 201, "")
+		id := r["id"].(string)
+		if got := expect(t, o.admin("GET", "/v1/reservations/"+id, nil), 200, ""); got["status"] != "held" {
+			t.Fatalf("before expiry: %v", got)
+		}
+		o.clock.Advance(60 * time.Second)
+		if got := expect(t, o.admin("GET", "/v1/reservations/"+id, nil), 200, ""); got["status"] != "expired" {
+			t.Fatalf("at expires_at: %v", got)
+		}
+	})
+}
