@@ -106,3 +106,31 @@ func (s *Server) releaseReservation(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	s.reservationOp(w, r, func(id string) (store.Reservation, error) { return s.store.ReleaseReservation(ctx, id) })
 }
+
+// extendReservation serves POST /v1/reservations/{id}/extend
+// {"ttl_seconds":N}: the hold then expires N seconds from now (never
+// earlier than it did); 409 when it is not held.
+func (s *Server) extendReservation(w http.ResponseWriter, r *http.Request) {
+	body, ae := s.readBody(w, r)
+	if ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	var req struct {
+		TTLSeconds *int64 `json:"ttl_seconds"`
+	}
+	if ae := decodeStrict(body, &req); ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	if req.TTLSeconds == nil || *req.TTLSeconds < 1 || *req.TTLSeconds > maxTTLSecs {
+		s.writeError(w, r, badRequest("invalid_ttl", "ttl_seconds is required and must be between 1 and 86400"))
+		return
+	}
+	ttl := time.Duration(*req.TTLSeconds) * time.Second
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	s.reservationOp(w, r, func(id string) (store.Reservation, error) {
+		return s.store.ExtendReservation(ctx, id, s.cfg.Clock.Now(), ttl)
+	})
+}

@@ -168,9 +168,17 @@ func TestHeldPastExpiryReadsExpired(t *testing.T) {
 		if got := expect(t, o.admin("GET", "/v1/reservations/"+id, nil), 200, ""); got["status"] != "held" {
 			t.Fatalf("before expiry: %v", got)
 		}
-		o.clock.Advance(60 * time.Second)
+		// Extend: 120 s from now.
+		o.clock.Advance(30 * time.Second)
+		got := expect(t, o.admin("POST", "/v1/reservations/"+id+"/extend", map[string]any{"ttl_seconds": 120}), 200, "")
+		if exp, _ := time.Parse(time.RFC3339, got["expires_at"].(string)); got["status"] != "held" || !exp.Equal(o.clock.Now().Add(120*time.Second)) {
+			t.Fatalf("extend: %v", got)
+		}
+		expect(t, o.admin("POST", "/v1/reservations/"+id+"/extend", map[string]any{"ttl_seconds": 0}), 400, "invalid_ttl")
+		o.clock.Advance(120 * time.Second)
 		if got := expect(t, o.admin("GET", "/v1/reservations/"+id, nil), 200, ""); got["status"] != "expired" {
 			t.Fatalf("at expires_at: %v", got)
 		}
+		expect(t, o.admin("POST", "/v1/reservations/"+id+"/extend", map[string]any{"ttl_seconds": 60}), 409, "reservation_expired")
 	})
 }

@@ -137,6 +137,7 @@ func (s *Server) routes() {
 	admin("GET /v1/reservations/{id}", resStock, s.noBody(s.getReservation))
 	admin("POST /v1/reservations/{id}/commit", resStock, s.noBody(s.commitReservation))
 	admin("POST /v1/reservations/{id}/release", resStock, s.noBody(s.releaseReservation))
+	admin("POST /v1/reservations/{id}/extend", resStock, s.extendReservation)
 	// Anything else under /v1/ still needs a key first, so probing for
 	// routes without one learns nothing.
 	admin("/v1/", resNone, s.notFound)

@@ -42,6 +42,7 @@ var (
 	scriptIdemClaim    = loadScript("idem_claim")
 	scriptStockRebuild = loadScript("stock_rebuild")
 	scriptFeed         = loadScript("feed")
+	scriptExtend       = loadScript("extend")
 	scriptReserve      = loadScript("reserve")
 	scriptCommit       = loadScript("commit")
 	scriptRelease      = loadScript("release")
@@ -49,7 +50,7 @@ var (
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
-		scriptStockWrite, scriptIdemClaim, scriptStockRebuild, scriptFeed, scriptReserve, scriptCommit,
+		scriptStockWrite, scriptIdemClaim, scriptStockRebuild, scriptFeed, scriptExtend, scriptReserve, scriptCommit,
 		scriptRelease, scriptExpire,
 	}
 )

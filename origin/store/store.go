@@ -83,6 +83,10 @@ type Store interface {
 	// ReleaseReservation returns held stock. Releasing a released or
 	// expired reservation returns it unchanged; ErrNotHeld if committed.
 	ReleaseReservation(ctx context.Context, id string) (Reservation, error)
+	// ExtendReservation moves a held reservation's expiry to now + ttl
+	// (never earlier than it was). ErrNotHeld if it is not held,
+	// ErrReservationExpired if it is held but already past its expiry.
+	ExtendReservation(ctx context.Context, id string, now time.Time, ttl time.Duration) (Reservation, error)
 	// ExpireHolds expires up to max held reservations whose expiry is at or
 	// before now, returning how many it expired. Safe to run from several
 	// origins at once: each hold is expired exactly once.

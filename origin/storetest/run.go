@@ -37,6 +37,7 @@ var tests = []test{
 	{"ReservationCommit", testReservationCommit},
 	{"ReservationRelease", testReservationRelease},
 	{"CommitPastExpiry", testCommitPastExpiry},
+	{"ReservationExtend", testReservationExtend},
 	// expire.go
 	{"ExpireHolds", testExpireHolds},
 	{"ExpireHoldsMax", testExpireHoldsMax},
