@@ -27,6 +27,12 @@ type whMove struct {
 	dReserved int64
 }
 
+// moveKindNames are the kinds a stored movement may have.
+var moveKindNames = map[string]bool{
+	store.KindSet: true, store.KindAdjust: true, store.KindTransferOut: true, store.KindTransferIn: true,
+	store.KindHold: true, store.KindCommit: true, store.KindRelease: true, store.KindExpire: true,
+}
+
 // moveRec is a stored movement. The partition and seq are its key.
 type moveRec struct {
 	sku, warehouse, kind   string
@@ -75,6 +81,10 @@ func decodeMove(b []byte) (moveRec, error) {
 	r.ik = d.str("movement idempotency key", 255)
 	r.version = d.uvarint("movement version")
 	r.at = d.time("movement at")
+	if d.err == nil && (!keys.ValidSKU(r.sku) || !keys.ValidWarehouse(r.warehouse) || !moveKindNames[r.kind] ||
+		r.reserved > r.onHand || r.version == 0 || !store.ValidReason(r.reason)) {
+		d.fail("movement fields")
+	}
 	if err := d.done("movement"); err != nil {
 		return moveRec{}, err
 	}
