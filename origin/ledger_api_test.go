@@ -42,6 +42,7 @@ func TestLedgerAPI(t *testing.T) {
 		expect(t, o.admin("PUT", "/v1/stock/L-1/ams", map[string]any{"on_hand": 1, "reason": ""}), 400, "invalid_reason")
 		expect(t, o.admin("POST", "/v1/stock/L-1/ams/adjust", map[string]any{"delta": 1}, "If-Match", `"2"`), 412, "version_mismatch")
 		expect(t, o.admin("POST", "/v1/stock/L-1/ams/adjust", map[string]any{"delta": 1}, "If-Match", `"x"`), 400, "invalid_if_match")
+		expect(t, o.admin("PUT", "/v1/stock/L-new/ams", map[string]any{"on_hand": 1}, "If-Match", `"1"`), 412, "version_mismatch")
 		expect(t, o.admin("POST", "/v1/stock/L-1/transfers", map[string]any{"from": "ams", "to": "ber", "qty": -1}), 400, "invalid_quantity")
 		expect(t, o.admin("POST", "/v1/stock/L-1/transfers", map[string]any{"from": "ams", "to": "ams", "qty": 1}), 400, "invalid_warehouse")
 		expect(t, o.admin("POST", "/v1/stock/L-1/transfers", map[string]any{"from": "ams", "to": "ber", "qty": 12}), 409, "insufficient_stock")

@@ -158,10 +158,7 @@ func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.Stock
 // movements; a domain error refuses and leaves the stored record alone.
 func applyStockWrite(r *stockRec, w *store.StockWrite) ([]whMove, error) {
 	if w.IfVersion != 0 && r.version != w.IfVersion {
-		if r.version == 0 {
-			return nil, fmt.Errorf("%w: sku %q", store.ErrNotFound, w.SKU)
-		}
-		return nil, fmt.Errorf("%w: %s is at version %d, not %d", store.ErrVersionMismatch, w.SKU, r.version, w.IfVersion)
+		return nil, fmt.Errorf("%w: %s is at version %d (0: no such SKU), not %d", store.ErrVersionMismatch, w.SKU, r.version, w.IfVersion)
 	}
 	switch w.Op {
 	case store.OpSet:

@@ -45,7 +45,7 @@ type Store interface {
 	// and AdjustStock are WriteStock without ledger details. A transfer
 	// needs Qty on hand available (not reserved) in Warehouse, else
 	// ErrInsufficientStock; ErrVersionMismatch when IfVersion is set and
-	// the SKU is at another version (ErrNotFound if it does not exist).
+	// the SKU is at another version (or does not exist: version 0).
 	WriteStock(ctx context.Context, w StockWrite) (StockView, error)
 	// Movements returns a page of a SKU's ledger, oldest first. An unknown
 	// SKU has an empty ledger.

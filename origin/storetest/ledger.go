@@ -171,7 +171,7 @@ func testLedgerRefusedWrites(t *testing.T, s store.Store) {
 		{"unknown reason", store.StockWrite{Op: store.OpAdjust, SKU: sku, Warehouse: "w1", Qty: 1, Reason: "stolen"}, store.ErrInvalidReason},
 		{"stale If-Match", store.StockWrite{Op: store.OpAdjust, SKU: sku, Warehouse: "w1", Qty: 1, IfVersion: 1}, store.ErrVersionMismatch},
 		{"If-Match of a future version", store.StockWrite{Op: store.OpSet, SKU: sku, Warehouse: "w1", Qty: 9, IfVersion: 3}, store.ErrVersionMismatch},
-		{"If-Match on an unknown SKU", store.StockWrite{Op: store.OpSet, SKU: "LED-none", Warehouse: "w1", Qty: 9, IfVersion: 1}, store.ErrNotFound},
+		{"If-Match on an unknown SKU", store.StockWrite{Op: store.OpSet, SKU: "LED-none", Warehouse: "w1", Qty: 9, IfVersion: 1}, store.ErrVersionMismatch},
 		{"transfer of reserved stock", store.StockWrite{Op: store.OpTransfer, SKU: sku, Warehouse: "w1", To: "w2", Qty: 4}, store.ErrInsufficientStock},
 		{"transfer from a missing warehouse", store.StockWrite{Op: store.OpTransfer, SKU: sku, Warehouse: "w9", To: "w1", Qty: 1}, store.ErrNotFound},
 		{"negative transfer", store.StockWrite{Op: store.OpTransfer, SKU: sku, Warehouse: "w1", To: "w2", Qty: -1}, store.ErrInvalid},

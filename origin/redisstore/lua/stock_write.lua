@@ -29,9 +29,6 @@ local sku = ARGV[9]
 local meta = {ARGV[10], ARGV[11], ARGV[12], ARGV[13]}
 if ifv > 0 then
   local cur = tonumber(redis.call('HGET', stock, 'v')) or 0
-  if cur == 0 then
-    return {'nf'}
-  end
   if cur ~= ifv then
     return {'mismatch', cur}
   end
