@@ -74,9 +74,12 @@ func (s *Store) stockWriteKeys(w *store.StockWrite) []string {
 }
 
 func (s *Store) stockWriteArgs(w *store.StockWrite) []any {
-	return []any{keys.Key(keys.KindStock, w.SKU), s.nowMs(), s.cfg.ChangeStreamMaxLen,
-		w.Op, w.Warehouse, w.Qty, w.To, w.IfVersion, w.SKU, w.Reason, w.Ref, w.Actor, w.IdempotencyKey,
-		w.Fingerprint(), s.cfg.IdempotencyTTL.Milliseconds()}
+	args := []any{keys.Key(keys.KindStock, w.SKU), s.nowMs(), s.cfg.ChangeStreamMaxLen,
+		w.Op, w.Warehouse, w.Qty, w.To, w.IfVersion, w.SKU, w.Reason, w.Ref, w.Actor, w.IdempotencyKey}
+	if w.IdempotencyKey != "" {
+		args = append(args, w.Fingerprint(), s.cfg.IdempotencyTTL.Milliseconds())
+	}
+	return args
 }
 
 // stockWriteResult maps the stock_write script's reply.
