@@ -102,8 +102,10 @@ func testLedgerEveryStockWrite(t *testing.T, s store.Store) {
 	}
 	write(store.StockWrite{Op: store.OpSet, SKU: sku, Warehouse: "w1", Qty: 10, Reason: "cycle_count", Ref: "count-7", Actor: "key-a", IdempotencyKey: "ik-1"})
 	write(store.StockWrite{Op: store.OpAdjust, SKU: sku, Warehouse: "w1", Qty: 5, Reason: "received", Ref: "po-1", Actor: "key-a"})
+	lw := watchLog(t, s)
 	v := write(store.StockWrite{Op: store.OpTransfer, SKU: sku, Warehouse: "w1", To: "w2", Qty: 4, Reason: "transfer", Ref: "tr-1", Actor: "key-b"})
 	checkView(t, "after a transfer", v, sku, 3, map[string]wh{"w1": {11, 0}, "w2": {4, 0}})
+	lw.wrote(stockKey(sku), 3) // one change (edges invalidate) for both movements
 	hold := mustReserve(t, s, store.ReserveRequest{ID: newID(sku), SKU: sku, Warehouse: "w1", Qty: 3, Now: t0, TTL: time.Minute, Actor: "key-c", IdempotencyKey: "cart-1"})
 	if _, err := s.CommitReservation(ctx, hold.ID, t0); err != nil {
 		t.Fatal(err)
