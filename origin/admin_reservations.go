@@ -20,9 +20,13 @@ func (s *Server) createReservation(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, ae)
 		return
 	}
-	req, ae := decodeReserve(body)
+	req, lines, ae := decodeReservation(body)
 	if ae != nil {
 		s.writeError(w, r, ae)
+		return
+	}
+	if lines != nil {
+		s.createCart(w, r, lines, idemKey)
 		return
 	}
 	req.IdempotencyKey = idemKey
@@ -62,6 +66,10 @@ func truncate(s string, n int) string {
 }
 
 func (s *Server) reservationOp(w http.ResponseWriter, r *http.Request, op func(id string) (store.Reservation, error)) {
+	if isCartID(r.PathValue("id")) {
+		s.cartOp(w, r, op)
+		return
+	}
 	id, ae := pathReservation(r)
 	if ae != nil {
 		s.writeError(w, r, ae)

@@ -261,6 +261,57 @@ type reserveRequest struct {
 	Qty        *int64  `json:"qty"`
 	Warehouse  *string `json:"warehouse"`
 	TTLSeconds *int64  `json:"ttl_seconds"`
+	Lines      []struct {
+		SKU       *string `json:"sku"`
+		Qty       *int64  `json:"qty"`
+		Warehouse *string `json:"warehouse"`
+	} `json:"lines"`
+}
+
+// MaxCartLines bounds the lines of one cart (its ID names every line).
+const MaxCartLines = 25
+
+// decodeReservation validates POST /v1/reservations: a single reservation,
+// or a cart (lines non-nil, in request order, each with the cart's TTL).
+func decodeReservation(body []byte) (single store.ReserveRequest, lines []store.ReserveRequest, ae *apiError) {
+	var req reserveRequest
+	if ae := decodeStrict(body, &req); ae != nil {
+		return single, nil, ae
+	}
+	if req.Lines == nil {
+		single, ae = decodeReserve(body)
+		return single, nil, ae
+	}
+	if req.SKU != nil || req.Qty != nil || req.Warehouse != nil {
+		return single, nil, badRequest("invalid_cart", "a cart gives sku, qty and warehouse per line, not at the top")
+	}
+	if len(req.Lines) == 0 || len(req.Lines) > MaxCartLines {
+		return single, nil, badRequest("invalid_cart", fmt.Sprintf("lines must hold 1 to %d lines", MaxCartLines))
+	}
+	ttl := store.DefaultReservationTTL
+	if req.TTLSeconds != nil {
+		if *req.TTLSeconds < 1 || *req.TTLSeconds > maxTTLSecs {
+			return single, nil, badRequest("invalid_ttl", fmt.Sprintf("ttl_seconds must be between 1 and %d", maxTTLSecs))
+		}
+		ttl = time.Duration(*req.TTLSeconds) * time.Second
+	}
+	for i, l := range req.Lines {
+		if l.SKU == nil || !keys.ValidSKU(*l.SKU) {
+			return single, nil, badRequest("invalid_sku", fmt.Sprintf("line %d: sku is required and must match [A-Za-z0-9][A-Za-z0-9._:-]{0,63}", i+1))
+		}
+		if l.Qty == nil || *l.Qty < 1 || *l.Qty > MaxQuantity {
+			return single, nil, badRequest("invalid_quantity", fmt.Sprintf("line %d: qty is required and must be between 1 and %d", i+1, int64(MaxQuantity)))
+		}
+		r := store.ReserveRequest{SKU: *l.SKU, Qty: *l.Qty, TTL: ttl}
+		if l.Warehouse != nil {
+			if !keys.ValidWarehouse(*l.Warehouse) {
+				return single, nil, badRequest("invalid_warehouse", fmt.Sprintf("line %d: warehouse must match [A-Za-z0-9][A-Za-z0-9._:-]{0,63}", i+1))
+			}
+			r.Warehouse = *l.Warehouse
+		}
+		lines = append(lines, r)
+	}
+	return single, lines, nil
 }
 
 // decodeReserve validates a reservation body (ID and time are set by the
@@ -270,6 +321,9 @@ func decodeReserve(body []byte) (store.ReserveRequest, *apiError) {
 	r := store.ReserveRequest{TTL: store.DefaultReservationTTL}
 	if ae := decodeStrict(body, &req); ae != nil {
 		return r, ae
+	}
+	if req.Lines != nil {
+		return r, badRequest("invalid_cart", "lines make a cart, decoded by decodeReservation")
 	}
 	if req.SKU == nil || !keys.ValidSKU(*req.SKU) {
 		return r, badRequest("invalid_sku", "sku is required and must match [A-Za-z0-9][A-Za-z0-9._:-]{0,63}")

@@ -130,3 +130,24 @@ func FuzzDecodeReserve(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeReservation(f *testing.F) {
+	for _, s := range []string{`{"sku":"S","qty":1}`, `{"lines":[{"sku":"A","qty":1},{"sku":"B","qty":2,"warehouse":"w"}],"ttl_seconds":60}`, `{"lines":[]}`, `{"sku":"S","lines":[{"sku":"A","qty":1}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, lines, ae := decodeReservation(b)
+		if ae != nil || lines == nil {
+			return
+		}
+		if len(lines) == 0 || len(lines) > MaxCartLines {
+			t.Fatalf("accepted %d lines", len(lines))
+		}
+		for _, r := range lines {
+			if !keys.ValidSKU(r.SKU) || r.Qty < 1 || r.Qty > MaxQuantity || r.TTL < time.Second || r.TTL > store.MaxReservationTTL ||
+				(r.Warehouse != "" && !keys.ValidWarehouse(r.Warehouse)) {
+				t.Fatalf("accepted line %+v", r)
+			}
+		}
+	})
+}
