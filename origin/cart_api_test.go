@@ -2,6 +2,7 @@ package origin_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,5 +90,96 @@ func TestCartAPI(t *testing.T) {
 		expect(t, o.admin("POST", "/v1/reservations", map[string]any{"lines": []map[string]any{}}), 400, "invalid_cart")
 		expect(t, o.admin("POST", "/v1/reservations", map[string]any{"sku": "CA-a", "lines": []map[string]any{{"sku": "CA-a", "qty": 1}}}), 400, "invalid_cart")
 		expect(t, o.admin("POST", "/v1/reservations", map[string]any{"lines": []map[string]any{{"sku": "CA-a", "qty": 0}}}), 400, "invalid_quantity")
+	})
+}
+
+// TestCartsConcurrentNoOversell: concurrent carts (committed, released or
+// left held) and transfers over a few SKUs never oversell; afterwards
+// on_hand is the start minus what committed carts sold, reserved is what
+// held carts hold, and every view equals its ledger replayed.
+func TestCartsConcurrentNoOversell(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		o := newTestOrigin(t, b, func(c *origin.Config) { c.ExpireInterval = time.Hour })
+		skus := []string{"CN-a", "CN-b", "CN-c"}
+		for _, sku := range skus {
+			expect(t, o.admin("PUT", "/v1/stock/"+sku+"/w1", map[string]any{"on_hand": 20}), 200, "")
+			expect(t, o.admin("PUT", "/v1/stock/"+sku+"/w2", map[string]any{"on_hand": 0}), 200, "")
+		}
+		var mu sync.Mutex
+		sold, held := map[string]float64{}, map[string]float64{}
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 12 {
+					n := 1 + (g+i)%3
+					var lines []map[string]any
+					for j := range n {
+						lines = append(lines, map[string]any{"sku": skus[(g+i+j)%3], "qty": 1 + (i+j)%3})
+					}
+					r := o.admin("POST", "/v1/reservations", map[string]any{"ttl_seconds": 3600, "lines": lines})
+					if i%5 == 4 { // move stock about meanwhile
+						o.admin("POST", "/v1/stock/"+skus[i%3]+"/transfers", map[string]any{"from": "w1", "to": "w2", "qty": 1})
+						o.admin("POST", "/v1/stock/"+skus[i%3]+"/transfers", map[string]any{"from": "w2", "to": "w1", "qty": 1})
+					}
+					if r.status == 409 {
+						continue
+					}
+					if r.status != 201 {
+						t.Errorf("cart: %d %s", r.status, r.body)
+						return
+					}
+					c := r.json(t)
+					id := c["id"].(string)
+					action := "keep"
+					switch i % 3 {
+					case 0:
+						action = "commit"
+					case 1:
+						action = "release"
+					}
+					if action != "keep" {
+						if r := o.admin("POST", "/v1/reservations/"+id+"/"+action, nil); r.status != 200 {
+							t.Errorf("%s: %d %s", action, r.status, r.body)
+							return
+						}
+					}
+					mu.Lock()
+					for _, l := range c["lines"].([]any) {
+						line := l.(map[string]any)
+						switch action {
+						case "commit":
+							sold[line["sku"].(string)] += line["qty"].(float64)
+						case "keep":
+							held[line["sku"].(string)] += line["qty"].(float64)
+						}
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+		for _, sku := range skus {
+			v := expect(t, o.admin("GET", "/v1/stock/"+sku, nil), 200, "")
+			var onHand, reserved float64
+			for _, w := range v["warehouses"].(map[string]any) {
+				ws := w.(map[string]any)
+				if ws["available"].(float64) < 0 || ws["reserved"].(float64) > ws["on_hand"].(float64) {
+					t.Fatalf("%s oversold: %v", sku, v)
+				}
+				onHand += ws["on_hand"].(float64)
+				reserved += ws["reserved"].(float64)
+			}
+			if onHand != 20-sold[sku] || reserved != held[sku] {
+				t.Fatalf("%s: on_hand %v reserved %v; want %v and %v", sku, onHand, reserved, 20-sold[sku], held[sku])
+			}
+		}
+		if m := expect(t, o.admin("GET", "/v1/ledger/verify", nil), 200, ""); len(m["differences"].([]any)) != 0 {
+			t.Fatalf("ledger verify: %v", m)
+		}
 	})
 }
