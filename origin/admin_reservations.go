@@ -20,9 +20,13 @@ func (s *Server) createReservation(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, ae)
 		return
 	}
-	req, ae := decodeReserve(body)
+	req, lines, ae := decodeReservation(body)
 	if ae != nil {
 		s.writeError(w, r, ae)
+		return
+	}
+	if lines != nil {
+		s.createCart(w, r, lines, idemKey)
 		return
 	}
 	req.IdempotencyKey = idemKey
@@ -63,6 +67,10 @@ func truncate(s string, n int) string {
 }
 
 func (s *Server) reservationOp(w http.ResponseWriter, r *http.Request, op func(id string) (store.Reservation, error)) {
+	if isCartID(r.PathValue("id")) {
+		s.cartOp(w, r, op)
+		return
+	}
 	id, ae := pathReservation(r)
 	if ae != nil {
 		s.writeError(w, r, ae)
@@ -82,7 +90,16 @@ func (s *Server) reservationOp(w http.ResponseWriter, r *http.Request, op func(i
 func (s *Server) getReservation(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
-	s.reservationOp(w, r, func(id string) (store.Reservation, error) { return s.store.GetReservation(ctx, id) })
+	s.reservationOp(w, r, func(id string) (store.Reservation, error) {
+		res, err := s.store.GetReservation(ctx, id)
+		// A hold past its expiry is over, whether or not the sweep has
+		// released it yet: it reads expired at once (the sweep, or a late
+		// commit, makes it so in storage).
+		if err == nil && res.Status == store.StatusHeld && !s.cfg.Clock.Now().Before(res.ExpiresAt) {
+			res.Status = store.StatusExpired
+		}
+		return res, err
+	})
 }
 
 func (s *Server) commitReservation(w http.ResponseWriter, r *http.Request) {
@@ -106,5 +123,33 @@ func (s *Server) releaseReservation(w http.ResponseWriter, r *http.Request) {
 			s.setStockChangeID(ctx, w, res.SKU)
 		}
 		return res, err
+	})
+}
+
+// extendReservation serves POST /v1/reservations/{id}/extend
+// {"ttl_seconds":N}: the hold then expires N seconds from now (never
+// earlier than it did); 409 when it is not held.
+func (s *Server) extendReservation(w http.ResponseWriter, r *http.Request) {
+	body, ae := s.readBody(w, r)
+	if ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	var req struct {
+		TTLSeconds *int64 `json:"ttl_seconds"`
+	}
+	if ae := decodeStrict(body, &req); ae != nil {
+		s.writeError(w, r, ae)
+		return
+	}
+	if req.TTLSeconds == nil || *req.TTLSeconds < 1 || *req.TTLSeconds > maxTTLSecs {
+		s.writeError(w, r, badRequest("invalid_ttl", "ttl_seconds is required and must be between 1 and 86400"))
+		return
+	}
+	ttl := time.Duration(*req.TTLSeconds) * time.Second
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	s.reservationOp(w, r, func(id string) (store.Reservation, error) {
+		return s.store.ExtendReservation(ctx, id, s.cfg.Clock.Now(), ttl)
 	})
 }

@@ -156,38 +156,103 @@ func decodePatchLink(body []byte, now time.Time) (store.LinkPatch, *apiError) {
 	return p, nil
 }
 
-// decodeSetStock validates PUT /v1/stock/{sku}/{warehouse}.
-func decodeSetStock(body []byte) (int64, *apiError) {
-	var req struct {
-		OnHand *int64 `json:"on_hand"`
+// stockBody is what a set or adjust body says: the quantity (on_hand or
+// delta) and the ledger's reason and ref.
+type stockBody struct {
+	qty         int64
+	reason, ref string
+}
+
+// checkReasonRef validates the ledger fields every stock write shares.
+func checkReasonRef(reason, ref *string, b *stockBody) *apiError {
+	if reason != nil {
+		if *reason == "" || !store.ValidReason(*reason) {
+			return badRequest("invalid_reason", "reason must be one of received, sold, returned, damaged, lost, cycle_count, correction, transfer")
+		}
+		b.reason = *reason
 	}
+	if ref != nil {
+		if len(*ref) > store.MaxRefLen {
+			return badRequest("invalid_ref", fmt.Sprintf("ref must be at most %d bytes", store.MaxRefLen))
+		}
+		b.ref = *ref
+	}
+	return nil
+}
+
+// decodeSetStock validates PUT /v1/stock/{sku}/{warehouse}.
+func decodeSetStock(body []byte) (stockBody, *apiError) {
+	var req struct {
+		OnHand *int64  `json:"on_hand"`
+		Reason *string `json:"reason"`
+		Ref    *string `json:"ref"`
+	}
+	var b stockBody
 	if ae := decodeStrict(body, &req); ae != nil {
-		return 0, ae
+		return b, ae
 	}
 	if req.OnHand == nil {
-		return 0, badRequest("invalid_quantity", "on_hand is required")
+		return b, badRequest("invalid_quantity", "on_hand is required")
 	}
 	if *req.OnHand < 0 || *req.OnHand > MaxQuantity {
-		return 0, badRequest("invalid_quantity", fmt.Sprintf("on_hand must be between 0 and %d", int64(MaxQuantity)))
+		return b, badRequest("invalid_quantity", fmt.Sprintf("on_hand must be between 0 and %d", int64(MaxQuantity)))
 	}
-	return *req.OnHand, nil
+	b.qty = *req.OnHand
+	return b, checkReasonRef(req.Reason, req.Ref, &b)
 }
 
 // decodeAdjust validates POST .../adjust.
-func decodeAdjust(body []byte) (int64, *apiError) {
+func decodeAdjust(body []byte) (stockBody, *apiError) {
 	var req struct {
-		Delta *int64 `json:"delta"`
+		Delta  *int64  `json:"delta"`
+		Reason *string `json:"reason"`
+		Ref    *string `json:"ref"`
 	}
+	var b stockBody
 	if ae := decodeStrict(body, &req); ae != nil {
-		return 0, ae
+		return b, ae
 	}
 	if req.Delta == nil {
-		return 0, badRequest("invalid_quantity", "delta is required")
+		return b, badRequest("invalid_quantity", "delta is required")
 	}
 	if *req.Delta == 0 || *req.Delta > MaxQuantity || *req.Delta < -MaxQuantity {
-		return 0, badRequest("invalid_quantity", fmt.Sprintf("delta must be non-zero and between -%d and %d", int64(MaxQuantity), int64(MaxQuantity)))
+		return b, badRequest("invalid_quantity", fmt.Sprintf("delta must be non-zero and between -%d and %d", int64(MaxQuantity), int64(MaxQuantity)))
 	}
-	return *req.Delta, nil
+	b.qty = *req.Delta
+	return b, checkReasonRef(req.Reason, req.Ref, &b)
+}
+
+// transferBody is a decoded POST /v1/stock/{sku}/transfers.
+type transferBody struct {
+	from, to string
+	stockBody
+}
+
+// decodeTransfer validates POST /v1/stock/{sku}/transfers.
+func decodeTransfer(body []byte) (transferBody, *apiError) {
+	var req struct {
+		From   *string `json:"from"`
+		To     *string `json:"to"`
+		Qty    *int64  `json:"qty"`
+		Reason *string `json:"reason"`
+		Ref    *string `json:"ref"`
+	}
+	var b transferBody
+	if ae := decodeStrict(body, &req); ae != nil {
+		return b, ae
+	}
+	if req.From == nil || req.To == nil || !keys.ValidWarehouse(*req.From) || !keys.ValidWarehouse(*req.To) {
+		return b, badRequest("invalid_warehouse", "from and to are required warehouses matching [A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+	}
+	if *req.From == *req.To {
+		return b, badRequest("invalid_warehouse", "from and to must differ")
+	}
+	if req.Qty == nil || *req.Qty < 1 || *req.Qty > MaxQuantity {
+		return b, badRequest("invalid_quantity", fmt.Sprintf("qty is required and must be between 1 and %d", int64(MaxQuantity)))
+	}
+	b.from, b.to, b.qty = *req.From, *req.To, *req.Qty
+	b.reason = "transfer"
+	return b, checkReasonRef(req.Reason, req.Ref, &b.stockBody)
 }
 
 // reserveRequest is the body of POST /v1/reservations.
@@ -196,6 +261,57 @@ type reserveRequest struct {
 	Qty        *int64  `json:"qty"`
 	Warehouse  *string `json:"warehouse"`
 	TTLSeconds *int64  `json:"ttl_seconds"`
+	Lines      []struct {
+		SKU       *string `json:"sku"`
+		Qty       *int64  `json:"qty"`
+		Warehouse *string `json:"warehouse"`
+	} `json:"lines"`
+}
+
+// MaxCartLines bounds the lines of one cart (its ID names every line).
+const MaxCartLines = 25
+
+// decodeReservation validates POST /v1/reservations: a single reservation,
+// or a cart (lines non-nil, in request order, each with the cart's TTL).
+func decodeReservation(body []byte) (single store.ReserveRequest, lines []store.ReserveRequest, ae *apiError) {
+	var req reserveRequest
+	if ae := decodeStrict(body, &req); ae != nil {
+		return single, nil, ae
+	}
+	if req.Lines == nil {
+		single, ae = decodeReserve(body)
+		return single, nil, ae
+	}
+	if req.SKU != nil || req.Qty != nil || req.Warehouse != nil {
+		return single, nil, badRequest("invalid_cart", "a cart gives sku, qty and warehouse per line, not at the top")
+	}
+	if len(req.Lines) == 0 || len(req.Lines) > MaxCartLines {
+		return single, nil, badRequest("invalid_cart", fmt.Sprintf("lines must hold 1 to %d lines", MaxCartLines))
+	}
+	ttl := store.DefaultReservationTTL
+	if req.TTLSeconds != nil {
+		if *req.TTLSeconds < 1 || *req.TTLSeconds > maxTTLSecs {
+			return single, nil, badRequest("invalid_ttl", fmt.Sprintf("ttl_seconds must be between 1 and %d", maxTTLSecs))
+		}
+		ttl = time.Duration(*req.TTLSeconds) * time.Second
+	}
+	for i, l := range req.Lines {
+		if l.SKU == nil || !keys.ValidSKU(*l.SKU) {
+			return single, nil, badRequest("invalid_sku", fmt.Sprintf("line %d: sku is required and must match [A-Za-z0-9][A-Za-z0-9._:-]{0,63}", i+1))
+		}
+		if l.Qty == nil || *l.Qty < 1 || *l.Qty > MaxQuantity {
+			return single, nil, badRequest("invalid_quantity", fmt.Sprintf("line %d: qty is required and must be between 1 and %d", i+1, int64(MaxQuantity)))
+		}
+		r := store.ReserveRequest{SKU: *l.SKU, Qty: *l.Qty, TTL: ttl}
+		if l.Warehouse != nil {
+			if !keys.ValidWarehouse(*l.Warehouse) {
+				return single, nil, badRequest("invalid_warehouse", fmt.Sprintf("line %d: warehouse must match [A-Za-z0-9][A-Za-z0-9._:-]{0,63}", i+1))
+			}
+			r.Warehouse = *l.Warehouse
+		}
+		lines = append(lines, r)
+	}
+	return single, lines, nil
 }
 
 // decodeReserve validates a reservation body (ID and time are set by the
@@ -205,6 +321,9 @@ func decodeReserve(body []byte) (store.ReserveRequest, *apiError) {
 	r := store.ReserveRequest{TTL: store.DefaultReservationTTL}
 	if ae := decodeStrict(body, &req); ae != nil {
 		return r, ae
+	}
+	if req.Lines != nil {
+		return r, badRequest("invalid_cart", "lines make a cart, decoded by decodeReservation")
 	}
 	if req.SKU == nil || !keys.ValidSKU(*req.SKU) {
 		return r, badRequest("invalid_sku", "sku is required and must match [A-Za-z0-9][A-Za-z0-9._:-]{0,63}")

@@ -87,15 +87,28 @@ func FuzzDecodePatchLink(f *testing.F) {
 }
 
 func FuzzDecodeStockBodies(f *testing.F) {
-	for _, s := range []string{`{"on_hand":5}`, `{"delta":-3}`, `{"on_hand":-1}`, `{"delta":1e3}`} {
+	for _, s := range []string{`{"on_hand":5}`, `{"delta":-3}`, `{"on_hand":-1}`, `{"delta":1e3}`,
+		`{"delta":2,"reason":"received","ref":"po-1"}`, `{"on_hand":1,"reason":"stolen"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if n, ae := decodeSetStock(b); ae == nil && (n < 0 || n > MaxQuantity) {
-			t.Fatalf("accepted on_hand %d", n)
+		if sb, ae := decodeSetStock(b); ae == nil && (sb.qty < 0 || sb.qty > MaxQuantity || !store.ValidReason(sb.reason)) {
+			t.Fatalf("accepted %+v", sb)
 		}
-		if d, ae := decodeAdjust(b); ae == nil && (d == 0 || d > MaxQuantity || d < -MaxQuantity) {
-			t.Fatalf("accepted delta %d", d)
+		if sb, ae := decodeAdjust(b); ae == nil && (sb.qty == 0 || sb.qty > MaxQuantity || sb.qty < -MaxQuantity || !store.ValidReason(sb.reason)) {
+			t.Fatalf("accepted %+v", sb)
+		}
+	})
+}
+
+func FuzzDecodeTransfer(f *testing.F) {
+	for _, s := range []string{`{"from":"a","to":"b","qty":1}`, `{"from":"a","to":"a","qty":1}`, `{"from":"a","to":"b","qty":-1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tb, ae := decodeTransfer(b)
+		if ae == nil && (tb.qty < 1 || tb.qty > MaxQuantity || tb.from == tb.to || !keys.ValidWarehouse(tb.from) || !keys.ValidWarehouse(tb.to) || !store.ValidReason(tb.reason)) {
+			t.Fatalf("accepted %+v", tb)
 		}
 	})
 }
@@ -114,6 +127,27 @@ func FuzzDecodeReserve(f *testing.F) {
 		}
 		if r.Warehouse != "" && !keys.ValidWarehouse(r.Warehouse) {
 			t.Fatalf("accepted warehouse %q", r.Warehouse)
+		}
+	})
+}
+
+func FuzzDecodeReservation(f *testing.F) {
+	for _, s := range []string{`{"sku":"S","qty":1}`, `{"lines":[{"sku":"A","qty":1},{"sku":"B","qty":2,"warehouse":"w"}],"ttl_seconds":60}`, `{"lines":[]}`, `{"sku":"S","lines":[{"sku":"A","qty":1}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, lines, ae := decodeReservation(b)
+		if ae != nil || lines == nil {
+			return
+		}
+		if len(lines) == 0 || len(lines) > MaxCartLines {
+			t.Fatalf("accepted %d lines", len(lines))
+		}
+		for _, r := range lines {
+			if !keys.ValidSKU(r.SKU) || r.Qty < 1 || r.Qty > MaxQuantity || r.TTL < time.Second || r.TTL > store.MaxReservationTTL ||
+				(r.Warehouse != "" && !keys.ValidWarehouse(r.Warehouse)) {
+				t.Fatalf("accepted line %+v", r)
+			}
 		}
 	})
 }

@@ -61,7 +61,7 @@ func (s *Server) requireAdmin(res adminsec.Resource, next http.Handler) http.Han
 				Message: "this key's scopes (" + scopes.String() + ") do not allow " + r.Method + " here; it needs " + need})
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(withActor(r.Context(), s.auth.KeyID(idx))))
 	})
 }
 

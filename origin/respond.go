@@ -44,6 +44,10 @@ func toAPIError(err error) *apiError {
 		return &apiError{http.StatusConflict, "reservation_expired", "the reservation expired before it was committed"}
 	case errors.Is(err, store.ErrIdempotencyMismatch):
 		return &apiError{http.StatusConflict, "idempotency_key_reused", "this Idempotency-Key was used for a different request"}
+	case errors.Is(err, store.ErrVersionMismatch):
+		return &apiError{http.StatusPreconditionFailed, "version_mismatch", "the SKU's version is not the one in If-Match; read it again"}
+	case errors.Is(err, store.ErrInvalidReason):
+		return &apiError{http.StatusBadRequest, "invalid_reason", "reason must be one of received, sold, returned, damaged, lost, cycle_count, correction, transfer"}
 	case errors.Is(err, store.ErrInvalid):
 		return &apiError{http.StatusBadRequest, "invalid_request", err.Error()}
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed),

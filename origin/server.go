@@ -48,6 +48,19 @@ type Server struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+
+	// streams closes when long-lived answers (movement feed long polls and
+	// SSE) must end: StopStreams, or Close.
+	streams     chan struct{}
+	streamsOnce sync.Once
+}
+
+// StopStreams ends the movement feed's long polls and SSE streams (their
+// clients resume from their cursor elsewhere). Wire it to
+// http.Server.RegisterOnShutdown, so a graceful shutdown does not wait for
+// them; Close calls it too. Idempotent.
+func (s *Server) StopStreams() {
+	s.streamsOnce.Do(func() { close(s.streams) })
 }
 
 // New validates cfg and starts the origin's background loops.
@@ -73,6 +86,7 @@ func New(cfg Config) (*Server, error) {
 		ipLimits:  ipLimits,
 		keyLimits: adminsec.NewKeyLimiter(auth.Len(), adminsec.Rate{PerSec: cfg.KeyRate, Burst: float64(cfg.KeyBurst)}, cfg.Clock.Now()),
 		stop:      make(chan struct{}),
+		streams:   make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.tail = newTailer(s)
@@ -109,6 +123,7 @@ func (s *Server) Heads() []uint64 { return s.tail.heads() }
 // does not close the Store.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		s.StopStreams()
 		close(s.stop)
 		s.cancel()
 		s.wg.Wait()
@@ -143,10 +158,16 @@ func (s *Server) routes() {
 	admin("PUT /v1/stock/{sku}/{warehouse}", adminsec.ResStock, s.setStock)
 	admin("POST /v1/stock/{sku}/{warehouse}/adjust", adminsec.ResStock, s.adjustStock)
 	admin("GET /v1/stock/{sku}", adminsec.ResStock, s.noBody(s.getStock))
+	admin("POST /v1/stock/{sku}/transfers", adminsec.ResStock, s.transferStock)
+	admin("GET /v1/stock/{sku}/movements", adminsec.ResStock, s.noBody(s.listMovements))
+	admin("GET /v1/stock/movements", adminsec.ResStock, s.noBody(s.movementFeed))
+	admin("POST /v1/stock/{sku}/rebuild", adminsec.ResStock, s.noBody(s.rebuildStock))
+	admin("GET /v1/ledger/verify", adminsec.ResStock, s.noBody(s.verifyLedger))
 	admin("POST /v1/reservations", adminsec.ResStock, s.createReservation)
 	admin("GET /v1/reservations/{id}", adminsec.ResStock, s.noBody(s.getReservation))
 	admin("POST /v1/reservations/{id}/commit", adminsec.ResStock, s.noBody(s.commitReservation))
 	admin("POST /v1/reservations/{id}/release", adminsec.ResStock, s.noBody(s.releaseReservation))
+	admin("POST /v1/reservations/{id}/extend", adminsec.ResStock, s.extendReservation)
 	admin("GET /v1/changes/{id}", adminsec.ResNone, s.noBody(s.getChange))
 	admin("POST /v1/purge", adminsec.ResNone, s.purge)
 	// Anything else under /v1/ still needs a key first, so probing for

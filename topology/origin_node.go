@@ -100,6 +100,7 @@ func StartOrigin(opts OriginOptions) (*OriginNode, error) {
 	}
 	n.URL = "http://" + ln.Addr().String()
 	n.http = newHTTPServer(srv.Handler(), log)
+	n.http.RegisterOnShutdown(srv.StopStreams) // feed long polls and SSE end at once
 	go func() { n.served <- n.http.Serve(ln) }()
 	log.Info("origin listening", "url", n.URL, "gossip", gossipAddr(n.Gossip))
 	return n, nil

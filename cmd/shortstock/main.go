@@ -24,6 +24,7 @@ func commands() []command {
 		{"origin", "run a regional origin: admin API, internal API for edges, storage, change-log tailer", runOrigin},
 		{"edge", "run an edge node: public redirect and stock API from a local cache, gossip member", runEdge},
 		{"demo", "run a whole local topology in one process (regions x origin + edges), embedded storage by default", runDemo},
+		{"ledger", "verify or rebuild the stock views from the movement ledger (verify|rebuild, origin flags)", runLedger},
 		{"bench", "the benchmark harness: open-loop load, scale profiles, a report a person can read", runBench},
 		{"slots", "print redis-cli commands that spread the partitions evenly over N cluster masters", runSlots},
 		{"version", "print version and build info", runVersion},

@@ -121,9 +121,8 @@ func (f *securityFlags) apply(cfg *origin.Config, rawKeys []string) error {
 	return nil
 }
 
-func runOrigin(ctx context.Context, args []string) error {
-	var f originFlags
-	fs := newFlagSet("origin", "Run a regional origin: admin API, internal API for edges, storage, change-log tailer, gossip member.")
+// register defines the origin's flags; `shortstock ledger` takes the same.
+func (f *originFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:9090", "HTTP listen address")
 	fs.StringVar(&f.region, "region", "local", "region name, e.g. eu-west")
 	fs.StringVar(&f.store, "store", "embedded", "storage backend: embedded or redis")
@@ -140,6 +139,25 @@ func runOrigin(ctx context.Context, args []string) error {
 	f.gossip.register(fs)
 	f.log.register(fs)
 	f.sec.register(fs)
+}
+
+// checkStore validates the storage flags.
+func (f *originFlags) checkStore(cmd string) error {
+	switch {
+	case f.store != "embedded" && f.store != "redis":
+		return usageErr(cmd, "invalid --store %q (want embedded or redis)", f.store)
+	case f.store == "embedded" && len(f.redis) > 0:
+		return usageErr(cmd, "--redis needs --store redis")
+	case f.store == "redis" && len(f.redis) == 0:
+		return usageErr(cmd, "--store redis needs --redis ADDR[,ADDR]")
+	}
+	return nil
+}
+
+func runOrigin(ctx context.Context, args []string) error {
+	var f originFlags
+	fs := newFlagSet("origin", "Run a regional origin: admin API, internal API for edges, storage, change-log tailer, gossip member.")
+	f.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -157,13 +175,8 @@ func runOrigin(ctx context.Context, args []string) error {
 	if !validRegion(f.region) {
 		return usageErr("origin", "invalid --region %q: want 1-64 of [A-Za-z0-9._-]", f.region)
 	}
-	switch {
-	case f.store != "embedded" && f.store != "redis":
-		return usageErr("origin", "invalid --store %q (want embedded or redis)", f.store)
-	case f.store == "embedded" && len(f.redis) > 0:
-		return usageErr("origin", "--redis needs --store redis")
-	case f.store == "redis" && len(f.redis) == 0:
-		return usageErr("origin", "--store redis needs --redis ADDR[,ADDR]")
+	if err := f.checkStore("origin"); err != nil {
+		return err
 	}
 	for _, h := range f.purgeHooks {
 		if _, _, err := purgehook.ParseURL(h); err != nil {

@@ -99,3 +99,6 @@ func (res Resource) Scope() Scope {
 
 // Len is how many distinct keys the ring holds.
 func (k *Keyring) Len() int { return len(k.keys) }
+
+// KeyID names the key at idx (from Lookup) without revealing it.
+func (k *Keyring) KeyID(idx int) string { return k.keys[idx].ID() }

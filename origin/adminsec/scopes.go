@@ -99,6 +99,11 @@ func NewAdminKey(key string, scopes Scope) AdminKey {
 	return AdminKey{SHA256: sha256.Sum256([]byte(key)), Scopes: scopes}
 }
 
+// ID names the key without revealing it: "key-" and the first 8 hex
+// digits of its SHA-256 (the ledger's actor, logs). Admin keys are long
+// random strings, so 32 bits of their digest say nothing usable.
+func (k AdminKey) ID() string { return "key-" + hex.EncodeToString(k.SHA256[:4]) }
+
 // String shows the scopes only.
 func (k AdminKey) String() string { return "AdminKey(" + k.Scopes.String() + ")" }
 

@@ -109,3 +109,38 @@ func FuzzParseTimeKey(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeMovement(f *testing.F) {
+	f.Add((&moveRec{sku: "S-1", warehouse: "w1", kind: "adjust", dOnHand: -3, onHand: 7, version: 4, reason: "sold", ref: "o-1", actor: "key-0a0b0c0d", ik: "k", at: sampleTime}).encode())
+	f.Add((&moveRec{sku: "S", warehouse: "w", kind: "hold", dReserved: 2, onHand: 2, reserved: 2, version: 1, at: sampleTime}).encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeMove(b)
+		if err != nil {
+			if !errors.Is(err, errCorrupt) {
+				t.Fatalf("error %v is not errCorrupt", err)
+			}
+			return
+		}
+		again, err := decodeMove(r.encode())
+		if err != nil || !reflect.DeepEqual(again, r) {
+			t.Fatalf("round trip: %+v -> %+v, %v", r, again, err)
+		}
+	})
+}
+
+func FuzzDecodeStockIdempotency(f *testing.F) {
+	f.Add((&stockIdemRec{fp: "adjust|S|w|x|1|||0", stock: (&stockRec{version: 2, warehouses: []whRec{{name: "w", onHand: 3}}}).encode(), at: sampleTime}).encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeStockIdem(b)
+		if err != nil {
+			if !errors.Is(err, errCorrupt) {
+				t.Fatalf("error %v is not errCorrupt", err)
+			}
+			return
+		}
+		again, err := decodeStockIdem(r.encode())
+		if err != nil || !reflect.DeepEqual(again, r) {
+			t.Fatalf("round trip: %+v -> %+v, %v", r, again, err)
+		}
+	})
+}

@@ -22,6 +22,11 @@ import (
 //	idem      sku 0x00 idempotency key -> idemRec
 //	idemAge   timeKey(recorded at) sku 0x00 key -> nothing
 //	log       big-endian seq -> change.Change in its wire form
+//	moves     big-endian ledger seq -> moveRec: the stock ledger, never
+//	          trimmed by the change log's cap
+//	skuMoves  sku 0x00 big-endian ledger seq -> nothing: a SKU's movements
+//
+// and "mhead", the partition's ledger head seq.
 //
 // Everything a write touches is in its key's partition (a reservation ID
 // names its SKU's partition), so the partitions mirror the Redis backend's
@@ -30,6 +35,7 @@ var (
 	bucketMeta  = []byte("meta")
 	keyFormat   = []byte("format")
 	keyHead     = []byte("head")
+	keyMoveHead = []byte("mhead")
 	formatValue = []byte("shortstock-embedded-1")
 
 	bucketLinks   = []byte("links")
@@ -40,8 +46,10 @@ var (
 	bucketIdem    = []byte("idem")
 	bucketIdemAge = []byte("idemAge")
 	bucketLog     = []byte("log")
+	bucketMoves   = []byte("moves")
+	bucketSKUMove = []byte("skuMoves")
 
-	subBuckets = [][]byte{bucketLinks, bucketStock, bucketRes, bucketHolds, bucketSettled, bucketIdem, bucketIdemAge, bucketLog}
+	subBuckets = [][]byte{bucketLinks, bucketStock, bucketRes, bucketHolds, bucketSettled, bucketIdem, bucketIdemAge, bucketLog, bucketMoves, bucketSKUMove}
 
 	partitionNames = func() (n [keys.Partitions][]byte) {
 		for p := range n {
@@ -56,6 +64,7 @@ type part struct {
 	p                                                     int
 	root                                                  *bolt.Bucket
 	links, stock, res, holds, settled, idem, idemAge, log *bolt.Bucket
+	moves, skuMoves                                       *bolt.Bucket
 }
 
 // partOf opens partition p's buckets in tx. A missing bucket means a
@@ -72,6 +81,7 @@ func partOf(tx *bolt.Tx, p int) (*part, error) {
 	}{
 		{bucketLinks, &pt.links}, {bucketStock, &pt.stock}, {bucketRes, &pt.res}, {bucketHolds, &pt.holds},
 		{bucketSettled, &pt.settled}, {bucketIdem, &pt.idem}, {bucketIdemAge, &pt.idemAge}, {bucketLog, &pt.log},
+		{bucketMoves, &pt.moves}, {bucketSKUMove, &pt.skuMoves},
 	} {
 		if *b.dst = root.Bucket(b.name); *b.dst == nil {
 			return nil, fmt.Errorf("%w: bucket %s/%s missing", errCorrupt, partitionNames[p], b.name)

@@ -171,11 +171,11 @@ func (s *Store) forgetIdempotency(pt *part, now time.Time, limit int) (removed, 
 		if v == nil {
 			continue
 		}
-		rec, err := decodeIdem(v)
+		recAt, err := idemRecordTime(ik, v)
 		if err != nil {
 			return removed, len(done), err
 		}
-		if rec.at.Equal(at) {
+		if recAt.Equal(at) {
 			if err := pt.idem.Delete(ik); err != nil {
 				return removed, len(done), err
 			}

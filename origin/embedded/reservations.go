@@ -61,8 +61,15 @@ func (s *Store) finishHold(pt *part, id string, r *resRec, status byte) error {
 	if err := pt.settled.Put(settled, nil); err != nil {
 		return err
 	}
-	return s.putStock(pt, r.sku, st)
+	m := whMove{warehouse: r.warehouse, kind: moveKinds[status], dReserved: -r.qty}
+	if sold {
+		m.dOnHand = -r.qty
+	}
+	return s.putStock(pt, r.sku, st, moveMeta{ref: id}, m)
 }
+
+// moveKinds names the movement that ends a hold with each status.
+var moveKinds = map[byte]string{stCommitted: store.KindCommit, stReleased: store.KindRelease, stExpired: store.KindExpire}
 
 // GetReservation returns a reservation as stored.
 func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservation, error) {

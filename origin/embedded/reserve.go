@@ -152,7 +152,8 @@ func (s *Store) reserveTx(pt *part, r *store.ReserveRequest) (res store.Reservat
 			return store.Reservation{}, nil, err
 		}
 	}
-	if err := s.putStock(pt, r.SKU, st); err != nil {
+	meta := moveMeta{ref: r.ID, actor: r.Actor, ik: r.IdempotencyKey}
+	if err := s.putStock(pt, r.SKU, st, meta, whMove{warehouse: w.name, kind: store.KindHold, dReserved: r.Qty}); err != nil {
 		return store.Reservation{}, nil, err
 	}
 	return hold.reservation(r.ID), nil, nil

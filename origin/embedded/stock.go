@@ -33,11 +33,15 @@ func getStock(stock *bolt.Bucket, sku string) (*stockRec, error) {
 	return &r, nil
 }
 
-// putStock bumps the SKU's version, stores it and appends its change:
-// every stock write goes through here.
-func (s *Store) putStock(pt *part, sku string, r *stockRec) error {
+// putStock bumps the SKU's version, stores it, appends its change and its
+// movements: every stock write goes through here, so the ledger and the
+// view are written in one transaction.
+func (s *Store) putStock(pt *part, sku string, r *stockRec, meta moveMeta, moves ...whMove) error {
 	r.version++
 	if err := pt.stock.Put([]byte(sku), r.encode()); err != nil {
+		return err
+	}
+	if err := s.appendMoves(pt, sku, r, meta, moves); err != nil {
 		return err
 	}
 	return s.appendChange(pt, keys.Key(keys.KindStock, sku), r.version)
@@ -53,11 +57,38 @@ func checkStockArgs(sku, warehouse string) error {
 	return nil
 }
 
-// stockWrite runs the common shape of SetStock and AdjustStock: load (or
-// start) the SKU's stock, let apply check and change it, then store it.
-// apply returns a domain error to refuse, leaving everything unchanged.
-func (s *Store) stockWrite(ctx context.Context, op, sku string, apply func(r *stockRec, exists bool) error) (store.StockView, error) {
-	p := keys.Partition(keys.KindStock, sku)
+// SetStock sets on_hand of sku in warehouse, creating either.
+func (s *Store) SetStock(ctx context.Context, sku, warehouse string, onHand int64) (store.StockView, error) {
+	return s.WriteStock(ctx, store.StockWrite{Op: store.OpSet, SKU: sku, Warehouse: warehouse, Qty: onHand})
+}
+
+// AdjustStock adds delta to on_hand. A positive delta creates the SKU or
+// warehouse; a negative one on a missing one is not found.
+func (s *Store) AdjustStock(ctx context.Context, sku, warehouse string, delta int64) (store.StockView, error) {
+	return s.WriteStock(ctx, store.StockWrite{Op: store.OpAdjust, SKU: sku, Warehouse: warehouse, Qty: delta})
+}
+
+// WriteStock runs a set, adjust or transfer and records its movements in
+// the same transaction.
+func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.StockView, error) {
+	op := w.Op + " stock"
+	if err := w.Check(); err != nil {
+		return store.StockView{}, fmt.Errorf("embedded: %s: %w", op, err)
+	}
+	if err := checkStockArgs(w.SKU, w.Warehouse); err != nil {
+		return store.StockView{}, fmt.Errorf("embedded: %s: %w", op, err)
+	}
+	if w.Op == store.OpTransfer && !keys.ValidWarehouse(w.To) {
+		return store.StockView{}, fmt.Errorf("embedded: %s: %w: warehouse %q", op, store.ErrInvalid, w.To)
+	}
+	switch {
+	case w.Op == store.OpSet && (w.Qty < 0 || w.Qty > maxQty):
+		return store.StockView{}, fmt.Errorf("embedded: %s: %w: on_hand %d outside 0..%d", op, store.ErrInvalid, w.Qty, int64(maxQty))
+	case w.Qty < -maxQty || w.Qty > maxQty:
+		return store.StockView{}, fmt.Errorf("embedded: %s: %w: quantity %d outside ±%d", op, store.ErrInvalid, w.Qty, int64(maxQty))
+	}
+	meta := moveMeta{reason: w.Reason, ref: w.Ref, actor: w.Actor, ik: w.IdempotencyKey}
+	p := keys.Partition(keys.KindStock, w.SKU)
 	var out store.StockView
 	var derr error
 	err := s.write(ctx, op, func(tx *bolt.Tx) error {
@@ -66,76 +97,112 @@ func (s *Store) stockWrite(ctx context.Context, op, sku string, apply func(r *st
 		if err != nil {
 			return err
 		}
-		r, err := getStock(pt.stock, sku)
+		var ipt *part
+		now := utc(s.cfg.Clock.Now())
+		if w.IdempotencyKey != "" {
+			if ipt, err = partOf(tx, store.IdempotencyPartition(w.IdempotencyKey)); err != nil {
+				return err
+			}
+			if v := ipt.idem.Get(stockIdemKey(w.IdempotencyKey)); v != nil {
+				rec, err := decodeStockIdem(v)
+				if err != nil {
+					return fmt.Errorf("idempotency record %q: %w", w.IdempotencyKey, err)
+				}
+				var seen bool
+				if out, seen, derr = s.replayStockWrite(&rec, &w, now); seen {
+					if derr != nil {
+						derr = fmt.Errorf("embedded: %s: key %q: %w", op, w.IdempotencyKey, derr)
+					}
+					return nil
+				}
+			}
+		}
+		r, err := getStock(pt.stock, w.SKU)
 		if err != nil {
 			return err
 		}
-		exists := r != nil
-		if !exists {
+		if r == nil {
 			r = &stockRec{}
 		}
-		if derr = apply(r, exists); derr != nil {
+		var moves []whMove
+		if moves, derr = applyStockWrite(r, &w); derr != nil {
 			derr = fmt.Errorf("embedded: %s: %w", op, derr)
 			return nil
 		}
-		if err := s.putStock(pt, sku, r); err != nil {
+		if err := s.putStock(pt, w.SKU, r, meta, moves...); err != nil {
 			return err
 		}
-		out = r.view(sku)
+		if ipt != nil {
+			ik := stockIdemKey(w.IdempotencyKey)
+			rec := stockIdemRec{fp: w.Fingerprint(), stock: r.encode(), at: now}
+			if err := ipt.idem.Put(ik, rec.encode()); err != nil {
+				return err
+			}
+			if err := ipt.idemAge.Put(append(appendTimeKey(make([]byte, 0, timeKeyLen+len(ik)), now), ik...), nil); err != nil {
+				return err
+			}
+		}
+		out = r.view(w.SKU)
 		return nil
 	})
 	if err != nil {
 		return store.StockView{}, err
 	}
+	if derr != nil && out.SKU == "" {
+		out.SKU = w.SKU
+	}
 	return out, derr
 }
 
-// SetStock sets on_hand of sku in warehouse, creating either.
-func (s *Store) SetStock(ctx context.Context, sku, warehouse string, onHand int64) (store.StockView, error) {
-	if err := checkStockArgs(sku, warehouse); err != nil {
-		return store.StockView{}, fmt.Errorf("embedded: set stock: %w", err)
+// applyStockWrite checks w against r and changes r, returning the
+// movements; a domain error refuses and leaves the stored record alone.
+func applyStockWrite(r *stockRec, w *store.StockWrite) ([]whMove, error) {
+	if w.IfVersion != 0 && r.version != w.IfVersion {
+		return nil, fmt.Errorf("%w: %s is at version %d (0: no such SKU), not %d", store.ErrVersionMismatch, w.SKU, r.version, w.IfVersion)
 	}
-	if onHand < 0 || onHand > maxQty {
-		return store.StockView{}, fmt.Errorf("embedded: set stock: %w: on_hand %d outside 0..%d", store.ErrInvalid, onHand, int64(maxQty))
-	}
-	return s.stockWrite(ctx, "set stock", sku, func(r *stockRec, _ bool) error {
-		w := r.ensure(warehouse)
-		if onHand < w.reserved {
-			return fmt.Errorf("%w: %s/%s: %d reserved", store.ErrBelowReserved, sku, warehouse, w.reserved)
+	switch w.Op {
+	case store.OpSet:
+		wh := r.ensure(w.Warehouse)
+		if w.Qty < wh.reserved {
+			return nil, fmt.Errorf("%w: %s/%s: %d reserved", store.ErrBelowReserved, w.SKU, w.Warehouse, wh.reserved)
 		}
-		w.onHand = onHand
-		return nil
-	})
-}
-
-// AdjustStock adds delta to on_hand. A positive delta creates the SKU or
-// warehouse; a negative one on a missing one is not found.
-func (s *Store) AdjustStock(ctx context.Context, sku, warehouse string, delta int64) (store.StockView, error) {
-	if err := checkStockArgs(sku, warehouse); err != nil {
-		return store.StockView{}, fmt.Errorf("embedded: adjust stock: %w", err)
-	}
-	if delta < -maxQty || delta > maxQty {
-		return store.StockView{}, fmt.Errorf("embedded: adjust stock: %w: delta %d outside ±%d", store.ErrInvalid, delta, int64(maxQty))
-	}
-	view, err := s.stockWrite(ctx, "adjust stock", sku, func(r *stockRec, exists bool) error {
-		if _, ok := r.find(warehouse); !ok && delta < 0 {
-			return fmt.Errorf("%w: stock %s/%s", store.ErrNotFound, sku, warehouse)
+		d := w.Qty - wh.onHand
+		wh.onHand = w.Qty
+		return []whMove{{warehouse: w.Warehouse, kind: store.KindSet, dOnHand: d}}, nil
+	case store.OpAdjust:
+		if _, ok := r.find(w.Warehouse); !ok && w.Qty < 0 {
+			return nil, fmt.Errorf("%w: stock %s/%s", store.ErrNotFound, w.SKU, w.Warehouse)
 		}
-		w := r.ensure(warehouse)
-		n := w.onHand + delta
-		if n < 0 || n < w.reserved {
-			return fmt.Errorf("%w: %s/%s: on_hand %d%+d with %d reserved", store.ErrInsufficientStock, sku, warehouse, w.onHand, delta, w.reserved)
+		wh := r.ensure(w.Warehouse)
+		n := wh.onHand + w.Qty
+		if n < 0 || n < wh.reserved {
+			return nil, fmt.Errorf("%w: %s/%s: on_hand %d%+d with %d reserved", store.ErrInsufficientStock, w.SKU, w.Warehouse, wh.onHand, w.Qty, wh.reserved)
 		}
 		if n > maxOnHand {
-			return fmt.Errorf("%w: on_hand of %s/%s would exceed %d", store.ErrInvalid, sku, warehouse, int64(maxOnHand))
+			return nil, fmt.Errorf("%w: on_hand of %s/%s would exceed %d", store.ErrInvalid, w.SKU, w.Warehouse, int64(maxOnHand))
 		}
-		w.onHand = n
-		return nil
-	})
-	if err != nil && view.SKU == "" {
-		view.SKU = sku
+		wh.onHand = n
+		return []whMove{{warehouse: w.Warehouse, kind: store.KindAdjust, dOnHand: w.Qty}}, nil
 	}
-	return view, err
+	// Transfer: take from one warehouse's available, give to the other.
+	i, ok := r.find(w.Warehouse)
+	if !ok {
+		return nil, fmt.Errorf("%w: stock %s/%s", store.ErrNotFound, w.SKU, w.Warehouse)
+	}
+	if from := r.warehouses[i]; from.onHand-from.reserved < w.Qty {
+		return nil, fmt.Errorf("%w: %s/%s has %d available to transfer, not %d", store.ErrInsufficientStock, w.SKU, w.Warehouse, from.onHand-from.reserved, w.Qty)
+	}
+	to := r.ensure(w.To) // may move the slice: find the source again
+	if to.onHand+w.Qty > maxOnHand {
+		return nil, fmt.Errorf("%w: on_hand of %s/%s would exceed %d", store.ErrInvalid, w.SKU, w.To, int64(maxOnHand))
+	}
+	to.onHand += w.Qty
+	i, _ = r.find(w.Warehouse)
+	r.warehouses[i].onHand -= w.Qty
+	return []whMove{
+		{warehouse: w.Warehouse, kind: store.KindTransferOut, dOnHand: -w.Qty},
+		{warehouse: w.To, kind: store.KindTransferIn, dOnHand: w.Qty},
+	}, nil
 }
 
 // GetStock returns the stock view, or ErrNotFound (Version 0: SKUs are

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -33,4 +34,15 @@ func (s *Store) RedisBenchmarkReserveArgs(sku string, now time.Time, ttl time.Du
 		}
 	}
 	return out
+}
+
+// LedgerMemory returns the Redis memory (MEMORY USAGE, all samples) of a
+// SKU's ledger stream and of its partition's ledger order stream.
+func (s *Store) LedgerMemory(ctx context.Context, sku string) (skuStream, partLog int64, err error) {
+	p := keys.Partition(keys.KindStock, sku)
+	if skuStream, err = s.rw.MemoryUsage(ctx, s.ks.moves(p, sku), 0).Result(); err != nil {
+		return 0, 0, err
+	}
+	partLog, err = s.rw.MemoryUsage(ctx, s.ks.moveLog(p), 0).Result()
+	return skuStream, partLog, err
 }

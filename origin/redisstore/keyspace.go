@@ -17,6 +17,11 @@ import (
 //	<prefix>:{p17}:holds             ZSET of held reservation IDs by expiry (unix ms)
 //	<prefix>:{p17}:seq               the partition's change counter
 //	<prefix>:{p17}:log               the partition's change stream, entry ID "<seq>-0"
+//	<prefix>:{p17}:ik:<key>          a stock write's idempotency claim (fp), in the key's partition
+//	<prefix>:{p17}:widem:<len>:<sku>:<key>  a stock write's recorded outcome (_fp and the stock hash after it)
+//	<prefix>:{p17}:mseq              the partition's ledger counter
+//	<prefix>:{p17}:ms:<sku>          a SKU's movements (stream, entry ID "<ledger seq>-0"), never trimmed
+//	<prefix>:{p17}:mlog              the partition's ledger order (stream of sku names, same IDs), never trimmed
 type keyspace struct {
 	part [keys.Partitions]string // "<prefix>:{p17}:"
 }
@@ -37,6 +42,13 @@ func (k *keyspace) reservationPrefix(p int) string      { return k.part[p] + "r:
 func (k *keyspace) holds(p int) string                  { return k.part[p] + "holds" }
 func (k *keyspace) seq(p int) string                    { return k.part[p] + "seq" }
 func (k *keyspace) log(p int) string                    { return k.part[p] + "log" }
+func (k *keyspace) idemClaim(p int, key string) string  { return k.part[p] + "ik:" + key }
+func (k *keyspace) stockIdem(p int, sku, key string) string {
+	return k.part[p] + "widem:" + strconv.Itoa(len(sku)) + ":" + sku + ":" + key
+}
+func (k *keyspace) moves(p int, sku string) string { return k.part[p] + "ms:" + sku }
+func (k *keyspace) moveSeq(p int) string           { return k.part[p] + "mseq" }
+func (k *keyspace) moveLog(p int) string           { return k.part[p] + "mlog" }
 
 // idem is the idempotency record of (sku, key). The SKU's length comes
 // first because SKUs and keys may both contain ':' ("a:b"+"c" must not meet

@@ -86,7 +86,7 @@ func (s *Store) reserveArgs(r store.ReserveRequest, exp time.Time) []any {
 		keys.Key(keys.KindStock, r.SKU), millis(r.Now), s.cfg.ChangeStreamMaxLen,
 		r.Warehouse, r.Qty, r.ID, r.SKU,
 		secs(exp), nanos(exp), millis(exp), secs(r.Now), nanos(r.Now),
-		fp, s.cfg.IdempotencyTTL.Milliseconds(),
+		fp, s.cfg.IdempotencyTTL.Milliseconds(), r.Actor, r.IdempotencyKey,
 	}
 }
 
@@ -247,4 +247,26 @@ func reservationFromHash(id string, h map[string]string) (store.Reservation, err
 		return store.Reservation{}, fmt.Errorf("%w: reservation %q status %q", errBadReply, id, res.Status)
 	}
 	return res, nil
+}
+
+// ExtendReservation moves a held reservation's expiry later in one script
+// (hash and holds index together).
+func (s *Store) ExtendReservation(ctx context.Context, id string, now time.Time, ttl time.Duration) (store.Reservation, error) {
+	p, err := keys.ReservationPartition(id)
+	if err != nil {
+		return store.Reservation{}, fmt.Errorf("%w: %w", store.ErrNotFound, err)
+	}
+	if ttl <= 0 || ttl > store.MaxReservationTTL {
+		return store.Reservation{}, fmt.Errorf("%w: ttl %v", store.ErrInvalid, ttl)
+	}
+	if now.IsZero() {
+		now = s.clock.Now()
+	}
+	exp := now.Add(ttl)
+	v, err := s.run(ctx, scriptExtend, []string{s.ks.reservation(p, id), s.ks.holds(p)},
+		secs(now), nanos(now), secs(exp), nanos(exp), millis(exp), id)
+	if err != nil {
+		return store.Reservation{}, err
+	}
+	return s.settled(id, "extend", v)
 }

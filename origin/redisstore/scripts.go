@@ -34,21 +34,24 @@ func loadScript(name string) *script {
 
 // The scripts, loaded once at init from the embedded files.
 var (
-	scriptLinkCreate  = loadScript("link_create")
-	scriptLinkUpdate  = loadScript("link_update")
-	scriptLinkDelete  = loadScript("link_delete")
-	scriptClicks      = loadScript("clicks")
-	scriptStockSet    = loadScript("stock_set")
-	scriptStockAdjust = loadScript("stock_adjust")
-	scriptReserve     = loadScript("reserve")
-	scriptCommit      = loadScript("commit")
-	scriptRelease     = loadScript("release")
-	scriptExpire      = loadScript("expire")
-	scriptPurge       = loadScript("purge")
+	scriptLinkCreate   = loadScript("link_create")
+	scriptLinkUpdate   = loadScript("link_update")
+	scriptLinkDelete   = loadScript("link_delete")
+	scriptClicks       = loadScript("clicks")
+	scriptStockWrite   = loadScript("stock_write")
+	scriptIdemClaim    = loadScript("idem_claim")
+	scriptStockRebuild = loadScript("stock_rebuild")
+	scriptFeed         = loadScript("feed")
+	scriptExtend       = loadScript("extend")
+	scriptReserve      = loadScript("reserve")
+	scriptCommit       = loadScript("commit")
+	scriptRelease      = loadScript("release")
+	scriptExpire       = loadScript("expire")
+	scriptPurge        = loadScript("purge")
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
-		scriptStockSet, scriptStockAdjust, scriptReserve, scriptCommit,
+		scriptStockWrite, scriptIdemClaim, scriptStockRebuild, scriptFeed, scriptExtend, scriptReserve, scriptCommit,
 		scriptRelease, scriptExpire, scriptPurge,
 	}
 )

@@ -12,61 +12,102 @@ import (
 
 // SetStock sets on_hand of sku in warehouse, creating either.
 func (s *Store) SetStock(ctx context.Context, sku, warehouse string, onHand int64) (store.StockView, error) {
-	if err := checkStockArgs(sku, warehouse); err != nil {
-		return store.StockView{}, err
-	}
-	if onHand < 0 || onHand > maxQty {
-		return store.StockView{}, fmt.Errorf("%w: on_hand %d outside 0..%d", store.ErrInvalid, onHand, maxQty)
-	}
-	v, err := s.stockWrite(ctx, scriptStockSet, sku, warehouse, onHand)
-	if err != nil {
-		return store.StockView{}, err
-	}
-	tag, rest, err := replyOf(v)
-	if err != nil {
-		return store.StockView{}, err
-	}
-	switch tag {
-	case "ok":
-		return stockFromReply(sku, rest)
-	case "below":
-		return store.StockView{}, fmt.Errorf("%w: %s/%s", store.ErrBelowReserved, sku, warehouse)
-	}
-	return store.StockView{}, fmt.Errorf("%w: set stock: tag %q", errBadReply, tag)
+	return s.WriteStock(ctx, store.StockWrite{Op: store.OpSet, SKU: sku, Warehouse: warehouse, Qty: onHand})
 }
 
 // AdjustStock adds delta to on_hand.
 func (s *Store) AdjustStock(ctx context.Context, sku, warehouse string, delta int64) (store.StockView, error) {
-	if err := checkStockArgs(sku, warehouse); err != nil {
+	return s.WriteStock(ctx, store.StockWrite{Op: store.OpAdjust, SKU: sku, Warehouse: warehouse, Qty: delta})
+}
+
+// WriteStock runs a set, adjust or transfer in one script that also
+// appends its movements and its change.
+func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.StockView, error) {
+	if err := w.Check(); err != nil {
 		return store.StockView{}, err
 	}
-	if delta < -maxQty || delta > maxQty {
-		return store.StockView{}, fmt.Errorf("%w: delta %d outside ±%d", store.ErrInvalid, delta, maxQty)
+	if err := checkStockArgs(w.SKU, w.Warehouse); err != nil {
+		return store.StockView{}, err
 	}
-	v, err := s.stockWrite(ctx, scriptStockAdjust, sku, warehouse, delta)
+	if w.Op == store.OpTransfer && !keys.ValidWarehouse(w.To) {
+		return store.StockView{}, fmt.Errorf("%w: warehouse %q", store.ErrInvalid, w.To)
+	}
+	switch {
+	case w.Op == store.OpSet && (w.Qty < 0 || w.Qty > maxQty):
+		return store.StockView{}, fmt.Errorf("%w: on_hand %d outside 0..%d", store.ErrInvalid, w.Qty, maxQty)
+	case w.Qty < -maxQty || w.Qty > maxQty:
+		return store.StockView{}, fmt.Errorf("%w: quantity %d outside ±%d", store.ErrInvalid, w.Qty, maxQty)
+	}
+	if w.IdempotencyKey != "" {
+		// Claim the key in its own partition first: the write below runs in
+		// the SKU's slot, which cannot see a claim made for another SKU.
+		// A claim left by a request that died before its write is harmless:
+		// the same request retried goes on to the write, which records (or
+		// replays) its outcome atomically.
+		ip := store.IdempotencyPartition(w.IdempotencyKey)
+		v, err := s.run(ctx, scriptIdemClaim, []string{s.ks.idemClaim(ip, w.IdempotencyKey)},
+			w.Fingerprint(), s.cfg.IdempotencyTTL.Milliseconds())
+		if err != nil {
+			return store.StockView{}, err
+		}
+		if tag, _, err := replyOf(v); err != nil || tag != "ok" {
+			if err == nil && tag == "mismatch" {
+				err = fmt.Errorf("%w: key %q", store.ErrIdempotencyMismatch, w.IdempotencyKey)
+			}
+			return store.StockView{}, err
+		}
+	}
+	v, err := s.run(ctx, scriptStockWrite, s.stockWriteKeys(&w), s.stockWriteArgs(&w)...)
 	if err != nil {
 		return store.StockView{}, err
 	}
+	return stockWriteResult(&w, v)
+}
+
+func (s *Store) stockWriteKeys(w *store.StockWrite) []string {
+	p := keys.Partition(keys.KindStock, w.SKU)
+	ks := []string{s.ks.stock(p, w.SKU), s.ks.seq(p), s.ks.log(p)}
+	if w.IdempotencyKey != "" {
+		ks = append(ks, s.ks.stockIdem(p, w.SKU, w.IdempotencyKey))
+	}
+	return ks
+}
+
+func (s *Store) stockWriteArgs(w *store.StockWrite) []any {
+	args := []any{keys.Key(keys.KindStock, w.SKU), s.nowMs(), s.cfg.ChangeStreamMaxLen,
+		w.Op, w.Warehouse, w.Qty, w.To, w.IfVersion, w.SKU, w.Reason, w.Ref, w.Actor, w.IdempotencyKey}
+	if w.IdempotencyKey != "" {
+		args = append(args, w.Fingerprint(), s.cfg.IdempotencyTTL.Milliseconds())
+	}
+	return args
+}
+
+// stockWriteResult maps the stock_write script's reply.
+func stockWriteResult(w *store.StockWrite, v any) (store.StockView, error) {
 	tag, rest, err := replyOf(v)
 	if err != nil {
 		return store.StockView{}, err
 	}
 	switch tag {
 	case "ok":
-		return stockFromReply(sku, rest)
+		return stockFromReply(w.SKU, rest)
+	case "below":
+		return store.StockView{}, fmt.Errorf("%w: %s/%s", store.ErrBelowReserved, w.SKU, w.Warehouse)
 	case "insufficient":
-		return store.StockView{}, fmt.Errorf("%w: %s/%s", store.ErrInsufficientStock, sku, warehouse)
+		return store.StockView{}, fmt.Errorf("%w: %s/%s", store.ErrInsufficientStock, w.SKU, w.Warehouse)
 	case "nf":
-		return store.StockView{SKU: sku}, fmt.Errorf("%w: stock %s/%s", store.ErrNotFound, sku, warehouse)
+		return store.StockView{SKU: w.SKU}, fmt.Errorf("%w: stock %s/%s", store.ErrNotFound, w.SKU, w.Warehouse)
+	case "replay":
+		v, err := stockFromReply(w.SKU, rest)
+		v.Replayed = err == nil
+		return v, err
+	case "idem_mismatch":
+		return store.StockView{}, fmt.Errorf("%w: key %q", store.ErrIdempotencyMismatch, w.IdempotencyKey)
+	case "mismatch":
+		cur, _ := at(rest, 0)
+		return store.StockView{}, fmt.Errorf("%w: %s is at version %v, not %d", store.ErrVersionMismatch, w.SKU, cur, w.IfVersion)
 	}
-	return store.StockView{}, fmt.Errorf("%w: adjust stock: tag %q", errBadReply, tag)
-}
-
-func (s *Store) stockWrite(ctx context.Context, sc *script, sku, warehouse string, n int64) (any, error) {
-	p := keys.Partition(keys.KindStock, sku)
-	return s.run(ctx, sc,
-		[]string{s.ks.stock(p, sku), s.ks.seq(p), s.ks.log(p)},
-		keys.Key(keys.KindStock, sku), s.nowMs(), s.cfg.ChangeStreamMaxLen, warehouse, n)
+	return store.StockView{}, fmt.Errorf("%w: %s stock: tag %q", errBadReply, w.Op, tag)
 }
 
 // GetStock returns the stock view, or ErrNotFound (Version 0: SKUs are

@@ -20,6 +20,10 @@ var (
 	ErrReservationExpired = errors.New("reservation expired")
 	// ErrIdempotencyMismatch: an idempotency key reused for another request.
 	ErrIdempotencyMismatch = errors.New("idempotency key reused with different parameters")
+	// ErrVersionMismatch: a write with IfVersion when the SKU moved on.
+	ErrVersionMismatch = errors.New("version mismatch")
+	// ErrInvalidReason: a stock write with a reason outside Reasons.
+	ErrInvalidReason = errors.New("invalid reason")
 	// ErrInvalid: input a store refuses (it should have been caught earlier).
 	ErrInvalid = errors.New("invalid input")
 	// ErrUnavailable: storage cannot be reached; nothing was applied.

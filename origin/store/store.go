@@ -40,6 +40,31 @@ type Store interface {
 	// would fall below reserved or below 0; ErrNotFound for an unknown SKU
 	// or warehouse when delta < 0.
 	AdjustStock(ctx context.Context, sku, warehouse string, delta int64) (StockView, error)
+	// WriteStock runs a set, adjust or transfer (see StockWrite) and appends
+	// its movements to the SKU's ledger in the same atomic step. SetStock
+	// and AdjustStock are WriteStock without ledger details. A transfer
+	// needs Qty on hand available (not reserved) in Warehouse, else
+	// ErrInsufficientStock; ErrVersionMismatch when IfVersion is set and
+	// the SKU is at another version (or does not exist: version 0).
+	WriteStock(ctx context.Context, w StockWrite) (StockView, error)
+	// Movements returns a page of a SKU's ledger, oldest first. An unknown
+	// SKU has an empty ledger.
+	Movements(ctx context.Context, q MovementQuery) (MovementPage, error)
+	// LedgerHeads returns every partition's ledger head: the seq of its
+	// newest movement (index = partition), for the movement feed.
+	LedgerHeads(ctx context.Context) ([]uint64, error)
+	// PartitionMovements returns up to limit movements of a partition with
+	// seq > after, in seq order (the feed reads each partition this way).
+	PartitionMovements(ctx context.Context, partition int, after uint64, limit int) ([]Movement, error)
+	// StockSKUs lists the SKUs that have a stock view in a partition (for
+	// ledger verify and rebuild).
+	StockSKUs(ctx context.Context, partition int) ([]string, error)
+	// RebuildStock replaces a SKU's stock view with v, the view its ledger
+	// replays to, provided the SKU's last movement is still lastSeq (else
+	// ErrVersionMismatch: replay again), and appends a change so edges
+	// refetch. It refuses (ErrInvalid) a v older than the stored version:
+	// versions never go back.
+	RebuildStock(ctx context.Context, v StockView, lastSeq uint64) error
 	// GetStock returns the stock view; ErrNotFound (with Version set, as
 	// GetLink) for an unknown SKU.
 	GetStock(ctx context.Context, sku string) (StockView, error)
@@ -58,6 +83,10 @@ type Store interface {
 	// ReleaseReservation returns held stock. Releasing a released or
 	// expired reservation returns it unchanged; ErrNotHeld if committed.
 	ReleaseReservation(ctx context.Context, id string) (Reservation, error)
+	// ExtendReservation moves a held reservation's expiry to now + ttl
+	// (never earlier than it was). ErrNotHeld if it is not held,
+	// ErrReservationExpired if it is held but already past its expiry.
+	ExtendReservation(ctx context.Context, id string, now time.Time, ttl time.Duration) (Reservation, error)
 	// ExpireHolds expires up to max held reservations whose expiry is at or
 	// before now, returning how many it expired. Safe to run from several
 	// origins at once: each hold is expired exactly once.

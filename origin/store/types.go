@@ -53,6 +53,9 @@ type StockView struct {
 	Available  int64                     `json:"available"`
 	Version    uint64                    `json:"version"`
 	Warehouses map[string]WarehouseStock `json:"warehouses"`
+	// Replayed is true when WriteStock answered a repeated idempotency key
+	// with the first outcome instead of writing again.
+	Replayed bool `json:"-"`
 }
 
 // Reservation statuses.
@@ -91,4 +94,6 @@ type ReserveRequest struct {
 	// records the outcome (reservation or insufficient stock) under
 	// (SKU, key) and answers a repeat with it, changing nothing.
 	IdempotencyKey string
+	// Actor is who asked (the admin key's id), recorded on the movement.
+	Actor string
 }

@@ -133,6 +133,9 @@ func testConcurrentNoOversell(t *testing.T, s store.Store) {
 			return
 		}
 		checkNoOversell(t, s, m, fmt.Sprintf("after round %d", round+1))
+		for _, sku := range nosSKUs {
+			checkReplay(t, s, sku, fmt.Sprintf("after round %d", round+1))
+		}
 	}
 	// Let every hold run out, and check once more with nothing held.
 	for {
@@ -146,6 +149,9 @@ func testConcurrentNoOversell(t *testing.T, s store.Store) {
 	}
 	checkNoOversell(t, s, m, "after all holds expired")
 	checkLogVersions(t, s)
+	for _, sku := range nosSKUs {
+		checkReplay(t, s, sku, "after the no-oversell run")
+	}
 }
 
 // nosStep does one random operation and records what the store accepted.
@@ -213,6 +219,24 @@ func nosStep(t *testing.T, s store.Store, m *nosModel, clk *nosClock, rng *rand.
 			if err == nil && res.Status != store.StatusReleased && res.Status != store.StatusExpired {
 				t.Errorf("ReleaseReservation returned status %q without error", res.Status)
 			}
+		}
+	case op < 80: // transfer between the two warehouses
+		from, to := nosWarehouses[0], nosWarehouses[1]
+		if rng.IntN(2) == 0 {
+			from, to = to, from
+		}
+		qty := 1 + rng.Int64N(3)
+		_, err := s.WriteStock(ctx, store.StockWrite{Op: store.OpTransfer, SKU: sku, Warehouse: from, To: to, Qty: qty, Reason: "transfer"})
+		switch {
+		case err == nil:
+			m.mu.Lock()
+			m.adjusted[sku+"/"+from] -= qty
+			m.adjusted[sku+"/"+to] += qty
+			m.adjusts[sku]++
+			m.mu.Unlock()
+		case errors.Is(err, store.ErrInsufficientStock):
+		default:
+			t.Errorf("transfer %s %s->%s %d: %v", sku, from, to, qty, err)
 		}
 	case op < 90:
 		delta := rng.Int64N(9) - 4 // -4..4

@@ -194,3 +194,45 @@ func testCommitPastExpiry(t *testing.T, s store.Store) {
 	w.unchanged("operations on an expired reservation")
 	checkView(t, "at the end", mustGetStock(t, s, "ce"), "ce", 5, map[string]wh{"w1": {8, 0}})
 }
+
+// testReservationExtend: extending a hold moves its expiry (and the sweep
+// honours the new one); it never shortens; a hold past its expiry or not
+// held cannot be extended; stock and its version do not change.
+func testReservationExtend(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustSetStock(t, s, "EXT", "w1", 10)
+	r := mustReserve(t, s, reserveReq("EXT", "w1", 3, time.Minute)) // expires t0+1m
+	lw := watchLog(t, s)
+	got, err := s.ExtendReservation(ctx, r.ID, t0.Add(30*time.Second), 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRes(t, "extended", got, r.ID, "EXT", "w1", 3, store.StatusHeld, t0.Add(330*time.Second))
+	checkRes(t, "read back", mustGetRes(t, s, r.ID), r.ID, "EXT", "w1", 3, store.StatusHeld, t0.Add(330*time.Second))
+	// A shorter extension leaves it alone.
+	if got, err = s.ExtendReservation(ctx, r.ID, t0.Add(40*time.Second), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	checkRes(t, "not shortened", got, r.ID, "EXT", "w1", 3, store.StatusHeld, t0.Add(330*time.Second))
+	lw.unchanged("extensions")
+	// The sweep uses the new expiry: not due at the old one, due at the new.
+	if n, err := s.ExpireHolds(ctx, t0.Add(2*time.Minute), 10); err != nil || n != 0 {
+		t.Fatalf("sweep at the old expiry expired %d (%v)", n, err)
+	}
+	_, err = s.ExtendReservation(ctx, r.ID, t0.Add(330*time.Second), time.Minute)
+	wantErr(t, "extend at expires_at", err, store.ErrReservationExpired)
+	if n, err := s.ExpireHolds(ctx, t0.Add(330*time.Second), 10); err != nil || n != 1 {
+		t.Fatalf("sweep at the new expiry expired %d (%v)", n, err)
+	}
+	_, err = s.ExtendReservation(ctx, r.ID, t0, time.Minute)
+	wantErr(t, "extend an expired hold", err, store.ErrNotHeld)
+	rel := mustReserve(t, s, reserveReq("EXT", "w1", 1, time.Minute))
+	if _, err := s.ReleaseReservation(ctx, rel.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.ExtendReservation(ctx, rel.ID, t0, time.Minute)
+	wantErr(t, "extend a released hold", err, store.ErrNotHeld)
+	_, err = s.ExtendReservation(ctx, newID("EXT"), t0, time.Minute)
+	wantErr(t, "extend an unknown id", err, store.ErrNotFound)
+	checkReplay(t, s, "EXT", "after extensions")
+}

@@ -37,6 +37,7 @@ var tests = []test{
 	{"ReservationCommit", testReservationCommit},
 	{"ReservationRelease", testReservationRelease},
 	{"CommitPastExpiry", testCommitPastExpiry},
+	{"ReservationExtend", testReservationExtend},
 	// expire.go
 	{"ExpireHolds", testExpireHolds},
 	{"ExpireHoldsMax", testExpireHoldsMax},
@@ -54,6 +55,13 @@ var tests = []test{
 	// concurrency.go
 	{"ConcurrentReserveExact", testConcurrentReserveExact},
 	{"ConcurrentNoOversell", testConcurrentNoOversell},
+	// ledger.go
+	{"LedgerEveryStockWrite", testLedgerEveryStockWrite},
+	{"LedgerRefusedWrites", testLedgerRefusedWrites},
+	{"LedgerConcurrentWriters", testLedgerConcurrentWriters},
+	{"StockWriteIdempotency", testStockWriteIdempotency},
+	{"LedgerVerifyRebuild", testLedgerVerifyRebuild},
+	{"LedgerFeed", testLedgerFeed},
 	// close.go
 	{"PingAndClose", testPingAndClose},
 }

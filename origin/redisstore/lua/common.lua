@@ -35,6 +35,39 @@ local function append_change(seqkey, logkey, maxlen, key, version, at)
   return seq
 end
 
+-- part_of returns the partition's key prefix "<prefix>:{pN}:" from its
+-- seq key "<prefix>:{pN}:seq".
+local function part_of(seqkey)
+  return string.sub(seqkey, 1, #seqkey - 3)
+end
+
+-- append_move appends one movement to the stock ledger, in the same script
+-- (so the same atomic step) as the change it records: the partition's
+-- ledger counter gives it a seq; the SKU's own stream "ms:<sku>" holds the
+-- movement under entry ID "<seq>-0" (ordered per SKU), and the partition's
+-- "mlog" stream names the SKU under the same ID (ordered per partition,
+-- for the feed). Neither is trimmed: the ledger keeps everything. meta is
+-- {reason, ref, actor, idempotency key}; empty ones are left out.
+local function append_move(part, sku, wh, kind, doh, dr, oh, r, meta, v, at)
+  local seq = redis.call('INCR', part .. 'mseq')
+  local id = str(seq) .. '-0'
+  local f = {'XADD', part .. 'ms:' .. sku, id, 'w', wh, 'k', kind, 'dh', str(doh),
+    'dr', str(dr), 'h', str(oh), 'r', str(r), 'v', str(v), 't', at}
+  local names = {'rs', 'rf', 'a', 'i'}
+  for i = 1, 4 do
+    if meta[i] and meta[i] ~= '' then
+      f[#f + 1] = names[i]
+      f[#f + 1] = meta[i]
+    end
+  end
+  redis.call(unpack(f))
+  redis.call('XADD', part .. 'mlog', id, 's', sku)
+  return seq
+end
+
+-- move_kinds names the movement that ends a hold with each status.
+local move_kinds = {committed = 'commit', released = 'release', expired = 'expire'}
+
 -- due reports whether an expiry (es seconds, en nanoseconds) is at or
 -- before now (ns, nn): exact to the nanosecond without exceeding 2^53.
 local function due(es, en, ns, nn)
@@ -68,6 +101,11 @@ local function finish_hold(reskey, holdskey, id, stockprefix, r, status, sold,
     redis.call('HINCRBY', stockkey, 'h:' .. r[3], str(-q))
   end
   local v = redis.call('HINCRBY', stockkey, 'v', 1)
+  local after = redis.call('HMGET', stockkey, 'h:' .. r[3], 'r:' .. r[3])
+  local doh = 0
+  if sold then doh = -q end
+  append_move(part_of(seqkey), r[2], r[3], move_kinds[status], doh, -q,
+    tonumber(after[1]), tonumber(after[2]), {'', id, '', ''}, v, at)
   redis.call('HSET', reskey, 'st', status)
   redis.call('ZREM', holdskey, id)
   redis.call('PEXPIRE', reskey, retention)

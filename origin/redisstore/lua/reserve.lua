@@ -1,7 +1,8 @@
 -- KEYS: stock, seq, log, reservation, holds[, idempotency record]
 -- ARGV: change key, at ms, maxlen, warehouse ("" = pick), qty, id, sku,
 --       expires s, expires ns, expires ms (holds score), created s,
---       created ns, request fingerprint, idempotency ttl ms
+--       created ns, request fingerprint, idempotency ttl ms, actor,
+--       idempotency key
 -- Returns {'ok', warehouse, version} | {'replay', id, reservation hash} |
 --   {'insufficient', replayed 0/1} | {'nf'} | {'mismatch'} | {'gone', id} |
 --   {'idtaken'}
@@ -82,6 +83,9 @@ end
 
 redis.call('HINCRBY', KEYS[1], 'r:' .. chosen, ARGV[5])
 local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
+local after = redis.call('HMGET', KEYS[1], 'h:' .. chosen, 'r:' .. chosen)
+append_move(part_of(KEYS[2]), ARGV[7], chosen, 'hold', 0, qty,
+  tonumber(after[1]), tonumber(after[2]), {'', ARGV[6], ARGV[15], ARGV[16]}, v, ARGV[2])
 redis.call('HSET', KEYS[4], 'sku', ARGV[7], 'wh', chosen, 'q', ARGV[5],
   'st', 'held', 'es', ARGV[8], 'en', ARGV[9], 'cs', ARGV[11], 'cn', ARGV[12])
 redis.call('ZADD', KEYS[5], ARGV[10], ARGV[6])

@@ -1,0 +1,65 @@
+package redisstore_test
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"testing"
+
+	"github.com/shortstock/shortstock/origin/store"
+)
+
+// BenchmarkAdjust measures parallel synchronous adjusts (Store.AdjustStock,
+// one script per call: with the ledger, the state change, its movement and
+// its change record) over 64 SKUs on the standalone Redis, from
+// benchClients goroutines.
+//
+//	go test -run '^$' -bench BenchmarkAdjust -benchtime 3s ./origin/redisstore/
+func BenchmarkAdjust(b *testing.B) {
+	s := openStandalone(b, benchConfig)
+	ctx := ctxT(b)
+	skus := make([]string, 64)
+	for i := range skus {
+		skus[i] = fmt.Sprintf("ADJ-%d", i)
+		if _, err := s.SetStock(ctx, skus[i], "w1", 1<<40); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var n atomic.Uint64
+	b.SetParallelism((benchClients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.AdjustStock(ctx, skus[n.Add(1)%64], "w1", 1); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "adjusts/s")
+}
+
+// BenchmarkLedgerBytes reports the Redis memory one movement costs: 2000
+// adjusts (reason and a short ref) of one SKU, the SKU's ledger stream plus
+// its partition's ledger order stream, divided by 2000.
+//
+//	go test -run '^$' -bench BenchmarkLedgerBytes ./origin/redisstore/
+func BenchmarkLedgerBytes(b *testing.B) {
+	s := openStandalone(b)
+	ctx := ctxT(b)
+	const n = 2000
+	for range n {
+		if _, err := s.WriteStock(ctx, store.StockWrite{Op: store.OpAdjust, SKU: "SKU-00001", Warehouse: "eu-1", Qty: 3, Reason: "received", Ref: "po-12345", Actor: "key-0123abcd"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sku, part, err := s.LedgerMemory(ctx, "SKU-00001")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+	}
+	b.ReportMetric(float64(sku+part)/n, "bytes/movement")
+	b.ReportMetric(float64(sku)/n, "sku-stream-bytes/movement")
+}

@@ -1,0 +1,242 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin/store"
+)
+
+// Movements returns a page of a SKU's ledger from its stream, read on the
+// master (the ledger is what verify and replay trust; a replica may lag).
+func (s *Store) Movements(ctx context.Context, q store.MovementQuery) (store.MovementPage, error) {
+	var page store.MovementPage
+	if !keys.ValidSKU(q.SKU) {
+		return page, fmt.Errorf("%w: sku %q", store.ErrInvalid, q.SKU)
+	}
+	if q.Limit <= 0 || q.Limit > store.MaxMovementsLimit {
+		q.Limit = store.MaxMovementsLimit
+	}
+	if s.closed.Load() {
+		return page, s.classify("movements", redis.ErrClosed)
+	}
+	p := keys.Partition(keys.KindStock, q.SKU)
+	key := s.ks.moves(p, q.SKU)
+	after := q.After
+	for {
+		// One more than a page, to know whether another page follows.
+		want := int64(q.Limit - len(page.Movements) + 1)
+		entries, err := s.primary.XRangeN(ctx, key, "("+strconv.FormatUint(after, 10)+"-0", "+", want).Result()
+		if err != nil {
+			return store.MovementPage{}, s.classify("movements", err)
+		}
+		for _, e := range entries {
+			m, err := movementFromEntry(p, q.SKU, e)
+			if err != nil {
+				return store.MovementPage{}, err
+			}
+			after = m.Seq
+			if q.Warehouse != "" && m.Warehouse != q.Warehouse {
+				continue
+			}
+			if len(page.Movements) == q.Limit {
+				page.Next = page.Movements[len(page.Movements)-1].Seq
+				return page, nil
+			}
+			page.Movements = append(page.Movements, m)
+		}
+		if int64(len(entries)) < want {
+			return page, nil
+		}
+	}
+}
+
+// movementFromEntry decodes one entry of a SKU's ledger stream (fields
+// written by append_move in lua/common.lua).
+func movementFromEntry(p int, sku string, e redis.XMessage) (store.Movement, error) {
+	seqStr, rest, ok := strings.Cut(e.ID, "-")
+	seq, err := strconv.ParseUint(seqStr, 10, 64)
+	if !ok || rest != "0" || err != nil || seq == 0 {
+		return store.Movement{}, errBadReplyf("movement id %q", e.ID)
+	}
+	str := func(k string) string { s, _ := e.Values[k].(string); return s }
+	num := func(k string) (int64, error) {
+		n, err := strconv.ParseInt(str(k), 10, 64)
+		if err != nil {
+			return 0, errBadReplyf("movement %s field %s %q", e.ID, k, str(k))
+		}
+		return n, nil
+	}
+	m := store.Movement{
+		ID: store.MovementID(p, seq), Cursor: seqStr, SKU: sku, Warehouse: str("w"), Kind: str("k"),
+		Reason: str("rs"), Ref: str("rf"), Actor: str("a"), IdempotencyKey: str("i"),
+		Partition: p, Seq: seq,
+	}
+	var v, t int64
+	for _, f := range []struct {
+		k   string
+		dst *int64
+	}{{"dh", &m.DeltaOnHand}, {"dr", &m.DeltaReserved}, {"h", &m.OnHand}, {"r", &m.Reserved}, {"v", &v}, {"t", &t}} {
+		if *f.dst, err = num(f.k); err != nil {
+			return store.Movement{}, err
+		}
+	}
+	if v <= 0 || m.Warehouse == "" || m.Kind == "" {
+		return store.Movement{}, errBadReplyf("movement %s of %s", e.ID, sku)
+	}
+	m.Version = uint64(v)
+	m.At = time.UnixMilli(t).UTC()
+	return m, nil
+}
+
+// StockSKUs lists a partition's SKUs with SCAN on the master that owns
+// the partition's slot.
+func (s *Store) StockSKUs(ctx context.Context, partition int) ([]string, error) {
+	if partition < 0 || partition >= keys.Partitions {
+		return nil, fmt.Errorf("%w: partition %d", store.ErrInvalid, partition)
+	}
+	if s.closed.Load() {
+		return nil, s.classify("stock skus", redis.ErrClosed)
+	}
+	prefix := s.ks.stockPrefix(partition)
+	var node redis.Cmdable = s.rw
+	if cc, ok := s.rw.(*redis.ClusterClient); ok {
+		m, err := cc.MasterForKey(ctx, prefix)
+		if err != nil {
+			return nil, s.classify("stock skus", err)
+		}
+		node = m
+	}
+	var out []string
+	var cursor uint64
+	for {
+		ks, next, err := node.Scan(ctx, cursor, escapeGlob(prefix)+"*", 1000).Result()
+		if err != nil {
+			return nil, s.classify("stock skus", err)
+		}
+		for _, k := range ks {
+			out = append(out, strings.TrimPrefix(k, prefix))
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil // SCAN may return a key twice
+}
+
+// escapeGlob escapes SCAN MATCH's special characters.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[]\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// RebuildStock writes a view replayed from the ledger, if the SKU's ledger
+// still ends at lastSeq (checked in the same script).
+func (s *Store) RebuildStock(ctx context.Context, v store.StockView, lastSeq uint64) error {
+	if !keys.ValidSKU(v.SKU) || v.Version == 0 {
+		return fmt.Errorf("%w: sku %q version %d", store.ErrInvalid, v.SKU, v.Version)
+	}
+	args := []any{keys.Key(keys.KindStock, v.SKU), s.nowMs(), s.cfg.ChangeStreamMaxLen, lastSeq, v.Version}
+	for name, w := range v.Warehouses {
+		if !keys.ValidWarehouse(name) || w.OnHand < 0 || w.Reserved < 0 || w.Reserved > w.OnHand || w.OnHand > maxQty {
+			return fmt.Errorf("%w: warehouse %q %+v", store.ErrInvalid, name, w)
+		}
+		args = append(args, name, w.OnHand, w.Reserved)
+	}
+	p := keys.Partition(keys.KindStock, v.SKU)
+	r, err := s.run(ctx, scriptStockRebuild, []string{s.ks.stock(p, v.SKU), s.ks.seq(p), s.ks.log(p), s.ks.moves(p, v.SKU)}, args...)
+	if err != nil {
+		return err
+	}
+	tag, _, err := replyOf(r)
+	if err != nil {
+		return err
+	}
+	switch tag {
+	case "ok":
+		return nil
+	case "moved":
+		return fmt.Errorf("%w: the ledger of %s moved on since seq %d", store.ErrVersionMismatch, v.SKU, lastSeq)
+	case "newer":
+		return fmt.Errorf("%w: %s is at a newer version than its ledger (%d)", store.ErrInvalid, v.SKU, v.Version)
+	}
+	return fmt.Errorf("%w: rebuild stock: tag %q", errBadReply, tag)
+}
+
+// LedgerHeads reads every partition's ledger counter, pipelined (go-redis
+// splits a cluster pipeline by node).
+func (s *Store) LedgerHeads(ctx context.Context) ([]uint64, error) {
+	if s.closed.Load() {
+		return nil, s.classify("ledger heads", redis.ErrClosed)
+	}
+	pipe := s.primary.Pipeline()
+	cmds := make([]*redis.StringCmd, keys.Partitions)
+	for p := range cmds {
+		cmds[p] = pipe.Get(ctx, s.ks.moveSeq(p))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, s.classify("ledger heads", err)
+	}
+	heads := make([]uint64, keys.Partitions)
+	for p, c := range cmds {
+		v, err := c.Uint64()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, errBadReplyf("ledger head of partition %d: %v", p, err)
+		}
+		heads[p] = v
+	}
+	return heads, nil
+}
+
+// PartitionMovements reads a partition's next movements in one read-only
+// script on the partition's master.
+func (s *Store) PartitionMovements(ctx context.Context, partition int, after uint64, limit int) ([]store.Movement, error) {
+	if partition < 0 || partition >= keys.Partitions {
+		return nil, fmt.Errorf("%w: partition %d", store.ErrInvalid, partition)
+	}
+	if limit <= 0 || limit > store.MaxMovementsLimit {
+		limit = store.MaxMovementsLimit
+	}
+	v, err := s.run(ctx, scriptFeed, []string{s.ks.moveLog(partition)}, after, limit, s.ks.part[partition])
+	if err != nil {
+		return nil, err
+	}
+	arr, ok := v.([]any)
+	if !ok || len(arr)%3 != 0 {
+		return nil, errBadReplyf("feed: %T", v)
+	}
+	out := make([]store.Movement, 0, len(arr)/3)
+	for i := 0; i < len(arr); i += 3 {
+		id, ok1 := arr[i].(string)
+		sku, ok2 := arr[i+1].(string)
+		fields, ok3 := arr[i+2].([]any)
+		if !ok1 || !ok2 || !ok3 || len(fields)%2 != 0 {
+			return nil, errBadReplyf("feed entry %v", arr[i])
+		}
+		vals := make(map[string]any, len(fields)/2)
+		for j := 0; j < len(fields); j += 2 {
+			k, _ := fields[j].(string)
+			vals[k] = fields[j+1]
+		}
+		m, err := movementFromEntry(partition, sku, redis.XMessage{ID: id, Values: vals})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
