@@ -40,11 +40,15 @@ var Rules = []Rule{
 	// backend tests run the suite.
 	{Prefix: "origin/embedded", Imports: with(leaves, "origin/store"), TestExtra: []string{"origin/storetest", "origin/embedded"}},
 	{Prefix: "origin/redisstore", Imports: with(leaves, "origin/store"), TestExtra: []string{"origin/storetest", "origin/redisstore"}},
-	{Prefix: "origin/storetest", Imports: with(leaves, "origin/store")},
+	{Prefix: "origin/storetest", Imports: with(leaves, "origin/store", "origin/ledger")},
+	// The ledger's verify/rebuild/feed logic works on the contract only.
+	{Prefix: "origin/ledger", Imports: with(leaves, "origin/store")},
+	// Purge hooks send HTTP to CDNs; they know nothing of the origin.
+	{Prefix: "origin/purgehook", Imports: leaves},
 	{Prefix: "origin/adminsec", Imports: with(leaves, "origin/store")},
 	// The admin server: its own parts and the contract. Its tests run it
 	// over real backends.
-	{Prefix: "origin", Imports: with(leaves, "origin/store", "origin/adminsec"), TestExtra: []string{"origin", "origin/embedded", "origin/redisstore"}},
+	{Prefix: "origin", Imports: with(leaves, "origin/store", "origin/adminsec", "origin/ledger", "origin/purgehook"), TestExtra: []string{"origin", "origin/embedded", "origin/redisstore"}},
 	// The edge talks to origins over HTTP only. Its real-origin tests
 	// (realorigin_test.go) start a real origin server to talk to.
 	{Prefix: "edge", Imports: with(leaves, "edge/cache"), TestExtra: []string{"origin", "origin/embedded", "origin/store"}},
