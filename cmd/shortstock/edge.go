@@ -85,13 +85,13 @@ func runEdge(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	token, err := gf.clusterToken("edge", log)
+	auth, err := gf.internalAuth("edge")
 	if err != nil {
 		return err
 	}
 	applyEdgeMemoryLimit(cacheBytes, log)
 	cfg := edge.DefaultConfig()
-	cfg.Region, cfg.Origins, cfg.ClusterToken = region, origins, token
+	cfg.Region, cfg.Origins, cfg.ClusterToken = region, origins, auth.send
 	if gcfg != nil {
 		cfg.NodeName = gcfg.NodeName
 	}

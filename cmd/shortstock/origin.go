@@ -197,7 +197,7 @@ func runOrigin(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	token, err := f.gossip.clusterToken("origin", log)
+	auth, err := f.gossip.internalAuth("origin")
 	if err != nil {
 		return err
 	}
@@ -209,7 +209,10 @@ func runOrigin(ctx context.Context, args []string) error {
 
 	cfg.Region = f.region
 	cfg.Store = store
-	cfg.ClusterToken = token
+	cfg.ClusterToken, cfg.InternalInsecure = auth.send, auth.insecure
+	if len(auth.accept) > 1 {
+		cfg.ClusterTokens = auth.accept[1:]
+	}
 	cfg.LinkCacheTTL, cfg.StockCacheTTL, cfg.NegativeCacheTTL = f.linkTTL, f.stockTTL, f.negTTL
 	node, err := topology.StartOrigin(topology.OriginOptions{Origin: cfg, Listen: f.listen, Gossip: gcfg, Logger: log.With("region", f.region)})
 	if err != nil {
