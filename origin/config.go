@@ -2,6 +2,7 @@ package origin
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -100,6 +101,9 @@ type Config struct {
 	// receipt asks them for their edges (see SetPeers). Default none: a
 	// receipt lists this origin's edges only.
 	PeerOrigins []string
+	// PeerTLS configures TLS to https:// peer origins (RootCAs for a
+	// private CA). Default nil: the system roots.
+	PeerTLS *tls.Config
 	// ReceiptLiveWindow: an edge that has not reported what it applied
 	// for this long counts as down in change receipts ("unknown"), and no
 	// longer holds a receipt back. Default 3s.

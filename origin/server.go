@@ -98,6 +98,11 @@ func New(cfg Config) (*Server, error) {
 	s.receipts = newReceipts(cfg.ReceiptLiveWindow)
 	s.peers = append([]string(nil), cfg.PeerOrigins...)
 	s.peerClient = &http.Client{Timeout: peerTimeout}
+	if cfg.PeerTLS != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg.PeerTLS
+		s.peerClient.Transport = tr
+	}
 	if len(cfg.PurgeHooks) > 0 {
 		s.hooks, err = purgehook.New(purgehook.Config{
 			URLs: cfg.PurgeHooks, Secret: cfg.PurgeHookSecret, Region: cfg.Region,
