@@ -17,13 +17,17 @@ import (
 // joined to the same pool is kill -9ed and restarted. Readers poll every
 // edge throughout, including a code cached as a 404 that is created during
 // the cut. It reports answers older than a write acknowledged more than the
-// bound earlier (the bound is the cache TTL, the safety net, plus slack for
-// scheduling) and answers older than one the same edge served before. Both
-// must be 0: a partitioned edge still has its heads poll and TTLs, and a
-// restarted one starts empty.
+// bound earlier and answers older than one the same edge served before.
+// Both must be 0: a partitioned edge still has its heads poll, and a
+// restarted one starts empty. The bound comes from the catch-up it tests:
+// the edge's heads poll (2 s, its default) plus 3 s for one origin fetch
+// and scheduling on a loaded machine. The cache TTL is a minute, far past
+// the bound, so expiring entries cannot hide a broken catch-up (with a TTL
+// inside the bound, an edge that never caught up would still pass).
 func TestStalenessUnderFaults(t *testing.T) {
-	ttl := 2 * time.Second
-	bound := ttl + 1500*time.Millisecond
+	const headsPoll = 2 * time.Second // edge.DefaultConfig, --heads-poll
+	ttl := time.Minute
+	bound := headsPoll + 3*time.Second
 	cutFor := pick(4*time.Second, 12*time.Second)
 	topo := startFaulty(t, topology.Config{
 		Regions: 1, EdgesPerRegion: 3, RegionNames: []string{"stale"},
@@ -68,7 +72,12 @@ func TestStalenessUnderFaults(t *testing.T) {
 	var (
 		mu     sync.Mutex
 		obs    []observed
-		failed int
+		failed [4]int // per edge: the process is killed and paused on purpose, the others never are
+		// Answers from the in-process edges that are neither served nor
+		// the expected 404, and the first of them: an edge fault. A
+		// transport error (a client timeout on a loaded machine) is not.
+		badLive  int
+		firstBad string
 	)
 	stop := make(chan struct{})
 	var readers sync.WaitGroup
@@ -89,7 +98,13 @@ func TestStalenessUnderFaults(t *testing.T) {
 					if rd.served() || rd.err == nil && rd.status == http.StatusNotFound && p == negative {
 						obs = append(obs, observed{ei, p, start, rd.version})
 					} else {
-						failed++
+						failed[ei]++
+						if ei < 3 && rd.err == nil {
+							badLive++
+							if firstBad == "" {
+								firstBad = e + p + ": " + rd.String()
+							}
+						}
 					}
 					mu.Unlock()
 				}
@@ -176,7 +191,20 @@ func TestStalenessUnderFaults(t *testing.T) {
 	f.zero("not_converged", int64(len(edges)*len(read)-converged))
 	f.count("writes", writes)
 	f.count("reads", res.reads)
-	f.count("failed_reads", failed)
+	// The in-process edges are never down: even the cut one reaches its
+	// origin, so any wrong answer there is a fault of the edge (a client
+	// timeout is the machine's, counted apart). The process was killed,
+	// so some of its reads must have failed, or the kill did not happen
+	// while it was read.
+	f.zero("bad_answers_live_edges", int64(badLive))
+	f.count("failed_reads_live_edges", failed[0]+failed[1]+failed[2])
+	f.count("failed_reads_edge_proc", failed[3])
+	if badLive > 0 {
+		t.Logf("staleness: first bad answer of a live edge: %s", firstBad)
+	}
+	if failed[3] == 0 {
+		t.Errorf("staleness: no read of the edge process failed though it was killed %d times", kills)
+	}
 	f.count("stale_reads_within_bound", res.staleReads)
 	f.dur("p99_stale", res.p99Stale)
 	f.dur("max_stale", res.maxStale)
@@ -186,5 +214,9 @@ func TestStalenessUnderFaults(t *testing.T) {
 	f.dur("bound", bound)
 	f.dur("gossip_cut", cutFor)
 	f.count("edge_kills", kills)
-	f.count("partition_dropped", topo.fault(victim.Gossip.Name()).Dropped())
+	dropped := topo.fault(victim.Gossip.Name()).Dropped()
+	f.count("partition_dropped", dropped)
+	if dropped == 0 {
+		t.Errorf("staleness: the gossip cut dropped no packet: the cut edge was never cut off")
+	}
 }

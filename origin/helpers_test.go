@@ -155,6 +155,21 @@ func (r resp) json(t *testing.T) map[string]any {
 }
 
 // do sends a request with the admin key (key "" sends none).
+// waitTailer waits until the tailer has read its starting heads (Heads is
+// nil before): writes before that are history, not news, and are never
+// published. Polled with a deadline rather than slept, so a loaded machine
+// only makes it slower.
+func (o *testOrigin) waitTailer() {
+	o.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for o.srv.Heads() == nil {
+		if time.Now().After(deadline) {
+			o.t.Fatal("the tailer never read its starting heads")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 func (o *testOrigin) do(method, path, key string, body any, hdr ...string) resp {
 	o.t.Helper()
 	var rd io.Reader

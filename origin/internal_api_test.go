@@ -88,7 +88,7 @@ func TestClicksReachStats(t *testing.T) {
 func TestChangesFeedTailerAndEndpoint(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		o := newTestOrigin(t, b)
-		time.Sleep(50 * time.Millisecond) // let the tailer take its starting heads
+		o.waitTailer()
 		expect(t, o.admin("POST", "/v1/links", map[string]any{"url": "https://e.example", "code": "c1"}), 201, "")
 		expect(t, o.admin("PATCH", "/v1/links/c1", map[string]any{"redirect": 301}), 200, "")
 		expect(t, o.admin("PUT", "/v1/stock/K/w", map[string]any{"on_hand": 1}), 200, "")
