@@ -28,7 +28,9 @@ func TestStalenessUnderFaults(t *testing.T) {
 	const headsPoll = 2 * time.Second // edge.DefaultConfig, --heads-poll
 	ttl := time.Minute
 	bound := headsPoll + 3*time.Second
-	cutFor := pick(4*time.Second, 12*time.Second)
+	// Longer than the bound, so a cut edge whose catch-up is broken is
+	// stale past it before the cut heals.
+	cutFor := pick(bound+2*time.Second, 12*time.Second)
 	topo := startFaulty(t, topology.Config{
 		Regions: 1, EdgesPerRegion: 3, RegionNames: []string{"stale"},
 		Origin: func(_ string, c *origin.Config) { c.LinkCacheTTL, c.StockCacheTTL = ttl, ttl },
