@@ -59,6 +59,14 @@ type Config struct {
 	// token. Only for a test or a machine whose port nobody else can
 	// reach; it contradicts ClusterToken. Default false.
 	InternalInsecure bool
+	// InternalLoopback serves the internal API without a token to clients
+	// whose connection comes from a loopback address (the peer address;
+	// X-Forwarded-For is never read for it), and refuses every other
+	// client. For an origin that listens on loopback only, where nobody
+	// off the machine can reach it (cmd: no --cluster-secret with a
+	// loopback --listen). Contradicts a token and InternalInsecure.
+	// Default false.
+	InternalLoopback bool
 	// InternalRate and InternalBurst limit internal API requests per
 	// client IP (token bucket, as the admin limits; failed
 	// authentications share AuthFailureRate's budget per IP, apart from
@@ -342,12 +350,17 @@ var ErrConfig = errors.New("origin: invalid config")
 func (c *Config) validateClusterTokens() []error {
 	var errs []error
 	tokens := c.clusterTokens()
+	modes := 0
+	for _, on := range []bool{len(tokens) > 0, c.InternalInsecure, c.InternalLoopback} {
+		if on {
+			modes++
+		}
+	}
 	switch {
-	case len(tokens) == 0 && !c.InternalInsecure:
+	case modes == 0:
 		errs = append(errs, ErrNoClusterToken)
-	case len(tokens) > 0 && c.InternalInsecure:
-		//lint:ignore ST1005 the message starts with the Config field it names
-		errs = append(errs, errors.New("InternalInsecure contradicts a cluster token"))
+	case modes > 1:
+		errs = append(errs, errors.New("a cluster token, InternalInsecure and InternalLoopback exclude each other"))
 	case c.ClusterToken == "" && len(c.ClusterTokens) > 0:
 		//lint:ignore ST1005 the message starts with the Config field it names
 		errs = append(errs, errors.New("ClusterTokens needs ClusterToken (the token this origin sends)"))

@@ -3,6 +3,7 @@ package origin
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -67,19 +68,20 @@ func (s *Server) requireAdmin(res adminsec.Resource, next http.Handler) http.Han
 // requireCluster guards the internal API: the client IP's internal
 // budget first, then its failed-authentication budget, then a cluster
 // token, compared in constant time against every accepted one (old and
-// new during a rotation). Only Config.InternalInsecure skips the token;
-// there is no implicit trust, not even of loopback clients.
+// new during a rotation). Only an explicit mode skips the token:
+// Config.InternalInsecure (every client) or Config.InternalLoopback
+// (clients connected from a loopback address).
 func (s *Server) requireCluster(next http.Handler) http.Handler {
 	var digests [][sha256.Size]byte
 	for _, t := range s.cfg.clusterTokens() {
 		digests = append(digests, sha256.Sum256([]byte(t)))
 	}
-	insecure := s.cfg.InternalInsecure
+	insecure, loopback := s.cfg.InternalInsecure, s.cfg.InternalLoopback
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := s.cfg.Clock.Now()
 		ip := adminsec.ClientIP(r, s.cfg.TrustedProxies)
 		_, presented := r.Header["Authorization"]
-		d := s.internalLimits.Admit(ip, presented && !insecure, now)
+		d := s.internalLimits.Admit(ip, presented && !insecure && !loopback, now)
 		if !d.OK {
 			limit := adminsec.LimitAuth
 			if d.Limit != adminsec.LimitAuth {
@@ -89,7 +91,10 @@ func (s *Server) requireCluster(next http.Handler) http.Handler {
 			return
 		}
 		ok := insecure
-		if !ok {
+		switch {
+		case loopback:
+			ok = isLoopback(r.RemoteAddr)
+		case !ok:
 			got, has := adminsec.Bearer(r)
 			sum := sha256.Sum256([]byte(got))
 			match := 0
@@ -126,4 +131,15 @@ func (s *Server) rateLimited(w http.ResponseWriter, limit string, wait time.Dura
 		msg = "too many requests with this key; retry after " + strconv.Itoa(secs) + " s"
 	}
 	writeJSON(w, http.StatusTooManyRequests, &apiError{Code: "rate_limited", Message: msg})
+}
+
+// isLoopback reports whether a connection's peer address is a loopback
+// one.
+func isLoopback(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -2,6 +2,9 @@ package origin_test
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -24,12 +27,14 @@ func TestClusterTokenRequired(t *testing.T) {
 		mutate func(*origin.Config)
 		want   error
 	}{
-		"none":              {func(c *origin.Config) {}, origin.ErrNoClusterToken},
-		"short":             {func(c *origin.Config) { c.ClusterToken = "0123456789" }, origin.ErrClusterTokenTooShort},
-		"short next":        {func(c *origin.Config) { c.ClusterToken, c.ClusterTokens = good, []string{"x"} }, origin.ErrClusterTokenTooShort},
-		"next without main": {func(c *origin.Config) { c.ClusterTokens = []string{good} }, nil},
-		"both ways":         {func(c *origin.Config) { c.ClusterToken, c.InternalInsecure = good, true }, nil},
-		"bad rate":          {func(c *origin.Config) { c.ClusterToken, c.InternalBurst = good, -1 }, nil},
+		"none":                  {func(c *origin.Config) {}, origin.ErrNoClusterToken},
+		"short":                 {func(c *origin.Config) { c.ClusterToken = "0123456789" }, origin.ErrClusterTokenTooShort},
+		"short next":            {func(c *origin.Config) { c.ClusterToken, c.ClusterTokens = good, []string{"x"} }, origin.ErrClusterTokenTooShort},
+		"next without main":     {func(c *origin.Config) { c.ClusterTokens = []string{good} }, nil},
+		"both ways":             {func(c *origin.Config) { c.ClusterToken, c.InternalInsecure = good, true }, nil},
+		"token and loopback":    {func(c *origin.Config) { c.ClusterToken, c.InternalLoopback = good, true }, nil},
+		"insecure and loopback": {func(c *origin.Config) { c.InternalInsecure, c.InternalLoopback = true, true }, nil},
+		"bad rate":              {func(c *origin.Config) { c.ClusterToken, c.InternalBurst = good, -1 }, nil},
 	} {
 		cfg := origin.DefaultConfig()
 		cfg.Store, cfg.AdminKeys = st, []string{testKey}
@@ -50,6 +55,7 @@ func TestClusterTokenRequired(t *testing.T) {
 	for name, mutate := range map[string]func(*origin.Config){
 		"token":    func(c *origin.Config) { c.ClusterToken = good },
 		"insecure": func(c *origin.Config) { c.InternalInsecure = true },
+		"loopback": func(c *origin.Config) { c.InternalLoopback = true },
 	} {
 		cfg := origin.DefaultConfig()
 		cfg.Store, cfg.AdminKeys = st, []string{testKey}
@@ -103,4 +109,32 @@ func TestInternalAPIRateLimits(t *testing.T) {
 			expect(t, o.do("GET", "/internal/v1/heads", token, nil), 200, "")
 		}
 	})
+}
+
+// InternalLoopback serves clients connected from a loopback address only,
+// judged by the connection's peer address (a forged X-Forwarded-For from a
+// trusted proxy does not make a client local).
+func TestInternalLoopbackMode(t *testing.T) {
+	o := newTestOrigin(t, backends[0], func(c *origin.Config) {
+		c.InternalInsecure, c.InternalLoopback = false, true
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+	})
+	expect(t, o.do("GET", "/internal/v1/heads", "", nil), 200, "")
+	for _, remote := range []string{"192.0.2.7:4000", "[2001:db8::1]:4000", "10.0.0.1:1"} {
+		req := httptest.NewRequest("GET", "/internal/v1/heads", nil)
+		req.RemoteAddr = remote
+		req.Header.Set("X-Forwarded-For", "127.0.0.1")
+		rec := httptest.NewRecorder()
+		o.srv.Handler().ServeHTTP(rec, req)
+		if rec.Code != http.StatusUnauthorized {
+			t.Errorf("client %s: %d, want 401", remote, rec.Code)
+		}
+	}
+	req := httptest.NewRequest("GET", "/internal/v1/heads", nil)
+	req.RemoteAddr = "[::1]:4000"
+	rec := httptest.NewRecorder()
+	o.srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Errorf("client ::1: %d, want 200", rec.Code)
+	}
 }

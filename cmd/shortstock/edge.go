@@ -89,7 +89,12 @@ func runEdge(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	auth, err := gf.internalAuth("edge")
+	local := true
+	for _, o := range origins {
+		u, _ := url.Parse(o) // validated above
+		local = local && loopbackHost(u.Hostname())
+	}
+	auth, err := gf.internalAuth("edge", local)
 	if err != nil {
 		return err
 	}

@@ -99,11 +99,23 @@ type internalAuth struct {
 	send     string
 	accept   []string
 	insecure bool
+	// loopback: no secret, and the node is reachable (origin) or reaches
+	// its origins (edge) on loopback addresses only; the origin then
+	// serves loopback clients alone (origin.Config.InternalLoopback).
+	loopback bool
 }
 
-func (g *gossipFlags) internalAuth(cmd string) (internalAuth, error) {
+// internalAuth: local says whether every address involved is a loopback
+// one (the origin's --listen; the edge's --origin hosts). Only then may
+// --cluster-secret be left out without --internal-insecure: nobody off the
+// machine can reach such an origin, and the contract's minimal command
+// lines (shared API.md) keep working.
+func (g *gossipFlags) internalAuth(cmd string, local bool) (internalAuth, error) {
 	if len(g.clusterSecrets) == 0 && !g.internalInsecure {
-		return internalAuth{}, usageErr(cmd, "no --cluster-secret: give one (openssl rand -hex 32; the same on every edge and origin), or --internal-insecure for one machine")
+		if local {
+			return internalAuth{loopback: true}, nil
+		}
+		return internalAuth{}, usageErr(cmd, "no --cluster-secret: give one (openssl rand -hex 32; the same on every edge and origin), or --internal-insecure; only a node on loopback addresses alone may go without")
 	}
 	if len(g.clusterSecrets) > 0 && g.internalInsecure {
 		return internalAuth{}, usageErr(cmd, "--internal-insecure contradicts --cluster-secret")
@@ -136,4 +148,14 @@ func checkClusterSecret(s string) error {
 		return fmt.Errorf("--cluster-secret must be at least %d bytes, not %d (generate one with `openssl rand -hex 32`)", minClusterSecret, len(s))
 	}
 	return nil
+}
+
+// loopbackHost reports whether host (an IP or a name) is a loopback
+// address; "" (every interface) is not.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

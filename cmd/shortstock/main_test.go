@@ -86,8 +86,12 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--store", "redis", "--redis", "127.0.0.1:1", "--redis-ca", "/x.pem"}, []string{secretEnv}, "need rediss://"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--store", "redis", "--redis", "rediss://127.0.0.1:1", "--redis", "127.0.0.1:2"}, []string{secretEnv}, "mix rediss://"},
 		// No internal API without a token, unless said out loud.
-		{[]string{"origin", "--admin-key", "0123456789abcdef"}, nil, "no --cluster-secret"},
-		{[]string{"edge", "--origin", "http://127.0.0.1:1"}, nil, "no --cluster-secret"},
+		// (on loopback addresses alone a node may go without: see
+		// TestLoopbackNodesNeedNoSecret)
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--listen", "0.0.0.0:0"}, nil, "no --cluster-secret"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--listen", ":9090"}, nil, "no --cluster-secret"},
+		{[]string{"edge", "--origin", "http://10.0.0.1:9090"}, nil, "no --cluster-secret"},
+		{[]string{"edge", "--origin", "http://127.0.0.1:1,https://origin.example:9090"}, nil, "no --cluster-secret"},
 		{[]string{"edge", "--origin", "http://127.0.0.1:1", "--internal-insecure"}, []string{secretEnv}, "contradicts"},
 		// Admin keys with scopes, by digest; rate limits; URL policy.
 		{[]string{"origin", "--admin-key", "0123456789abcdef:lnks"}, nil, "invalid scope list"},

@@ -201,7 +201,8 @@ func runOrigin(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	auth, err := f.gossip.internalAuth("origin")
+	listenHost, _, _ := net.SplitHostPort(f.listen)
+	auth, err := f.gossip.internalAuth("origin", loopbackHost(listenHost))
 	if err != nil {
 		return err
 	}
@@ -220,7 +221,10 @@ func runOrigin(ctx context.Context, args []string) error {
 
 	cfg.Region = f.region
 	cfg.Store = store
-	cfg.ClusterToken, cfg.InternalInsecure = auth.send, auth.insecure
+	cfg.ClusterToken, cfg.InternalInsecure, cfg.InternalLoopback = auth.send, auth.insecure, auth.loopback
+	if auth.loopback {
+		log.Warn("no --cluster-secret: the internal API serves loopback clients only (the origin listens on loopback); give a secret to serve edges on other hosts")
+	}
 	if len(auth.accept) > 1 {
 		cfg.ClusterTokens = auth.accept[1:]
 	}

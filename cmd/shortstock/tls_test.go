@@ -78,3 +78,27 @@ func TestTLSFlags(t *testing.T) {
 		t.Fatal("a client without the test CA accepted the edge's certificate")
 	}
 }
+
+// The contract's minimal command lines (shared API.md: --listen, --origin,
+// --admin-key, no secret) work on one machine: an origin listening on
+// loopback serves its internal API to loopback clients without a token.
+func TestLoopbackNodesNeedNoSecret(t *testing.T) {
+	env := []string{"SHORTSTOCK_ADMIN_KEY=" + adminKey, "SHORTSTOCK_LOG_LEVEL=warn"}
+	oaddr, eaddr := testutil.FreeAddr(t), testutil.FreeAddr(t)
+	start(t, env, "origin", "--listen", oaddr, "--data-dir", t.TempDir())
+	start(t, env, "edge", "--listen", eaddr, "--origin", "http://"+oaddr)
+	waitHTTP(t, "http://"+oaddr+"/_/readyz")
+	waitHTTP(t, "http://"+eaddr+"/_/readyz")
+	if c, _ := call(t, "POST", "http://"+oaddr+"/v1/links", `{"url":"https://e.example/lo","code":"loopy"}`); c != 201 {
+		t.Fatalf("create: %d", c)
+	}
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Get("http://" + eaddr + "/loopy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 302 {
+		t.Fatalf("edge without a secret against a loopback origin: %d, want 302", res.StatusCode)
+	}
+}
