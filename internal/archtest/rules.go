@@ -58,6 +58,9 @@ var Rules = []Rule{
 	// The wiring layer, in its own order: topology < bench < cmd; faults
 	// (end-to-end tests) sits beside cmd.
 	{Prefix: "topology", Imports: wiring},
+	// The console's browser tests run a whole topology; the package holds
+	// nothing but them.
+	{Prefix: "topology/browsertest", Imports: nil, TestExtra: with(wiring, "topology")},
 	{Prefix: "bench", Imports: with(wiring, "topology")},
 	{Prefix: "faults", Imports: with(wiring, "topology")},
 	{Prefix: "cmd", Imports: with(wiring, "topology", "bench")},

@@ -11,6 +11,9 @@ import { h, fill, table, fmtTime, status, field, val, localToISO, isoToLocal } f
 
 const RECENT = 'shortstock.recent-links';
 const STATS_EVERY_MS = 2000;
+// Stats fields the link panel shows already; any other scalar the stats
+// endpoint answers is listed under the click count.
+const SHOWN = new Set(['code', 'clicks', 'version', 'created_at', 'expires_at', 'expired']);
 
 function recent() {
   try { return JSON.parse(sessionStorage.getItem(RECENT) || '[]'); } catch { return []; }
@@ -152,7 +155,7 @@ export function mount(root) {
         const { data } = await api('GET', `/v1/links/${seg(l.code)}/stats`);
         clicks.textContent = String(data.clicks ?? 0);
         fill(statsBox, Object.entries(data)
-          .filter(([k, v]) => k !== 'code' && k !== 'clicks' && (v === null || typeof v !== 'object'))
+          .filter(([k, v]) => !SHOWN.has(k) && (v === null || typeof v !== 'object'))
           .map(([k, v]) => [h('dt', null, k), h('dd', null, v === null ? '—' : String(v))]));
       } catch (err) {
         if (err.status === 404) { clearInterval(statsTimer); statsTimer = null; }
