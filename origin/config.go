@@ -79,8 +79,8 @@ type Config struct {
 	PurgeHooks      []string
 	PurgeHookSecret []byte
 	// PeerOrigins are the other regions' origin base URLs: a change
-	// receipt asks them for their edges (see SetPeers). Default none: a
-	// receipt lists this origin's edges only.
+	// receipt and GET /v1/topology ask them for their edges (see
+	// SetPeers). Default none: both list this origin's region only.
 	PeerOrigins []string
 	// ReceiptLiveWindow: an edge that has not reported what it applied
 	// for this long counts as down in change receipts ("unknown"), and no

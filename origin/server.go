@@ -14,6 +14,7 @@ import (
 	"github.com/shortstock/shortstock/internal/obs"
 	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/shortstock/shortstock/origin/adminsec"
+	"github.com/shortstock/shortstock/origin/console"
 	"github.com/shortstock/shortstock/origin/purgehook"
 	"github.com/shortstock/shortstock/origin/store"
 )
@@ -173,6 +174,7 @@ func (s *Server) routes() {
 	admin("POST /v1/reservations/{id}/extend", adminsec.ResStock, s.extendReservation)
 	admin("GET /v1/changes/{id}", adminsec.ResNone, s.noBody(s.getChange))
 	admin("POST /v1/purge", adminsec.ResNone, s.purge)
+	admin("GET /v1/topology", adminsec.ResNone, s.noBody(s.getTopology))
 	// Anything else under /v1/ still needs a key first, so probing for
 	// routes without one learns nothing.
 	admin("/v1/", adminsec.ResNone, s.notFound)
@@ -189,6 +191,15 @@ func (s *Server) routes() {
 	internal("POST "+wire.PathApplied, s.internalApplied)
 	internal("GET "+wire.PathReceipt, s.internalReceipt)
 	internal("GET "+wire.PathChangeParts, s.internalChangeParts)
+	internal("GET "+wire.PathTopology, s.internalTopology)
+
+	// The admin console: static files only, no key needed to load them;
+	// everything it shows comes from the bearer /v1/ API above.
+	con := console.New()
+	for _, p := range []string{"GET /console/", "GET /console"} {
+		mux.Handle(p, s.instrument(p, con))
+		s.probe.Handle(p, nop)
+	}
 
 	mux.HandleFunc("GET /_/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

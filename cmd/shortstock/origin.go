@@ -133,7 +133,7 @@ func (f *originFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.stockTTL, "stock-ttl", 30*time.Second, "how long edges may serve a stock view before revalidating")
 	fs.DurationVar(&f.negTTL, "negative-ttl", 5*time.Second, "how long edges may cache a 404")
 	fs.Var(&f.purgeHooks, "purge-hook", "a cache in front of the edges to purge after every change: purge+http://HOST:PORT (PURGE by Surrogate-Key, e.g. Varnish with deploy/varnish) or http(s)://URL (signed JSON webhook) (repeatable)")
-	fs.Var(&f.peerOrigins, "peer-origin", "another region's origin URL: change receipts (GET /v1/changes/{id}) also list its edges (repeatable)")
+	fs.Var(&f.peerOrigins, "peer-origin", "another region's origin URL: change receipts (GET /v1/changes/{id}) and GET /v1/topology also list its edges (repeatable)")
 	fs.StringVar(&f.purgeHookSecret, "purge-hook-secret", "", "shared secret (at least 16 bytes) signing the purges sent to --purge-hook")
 	f.redisOpts.register(fs.StringVar, fs.BoolVar)
 	f.gossip.register(fs)
