@@ -114,6 +114,9 @@ func newTestOrigin(t *testing.T, b backend, mutate ...func(*origin.Config)) *tes
 	cfg.Clock = to.clock
 	cfg.ExpireInterval = 10 * time.Millisecond
 	cfg.TailInterval = 5 * time.Millisecond
+	// The tests call the internal API without a token unless they are
+	// about the token (TestInternalAPINeedsClusterToken turns this off).
+	cfg.InternalInsecure = true
 	cfg.Publisher = origin.PublisherFunc(func(c change.Change) {
 		to.mu.Lock()
 		to.published = append(to.published, c)

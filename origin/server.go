@@ -33,10 +33,13 @@ type Server struct {
 	// ipLimits and keyLimits are the admin API's rate limits.
 	ipLimits  *adminsec.IPLimiter
 	keyLimits *adminsec.KeyLimiter
-	mux       *http.ServeMux
-	tail      *tailer
-	receipts  *receipts
-	hooks     *purgehook.Sender // nil without PurgeHooks
+	// internalLimits is the internal API's own per-IP budget and failed
+	// authentication budget, apart from the admin API's.
+	internalLimits *adminsec.IPLimiter
+	mux            *http.ServeMux
+	tail           *tailer
+	receipts       *receipts
+	hooks          *purgehook.Sender // nil without PurgeHooks
 	// peers are other regions' origins, for receipts (receipts_peers.go).
 	peerMu     sync.Mutex
 	peers      []string
@@ -78,13 +81,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:       cfg,
-		store:     cfg.Store,
-		log:       cfg.Logger.With("component", "origin", "region", cfg.Region),
-		auth:      auth,
-		policy:    cfg.urlPolicy(),
-		metrics:   m,
-		ipLimits:  ipLimits,
+		cfg:      cfg,
+		store:    cfg.Store,
+		log:      cfg.Logger.With("component", "origin", "region", cfg.Region),
+		auth:     auth,
+		policy:   cfg.urlPolicy(),
+		metrics:  m,
+		ipLimits: ipLimits,
+		internalLimits: adminsec.NewIPLimiter(adminsec.Rate{PerSec: cfg.InternalRate, Burst: float64(cfg.InternalBurst)},
+			adminsec.Rate{PerSec: cfg.AuthFailureRate, Burst: float64(cfg.AuthFailureBurst)}, cfg.MaxTrackedIPs),
 		keyLimits: adminsec.NewKeyLimiter(auth.Len(), adminsec.Rate{PerSec: cfg.KeyRate, Burst: float64(cfg.KeyBurst)}, cfg.Clock.Now()),
 		stop:      make(chan struct{}),
 		streams:   make(chan struct{}),
@@ -94,6 +99,11 @@ func New(cfg Config) (*Server, error) {
 	s.receipts = newReceipts(cfg.ReceiptLiveWindow)
 	s.peers = append([]string(nil), cfg.PeerOrigins...)
 	s.peerClient = &http.Client{Timeout: peerTimeout}
+	if cfg.PeerTLS != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg.PeerTLS
+		s.peerClient.Transport = tr
+	}
 	if len(cfg.PurgeHooks) > 0 {
 		s.hooks, err = purgehook.New(purgehook.Config{
 			URLs: cfg.PurgeHooks, Secret: cfg.PurgeHookSecret, Region: cfg.Region,

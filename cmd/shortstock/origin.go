@@ -29,6 +29,8 @@ type originFlags struct {
 	sec                            securityFlags
 	purgeHooks, peerOrigins        listFlag
 	purgeHookSecret                string
+	tls                            tlsFlags
+	peerCA                         string
 }
 
 // securityFlags are the admin API's keys, rate limits and URL policy.
@@ -139,6 +141,8 @@ func (f *originFlags) register(fs *flag.FlagSet) {
 	f.gossip.register(fs)
 	f.log.register(fs)
 	f.sec.register(fs)
+	f.tls.register(fs)
+	fs.StringVar(&f.peerCA, "peer-ca", "", "PEM CA file that signed the https:// --peer-origin certificates (default: the system roots)")
 }
 
 // checkStore validates the storage flags.
@@ -197,8 +201,15 @@ func runOrigin(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	token, err := f.gossip.clusterToken("origin", log)
+	auth, err := f.gossip.internalAuth("origin")
 	if err != nil {
+		return err
+	}
+	serverTLS, err := f.tls.server("origin", log)
+	if err != nil {
+		return err
+	}
+	if cfg.PeerTLS, err = clientCA("origin", "peer-ca", f.peerCA); err != nil {
 		return err
 	}
 	store, err := openStore(ctx, &f, log)
@@ -209,9 +220,12 @@ func runOrigin(ctx context.Context, args []string) error {
 
 	cfg.Region = f.region
 	cfg.Store = store
-	cfg.ClusterToken = token
+	cfg.ClusterToken, cfg.InternalInsecure = auth.send, auth.insecure
+	if len(auth.accept) > 1 {
+		cfg.ClusterTokens = auth.accept[1:]
+	}
 	cfg.LinkCacheTTL, cfg.StockCacheTTL, cfg.NegativeCacheTTL = f.linkTTL, f.stockTTL, f.negTTL
-	node, err := topology.StartOrigin(topology.OriginOptions{Origin: cfg, Listen: f.listen, Gossip: gcfg, Logger: log.With("region", f.region)})
+	node, err := topology.StartOrigin(topology.OriginOptions{Origin: cfg, Listen: f.listen, Gossip: gcfg, TLS: serverTLS, AdminListen: f.tls.adminListen, Logger: log.With("region", f.region)})
 	if err != nil {
 		return err
 	}
