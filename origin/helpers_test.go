@@ -78,6 +78,9 @@ func openRedis(t *testing.T, addrs []string) store.Store {
 	cfg := redisstore.DefaultConfig(addrs)
 	cfg.KeyPrefix = fmt.Sprintf("ot%d-%d", time.Now().UnixNano()%1e9, prefixSeq.Add(1))
 	cfg.ReadTimeout = 5 * time.Second // -race on a shared 2-core machine
+	// The same for dials (150 concurrent requests open many connections at
+	// once) and for the replicas' WAIT acknowledgements.
+	cfg.DialTimeout, cfg.WaitTimeout = 2*time.Second, 2*time.Second
 	st, err := redisstore.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -155,7 +155,7 @@ func (f *originFlags) checkStore(cmd string) error {
 	case f.store == "redis" && len(f.redis) == 0:
 		return usageErr(cmd, "--store redis needs --redis ADDR[,ADDR]")
 	}
-	return nil
+	return f.redisOpts.durability.check(cmd)
 }
 
 func runOrigin(ctx context.Context, args []string) error {
