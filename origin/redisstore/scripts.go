@@ -48,10 +48,13 @@ var (
 	scriptRelease      = loadScript("release")
 	scriptExpire       = loadScript("expire")
 	scriptPurge        = loadScript("purge")
+	scriptJobCreate    = loadScript("job_create")
+	scriptJobClaim     = loadScript("job_claim")
+	scriptJobProgress  = loadScript("job_progress")
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
 		scriptStockWrite, scriptIdemClaim, scriptStockRebuild, scriptFeed, scriptExtend, scriptReserve, scriptCommit,
-		scriptRelease, scriptExpire, scriptPurge,
+		scriptRelease, scriptExpire, scriptPurge, scriptJobCreate, scriptJobClaim, scriptJobProgress,
 	}
 )
