@@ -68,7 +68,9 @@ func (k *keyspace) idem(p int, sku, key string) string {
 	return k.part[p] + "idem:" + strconv.Itoa(len(sku)) + ":" + sku + ":" + key
 }
 
-func (k *keyspace) job(id string) string             { return k.prefix + ":{j" + id + "}:job" }
-func (k *keyspace) jobChunk(id string, i int) string { return k.prefix + ":{j" + id + "}:c:" + strconv.Itoa(i) }
-func (k *keyspace) jobQueue() string                 { return k.prefix + ":jobs" }
-func (k *keyspace) jobBits(p int, id string) string  { return k.part[p] + "jb:" + id }
+func (k *keyspace) job(id string) string { return k.prefix + ":{j" + id + "}:job" }
+func (k *keyspace) jobChunk(id string, i int) string {
+	return k.prefix + ":{j" + id + "}:c:" + strconv.Itoa(i)
+}
+func (k *keyspace) jobQueue() string                { return k.prefix + ":jobs" }
+func (k *keyspace) jobBits(p int, id string) string { return k.part[p] + "jb:" + id }
