@@ -31,6 +31,9 @@ func viewOfJob(j store.Job) jobView {
 	return jobView{ID: j.ID, Status: j.Status, Lines: j.Lines, Applied: j.Applied, Failed: j.Failed, Errors: errs}
 }
 
+// bulkDeadline bounds reading, checking and queueing one bulk body.
+const bulkDeadline = 5 * time.Minute
+
 var errNoJobs = &apiError{Status: http.StatusNotImplemented, Code: "not_implemented", Message: "this origin's store has no job queue"}
 
 // newJobID is 24 random lowercase hex characters (store.ValidJobID).
@@ -49,6 +52,11 @@ func (s *Server) postBulk(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNoJobs)
 		return
 	}
+	// A 64 MiB body and a million lines to check take longer than the
+	// server's per-request read and write timeouts allow other requests.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(bulkDeadline))
+	_ = rc.SetWriteDeadline(time.Now().Add(bulkDeadline))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.BulkMaxBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -69,7 +77,7 @@ func (s *Server) postBulk(w http.ResponseWriter, r *http.Request) {
 	}
 	nj := store.NewJob{ID: newJobID(), Actor: actorOf(r.Context()), Lines: p.lines, Failed: p.failed,
 		Errors: p.errs, Valid: p.valid, CreatedAt: s.cfg.Clock.Now()}
-	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), bulkDeadline)
 	defer cancel()
 	j, err := s.jobs.CreateJob(ctx, nj)
 	if err != nil {

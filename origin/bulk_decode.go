@@ -77,10 +77,12 @@ func parseBulk(body []byte) (bulkParse, *apiError) {
 // decodeBulkLine checks one line as strictly as the synchronous endpoint
 // for its op checks its body.
 func decodeBulkLine(line []byte) (store.JobLine, *apiError) {
-	var req bulkLine
 	var jl store.JobLine
-	if ae := decodeStrict(line, &req); ae != nil {
-		return jl, ae
+	req, ok := fastBulkLine(line)
+	if !ok {
+		if ae := decodeStrict(line, &req); ae != nil {
+			return jl, ae
+		}
 	}
 	if req.Op == nil {
 		return jl, badRequest("invalid_op", "op is required: set, adjust or transfer")

@@ -48,3 +48,31 @@ func FuzzParseBulk(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFastBulkLine: the fast line parser is only a shortcut. Whatever it
+// accepts, decodeStrict accepts with the same fields.
+func FuzzFastBulkLine(f *testing.F) {
+	for _, s := range []string{
+		`{"op":"set","sku":"a","warehouse":"w","on_hand":1}`, `{"op":"adjust","delta":-0}`, `{"OP":"set"}`,
+		`{"op":"a","op":"b"}`, `{"qty":01}`, `{"qty":1.5}`, `{"ref":"\u0041"}`, `{}`, ` { "to" : "x" } `, `{"to":"x"}x`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		fast, ok := fastBulkLine(line)
+		if !ok {
+			return
+		}
+		var slow bulkLine
+		if ae := decodeStrict(line, &slow); ae != nil {
+			t.Fatalf("fast path accepted %q, decodeStrict refused it: %v", line, ae.Message)
+		}
+		eqs := func(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+		eqn := func(a, b *int64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+		if !eqs(fast.Op, slow.Op) || !eqs(fast.SKU, slow.SKU) || !eqs(fast.Warehouse, slow.Warehouse) || !eqs(fast.From, slow.From) ||
+			!eqs(fast.To, slow.To) || !eqs(fast.Reason, slow.Reason) || !eqs(fast.Ref, slow.Ref) ||
+			!eqn(fast.OnHand, slow.OnHand) || !eqn(fast.Delta, slow.Delta) || !eqn(fast.Qty, slow.Qty) {
+			t.Fatalf("fast and strict parses of %q differ", line)
+		}
+	})
+}
