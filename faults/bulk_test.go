@@ -129,7 +129,17 @@ func TestBulkMillionLinesKilledTwice(t *testing.T) {
 	// Every line once: per SKU, the view and the ledger.
 	seen := make([]bool, lines+1)
 	prefix := "job:" + acc.Job + ":"
-	for s := range skus {
+	get := func(path string, v any) error { // api.must would t.Fatal off the test goroutine
+		a, err := api.do(context.Background(), "GET", path, "")
+		if err == nil && a.status != http.StatusOK {
+			err = fmt.Errorf("GET %s: %d %s", path, a.status, a.body)
+		}
+		if err != nil {
+			return err
+		}
+		return a.json(v)
+	}
+	checkSKU := func(s int) {
 		sku := fmt.Sprintf("M-%d", s)
 		var v struct {
 			Version    uint64
@@ -137,11 +147,13 @@ func TestBulkMillionLinesKilledTwice(t *testing.T) {
 				OnHand int64 `json:"on_hand"`
 			}
 		}
-		if err := api.must(t, "GET", "/v1/stock/"+sku, "").json(&v); err != nil {
-			t.Fatal(err)
+		if err := get("/v1/stock/"+sku, &v); err != nil {
+			t.Error(err)
+			return
 		}
 		if v.Version != lines/skus || v.Warehouses["w"].OnHand != lines/skus {
-			t.Fatalf("%s = %+v; want version and on_hand %d", sku, v, lines/skus)
+			t.Errorf("%s = %+v; want version and on_hand %d", sku, v, lines/skus)
+			return
 		}
 		var page struct {
 			Movements []struct {
@@ -149,19 +161,38 @@ func TestBulkMillionLinesKilledTwice(t *testing.T) {
 			}
 			Next *string
 		}
-		if err := api.must(t, "GET", "/v1/stock/"+sku+"/movements?limit=1000", "").json(&page); err != nil {
-			t.Fatal(err)
+		if err := get("/v1/stock/"+sku+"/movements?limit=1000", &page); err != nil {
+			t.Error(err)
+			return
 		}
 		if len(page.Movements) != lines/skus || page.Next != nil {
-			t.Fatalf("%s has %d movements (next %v), want %d", sku, len(page.Movements), page.Next, lines/skus)
+			t.Errorf("%s has %d movements (next %v), want %d", sku, len(page.Movements), page.Next, lines/skus)
+			return
 		}
 		for _, m := range page.Movements {
 			var n int
 			if _, err := fmt.Sscanf(m.IdempotencyKey[len(prefix):], "%d", &n); err != nil || m.IdempotencyKey[:len(prefix)] != prefix || n < 1 || n > lines || seen[n] || (n-1)%skus != s {
-				t.Fatalf("%s: movement %q (seen before: %v)", sku, m.IdempotencyKey, n >= 1 && n <= lines && seen[n])
+				t.Errorf("%s: movement %q (seen before: %v)", sku, m.IdempotencyKey, n >= 1 && n <= lines && seen[n])
+				return
 			}
 			seen[n] = true
 		}
+	}
+	// Eight readers at once: the SKUs' line numbers are disjoint, so each
+	// goroutine writes its own elements of seen.
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := g; s < skus; s += 8 {
+				checkSKU(s)
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
 	}
 	op.kill()
 	out, err := exec.Command(bin, "ledger", "verify", "--data-dir", dir).CombinedOutput()
