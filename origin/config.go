@@ -92,6 +92,19 @@ type Config struct {
 	// ExpireInterval is how often held reservations past their expiry are
 	// released. Default 1s.
 	ExpireInterval time.Duration
+	// BulkMaxBytes caps a POST /v1/stock:bulk body (413 above, nothing
+	// queued). Default 64 MiB; store.MaxJobLines bounds its lines.
+	BulkMaxBytes int64
+	// JobPollInterval is how often the bulk job worker looks for queued
+	// jobs it was not told about (another origin's, or left by a crash).
+	// Default 250ms.
+	JobPollInterval time.Duration
+	// JobLease is how long a worker holds a job between steps before
+	// another origin may take it over. Default 30s.
+	JobLease time.Duration
+	// NoJobWorker turns this origin's bulk job worker off: it still
+	// accepts and shows jobs, and other origins of the region run them.
+	NoJobWorker bool
 	// PurgeHooks are downstream caches to purge after every change (see
 	// purgehook.Config.URLs); PurgeHookSecret signs those purges (at least
 	// 16 bytes, required with hooks).
@@ -189,6 +202,9 @@ func DefaultConfig() Config {
 		StockCacheTTL:       30 * time.Second,
 		NegativeCacheTTL:    5 * time.Second,
 		ExpireInterval:      time.Second,
+		BulkMaxBytes:        64 << 20,
+		JobPollInterval:     250 * time.Millisecond,
+		JobLease:            30 * time.Second,
 		TailInterval:        10 * time.Millisecond,
 		ReceiptLiveWindow:   3 * time.Second,
 		KeyRate:             1000,
@@ -232,6 +248,15 @@ func (c *Config) fill() {
 	}
 	if c.ExpireInterval == 0 {
 		c.ExpireInterval = d.ExpireInterval
+	}
+	if c.BulkMaxBytes == 0 {
+		c.BulkMaxBytes = d.BulkMaxBytes
+	}
+	if c.JobPollInterval == 0 {
+		c.JobPollInterval = d.JobPollInterval
+	}
+	if c.JobLease == 0 {
+		c.JobLease = d.JobLease
 	}
 	if c.ReceiptLiveWindow <= 0 {
 		c.ReceiptLiveWindow = d.ReceiptLiveWindow
@@ -315,6 +340,12 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("MaxBodyBytes %d is below 1024", c.MaxBodyBytes))
+	}
+	if c.BulkMaxBytes < 1024 {
+		errs = append(errs, fmt.Errorf("BulkMaxBytes %d is below 1024", c.BulkMaxBytes))
+	}
+	if c.JobPollInterval < 0 || c.JobLease < time.Second {
+		errs = append(errs, fmt.Errorf("JobPollInterval %v must not be negative and JobLease %v at least 1s", c.JobPollInterval, c.JobLease))
 	}
 	if c.CodeLength < 4 || c.CodeLength > 64 {
 		errs = append(errs, fmt.Errorf("CodeLength %d is outside 4..64", c.CodeLength))

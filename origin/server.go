@@ -53,6 +53,12 @@ type Server struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 
+	// jobs is the store's bulk job queue (nil if it has none); the worker
+	// (jobworker.go) runs as jobOwner and wakes on jobKick.
+	jobs     store.JobQueue
+	jobOwner string
+	jobKick  chan struct{}
+
 	// streams closes when long-lived answers (movement feed long polls and
 	// SSE) must end: StopStreams, or Close.
 	streams     chan struct{}
@@ -114,10 +120,16 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
+	s.jobs, _ = cfg.Store.(store.JobQueue)
+	s.jobOwner, s.jobKick = cfg.Region+"-"+newJobID(), make(chan struct{}, 1)
 	s.routes()
 	s.wg.Add(2)
 	go s.expireLoop()
 	go s.tail.run()
+	if s.jobs != nil && !cfg.NoJobWorker {
+		s.wg.Add(1)
+		go s.jobLoop()
+	}
 	return s, nil
 }
 
@@ -176,6 +188,8 @@ func (s *Server) routes() {
 	admin("GET /v1/stock/{sku}/movements", adminsec.ResStock, s.noBody(s.listMovements))
 	admin("GET /v1/stock/movements", adminsec.ResStock, s.noBody(s.movementFeed))
 	admin("POST /v1/stock/{sku}/rebuild", adminsec.ResStock, s.noBody(s.rebuildStock))
+	admin("POST /v1/stock:bulk", adminsec.ResStock, s.postBulk)
+	admin("GET /v1/jobs/{id}", adminsec.ResStock, s.noBody(s.getJob))
 	admin("GET /v1/ledger/verify", adminsec.ResStock, s.noBody(s.verifyLedger))
 	admin("POST /v1/reservations", adminsec.ResStock, s.createReservation)
 	admin("GET /v1/reservations/{id}", adminsec.ResStock, s.noBody(s.getReservation))

@@ -28,6 +28,8 @@ type originFlags struct {
 	log                            logFlags
 	sec                            securityFlags
 	purgeHooks, peerOrigins        listFlag
+	jobLease                       time.Duration
+	noJobWorker                    bool
 	purgeHookSecret                string
 	tls                            tlsFlags
 	peerCA                         string
@@ -137,6 +139,8 @@ func (f *originFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.purgeHooks, "purge-hook", "a cache in front of the edges to purge after every change: purge+http://HOST:PORT (PURGE by Surrogate-Key, e.g. Varnish with deploy/varnish) or http(s)://URL (signed JSON webhook) (repeatable)")
 	fs.Var(&f.peerOrigins, "peer-origin", "another region's origin URL: change receipts (GET /v1/changes/{id}) and GET /v1/topology also list its edges (repeatable)")
 	fs.StringVar(&f.purgeHookSecret, "purge-hook-secret", "", "shared secret (at least 16 bytes) signing the purges sent to --purge-hook")
+	fs.DurationVar(&f.jobLease, "job-lease", 30*time.Second, "how long a bulk stock job stays with the origin running it between steps; a crashed origin's job is taken over after this (at least 1s)")
+	fs.BoolVar(&f.noJobWorker, "no-job-worker", false, "accept bulk stock jobs but leave running them to the region's other origins")
 	f.redisOpts.register(fs.StringVar, fs.BoolVar)
 	f.gossip.register(fs)
 	f.log.register(fs)
@@ -197,6 +201,10 @@ func runOrigin(ctx context.Context, args []string) error {
 		}
 	}
 	cfg.PeerOrigins = f.peerOrigins
+	if f.jobLease < time.Second {
+		return usageErr("origin", "invalid --job-lease %v: at least 1s", f.jobLease)
+	}
+	cfg.JobLease, cfg.NoJobWorker = f.jobLease, f.noJobWorker
 	gcfg, err := f.gossip.config("origin", "origin", f.region)
 	if err != nil {
 		return err
