@@ -24,6 +24,12 @@ var tests = []test{
 	{"LinkRecreateAfterDelete", testLinkRecreateAfterDelete},
 	{"LinkUnknown", testLinkUnknown},
 	{"LinkClicks", testLinkClicks},
+	// linkextras.go
+	{"LinkExtras", testLinkExtras},
+	{"LinkExtrasRefused", testLinkExtrasRefused},
+	// list.go
+	{"ListLinks", testListLinks},
+	{"ListLinksConcurrent", testListLinksConcurrent},
 	// stock.go
 	{"StockSetAndView", testStockSetAndView},
 	{"StockBelowReserved", testStockBelowReserved},
