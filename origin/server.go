@@ -151,6 +151,7 @@ func (s *Server) routes() {
 	// "{}"): garbage sent to a state-changing endpoint is a client bug that
 	// must not commit a reservation or delete a link.
 	admin("POST /v1/links", adminsec.ResLinks, s.createLink)
+	admin("GET /v1/links", adminsec.ResLinks, s.noBody(s.listLinks))
 	admin("GET /v1/links/{code}", adminsec.ResLinks, s.noBody(s.getLink))
 	admin("PATCH /v1/links/{code}", adminsec.ResLinks, s.patchLink)
 	admin("DELETE /v1/links/{code}", adminsec.ResLinks, s.noBody(s.deleteLink))

@@ -48,10 +48,11 @@ var (
 	scriptRelease      = loadScript("release")
 	scriptExpire       = loadScript("expire")
 	scriptPurge        = loadScript("purge")
+	scriptVisitLease   = loadScript("visit_lease")
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
 		scriptStockWrite, scriptIdemClaim, scriptStockRebuild, scriptFeed, scriptExtend, scriptReserve, scriptCommit,
-		scriptRelease, scriptExpire, scriptPurge,
+		scriptRelease, scriptExpire, scriptPurge, scriptVisitLease,
 	}
 )

@@ -186,7 +186,7 @@ func testListLinksConcurrent(t *testing.T, s store.Store) {
 			}
 		}
 	}
-	check("", max(n/20, 1))
+	check("", min(max(n/20, 1), store.MaxListLimit))
 	check("t", 50)
 	cancel()
 	wg.Wait()

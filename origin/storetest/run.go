@@ -30,6 +30,9 @@ var tests = []test{
 	// list.go
 	{"ListLinks", testListLinks},
 	{"ListLinksConcurrent", testListLinksConcurrent},
+	// visits.go
+	{"VisitLeases", testVisitLeases},
+	{"VisitLeasesConcurrent", testVisitLeasesConcurrent},
 	// stock.go
 	{"StockSetAndView", testStockSetAndView},
 	{"StockBelowReserved", testStockBelowReserved},
