@@ -85,6 +85,11 @@ func (s *Server) serveKey(ctx *fasthttp.RequestCtx, kind keys.Kind, id []byte) {
 		s.plain(ctx, fasthttp.StatusServiceUnavailable, bodyUnavailable)
 		return
 	}
+	if e.HasExt() && !e.Negative() && !s.visitAllowed(ctx, e, id, now) {
+		// Past max_visits: 404 like an expired link, cached nowhere.
+		s.plain(ctx, fasthttp.StatusNotFound, bodyLinkNotFound)
+		return
+	}
 	ki := kindIdx(kind)
 	s.m.answers[ki][st].Inc()
 	resp := &ctx.Response
