@@ -32,6 +32,8 @@ func (f PublisherFunc) Publish(c change.Change) { f(c) }
 // Config configures an origin Server. Zero fields take the defaults given
 // in their comments; see DefaultConfig.
 type Config struct {
+	// LinkFeatures: visit-limit leases, public short URLs (config_links.go).
+	LinkFeatures
 	// Region names the origin's region in logs and metrics. Default "local".
 	Region string
 	// Store is the storage backend. Required.
@@ -264,6 +266,7 @@ func (c *Config) fill() {
 	if c.TailInterval == 0 {
 		c.TailInterval = d.TailInterval
 	}
+	c.LinkFeatures.fill()
 	fillRate(&c.KeyRate, &c.KeyBurst, d.KeyRate, d.KeyBurst)
 	fillRate(&c.IPRate, &c.IPBurst, d.IPRate, d.IPBurst)
 	fillRate(&c.AuthFailureRate, &c.AuthFailureBurst, d.AuthFailureRate, d.AuthFailureBurst)
@@ -288,6 +291,9 @@ var emptyKeyDigest = sha256.Sum256(nil)
 
 func (c *Config) validate() error {
 	var errs []error
+	if err := c.LinkFeatures.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Store == nil {
 		//lint:ignore ST1005 the message starts with the Config field it names
 		errs = append(errs, errors.New("Store is required"))

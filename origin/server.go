@@ -177,6 +177,9 @@ func (s *Server) routes() {
 	// "{}"): garbage sent to a state-changing endpoint is a client bug that
 	// must not commit a reservation or delete a link.
 	admin("POST /v1/links", adminsec.ResLinks, s.createLink)
+	admin("GET /v1/links", adminsec.ResLinks, s.noBody(s.listLinks))
+	admin("POST /v1/links:import", adminsec.ResLinks, s.importLinks)
+	admin("GET /v1/links:export", adminsec.ResLinks, s.noBody(s.exportLinks))
 	admin("GET /v1/links/{code}", adminsec.ResLinks, s.noBody(s.getLink))
 	admin("PATCH /v1/links/{code}", adminsec.ResLinks, s.patchLink)
 	admin("DELETE /v1/links/{code}", adminsec.ResLinks, s.noBody(s.deleteLink))
@@ -208,6 +211,7 @@ func (s *Server) routes() {
 		s.probe.Handle(pattern, nop)
 	}
 	internal("GET /internal/v1/links/{code}", s.internalLink)
+	internal("POST "+wire.PathVisits+"{code}", s.internalVisits)
 	internal("GET /internal/v1/stock/{sku}", s.internalStock)
 	internal("POST /internal/v1/clicks", s.internalClicks)
 	internal("GET /internal/v1/changes", s.internalChanges)

@@ -64,11 +64,12 @@ var (
 	scriptJobCreate    = loadScript("job_create")
 	scriptJobClaim     = loadScript("job_claim")
 	scriptJobProgress  = loadScript("job_progress")
+	scriptVisitLease   = loadScript("visit_lease")
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
 		scriptStockWrite, scriptIdemClaim, scriptStockRebuild, scriptFeed, scriptExtend, scriptReserve, scriptCommit,
 		scriptRelease, scriptExpire, scriptPurge, scriptFencePrepare, scriptFenceActive,
-		scriptJobCreate, scriptJobClaim, scriptJobProgress,
+		scriptJobCreate, scriptJobClaim, scriptJobProgress, scriptVisitLease,
 	}
 )

@@ -24,6 +24,15 @@ var tests = []test{
 	{"LinkRecreateAfterDelete", testLinkRecreateAfterDelete},
 	{"LinkUnknown", testLinkUnknown},
 	{"LinkClicks", testLinkClicks},
+	// linkextras.go
+	{"LinkExtras", testLinkExtras},
+	{"LinkExtrasRefused", testLinkExtrasRefused},
+	// list.go
+	{"ListLinks", testListLinks},
+	{"ListLinksConcurrent", testListLinksConcurrent},
+	// visits.go
+	{"VisitLeases", testVisitLeases},
+	{"VisitLeasesConcurrent", testVisitLeasesConcurrent},
 	// stock.go
 	{"StockSetAndView", testStockSetAndView},
 	{"StockBelowReserved", testStockBelowReserved},
