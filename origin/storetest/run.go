@@ -62,6 +62,11 @@ var tests = []test{
 	{"StockWriteIdempotency", testStockWriteIdempotency},
 	{"LedgerVerifyRebuild", testLedgerVerifyRebuild},
 	{"LedgerFeed", testLedgerFeed},
+	// analytics.go
+	{"AnalyticsSeries", testAnalyticsSeries},
+	{"AnalyticsBatchOnce", testAnalyticsBatchOnce},
+	{"AnalyticsTop", testAnalyticsTop},
+	{"AnalyticsRetention", testAnalyticsRetention},
 	// close.go
 	{"PingAndClose", testPingAndClose},
 }
