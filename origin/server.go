@@ -104,9 +104,10 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.routes()
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.expireLoop()
 	go s.tail.run()
+	go s.pruneLoop()
 	return s, nil
 }
 
@@ -154,7 +155,8 @@ func (s *Server) routes() {
 	admin("GET /v1/links/{code}", adminsec.ResLinks, s.noBody(s.getLink))
 	admin("PATCH /v1/links/{code}", adminsec.ResLinks, s.patchLink)
 	admin("DELETE /v1/links/{code}", adminsec.ResLinks, s.noBody(s.deleteLink))
-	admin("GET /v1/links/{code}/stats", adminsec.ResLinks, s.noBody(s.linkStats))
+	admin("GET /v1/links/{code}/stats", adminsec.ResLinks, s.noBody(s.linkAnalytics))
+	admin("GET /v1/stats/top", adminsec.ResLinks, s.noBody(s.topLinks))
 	admin("PUT /v1/stock/{sku}/{warehouse}", adminsec.ResStock, s.setStock)
 	admin("POST /v1/stock/{sku}/{warehouse}/adjust", adminsec.ResStock, s.adjustStock)
 	admin("GET /v1/stock/{sku}", adminsec.ResStock, s.noBody(s.getStock))
