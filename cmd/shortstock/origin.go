@@ -27,6 +27,7 @@ type originFlags struct {
 	gossip                         gossipFlags
 	log                            logFlags
 	sec                            securityFlags
+	analyticsRetention             time.Duration
 	purgeHooks, peerOrigins        listFlag
 	purgeHookSecret                string
 }
@@ -139,6 +140,7 @@ func (f *originFlags) register(fs *flag.FlagSet) {
 	f.gossip.register(fs)
 	f.log.register(fs)
 	f.sec.register(fs)
+	registerAnalyticsRetention(fs, &f.analyticsRetention)
 }
 
 // checkStore validates the storage flags.
@@ -211,6 +213,7 @@ func runOrigin(ctx context.Context, args []string) error {
 	cfg.Store = store
 	cfg.ClusterToken = token
 	cfg.LinkCacheTTL, cfg.StockCacheTTL, cfg.NegativeCacheTTL = f.linkTTL, f.stockTTL, f.negTTL
+	cfg.AnalyticsRetention = f.analyticsRetention
 	node, err := topology.StartOrigin(topology.OriginOptions{Origin: cfg, Listen: f.listen, Gossip: gcfg, Logger: log.With("region", f.region)})
 	if err != nil {
 		return err
