@@ -2,6 +2,7 @@ package edge
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -20,7 +21,10 @@ import (
 // is full, or when the worker has fallen behind and sampling is on, the
 // click is skipped for classification (its count is exact regardless: it
 // comes from the cache entry's counter), and the flusher scales the
-// classified clicks of each link up to its exact count.
+// classified clicks of each link up to its exact count. The worker also
+// samples when clicks arrive faster than Config.AnalyticsRate: parsing a
+// User-Agent costs about a microsecond, and classifying every click of a
+// busy edge would take CPU from the hits it serves.
 
 // Slot field sizes. A longer User-Agent is classified from its prefix; a
 // longer Referer keeps its prefix, which holds the host.
@@ -120,8 +124,14 @@ type analytics struct {
 	// sampleEvery: 1 classifies every click; n classifies one in n. Set
 	// by the worker from its backlog.
 	sampleEvery atomic.Uint64
-	tick        atomic.Uint64
-	skipped     atomic.Uint64 // clicks not classified (sampled out or ring full)
+	// full: the ring was found full since the last take (clicks were lost
+	// to classification, not to counting).
+	full atomic.Bool
+	// budget is how many clicks per second the worker classifies before
+	// it samples (Config.AnalyticsRate).
+	budget    float64
+	lastDrain time.Time // consumer only
+	lastRaise time.Time // consumer only: the last change of sampleEvery
 
 	cls *classifier
 
@@ -129,24 +139,29 @@ type analytics struct {
 	agg     map[string]*codeAgg
 	// classified counts clicks classified since the last take.
 	classified uint64
+	// wasSampling: sampling was on at the last take (it covers the period
+	// up to this one too).
+	wasSampling bool
 }
 
-func newAnalytics(queue int, cls *classifier) *analytics {
-	a := &analytics{ring: newRing(queue), cls: cls, agg: map[string]*codeAgg{}}
+func newAnalytics(queue, rate int, cls *classifier) *analytics {
+	a := &analytics{ring: newRing(queue), cls: cls, agg: map[string]*codeAgg{}, budget: float64(rate), lastDrain: time.Now()}
 	a.sampleEvery.Store(1)
 	return a
 }
 
-// offer records a click for classification. It allocates nothing and
-// never waits: the hit path calls it.
+// offer records a click for classification. It allocates nothing, never
+// waits and writes no shared counter unless it takes the click: when
+// sampling, the draw is a per-thread random number.
 func (a *analytics) offer(ctx *fasthttp.RequestCtx, code []byte, now time.Time) {
-	if n := a.sampleEvery.Load(); n > 1 && a.tick.Add(1)%n != 0 {
-		a.skipped.Add(1)
+	if n := a.sampleEvery.Load(); n > 1 && rand.Uint64N(n) != 0 {
 		return
 	}
 	sl, pos := a.ring.claim()
 	if sl == nil {
-		a.skipped.Add(1)
+		if !a.full.Load() {
+			a.full.Store(true)
+		}
 		return
 	}
 	sl.at = now.Unix()
@@ -166,23 +181,47 @@ func (a *analytics) offer(ctx *fasthttp.RequestCtx, code []byte, now time.Time) 
 	sl.seq.Store(pos + 1) // publish
 }
 
-// drain classifies every waiting slot into agg and adapts the sampling to
-// the backlog it found. Callers hold consume.
+// drain classifies every waiting slot into agg and adapts the sampling:
+// it doubles sampleEvery when the ring was half full or the clicks
+// arriving (classified x sampleEvery) exceed the classification budget,
+// and halves it when they fall well below. Callers hold consume.
 func (a *analytics) drain() {
 	backlog := a.ring.backlog()
-	for sl := a.ring.next(); sl != nil; sl = a.ring.next() {
+	var took uint64
+	// At most what was there when it started: producers as fast as the
+	// classifier would otherwise keep it here forever, never adapting.
+	for sl := a.ring.next(); sl != nil && took < backlog; sl = a.ring.next() {
 		c := a.cls.classify(sl)
 		a.ring.release(sl)
 		a.add(c)
+		took++
 	}
+	now := time.Now()
+	elapsed := now.Sub(a.lastDrain)
+	a.lastDrain = now
 	size := uint64(len(a.ring.slots))
-	switch n := a.sampleEvery.Load(); {
-	case backlog >= size/2 && n < maxSampleEvery:
-		a.sampleEvery.Store(n * 2)
-	case backlog < size/8 && n > 1:
+	n := a.sampleEvery.Load()
+	// Clicks per second arriving, as seen through the sampling.
+	arriving := float64(took*n) / max(elapsed.Seconds(), 1e-3)
+	switch {
+	case (backlog >= size/2 || arriving > a.budget) && n < maxSampleEvery:
+		// Up at once to what the budget needs: a burst must not spend
+		// its first ticks classifying everything.
+		want := n * 2
+		for want < maxSampleEvery && float64(want)*a.budget < arriving {
+			want *= 2
+		}
+		a.sampleEvery.Store(want)
+		a.lastRaise = now
+	case backlog < size/8 && arriving < a.budget/4 && n > 1 && now.Sub(a.lastRaise) > sampleDecay:
+		// Down slowly: traffic that pauses comes back.
 		a.sampleEvery.Store(n / 2)
+		a.lastRaise = now
 	}
 }
+
+// sampleDecay is how often sampling may halve once clicks slow down.
+const sampleDecay = 250 * time.Millisecond
 
 // add counts one classified click. Callers hold consume.
 func (a *analytics) add(c click) {
@@ -210,14 +249,16 @@ func (a *analytics) add(c click) {
 }
 
 // take drains the ring and returns what was classified since the last
-// take, with how many clicks were skipped meanwhile.
-func (a *analytics) take() (agg map[string]*codeAgg, classified, skipped uint64) {
+// take, and whether the classifier sampled or lost clicks meanwhile.
+func (a *analytics) take() (agg map[string]*codeAgg, classified uint64, sampled bool) {
 	a.consume.Lock()
 	defer a.consume.Unlock()
 	a.drain()
 	agg, classified = a.agg, a.classified
 	a.agg, a.classified = map[string]*codeAgg{}, 0
-	return agg, classified, a.skipped.Swap(0)
+	sampled = a.full.Swap(false) || a.sampleEvery.Load() > 1 || a.wasSampling
+	a.wasSampling = a.sampleEvery.Load() > 1
+	return agg, classified, sampled
 }
 
 // run is the worker: it drains the ring every interval until stop closes.
@@ -262,9 +303,8 @@ func bump(m map[string]int64, k string) map[string]int64 {
 	return m
 }
 
-// analyticsDrainEvery is how often the worker classifies what waits: at
-// the default queue of 4096 it keeps up with 200k clicks/s before it
-// samples.
+// analyticsDrainEvery is how often the worker classifies what waits (the
+// default queue of 4096 holds 400k clicks/s of it).
 const analyticsDrainEvery = 10 * time.Millisecond
 
 // startAnalytics builds the classifier when cfg.Analytics is on; the
@@ -280,7 +320,7 @@ func (s *Server) startAnalytics() error {
 			return fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
-	s.an = newAnalytics(s.cfg.AnalyticsQueue, newClassifier(geo))
+	s.an = newAnalytics(s.cfg.AnalyticsQueue, s.cfg.AnalyticsRate, newClassifier(geo))
 	return nil
 }
 

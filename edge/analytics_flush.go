@@ -37,7 +37,7 @@ func (s *Server) shipAmount(code string, t int64, ca *codeAgg, hold bool) int64 
 	if ca != nil {
 		n = ca.n
 	}
-	if s.an == nil || !hold || n >= t || s.anSkipped > 0 {
+	if s.an == nil || !hold || n >= t || s.anSampled {
 		return t
 	}
 	s.heldClicks[code] = s.flushGen
@@ -177,15 +177,9 @@ func (s *Server) takeAnalytics() {
 			delete(s.pendingAn, code)
 		}
 	}
-	agg, classified, skipped := s.an.take()
-	s.anSkipped = skipped
+	agg, classified, sampled := s.an.take()
+	s.anSampled, s.anClassified = sampled, classified
 	s.m.anClassified.Add(float64(classified))
-	s.m.anSkipped.Add(float64(skipped))
-	if n := classified + skipped; n > 0 {
-		s.m.anSampleRate.Set(float64(classified) / float64(n))
-	} else {
-		s.m.anSampleRate.Set(1)
-	}
 	for code, ca := range agg {
 		old := s.pendingAn[code]
 		if old == nil {
@@ -225,13 +219,14 @@ func mergeCounts(dst, src map[string]int64) map[string]int64 {
 // anFlushState is the flusher's batch and analytics state, guarded by
 // Server.clickMu.
 type anFlushState struct {
-	inflight    *pendingBatch
-	batchPrefix string // "<random instance id>-": unique per edge process
-	batchSeq    uint64
-	flushGen    uint64
-	heldClicks  map[string]uint64   // code -> flushGen it was held in
-	pendingAn   map[string]*codeAgg // classified, count not sent yet
-	anSkipped   uint64              // clicks not classified in the last period
+	inflight     *pendingBatch
+	batchPrefix  string // "<random instance id>-": unique per edge process
+	batchSeq     uint64
+	flushGen     uint64
+	heldClicks   map[string]uint64   // code -> flushGen it was held in
+	pendingAn    map[string]*codeAgg // classified, count not sent yet
+	anSampled    bool                // the classifier sampled or lost clicks in the last period
+	anClassified uint64              // clicks it classified in the last period
 }
 
 func newAnFlushState() anFlushState {
@@ -242,4 +237,23 @@ func newAnFlushState() anFlushState {
 		heldClicks:  map[string]uint64{},
 		pendingAn:   map[string]*codeAgg{},
 	}
+}
+
+// noteSampling reports the share of the clicks counted in a flush period
+// (counted) that were classified one by one.
+func (s *Server) noteSampling(counted int64) {
+	if s.an == nil || counted <= 0 {
+		return
+	}
+	c := float64(s.anClassified)
+	n := float64(counted)
+	s.m.anSampleRate.Set(min(1, c/n))
+	s.m.anSkipped.Add(max(0, n-c))
+}
+
+func sumCounts(m map[string]int64) (n int64) {
+	for _, v := range m {
+		n += v
+	}
+	return n
 }

@@ -60,7 +60,9 @@ func (s *Server) flush(ctx context.Context, hold bool) {
 	// The worker first, then the counters: a click's count is taken no
 	// earlier than its classification (see shipAmount for the rest).
 	s.takeAnalytics()
+	before := sumCounts(s.pendingClicks)
 	s.clicks.Drain(s.pendingClicks)
+	s.noteSampling(sumCounts(s.pendingClicks) - before)
 	defer func() { s.m.clicksPendingSize.Set(float64(len(s.pendingClicks))) }()
 	for {
 		if s.inflight == nil {
