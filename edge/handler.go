@@ -121,7 +121,11 @@ func (s *Server) serveKey(ctx *fasthttp.RequestCtx, kind keys.Kind, id []byte) {
 	if e.Negative() {
 		s.m.negative[ki].Inc()
 	} else if kind == keys.KindLink && ctx.IsGet() {
-		// A HEAD is a check, not a click.
+		// A HEAD is a check, not a click. Classified first, counted second:
+		// see shipAmount.
+		if s.an != nil {
+			s.an.offer(ctx, id, now)
+		}
 		s.clicks.Add(e)
 	}
 }

@@ -185,6 +185,9 @@ type Config struct {
 	// literals); targets on them or their subdomains are refused 400
 	// invalid_url, since such a link can redirect in a loop. Default none.
 	OwnDomains []string
+	// AnalyticsRetention is how long hourly click analytics are kept.
+	// Default 400 days.
+	AnalyticsRetention time.Duration
 }
 
 // urlPolicy is the URL policy the Config describes.
@@ -219,6 +222,7 @@ func DefaultConfig() Config {
 		InternalRate:        20000,
 		InternalBurst:       40000,
 		BlockPrivateTargets: true,
+		AnalyticsRetention:  400 * 24 * time.Hour,
 	}
 }
 
@@ -274,6 +278,9 @@ func (c *Config) fill() {
 	if c.MaxTrackedIPs == 0 {
 		c.MaxTrackedIPs = d.MaxTrackedIPs
 	}
+	if c.AnalyticsRetention == 0 {
+		c.AnalyticsRetention = d.AnalyticsRetention
+	}
 }
 
 func fillRate(r *float64, burst *int, dr float64, db int) {
@@ -293,6 +300,9 @@ func (c *Config) validate() error {
 	var errs []error
 	if err := c.LinkFeatures.validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.AnalyticsRetention < time.Hour {
+		errs = append(errs, errors.New("AnalyticsRetention must be at least 1h"))
 	}
 	if c.Store == nil {
 		//lint:ignore ST1005 the message starts with the Config field it names

@@ -27,6 +27,7 @@ type originFlags struct {
 	gossip                         gossipFlags
 	log                            logFlags
 	sec                            securityFlags
+	analyticsRetention             time.Duration
 	purgeHooks, peerOrigins        listFlag
 	jobLease                       time.Duration
 	noJobWorker                    bool
@@ -147,6 +148,7 @@ func (f *originFlags) register(fs *flag.FlagSet) {
 	f.sec.register(fs)
 	f.tls.register(fs)
 	fs.StringVar(&f.peerCA, "peer-ca", "", "PEM CA file that signed the https:// --peer-origin certificates (default: the system roots)")
+	registerAnalyticsRetention(fs, &f.analyticsRetention)
 }
 
 // checkStore validates the storage flags.
@@ -233,6 +235,7 @@ func runOrigin(ctx context.Context, args []string) error {
 		cfg.ClusterTokens = auth.accept[1:]
 	}
 	cfg.LinkCacheTTL, cfg.StockCacheTTL, cfg.NegativeCacheTTL = f.linkTTL, f.stockTTL, f.negTTL
+	cfg.AnalyticsRetention = f.analyticsRetention
 	node, err := topology.StartOrigin(topology.OriginOptions{Origin: cfg, Listen: f.listen, Gossip: gcfg, TLS: serverTLS, AdminListen: f.tls.adminListen, Logger: log.With("region", f.region)})
 	if err != nil {
 		return err

@@ -76,6 +76,11 @@ var tests = []test{
 	{"JobConcurrentWorkers", testJobConcurrentWorkers},
 	{"JobLease", testJobLease},
 	{"JobBadInput", testJobBadInput},
+	// analytics.go
+	{"AnalyticsSeries", testAnalyticsSeries},
+	{"AnalyticsBatchOnce", testAnalyticsBatchOnce},
+	{"AnalyticsTop", testAnalyticsTop},
+	{"AnalyticsRetention", testAnalyticsRetention},
 	// close.go
 	{"PingAndClose", testPingAndClose},
 }
