@@ -23,7 +23,8 @@ const xssURL = "https://example.com/?q=<script>window.pwned=1</script><b>bold</b
 // two-region topology. Sign-in refuses a wrong key; a link created at
 // us-east's origin is followed through eu-west's edge and its click shows
 // up in the console; a link whose URL is markup shows as text; an adjust
-// with a reason shows in the movement ledger; the topology page shows both
+// with a reason and a transfer show in the movement ledger, which
+// verifies; the topology page shows both
 // regions' edges live and a purge's receipt completes. Throughout, the key
 // never appears in a URL the page loaded, in a cookie, or in any node's
 // logs (captured at debug level), and the page logs no exception and no
@@ -109,7 +110,15 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitFor("the received movement", `[...document.querySelectorAll('#movements-table tbody tr')].some(r => r.textContent.includes('received') && r.textContent.includes('PO-77') && r.textContent.includes('+25'))`)
 	adjust("ams", "-3", "damaged", "RMA-1")
 	b.waitFor("the damaged movement", `[...document.querySelectorAll('#movements-table tbody tr')].some(r => r.textContent.includes('damaged') && r.textContent.includes('-3'))`)
-	b.waitFor("the warehouse at 22", `[...document.querySelectorAll('#stock-warehouses tbody tr')].some(r => r.cells[0].textContent === 'ams' && r.cells[1].textContent === '22')`)
+	b.do("transfer 5 to ber",
+		chromedp.SetValue(chromedp.ID("transfer-from"), "ams"),
+		chromedp.SetValue(chromedp.ID("transfer-to"), "ber"),
+		chromedp.SetValue(chromedp.ID("transfer-qty"), "5"),
+		chromedp.Click(chromedp.ID("transfer-submit")))
+	b.waitFor("the transfer's two movements", `['transfer_out', 'transfer_in'].every(k => [...document.querySelectorAll('#movements-table tbody tr')].some(r => r.cells[2].textContent === k))`)
+	b.waitFor("the warehouses at 17 and 5", `[...document.querySelectorAll('#stock-warehouses tbody tr')].map(r => r.cells[0].textContent + '=' + r.cells[1].textContent).join() === 'ams=17,ber=5'`)
+	b.do("verify the ledger", chromedp.Click(chromedp.ID("stock-verify")))
+	b.waitFor("the ledger verified", `document.getElementById('stock-msg').textContent.startsWith('Ledger verified')`)
 	// A hold made with curl shows as a held reservation once reopened.
 	apiCall(t, us.Origin.URL, key, "POST", "/v1/reservations", `{"sku":"SKU-CON","qty":2}`, http.StatusCreated)
 	b.do("reopen the SKU", chromedp.Click(chromedp.ID("stock-open")))

@@ -7,7 +7,7 @@
 // expiry and can be committed or released from here.
 
 import { api, seg } from './api.js';
-import { h, fill, table, fmtTime, status, field, val } from './dom.js';
+import { h, fill, table, fmtTime, status, field, val, localToISO } from './dom.js';
 
 const REASONS = ['received', 'sold', 'returned', 'damaged', 'lost', 'cycle_count', 'correction', 'transfer'];
 const PAGE = 100;
@@ -41,6 +41,26 @@ export function mount(root) {
     field('Reason', h('select', { id: 'set-reason' }, h('option', { value: '' }, '(none)'), REASONS.map((r) => h('option', { value: r }, r)))),
     h('button', { type: 'submit', id: 'set-submit' }, 'Set'));
 
+  const transfer = h('form', { id: 'stock-transfer', onsubmit: doTransfer },
+    field('From', h('input', { id: 'transfer-from', required: true, spellcheck: 'false', list: 'stock-whs' })),
+    field('To', h('input', { id: 'transfer-to', required: true, spellcheck: 'false', list: 'stock-whs' })),
+    field('Qty', h('input', { id: 'transfer-qty', type: 'number', min: '1', step: '1', required: true })),
+    field('Ref', h('input', { id: 'transfer-ref', spellcheck: 'false' })),
+    h('button', { type: 'submit', id: 'transfer-submit' }, 'Transfer'));
+
+  const reserve = h('form', { id: 'stock-reserve', onsubmit: doReserve },
+    field('Qty', h('input', { id: 'reserve-qty', type: 'number', min: '1', step: '1', required: true })),
+    field('Warehouse (optional)', h('input', { id: 'reserve-wh', spellcheck: 'false', list: 'stock-whs' })),
+    field('Hold for (s, default 600)', h('input', { id: 'reserve-ttl', type: 'number', min: '1', max: '86400', step: '1' })),
+    field('Idempotency-Key (optional)', h('input', { id: 'reserve-ik', spellcheck: 'false' })),
+    h('button', { type: 'submit', id: 'reserve-submit' }, 'Hold'));
+
+  const tools = h('form', { id: 'stock-tools', onsubmit: (e) => { e.preventDefault(); asOf(); } },
+    field('View as of', h('input', { id: 'stock-at', type: 'datetime-local', step: '1' })),
+    h('button', { type: 'submit', id: 'stock-at-submit' }, 'Show'),
+    h('button', { type: 'button', id: 'stock-verify', onclick: verify }, 'Verify ledger'),
+    h('button', { type: 'button', id: 'stock-rebuild', class: 'danger', onclick: rebuild }, 'Rebuild view'));
+
   root.append(
     h('h2', null, 'Stock'),
     h('section', { class: 'panel' }, lookup),
@@ -49,6 +69,10 @@ export function mount(root) {
     h('div', { class: 'cols' },
       h('section', { class: 'panel' }, h('h3', null, 'Adjust (a delta, with a reason)'), adjust),
       h('section', { class: 'panel' }, h('h3', null, 'Set on hand (a count)'), set)),
+    h('div', { class: 'cols' },
+      h('section', { class: 'panel' }, h('h3', null, 'Transfer between warehouses'), transfer),
+      h('section', { class: 'panel' }, h('h3', null, 'Hold (reserve)'), reserve)),
+    h('section', { class: 'panel' }, h('h3', null, 'Ledger'), tools),
     msg, holds, ledger);
 
   async function openSKU(s) {
@@ -68,13 +92,14 @@ export function mount(root) {
     }
   }
 
-  function renderView(v) {
+  function renderView(v, at) {
     const whs = Object.keys(v.warehouses || {}).sort();
-    fill(document.getElementById('stock-whs'), whs.map((w) => h('option', { value: w })));
+    if (!at) fill(document.getElementById('stock-whs'), whs.map((w) => h('option', { value: w })));
     fill(view,
       h('h3', null, 'SKU ', h('code', { id: 'stock-title' }, v.sku), ' ',
         h('span', { class: 'badge' }, `available ${v.available}`), ' ',
-        h('span', { class: 'muted' }, `version ${v.version}`)),
+        h('span', { class: 'muted' }, `version ${v.version}`),
+        at ? h('span', { class: 'badge bad', id: 'stock-as-of' }, `as of ${fmtTime(at)}, replayed from the ledger`) : null),
       table('stock-warehouses', ['Warehouse', 'On hand', 'Reserved', 'Available'], whs.map((w) => {
         const x = v.warehouses[w];
         return h('tr', null, h('td', null, w), h('td', { class: 'num' }, x.on_hand), h('td', { class: 'num' }, x.reserved), h('td', { class: 'num' }, x.available));
@@ -127,7 +152,8 @@ export function mount(root) {
       if (r.state === 'held') {
         actions.append(
           h('button', { type: 'button', onclick: () => act(r.id, 'commit') }, 'Commit'), ' ',
-          h('button', { type: 'button', onclick: () => act(r.id, 'release') }, 'Release'));
+          h('button', { type: 'button', onclick: () => act(r.id, 'release') }, 'Release'), ' ',
+          h('button', { type: 'button', onclick: () => act(r.id, 'extend') }, 'Extend 10 min'));
       }
       r.expCell = exp;
       return h('tr', null, h('td', null, h('code', null, r.id)), h('td', null, r.warehouse), h('td', { class: 'num' }, r.qty),
@@ -144,7 +170,7 @@ export function mount(root) {
 
   async function act(id, what) {
     try {
-      await api('POST', `/v1/reservations/${seg(id)}/${what}`);
+      await api('POST', `/v1/reservations/${seg(id)}/${what}`, what === 'extend' ? { ttl_seconds: 600 } : undefined);
       status(msg, `Reservation ${id}: ${what} done.`, true);
       await openSKU(sku);
     } catch (err) {
@@ -154,9 +180,7 @@ export function mount(root) {
 
   async function doAdjust(e) {
     e.preventDefault();
-    const s = sku || val('stock-sku');
-    if (!s) { status(msg, 'Open a SKU first.'); return; }
-    sku = s;
+    if (!current()) return;
     const body = { delta: Number(val('adjust-delta')) };
     if (val('adjust-reason')) body.reason = val('adjust-reason');
     if (val('adjust-ref')) body.ref = val('adjust-ref');
@@ -172,9 +196,7 @@ export function mount(root) {
 
   async function doSet(e) {
     e.preventDefault();
-    const s = sku || val('stock-sku');
-    if (!s) { status(msg, 'Open a SKU first.'); return; }
-    sku = s;
+    if (!current()) return;
     const body = { on_hand: Number(val('set-onhand')) };
     if (val('set-reason')) body.reason = val('set-reason');
     try {
@@ -182,6 +204,86 @@ export function mount(root) {
       status(msg, `Set: ${data.sku} available ${data.available} (change ${changeId || '-'})`, true);
       renderView(data);
       await loadMovements(true);
+    } catch (err) {
+      status(msg, String(err));
+    }
+  }
+
+  // current returns the SKU to act on: the open one, else the one typed.
+  function current() {
+    sku = sku || val('stock-sku');
+    if (!sku) status(msg, 'Open a SKU first.');
+    return sku;
+  }
+
+  async function doTransfer(e) {
+    e.preventDefault();
+    if (!current()) return;
+    const body = { from: val('transfer-from'), to: val('transfer-to'), qty: Number(val('transfer-qty')) };
+    if (val('transfer-ref')) body.ref = val('transfer-ref');
+    try {
+      const { data, changeId } = await api('POST', `/v1/stock/${seg(sku)}/transfers`, body);
+      status(msg, `Transferred ${body.qty} from ${body.from} to ${body.to} (change ${changeId || '-'})`, true);
+      renderView(data);
+      await loadMovements(true);
+    } catch (err) {
+      status(msg, String(err));
+    }
+  }
+
+  async function doReserve(e) {
+    e.preventDefault();
+    if (!current()) return;
+    const body = { sku, qty: Number(val('reserve-qty')) };
+    if (val('reserve-wh')) body.warehouse = val('reserve-wh');
+    if (val('reserve-ttl')) body.ttl_seconds = Number(val('reserve-ttl'));
+    const headers = val('reserve-ik') ? { 'Idempotency-Key': val('reserve-ik') } : {};
+    try {
+      const { data } = await api('POST', '/v1/reservations', body, { headers });
+      status(msg, `Held ${data.qty} in ${data.warehouse}: reservation ${data.id}, expires ${fmtTime(data.expires_at)}`, true);
+      await openSKU(sku);
+    } catch (err) {
+      status(msg, String(err));
+    }
+  }
+
+  async function asOf() {
+    if (!current()) return;
+    const at = localToISO(val('stock-at'));
+    if (!at) { await loadView(); return; }
+    try {
+      const { data } = await api('GET', `/v1/stock/${seg(sku)}?at=${encodeURIComponent(at)}`);
+      renderView(data, at);
+    } catch (err) {
+      status(msg, String(err));
+    }
+  }
+
+  async function verify() {
+    if (!current()) return;
+    try {
+      const { data } = await api('GET', `/v1/ledger/verify?sku=${encodeURIComponent(sku)}`);
+      if ((data.differences || []).length === 0) status(msg, `Ledger verified: the view of ${sku} is exactly its ledger replayed.`, true);
+      else status(msg, `The view of ${sku} differs from its ledger: ${JSON.stringify(data.differences)}`);
+    } catch (err) {
+      status(msg, String(err));
+    }
+  }
+
+  async function rebuild(e) {
+    const btn = e.currentTarget;
+    if (!current()) return;
+    if (!btn.dataset.armed) {
+      btn.dataset.armed = '1';
+      btn.textContent = `Really rebuild ${sku} from its ledger?`;
+      return;
+    }
+    delete btn.dataset.armed;
+    btn.textContent = 'Rebuild view';
+    try {
+      const { data } = await api('POST', `/v1/stock/${seg(sku)}/rebuild`);
+      status(msg, data.rebuilt ? `Rebuilt ${sku} from its ledger.` : `${sku} already matched its ledger; nothing written.`, true);
+      await openSKU(sku);
     } catch (err) {
       status(msg, String(err));
     }
