@@ -143,6 +143,9 @@ func (s *Server) routes() {
 	s.probe = http.NewServeMux()
 	nop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	admin := func(pattern string, res adminsec.Resource, h http.HandlerFunc) {
+		if !strings.HasPrefix(pattern, "GET ") && pattern != "/v1/" {
+			h = s.nudgeAfter(h)
+		}
 		mux.Handle(pattern, s.instrument(pattern, s.requireAdmin(res, h)))
 		if pattern != "/v1/" {
 			s.probe.Handle(pattern, nop)
@@ -284,5 +287,17 @@ func (s *Server) noBody(next http.HandlerFunc) http.HandlerFunc {
 			}
 		}
 		next(w, r)
+	}
+}
+
+// nudgeAfter wakes the tailer once a state-changing request is answered,
+// so its change is gossiped without waiting for the next tick. A request
+// that changed nothing costs one extra read of the heads.
+func (s *Server) nudgeAfter(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h(w, r)
+		if s.tail != nil {
+			s.tail.nudge()
+		}
 	}
 }
