@@ -125,6 +125,18 @@ func evalJS[T any](b *browser, expr string) T {
 	return v
 }
 
+// evalAsync evaluates an expression that gives a promise, and its value.
+func evalAsync[T any](b *browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
 // screenshot saves the page as DIR/name.png when SHORTSTOCK_SCREENSHOTS
 // names a directory.
 func (b *browser) screenshot(name string) {

@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -91,6 +92,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	if evalJS[string](b, `document.getElementById('edit-url').value`) != xssURL {
 		t.Fatal("the edit form does not hold the URL as text")
+	}
+
+	// Analytics (series and breakdowns, when the origin's stats have them)
+	// draw as SVG bars and tables, with names as text.
+	drawn := evalAsync[[]int](b, `import('/console/links.js').then(m => {
+		const el = document.createElement('div');
+		el.append(...m.statsExtras({clicks: 4, series: [{t: '2031-01-01T00:00:00Z', clicks: 3}, {t: '2031-01-01T01:00:00Z', clicks: 1}],
+			referrers: {'<img src=x onerror="window.pwned=2">': 3, 'example.org': 1}, countries: {NL: 4}}));
+		return [el.querySelectorAll('svg rect.bar').length, el.querySelectorAll('table').length, el.querySelectorAll('img').length,
+			el.textContent.includes('<img src=x') ? 1 : 0];
+	})`)
+	if fmt.Sprint(drawn) != "[2 2 0 1]" {
+		t.Fatalf("analytics drawn as [bars tables imgs markup-as-text] = %v, want [2 2 0 1]", drawn)
 	}
 
 	// Stock: adjust with a reason, see the movement and the warehouse.
