@@ -23,7 +23,8 @@ const xssURL = "https://example.com/?q=<script>window.pwned=1</script><b>bold</b
 // TestConsoleInBrowser walks the console in Chromium over a real
 // two-region topology. Sign-in refuses a wrong key; a link created at
 // us-east's origin is followed through eu-west's edge and its click shows
-// up in the console; a link whose URL is markup shows as text; an adjust
+// up in the console; a link whose URL is markup shows as text, is edited
+// and deleted; an adjust
 // with a reason and a transfer show in the movement ledger, which
 // verifies; the topology page shows both
 // regions' edges live and a purge's receipt completes. Throughout, the key
@@ -106,6 +107,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	if fmt.Sprint(drawn) != "[2 2 0 1]" {
 		t.Fatalf("analytics drawn as [bars tables imgs markup-as-text] = %v, want [2 2 0 1]", drawn)
 	}
+
+	// Edit, then delete (two clicks), the markup link.
+	b.do("edit the link", chromedp.SetValue(chromedp.ID("edit-url"), "https://example.com/v2"), chromedp.Click(chromedp.ID("edit-submit")))
+	b.waitFor("the edited link", `document.getElementById('link-version').textContent === '2' && document.getElementById('link-url').textContent === 'https://example.com/v2'`)
+	b.do("delete the link", chromedp.Click(chromedp.ID("link-delete")), chromedp.Click(chromedp.ID("link-delete")))
+	b.waitFor("the deleted link", `document.getElementById('link-deleted') !== null`)
+	apiCall(t, us.Origin.URL, key, "GET", "/v1/links/xss1", "", http.StatusNotFound)
 
 	// Stock: adjust with a reason, see the movement and the warehouse.
 	b.do("open the stock page", chromedp.Click(chromedp.ID("nav-stock")), chromedp.WaitVisible(chromedp.ID("stock-sku")))
