@@ -12,11 +12,17 @@ import { h, fill, table, fmtTime, status, field, val, localToISO } from './dom.j
 const REASONS = ['received', 'sold', 'returned', 'damaged', 'lost', 'cycle_count', 'correction', 'transfer'];
 const PAGE = 100;
 const MAX_HELD_FETCH = 20;
+// FOLLOW_MS: how often the open SKU's ledger is asked for movements after
+// the last one shown (holds made elsewhere, expiries, other consoles).
+const FOLLOW_MS = 3000;
 
 export function mount(root) {
   let sku = '';
   let movements = [];
   let next = null;
+  let following = false;
+  let gen = 0; // bumped when the list is reloaded: a follow in flight is dropped
+  const followTimer = setInterval(follow, FOLLOW_MS);
   const msg = h('p', { id: 'stock-msg', role: 'alert' });
   const view = h('div', { id: 'stock-view', class: 'panel' }, h('p', { class: 'muted' }, 'Open a SKU to see its stock.'));
   const holds = h('div', { id: 'stock-reservations', class: 'panel' });
@@ -107,7 +113,7 @@ export function mount(root) {
   }
 
   async function loadMovements(reset) {
-    if (reset) { movements = []; next = null; }
+    if (reset) { movements = []; next = null; gen++; }
     const q = new URLSearchParams({ limit: String(PAGE) });
     if (next) q.set('after', next);
     try {
@@ -119,6 +125,29 @@ export function mount(root) {
     } catch (err) {
       ledger.hidden = false;
       fill(ledger, h('p', { class: 'error' }, String(err)));
+    }
+  }
+
+  // follow appends movements newer than the last one shown, once every
+  // page has been loaded, and refreshes the view when there are any.
+  async function follow() {
+    if (!sku || next || following) return;
+    following = true;
+    const shown = gen;
+    try {
+      const q = new URLSearchParams({ limit: String(PAGE) });
+      if (movements.length > 0) q.set('after', movements[movements.length - 1].cursor);
+      const { data } = await api('GET', `/v1/stock/${seg(sku)}/movements?${q}`);
+      if (shown !== gen || !(data.movements || []).length) return;
+      movements = movements.concat(data.movements);
+      next = data.next;
+      renderMovements();
+      renderReservations();
+      await loadView();
+    } catch {
+      // the next tick tries again; errors show on user actions
+    } finally {
+      following = false;
     }
   }
 
@@ -289,7 +318,7 @@ export function mount(root) {
     }
   }
 
-  return () => {};
+  return () => clearInterval(followTimer);
 }
 
 function signed(n) {
