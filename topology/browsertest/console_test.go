@@ -141,6 +141,15 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitFor("the warehouses at 17 and 5", `[...document.querySelectorAll('#stock-warehouses tbody tr')].map(r => r.cells[0].textContent + '=' + r.cells[1].textContent).join() === 'ams=17,ber=5'`)
 	b.do("verify the ledger", chromedp.Click(chromedp.ID("stock-verify")))
 	b.waitFor("the ledger verified", `document.getElementById('stock-msg').textContent.startsWith('Ledger verified')`)
+	// If-Match goes as a quoted version: a stale one is refused, nothing moves.
+	b.do("adjust at a stale version",
+		chromedp.SetValue(chromedp.ID("adjust-delta"), "1"),
+		chromedp.SetValue(chromedp.ID("adjust-ifmatch"), "1"),
+		chromedp.Click(chromedp.ID("adjust-submit")))
+	b.waitFor("the version mismatch", `document.getElementById('stock-msg').textContent.startsWith('412 version_mismatch')`)
+	b.do("clear If-Match", chromedp.SetValue(chromedp.ID("adjust-ifmatch"), ""))
+	b.do("hold a one-line cart", chromedp.SendKeys(chromedp.ID("reserve-lines"), "SKU-CON 1 ber"), chromedp.Click(chromedp.ID("reserve-submit")))
+	b.waitFor("the cart held", `document.getElementById('stock-msg').textContent.startsWith('Held cart of 1 line:')`)
 	// A hold made with curl shows up by itself (the page follows the
 	// open SKU's ledger), as a held reservation and in the view.
 	apiCall(t, us.Origin.URL, key, "POST", "/v1/reservations", `{"sku":"SKU-CON","qty":2}`, http.StatusCreated)

@@ -39,12 +39,14 @@ export function mount(root) {
     field('Delta', h('input', { id: 'adjust-delta', type: 'number', step: '1', required: true })),
     field('Reason', h('select', { id: 'adjust-reason' }, h('option', { value: '' }, '(none)'), REASONS.map((r) => h('option', { value: r }, r)))),
     field('Ref', h('input', { id: 'adjust-ref', spellcheck: 'false' })),
+    ...guards('adjust'),
     h('button', { type: 'submit', id: 'adjust-submit' }, 'Adjust'));
 
   const set = h('form', { id: 'stock-set', onsubmit: doSet },
     field('Warehouse', h('input', { id: 'set-wh', required: true, spellcheck: 'false', list: 'stock-whs' })),
     field('On hand', h('input', { id: 'set-onhand', type: 'number', min: '0', step: '1', required: true })),
     field('Reason', h('select', { id: 'set-reason' }, h('option', { value: '' }, '(none)'), REASONS.map((r) => h('option', { value: r }, r)))),
+    ...guards('set'),
     h('button', { type: 'submit', id: 'set-submit' }, 'Set'));
 
   const transfer = h('form', { id: 'stock-transfer', onsubmit: doTransfer },
@@ -55,16 +57,18 @@ export function mount(root) {
     h('button', { type: 'submit', id: 'transfer-submit' }, 'Transfer'));
 
   const reserve = h('form', { id: 'stock-reserve', onsubmit: doReserve },
-    field('Qty', h('input', { id: 'reserve-qty', type: 'number', min: '1', step: '1', required: true })),
+    field('Qty', h('input', { id: 'reserve-qty', type: 'number', min: '1', step: '1' })),
     field('Warehouse (optional)', h('input', { id: 'reserve-wh', spellcheck: 'false', list: 'stock-whs' })),
     field('Hold for (s, default 600)', h('input', { id: 'reserve-ttl', type: 'number', min: '1', max: '86400', step: '1' })),
     field('Idempotency-Key (optional)', h('input', { id: 'reserve-ik', spellcheck: 'false' })),
+    field('Or a cart, all lines or none: SKU QTY [WAREHOUSE] a line', h('textarea', { id: 'reserve-lines', rows: '2', cols: '30', spellcheck: 'false' })),
     h('button', { type: 'submit', id: 'reserve-submit' }, 'Hold'));
 
   const tools = h('form', { id: 'stock-tools', onsubmit: (e) => { e.preventDefault(); asOf(); } },
     field('View as of', h('input', { id: 'stock-at', type: 'datetime-local', step: '1' })),
     h('button', { type: 'submit', id: 'stock-at-submit' }, 'Show'),
     h('button', { type: 'button', id: 'stock-verify', onclick: verify }, 'Verify ledger'),
+    h('button', { type: 'button', id: 'stock-verify-all', onclick: verifyAll }, 'Verify every SKU'),
     h('button', { type: 'button', id: 'stock-rebuild', class: 'danger', onclick: rebuild }, 'Rebuild view'));
 
   root.append(
@@ -85,6 +89,12 @@ export function mount(root) {
     if (!s) return;
     sku = s;
     msg.textContent = '';
+    await reload();
+  }
+
+  // reload reads the open SKU's view and ledger again (after a write; the
+  // write's message stays).
+  async function reload() {
     await Promise.all([loadView(), loadMovements(true)]);
   }
 
@@ -201,7 +211,7 @@ export function mount(root) {
     try {
       await api('POST', `/v1/reservations/${seg(id)}/${what}`, what === 'extend' ? { ttl_seconds: 600 } : undefined);
       status(msg, `Reservation ${id}: ${what} done.`, true);
-      await openSKU(sku);
+      await reload();
     } catch (err) {
       status(msg, String(err));
     }
@@ -214,8 +224,8 @@ export function mount(root) {
     if (val('adjust-reason')) body.reason = val('adjust-reason');
     if (val('adjust-ref')) body.ref = val('adjust-ref');
     try {
-      const { data, changeId } = await api('POST', `/v1/stock/${seg(sku)}/${seg(val('adjust-wh'))}/adjust`, body);
-      status(msg, `Adjusted: ${data.sku} available ${data.available} (change ${changeId || '-'})`, true);
+      const { data, changeId, replayed } = await api('POST', `/v1/stock/${seg(sku)}/${seg(val('adjust-wh'))}/adjust`, body, { headers: guardHeaders('adjust') });
+      status(msg, `Adjusted: ${data.sku} available ${data.available} (change ${changeId || '-'})${replayed ? ' (replayed: this Idempotency-Key was used before)' : ''}`, true);
       renderView(data);
       await loadMovements(true);
     } catch (err) {
@@ -229,8 +239,8 @@ export function mount(root) {
     const body = { on_hand: Number(val('set-onhand')) };
     if (val('set-reason')) body.reason = val('set-reason');
     try {
-      const { data, changeId } = await api('PUT', `/v1/stock/${seg(sku)}/${seg(val('set-wh'))}`, body);
-      status(msg, `Set: ${data.sku} available ${data.available} (change ${changeId || '-'})`, true);
+      const { data, changeId, replayed } = await api('PUT', `/v1/stock/${seg(sku)}/${seg(val('set-wh'))}`, body, { headers: guardHeaders('set') });
+      status(msg, `Set: ${data.sku} available ${data.available} (change ${changeId || '-'})${replayed ? ' (replayed: this Idempotency-Key was used before)' : ''}`, true);
       renderView(data);
       await loadMovements(true);
     } catch (err) {
@@ -263,14 +273,18 @@ export function mount(root) {
   async function doReserve(e) {
     e.preventDefault();
     if (!current()) return;
-    const body = { sku, qty: Number(val('reserve-qty')) };
-    if (val('reserve-wh')) body.warehouse = val('reserve-wh');
+    const cart = val('reserve-lines').split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f[0]);
+    const body = cart.length > 0
+      ? { lines: cart.map(([s, q, w]) => (w ? { sku: s, qty: Number(q), warehouse: w } : { sku: s, qty: Number(q) })) }
+      : { sku, qty: Number(val('reserve-qty')) };
+    if (!cart.length && val('reserve-wh')) body.warehouse = val('reserve-wh');
     if (val('reserve-ttl')) body.ttl_seconds = Number(val('reserve-ttl'));
     const headers = val('reserve-ik') ? { 'Idempotency-Key': val('reserve-ik') } : {};
     try {
-      const { data } = await api('POST', '/v1/reservations', body, { headers });
-      status(msg, `Held ${data.qty} in ${data.warehouse}: reservation ${data.id}, expires ${fmtTime(data.expires_at)}`, true);
-      await openSKU(sku);
+      const { data, replayed } = await api('POST', '/v1/reservations', body, { headers });
+      const what = data.lines ? `cart of ${data.lines.length} line${data.lines.length === 1 ? '' : 's'}` : `${data.qty} in ${data.warehouse}`;
+      status(msg, `Held ${what}: reservation ${data.id}, expires ${fmtTime(data.expires_at)}${replayed ? ' (replayed: this Idempotency-Key was used before)' : ''}`, true);
+      await reload();
     } catch (err) {
       status(msg, String(err));
     }
@@ -283,6 +297,17 @@ export function mount(root) {
     try {
       const { data } = await api('GET', `/v1/stock/${seg(sku)}?at=${encodeURIComponent(at)}`);
       renderView(data, at);
+    } catch (err) {
+      status(msg, String(err));
+    }
+  }
+
+  async function verifyAll() {
+    try {
+      const { data } = await api('GET', '/v1/ledger/verify');
+      const diffs = data.differences || [];
+      if (diffs.length === 0) status(msg, `Ledger verified: all ${data.checked} SKUs match their ledgers.`, true);
+      else status(msg, `${diffs.length} of ${data.checked} SKUs differ from their ledgers: ${JSON.stringify(diffs)}`);
     } catch (err) {
       status(msg, String(err));
     }
@@ -312,13 +337,28 @@ export function mount(root) {
     try {
       const { data } = await api('POST', `/v1/stock/${seg(sku)}/rebuild`);
       status(msg, data.rebuilt ? `Rebuilt ${sku} from its ledger.` : `${sku} already matched its ledger; nothing written.`, true);
-      await openSKU(sku);
+      await reload();
     } catch (err) {
       status(msg, String(err));
     }
   }
 
   return () => clearInterval(followTimer);
+}
+
+// guards are the optional Idempotency-Key and If-Match fields of a write.
+function guards(prefix) {
+  return [
+    field('Idempotency-Key (optional)', h('input', { id: `${prefix}-ik`, spellcheck: 'false' })),
+    field('Only at version (If-Match)', h('input', { id: `${prefix}-ifmatch`, type: 'number', min: '1', step: '1' })),
+  ];
+}
+
+function guardHeaders(prefix) {
+  const hd = {};
+  if (val(`${prefix}-ik`)) hd['Idempotency-Key'] = val(`${prefix}-ik`);
+  if (val(`${prefix}-ifmatch`)) hd['If-Match'] = `"${val(`${prefix}-ifmatch`)}"`;
+  return hd;
 }
 
 function signed(n) {
