@@ -59,6 +59,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			s.plain(ctx, fasthttp.StatusServiceUnavailable, bodyNotReady)
 		}
 	case routeMetrics:
+		if s.cfg.NoPublicMetrics {
+			s.m.rejNotFound.Inc()
+			s.plain(ctx, fasthttp.StatusNotFound, bodyNotFound)
+			return
+		}
 		s.metrics(ctx)
 		ctx.Response.Header.SetCanonical(headerCacheControl, ccNoStore)
 	case routeFavicon:

@@ -33,10 +33,13 @@ type Server struct {
 	// ipLimits and keyLimits are the admin API's rate limits.
 	ipLimits  *adminsec.IPLimiter
 	keyLimits *adminsec.KeyLimiter
-	mux       *http.ServeMux
-	tail      *tailer
-	receipts  *receipts
-	hooks     *purgehook.Sender // nil without PurgeHooks
+	// internalLimits is the internal API's own per-IP budget and failed
+	// authentication budget, apart from the admin API's.
+	internalLimits *adminsec.IPLimiter
+	mux            *http.ServeMux
+	tail           *tailer
+	receipts       *receipts
+	hooks          *purgehook.Sender // nil without PurgeHooks
 	// peers are other regions' origins, for receipts (receipts_peers.go).
 	peerMu     sync.Mutex
 	peers      []string
@@ -49,6 +52,12 @@ type Server struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+
+	// jobs is the store's bulk job queue (nil if it has none); the worker
+	// (jobworker.go) runs as jobOwner and wakes on jobKick.
+	jobs     store.JobQueue
+	jobOwner string
+	jobKick  chan struct{}
 
 	// streams closes when long-lived answers (movement feed long polls and
 	// SSE) must end: StopStreams, or Close.
@@ -78,13 +87,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:       cfg,
-		store:     cfg.Store,
-		log:       cfg.Logger.With("component", "origin", "region", cfg.Region),
-		auth:      auth,
-		policy:    cfg.urlPolicy(),
-		metrics:   m,
-		ipLimits:  ipLimits,
+		cfg:      cfg,
+		store:    cfg.Store,
+		log:      cfg.Logger.With("component", "origin", "region", cfg.Region),
+		auth:     auth,
+		policy:   cfg.urlPolicy(),
+		metrics:  m,
+		ipLimits: ipLimits,
+		internalLimits: adminsec.NewIPLimiter(adminsec.Rate{PerSec: cfg.InternalRate, Burst: float64(cfg.InternalBurst)},
+			adminsec.Rate{PerSec: cfg.AuthFailureRate, Burst: float64(cfg.AuthFailureBurst)}, cfg.MaxTrackedIPs),
 		keyLimits: adminsec.NewKeyLimiter(auth.Len(), adminsec.Rate{PerSec: cfg.KeyRate, Burst: float64(cfg.KeyBurst)}, cfg.Clock.Now()),
 		stop:      make(chan struct{}),
 		streams:   make(chan struct{}),
@@ -94,6 +105,11 @@ func New(cfg Config) (*Server, error) {
 	s.receipts = newReceipts(cfg.ReceiptLiveWindow)
 	s.peers = append([]string(nil), cfg.PeerOrigins...)
 	s.peerClient = &http.Client{Timeout: peerTimeout}
+	if cfg.PeerTLS != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg.PeerTLS
+		s.peerClient.Transport = tr
+	}
 	if len(cfg.PurgeHooks) > 0 {
 		s.hooks, err = purgehook.New(purgehook.Config{
 			URLs: cfg.PurgeHooks, Secret: cfg.PurgeHookSecret, Region: cfg.Region,
@@ -104,10 +120,16 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
+	s.jobs, _ = cfg.Store.(store.JobQueue)
+	s.jobOwner, s.jobKick = cfg.Region+"-"+newJobID(), make(chan struct{}, 1)
 	s.routes()
 	s.wg.Add(2)
 	go s.expireLoop()
 	go s.tail.run()
+	if s.jobs != nil && !cfg.NoJobWorker {
+		s.wg.Add(1)
+		go s.jobLoop()
+	}
 	return s, nil
 }
 
@@ -166,6 +188,8 @@ func (s *Server) routes() {
 	admin("GET /v1/stock/{sku}/movements", adminsec.ResStock, s.noBody(s.listMovements))
 	admin("GET /v1/stock/movements", adminsec.ResStock, s.noBody(s.movementFeed))
 	admin("POST /v1/stock/{sku}/rebuild", adminsec.ResStock, s.noBody(s.rebuildStock))
+	admin("POST /v1/stock:bulk", adminsec.ResStock, s.postBulk)
+	admin("GET /v1/jobs/{id}", adminsec.ResStock, s.noBody(s.getJob))
 	admin("GET /v1/ledger/verify", adminsec.ResStock, s.noBody(s.verifyLedger))
 	admin("POST /v1/reservations", adminsec.ResStock, s.createReservation)
 	admin("GET /v1/reservations/{id}", adminsec.ResStock, s.noBody(s.getReservation))

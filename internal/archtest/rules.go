@@ -13,7 +13,7 @@ const Module = "github.com/shortstock/shortstock/"
 // nothing of ours but each other.
 var leaves = []string{
 	"internal/keys", "internal/change", "internal/clock", "internal/wire",
-	"internal/obs", "internal/testutil", "internal/redistest",
+	"internal/obs", "internal/testutil", "internal/redistest", "internal/tlsfiles",
 }
 
 // Rule says what the packages under Prefix may import of ours: Imports for

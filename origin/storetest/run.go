@@ -62,6 +62,11 @@ var tests = []test{
 	{"StockWriteIdempotency", testStockWriteIdempotency},
 	{"LedgerVerifyRebuild", testLedgerVerifyRebuild},
 	{"LedgerFeed", testLedgerFeed},
+	// jobs.go
+	{"JobRunsEveryLine", testJobRunsEveryLine},
+	{"JobConcurrentWorkers", testJobConcurrentWorkers},
+	{"JobLease", testJobLease},
+	{"JobBadInput", testJobBadInput},
 	// close.go
 	{"PingAndClose", testPingAndClose},
 }

@@ -7,7 +7,7 @@ local v = tonumber(cur[1]) or 0
 if not cur[2] then
   return {'nf', v}
 end
-v = v + 1
+v = above(v)
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', str(v))
 append_change(KEYS[2], KEYS[3], ARGV[3], ARGV[1], v, ARGV[2])

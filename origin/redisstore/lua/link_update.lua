@@ -15,6 +15,6 @@ if ARGV[8] == 'set' then
 elseif ARGV[8] == 'clear' then
   redis.call('HSET', KEYS[1], 'exp', '')
 end
-local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
+local v = next_field(KEYS[1], 'v')
 append_change(KEYS[2], KEYS[3], ARGV[3], ARGV[1], v, ARGV[2])
 return {'ok', redis.call('HGETALL', KEYS[1])}
