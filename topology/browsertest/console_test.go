@@ -155,6 +155,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	apiCall(t, us.Origin.URL, key, "POST", "/v1/reservations", `{"sku":"SKU-CON","qty":2}`, http.StatusCreated)
 	b.waitFor("the held reservation", `[...document.querySelectorAll('#reservations-table tbody tr')].some(r => r.textContent.includes('held')) &&
 		[...document.querySelectorAll('#stock-warehouses tbody tr')].some(r => r.cells[0].textContent === 'ams' && r.cells[2].textContent === '2')`)
+	// Bulk upload: a job with progress; a bad line is reported by number.
+	b.do("upload NDJSON", chromedp.SetValue(chromedp.ID("bulk-lines"), `{"op":"adjust","sku":"SKU-CON","warehouse":"ams","delta":10,"reason":"received","ref":"BULK-1"}
+{"op":"set","sku":"SKU-BULK","warehouse":"ams","on_hand":7}
+{"op":"adjust","sku":"SKU-CON","warehouse":"ams","delta":1,"reason":"nope"}`), chromedp.Click(chromedp.ID("bulk-submit")))
+	b.waitFor("the bulk job done", `(document.getElementById('bulk-status')||{}).textContent === 'done' &&
+		document.getElementById('bulk-counts').textContent === '3 lines: 2 applied, 1 failed' &&
+		document.querySelector('#bulk-errors tbody tr td').textContent === '3'`)
+	b.waitFor("the bulk movement in the ledger", `[...document.querySelectorAll('#movements-table tbody tr')].some(r => r.textContent.includes('BULK-1') && r.textContent.includes('+10'))`)
 	b.screenshot("console-stock")
 
 	// Topology: both regions, their edges live; a purge completes.

@@ -15,6 +15,7 @@ const MAX_HELD_FETCH = 20;
 // FOLLOW_MS: how often the open SKU's ledger is asked for movements after
 // the last one shown (holds made elsewhere, expiries, other consoles).
 const FOLLOW_MS = 3000;
+const JOB_POLL_MS = 500;
 
 export function mount(root) {
   let sku = '';
@@ -71,6 +72,14 @@ export function mount(root) {
     h('button', { type: 'button', id: 'stock-verify-all', onclick: verifyAll }, 'Verify every SKU'),
     h('button', { type: 'button', id: 'stock-rebuild', class: 'danger', onclick: rebuild }, 'Rebuild view'));
 
+  const bulkMsg = h('p', { id: 'bulk-msg', role: 'alert' });
+  const bulkJob = h('div', { id: 'bulk-job' });
+  let jobTimer = null;
+  const bulk = h('form', { id: 'stock-bulk', onsubmit: doBulk },
+    field('NDJSON: one {"op":"set|adjust|transfer","sku":..,"warehouse":..,...} a line', h('textarea', { id: 'bulk-lines', rows: '4', cols: '70', spellcheck: 'false' })),
+    field('or a file', h('input', { id: 'bulk-file', type: 'file', accept: '.ndjson,.jsonl,.json,.txt' })),
+    h('button', { type: 'submit', id: 'bulk-submit' }, 'Upload'), bulkMsg);
+
   root.append(
     h('h2', null, 'Stock'),
     h('section', { class: 'panel' }, lookup),
@@ -83,6 +92,7 @@ export function mount(root) {
       h('section', { class: 'panel' }, h('h3', null, 'Transfer between warehouses'), transfer),
       h('section', { class: 'panel' }, h('h3', null, 'Hold (reserve)'), reserve)),
     h('section', { class: 'panel' }, h('h3', null, 'Ledger'), tools),
+    h('section', { class: 'panel' }, h('h3', null, 'Bulk upload (any SKUs; queued, applied in the background)'), bulk, bulkJob),
     msg, holds, ledger);
 
   async function openSKU(s) {
@@ -343,7 +353,50 @@ export function mount(root) {
     }
   }
 
-  return () => clearInterval(followTimer);
+  async function doBulk(e) {
+    e.preventDefault();
+    const file = document.getElementById('bulk-file').files[0];
+    const text = file ? await file.text() : document.getElementById('bulk-lines').value;
+    if (!text.trim()) { status(bulkMsg, 'Paste NDJSON lines or choose a file.'); return; }
+    try {
+      const { data } = await api('POST', '/v1/stock:bulk', undefined, { raw: text, contentType: 'application/x-ndjson' });
+      status(bulkMsg, `Queued as job ${data.job}.`, true);
+      watchJob(data.job);
+    } catch (err) {
+      status(bulkMsg, String(err));
+    }
+  }
+
+  // watchJob polls a bulk job until it is done or failed, with a progress
+  // bar and its errors by line.
+  function watchJob(id) {
+    if (jobTimer) clearTimeout(jobTimer);
+    const tick = async () => {
+      jobTimer = null;
+      try {
+        const { data: j } = await api('GET', `/v1/jobs/${seg(id)}`);
+        renderJob(j);
+        if (j.status === 'queued' || j.status === 'running') jobTimer = setTimeout(tick, JOB_POLL_MS);
+        else if (sku) reload();
+      } catch (err) {
+        status(bulkMsg, String(err));
+      }
+    };
+    tick();
+  }
+
+  function renderJob(j) {
+    const done = j.applied + j.failed;
+    fill(bulkJob,
+      h('p', null, 'Job ', h('code', null, j.id), ' ', h('span', { id: 'bulk-status', class: j.status === 'done' ? 'badge good' : (j.status === 'failed' ? 'badge bad' : 'badge') }, j.status), ' ',
+        h('span', { id: 'bulk-counts' }, `${j.lines} lines: ${j.applied} applied, ${j.failed} failed`)),
+      h('progress', { id: 'bulk-progress', max: String(Math.max(1, j.lines)), value: String(done) }),
+      j.errors && j.errors.length
+        ? table('bulk-errors', ['Line', 'Error', 'Message'], j.errors.map((x) => h('tr', null, h('td', { class: 'num' }, x.line), h('td', null, x.error), h('td', null, x.message))))
+        : null);
+  }
+
+  return () => { clearInterval(followTimer); if (jobTimer) clearTimeout(jobTimer); };
 }
 
 // guards are the optional Idempotency-Key and If-Match fields of a write.
