@@ -1,5 +1,6 @@
-// Stock: a SKU's warehouses, its reservations and its movement ledger;
-// adjust or set stock with a reason.
+// Stock: a SKU's warehouses, its reservations and its movement ledger
+// (followed while open); adjust or set stock with a reason, transfer, hold,
+// time-travel, verify and rebuild; bulk uploads with job progress.
 //
 // Reservations are read from the ledger: a hold movement's ref is the
 // reservation id, and a later commit, release or expire with the same ref
@@ -85,6 +86,7 @@ export function mount(root) {
     h('section', { class: 'panel' }, lookup),
     h('datalist', { id: 'stock-whs' }),
     view,
+    msg,
     h('div', { class: 'cols' },
       h('section', { class: 'panel' }, h('h3', null, 'Adjust (a delta, with a reason)'), adjust),
       h('section', { class: 'panel' }, h('h3', null, 'Set on hand (a count)'), set)),
@@ -93,7 +95,7 @@ export function mount(root) {
       h('section', { class: 'panel' }, h('h3', null, 'Hold (reserve)'), reserve)),
     h('section', { class: 'panel' }, h('h3', null, 'Ledger'), tools),
     h('section', { class: 'panel' }, h('h3', null, 'Bulk upload (any SKUs; queued, applied in the background)'), bulk, bulkJob),
-    msg, holds, ledger);
+    holds, ledger);
 
   async function openSKU(s) {
     if (!s) return;
