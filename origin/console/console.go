@@ -5,7 +5,6 @@ import (
 	"embed"
 	"encoding/hex"
 	"io/fs"
-	"mime"
 	"net/http"
 	"path"
 	"strings"
@@ -23,6 +22,15 @@ const Prefix = "/console/"
 // intercept must not send a key anywhere) and no <base> rewriting.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+var types = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".png":  "image/png",
+	".txt":  "text/plain; charset=utf-8",
+}
 
 type asset struct {
 	body  []byte
@@ -52,12 +60,11 @@ func New() *Handler {
 		if err != nil {
 			return err
 		}
-		ct := mime.TypeByExtension(path.Ext(p))
-		if ct == "" {
+		// Fixed types, not the OS mime table: module scripts must be
+		// served as JavaScript (nosniff) whatever the machine says.
+		ct, ok := types[path.Ext(p)]
+		if !ok {
 			ct = "application/octet-stream"
-		}
-		if strings.HasSuffix(p, ".js") {
-			ct = "text/javascript; charset=utf-8" // module scripts need a JavaScript type, whatever the OS mime table says
 		}
 		sum := sha256.Sum256(b)
 		h.assets[p] = asset{body: b, ctype: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}

@@ -102,7 +102,7 @@ func (b *browser) waitFor(what, expr string) {
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout+5*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout))); err != nil {
-		b.t.Fatalf("waiting for %s (%s): %v\npage text: %s", what, expr, err, b.text("body"))
+		b.t.Fatalf("waiting for %s (%s): %v\npage text: %s", what, expr, err, evalJS[string](b, `document.body.innerText.slice(0, 4000)`))
 	}
 }
 
@@ -110,7 +110,10 @@ func (b *browser) waitFor(what, expr string) {
 func (b *browser) text(css string) string {
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 	defer cancel()
-	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q)||{}).textContent||""`, css)))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q)||{}).textContent||""`, css)))
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
 	return s
 }
 
@@ -119,6 +122,18 @@ func evalJS[T any](b *browser, expr string) T {
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// evalAsync evaluates an expression that gives a promise, and its value.
+func evalAsync[T any](b *browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		b.t.Fatalf("evaluate %s: %v", expr, err)
 	}

@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,8 +23,10 @@ const xssURL = "https://example.com/?q=<script>window.pwned=1</script><b>bold</b
 // TestConsoleInBrowser walks the console in Chromium over a real
 // two-region topology. Sign-in refuses a wrong key; a link created at
 // us-east's origin is followed through eu-west's edge and its click shows
-// up in the console; a link whose URL is markup shows as text; an adjust
-// with a reason shows in the movement ledger; the topology page shows both
+// up in the console; a link whose URL is markup shows as text, is edited
+// and deleted; an adjust
+// with a reason and a transfer show in the movement ledger, which
+// verifies; the topology page shows both
 // regions' edges live and a purge's receipt completes. Throughout, the key
 // never appears in a URL the page loaded, in a cookie, or in any node's
 // logs (captured at debug level), and the page logs no exception and no
@@ -92,6 +95,26 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal("the edit form does not hold the URL as text")
 	}
 
+	// Analytics (series and breakdowns, when the origin's stats have them)
+	// draw as SVG bars and tables, with names as text.
+	drawn := evalAsync[[]int](b, `import('/console/links.js').then(m => {
+		const el = document.createElement('div');
+		el.append(...m.statsExtras({clicks: 4, series: [{t: '2031-01-01T00:00:00Z', clicks: 3}, {t: '2031-01-01T01:00:00Z', clicks: 1}],
+			referrers: {'<img src=x onerror="window.pwned=2">': 3, 'example.org': 1}, countries: {NL: 4}}));
+		return [el.querySelectorAll('svg rect.bar').length, el.querySelectorAll('table').length, el.querySelectorAll('img').length,
+			el.textContent.includes('<img src=x') ? 1 : 0];
+	})`)
+	if fmt.Sprint(drawn) != "[2 2 0 1]" {
+		t.Fatalf("analytics drawn as [bars tables imgs markup-as-text] = %v, want [2 2 0 1]", drawn)
+	}
+
+	// Edit, then delete (two clicks), the markup link.
+	b.do("edit the link", chromedp.SetValue(chromedp.ID("edit-url"), "https://example.com/v2"), chromedp.Click(chromedp.ID("edit-submit")))
+	b.waitFor("the edited link", `document.getElementById('link-version').textContent === '2' && document.getElementById('link-url').textContent === 'https://example.com/v2'`)
+	b.do("delete the link", chromedp.Click(chromedp.ID("link-delete")), chromedp.Click(chromedp.ID("link-delete")))
+	b.waitFor("the deleted link", `document.getElementById('link-deleted') !== null`)
+	apiCall(t, us.Origin.URL, key, "GET", "/v1/links/xss1", "", http.StatusNotFound)
+
 	// Stock: adjust with a reason, see the movement and the warehouse.
 	b.do("open the stock page", chromedp.Click(chromedp.ID("nav-stock")), chromedp.WaitVisible(chromedp.ID("stock-sku")))
 	b.do("open a new SKU", chromedp.SendKeys(chromedp.ID("stock-sku"), "SKU-CON"), chromedp.Click(chromedp.ID("stock-open")))
@@ -109,11 +132,37 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitFor("the received movement", `[...document.querySelectorAll('#movements-table tbody tr')].some(r => r.textContent.includes('received') && r.textContent.includes('PO-77') && r.textContent.includes('+25'))`)
 	adjust("ams", "-3", "damaged", "RMA-1")
 	b.waitFor("the damaged movement", `[...document.querySelectorAll('#movements-table tbody tr')].some(r => r.textContent.includes('damaged') && r.textContent.includes('-3'))`)
-	b.waitFor("the warehouse at 22", `[...document.querySelectorAll('#stock-warehouses tbody tr')].some(r => r.cells[0].textContent === 'ams' && r.cells[1].textContent === '22')`)
-	// A hold made with curl shows as a held reservation once reopened.
+	b.do("transfer 5 to ber",
+		chromedp.SetValue(chromedp.ID("transfer-from"), "ams"),
+		chromedp.SetValue(chromedp.ID("transfer-to"), "ber"),
+		chromedp.SetValue(chromedp.ID("transfer-qty"), "5"),
+		chromedp.Click(chromedp.ID("transfer-submit")))
+	b.waitFor("the transfer's two movements", `['transfer_out', 'transfer_in'].every(k => [...document.querySelectorAll('#movements-table tbody tr')].some(r => r.cells[2].textContent === k))`)
+	b.waitFor("the warehouses at 17 and 5", `[...document.querySelectorAll('#stock-warehouses tbody tr')].map(r => r.cells[0].textContent + '=' + r.cells[1].textContent).join() === 'ams=17,ber=5'`)
+	b.do("verify the ledger", chromedp.Click(chromedp.ID("stock-verify")))
+	b.waitFor("the ledger verified", `document.getElementById('stock-msg').textContent.startsWith('Ledger verified')`)
+	// If-Match goes as a quoted version: a stale one is refused, nothing moves.
+	b.do("adjust at a stale version",
+		chromedp.SetValue(chromedp.ID("adjust-delta"), "1"),
+		chromedp.SetValue(chromedp.ID("adjust-ifmatch"), "1"),
+		chromedp.Click(chromedp.ID("adjust-submit")))
+	b.waitFor("the version mismatch", `document.getElementById('stock-msg').textContent.startsWith('412 version_mismatch')`)
+	b.do("clear If-Match", chromedp.SetValue(chromedp.ID("adjust-ifmatch"), ""))
+	b.do("hold a one-line cart", chromedp.SendKeys(chromedp.ID("reserve-lines"), "SKU-CON 1 ber"), chromedp.Click(chromedp.ID("reserve-submit")))
+	b.waitFor("the cart held", `document.getElementById('stock-msg').textContent.startsWith('Held cart of 1 line:')`)
+	// A hold made with curl shows up by itself (the page follows the
+	// open SKU's ledger), as a held reservation and in the view.
 	apiCall(t, us.Origin.URL, key, "POST", "/v1/reservations", `{"sku":"SKU-CON","qty":2}`, http.StatusCreated)
-	b.do("reopen the SKU", chromedp.Click(chromedp.ID("stock-open")))
-	b.waitFor("the held reservation", `[...document.querySelectorAll('#reservations-table tbody tr')].some(r => r.textContent.includes('held'))`)
+	b.waitFor("the held reservation", `[...document.querySelectorAll('#reservations-table tbody tr')].some(r => r.textContent.includes('held')) &&
+		[...document.querySelectorAll('#stock-warehouses tbody tr')].some(r => r.cells[0].textContent === 'ams' && r.cells[2].textContent === '2')`)
+	// Bulk upload: a job with progress; a bad line is reported by number.
+	b.do("upload NDJSON", chromedp.SetValue(chromedp.ID("bulk-lines"), `{"op":"adjust","sku":"SKU-CON","warehouse":"ams","delta":10,"reason":"received","ref":"BULK-1"}
+{"op":"set","sku":"SKU-BULK","warehouse":"ams","on_hand":7}
+{"op":"adjust","sku":"SKU-CON","warehouse":"ams","delta":1,"reason":"nope"}`), chromedp.Click(chromedp.ID("bulk-submit")))
+	b.waitFor("the bulk job done", `(document.getElementById('bulk-status')||{}).textContent === 'done' &&
+		document.getElementById('bulk-counts').textContent === '3 lines: 2 applied, 1 failed' &&
+		document.querySelector('#bulk-errors tbody tr td').textContent === '3'`)
+	b.waitFor("the bulk movement in the ledger", `[...document.querySelectorAll('#movements-table tbody tr')].some(r => r.textContent.includes('BULK-1') && r.textContent.includes('+10'))`)
 	b.screenshot("console-stock")
 
 	// Topology: both regions, their edges live; a purge completes.
@@ -126,6 +175,16 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("receipt lists %d applied edges, want 2 (one per region)", rows)
 	}
 	b.screenshot("console-topology")
+
+	// The link list for when the origin answers GET /v1/links (it does
+	// not yet: the page falls back to this tab's links). A stand-in answer
+	// in the page checks the list renders, as text, with its next page.
+	evalJS[bool](b, `(() => { const real = window.fetch; window.fetch = (u, init) => String(u).startsWith('/v1/links?')
+		? Promise.resolve(new Response(JSON.stringify({links: [{code: 'list1', url: 'https://example.com/<i>x</i>', clicks: 3, expires_at: null}], next: 'CUR2'}), {status: 200}))
+		: real(u, init); return true; })()`)
+	b.do("open the links page", chromedp.Click(chromedp.ID("nav-links")))
+	b.waitFor("the listed link", `[...document.querySelectorAll('#links-table tbody tr')].some(r => r.cells[0].textContent === 'list1' && r.cells[1].textContent === 'https://example.com/<i>x</i>' && r.cells[2].textContent === '3') &&
+		document.getElementById('links-next') !== null && document.querySelectorAll('#links-table i').length === 0`)
 
 	// Where the key may never be: URLs the page loaded, cookies, logs.
 	urls := evalJS[[]string](b, `[location.href, ...performance.getEntriesByType('resource').map(e => e.name), ...performance.getEntriesByType('navigation').map(e => e.name)]`)

@@ -28,13 +28,17 @@ let unauthorized = () => {};
 export function onUnauthorized(fn) { unauthorized = fn; }
 
 // api calls the admin API. opts.key overrides the session's key (sign in);
-// opts.headers adds headers. It resolves to {status, data, changeId} and
-// rejects with APIError.
+// opts.headers adds headers; opts.raw is a body to send as it is, with
+// opts.contentType. It resolves to {status, data, changeId,
+// replayed} and rejects with APIError.
 export async function api(method, path, body, opts = {}) {
   const key = opts.key ?? session.key;
   const headers = { Authorization: `Bearer ${key}`, Accept: 'application/json', ...(opts.headers || {}) };
   const init = { method, headers, cache: 'no-store', credentials: 'omit', redirect: 'error', referrerPolicy: 'no-referrer' };
-  if (body !== undefined) {
+  if (opts.raw !== undefined) { // a body sent as it is (NDJSON uploads)
+    init.body = opts.raw;
+    headers['Content-Type'] = opts.contentType || 'application/octet-stream';
+  } else if (body !== undefined) {
     init.body = JSON.stringify(body);
     headers['Content-Type'] = 'application/json';
   }
@@ -55,7 +59,7 @@ export async function api(method, path, body, opts = {}) {
     if (res.status === 401 && opts.key === undefined) unauthorized();
     throw err;
   }
-  return { status: res.status, data, changeId: res.headers.get('X-Change-Id') };
+  return { status: res.status, data, changeId: res.headers.get('X-Change-Id'), replayed: res.headers.get('Idempotent-Replayed') === 'true' };
 }
 
 // seg escapes one path segment.

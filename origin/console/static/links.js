@@ -149,6 +149,7 @@ export function mount(root) {
     if (statsTimer) clearInterval(statsTimer);
     const clicks = h('span', { id: 'link-clicks', class: 'big' }, String(l.clicks ?? 0));
     const statsBox = h('dl', { id: 'link-stats' });
+    const extras = h('div', { id: 'link-analytics' });
     const msg = h('p', { id: 'link-detail-msg', role: 'alert' });
     const refreshStats = async () => {
       try {
@@ -157,6 +158,7 @@ export function mount(root) {
         fill(statsBox, Object.entries(data)
           .filter(([k, v]) => !SHOWN.has(k) && (v === null || typeof v !== 'object'))
           .map(([k, v]) => [h('dt', null, k), h('dd', null, v === null ? '—' : String(v))]));
+        fill(extras, statsExtras(data));
       } catch (err) {
         if (err.status === 404) { clearInterval(statsTimer); statsTimer = null; }
         status(msg, String(err));
@@ -221,12 +223,58 @@ export function mount(root) {
         h('dt', null, 'Expires'), h('dd', null, l.expires_at ? fmtTime(l.expires_at) : 'never'),
         h('dt', null, 'Version'), h('dd', { id: 'link-version' }, String(l.version)),
         (l.flags && l.flags.length) ? [h('dt', null, 'Flags'), h('dd', { class: 'warn' }, l.flags.join(', '))] : null),
-      h('section', { class: 'stats' }, h('h4', null, 'Clicks (counted at the edges, every region)'), clicks, statsBox),
+      h('section', { class: 'stats' }, h('h4', null, 'Clicks (counted at the edges, every region)'), clicks, statsBox, extras),
       h('section', null, h('h4', null, 'Edit'), editForm),
       del, msg);
   }
 
   return () => { alive = false; if (statsTimer) clearInterval(statsTimer); };
+}
+
+// statsExtras renders what a stats answer has beyond counts: a "series"
+// of {t, clicks} as a bar chart, and every map of name -> count
+// (referrers, devices, browsers, countries, ...) as a top-10 table. An
+// origin without analytics answers none of them, and nothing is drawn.
+export function statsExtras(data) {
+  const out = [];
+  if (Array.isArray(data.series) && data.series.length > 0) {
+    out.push(h('h4', null, 'Clicks over time'), seriesChart(data.series));
+  }
+  const maps = Object.entries(data).filter(([, v]) => v && typeof v === 'object' && !Array.isArray(v));
+  if (maps.length > 0) {
+    out.push(h('div', { class: 'breakdowns' }, maps.map(([name, m]) => {
+      const rows = Object.entries(m).filter(([, n]) => typeof n === 'number')
+        .sort((a, b) => b[1] - a[1]).slice(0, 10)
+        .map(([k, n]) => h('tr', null, h('td', null, k), h('td', { class: 'num' }, n)));
+      return h('div', null, table(`stats-${name}`, [name, 'clicks'], rows, 'none'));
+    })));
+  }
+  return out;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+// seriesChart draws one bar per point, scaled to the largest; each bar's
+// tooltip (an SVG <title>, text) says when and how many.
+function seriesChart(series) {
+  const W = 640, H = 120, pad = 2;
+  const most = Math.max(1, ...series.map((p) => Number(p.clicks) || 0));
+  const w = W / series.length;
+  const bars = series.map((p, i) => {
+    const n = Number(p.clicks) || 0;
+    const bh = Math.round((n / most) * (H - 14));
+    return svg('rect', { x: (i * w + pad / 2).toFixed(1), y: H - bh, width: Math.max(1, w - pad).toFixed(1), height: bh, class: 'bar' },
+      svg('title', null, `${fmtTime(p.t)}: ${n}`));
+  });
+  return svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': `clicks over time, most ${most}` },
+    svg('text', { x: 4, y: 11, class: 'axis' }, `max ${most}`), ...bars);
 }
 
 function redirectSelect(id, current) {
