@@ -61,6 +61,24 @@ type Config struct {
 	// ClickFlushInterval is how often click counts are sent to the origin.
 	// Default 1s.
 	ClickFlushInterval time.Duration
+	// Analytics classifies every click (referrer host, device class,
+	// browser family, country) on a background worker and sends hourly
+	// aggregates with the click counts; see docs/analytics.md. Bots are
+	// then counted apart, never as clicks. Default false here; the
+	// shortstock binary turns it on (--analytics).
+	Analytics bool
+	// AnalyticsQueue is the number of clicks waiting for classification
+	// the edge holds (rounded up to a power of two); past half of it the
+	// worker samples. Default 4096.
+	AnalyticsQueue int
+	// AnalyticsRate is how many clicks per second the worker classifies
+	// one by one; above it, it samples (and scales the sample to the exact
+	// counts). It bounds the CPU analytics take from serving hits.
+	// Default 20000.
+	AnalyticsRate int
+	// GeoIPDB is a MaxMind-format database (GeoLite2 Country or City) for
+	// click countries. Default none: every country is "unknown".
+	GeoIPDB string
 	// HeadsPollInterval is how often the origin's change-log heads are
 	// polled to find changes gossip lost. DefaultConfig sets 2s; 0 disables
 	// the poll (the first contact still reads the heads once).
@@ -156,6 +174,8 @@ func DefaultConfig() Config {
 		ReadBufferSize:     4 << 10,
 		Concurrency:        256 << 10,
 		MaxConnsPerOrigin:  512,
+		AnalyticsQueue:     4096,
+		AnalyticsRate:      20000,
 
 		PermanentMaxAge:      time.Hour,
 		SharedMaxAge:         time.Minute,
@@ -188,6 +208,8 @@ func (c *Config) fill() {
 	setDefault(&c.Concurrency, d.Concurrency)
 	setDefault(&c.MaxConnsPerOrigin, d.MaxConnsPerOrigin)
 	setDefault(&c.Robots, d.Robots)
+	setDefault(&c.AnalyticsQueue, d.AnalyticsQueue)
+	setDefault(&c.AnalyticsRate, d.AnalyticsRate)
 	if c.Clock == nil {
 		c.Clock = d.Clock
 	}
@@ -205,6 +227,15 @@ func setDefault[T comparable](v *T, d T) {
 
 func (c *Config) validate() error {
 	var errs []error
+	if c.AnalyticsQueue < 16 || c.AnalyticsQueue > 1<<20 {
+		errs = append(errs, errors.New("AnalyticsQueue must be between 16 and 1048576"))
+	}
+	if c.AnalyticsRate < 1 {
+		errs = append(errs, errors.New("AnalyticsRate must be at least 1 click per second"))
+	}
+	if c.GeoIPDB != "" && !c.Analytics {
+		errs = append(errs, errors.New("GeoIPDB needs Analytics"))
+	}
 	if len(c.Origins) == 0 {
 		errs = append(errs, errors.New("at least one origin is required"))
 	}

@@ -32,6 +32,8 @@ func (f PublisherFunc) Publish(c change.Change) { f(c) }
 // Config configures an origin Server. Zero fields take the defaults given
 // in their comments; see DefaultConfig.
 type Config struct {
+	// LinkFeatures: visit-limit leases, public short URLs (config_links.go).
+	LinkFeatures
 	// Region names the origin's region in logs and metrics. Default "local".
 	Region string
 	// Store is the storage backend. Required.
@@ -100,14 +102,27 @@ type Config struct {
 	// ExpireInterval is how often held reservations past their expiry are
 	// released. Default 1s.
 	ExpireInterval time.Duration
+	// BulkMaxBytes caps a POST /v1/stock:bulk body (413 above, nothing
+	// queued). Default 64 MiB; store.MaxJobLines bounds its lines.
+	BulkMaxBytes int64
+	// JobPollInterval is how often the bulk job worker looks for queued
+	// jobs it was not told about (another origin's, or left by a crash).
+	// Default 250ms.
+	JobPollInterval time.Duration
+	// JobLease is how long a worker holds a job between steps before
+	// another origin may take it over. Default 30s.
+	JobLease time.Duration
+	// NoJobWorker turns this origin's bulk job worker off: it still
+	// accepts and shows jobs, and other origins of the region run them.
+	NoJobWorker bool
 	// PurgeHooks are downstream caches to purge after every change (see
 	// purgehook.Config.URLs); PurgeHookSecret signs those purges (at least
 	// 16 bytes, required with hooks).
 	PurgeHooks      []string
 	PurgeHookSecret []byte
 	// PeerOrigins are the other regions' origin base URLs: a change
-	// receipt asks them for their edges (see SetPeers). Default none: a
-	// receipt lists this origin's edges only.
+	// receipt and GET /v1/topology ask them for their edges (see
+	// SetPeers). Default none: both list this origin's region only.
 	PeerOrigins []string
 	// PeerTLS configures TLS to https:// peer origins (RootCAs for a
 	// private CA). Default nil: the system roots.
@@ -178,6 +193,9 @@ type Config struct {
 	// literals); targets on them or their subdomains are refused 400
 	// invalid_url, since such a link can redirect in a loop. Default none.
 	OwnDomains []string
+	// AnalyticsRetention is how long hourly click analytics are kept.
+	// Default 400 days.
+	AnalyticsRetention time.Duration
 }
 
 // urlPolicy is the URL policy the Config describes.
@@ -197,6 +215,9 @@ func DefaultConfig() Config {
 		StockCacheTTL:       30 * time.Second,
 		NegativeCacheTTL:    5 * time.Second,
 		ExpireInterval:      time.Second,
+		BulkMaxBytes:        64 << 20,
+		JobPollInterval:     250 * time.Millisecond,
+		JobLease:            30 * time.Second,
 		TailInterval:        10 * time.Millisecond,
 		ReceiptLiveWindow:   3 * time.Second,
 		KeyRate:             1000,
@@ -209,6 +230,7 @@ func DefaultConfig() Config {
 		InternalRate:        20000,
 		InternalBurst:       40000,
 		BlockPrivateTargets: true,
+		AnalyticsRetention:  400 * 24 * time.Hour,
 	}
 }
 
@@ -241,18 +263,31 @@ func (c *Config) fill() {
 	if c.ExpireInterval == 0 {
 		c.ExpireInterval = d.ExpireInterval
 	}
+	if c.BulkMaxBytes == 0 {
+		c.BulkMaxBytes = d.BulkMaxBytes
+	}
+	if c.JobPollInterval == 0 {
+		c.JobPollInterval = d.JobPollInterval
+	}
+	if c.JobLease == 0 {
+		c.JobLease = d.JobLease
+	}
 	if c.ReceiptLiveWindow <= 0 {
 		c.ReceiptLiveWindow = d.ReceiptLiveWindow
 	}
 	if c.TailInterval == 0 {
 		c.TailInterval = d.TailInterval
 	}
+	c.LinkFeatures.fill()
 	fillRate(&c.KeyRate, &c.KeyBurst, d.KeyRate, d.KeyBurst)
 	fillRate(&c.IPRate, &c.IPBurst, d.IPRate, d.IPBurst)
 	fillRate(&c.AuthFailureRate, &c.AuthFailureBurst, d.AuthFailureRate, d.AuthFailureBurst)
 	fillRate(&c.InternalRate, &c.InternalBurst, d.InternalRate, d.InternalBurst)
 	if c.MaxTrackedIPs == 0 {
 		c.MaxTrackedIPs = d.MaxTrackedIPs
+	}
+	if c.AnalyticsRetention == 0 {
+		c.AnalyticsRetention = d.AnalyticsRetention
 	}
 }
 
@@ -271,6 +306,12 @@ var emptyKeyDigest = sha256.Sum256(nil)
 
 func (c *Config) validate() error {
 	var errs []error
+	if err := c.LinkFeatures.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.AnalyticsRetention < time.Hour {
+		errs = append(errs, errors.New("AnalyticsRetention must be at least 1h"))
+	}
 	if c.Store == nil {
 		//lint:ignore ST1005 the message starts with the Config field it names
 		errs = append(errs, errors.New("Store is required"))
@@ -323,6 +364,12 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("MaxBodyBytes %d is below 1024", c.MaxBodyBytes))
+	}
+	if c.BulkMaxBytes < 1024 {
+		errs = append(errs, fmt.Errorf("BulkMaxBytes %d is below 1024", c.BulkMaxBytes))
+	}
+	if c.JobPollInterval < 0 || c.JobLease < time.Second {
+		errs = append(errs, fmt.Errorf("JobPollInterval %v must not be negative and JobLease %v at least 1s", c.JobPollInterval, c.JobLease))
 	}
 	if c.CodeLength < 4 || c.CodeLength > 64 {
 		errs = append(errs, fmt.Errorf("CodeLength %d is outside 4..64", c.CodeLength))

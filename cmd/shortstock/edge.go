@@ -47,6 +47,8 @@ func runEdge(ctx context.Context, args []string) error {
 	tf.register(fs)
 	gf.register(fs)
 	lf.register(fs)
+	var af edgeAnalyticsFlags
+	af.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -115,6 +117,9 @@ func runEdge(ctx context.Context, args []string) error {
 	cfg.RedirectMaxAge, cfg.PermanentMaxAge, cfg.SharedMaxAge = redirectAge, permAge, sharedAge
 	cfg.StaleWhileRevalidate, cfg.StaleIfError, cfg.Robots = swr, sie, robots
 	cfg.RevalidateWindow = revalidate
+	if err := af.apply(&cfg); err != nil {
+		return err
+	}
 	cfg.CacheBytes, cfg.OriginTimeout, cfg.StaleGrace, cfg.NegativeTTL, cfg.HeadsPollInterval = cacheBytes, originTimeout, grace, negTTL, headsPoll
 	node, err := topology.StartEdge(topology.EdgeOptions{Edge: cfg, Listen: listen, Gossip: gcfg, TLS: serverTLS, AdminListen: tf.adminListen, Logger: log.With("region", region)})
 	if err != nil {

@@ -115,6 +115,11 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--purge-hook", "ftp://cdn.example"}, nil, "invalid --purge-hook"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--purge-hook", "purge+http://127.0.0.1:6081"}, nil, "--purge-hook-secret"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--peer-origin", "nope"}, nil, "invalid --peer-origin"},
+		// Redis durability (docs/redis.md): checked before connecting.
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--store", "redis", "--redis", "127.0.0.1:1", "--redis-wait", "many"}, nil, "invalid --redis-wait"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--store", "redis", "--redis", "127.0.0.1:1", "--redis-wait-timeout", "5s"}, nil, "invalid --redis-wait-timeout"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--store", "redis", "--redis", "127.0.0.1:1", "--redis-unsafe-config", "ignore"}, nil, "invalid --redis-unsafe-config"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--job-lease", "10ms"}, nil, "invalid --job-lease"},
 		// Edge cache headers (docs/cdn.md).
 		{[]string{"edge", "--origin", "http://127.0.0.1:1", "--shared-max-age", "-1s"}, nil, "must not be negative"},
 		{[]string{"edge", "--origin", "http://127.0.0.1:1"}, []string{"SHORTSTOCK_STALE_WHILE_REVALIDATE=soon"}, "SHORTSTOCK_STALE_WHILE_REVALIDATE"},

@@ -15,6 +15,7 @@ type redisFlags struct {
 	password, replica, prefix string
 	readReplicas, cluster     bool
 	tls                       redisTLSFlags
+	durability                durabilityFlags
 }
 
 func (r *redisFlags) register(fsVar func(p *string, name, value, usage string), fsBool func(p *bool, name string, value bool, usage string)) {
@@ -24,6 +25,7 @@ func (r *redisFlags) register(fsVar func(p *string, name, value, usage string), 
 	fsBool(&r.readReplicas, "redis-read-replicas", false, "send reads and the change-log tail to replicas (cluster: nearest by latency)")
 	fsBool(&r.cluster, "redis-cluster", false, "use the cluster client even with one --redis address")
 	r.tls.register(fsVar)
+	r.durability.register(fsVar)
 }
 
 func openRedis(ctx context.Context, f *originFlags, log *slog.Logger) (store.Store, error) {
@@ -37,6 +39,10 @@ func openRedisStore(ctx context.Context, addrs []string, o redisFlags, log *slog
 	if err := o.tls.apply("origin", &cfg); err != nil {
 		return nil, err
 	}
+	if err := o.durability.apply(&cfg); err != nil {
+		return nil, err
+	}
+	cfg.Logger = log
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	s, err := redisstore.New(ctx, cfg)

@@ -52,6 +52,9 @@ func TestTLSConnection(t *testing.T) {
 		cfg.KeyPrefix = fmt.Sprintf("tls%d", time.Now().UnixNano()%1e9)
 		cfg.ReadTimeout = 5 * time.Second
 		cfg.TLS = tc
+		// This server is a throwaway without AOF: what is tested is the
+		// TLS connection, not the durability check (durability_test.go).
+		cfg.UnsafeConfig = redisstore.UnsafeWarn
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return redisstore.New(ctx, cfg)
