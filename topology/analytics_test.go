@@ -74,7 +74,8 @@ func TestAnalyticsOverRealEdges(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	const key = "analytics-admin-key-0123456789"
 	oc := origin.DefaultConfig()
-	oc.Store, oc.AdminKeys = st, []string{key}
+	token := wire.ClusterToken([]byte("analytics-test-cluster-secret"))
+	oc.Store, oc.AdminKeys, oc.ClusterToken = st, []string{key}, token
 	on, err := StartOrigin(OriginOptions{Origin: oc, Listen: "127.0.0.1:0", Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +86,7 @@ func TestAnalyticsOverRealEdges(t *testing.T) {
 	var edges []*EdgeNode
 	for i, o := range []string{ps.URL, on.URL} {
 		ec := edge.DefaultConfig()
-		ec.NodeName, ec.Origins = fmt.Sprintf("edge-%d", i), []string{o}
+		ec.NodeName, ec.Origins, ec.ClusterToken = fmt.Sprintf("edge-%d", i), []string{o}, token
 		ec.Analytics, ec.ClickFlushInterval, ec.HeadsPollInterval = true, 100*time.Millisecond, 0
 		en, err := StartEdge(EdgeOptions{Edge: ec, Listen: "127.0.0.1:0", Logger: log})
 		if err != nil {
