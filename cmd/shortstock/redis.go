@@ -14,6 +14,7 @@ import (
 type redisFlags struct {
 	password, replica, prefix string
 	readReplicas, cluster     bool
+	tls                       redisTLSFlags
 	durability                durabilityFlags
 }
 
@@ -23,6 +24,7 @@ func (r *redisFlags) register(fsVar func(p *string, name, value, usage string), 
 	fsVar(&r.prefix, "redis-prefix", "ss", "prefix of every Redis key, so deployments can share a Redis")
 	fsBool(&r.readReplicas, "redis-read-replicas", false, "send reads and the change-log tail to replicas (cluster: nearest by latency)")
 	fsBool(&r.cluster, "redis-cluster", false, "use the cluster client even with one --redis address")
+	r.tls.register(fsVar)
 	r.durability.register(fsVar)
 }
 
@@ -34,6 +36,9 @@ func openRedisStore(ctx context.Context, addrs []string, o redisFlags, log *slog
 	cfg := redisstore.DefaultConfig(addrs)
 	cfg.Password, cfg.ReplicaAddr, cfg.KeyPrefix = o.password, o.replica, o.prefix
 	cfg.ReadFromReplicas, cfg.ForceCluster = o.readReplicas, o.cluster
+	if err := o.tls.apply("origin", &cfg); err != nil {
+		return nil, err
+	}
 	if err := o.durability.apply(&cfg); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,11 @@ type Config struct {
 	// empty Username). Default none.
 	Username string
 	Password string
+	// TLS, when set, connects with TLS (Redis's tls-port; rediss:// on
+	// the command line) to every node and the replica: RootCAs for a
+	// private CA, Certificates for a client certificate (Redis's
+	// tls-auth-clients). Default nil: plain TCP.
+	TLS *tls.Config
 	// DialTimeout bounds connecting. Default 500ms: on a LAN anything slower
 	// is down, and callers should get ErrUnavailable quickly.
 	DialTimeout time.Duration

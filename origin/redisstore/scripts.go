@@ -61,10 +61,15 @@ var (
 	scriptPurge        = loadFenced("purge")
 	scriptFencePrepare = loadScript("fence_prepare")
 	scriptFenceActive  = loadScript("fence_activate")
+	scriptJobCreate    = loadScript("job_create")
+	scriptJobClaim     = loadScript("job_claim")
+	scriptJobProgress  = loadScript("job_progress")
+	scriptVisitLease   = loadScript("visit_lease")
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
 		scriptStockWrite, scriptIdemClaim, scriptStockRebuild, scriptFeed, scriptExtend, scriptReserve, scriptCommit,
 		scriptRelease, scriptExpire, scriptPurge, scriptFencePrepare, scriptFenceActive,
+		scriptJobCreate, scriptJobClaim, scriptJobProgress, scriptVisitLease,
 	}
 )

@@ -88,6 +88,7 @@ func (s *Store) connect() (err error) {
 			Addrs:          addrs,
 			Username:       c.Username,
 			Password:       c.Password,
+			TLSConfig:      c.TLS,
 			ReadOnly:       readOnly,
 			RouteByLatency: readOnly,
 			DialTimeout:    c.DialTimeout,

@@ -163,3 +163,33 @@ local function finish_hold(reskey, holdskey, id, stockprefix, r, status, sold,
   return v
 end
 
+
+-- split_tags splits a comma-joined tag list ("" = none). Tags match
+-- [A-Za-z0-9_-]{1,32}, so they hold no comma.
+local function split_tags(s)
+  local out = {}
+  if not s or s == '' then return out end
+  for t in string.gmatch(s, '[^,]+') do out[#out + 1] = t end
+  return out
+end
+
+-- set_link_index puts code in (or, with add false, takes it out of) the
+-- partition's listing index "codes" and the index of each of its tags:
+-- sorted sets of score 0, so ZRANGE BYLEX pages through them by code.
+local function set_link_index(part, code, tags, add)
+  if add then
+    redis.call('ZADD', part .. 'codes', 0, code)
+    for _, t in ipairs(tags) do redis.call('ZADD', part .. 'tag:' .. t, 0, code) end
+  else
+    redis.call('ZREM', part .. 'codes', code)
+    for _, t in ipairs(tags) do redis.call('ZREM', part .. 'tag:' .. t, code) end
+  end
+end
+
+-- time_before compares two stored times "<sec>.<9-digit ns>".
+local function time_before(a, b)
+  local as, an = string.match(a, '^(-?%d+)%.(%d+)$')
+  local bs, bn = string.match(b, '^(-?%d+)%.(%d+)$')
+  as, an, bs, bn = tonumber(as), tonumber(an), tonumber(bs), tonumber(bn)
+  return as < bs or (as == bs and an < bn)
+end
