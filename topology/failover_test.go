@@ -49,7 +49,7 @@ func TestLossyFailoverEveryEdgeConverges(t *testing.T) {
 		c.OpenStore = func(string) (store.Store, error) {
 			cfg := redisstore.DefaultConfig([]string{proxy.Addr})
 			cfg.KeyPrefix = fmt.Sprintf("fo%d", time.Now().UnixNano()%1e9)
-			cfg.ReadTimeout, cfg.WriteTimeout, cfg.WaitTimeout = 5*time.Second, 5*time.Second, time.Second
+			cfg.ReadTimeout, cfg.WriteTimeout, cfg.WaitTimeout = 5*time.Second, 5*time.Second, 2*time.Second
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			return redisstore.New(ctx, cfg)

@@ -25,6 +25,10 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			c.ReplicaAddr = "127.0.0.1:2"
 		},
 		"replicas standalone without addr": func(c *redisstore.Config) { c.ReadFromReplicas = true },
+		"negative wait":                    func(c *redisstore.Config) { c.WaitReplicas = -1 },
+		"wait timeout past read timeout":   func(c *redisstore.Config) { c.WaitTimeout = c.ReadTimeout },
+		"sub-millisecond wait timeout":     func(c *redisstore.Config) { c.WaitTimeout = time.Microsecond },
+		"unknown unsafe config policy":     func(c *redisstore.Config) { c.UnsafeConfig = "ignore" },
 		"replica addr with cluster": func(c *redisstore.Config) {
 			c.Addrs = []string{"127.0.0.1:1", "127.0.0.1:2"}
 			c.ReadFromReplicas = true

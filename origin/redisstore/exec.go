@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -85,11 +86,28 @@ func (s *Store) runBatch(ctx context.Context, sc *script, calls []*batchCall) er
 	}
 	pipe := s.rw.Pipeline()
 	cmds := make([]onceCmd, len(calls))
+	var parts [keys.Partitions]bool
 	for i, c := range calls {
 		cmds[i] = onceCmd{redis.NewCmd(ctx, evalArgs("evalsha", sc.sha, c.keys, c.args)...)}
 		_ = pipe.Process(ctx, cmds[i])
+		parts[partitionOf(c.keys[0])] = true
+	}
+	// No fence of this process activates an epoch while the batch runs:
+	// otherwise a partition's first calls could answer "fence" and its
+	// later ones run, and rerunning the first ones after them would break
+	// the batch's order within a partition (a bulk job's line order). The
+	// calls that fence are then a partition's whole tail, rerun in order.
+	for p := range parts {
+		if parts[p] {
+			s.fencing[p].RLock()
+		}
 	}
 	_, _ = pipe.Exec(ctx) // errors are read per command below
+	for p := range parts {
+		if parts[p] {
+			s.fencing[p].RUnlock()
+		}
+	}
 	var first error
 	for i, c := range calls {
 		err := cmds[i].Err()

@@ -26,7 +26,7 @@ func TestClusterFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Stop() })
-	s := openOn(t, c.Addrs, func(cfg *redisstore.Config) { cfg.ReadTimeout = 2 * time.Second })
+	s := openOn(t, c.Addrs, func(cfg *redisstore.Config) { cfg.ReadTimeout, cfg.WaitTimeout = 2*time.Second, time.Second })
 	ctx := ctxT(t)
 
 	skus := make([]string, 24)

@@ -24,7 +24,7 @@ import (
 // So every partition has an epoch, stored in Redis ("<partition>ep", so
 // every origin agrees), and every number a write makes is at least
 // epoch * 2^32 + 1 (lua/common.lua). The epoch is valid only on the node
-// identity (run_id and replication id) it was activated on: a write script
+// identity (its replication id) it was activated on: a write script
 // that runs anywhere else changes nothing and answers "fence"
 // (lua/fence.lua), and fence moves the partition to a higher epoch:
 //

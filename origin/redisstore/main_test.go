@@ -59,6 +59,9 @@ func openOn(t testing.TB, addrs []string, mutate ...func(*redisstore.Config)) *r
 	// product default) turns a CPU or fsync stall into a flaky failure.
 	// Tests about timeouts set their own.
 	cfg.ReadTimeout, cfg.WriteTimeout = 5*time.Second, 5*time.Second
+	// Likewise a replica's acknowledgement of a WAIT (cluster writes wait
+	// for one) can take over the 500ms default while the machine is busy.
+	cfg.WaitTimeout = 3 * time.Second
 	for _, m := range mutate {
 		m(&cfg)
 	}

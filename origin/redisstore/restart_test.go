@@ -198,7 +198,7 @@ func TestPausedServerHonoursDeadlines(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Stop() })
-	s := openOn(t, []string{srv.Addr}, func(c *redisstore.Config) { c.ReadTimeout = 800 * time.Millisecond })
+	s := openOn(t, []string{srv.Addr}, func(c *redisstore.Config) { c.ReadTimeout, c.WaitTimeout = 800*time.Millisecond, 400*time.Millisecond })
 	ctx := ctxT(t)
 	if _, err := s.SetStock(ctx, "SKU-P", "w", 5); err != nil {
 		t.Fatal(err)

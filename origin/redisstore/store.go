@@ -30,7 +30,7 @@ type Store struct {
 	log  *slog.Logger
 	wait int // replicas every stock and reservation write waits for; 0: none
 	// fencing serializes fence per partition (see fence.go).
-	fencing [keys.Partitions]sync.Mutex
+	fencing [keys.Partitions]sync.RWMutex
 	fenced  [keys.Partitions]atomic.Uint64 // fences completed, per partition
 
 	closed    atomic.Bool
