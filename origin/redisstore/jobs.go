@@ -223,6 +223,10 @@ func (s *Store) applyJobChunk(ctx context.Context, job *store.Job) (applied int6
 		if c.err != nil {
 			return 0, nil, c.err
 		}
+		if tag, _, err := replyOf(c.val); err == nil && (tag == "ok" || tag == "replay") {
+			applied++
+			continue
+		}
 		if _, err := stockWriteResult(&writes[i], c.val); err != nil {
 			if errors.Is(err, errBadReply) {
 				return 0, nil, err
