@@ -78,6 +78,9 @@ func openRedis(t *testing.T, addrs []string) store.Store {
 	cfg := redisstore.DefaultConfig(addrs)
 	cfg.KeyPrefix = fmt.Sprintf("ot%d-%d", time.Now().UnixNano()%1e9, prefixSeq.Add(1))
 	cfg.ReadTimeout = 5 * time.Second // -race on a shared 2-core machine
+	// The same for dials (150 concurrent requests open many connections at
+	// once) and for the replicas' WAIT acknowledgements.
+	cfg.DialTimeout, cfg.WaitTimeout = 2*time.Second, 2*time.Second
 	st, err := redisstore.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +123,9 @@ func newTestOriginOn(t *testing.T, st store.Store, mutate ...func(*origin.Config
 	cfg.Clock = to.clock
 	cfg.ExpireInterval = 10 * time.Millisecond
 	cfg.TailInterval = 5 * time.Millisecond
+	// The tests call the internal API without a token unless they are
+	// about the token (TestInternalAPINeedsClusterToken turns this off).
+	cfg.InternalInsecure = true
 	cfg.Publisher = origin.PublisherFunc(func(c change.Change) {
 		to.mu.Lock()
 		to.published = append(to.published, c)

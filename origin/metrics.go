@@ -18,12 +18,14 @@ type metrics struct {
 	purges         *prometheus.CounterVec
 	tailErrors     prometheus.Counter
 	clicksRecorded prometheus.Counter
-	rateLimited    *prometheus.CounterVec
-	forbidden      prometheus.Counter
-	primaryReads   prometheus.Counter
-	trackedIPs     prometheus.GaugeFunc
-	bulkLines      *prometheus.CounterVec
-	jobSteps       prometheus.Histogram
+	// clickBatchReplays counts click batches applied before (analytics_ingest.go).
+	clickBatchReplays prometheus.Counter
+	rateLimited       *prometheus.CounterVec
+	forbidden         prometheus.Counter
+	primaryReads      prometheus.Counter
+	trackedIPs        prometheus.GaugeFunc
+	bulkLines         *prometheus.CounterVec
+	jobSteps          prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() float64) (*metrics, error) {
@@ -65,6 +67,9 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 		clicksRecorded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_origin_clicks_recorded_total", Help: "Clicks received from edges.",
 		}),
+		clickBatchReplays: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortstock_origin_click_batch_replays_total", Help: "Click batches an edge resent after they were applied; counted once.",
+		}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shortstock_origin_rate_limited_total", Help: "Admin requests refused 429 by limit (ip, auth_failures, key).",
 		}, []string{"limit"}),
@@ -75,7 +80,7 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 			Name: "shortstock_origin_rate_limit_tracked_ips", Help: "Client IPs the admin rate limits currently remember.",
 		}, trackedIPs),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.purges, m.tailErrors, m.clicksRecorded, m.rateLimited, m.forbidden, m.primaryReads, m.trackedIPs, m.bulkLines, m.jobSteps} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.purges, m.tailErrors, m.clicksRecorded, m.clickBatchReplays, m.rateLimited, m.forbidden, m.primaryReads, m.trackedIPs, m.bulkLines, m.jobSteps} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

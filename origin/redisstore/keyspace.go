@@ -22,6 +22,8 @@ import (
 //	<prefix>:{p17}:mseq              the partition's ledger counter
 //	<prefix>:{p17}:ms:<sku>          a SKU's movements (stream, entry ID "<ledger seq>-0"), never trimmed
 //	<prefix>:{p17}:mlog              the partition's ledger order (stream of sku names, same IDs), never trimmed
+//	<prefix>:{p17}:codes             ZSET (score 0, by lex) of the partition's live link codes: the listing index
+//	<prefix>:{p17}:tag:<tag>         ZSET (score 0, by lex) of the live codes with that tag
 //
 // Bulk jobs (jobs.go) have their own hash tag per job, plus one queue key
 // and a line bitmap per (partition, job):
@@ -58,6 +60,8 @@ func (k *keyspace) stockIdem(p int, sku, key string) string {
 func (k *keyspace) moves(p int, sku string) string { return k.part[p] + "ms:" + sku }
 func (k *keyspace) moveSeq(p int) string           { return k.part[p] + "mseq" }
 func (k *keyspace) moveLog(p int) string           { return k.part[p] + "mlog" }
+func (k *keyspace) codes(p int) string             { return k.part[p] + "codes" }
+func (k *keyspace) tag(p int, tag string) string   { return k.part[p] + "tag:" + tag }
 
 // idem is the idempotency record of (sku, key). The SKU's length comes
 // first because SKUs and keys may both contain ':' ("a:b"+"c" must not meet

@@ -45,7 +45,7 @@ func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.Stock
 			return store.StockView{}, err
 		}
 	}
-	v, err := s.run(ctx, scriptStockWrite, s.stockWriteKeys(&w), s.stockWriteArgs(&w)...)
+	v, err := s.runDurable(ctx, scriptStockWrite, s.stockWriteKeys(&w), s.stockWriteArgs(&w)...)
 	if err != nil {
 		return store.StockView{}, err
 	}

@@ -85,7 +85,7 @@ else
     'h:' .. to, str(toh + qty), 'r:' .. to, str(tr))
   moves = {{wh, 'transfer_out', -qty, oh - qty, r}, {to, 'transfer_in', qty, toh + qty, tr}}
 end
-local v = redis.call('HINCRBY', stock, 'v', 1)
+local v = next_field(stock, 'v')
 local part = part_of(KEYS[2])
 for _, m in ipairs(moves) do
   append_move(part, sku, m[1], m[2], m[3], 0, m[4], m[5], meta, v, ARGV[2])
