@@ -13,9 +13,9 @@
 -- Job line mode (ARGV[16] set, a bulk job's line number): KEYS[4] is the
 -- job's line bitmap in this SKU's partition instead of an idempotency
 -- record. A set bit means the line already applied (a resumed job re-runs
--- a chunk a crash cut short): {'replay', stock hash now}, nothing written.
--- Else the write runs and sets the bit in the same step, so a line applies
--- exactly once.
+-- a chunk a crash cut short): {'replay'}, nothing written. Else the write
+-- runs and sets the bit in the same step, so a line applies exactly once;
+-- it answers {'ok'} without the view (a job needs none).
 -- Returns {'ok', stock hash} | {'below', reserved} | {'insufficient'} |
 --   {'nf'} | {'mismatch', version} | {'replay', hash} | {'idem_mismatch'}
 local stock = KEYS[1]
