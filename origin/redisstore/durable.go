@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/shortstock/shortstock/origin/store"
@@ -103,6 +104,9 @@ func maybeSent(err error) bool {
 	return !errors.Is(err, redis.ErrClosed) && !errors.Is(err, redis.ErrPoolTimeout)
 }
 
+// batchWaitRounds is how many more WAITs a pipelined batch gets.
+const batchWaitRounds = 3
+
 // runBatchDurable is runBatch followed, when the store waits for replicas,
 // by WAIT on every master the batch wrote to, on the connection that wrote
 // (WAIT covers that connection's writes only). If some master's writes are
@@ -137,7 +141,10 @@ func (s *Store) runBatchDurable(ctx context.Context, sc *script, calls []*batchC
 	}
 	var first error
 	for _, nb := range order {
-		pipe := nb.node.Pipeline()
+		// One dedicated connection: WAIT covers the writes of the
+		// connection it is sent on, and may be sent again on it.
+		conn := nb.node.Conn()
+		pipe := conn.Pipeline()
 		cmds := make([]onceCmd, len(nb.calls))
 		for i, c := range nb.calls {
 			cmds[i] = onceCmd{redis.NewCmd(ctx, evalArgs("evalsha", sc.sha, c.keys, c.args)...)}
@@ -165,9 +172,16 @@ func (s *Store) runBatchDurable(ctx context.Context, sc *script, calls []*batchC
 				first = c.err
 			}
 		}
-		if wrote && w.Val() < int64(s.wait) && first == nil {
+		acked := w.Val()
+		// A big pipeline takes replicas longer than one write: wait a few
+		// more rounds before calling the outcome unknown.
+		for round := 0; wrote && acked < int64(s.wait) && round < batchWaitRounds && ctx.Err() == nil; round++ {
+			acked, _ = conn.Do(ctx, "wait", s.wait, s.cfg.WaitTimeout.Milliseconds()).Int64()
+		}
+		_ = conn.Close()
+		if wrote && acked < int64(s.wait) && first == nil {
 			first = fmt.Errorf("%w: %w: redisstore: %s batch applied on %s but acknowledged by %d of %d replicas within %v",
-				store.ErrOutcomeUnknown, store.ErrUnavailable, sc.name, nb.node.Options().Addr, w.Val(), s.wait, s.cfg.WaitTimeout)
+				store.ErrOutcomeUnknown, store.ErrUnavailable, sc.name, nb.node.Options().Addr, acked, s.wait, time.Duration(batchWaitRounds+1)*s.cfg.WaitTimeout)
 		}
 	}
 	return first
