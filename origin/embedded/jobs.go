@@ -212,7 +212,7 @@ func (s *Store) RunJob(ctx context.Context, id, owner string, now time.Time, lea
 			return nil
 		}
 		r.Owner, r.LeaseUntil, r.Status = owner, utc(now.Add(lease)), store.JobRunning
-		if r.Next < r.Chunks {
+		for k := 0; k < chunksPerStep && r.Next < r.Chunks; k++ {
 			if err := s.applyJobChunk(tx, jb, r); err != nil {
 				return err
 			}
@@ -284,6 +284,12 @@ func (s *Store) applyJobChunk(tx *bolt.Tx, jb *jobBuckets, r *jobRec) error {
 	r.Next++
 	return jb.chunks.Delete(ck)
 }
+
+// chunksPerStep is how many chunks one RunJob applies in its one
+// transaction: a commit (fsync, and every page the lines dirtied) is the
+// main cost, and a bigger step shares it over more lines, while staying
+// short enough (a few thousand lines) not to hold other writers up long.
+const chunksPerStep = 4
 
 // update runs fn in its own write transaction: a job's step is large
 // enough not to wait for a batch, and fn's domain errors are reported

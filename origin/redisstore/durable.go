@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/shortstock/shortstock/origin/store"
@@ -101,4 +102,87 @@ func maybeSent(err error) bool {
 		return false
 	}
 	return !errors.Is(err, redis.ErrClosed) && !errors.Is(err, redis.ErrPoolTimeout)
+}
+
+// batchWaitRounds is how many more WAITs a pipelined batch gets.
+const batchWaitRounds = 3
+
+// runBatchDurable is runBatch followed, when the store waits for replicas,
+// by WAIT on every master the batch wrote to, on the connection that wrote
+// (WAIT covers that connection's writes only). If some master's writes are
+// not acknowledged by enough replicas, it fails with ErrOutcomeUnknown and
+// the caller records nothing: a bulk job then re-runs the chunk, whose
+// applied lines replay (and are WAITed for again) instead of applying twice.
+func (s *Store) runBatchDurable(ctx context.Context, sc *script, calls []*batchCall) error {
+	if s.wait <= 0 || len(calls) == 0 {
+		return s.runBatch(ctx, sc, calls)
+	}
+	if s.closed.Load() {
+		return s.classify(sc.name, redis.ErrClosed)
+	}
+	type nodeBatch struct {
+		node  *redis.Client
+		calls []*batchCall
+	}
+	var order []*nodeBatch
+	byNode := map[*redis.Client]*nodeBatch{}
+	for _, c := range calls {
+		node, err := s.masterFor(ctx, c.keys[0])
+		if err != nil {
+			return s.classify(sc.name, err)
+		}
+		nb := byNode[node]
+		if nb == nil {
+			nb = &nodeBatch{node: node}
+			byNode[node] = nb
+			order = append(order, nb)
+		}
+		nb.calls = append(nb.calls, c)
+	}
+	var first error
+	for _, nb := range order {
+		// One dedicated connection: WAIT covers the writes of the
+		// connection it is sent on, and may be sent again on it.
+		conn := nb.node.Conn()
+		pipe := conn.Pipeline()
+		cmds := make([]onceCmd, len(nb.calls))
+		for i, c := range nb.calls {
+			cmds[i] = onceCmd{redis.NewCmd(ctx, evalArgs("evalsha", sc.sha, c.keys, c.args)...)}
+			_ = pipe.Process(ctx, cmds[i])
+		}
+		w := redis.NewIntCmd(ctx, "wait", s.wait, s.cfg.WaitTimeout.Milliseconds())
+		_ = pipe.Process(ctx, w)
+		_, _ = pipe.Exec(ctx) // errors are read per command below
+		wrote := false
+		for i, c := range nb.calls {
+			err := cmds[i].Err()
+			switch {
+			case (err != nil && redis.HasErrorPrefix(err, "NOSCRIPT")) || (err == nil && isFence(cmds[i].Val())):
+				// Nothing ran: run it alone, with its own WAIT.
+				c.val, c.err = s.runDurable(ctx, sc, c.keys, c.args...)
+			case err != nil:
+				c.err = s.writeErr(sc.name, err)
+			default:
+				c.val = cmds[i].Val()
+				if tag, _, _ := replyOf(c.val); tag == "ok" || tag == "replay" {
+					wrote = true
+				}
+			}
+			if c.err != nil && first == nil {
+				first = c.err
+			}
+		}
+		acked := w.Val()
+		// A big pipeline takes replicas longer than one write: wait a few
+		// more rounds before calling the outcome unknown.
+		for round := 0; wrote && acked < int64(s.wait) && round < batchWaitRounds && ctx.Err() == nil; round++ {
+			acked, _ = conn.Do(ctx, "wait", s.wait, s.cfg.WaitTimeout.Milliseconds()).Int64()
+		}
+		_ = conn.Close()
+		if wrote && acked < int64(s.wait) && first == nil {
+			first = fmt.Errorf("%w: %w: redisstore: %s batch applied on %s but acknowledged by %d of %d replicas within %v",
+				store.ErrOutcomeUnknown, store.ErrUnavailable, sc.name, nb.node.Options().Addr, acked, s.wait, time.Duration(batchWaitRounds+1)*s.cfg.WaitTimeout)
+		}
+	}
+	return first
 }

@@ -103,7 +103,8 @@ type JobQueue interface {
 	GetJob(ctx context.Context, id string) (Job, error)
 	// PendingJobs lists the IDs of queued and running jobs, oldest first.
 	PendingJobs(ctx context.Context) ([]string, error)
-	// RunJob applies the job's next chunk on behalf of owner, who holds
+	// RunJob applies the job's next chunk (or few chunks, in one atomic
+	// step where the backend can) on behalf of owner, who holds
 	// the job's lease until now+lease (taking it when free or expired;
 	// ErrJobLeased when another owner holds it). An ended job is returned
 	// unchanged. It returns the job after the chunk.

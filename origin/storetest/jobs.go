@@ -80,13 +80,16 @@ func runToEnd(t *testing.T, q store.JobQueue, id string) store.Job {
 	t.Helper()
 	for i := 0; ; i++ {
 		j, err := q.RunJob(t.Context(), id, "worker-a", t0, time.Minute)
+		if errors.Is(err, store.ErrUnavailable) && i < 50 {
+			continue // e.g. replicas slow to acknowledge on a loaded machine: a re-run is safe
+		}
 		if err != nil {
 			t.Fatalf("RunJob %s (step %d): %v", id, i, err)
 		}
 		if j.Ended() {
 			return j
 		}
-		if i > j.Chunks+1 {
+		if i > j.Chunks+50 {
 			t.Fatalf("job %s not ended after %d steps: %+v", id, i, j)
 		}
 	}
@@ -159,12 +162,12 @@ func checkBulkResult(t *testing.T, s store.Store, nj store.NewJob, got store.Job
 
 func testJobRunsEveryLine(t *testing.T, s store.Store) {
 	q := jobsOf(t, s)
-	nj := bulkJob("job1", 2*store.JobChunkLines+500, 7)
+	nj := bulkJob("job1", 10*store.JobChunkLines+500, 7)
 	j, err := q.CreateJob(t.Context(), nj)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Status != store.JobQueued || j.Chunks != 3 || j.Failed != nj.Failed {
+	if j.Status != store.JobQueued || j.Chunks != 11 || j.Failed != nj.Failed {
 		t.Fatalf("created %+v", j)
 	}
 	if ids, err := q.PendingJobs(t.Context()); err != nil || len(ids) != 1 || ids[0] != "job1" {
@@ -174,7 +177,7 @@ func testJobRunsEveryLine(t *testing.T, s store.Store) {
 		t.Fatalf("GetJob = %+v, %v", got, err)
 	}
 	got, err := q.RunJob(t.Context(), "job1", "worker-a", t0, time.Minute)
-	if err != nil || got.Status != store.JobRunning || got.Next != 1 {
+	if err != nil || got.Status != store.JobRunning || got.Next < 1 || got.Next >= got.Chunks {
 		t.Fatalf("first step = %+v, %v", got, err)
 	}
 	got = runToEnd(t, q, "job1")
@@ -208,8 +211,8 @@ func testJobConcurrentWorkers(t *testing.T, s store.Store) {
 				now := t0.Add(time.Duration(step) * time.Hour)
 				mu.Unlock()
 				j, err := q.RunJob(t.Context(), "job2", fmt.Sprintf("w%d", w), now, time.Minute)
-				if errors.Is(err, store.ErrJobLeased) {
-					continue // a worker with a later "now" got there first
+				if errors.Is(err, store.ErrJobLeased) || errors.Is(err, store.ErrUnavailable) {
+					continue // a worker with a later "now" got there first, or replicas were slow: re-run
 				}
 				if err != nil {
 					t.Errorf("RunJob: %v", err)
@@ -237,18 +240,19 @@ func testJobConcurrentWorkers(t *testing.T, s store.Store) {
 
 func testJobLease(t *testing.T, s store.Store) {
 	q := jobsOf(t, s)
-	if _, err := q.CreateJob(t.Context(), bulkJob("job3", 2*store.JobChunkLines, 3)); err != nil {
+	if _, err := q.CreateJob(t.Context(), bulkJob("job3", 12*store.JobChunkLines, 3)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := q.RunJob(t.Context(), "job3", "a", t0, time.Minute); err != nil {
-		t.Fatal(err)
+	first, err := q.RunJob(t.Context(), "job3", "a", t0, time.Minute)
+	if err != nil || first.Ended() {
+		t.Fatalf("first step = %+v, %v", first, err)
 	}
 	j, err := q.RunJob(t.Context(), "job3", "b", t0.Add(30*time.Second), time.Minute)
 	wantErr(t, "RunJob while another worker holds the lease", err, store.ErrJobLeased)
-	if j.Next != 1 {
+	if j.Next != first.Next {
 		t.Fatalf("a refused RunJob moved the job: %+v", j)
 	}
-	if j, err = q.RunJob(t.Context(), "job3", "b", t0.Add(2*time.Minute), time.Minute); err != nil || !j.Ended() {
+	if j, err = q.RunJob(t.Context(), "job3", "b", t0.Add(2*time.Minute), time.Minute); err != nil || j.Next <= first.Next {
 		t.Fatalf("RunJob after the lease expired = %+v, %v", j, err)
 	}
 }

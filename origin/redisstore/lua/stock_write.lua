@@ -13,9 +13,9 @@
 -- Job line mode (ARGV[16] set, a bulk job's line number): KEYS[4] is the
 -- job's line bitmap in this SKU's partition instead of an idempotency
 -- record. A set bit means the line already applied (a resumed job re-runs
--- a chunk a crash cut short): {'replay', stock hash now}, nothing written.
--- Else the write runs and sets the bit in the same step, so a line applies
--- exactly once.
+-- a chunk a crash cut short): {'replay'}, nothing written. Else the write
+-- runs and sets the bit in the same step, so a line applies exactly once;
+-- it answers {'ok'} without the view (a job needs none).
 -- Returns {'ok', stock hash} | {'below', reserved} | {'insufficient'} |
 --   {'nf'} | {'mismatch', version} | {'replay', hash} | {'idem_mismatch'}
 local stock = KEYS[1]
@@ -24,7 +24,7 @@ local jobbits, jobbit = nil, tonumber(ARGV[16])
 if jobbit then
   jobbits, idem = KEYS[4], nil
   if redis.call('GETBIT', jobbits, jobbit) == 1 then
-    return {'replay', redis.call('HGETALL', stock)}
+    return {'replay'}
   end
 end
 if idem then
@@ -91,6 +91,12 @@ for _, m in ipairs(moves) do
   append_move(part, sku, m[1], m[2], m[3], 0, m[4], m[5], meta, v, ARGV[2])
 end
 append_change(KEYS[2], KEYS[3], ARGV[3], ARGV[1], v, ARGV[2])
+if jobbits then
+  -- A job line needs no view back: only whether it applied.
+  redis.call('SETBIT', jobbits, jobbit, 1)
+  redis.call('PEXPIRE', jobbits, ARGV[15])
+  return {'ok'}
+end
 local after = redis.call('HGETALL', stock)
 if idem then
   local f = {'HSET', idem, '_fp', ARGV[14]}
@@ -99,9 +105,5 @@ if idem then
   end
   redis.call(unpack(f))
   redis.call('PEXPIRE', idem, ARGV[15])
-end
-if jobbits then
-  redis.call('SETBIT', jobbits, jobbit, 1)
-  redis.call('PEXPIRE', jobbits, ARGV[15])
 end
 return {'ok', after}
