@@ -95,6 +95,8 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--purge-hook", "ftp://cdn.example"}, nil, "invalid --purge-hook"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--purge-hook", "purge+http://127.0.0.1:6081"}, nil, "--purge-hook-secret"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--peer-origin", "nope"}, nil, "invalid --peer-origin"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--public-base-url", "sho.rt"}, nil, "invalid --public-base-url"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef"}, []string{"SHORTSTOCK_PUBLIC_BASE_URL=https://sho.rt/?x=1"}, "invalid --public-base-url"},
 		// Edge cache headers (docs/cdn.md).
 		{[]string{"edge", "--origin", "http://127.0.0.1:1", "--shared-max-age", "-1s"}, nil, "must not be negative"},
 		{[]string{"edge", "--origin", "http://127.0.0.1:1"}, []string{"SHORTSTOCK_STALE_WHILE_REVALIDATE=soon"}, "SHORTSTOCK_STALE_WHILE_REVALIDATE"},

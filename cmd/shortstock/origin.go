@@ -29,6 +29,7 @@ type originFlags struct {
 	sec                            securityFlags
 	purgeHooks, peerOrigins        listFlag
 	purgeHookSecret                string
+	publicBaseURL                  string
 }
 
 // securityFlags are the admin API's keys, rate limits and URL policy.
@@ -135,6 +136,7 @@ func (f *originFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.purgeHooks, "purge-hook", "a cache in front of the edges to purge after every change: purge+http://HOST:PORT (PURGE by Surrogate-Key, e.g. Varnish with deploy/varnish) or http(s)://URL (signed JSON webhook) (repeatable)")
 	fs.Var(&f.peerOrigins, "peer-origin", "another region's origin URL: change receipts (GET /v1/changes/{id}) also list its edges (repeatable)")
 	fs.StringVar(&f.purgeHookSecret, "purge-hook-secret", "", "shared secret (at least 16 bytes) signing the purges sent to --purge-hook")
+	fs.StringVar(&f.publicBaseURL, "public-base-url", "http://127.0.0.1:8080", "where the edges answer short links, e.g. https://sho.rt (QR codes encode it + /CODE)")
 	f.redisOpts.register(fs.StringVar, fs.BoolVar)
 	f.gossip.register(fs)
 	f.log.register(fs)
@@ -187,6 +189,10 @@ func runOrigin(ctx context.Context, args []string) error {
 		return usageErr("origin", "--purge-hook needs --purge-hook-secret of at least 16 bytes")
 	}
 	cfg.PurgeHooks, cfg.PurgeHookSecret = f.purgeHooks, []byte(f.purgeHookSecret)
+	if err := origin.ValidatePublicBaseURL(f.publicBaseURL); err != nil {
+		return usageErr("origin", "invalid --public-base-url: %v", err)
+	}
+	cfg.PublicBaseURL = f.publicBaseURL
 	for _, p := range f.peerOrigins {
 		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return usageErr("origin", "invalid --peer-origin %q: want http://host:port", p)
