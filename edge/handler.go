@@ -59,6 +59,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			s.plain(ctx, fasthttp.StatusServiceUnavailable, bodyNotReady)
 		}
 	case routeMetrics:
+		if s.cfg.NoPublicMetrics {
+			s.m.rejNotFound.Inc()
+			s.plain(ctx, fasthttp.StatusNotFound, bodyNotFound)
+			return
+		}
 		s.metrics(ctx)
 		ctx.Response.Header.SetCanonical(headerCacheControl, ccNoStore)
 	case routeFavicon:
@@ -116,7 +121,11 @@ func (s *Server) serveKey(ctx *fasthttp.RequestCtx, kind keys.Kind, id []byte) {
 	if e.Negative() {
 		s.m.negative[ki].Inc()
 	} else if kind == keys.KindLink && ctx.IsGet() {
-		// A HEAD is a check, not a click.
+		// A HEAD is a check, not a click. Classified first, counted second:
+		// see shipAmount.
+		if s.an != nil {
+			s.an.offer(ctx, id, now)
+		}
 		s.clicks.Add(e)
 	}
 }

@@ -86,20 +86,20 @@ func parseLinkExt(b []byte) (x linkExt, ok bool) {
 }
 
 var (
-	uaIPhone  = []byte("iPhone")
-	uaIPad    = []byte("iPad")
-	uaIPod    = []byte("iPod")
-	uaAndroid = []byte("Android")
+	tokIPhone  = []byte("iPhone")
+	tokIPad    = []byte("iPad")
+	tokIPod    = []byte("iPod")
+	tokAndroid = []byte("Android")
 )
 
 // deviceTarget picks the target for a User-Agent: iOS devices (iPhone,
 // iPad, iPod) and Android, as Shlink's device long URLs do; nil for any
 // other client or a link without that target.
 func deviceTarget(x *linkExt, ua []byte) []byte {
-	if len(x.ios) > 0 && (bytes.Contains(ua, uaIPhone) || bytes.Contains(ua, uaIPad) || bytes.Contains(ua, uaIPod)) {
+	if len(x.ios) > 0 && (bytes.Contains(ua, tokIPhone) || bytes.Contains(ua, tokIPad) || bytes.Contains(ua, tokIPod)) {
 		return x.ios
 	}
-	if len(x.android) > 0 && bytes.Contains(ua, uaAndroid) {
+	if len(x.android) > 0 && bytes.Contains(ua, tokAndroid) {
 		return x.android
 	}
 	return nil

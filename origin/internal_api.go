@@ -130,9 +130,15 @@ func (s *Server) internalClicks(w http.ResponseWriter, r *http.Request) {
 			total += n
 		}
 	}
-	if len(counts) > 0 {
-		ctx, cancel := s.opContext(r)
-		defer cancel()
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	if done, err := s.applyClickBatch(ctx, &batch, counts); done {
+		// Analytics (analytics_ingest.go): the batch is applied once per ID.
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	} else if len(counts) > 0 {
 		if err := s.store.AddClicks(ctx, counts); err != nil {
 			s.writeError(w, r, err)
 			return

@@ -79,6 +79,10 @@ type Missing struct {
 type ClickBatch struct {
 	Edge   string           `json:"edge,omitempty"`
 	Counts map[string]int64 `json:"counts"`
+	// Batch and Hours: see analytics.go.
+	Batch string      `json:"batch,omitempty"`
+	At    int64       `json:"at,omitempty"` // unix seconds of the flush
+	Hours []ClickHour `json:"hours,omitempty"`
 }
 
 // MaxClickBatchBytes caps a click batch body.

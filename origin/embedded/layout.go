@@ -29,7 +29,8 @@ import (
 //	          (listing and export by tag; the links bucket itself is the
 //	          index by code)
 //
-// and "mhead", the partition's ledger head seq.
+// and "mhead", the partition's ledger head seq. The top-level "jobs"
+// bucket holds the bulk job queue (jobs.go).
 //
 // Everything a write touches is in its key's partition (a reservation ID
 // names its SKU's partition), so the partitions mirror the Redis backend's
@@ -199,6 +200,9 @@ func createLayout(tx *bolt.Tx) error {
 		}
 	case string(f) != string(formatValue):
 		return fmt.Errorf("embedded: the database has format %q; this version reads %q", f, formatValue)
+	}
+	if err := createJobsLayout(tx); err != nil {
+		return err
 	}
 	for _, name := range partitionNames {
 		root, err := tx.CreateBucketIfNotExists(name)

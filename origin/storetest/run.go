@@ -71,6 +71,16 @@ var tests = []test{
 	{"StockWriteIdempotency", testStockWriteIdempotency},
 	{"LedgerVerifyRebuild", testLedgerVerifyRebuild},
 	{"LedgerFeed", testLedgerFeed},
+	// jobs.go
+	{"JobRunsEveryLine", testJobRunsEveryLine},
+	{"JobConcurrentWorkers", testJobConcurrentWorkers},
+	{"JobLease", testJobLease},
+	{"JobBadInput", testJobBadInput},
+	// analytics.go
+	{"AnalyticsSeries", testAnalyticsSeries},
+	{"AnalyticsBatchOnce", testAnalyticsBatchOnce},
+	{"AnalyticsTop", testAnalyticsTop},
+	{"AnalyticsRetention", testAnalyticsRetention},
 	// close.go
 	{"PingAndClose", testPingAndClose},
 }

@@ -8,7 +8,7 @@ local v = tonumber(cur[1]) or 0
 if cur[2] then
   return {'taken', v}
 end
-v = v + 1
+v = above(v)
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', str(v), 'url', ARGV[4], 'rd', ARGV[5],
   'exp', ARGV[6], 'ct', ARGV[7], 'clk', '0')

@@ -8,7 +8,7 @@ local v = tonumber(cur[1]) or 0
 if not cur[2] then
   return {'nf', v}
 end
-v = v + 1
+v = above(v)
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', str(v))
 set_link_index(part_of(KEYS[2]), ARGV[4], split_tags(cur[3]), false)

@@ -54,6 +54,6 @@ if ARGV[13] == '1' then
     if f == 'vu' or string.sub(f, 1, 2) == 'L:' then redis.call('HDEL', KEYS[1], f) end
   end
 end
-local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
+local v = next_field(KEYS[1], 'v')
 append_change(KEYS[2], KEYS[3], ARGV[3], ARGV[1], v, ARGV[2])
 return {'ok', redis.call('HGETALL', KEYS[1])}
