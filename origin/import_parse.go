@@ -134,11 +134,11 @@ func parseCSV(body []byte, add func(int, []byte), bad func(int, *apiError)) {
 		if errors.Is(err, io.EOF) {
 			return
 		}
-		line, _ := r.FieldPos(0)
+		line := 0
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				line = pe.Line
+				line = pe.StartLine
 			}
 			bad(line, badRequest("invalid_csv", err.Error()))
 			if pe != nil && pe.Err == csv.ErrFieldCount {
@@ -146,6 +146,7 @@ func parseCSV(body []byte, add func(int, []byte), bad func(int, *apiError)) {
 			}
 			return
 		}
+		line, _ = r.FieldPos(0) // valid after a successful Read
 		obj, ae := csvObject(cols, rec)
 		if ae != nil {
 			bad(line, ae)

@@ -186,6 +186,7 @@ func (s *Server) routes() {
 	admin("DELETE /v1/links/{code}", adminsec.ResLinks, s.noBody(s.deleteLink))
 	admin("GET /v1/links/{code}/stats", adminsec.ResLinks, s.noBody(s.linkAnalytics))
 	admin("GET /v1/stats/top", adminsec.ResLinks, s.noBody(s.topLinks))
+	admin("GET /v1/links/{code}/qr", adminsec.ResLinks, s.noBody(s.linkQR))
 	admin("PUT /v1/stock/{sku}/{warehouse}", adminsec.ResStock, s.setStock)
 	admin("POST /v1/stock/{sku}/{warehouse}/adjust", adminsec.ResStock, s.adjustStock)
 	admin("GET /v1/stock/{sku}", adminsec.ResStock, s.noBody(s.getStock))

@@ -34,6 +34,7 @@ type originFlags struct {
 	purgeHookSecret                string
 	tls                            tlsFlags
 	peerCA                         string
+	publicBaseURL                  string
 }
 
 // securityFlags are the admin API's keys, rate limits and URL policy.
@@ -142,6 +143,7 @@ func (f *originFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.purgeHookSecret, "purge-hook-secret", "", "shared secret (at least 16 bytes) signing the purges sent to --purge-hook")
 	fs.DurationVar(&f.jobLease, "job-lease", 30*time.Second, "how long a bulk stock job stays with the origin running it between steps; a crashed origin's job is taken over after this (at least 1s)")
 	fs.BoolVar(&f.noJobWorker, "no-job-worker", false, "accept bulk stock jobs but leave running them to the region's other origins")
+	fs.StringVar(&f.publicBaseURL, "public-base-url", "http://127.0.0.1:8080", "where the edges answer short links, e.g. https://sho.rt (QR codes encode it + /CODE)")
 	f.redisOpts.register(fs.StringVar, fs.BoolVar)
 	f.gossip.register(fs)
 	f.log.register(fs)
@@ -197,6 +199,10 @@ func runOrigin(ctx context.Context, args []string) error {
 		return usageErr("origin", "--purge-hook needs --purge-hook-secret of at least 16 bytes")
 	}
 	cfg.PurgeHooks, cfg.PurgeHookSecret = f.purgeHooks, []byte(f.purgeHookSecret)
+	if err := origin.ValidatePublicBaseURL(f.publicBaseURL); err != nil {
+		return usageErr("origin", "invalid --public-base-url: %v", err)
+	}
+	cfg.PublicBaseURL = f.publicBaseURL
 	for _, p := range f.peerOrigins {
 		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return usageErr("origin", "invalid --peer-origin %q: want http://host:port", p)

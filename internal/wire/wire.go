@@ -10,6 +10,7 @@
 //	                                ?min_version=V: read the primary if the
 //	                                replica read is older than V)
 //	POST /internal/v1/clicks        ClickBatch -> 204
+//	POST /internal/v1/visits/{code} VisitLeaseRequest -> VisitLease (max_visits shares)
 //	GET  /internal/v1/changes?partition=P&after=S&limit=N   change.Page
 //	GET  /internal/v1/heads         Heads
 //	POST /internal/v1/applied       Applied -> 204 (change receipts)

@@ -8,17 +8,26 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // Sample records: the round-trip tests and the fuzz seeds start from them.
 var (
 	sampleTime = time.Date(2030, 1, 1, 12, 0, 0, 123456789, time.UTC)
+	sampleMax  = int64(10)
 	sampleExp  = time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC) // before the epoch: negative seconds
 
 	sampleLinks = []linkRec{
 		{version: 1, live: true, url: "https://example.com/a?b=c", redirect: 302, createdAt: sampleTime},
 		{version: 7, live: true, url: "http://x.io/", redirect: 308, createdAt: sampleTime, expiresAt: &sampleExp, clicks: 1 << 40},
 		{version: 3}, // tombstone
+		// Every extra, and visit-limit bookkeeping with two open leases.
+		{version: 4, live: true, url: "https://example.com/x", redirect: 302, createdAt: sampleTime,
+			x: store.LinkExtras{Tags: []string{"a", "b-c"}, Title: "T ü", MaxVisits: &sampleMax, ValidSince: &sampleTime,
+				ForwardQuery: true, Targets: &store.Targets{IOS: "https://i.example/", Android: "https://a.example/"}},
+			visits: visitsRec{used: 3, leases: []leaseRec{{id: "l1", n: 2, expires: sampleTime}, {id: "l2", n: 5, expires: sampleExp}}}},
+		{version: 5, live: true, url: "https://example.com/y", redirect: 301, createdAt: sampleTime,
+			x: store.LinkExtras{Targets: &store.Targets{Android: "https://a.example/"}}},
 	}
 	sampleStocks = []stockRec{
 		{version: 1, warehouses: []whRec{{name: "w1", onHand: 10}}},

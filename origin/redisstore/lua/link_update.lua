@@ -27,6 +27,9 @@ if ARGV[8] == 'set' then
 elseif ARGV[8] == 'clear' then
   redis.call('HSET', KEYS[1], 'exp', '')
 end
+-- Always (re)index the code: links stored before the listing index existed
+-- join it on their next write.
+redis.call('ZADD', part_of(KEYS[2]) .. 'codes', 0, ARGV[10])
 if ARGV[11] == '1' then
   local part = part_of(KEYS[2])
   set_link_index(part, ARGV[10], split_tags(cur[3]), false)
