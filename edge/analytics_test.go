@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -342,4 +343,55 @@ func TestSamplingKeepsCountsExact(t *testing.T) {
 		t.Fatalf("%d of %d clicks classified: want a sample", sampled, n)
 	}
 	t.Logf("%d of %d clicks classified one by one", sampled, n)
+}
+
+// TestRingConcurrentProducers: producers racing for slots while the
+// consumer drains never hand it a torn slot (code and User-Agent written by
+// the same click) and never lose one they published (run it with -race).
+func TestRingConcurrentProducers(t *testing.T) {
+	a := newAnalytics(64, 1<<30, newClassifier(nil))
+	const producers, each = 4, 5000
+	var wg sync.WaitGroup
+	for p := range producers {
+		wg.Go(func() {
+			var ctx fasthttp.RequestCtx
+			code := []byte(fmt.Sprintf("p%d", p))
+			ctx.Request.Header.SetUserAgent("agent-" + string(code))
+			for range each {
+				a.offer(&ctx, code, time.Unix(7200, 0))
+			}
+		})
+	}
+	got := map[string]int{}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	consume := func() {
+		for sl := a.ring.next(); sl != nil; sl = a.ring.next() {
+			code, ua := string(sl.code[:sl.codeLen]), string(sl.ua[:sl.uaLen])
+			if ua != "agent-"+code || sl.at != 7200 {
+				t.Errorf("torn slot: code %q, ua %q, at %d", code, ua, sl.at)
+			}
+			got[code]++
+			a.ring.release(sl)
+		}
+	}
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		consume()
+	}
+	consume()
+	total := 0
+	for _, n := range got {
+		total += n
+	}
+	if uint64(total) != a.ring.tail.Load() {
+		t.Fatalf("consumed %d slots, producers published %d", total, a.ring.tail.Load())
+	}
+	if total == 0 {
+		t.Fatal("nothing went through the ring")
+	}
 }
