@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,9 +27,17 @@ type Config struct {
 	// others are tried in order when it fails. At least one is required.
 	Origins []string
 	// ClusterToken is sent as "Authorization: Bearer <token>" on the
-	// origin's internal API (see wire.ClusterToken). Empty: no header, which
-	// an origin without a token accepts from loopback only.
+	// origin's internal API (see wire.ClusterToken). Empty: no header,
+	// which only an origin started with InternalInsecure accepts.
 	ClusterToken string
+	// OriginTLS configures TLS to https:// origins (RootCAs for a private
+	// CA; a client certificate). Default nil: the system roots.
+	OriginTLS *tls.Config
+	// NoPublicMetrics answers /_/metrics with 404 on the public port, for
+	// an edge whose metrics are served on a separate admin listener
+	// (topology.EdgeOptions.AdminListen, --admin-listen). Default false:
+	// /_/metrics on the public port, as before.
+	NoPublicMetrics bool
 
 	// CacheBytes bounds the memory of cached answers. Default 256 MiB.
 	CacheBytes int64

@@ -39,6 +39,8 @@ type Server struct {
 	clickBatchHead []byte
 	anFlushState
 	marks *watermarks
+	// visits holds this edge's shares of limited links' visits (visits.go).
+	visits *visitLeases
 	// ch is the prebuilt cache-header policy; confirmedAt the last
 	// confirmed catch-up with the origin (unix ns; see staleness.go).
 	ch          *cacheHeaders
@@ -89,6 +91,7 @@ func New(cfg Config) (*Server, error) {
 		anFlushState:   newAnFlushState(),
 	}
 	s.loopCtx, s.cancelLoop = context.WithCancel(context.Background())
+	s.visits = newVisitLeases(s)
 	_, s.realClock = cfg.Clock.(clock.Real)
 	s.confirmedAt.Store(cfg.Clock.Now().UnixNano())
 	loader := &originLoader{negativeTTL: cfg.NegativeTTL}
@@ -133,9 +136,10 @@ func New(cfg Config) (*Server, error) {
 	// origin's heads while the cache is still empty; if no origin answers,
 	// the change loop keeps trying.
 	s.pollHeads()
-	s.loops.Add(2)
+	s.loops.Add(3)
 	go s.clickLoop()
 	go s.changeLoop()
+	go s.visitLoop()
 	if s.an != nil {
 		s.loops.Add(1)
 		go s.an.run(s.stop, analyticsDrainEvery, s.loops.Done)
@@ -202,6 +206,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.stopLoops()
 	s.flushClicksFinal(ctx)
+	s.returnVisitsFinal(ctx)
 	s.closeOnce.Do(func() {
 		s.cache.Close()
 		s.origin.close()

@@ -24,6 +24,8 @@ type metrics struct {
 	forbidden         prometheus.Counter
 	primaryReads      prometheus.Counter
 	trackedIPs        prometheus.GaugeFunc
+	bulkLines         *prometheus.CounterVec
+	jobSteps          prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() float64) (*metrics, error) {
@@ -42,6 +44,13 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 		primaryReads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_origin_primary_reads_total",
 			Help: "Edge fetches the plain (replica) read could not answer at the version asked for, read again from the primary.",
+		}),
+		bulkLines: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shortstock_origin_bulk_lines_total", Help: "Bulk stock lines received, by outcome at parse time (queued, invalid).",
+		}, []string{"outcome"}),
+		jobSteps: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "shortstock_origin_job_step_seconds", Help: "Time of one bulk job step (one chunk of lines applied).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 10),
 		}),
 		holdsExpired: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_origin_holds_expired_total", Help: "Held reservations released because their time ran out.",
@@ -71,7 +80,7 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 			Name: "shortstock_origin_rate_limit_tracked_ips", Help: "Client IPs the admin rate limits currently remember.",
 		}, trackedIPs),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.purges, m.tailErrors, m.clicksRecorded, m.clickBatchReplays, m.rateLimited, m.forbidden, m.primaryReads, m.trackedIPs} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.purges, m.tailErrors, m.clicksRecorded, m.clickBatchReplays, m.rateLimited, m.forbidden, m.primaryReads, m.trackedIPs, m.bulkLines, m.jobSteps} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
