@@ -75,7 +75,8 @@ func TestAnalyticsOverRealEdges(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	const key = "analytics-admin-key-0123456789"
 	oc := origin.DefaultConfig()
-	oc.Store, oc.AdminKeys = st, []string{key}
+	token := wire.ClusterToken([]byte("analytics-test-cluster-secret-0123456789"))
+	oc.Store, oc.AdminKeys, oc.ClusterToken = st, []string{key}, token
 	on, err := StartOrigin(OriginOptions{Origin: oc, Listen: "127.0.0.1:0", Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +88,7 @@ func TestAnalyticsOverRealEdges(t *testing.T) {
 	var edges []*EdgeNode
 	for i, o := range []string{ps.URL, on.URL} {
 		ec := edge.DefaultConfig()
-		ec.NodeName, ec.Origins = fmt.Sprintf("edge-%d", i), []string{o}
+		ec.NodeName, ec.Origins, ec.ClusterToken = fmt.Sprintf("edge-%d", i), []string{o}, token
 		ec.Analytics, ec.ClickFlushInterval, ec.HeadsPollInterval = true, 100*time.Millisecond, 0
 		// Clicks come from 127.0.0.1: the test database places it in NL.
 		ec.GeoIPDB = geo
