@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -200,10 +203,15 @@ type recordingOrigin struct {
 	mu     sync.Mutex
 	bodies [][]byte
 	fail   bool
+	next   http.Handler // everything else; nil: 404
 }
 
 func (o *recordingOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != wire.PathClicks {
+		if o.next != nil {
+			o.next.ServeHTTP(w, r)
+			return
+		}
 		http.NotFound(w, r)
 		return
 	}
@@ -260,5 +268,130 @@ func TestUnacknowledgedBatchResentUnchanged(t *testing.T) {
 	last := batches[len(batches)-1]
 	if batches[0].Counts["first"] != 3 || batches[0].Batch == "" || last.Counts["second"] != 2 || last.Batch == batches[0].Batch {
 		t.Fatalf("batches %+v", batches)
+	}
+}
+
+// TestSamplingKeepsCountsExact: clicks far above the classification
+// budget are sampled, yet the counts and the series total stay exact and
+// every breakdown adds up to its hour's clicks.
+func TestSamplingKeepsCountsExact(t *testing.T) {
+	fo := newFakeOrigin(t)
+	fo.putLink("samp", "https://example.com/s", 302)
+	target, _ := url.Parse(fo.url)
+	ro := &recordingOrigin{next: httputil.NewSingleHostReverseProxy(target)}
+	hs := httptest.NewServer(ro)
+	t.Cleanup(hs.Close)
+	e := newTestEdge(t, []string{hs.URL}, func(c *Config) {
+		c.Analytics, c.AnalyticsRate, c.ClickFlushInterval = true, 50, time.Hour
+	})
+	h := e.srv.Handler()
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod("GET")
+	ctx.Request.SetRequestURI("/samp")
+	// Hit until the worker samples (it looks every 10ms; a loaded machine
+	// may schedule it late), then some more.
+	var n int64
+	sampling := int64(-1)
+	for deadline := time.Now().Add(30 * time.Second); sampling < 0 || n < sampling+20000; n++ {
+		ctx.Request.Header.SetUserAgent([]string{uaIPhone, uaChromeWin, uaIPad}[n%3])
+		ctx.Response.Reset()
+		h(&ctx)
+		if ctx.Response.StatusCode() != 302 {
+			t.Fatalf("hit %d: %d", n, ctx.Response.StatusCode())
+		}
+		if sampling < 0 && e.srv.an.sampleEvery.Load() > 1 {
+			sampling = n
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the classifier never sampled in %d clicks", n)
+		}
+	}
+	e.srv.flushClicks(context.Background())
+	e.srv.flushClicks(context.Background()) // what the first held back
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	var counts, clicks, bots, sampled int64
+	for _, body := range ro.bodies {
+		var b wire.ClickBatch
+		if err := json.Unmarshal(body, &b); err != nil {
+			t.Fatal(err)
+		}
+		counts += b.Counts["samp"]
+		classified := false
+		for _, hr := range b.Hours {
+			classified = true
+			clicks, bots, sampled = clicks+hr.Clicks, bots+hr.Bots, sampled+hr.Sampled
+			var dev, br int64
+			for _, v := range hr.Devices {
+				dev += v
+			}
+			for _, v := range hr.Browsers {
+				br += v
+			}
+			if dev != hr.Clicks+hr.Bots || br != hr.Clicks {
+				t.Fatalf("hour %+v: breakdowns add up to %d devices and %d browsers", hr, dev, br)
+			}
+		}
+		if !classified {
+			clicks += b.Counts["samp"] // unclassified: filed by the origin
+		}
+	}
+	if counts != n || clicks+bots != n || bots != 0 {
+		t.Fatalf("counts %d, series %d clicks + %d bots; want exactly %d clicks", counts, clicks, bots, n)
+	}
+	if sampled == 0 || sampled >= n {
+		t.Fatalf("%d of %d clicks classified: want a sample", sampled, n)
+	}
+	t.Logf("%d of %d clicks classified one by one", sampled, n)
+}
+
+// TestRingConcurrentProducers: producers racing for slots while the
+// consumer drains never hand it a torn slot (code and User-Agent written by
+// the same click) and never lose one they published (run it with -race).
+func TestRingConcurrentProducers(t *testing.T) {
+	a := newAnalytics(64, 1<<30, newClassifier(nil))
+	const producers, each = 4, 5000
+	var wg sync.WaitGroup
+	for p := range producers {
+		wg.Go(func() {
+			var ctx fasthttp.RequestCtx
+			code := []byte(fmt.Sprintf("p%d", p))
+			ctx.Request.Header.SetUserAgent("agent-" + string(code))
+			for range each {
+				a.offer(&ctx, code, time.Unix(7200, 0))
+			}
+		})
+	}
+	got := map[string]int{}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	consume := func() {
+		for sl := a.ring.next(); sl != nil; sl = a.ring.next() {
+			code, ua := string(sl.code[:sl.codeLen]), string(sl.ua[:sl.uaLen])
+			if ua != "agent-"+code || sl.at != 7200 {
+				t.Errorf("torn slot: code %q, ua %q, at %d", code, ua, sl.at)
+			}
+			got[code]++
+			a.ring.release(sl)
+		}
+	}
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		consume()
+	}
+	consume()
+	total := 0
+	for _, n := range got {
+		total += n
+	}
+	if uint64(total) != a.ring.tail.Load() {
+		t.Fatalf("consumed %d slots, producers published %d", total, a.ring.tail.Load())
+	}
+	if total == 0 {
+		t.Fatal("nothing went through the ring")
 	}
 }

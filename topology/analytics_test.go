@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/edge"
+	"github.com/shortstock/shortstock/internal/testutil"
 	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
@@ -74,7 +75,7 @@ func TestAnalyticsOverRealEdges(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	const key = "analytics-admin-key-0123456789"
 	oc := origin.DefaultConfig()
-	token := wire.ClusterToken([]byte("analytics-test-cluster-secret"))
+	token := wire.ClusterToken([]byte("analytics-test-cluster-secret-0123456789"))
 	oc.Store, oc.AdminKeys, oc.ClusterToken = st, []string{key}, token
 	on, err := StartOrigin(OriginOptions{Origin: oc, Listen: "127.0.0.1:0", Logger: log})
 	if err != nil {
@@ -83,11 +84,14 @@ func TestAnalyticsOverRealEdges(t *testing.T) {
 	target, _ := url.Parse(on.URL)
 	proxy := &lossyProxy{rp: httputil.NewSingleHostReverseProxy(target), batches: map[string]int{}}
 	ps := httptest.NewServer(proxy)
+	geo := testutil.WriteMMDB(t, map[string]string{"127.0.0.0/8": "NL", "81.2.69.0/24": "GB"})
 	var edges []*EdgeNode
 	for i, o := range []string{ps.URL, on.URL} {
 		ec := edge.DefaultConfig()
 		ec.NodeName, ec.Origins, ec.ClusterToken = fmt.Sprintf("edge-%d", i), []string{o}, token
 		ec.Analytics, ec.ClickFlushInterval, ec.HeadsPollInterval = true, 100*time.Millisecond, 0
+		// Clicks come from 127.0.0.1: the test database places it in NL.
+		ec.GeoIPDB = geo
 		en, err := StartEdge(EdgeOptions{Edge: ec, Listen: "127.0.0.1:0", Logger: log})
 		if err != nil {
 			t.Fatal(err)
@@ -164,7 +168,7 @@ func TestAnalyticsOverRealEdges(t *testing.T) {
 		Referrers: map[string]int64{"news.example.com": 3, "direct": 2, "social.example": 1},
 		Devices:   map[string]int64{"desktop": 3, "mobile": 2, "tablet": 1, "bot": 5},
 		Browsers:  map[string]int64{"Chrome": 3, "Safari": 3},
-		Countries: map[string]int64{"unknown": 6},
+		Countries: map[string]int64{"NL": 6},
 	}
 	// The lost answer makes the edge resend that batch, which the origin
 	// must ignore: wait for the resend before judging the counts.

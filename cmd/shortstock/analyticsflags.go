@@ -15,18 +15,23 @@ import (
 type edgeAnalyticsFlags struct {
 	on    bool
 	queue int
+	rate  int
 	geoip string
 }
 
 func (f *edgeAnalyticsFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.on, "analytics", true, "classify clicks (referrer host, device, browser, country) off the hot path; bots are counted apart (--analytics=false: counts only)")
 	fs.IntVar(&f.queue, "analytics-queue", edge.DefaultConfig().AnalyticsQueue, "clicks waiting for classification; past half of it the classifier samples")
+	fs.IntVar(&f.rate, "analytics-rate", edge.DefaultConfig().AnalyticsRate, "clicks per second classified one by one; above it the classifier samples (counts stay exact)")
 	fs.StringVar(&f.geoip, "geoip-db", "", "MaxMind-format database (GeoLite2 Country or City .mmdb) for click countries (default: countries are \"unknown\")")
 }
 
 func (f *edgeAnalyticsFlags) apply(cfg *edge.Config) error {
 	if f.queue < 16 || f.queue > 1<<20 {
 		return usageErr("edge", "invalid --analytics-queue %d: want 16..1048576", f.queue)
+	}
+	if f.rate < 1 {
+		return usageErr("edge", "invalid --analytics-rate %d: want at least 1", f.rate)
 	}
 	if f.geoip != "" {
 		if !f.on {
@@ -36,7 +41,7 @@ func (f *edgeAnalyticsFlags) apply(cfg *edge.Config) error {
 			return usageErr("edge", "--geoip-db %q: not a readable file", f.geoip)
 		}
 	}
-	cfg.Analytics, cfg.AnalyticsQueue, cfg.GeoIPDB = f.on, f.queue, f.geoip
+	cfg.Analytics, cfg.AnalyticsQueue, cfg.AnalyticsRate, cfg.GeoIPDB = f.on, f.queue, f.rate, f.geoip
 	return nil
 }
 

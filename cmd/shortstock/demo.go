@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/shortstock/shortstock/edge"
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 	"github.com/shortstock/shortstock/topology"
@@ -70,6 +71,9 @@ func runDemo(ctx context.Context, args []string) error {
 	cfg := topology.Config{
 		Regions: regions, EdgesPerRegion: edges, DataDir: dataDir, AdminKey: adminKey,
 		RegionLatency: latency, Logger: log,
+		// Edges classify clicks as `shortstock edge` does by default
+		// (docs/analytics.md).
+		Edge: func(_ string, _ int, c *edge.Config) { c.Analytics = true },
 	}
 	if backend == "redis" {
 		cfg.OpenStore = func(region string) (store.Store, error) { return openRedisStore(ctx, redis, ro, log) }
