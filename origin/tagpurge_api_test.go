@@ -2,11 +2,17 @@ package origin_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/shortstock/shortstock/internal/change"
+	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/purgehook"
 )
 
 // TestTagPurgeExpands: a purge by tag logs one purge record per link
@@ -79,6 +85,45 @@ func TestTagPurgeCap(t *testing.T) {
 	for _, c := range o.published {
 		if c.Purge != 0 {
 			t.Fatalf("a refused tag purge logged %+v", c)
+		}
+	}
+}
+
+// TestTagPurgeHookSendsTag: the purge hooks get a tag purge as the
+// "tag:T" surrogate key (signed webhook, verified), with its kind.
+func TestTagPurgeHookSendsTag(t *testing.T) {
+	const secret = "tag-purge-hook-secret-0123"
+	v := &purgehook.Verifier{Secret: []byte(secret)}
+	got := make(chan purgehook.Payload, 64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		p, err := v.Verify(r.Header, b)
+		if err != nil {
+			t.Errorf("webhook refused: %v", err)
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		got <- p
+	}))
+	t.Cleanup(srv.Close)
+	o := newTestOrigin(t, backends[0], func(c *origin.Config) {
+		c.PurgeHooks = []string{srv.URL}
+		c.PurgeHookSecret = []byte(secret)
+	})
+	expect(t, o.admin("POST", "/v1/links", map[string]any{"url": "https://example.com/", "code": "hk1", "tags": []string{"promo"}}), 201, "")
+	expect(t, o.admin("POST", "/v1/purge", `{"tags":["promo"],"soft":true}`), 202, "")
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case p := <-got:
+			if slices.Contains(p.Keys, "tag:promo") {
+				if !p.Soft || p.All {
+					t.Fatalf("tag purge hooked as %+v, want soft", p)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("the hook never got tag:promo")
 		}
 	}
 }
