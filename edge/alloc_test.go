@@ -17,6 +17,8 @@ func TestHitPathAllocatesNothing(t *testing.T) {
 	o.putLink("abc1234", "https://example.com/landing?utm=x", 302)
 	o.putStock("SKU-42", 5)
 	o.putLinkExpiring("exp1234", "https://example.com/ends", 301, time.Now().Add(time.Hour))
+	o.putLink("tag1234", "https://example.com/tagged", 302)
+	o.setTags("tag1234", "promo", "spring-2026")
 	e := newTestEdge(t, []string{o.url})
 	h := e.srv.Handler()
 
@@ -26,6 +28,8 @@ func TestHitPathAllocatesNothing(t *testing.T) {
 		{"stock", "GET", "/v1/stock/SKU-42"},
 		// Its cache lifetimes are cut to its expiry per request.
 		{"redirect-expiring", "GET", "/exp1234"},
+		// Its Surrogate-Key names its tags, from prebuilt bytes.
+		{"redirect-tagged", "GET", "/tag1234"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var ctx fasthttp.RequestCtx

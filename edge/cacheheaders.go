@@ -130,12 +130,24 @@ func (s *Server) writeCacheHeaders(h *fasthttp.ResponseHeader, e *cache.Entry, k
 		cc = appendCacheControl(ccBuf[:0], min(maxAge, left), shared, swr, sie)
 		sc = appendSurrogateControl(scBuf[:0], shared, swr, sie)
 	}
+
+	var key [8 + 255 + maxSurrogateTags]byte
+	p := surrogatePrefixes[kindIdx(kind)]
+	sk := append(append(key[:0], p...), id...)
+	if e.HasExt() && !e.Negative() {
+		x, ok := parseLinkExt(e.Ext())
+		if ok && len(x.tags) <= maxSurrogateTags {
+			sk = append(sk, x.tags...)
+		}
+		if !ok || x.perRequest() {
+			// The answer depends on the request (User-Agent, query) or
+			// is counted (a visit limit): no cache in front may keep it.
+			cc, sc = ccPrivateNoStore, ccNoStore
+		}
+	}
 	h.SetCanonical(headerCacheControl, cc)
 	h.SetCanonical(headerSurrogateControl, sc)
-
-	var key [8 + 255]byte
-	p := surrogatePrefixes[kindIdx(kind)]
-	h.SetCanonical(headerSurrogateKey, append(append(key[:0], p...), id...))
+	h.SetCanonical(headerSurrogateKey, sk)
 
 	// The answer can be behind its origin by at most the time since this
 	// edge last confirmed it had applied every change its origin had made

@@ -57,6 +57,9 @@ func decodeLink(code string, body []byte) (wire.LinkRecord, error) {
 	if !validLocation(r.URL) {
 		return r, fmt.Errorf("%w: link %q has an unusable URL", ErrProtocol, code)
 	}
+	if !validTags(r.Tags) {
+		return r, fmt.Errorf("%w: link %q has malformed tags", ErrProtocol, code)
+	}
 	switch r.Redirect {
 	case 301, 302, 307, 308:
 	case 0:

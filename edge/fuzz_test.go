@@ -85,6 +85,8 @@ func FuzzDecodeLink(f *testing.F) {
 	f.Add("abc", []byte(`{"code":"abc","url":"https://e.x/","redirect":999}`))
 	f.Add("abc", []byte(`{"code":"abc","url":"https://e.x/","expires_at":"2030-01-01T00:00:00Z"}`))
 	f.Add("abc", []byte(`[]`))
+	f.Add("abc", []byte(`{"code":"abc","url":"https://e.x/","redirect":302,"version":2,"tags":["promo","a_b-1"]}`))
+	f.Add("abc", []byte(`{"code":"abc","url":"https://e.x/","redirect":302,"version":2,"tags":["a b","x\r\ny"]}`))
 	f.Fuzz(func(t *testing.T, code string, body []byte) {
 		r, err := decodeLink(code, body)
 		if err != nil {
@@ -92,6 +94,14 @@ func FuzzDecodeLink(f *testing.F) {
 		}
 		if r.Code != code || !validLocation(r.URL) || strings.ContainsAny(r.URL, "\r\n") {
 			t.Fatalf("accepted %+v", r)
+		}
+		for _, tag := range r.Tags {
+			if tag == "" || len(tag) > 32 || strings.ContainsAny(tag, " \r\n:,") {
+				t.Fatalf("accepted tag %q", tag)
+			}
+		}
+		if x, ok := parseLinkExt(encodeLinkExt(&r)); len(r.Tags) > 0 && (!ok || len(x.tags) > maxSurrogateTags) {
+			t.Fatalf("tags %q do not round-trip through the ext", r.Tags)
 		}
 		switch r.Redirect {
 		case 301, 302, 307, 308:

@@ -112,12 +112,6 @@ func (s *Server) serveKey(ctx *fasthttp.RequestCtx, kind keys.Kind, id []byte) {
 	resp.Header.SetCanonical(headerXVersion, e.VersionBytes())
 	resp.SetBodyRaw(e.Body())
 	s.writeCacheHeaders(&resp.Header, e, kind, id, st, now.UnixNano())
-	if e.HasExt() {
-		// The answer depends on the request (User-Agent, query) or is
-		// counted (a visit limit): no cache in front may keep it.
-		resp.Header.SetCanonical(headerCacheControl, ccPrivateNoStore)
-		resp.Header.SetCanonical(headerSurrogateControl, ccNoStore)
-	}
 	if e.Negative() {
 		s.m.negative[ki].Inc()
 	} else if kind == keys.KindLink && ctx.IsGet() {

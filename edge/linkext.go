@@ -16,12 +16,52 @@ import (
 // link reads them in place (slices of the entry, no copy); only a merged
 // Location with a forwarded query is built, in a pooled buffer. Links
 // without features have no Ext and keep the zero-allocation hit path.
+//
+// A tagged link's Ext also carries its surrogate tags, prebuilt as
+// " tag:A tag:B" (flag extTags, last): the Surrogate-Key of a hit appends
+// those bytes in place. Tags alone are not a per-request feature: such a
+// link stays cacheable downstream (see linkExt.perRequest).
 const (
 	extForwardQuery = 1 << iota
 	extIOS
 	extAndroid
 	extMaxVisits
+	extTags
 )
+
+// extPerRequest are the features that make an answer depend on the
+// request, or count it.
+const extPerRequest = extForwardQuery | extIOS | extAndroid | extMaxVisits
+
+// maxEdgeTags and maxTagLen bound the tags the edge accepts from its
+// origin (the origin's own limits: 32 tags of [A-Za-z0-9_-]{1,32}).
+const (
+	maxEdgeTags = 32
+	maxTagLen   = 32
+)
+
+// maxSurrogateTags bounds the rendered " tag:A tag:B" of one link.
+const maxSurrogateTags = maxEdgeTags * (len(" tag:") + maxTagLen)
+
+// validTags reports whether there are at most maxEdgeTags tags, each
+// matching [A-Za-z0-9_-]{1,32}: they go into a header as they are.
+func validTags(tags []string) bool {
+	if len(tags) > maxEdgeTags {
+		return false
+	}
+	for _, t := range tags {
+		if len(t) == 0 || len(t) > maxTagLen {
+			return false
+		}
+		for i := 0; i < len(t); i++ {
+			c := t[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // encodeLinkExt renders the features of rec; nil when it has none.
 func encodeLinkExt(rec *wire.LinkRecord) []byte {
@@ -38,6 +78,9 @@ func encodeLinkExt(rec *wire.LinkRecord) []byte {
 	if rec.MaxVisits != nil {
 		flags |= extMaxVisits
 	}
+	if len(rec.Tags) > 0 {
+		flags |= extTags
+	}
 	if flags == 0 {
 		return nil
 	}
@@ -48,6 +91,14 @@ func encodeLinkExt(rec *wire.LinkRecord) []byte {
 			b = append(b, s...)
 		}
 	}
+	if len(rec.Tags) > 0 {
+		var st []byte
+		for _, t := range rec.Tags {
+			st = append(append(st, " tag:"...), t...)
+		}
+		b = binary.AppendUvarint(b, uint64(len(st)))
+		b = append(b, st...)
+	}
 	return b
 }
 
@@ -55,7 +106,12 @@ func encodeLinkExt(rec *wire.LinkRecord) []byte {
 type linkExt struct {
 	flags        byte
 	ios, android []byte
+	tags         []byte // " tag:A tag:B", for Surrogate-Key
 }
+
+// perRequest reports whether the answer depends on the request or is
+// counted (not cacheable downstream).
+func (x *linkExt) perRequest() bool { return x.flags&extPerRequest != 0 }
 
 // parseLinkExt reads what encodeLinkExt wrote (the cache gives back the
 // bytes it was given, so a failure is a bug: the link then serves its
@@ -81,6 +137,9 @@ func parseLinkExt(b []byte) (x linkExt, ok bool) {
 	}
 	if x.flags&extAndroid != 0 {
 		x.android = str()
+	}
+	if x.flags&extTags != 0 {
+		x.tags = str()
 	}
 	return x, ok && len(b) == 0
 }
@@ -146,7 +205,7 @@ func cleanQuery(q []byte) bool {
 // unreadable).
 func setExtLocation(ctx *fasthttp.RequestCtx, e *cache.Entry) {
 	x, ok := parseLinkExt(e.Ext())
-	if !ok {
+	if !ok || !x.perRequest() {
 		return
 	}
 	loc := e.Location()

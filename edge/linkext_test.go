@@ -157,12 +157,13 @@ func TestFeatureHitAllocatesLittle(t *testing.T) {
 func FuzzLinkExt(f *testing.F) {
 	f.Add([]byte{extForwardQuery | extIOS, 3, 'a', 'b', 'c'}, []byte("x=1"))
 	f.Add([]byte{extAndroid | extMaxVisits, 1, 'z'}, []byte(""))
+	f.Add([]byte{extTags, 10, ' ', 't', 'a', 'g', ':', 'p', 'r', 'o', 'm', 'o'}, []byte(""))
 	f.Fuzz(func(t *testing.T, ext, q []byte) {
 		x, ok := parseLinkExt(ext)
 		if !ok {
 			return
 		}
-		for _, s := range [][]byte{x.ios, x.android} {
+		for _, s := range [][]byte{x.ios, x.android, x.tags} {
 			if len(s) > len(ext) {
 				t.Fatalf("target longer than the ext")
 			}

@@ -75,7 +75,7 @@ func (s *Server) internalLink(w http.ResponseWriter, r *http.Request) {
 	}
 	setCacheHeaders(w, l.Version, ttl)
 	rec := wire.LinkRecord{Code: l.Code, URL: l.URL, Redirect: l.Redirect, ExpiresAt: l.ExpiresAt, Version: l.Version,
-		MaxVisits: l.MaxVisits, ForwardQuery: l.ForwardQuery}
+		MaxVisits: l.MaxVisits, ForwardQuery: l.ForwardQuery, Tags: l.Tags}
 	if l.Targets != nil {
 		rec.IOS, rec.Android = l.Targets.IOS, l.Targets.Android
 	}

@@ -18,9 +18,23 @@ import (
 // catch-up from the log for an edge that missed it, replication to other
 // regions; and its receipt (GET /v1/changes/{id}) comes from the same
 // watermarks. It answers 202 with the purge's change id.
+//
+// A purge by surrogate tag ("tags":["T"]) is expanded here, at the origin,
+// into the link keys of the links carrying T, read through the tag index
+// (store.LinkLister): the edges then purge keys as they always do, with
+// no tag bookkeeping in their caches and no change to the hit path. The
+// expansion is bounded: all keys of one purge, given and expanded, are at
+// most maxPurgeKeys, and a purge whose tags reach more answers 400
+// too_many_links before anything is logged. The purge hooks get the tags
+// themselves too ("tag:T" surrogate keys), so a CDN in front purges them
+// in one go (see tagpurge.go).
 
-// maxPurgeKeys bounds one purge request.
+// maxPurgeKeys bounds one purge request, keys given plus keys expanded
+// from tags.
 const maxPurgeKeys = 1000
+
+// maxPurgeTags bounds the tags of one purge request.
+const maxPurgeTags = 16
 
 type purgeRequest struct {
 	Keys []string `json:"keys"`
@@ -43,41 +57,52 @@ func purgeKey(sk string) (string, bool) {
 }
 
 // decodePurge checks a purge request and returns the canonical keys to
-// purge (change.PurgeAllKey alone for all) and the purge kind.
-func decodePurge(body []byte) ([]string, change.Purge, *apiError) {
+// purge (change.PurgeAllKey alone for all), the tags to expand (checked,
+// without duplicates) and the purge kind.
+func decodePurge(body []byte) ([]string, []string, change.Purge, *apiError) {
 	var req purgeRequest
 	if ae := decodeStrict(body, &req); ae != nil {
-		return nil, 0, ae
+		return nil, nil, 0, ae
 	}
 	kind := change.PurgeHard
 	if req.Soft {
 		kind = change.PurgeSoft
 	}
 	switch {
-	case len(req.Tags) > 0:
-		return nil, 0, badRequest("tags_not_supported", "purge by tag needs links with tags; purge their keys (link:CODE) instead")
-	case req.All && len(req.Keys) > 0:
-		return nil, 0, badRequest("invalid_purge", "give keys or all, not both")
+	case req.All && (len(req.Keys) > 0 || len(req.Tags) > 0):
+		return nil, nil, 0, badRequest("invalid_purge", "give keys and/or tags, or all, not both")
 	case req.All:
-		return []string{change.PurgeAllKey}, kind | change.PurgeAll, nil
-	case len(req.Keys) == 0:
-		return nil, 0, badRequest("invalid_purge", `give "keys" (link:CODE, sku:SKU) or "all": true`)
+		return []string{change.PurgeAllKey}, nil, kind | change.PurgeAll, nil
+	case len(req.Keys) == 0 && len(req.Tags) == 0:
+		return nil, nil, 0, badRequest("invalid_purge", `give "keys" (link:CODE, sku:SKU), "tags" or "all": true`)
 	case len(req.Keys) > maxPurgeKeys:
-		return nil, 0, badRequest("invalid_purge", "at most 1000 keys per purge")
+		return nil, nil, 0, badRequest("invalid_purge", "at most 1000 keys per purge")
+	case len(req.Tags) > maxPurgeTags:
+		return nil, nil, 0, badRequest("invalid_purge", "at most 16 tags per purge")
 	}
 	seen := map[string]bool{}
 	out := make([]string, 0, len(req.Keys))
 	for _, sk := range req.Keys {
 		k, ok := purgeKey(sk)
 		if !ok {
-			return nil, 0, badRequest("invalid_key", "a purge key is link:CODE or sku:SKU, got "+quoteShort(sk))
+			return nil, nil, 0, badRequest("invalid_key", "a purge key is link:CODE or sku:SKU, got "+quoteShort(sk))
 		}
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, k)
 		}
 	}
-	return out, kind, nil
+	tags := make([]string, 0, len(req.Tags))
+	for _, t := range req.Tags {
+		if !store.ValidTag(t) {
+			return nil, nil, 0, badRequest("invalid_tag", "a tag matches [A-Za-z0-9_-]{1,32}, got "+quoteShort(t))
+		}
+		if !seen["tag:"+t] {
+			seen["tag:"+t] = true
+			tags = append(tags, t)
+		}
+	}
+	return out, tags, kind, nil
 }
 
 func (s *Server) purge(w http.ResponseWriter, r *http.Request) {
@@ -91,13 +116,20 @@ func (s *Server) purge(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, ae)
 		return
 	}
-	keyList, kind, ae := decodePurge(body)
+	keyList, tags, kind, ae := decodePurge(body)
 	if ae != nil {
 		s.writeError(w, r, ae)
 		return
 	}
 	ctx, cancel := s.opContext(r)
 	defer cancel()
+	if len(tags) > 0 {
+		var err error
+		if keyList, err = s.expandTags(ctx, keyList, tags); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	logged := make([]change.Change, 0, len(keyList))
 	for _, k := range keyList {
 		c, err := pg.AppendPurge(ctx, k, kind)
@@ -113,6 +145,7 @@ func (s *Server) purge(w http.ResponseWriter, r *http.Request) {
 	_, _ = rand.Read(b[:])
 	id := "purge-" + hex.EncodeToString(b[:])
 	s.receipts.group(id, logged)
+	s.hookTags(tags, kind, logged)
 	s.metrics.purges.WithLabelValues(purgeLabel(kind)).Inc()
 	w.Header().Set(HeaderChangeID, id)
 	writeJSON(w, http.StatusAccepted, map[string]string{"change_id": id})

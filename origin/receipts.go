@@ -257,11 +257,13 @@ func (r *receipts) lookup(id string) ([]indexed, bool) {
 // states is the receipt of the changes at parts (all of them) from this
 // origin's edges; no parts is a change not known (not read from the log
 // yet, never made, or forgotten: applied nowhere, no committed_at). A
-// purge is applied by an edge once every change it logged is.
-func (r *receipts) states(parts []indexed, now time.Time) Receipt {
+// purge is applied by an edge once every change it logged is. known with
+// no parts is a purge that logged nothing (tags no link carries): there
+// was nothing to apply, so every edge has.
+func (r *receipts) states(parts []indexed, known bool, now time.Time) Receipt {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	known := len(parts) > 0
+	known = known || len(parts) > 0
 	rc := Receipt{Complete: known, Pending: []string{}, Edges: []EdgeReceipt{}}
 	if len(parts) > 0 {
 		var at int64
@@ -346,7 +348,7 @@ func (s *Server) getChange(w http.ResponseWriter, r *http.Request) {
 	if !ok && isPurgeID(id) {
 		parts, ok = s.resolveFromPeers(r.Context(), id)
 	}
-	rc := s.receipts.states(parts, s.cfg.Clock.Now())
+	rc := s.receipts.states(parts, ok, s.cfg.Clock.Now())
 	rc.ID = id
 	if ok {
 		s.addPeers(r.Context(), &rc, parts)

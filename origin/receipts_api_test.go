@@ -3,6 +3,7 @@ package origin_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,7 +122,11 @@ func TestPurgeAPI(t *testing.T) {
 		{`{"keys":["abc"]}`, "invalid_key"},
 		{`{"keys":["link:bad code"]}`, "invalid_key"},
 		{`{"keys":["link:a"],"all":true}`, "invalid_purge"},
-		{`{"tags":["promo"]}`, "tags_not_supported"},
+		{`{"tags":["bad tag"]}`, "invalid_tag"},
+		{`{"tags":[""]}`, "invalid_tag"},
+		{`{"tags":["` + strings.Repeat("t", 33) + `"]}`, "invalid_tag"},
+		{`{"tags":["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q"]}`, "invalid_purge"},
+		{`{"tags":["a"],"all":true}`, "invalid_purge"},
 		{`{"keys":["link:a"],"hard":true}`, "invalid_json"},
 	} {
 		expect(t, o.admin("POST", "/v1/purge", c.body), 400, c.code)

@@ -73,7 +73,7 @@ func (s *Server) internalReceipt(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("invalid_parts", "parts is P.SEQ[,P.SEQ...]"))
 		return
 	}
-	rc := s.receipts.states(parts, s.cfg.Clock.Now())
+	rc := s.receipts.states(parts, true, s.cfg.Clock.Now())
 	out := make([]wire.EdgeState, len(rc.Edges))
 	for i, e := range rc.Edges {
 		out[i] = wire.EdgeState(e)

@@ -245,3 +245,86 @@ func TestVarnishInFrontOfTwoEdges(t *testing.T) {
 		t.Fatalf("replayed purge answered %d, want 409", st)
 	}
 }
+
+// TestVarnishTagPurge: the edges' Surrogate-Key names a link's tags, so
+// Varnish indexes the cached redirect under "tag:T" (xkey); a purge by
+// tag posted to the origin reaches Varnish through the hook and drops
+// exactly the tagged links' objects; a signed PURGE of "tag:T" alone
+// (what the hook sends for a tag) does the same.
+func TestVarnishTagPurge(t *testing.T) {
+	const secret = "varnish-test-secret-0123456789"
+	vaddr := testutil.FreeAddr(t)
+	topo := startTopology(t, 1, 2, func(c *Config) {
+		c.Origin = func(_ string, o *origin.Config) {
+			o.LinkCacheTTL, o.StockCacheTTL = safetyNet, safetyNet
+			o.PurgeHooks = []string{"purge+http://" + vaddr}
+			o.PurgeHookSecret = []byte(secret)
+		}
+		c.Edge = func(_ string, _ int, e *edge.Config) { e.SharedMaxAge = time.Minute }
+	})
+	r := topo.Regions[0]
+	startVarnish(t, vaddr, []string{r.Edges[0].URL, r.Edges[1].URL}, secret)
+	o := r.Origin.URL
+	admin(t, topo, o, "POST", "/v1/links", `{"url":"https://v.example/t","code":"vt1","tags":["promo"]}`)
+	admin(t, topo, o, "POST", "/v1/links", `{"url":"https://v.example/t","code":"vt2","tags":["promo","x"]}`)
+	admin(t, topo, o, "POST", "/v1/links", `{"url":"https://v.example/u","code":"vu"}`)
+	paths := []string{"/vt1", "/vt2", "/vu"}
+	// warm fills Varnish and waits until it stays filled: the hook's
+	// purges of earlier writes (the creates, the link keys of a tag
+	// purge) land a little after the edges applied them.
+	warm := func() {
+		t.Helper()
+		deadline := time.Now().Add(safetyNet)
+		for stable := 0; stable < 2; {
+			stable++
+			for _, p := range paths {
+				if getVia(t, vaddr, p).cache != "HIT" {
+					stable = 0
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Varnish never kept %v cached", paths)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	untilMiss := func(p string) {
+		t.Helper()
+		deadline := time.Now().Add(safetyNet)
+		for {
+			a := getVia(t, vaddr, p)
+			if a.cache == "MISS" {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Varnish still serves %s from cache after the tag purge: %+v", p, a)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	warm()
+	start := time.Now()
+	purge(t, topo, o, `{"tags":["promo"]}`)
+	untilMiss("/vt1")
+	untilMiss("/vt2")
+	t.Logf("Varnish dropped the tagged links %v after the tag purge", time.Since(start).Round(time.Millisecond))
+	if a := getVia(t, vaddr, "/vu"); a.cache != "HIT" {
+		t.Fatalf("an untagged link was purged: %+v", a)
+	}
+
+	// The surrogate-key purge by itself, signed as the hook signs it.
+	warm()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	nonce := purgehook.Nonce()
+	if st := sendPurge(t, vaddr, map[string]string{
+		"Surrogate-Key": "tag:x", "X-Purge-Mode": "hard", "X-Purge-Timestamp": ts, "X-Purge-Nonce": nonce,
+		"X-Purge-Signature": purgehook.SignPURGE([]byte(secret), ts, nonce, "hard", "tag:x"),
+	}); st != 200 {
+		t.Fatalf("PURGE tag:x answered %d", st)
+	}
+	for p, want := range map[string]string{"/vt1": "HIT", "/vt2": "MISS", "/vu": "HIT"} {
+		if a := getVia(t, vaddr, p); a.cache != want {
+			t.Fatalf("after PURGE tag:x, %s: %+v, want %s", p, a, want)
+		}
+	}
+}

@@ -62,6 +62,9 @@ type LinkRecord struct {
 	// IOS and Android are device targets the edge picks by User-Agent.
 	IOS     string `json:"ios,omitempty"`
 	Android string `json:"android,omitempty"`
+	// Tags are the link's tags: the edge names them in its Surrogate-Key
+	// ("tag:T"), so a CDN in front can purge by tag.
+	Tags []string `json:"tags,omitempty"`
 }
 
 // Missing is the body of a 404 from the fetch endpoints: the key's version

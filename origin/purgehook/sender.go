@@ -20,7 +20,7 @@ import (
 
 // Event is one thing to purge downstream.
 type Event struct {
-	// Keys are surrogate keys ("link:CODE", "sku:SKU"); ignored with All.
+	// Keys are surrogate keys ("link:CODE", "sku:SKU", "tag:T"); ignored with All.
 	Keys []string
 	All  bool
 	Soft bool

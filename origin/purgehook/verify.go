@@ -21,7 +21,7 @@ var (
 
 // Payload is the webhook's JSON body.
 type Payload struct {
-	// Keys are surrogate keys ("link:CODE", "sku:SKU"); empty with All.
+	// Keys are surrogate keys ("link:CODE", "sku:SKU", "tag:T"); empty with All.
 	Keys      []string `json:"keys"`
 	All       bool     `json:"all"`
 	Soft      bool     `json:"soft"`
