@@ -5,12 +5,32 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
+
+	"github.com/shortstock/shortstock/docs/openapitest"
 )
+
+// exchange turns a fasthttp request and its answer into what the spec
+// checker reads.
+func exchange(req *fasthttp.Request, resp *fasthttp.Response) openapitest.Exchange {
+	x := openapitest.Exchange{
+		Method: string(req.Header.Method()), Path: string(req.URI().Path()), RawQuery: string(req.URI().QueryString()),
+		Header: http.Header{}, Body: append([]byte(nil), req.Body()...),
+		Status: resp.StatusCode(), RespHeader: http.Header{}, RespBody: append([]byte(nil), resp.Body()...),
+	}
+	for k, v := range req.Header.All() {
+		x.Header.Add(string(k), string(v))
+	}
+	for k, v := range resp.Header.All() {
+		x.RespHeader.Add(string(k), string(v))
+	}
+	return x
+}
 
 // testEdge is a real edge Server serving over an in-memory listener, with
 // a fasthttp client dialling it.
@@ -20,6 +40,8 @@ type testEdge struct {
 	ln     *fasthttputil.InmemoryListener
 	client *fasthttp.Client
 	served chan error
+	// spec checks every exchange of do against docs/openapi.yaml.
+	spec *openapitest.Recorder
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -41,7 +63,7 @@ func newTestEdge(t *testing.T, origins []string, mutate ...func(*Config)) *testE
 	if err != nil {
 		t.Fatal(err)
 	}
-	te := &testEdge{t: t, srv: srv, ln: fasthttputil.NewInmemoryListener(), served: make(chan error, 1)}
+	te := &testEdge{t: t, srv: srv, ln: fasthttputil.NewInmemoryListener(), served: make(chan error, 1), spec: openapitest.Shared(t).NewRecorder(t)}
 	te.client = &fasthttp.Client{
 		Dial:                func(string) (net.Conn, error) { return te.ln.Dial() },
 		MaxConnsPerHost:     2000,
@@ -81,6 +103,7 @@ func (te *testEdge) do(method, path string) answer {
 	if err := te.client.DoTimeout(req, resp, 10*time.Second); err != nil {
 		te.t.Fatalf("%s %s: %v", method, path, err)
 	}
+	te.spec.Record(exchange(req, resp))
 	return answer{
 		status:  resp.StatusCode(),
 		cache:   string(resp.Header.Peek("X-Cache")),

@@ -100,7 +100,11 @@ func (s *Server) createCart(w http.ResponseWriter, r *http.Request, lines []stor
 		}
 		replayed = replayed && res.Replayed
 		held[i] = res
-		taken = append(taken, i)
+		if !res.Replayed {
+			// A replayed line is an earlier cart's hold: undoing this
+			// cart must not release it.
+			taken = append(taken, i)
+		}
 	}
 	if fail != nil {
 		// Compensate: release what this attempt holds. A release that fails

@@ -79,6 +79,8 @@ func (s *Server) transferStock(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// Every write answers X-Change-Id (shared/API.md), transfers too.
+	setChangeID(w, keys.KindStock, sku, v.Version)
 	if v.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}

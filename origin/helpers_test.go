@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/shortstock/shortstock/docs/openapitest"
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/clock"
 	"github.com/shortstock/shortstock/internal/redistest"
@@ -138,7 +139,10 @@ func newTestOriginOn(t *testing.T, st store.Store, mutate ...func(*origin.Config
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	// Every exchange of the suite is checked against docs/openapi.yaml;
+	// the check reports at cleanup, after hs.Close has waited for the
+	// handlers (cleanups run last-registered first).
+	hs := httptest.NewServer(openapitest.Wrap(t, srv.Handler()))
 	to.url, to.srv = hs.URL, srv
 	t.Cleanup(func() {
 		hs.Close()

@@ -63,6 +63,11 @@ type Server struct {
 	// SSE) must end: StopStreams, or Close.
 	streams     chan struct{}
 	streamsOnce sync.Once
+
+	openapi []byte // docs/openapi.yaml as JSON, for GET /v1/openapi.json
+	// patterns are the public routes (not /internal/), in registration
+	// order: a test holds them against docs/openapi.yaml.
+	patterns []string
 }
 
 // StopStreams ends the movement feed's long polls and SSE streams (their
@@ -99,6 +104,9 @@ func New(cfg Config) (*Server, error) {
 		keyLimits: adminsec.NewKeyLimiter(auth.Len(), adminsec.Rate{PerSec: cfg.KeyRate, Burst: float64(cfg.KeyBurst)}, cfg.Clock.Now()),
 		stop:      make(chan struct{}),
 		streams:   make(chan struct{}),
+	}
+	if s.openapi, err = openAPIDocument(); err != nil {
+		return nil, fmt.Errorf("origin: the embedded OpenAPI document: %w", err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.tail = newTailer(s)
@@ -172,6 +180,7 @@ func (s *Server) routes() {
 		mux.Handle(pattern, s.instrument(pattern, s.requireAdmin(res, h)))
 		if pattern != "/v1/" {
 			s.probe.Handle(pattern, nop)
+			s.patterns = append(s.patterns, pattern)
 		}
 	}
 	// Endpoints without a request body refuse one that is not empty (or
@@ -205,6 +214,11 @@ func (s *Server) routes() {
 	admin("GET /v1/changes/{id}", adminsec.ResNone, s.noBody(s.getChange))
 	admin("POST /v1/purge", adminsec.ResNone, s.purge)
 	admin("GET /v1/topology", adminsec.ResNone, s.noBody(s.getTopology))
+	// The spec needs no key (shared/API.md); it is the more specific
+	// pattern, so "/v1/" below does not take it.
+	mux.Handle("GET /v1/openapi.json", s.instrument("GET /v1/openapi.json", http.HandlerFunc(s.serveOpenAPI)))
+	s.probe.Handle("GET /v1/openapi.json", nop)
+	s.patterns = append(s.patterns, "GET /v1/openapi.json")
 	// Anything else under /v1/ still needs a key first, so probing for
 	// routes without one learns nothing.
 	admin("/v1/", adminsec.ResNone, s.notFound)
@@ -239,6 +253,7 @@ func (s *Server) routes() {
 	mux.Handle("GET /_/metrics", obs.Handler(s.cfg.Gatherer))
 	for _, p := range []string{"GET /_/healthz", "GET /_/readyz", "GET /_/metrics"} {
 		s.probe.Handle(p, nop)
+		s.patterns = append(s.patterns, p)
 	}
 	mux.HandleFunc("/", s.notFound)
 	s.mux = mux

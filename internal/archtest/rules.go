@@ -50,10 +50,12 @@ var Rules = []Rule{
 	{Prefix: "origin/console", Imports: nil},
 	// The admin server: its own parts and the contract. Its tests run it
 	// over real backends.
-	{Prefix: "origin", Imports: with(leaves, "origin/store", "origin/adminsec", "origin/ledger", "origin/purgehook", "origin/console"), TestExtra: []string{"origin", "origin/embedded", "origin/redisstore"}},
+	// It serves the OpenAPI document embedded by docs; its tests validate
+	// every exchange against it (docs/openapitest).
+	{Prefix: "origin", Imports: with(leaves, "origin/store", "origin/adminsec", "origin/ledger", "origin/purgehook", "origin/console", "docs"), TestExtra: []string{"origin", "origin/embedded", "origin/redisstore", "docs/openapitest"}},
 	// The edge talks to origins over HTTP only. Its real-origin tests
 	// (realorigin_test.go) start a real origin server to talk to.
-	{Prefix: "edge", Imports: with(leaves, "edge/cache"), TestExtra: []string{"origin", "origin/embedded", "origin/store"}},
+	{Prefix: "edge", Imports: with(leaves, "edge/cache"), TestExtra: []string{"origin", "origin/embedded", "origin/store", "docs/openapitest"}},
 	{Prefix: "gossip", Imports: leaves},
 	// The wiring layer, in its own order: topology < bench < cmd; faults
 	// (end-to-end tests) sits beside cmd.
@@ -65,6 +67,10 @@ var Rules = []Rule{
 	{Prefix: "faults", Imports: with(wiring, "topology")},
 	{Prefix: "cmd", Imports: with(wiring, "topology", "bench")},
 	{Prefix: "deploy", Imports: nil},
+	// docs embeds the OpenAPI document (a leaf the origin serves);
+	// docs/openapitest validates test traffic against it.
+	{Prefix: "docs", Imports: nil, TestExtra: []string{"docs/openapitest"}},
+	{Prefix: "docs/openapitest", Imports: []string{"docs"}},
 }
 
 // Package is what the checker needs of a package: its path relative to

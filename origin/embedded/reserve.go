@@ -67,7 +67,7 @@ func (s *Store) Reserve(ctx context.Context, r store.ReserveRequest) (store.Rese
 		if err != nil {
 			return err
 		}
-		out, derr, err = s.reserveTx(pt, &r)
+		out, derr, err = s.reserveTx(tx, pt, &r)
 		if derr != nil {
 			derr = fmt.Errorf("embedded: reserve: %w", derr)
 		}
@@ -82,10 +82,25 @@ func (s *Store) Reserve(ctx context.Context, r store.ReserveRequest) (store.Rese
 // reserveTx is Reserve inside its transaction. It returns the outcome, a
 // refusal for the caller, and a storage error (which aborts the
 // transaction).
-func (s *Store) reserveTx(pt *part, r *store.ReserveRequest) (res store.Reservation, refused, err error) {
+func (s *Store) reserveTx(tx *bolt.Tx, pt *part, r *store.ReserveRequest) (res store.Reservation, refused, err error) {
 	recordedAt := utc(s.cfg.Clock.Now())
 	var ik []byte
+	var ipt *part // the key's own partition, for its global claim
 	if r.IdempotencyKey != "" {
+		// The key's claim first: the same key used for another SKU, or
+		// for a stock write, is another request whatever this SKU holds.
+		if ipt, err = partOf(tx, store.IdempotencyPartition(r.IdempotencyKey)); err != nil {
+			return store.Reservation{}, nil, err
+		}
+		if v := ipt.idem.Get(stockIdemKey(r.IdempotencyKey)); v != nil {
+			rec, err := decodeStockIdem(v)
+			if err != nil {
+				return store.Reservation{}, nil, fmt.Errorf("idempotency claim %q: %w", r.IdempotencyKey, err)
+			}
+			if !s.idemExpired(rec.at, recordedAt) && rec.fp != r.Fingerprint() {
+				return store.Reservation{}, fmt.Errorf("%w: key %q", store.ErrIdempotencyMismatch, r.IdempotencyKey), nil
+			}
+		}
 		ik = idemKey(r.SKU, r.IdempotencyKey)
 		if v := pt.idem.Get(ik); v != nil {
 			rec, err := decodeIdem(v)
@@ -127,6 +142,9 @@ func (s *Store) reserveTx(pt *part, r *store.ReserveRequest) (res store.Reservat
 			if err := s.putIdem(pt, ik, &idemRec{qty: r.Qty, warehouse: r.Warehouse, ttl: r.TTL, at: recordedAt}); err != nil {
 				return store.Reservation{}, nil, err
 			}
+			if err := s.claimIdem(ipt, r, recordedAt); err != nil {
+				return store.Reservation{}, nil, err
+			}
 		}
 		return store.Reservation{}, fmt.Errorf("%w: %d of %s", store.ErrInsufficientStock, r.Qty, r.SKU), nil
 	}
@@ -149,6 +167,9 @@ func (s *Store) reserveTx(pt *part, r *store.ReserveRequest) (res store.Reservat
 	}
 	if ik != nil {
 		if err := s.putIdem(pt, ik, &idemRec{qty: r.Qty, warehouse: r.Warehouse, ttl: r.TTL, id: r.ID, at: recordedAt}); err != nil {
+			return store.Reservation{}, nil, err
+		}
+		if err := s.claimIdem(ipt, r, recordedAt); err != nil {
 			return store.Reservation{}, nil, err
 		}
 	}
@@ -209,6 +230,19 @@ func (s *Store) putIdem(pt *part, ik []byte, rec *idemRec) error {
 		return err
 	}
 	return pt.idemAge.Put(append(appendTimeKey(make([]byte, 0, timeKeyLen+len(ik)), rec.at), ik...), nil)
+}
+
+// claimIdem records a reservation's claim on its key in the key's own
+// partition, in the same transaction as its outcome: stock writes and
+// reservations on other SKUs see it there (the record of a stock write,
+// with an empty outcome and the reservation's fingerprint).
+func (s *Store) claimIdem(ipt *part, r *store.ReserveRequest, at time.Time) error {
+	k := stockIdemKey(r.IdempotencyKey)
+	rec := stockIdemRec{fp: r.Fingerprint(), at: at}
+	if err := ipt.idem.Put(k, rec.encode()); err != nil {
+		return err
+	}
+	return ipt.idemAge.Put(append(appendTimeKey(make([]byte, 0, timeKeyLen+len(k)), at), k...), nil)
 }
 
 // idemExpired reports whether a record made at at is past its TTL at now.

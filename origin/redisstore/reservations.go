@@ -27,6 +27,14 @@ func (s *Store) Reserve(ctx context.Context, r store.ReserveRequest) (store.Rese
 		r.Now = s.clock.Now()
 	}
 	exp := r.Now.Add(r.TTL)
+	if r.IdempotencyKey != "" {
+		// The key's global claim first, as stock writes make it (see
+		// WriteStock): the same key for another SKU or a stock write is
+		// another request, which the SKU's own slot cannot see.
+		if err := s.claimIdem(ctx, r.IdempotencyKey, r.Fingerprint()); err != nil {
+			return store.Reservation{}, err
+		}
+	}
 	v, err := s.runDurable(ctx, scriptReserve, s.reserveKeys(p, r.SKU, r.ID, r.IdempotencyKey), s.reserveArgs(r, exp)...)
 	if err != nil {
 		return store.Reservation{}, err

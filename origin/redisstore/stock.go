@@ -32,16 +32,7 @@ func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.Stock
 		// A claim left by a request that died before its write is harmless:
 		// the same request retried goes on to the write, which records (or
 		// replays) its outcome atomically.
-		ip := store.IdempotencyPartition(w.IdempotencyKey)
-		v, err := s.run(ctx, scriptIdemClaim, []string{s.ks.idemClaim(ip, w.IdempotencyKey)},
-			w.Fingerprint(), s.cfg.IdempotencyTTL.Milliseconds())
-		if err != nil {
-			return store.StockView{}, err
-		}
-		if tag, _, err := replyOf(v); err != nil || tag != "ok" {
-			if err == nil && tag == "mismatch" {
-				err = fmt.Errorf("%w: key %q", store.ErrIdempotencyMismatch, w.IdempotencyKey)
-			}
+		if err := s.claimIdem(ctx, w.IdempotencyKey, w.Fingerprint()); err != nil {
 			return store.StockView{}, err
 		}
 	}
@@ -203,4 +194,25 @@ func stockFromHash(sku string, h map[string]string) (store.StockView, error) {
 		view.Available += ws.Available
 	}
 	return view, nil
+}
+
+// claimIdem claims an idempotency key for one request (its fingerprint)
+// in the key's own partition: ErrIdempotencyMismatch if another request
+// holds it.
+func (s *Store) claimIdem(ctx context.Context, key, fp string) error {
+	ip := store.IdempotencyPartition(key)
+	v, err := s.run(ctx, scriptIdemClaim, []string{s.ks.idemClaim(ip, key)}, fp, s.cfg.IdempotencyTTL.Milliseconds())
+	if err != nil {
+		return err
+	}
+	if tag, _, err := replyOf(v); err != nil || tag != "ok" {
+		if err == nil && tag == "mismatch" {
+			err = fmt.Errorf("%w: key %q", store.ErrIdempotencyMismatch, key)
+		}
+		if err == nil {
+			err = fmt.Errorf("redisstore: idempotency claim: unexpected reply %q", tag)
+		}
+		return err
+	}
+	return nil
 }

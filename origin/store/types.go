@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Link is a short link as stored and as the admin API shows it.
 type Link struct {
@@ -148,8 +151,18 @@ type ReserveRequest struct {
 	TTL       time.Duration
 	// IdempotencyKey, when set, makes the request repeatable: the store
 	// records the outcome (reservation or insufficient stock) under
-	// (SKU, key) and answers a repeat with it, changing nothing.
+	// (SKU, key) and answers a repeat with it, changing nothing. Keys are
+	// global like stock writes' (IdempotencyPartition): the same key for
+	// another request, on another SKU or for a stock write, is
+	// ErrIdempotencyMismatch.
 	IdempotencyKey string
 	// Actor is who asked (the admin key's id), recorded on the movement.
 	Actor string
+}
+
+// Fingerprint identifies what a reservation asks for, for its idempotency
+// key's global claim: a repeat must match it exactly. It never equals a
+// StockWrite's fingerprint, so a key cannot serve both.
+func (r *ReserveRequest) Fingerprint() string {
+	return fmt.Sprintf("reserve|%s|%s|%d|%d", r.SKU, r.Warehouse, r.Qty, r.TTL.Milliseconds())
 }

@@ -175,10 +175,11 @@ func nosStep(t *testing.T, s store.Store, m *nosModel, clk *nosClock, rng *rand.
 			r.Warehouse = w
 		}
 		if rng.IntN(5) == 0 {
-			// A small pool of keys whose parameters follow from the key, so
-			// concurrent repeats race to be first but never mismatch.
+			// A small pool of keys whose parameters (SKU included: keys
+			// are global) follow from the key, so concurrent repeats race
+			// to be first but never mismatch.
 			k := rng.IntN(6)
-			r.IdempotencyKey = fmt.Sprintf("idem-%d", k)
+			r.IdempotencyKey = fmt.Sprintf("idem-%s-%d", sku, k)
 			r.Qty, r.Warehouse, r.TTL = int64(1+k%3), "", 20*time.Second
 		}
 		res, err := s.Reserve(ctx, r)

@@ -39,16 +39,27 @@ func testIdempotentReplay(t *testing.T, s store.Store) {
 	_, err = s.GetReservation(t.Context(), again.ID)
 	wantErr(t, "GetReservation of the replayed request's own ID", err, store.ErrNotFound)
 
-	// The key is scoped to the SKU: the same key on another SKU is new.
+	// Keys are global, not scoped to the SKU: the same key on another SKU,
+	// or for a stock write, is another request and is refused, writing
+	// nothing.
 	mustSetStock(t, s, "idem-other", "w1", 5)
 	w = watchLog(t, s)
 	other := reserveReq("idem-other", "", 3, 10*time.Minute)
 	other.IdempotencyKey = "order-1"
-	res = mustReserve(t, s, other)
-	if res.ID != other.ID {
-		t.Fatalf("same key, other SKU: got reservation %s, want a new one %s", res.ID, other.ID)
+	_, err = s.Reserve(t.Context(), other)
+	wantErr(t, "same key, other SKU", err, store.ErrIdempotencyMismatch)
+	_, err = s.WriteStock(t.Context(), store.StockWrite{Op: store.OpAdjust, SKU: "idem-other", Warehouse: "w1", Qty: 1, IdempotencyKey: "order-1"})
+	wantErr(t, "same key, a stock write", err, store.ErrIdempotencyMismatch)
+	w.unchanged("a reused key")
+	// And a stock write's key cannot be reused by a reservation.
+	if _, err := s.WriteStock(t.Context(), store.StockWrite{Op: store.OpAdjust, SKU: "idem-other", Warehouse: "w1", Qty: 1, IdempotencyKey: "po-9"}); err != nil {
+		t.Fatal(err)
 	}
-	w.wrote(stockKey("idem-other"), 2)
+	w = watchLog(t, s)
+	other.IdempotencyKey = "po-9"
+	_, err = s.Reserve(t.Context(), other)
+	wantErr(t, "a stock write's key on a reservation", err, store.ErrIdempotencyMismatch)
+	w.unchanged("a stock write's key reused")
 
 	// A replay after the hold was committed still names the same
 	// reservation.
