@@ -63,7 +63,7 @@ func startVarnish(t *testing.T, addr string, edges []string, secret string) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	vcl, err := os.ReadFile("../../deploy/varnish/shortstock.vcl")
+	vcl, err := os.ReadFile("../deploy/varnish/shortstock.vcl")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,4 +11,8 @@
 // Only the wiring layer imports several top-level parts. Each package's
 // allowed imports are listed in rules; a package no rule covers fails the
 // test, so a new package gets a rule when it is added.
+//
+// It also holds every package with tests to a TestMain that fails the run
+// when a goroutine outlives the tests (goleak, or testutil.VerifyNoLeaks,
+// which ignores only fasthttp's process-wide goroutines).
 package archtest

@@ -68,6 +68,8 @@ type Package struct {
 	Path        string
 	Imports     []string
 	TestImports []string // of _test.go files, in-package and external
+	Dir         string   // where its files are
+	TestFiles   []string // its _test.go files, in-package and external
 }
 
 func rule(path string) (Rule, bool) {
