@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/keys"
 )
 
@@ -17,13 +18,20 @@ import (
 // for edges to replay from the log, not to be gossiped again.
 type tailer struct {
 	s    *Server
+	log  changeLog
 	mu   sync.Mutex
 	last []uint64
 }
 
+// changeLog is what the tailer reads of the store.
+type changeLog interface {
+	Heads(ctx context.Context) ([]uint64, error)
+	Changes(ctx context.Context, partition int, after uint64, limit int) (change.Page, error)
+}
+
 const tailPage = 1000
 
-func newTailer(s *Server) *tailer { return &tailer{s: s} }
+func newTailer(s *Server) *tailer { return &tailer{s: s, log: s.store} }
 
 func (t *tailer) heads() []uint64 {
 	t.mu.Lock()
@@ -48,7 +56,7 @@ func (t *tailer) run() {
 func (t *tailer) poll() {
 	ctx, cancel := context.WithTimeout(t.s.ctx, 5*time.Second)
 	defer cancel()
-	heads, err := t.s.store.Heads(ctx)
+	heads, err := t.log.Heads(ctx)
 	if t.s.ctx.Err() != nil {
 		return // closing
 	}
@@ -68,7 +76,7 @@ func (t *tailer) poll() {
 	}
 	for p, head := range heads {
 		for last[p] < head {
-			page, err := t.s.store.Changes(ctx, p, last[p], tailPage)
+			page, err := t.log.Changes(ctx, p, last[p], tailPage)
 			if err != nil {
 				t.s.metrics.tailErrors.Inc()
 				return
