@@ -4,7 +4,8 @@
 //	floor 4  cmd/shortstock, topology, bench, faults, deploy (the wiring layer)
 //	floor 3  origin, edge, gossip             (servers; never each other)
 //	floor 2  origin/embedded, origin/redisstore, origin/storetest,
-//	         origin/adminsec                  (backends: origin/store only)
+//	         origin/adminsec, origin/ledger   (on origin/store only)
+//	         origin/purgehook                 (leaves only)
 //	floor 1  origin/store, edge/cache         (contracts, caches)
 //	floor 0  internal/*                       (leaves: nothing of ours above)
 //
