@@ -57,6 +57,8 @@ var Rules = []Rule{
 	// (end-to-end tests) sits beside cmd.
 	{Prefix: "topology", Imports: wiring},
 	{Prefix: "bench", Imports: with(wiring, "topology")},
+	// The bench's commands run its servers (bare302 is bench's ceiling).
+	{Prefix: "bench/cmd", Imports: with(wiring, "topology", "bench")},
 	{Prefix: "faults", Imports: with(wiring, "topology")},
 	{Prefix: "cmd", Imports: with(wiring, "topology", "bench")},
 	{Prefix: "deploy", Imports: nil},
