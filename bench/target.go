@@ -117,6 +117,7 @@ func startEmbedded(ctx context.Context, regions, edges int, log *slog.Logger, se
 
 	oc := origin.DefaultConfig()
 	oc.Store, oc.AdminKeys = e.store, []string{adminKey}
+	oc.InternalInsecure = true // seeding only: no edge ever calls it
 	tune(&oc)
 	staging, err := topology.StartOrigin(topology.OriginOptions{Origin: oc, Listen: "127.0.0.1:0", Logger: nodeLog})
 	if err != nil {

@@ -362,7 +362,7 @@ func checkRegion(t *testing.T, region string, docs []obj) {
 			}
 		}
 		if o, ok := data["SHORTSTOCK_ORIGIN"].(string); ok {
-			host, _, _ := strings.Cut(strings.TrimPrefix(o, "http://"), ":")
+			host, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(o, "http://"), "https://"), ":")
 			if named["Service/"+host] == nil {
 				t.Errorf("ConfigMap %s: origin %s is not a Service", name, o)
 			}

@@ -39,6 +39,7 @@ var (
 	headerSurrogateControl = []byte("Surrogate-Control")
 	headerStalenessBound   = []byte("X-Staleness-Bound-Ms")
 	ccNoStore              = []byte("no-store")
+	ccPrivateNoStore       = []byte("private, no-store")
 	ageZero                = []byte("0")
 	surrogatePrefixes      = [2][]byte{[]byte("link:"), []byte("sku:")} // by kindIdx
 )
@@ -109,6 +110,9 @@ func (s *Server) writeCacheHeaders(h *fasthttp.ResponseHeader, e *cache.Entry, k
 	cc, sc := ch.temporary, ch.surrogate
 	maxAge := ch.redirect
 	switch {
+	case e.Negative() && e.HardEnd() != 0:
+		// A link that is not valid yet: its 404 must not outlive that.
+		cc, sc = ccNoStore, ccNoStore
 	case e.Negative():
 		cc, sc = ch.negative, ch.surrogateNeg
 	case kind == keys.KindStock:

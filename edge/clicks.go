@@ -36,53 +36,49 @@ func (s *Server) clickLoop() {
 
 // flushClicksFinal sends what is left at shutdown, within ctx.
 func (s *Server) flushClicksFinal(ctx context.Context) {
-	s.flushClicks(ctx)
+	s.flush(ctx, false)
 	s.clickMu.Lock()
 	defer s.clickMu.Unlock()
-	if n := len(s.pendingClicks); n > 0 {
-		s.log.Warn("edge: clicks not delivered at shutdown", "codes", n)
+	if n := len(s.pendingClicks); n > 0 || s.inflight != nil {
+		s.log.Warn("edge: clicks not delivered at shutdown", "codes", n, "batch_unacknowledged", s.inflight != nil)
 	}
 }
 
-// flushClicks drains the counters into pendingClicks and posts them in
-// batches; a batch the origin took is removed, one it did not is kept.
-func (s *Server) flushClicks(ctx context.Context) {
+// flushClicks is one periodic flush.
+func (s *Server) flushClicks(ctx context.Context) { s.flush(ctx, true) }
+
+// flush drains the counters (and the analytics worker) into what is
+// pending and posts it in batches. A batch is frozen when built and
+// resent unchanged under its ID until the origin takes it: the origin
+// applies an ID once, so a batch whose answer was lost is not counted
+// twice. Clicks counted meanwhile wait for the next batch. hold: see
+// shipAmount.
+func (s *Server) flush(ctx context.Context, hold bool) {
 	s.clickMu.Lock()
 	defer s.clickMu.Unlock()
-	// The map merges the counts of one code held by two entries (an old
-	// and a new version both clicked since the last flush): a JSON object
-	// with the code twice would lose one of them at the origin.
+	s.flushGen++
+	// The worker first, then the counters: a click's count is taken no
+	// earlier than its classification (see shipAmount for the rest).
+	s.takeAnalytics()
+	before := sumCounts(s.pendingClicks)
 	s.clicks.Drain(s.pendingClicks)
+	s.noteSampling(sumCounts(s.pendingClicks) - before)
 	defer func() { s.m.clicksPendingSize.Set(float64(len(s.pendingClicks))) }()
-	for len(s.pendingClicks) > 0 {
-		var total int64
-		sent := s.clickCodes[:0]
-		body := append(s.clickBody[:0], s.clickBatchHead...)
-		for code, n := range s.pendingClicks {
-			if len(sent) > 0 {
-				body = append(body, ',')
-			}
-			body = appendClick(body, code, n)
-			sent = append(sent, code)
-			total += n
-			if len(sent) == maxCodesPerBatch {
-				break
+	for {
+		if s.inflight == nil {
+			if s.inflight = s.nextBatch(hold); s.inflight == nil {
+				return
 			}
 		}
-		body = append(body, "}}"...)
-		s.clickBody, s.clickCodes = body, sent
-		err := s.origin.do(ctx, "clicks", fasthttp.MethodPost, wire.PathClicks, body, statusNoContent, func(*fasthttp.Response) error { return nil })
+		err := s.origin.do(ctx, "clicks", fasthttp.MethodPost, wire.PathClicks, s.inflight.body, statusNoContent, func(*fasthttp.Response) error { return nil })
 		if err != nil {
-			// Kept for the next flush. Clicks are at least once: if the origin
-			// applied a batch whose answer was lost, it is counted twice.
+			// Kept, frozen, for the next flush.
 			s.m.clickFlushErrors.Inc()
-			s.log.Debug("edge: click flush failed; kept for the next one", "codes", len(s.pendingClicks), "err", err)
+			s.log.Debug("edge: click flush failed; the batch is resent as it is", "batch", s.inflight.id, "codes_waiting", len(s.pendingClicks), "err", err)
 			return
 		}
-		for _, code := range sent {
-			delete(s.pendingClicks, code)
-		}
-		s.m.clicksFlushed.Add(float64(total))
+		s.m.clicksFlushed.Add(float64(s.inflight.total))
+		s.inflight = nil
 	}
 }
 

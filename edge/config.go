@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,9 +27,17 @@ type Config struct {
 	// others are tried in order when it fails. At least one is required.
 	Origins []string
 	// ClusterToken is sent as "Authorization: Bearer <token>" on the
-	// origin's internal API (see wire.ClusterToken). Empty: no header, which
-	// an origin without a token accepts from loopback only.
+	// origin's internal API (see wire.ClusterToken). Empty: no header,
+	// which only an origin started with InternalInsecure accepts.
 	ClusterToken string
+	// OriginTLS configures TLS to https:// origins (RootCAs for a private
+	// CA; a client certificate). Default nil: the system roots.
+	OriginTLS *tls.Config
+	// NoPublicMetrics answers /_/metrics with 404 on the public port, for
+	// an edge whose metrics are served on a separate admin listener
+	// (topology.EdgeOptions.AdminListen, --admin-listen). Default false:
+	// /_/metrics on the public port, as before.
+	NoPublicMetrics bool
 
 	// CacheBytes bounds the memory of cached answers. Default 256 MiB.
 	CacheBytes int64
@@ -52,6 +61,24 @@ type Config struct {
 	// ClickFlushInterval is how often click counts are sent to the origin.
 	// Default 1s.
 	ClickFlushInterval time.Duration
+	// Analytics classifies every click (referrer host, device class,
+	// browser family, country) on a background worker and sends hourly
+	// aggregates with the click counts; see docs/analytics.md. Bots are
+	// then counted apart, never as clicks. Default false here; the
+	// shortstock binary turns it on (--analytics).
+	Analytics bool
+	// AnalyticsQueue is the number of clicks waiting for classification
+	// the edge holds (rounded up to a power of two); past half of it the
+	// worker samples. Default 4096.
+	AnalyticsQueue int
+	// AnalyticsRate is how many clicks per second the worker classifies
+	// one by one; above it, it samples (and scales the sample to the exact
+	// counts). It bounds the CPU analytics take from serving hits.
+	// Default 20000.
+	AnalyticsRate int
+	// GeoIPDB is a MaxMind-format database (GeoLite2 Country or City) for
+	// click countries. Default none: every country is "unknown".
+	GeoIPDB string
 	// HeadsPollInterval is how often the origin's change-log heads are
 	// polled to find changes gossip lost. DefaultConfig sets 2s; 0 disables
 	// the poll (the first contact still reads the heads once).
@@ -152,6 +179,8 @@ func DefaultConfig() Config {
 		ReadBufferSize:     4 << 10,
 		Concurrency:        256 << 10,
 		MaxConnsPerOrigin:  512,
+		AnalyticsQueue:     4096,
+		AnalyticsRate:      20000,
 
 		PermanentMaxAge:      time.Hour,
 		SharedMaxAge:         time.Minute,
@@ -184,6 +213,8 @@ func (c *Config) fill() {
 	setDefault(&c.Concurrency, d.Concurrency)
 	setDefault(&c.MaxConnsPerOrigin, d.MaxConnsPerOrigin)
 	setDefault(&c.Robots, d.Robots)
+	setDefault(&c.AnalyticsQueue, d.AnalyticsQueue)
+	setDefault(&c.AnalyticsRate, d.AnalyticsRate)
 	if c.Clock == nil {
 		c.Clock = d.Clock
 	}
@@ -201,6 +232,15 @@ func setDefault[T comparable](v *T, d T) {
 
 func (c *Config) validate() error {
 	var errs []error
+	if c.AnalyticsQueue < 16 || c.AnalyticsQueue > 1<<20 {
+		errs = append(errs, errors.New("AnalyticsQueue must be between 16 and 1048576"))
+	}
+	if c.AnalyticsRate < 1 {
+		errs = append(errs, errors.New("AnalyticsRate must be at least 1 click per second"))
+	}
+	if c.GeoIPDB != "" && !c.Analytics {
+		errs = append(errs, errors.New("GeoIPDB needs Analytics"))
+	}
 	if len(c.Origins) == 0 {
 		errs = append(errs, errors.New("at least one origin is required"))
 	}

@@ -59,6 +59,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			s.plain(ctx, fasthttp.StatusServiceUnavailable, bodyNotReady)
 		}
 	case routeMetrics:
+		if s.cfg.NoPublicMetrics {
+			s.m.rejNotFound.Inc()
+			s.plain(ctx, fasthttp.StatusNotFound, bodyNotFound)
+			return
+		}
 		s.metrics(ctx)
 		ctx.Response.Header.SetCanonical(headerCacheControl, ccNoStore)
 	case routeFavicon:
@@ -85,6 +90,11 @@ func (s *Server) serveKey(ctx *fasthttp.RequestCtx, kind keys.Kind, id []byte) {
 		s.plain(ctx, fasthttp.StatusServiceUnavailable, bodyUnavailable)
 		return
 	}
+	if e.HasExt() && !e.Negative() && !s.visitAllowed(ctx, e, id, now) {
+		// Past max_visits: 404 like an expired link, cached nowhere.
+		s.plain(ctx, fasthttp.StatusNotFound, bodyLinkNotFound)
+		return
+	}
 	ki := kindIdx(kind)
 	s.m.answers[ki][st].Inc()
 	resp := &ctx.Response
@@ -94,15 +104,28 @@ func (s *Server) serveKey(ctx *fasthttp.RequestCtx, kind keys.Kind, id []byte) {
 	}
 	if loc := e.Location(); len(loc) > 0 {
 		resp.Header.SetCanonical(headerLocation, loc)
+		if e.HasExt() {
+			setExtLocation(ctx, e)
+		}
 	}
 	resp.Header.SetCanonical(headerXCache, cacheStates[st])
 	resp.Header.SetCanonical(headerXVersion, e.VersionBytes())
 	resp.SetBodyRaw(e.Body())
 	s.writeCacheHeaders(&resp.Header, e, kind, id, st, now.UnixNano())
+	if e.HasExt() {
+		// The answer depends on the request (User-Agent, query) or is
+		// counted (a visit limit): no cache in front may keep it.
+		resp.Header.SetCanonical(headerCacheControl, ccPrivateNoStore)
+		resp.Header.SetCanonical(headerSurrogateControl, ccNoStore)
+	}
 	if e.Negative() {
 		s.m.negative[ki].Inc()
 	} else if kind == keys.KindLink && ctx.IsGet() {
-		// A HEAD is a check, not a click.
+		// A HEAD is a check, not a click. Classified first, counted second:
+		// see shipAmount.
+		if s.an != nil {
+			s.an.offer(ctx, id, now)
+		}
 		s.clicks.Add(e)
 	}
 }

@@ -66,6 +66,10 @@ func (l *originLoader) render(kind keys.Kind, id string, r *fasthttp.Response) (
 			return nil, err
 		}
 		a.Version = m.Version
+		if m.ValidSince != nil {
+			// A link that is not valid yet: its 404 ends when it starts.
+			a.NotAfter = *m.ValidSince
+		}
 		a.Negative = true
 		a.Status = fasthttp.StatusNotFound
 		a.TTL = min(ttl, l.negativeTTL)
@@ -89,6 +93,7 @@ func (l *originLoader) render(kind keys.Kind, id string, r *fasthttp.Response) (
 		// deleted and made again), so its target has changed once and may
 		// again.
 		a.Bounded = rec.ExpiresAt != nil || rec.Version > 1 || rec.MaxVisits != nil
+		a.Ext = encodeLinkExt(&rec)
 	default:
 		body := r.Body()
 		if err := checkStockBody(id, body); err != nil {

@@ -31,6 +31,11 @@ type metrics struct {
 	clicksFlushed     prometheus.Counter
 	clickFlushErrors  prometheus.Counter
 	clicksPendingSize prometheus.Gauge
+
+	// Click analytics (analytics.go).
+	anClassified prometheus.Counter
+	anSkipped    prometheus.Counter
+	anSampleRate prometheus.Gauge
 }
 
 func kindIdx(k keys.Kind) int {
@@ -87,6 +92,15 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 		clicksFlushed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_edge_clicks_flushed_total", Help: "Clicks delivered to the origin.",
 		}),
+		anClassified: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortstock_edge_analytics_classified_total", Help: "Clicks classified one by one (referrer, device, browser, country).",
+		}),
+		anSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortstock_edge_analytics_skipped_total", Help: "Clicks not classified because the classifier was behind (sampled out or queue full); counted, and their detail estimated.",
+		}),
+		anSampleRate: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "shortstock_edge_analytics_sample_rate", Help: "Share of the last flush period's clicks that were classified (1 = all).",
+		}),
 		clickFlushErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_edge_click_flush_errors_total", Help: "Click batches the origin did not take (kept for the next flush).",
 		}),
@@ -98,7 +112,7 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 	cs := []prometheus.Collector{
 		answers, negative, m.rejected, m.unavail, m.originCalls, m.originErrors, m.originLatency,
 		m.invalidationDelay, m.changesBad, m.purges, m.gapReplays, m.changesReplayed, m.partitionDrops,
-		m.clicksFlushed, m.clickFlushErrors, m.clicksPendingSize,
+		m.clicksFlushed, m.clickFlushErrors, m.clicksPendingSize, m.anClassified, m.anSkipped, m.anSampleRate,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "shortstock_edge_cache_cost_bytes", Help: "Bytes the cached entries account for.",
 		}, func() float64 { return float64(c.Cost()) }),

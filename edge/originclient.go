@@ -48,6 +48,7 @@ func newOriginClient(cfg *Config, m *metrics) *originClient {
 			hc: &fasthttp.HostClient{
 				Addr:                addr,
 				IsTLS:               tls,
+				TLSConfig:           cfg.OriginTLS,
 				Name:                "shortstock-edge",
 				MaxConns:            cfg.MaxConnsPerOrigin,
 				MaxIdleConnDuration: 10 * time.Second, // also how long fasthttp's idle-connection cleaner outlives Close

@@ -29,16 +29,18 @@ type Server struct {
 	http    *fasthttp.Server
 	metrics fasthttp.RequestHandler
 	clicks  cache.Clicks
+	an      *analytics // nil when Config.Analytics is off
 	// pendingClicks are counts drained but not yet delivered, guarded by
 	// clickMu (the click loop, then the final flush of Shutdown).
 	clickMu       sync.Mutex
 	pendingClicks map[string]int64
-	// clickBatchHead, clickBody and clickCodes are the flusher's reused
-	// buffers (guarded by clickMu too).
+	// clickBatchHead starts every batch's edge and counts (guarded by
+	// clickMu too, as the analytics flush state: analytics_flush.go).
 	clickBatchHead []byte
-	clickBody      []byte
-	clickCodes     []string
-	marks          *watermarks
+	anFlushState
+	marks *watermarks
+	// visits holds this edge's shares of limited links' visits (visits.go).
+	visits *visitLeases
 	// ch is the prebuilt cache-header policy; confirmedAt the last
 	// confirmed catch-up with the origin (unix ns; see staleness.go).
 	ch          *cacheHeaders
@@ -89,8 +91,10 @@ func New(cfg Config) (*Server, error) {
 
 		pendingClicks:  map[string]int64{},
 		clickBatchHead: clickBatchHead(cfg.NodeName),
+		anFlushState:   newAnFlushState(),
 	}
 	s.loopCtx, s.cancelLoop = context.WithCancel(context.Background())
+	s.visits = newVisitLeases(s)
 	_, s.realClock = cfg.Clock.(clock.Real)
 	s.confirmedAt.Store(cfg.Clock.Now().UnixNano())
 	loader := &originLoader{negativeTTL: cfg.NegativeTTL}
@@ -102,6 +106,10 @@ func New(cfg Config) (*Server, error) {
 	if s.m, err = newMetrics(cfg.Registerer, cfg.Region, cfg.NodeName, c); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
+	}
+	if err := s.startAnalytics(); err != nil {
+		c.Close()
+		return nil, err
 	}
 	s.origin = newOriginClient(&s.cfg, s.m)
 	loader.oc = s.origin
@@ -131,9 +139,14 @@ func New(cfg Config) (*Server, error) {
 	// origin's heads while the cache is still empty; if no origin answers,
 	// the change loop keeps trying.
 	s.pollHeads()
-	s.loops.Add(2)
+	s.loops.Add(3)
 	go s.clickLoop()
 	go s.changeLoop()
+	go s.visitLoop()
+	if s.an != nil {
+		s.loops.Add(1)
+		go s.an.run(s.stop, analyticsDrainEvery, s.loops.Done)
+	}
 	if cfg.ReceiptInterval > 0 {
 		s.loops.Add(1)
 		go s.appliedLoop()
@@ -191,9 +204,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.stopLoops()
 	s.flushClicksFinal(ctx)
+	s.returnVisitsFinal(ctx)
 	s.closeOnce.Do(func() {
 		s.cache.Close()
 		s.origin.close()
+		s.closeAnalytics()
 	})
 	return ctx.Err()
 }

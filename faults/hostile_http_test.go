@@ -41,6 +41,7 @@ func startCountingOrigin(t *testing.T) *countingOrigin {
 	}
 	oc := origin.DefaultConfig()
 	oc.Region, oc.Store, oc.AdminKeys = "hostile", st, []string{adminKey}
+	oc.ClusterToken = wire.ClusterToken([]byte(clusterSecret))
 	node, err := topology.StartOrigin(topology.OriginOptions{Origin: oc, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,10 @@ const adminKey = "faults-admin-key-0123456789"
 // gossipKey is the pool key of every test topology here (32 bytes).
 var gossipKey = []byte("faults-gossip-key-0123456789abcd")
 
+// clusterSecret is every node's --cluster-secret (the internal API token is
+// derived from it, not from the gossip key).
+const clusterSecret = "faults-cluster-secret-0123456789abcdef"
+
 // commonEnv is what every shortstock process of the suite gets: the admin
 // key, quiet logs, and no admin rate limits (the reservation test sends
 // thousands of requests from one key and one IP on purpose; unknown
@@ -25,6 +29,7 @@ var gossipKey = []byte("faults-gossip-key-0123456789abcd")
 func commonEnv() []string {
 	return []string{
 		"SHORTSTOCK_ADMIN_KEY=" + adminKey,
+		"SHORTSTOCK_CLUSTER_SECRET=" + clusterSecret,
 		"SHORTSTOCK_LOG_LEVEL=warn",
 		"SHORTSTOCK_KEY_RATE=0",
 		"SHORTSTOCK_IP_RATE=0",

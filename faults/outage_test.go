@@ -24,7 +24,7 @@ func outageEdges(t *testing.T, n int, region, originURL, originGossip string) []
 	for i := range n {
 		ec := edge.DefaultConfig()
 		ec.Region, ec.NodeName, ec.Origins = region, fmt.Sprintf("edge-%d", i), []string{originURL}
-		ec.ClusterToken = wire.ClusterToken(gossipKey)
+		ec.ClusterToken = wire.ClusterToken([]byte(clusterSecret))
 		gc := gossip.DefaultLocalConfig(ec.NodeName)
 		gc.Region, gc.SecretKeys, gc.Join = region, [][]byte{gossipKey}, []string{originGossip}
 		en, err := topology.StartEdge(topology.EdgeOptions{Edge: ec, Listen: "127.0.0.1:0", Gossip: &gc, Logger: quiet})

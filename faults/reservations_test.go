@@ -56,6 +56,7 @@ func TestReservationsUnderFaults(t *testing.T) {
 	r := &runner{api: api, hist: newHistory(), tally: tl, start: time.Now(), deadline: 45 * time.Second}
 	in := &injector{origin: o, redis: rs}
 
+	side := startSideTraffic(t, api, run, 4)
 	var done atomic.Int64
 	ran := make(chan struct{})
 	go func() {
@@ -83,6 +84,7 @@ func TestReservationsUnderFaults(t *testing.T) {
 	}
 	<-ran
 	took := time.Since(r.start)
+	side.finish(t)
 	for _, e := range in.log {
 		t.Log(e)
 	}
@@ -100,6 +102,9 @@ func TestReservationsUnderFaults(t *testing.T) {
 	})
 
 	a := audit(t, api, wfs, skus, warehouses, onHand, tl)
+	// Carts, transfers and bulk lines ran beside the workflows through the
+	// same faults: every SKU's ledger must replay to its view.
+	ledgerChecked := checkLedger(t, api, append(append([]string{}, skus...), side.skus...))
 	illegal, unknown, histOps, maxHist := checkLinearizable(t, r.hist, onHand)
 	for _, e := range tl.examples {
 		t.Log(e)
@@ -134,5 +139,11 @@ func TestReservationsUnderFaults(t *testing.T) {
 	f.count("http_5xx", tl.http5xx.Load())
 	f.count("http_429", tl.http429.Load())
 	f.dur("max_op", time.Duration(tl.maxOp.Load()))
+	f.count("side_carts", side.carts.Load())
+	f.count("side_carts_refused", side.cartsRefused.Load())
+	f.count("side_transfers", side.transfers.Load())
+	f.count("side_bulk_jobs", int64(len(side.jobs)))
+	f.count("side_bulk_lines", side.jobLines.Load())
+	f.count("ledger_skus_verified", ledgerChecked)
 	f.dur("run", took)
 }

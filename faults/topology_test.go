@@ -42,6 +42,9 @@ func startFaulty(t *testing.T, cfg topology.Config) *faultyTopology {
 	if cfg.AdminKey == "" {
 		cfg.AdminKey = adminKey
 	}
+	if cfg.ClusterSecret == nil {
+		cfg.ClusterSecret = []byte(clusterSecret)
+	}
 	if cfg.GossipKey == nil {
 		cfg.GossipKey = gossipKey
 	}

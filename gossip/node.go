@@ -128,7 +128,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.stopper = &stoppingTransport{NodeAwareTransport: tr}
 	tr = n.stopper
-	port := nt.GetAutoBindPort()
+	port := nt.Port()
 	ml, err := memberlist.Create(n.memberlistConfig(tr, port, mlLog))
 	if err != nil {
 		// Create does not shut down a transport it was given.
@@ -205,21 +205,16 @@ func (n *Node) memberlistConfig(tr memberlist.NodeAwareTransport, port int, l *l
 
 // newNetTransport opens the UDP and TCP listeners. With port 0 the kernel
 // picks a TCP port that may be taken for UDP; retry like memberlist does.
-func newNetTransport(cfg *Config, l *log.Logger) (*memberlist.NetTransport, error) {
-	nc := &memberlist.NetTransportConfig{
-		BindAddrs: []string{cfg.BindAddr},
-		BindPort:  cfg.BindPort,
-		Logger:    l,
-	}
+func newNetTransport(cfg *Config, l *log.Logger) (*packetTransport, error) {
 	attempts := 1
 	if cfg.BindPort == 0 {
 		attempts = 10
 	}
 	var err error
 	for range attempts {
-		var nt *memberlist.NetTransport
-		if nt, err = memberlist.NewNetTransport(nc); err == nil {
-			return nt, nil
+		var t *packetTransport
+		if t, err = newPacketTransport(cfg.BindAddr, cfg.BindPort, l); err == nil {
+			return t, nil
 		}
 		if !strings.Contains(err.Error(), "address already in use") {
 			break

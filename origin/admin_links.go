@@ -24,6 +24,9 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 	if ae == nil {
 		ae = s.checkTarget(nl.URL)
 	}
+	if ae == nil {
+		ae = s.checkTargets(nl.Targets)
+	}
 	if ae != nil {
 		s.writeError(w, r, ae)
 		return
@@ -77,8 +80,33 @@ type linkView struct {
 }
 
 func (s *Server) writeLink(w http.ResponseWriter, status int, l store.Link) {
+	writeJSON(w, status, s.viewOf(l))
+}
+
+// viewOf is l as the admin API shows it (also in lists and exports).
+func (s *Server) viewOf(l store.Link) linkView {
 	l.Flags = adminsec.LinkFlags(l.URL)
-	writeJSON(w, status, linkView{Link: l, Expired: l.Expired(s.cfg.Clock.Now())})
+	if l.Tags == nil {
+		l.Tags = []string{} // "tags": [] reads better than null
+	}
+	return linkView{Link: l, Expired: l.Expired(s.cfg.Clock.Now())}
+}
+
+// checkTargets applies the URL policy to device targets.
+func (s *Server) checkTargets(t *store.Targets) *apiError {
+	if t == nil {
+		return nil
+	}
+	for _, u := range []string{t.IOS, t.Android} {
+		if u == "" {
+			continue
+		}
+		if ae := s.checkTarget(u); ae != nil {
+			ae.Message = "targets: " + ae.Message
+			return ae
+		}
+	}
+	return nil
 }
 
 // pathCode returns the {code} path value, or an error answer for a malformed
@@ -131,6 +159,9 @@ func (s *Server) patchLink(w http.ResponseWriter, r *http.Request) {
 	p, ae := decodePatchLink(body, s.cfg.Clock.Now())
 	if ae == nil && p.URL != nil {
 		ae = s.checkTarget(*p.URL)
+	}
+	if ae == nil {
+		ae = s.checkTargets(p.Targets)
 	}
 	if ae != nil {
 		s.writeError(w, r, ae)

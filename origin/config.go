@@ -2,6 +2,7 @@ package origin
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,8 @@ func (f PublisherFunc) Publish(c change.Change) { f(c) }
 // Config configures an origin Server. Zero fields take the defaults given
 // in their comments; see DefaultConfig.
 type Config struct {
+	// LinkFeatures: visit-limit leases, public short URLs (config_links.go).
+	LinkFeatures
 	// Region names the origin's region in logs and metrics. Default "local".
 	Region string
 	// Store is the storage backend. Required.
@@ -45,9 +48,27 @@ type Config struct {
 	// outside its key's scopes is answered 403 forbidden.
 	ScopedAdminKeys []AdminKey
 	// ClusterToken authenticates edges on the internal API (see
-	// wire.ClusterToken). Empty: the internal API answers loopback clients
-	// only, which suits one machine and nothing else.
+	// wire.ClusterToken), and is what this origin sends to its peer
+	// origins. At least MinClusterTokenLen bytes. Required unless
+	// InternalInsecure: New refuses a Config with neither
+	// (ErrNoClusterToken).
 	ClusterToken string
+	// ClusterTokens are further tokens the internal API accepts, for a
+	// rotation: while edges move from the old secret to the new one the
+	// origin accepts both. Default none.
+	ClusterTokens []string
+	// InternalInsecure serves the internal API to any client without a
+	// token. Only for a test or a machine whose port nobody else can
+	// reach; it contradicts ClusterToken. Default false.
+	InternalInsecure bool
+	// InternalRate and InternalBurst limit internal API requests per
+	// client IP (token bucket, as the admin limits; failed
+	// authentications share AuthFailureRate's budget per IP, apart from
+	// the admin API's). Default 20000/s, burst 40000: edges coalesce
+	// their misses, so even a busy edge sends far fewer; a negative rate
+	// turns it off.
+	InternalRate  float64
+	InternalBurst int
 	// Clock tells the time. Default clock.Real{}.
 	Clock clock.Clock
 	// Logger receives structured logs. Default slog.Default().
@@ -73,15 +94,31 @@ type Config struct {
 	// ExpireInterval is how often held reservations past their expiry are
 	// released. Default 1s.
 	ExpireInterval time.Duration
+	// BulkMaxBytes caps a POST /v1/stock:bulk body (413 above, nothing
+	// queued). Default 64 MiB; store.MaxJobLines bounds its lines.
+	BulkMaxBytes int64
+	// JobPollInterval is how often the bulk job worker looks for queued
+	// jobs it was not told about (another origin's, or left by a crash).
+	// Default 250ms.
+	JobPollInterval time.Duration
+	// JobLease is how long a worker holds a job between steps before
+	// another origin may take it over. Default 30s.
+	JobLease time.Duration
+	// NoJobWorker turns this origin's bulk job worker off: it still
+	// accepts and shows jobs, and other origins of the region run them.
+	NoJobWorker bool
 	// PurgeHooks are downstream caches to purge after every change (see
 	// purgehook.Config.URLs); PurgeHookSecret signs those purges (at least
 	// 16 bytes, required with hooks).
 	PurgeHooks      []string
 	PurgeHookSecret []byte
 	// PeerOrigins are the other regions' origin base URLs: a change
-	// receipt asks them for their edges (see SetPeers). Default none: a
-	// receipt lists this origin's edges only.
+	// receipt and GET /v1/topology ask them for their edges (see
+	// SetPeers). Default none: both list this origin's region only.
 	PeerOrigins []string
+	// PeerTLS configures TLS to https:// peer origins (RootCAs for a
+	// private CA). Default nil: the system roots.
+	PeerTLS *tls.Config
 	// ReceiptLiveWindow: an edge that has not reported what it applied
 	// for this long counts as down in change receipts ("unknown"), and no
 	// longer holds a receipt back. Default 3s.
@@ -148,6 +185,9 @@ type Config struct {
 	// literals); targets on them or their subdomains are refused 400
 	// invalid_url, since such a link can redirect in a loop. Default none.
 	OwnDomains []string
+	// AnalyticsRetention is how long hourly click analytics are kept.
+	// Default 400 days.
+	AnalyticsRetention time.Duration
 }
 
 // urlPolicy is the URL policy the Config describes.
@@ -167,6 +207,9 @@ func DefaultConfig() Config {
 		StockCacheTTL:       30 * time.Second,
 		NegativeCacheTTL:    5 * time.Second,
 		ExpireInterval:      time.Second,
+		BulkMaxBytes:        64 << 20,
+		JobPollInterval:     250 * time.Millisecond,
+		JobLease:            30 * time.Second,
 		TailInterval:        10 * time.Millisecond,
 		ReceiptLiveWindow:   3 * time.Second,
 		KeyRate:             1000,
@@ -176,7 +219,10 @@ func DefaultConfig() Config {
 		AuthFailureRate:     1,
 		AuthFailureBurst:    20,
 		MaxTrackedIPs:       16384,
+		InternalRate:        20000,
+		InternalBurst:       40000,
 		BlockPrivateTargets: true,
+		AnalyticsRetention:  400 * 24 * time.Hour,
 	}
 }
 
@@ -209,17 +255,31 @@ func (c *Config) fill() {
 	if c.ExpireInterval == 0 {
 		c.ExpireInterval = d.ExpireInterval
 	}
+	if c.BulkMaxBytes == 0 {
+		c.BulkMaxBytes = d.BulkMaxBytes
+	}
+	if c.JobPollInterval == 0 {
+		c.JobPollInterval = d.JobPollInterval
+	}
+	if c.JobLease == 0 {
+		c.JobLease = d.JobLease
+	}
 	if c.ReceiptLiveWindow <= 0 {
 		c.ReceiptLiveWindow = d.ReceiptLiveWindow
 	}
 	if c.TailInterval == 0 {
 		c.TailInterval = d.TailInterval
 	}
+	c.LinkFeatures.fill()
 	fillRate(&c.KeyRate, &c.KeyBurst, d.KeyRate, d.KeyBurst)
 	fillRate(&c.IPRate, &c.IPBurst, d.IPRate, d.IPBurst)
 	fillRate(&c.AuthFailureRate, &c.AuthFailureBurst, d.AuthFailureRate, d.AuthFailureBurst)
+	fillRate(&c.InternalRate, &c.InternalBurst, d.InternalRate, d.InternalBurst)
 	if c.MaxTrackedIPs == 0 {
 		c.MaxTrackedIPs = d.MaxTrackedIPs
+	}
+	if c.AnalyticsRetention == 0 {
+		c.AnalyticsRetention = d.AnalyticsRetention
 	}
 }
 
@@ -238,6 +298,12 @@ var emptyKeyDigest = sha256.Sum256(nil)
 
 func (c *Config) validate() error {
 	var errs []error
+	if err := c.LinkFeatures.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.AnalyticsRetention < time.Hour {
+		errs = append(errs, errors.New("AnalyticsRetention must be at least 1h"))
+	}
 	if c.Store == nil {
 		//lint:ignore ST1005 the message starts with the Config field it names
 		errs = append(errs, errors.New("Store is required"))
@@ -266,6 +332,7 @@ func (c *Config) validate() error {
 		burst int
 	}{
 		{"Key", c.KeyRate, c.KeyBurst}, {"IP", c.IPRate, c.IPBurst}, {"AuthFailure", c.AuthFailureRate, c.AuthFailureBurst},
+		{"Internal", c.InternalRate, c.InternalBurst},
 	} {
 		if math.IsNaN(l.rate) || math.IsInf(l.rate, 0) {
 			errs = append(errs, fmt.Errorf("%sRate must be a finite number", l.name))
@@ -274,6 +341,7 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("%sBurst %d must be at least 1", l.name, l.burst))
 		}
 	}
+	errs = append(errs, c.validateClusterTokens()...)
 	if c.MaxTrackedIPs < 1 {
 		errs = append(errs, fmt.Errorf("MaxTrackedIPs %d must be at least 1", c.MaxTrackedIPs))
 	}
@@ -288,6 +356,12 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("MaxBodyBytes %d is below 1024", c.MaxBodyBytes))
+	}
+	if c.BulkMaxBytes < 1024 {
+		errs = append(errs, fmt.Errorf("BulkMaxBytes %d is below 1024", c.BulkMaxBytes))
+	}
+	if c.JobPollInterval < 0 || c.JobLease < time.Second {
+		errs = append(errs, fmt.Errorf("JobPollInterval %v must not be negative and JobLease %v at least 1s", c.JobPollInterval, c.JobLease))
 	}
 	if c.CodeLength < 4 || c.CodeLength > 64 {
 		errs = append(errs, fmt.Errorf("CodeLength %d is outside 4..64", c.CodeLength))
@@ -309,3 +383,41 @@ func (c *Config) validate() error {
 
 // ErrConfig wraps every reason New refuses a Config.
 var ErrConfig = errors.New("origin: invalid config")
+
+// validateClusterTokens: a token, or InternalInsecure said out loud, never
+// both; every token long enough not to be guessed.
+func (c *Config) validateClusterTokens() []error {
+	var errs []error
+	tokens := c.clusterTokens()
+	switch {
+	case len(tokens) == 0 && !c.InternalInsecure:
+		errs = append(errs, ErrNoClusterToken)
+	case len(tokens) > 0 && c.InternalInsecure:
+		//lint:ignore ST1005 the message starts with the Config field it names
+		errs = append(errs, errors.New("InternalInsecure contradicts a cluster token"))
+	case c.ClusterToken == "" && len(c.ClusterTokens) > 0:
+		//lint:ignore ST1005 the message starts with the Config field it names
+		errs = append(errs, errors.New("ClusterTokens needs ClusterToken (the token this origin sends)"))
+	}
+	for i, t := range tokens {
+		if len(t) < MinClusterTokenLen {
+			// The index, never the token, identifies it.
+			errs = append(errs, fmt.Errorf("%w: token #%d", ErrClusterTokenTooShort, i+1))
+		}
+	}
+	return errs
+}
+
+// clusterTokens are every token the internal API accepts.
+func (c *Config) clusterTokens() []string {
+	var out []string
+	if c.ClusterToken != "" {
+		out = append(out, c.ClusterToken)
+	}
+	for _, t := range c.ClusterTokens {
+		if t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}

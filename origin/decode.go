@@ -59,6 +59,7 @@ type createLinkRequest struct {
 	Code      *string `json:"code"`
 	Redirect  *int    `json:"redirect"`
 	ExpiresAt *string `json:"expires_at"`
+	extrasJSON
 }
 
 // decodeCreateLink validates a create body. The code is empty when the
@@ -95,6 +96,17 @@ func decodeCreateLink(body []byte, now time.Time) (store.NewLink, *apiError) {
 		}
 		l.ExpiresAt = &t
 	}
+	p, ae := decodeExtras(req.extrasJSON)
+	if ae != nil {
+		return l, ae
+	}
+	if p.ClearMaxVisits {
+		return l, badRequest("invalid_max_visits", "max_visits must be an integer of at least 1 (leave it out for no limit)")
+	}
+	p.ApplyExtras(&l.LinkExtras)
+	if ae := checkWindow(l.ValidSince, l.ExpiresAt); ae != nil {
+		return l, ae
+	}
 	return l, nil
 }
 
@@ -118,13 +130,18 @@ func decodePatchLink(body []byte, now time.Time) (store.LinkPatch, *apiError) {
 		URL       *string         `json:"url"`
 		Redirect  *int            `json:"redirect"`
 		ExpiresAt json.RawMessage `json:"expires_at"`
+		extrasJSON
 	}
 	var p store.LinkPatch
 	if ae := decodeStrict(body, &raw); ae != nil {
 		return p, ae
 	}
-	if raw.URL == nil && raw.Redirect == nil && raw.ExpiresAt == nil {
-		return p, badRequest("invalid_json", "give at least one of url, redirect, expires_at")
+	if raw.URL == nil && raw.Redirect == nil && raw.ExpiresAt == nil && !raw.extrasJSON.any() {
+		return p, badRequest("invalid_json", "give at least one of url, redirect, expires_at, tags, title, max_visits, valid_since, forward_query, targets")
+	}
+	p, ae := decodeExtras(raw.extrasJSON)
+	if ae != nil {
+		return p, ae
 	}
 	if raw.URL != nil {
 		if ok, why := store.ValidateURL(*raw.URL); !ok {
@@ -152,6 +169,9 @@ func decodePatchLink(body []byte, now time.Time) (store.LinkPatch, *apiError) {
 			}
 			p.ExpiresAt = &t
 		}
+	}
+	if ae := checkWindow(p.ValidSince, p.ExpiresAt); ae != nil {
+		return p, ae
 	}
 	return p, nil
 }

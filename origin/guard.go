@@ -3,7 +3,6 @@ package origin
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -65,36 +64,54 @@ func (s *Server) requireAdmin(res adminsec.Resource, next http.Handler) http.Han
 	})
 }
 
-// requireCluster guards the internal API: the cluster token when one is
-// configured, else loopback clients only.
+// requireCluster guards the internal API: the client IP's internal
+// budget first, then its failed-authentication budget, then a cluster
+// token, compared in constant time against every accepted one (old and
+// new during a rotation). Only Config.InternalInsecure skips the token;
+// there is no implicit trust, not even of loopback clients.
 func (s *Server) requireCluster(next http.Handler) http.Handler {
-	token := sha256.Sum256([]byte(s.cfg.ClusterToken))
+	var digests [][sha256.Size]byte
+	for _, t := range s.cfg.clusterTokens() {
+		digests = append(digests, sha256.Sum256([]byte(t)))
+	}
+	insecure := s.cfg.InternalInsecure
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ok bool
-		if s.cfg.ClusterToken != "" {
+		now := s.cfg.Clock.Now()
+		ip := adminsec.ClientIP(r, s.cfg.TrustedProxies)
+		_, presented := r.Header["Authorization"]
+		d := s.internalLimits.Admit(ip, presented && !insecure, now)
+		if !d.OK {
+			limit := adminsec.LimitAuth
+			if d.Limit != adminsec.LimitAuth {
+				limit = limitInternal
+			}
+			s.rateLimited(w, limit, d.Wait)
+			return
+		}
+		ok := insecure
+		if !ok {
 			got, has := adminsec.Bearer(r)
-			d := sha256.Sum256([]byte(got))
-			ok = has && subtle.ConstantTimeCompare(d[:], token[:]) == 1
-		} else {
-			ok = isLoopback(r.RemoteAddr)
+			sum := sha256.Sum256([]byte(got))
+			match := 0
+			for i := range digests {
+				match |= subtle.ConstantTimeCompare(sum[:], digests[i][:])
+			}
+			ok = has && match == 1
 		}
 		if !ok {
 			s.metrics.authFailures.WithLabelValues("internal").Inc()
 			writeJSON(w, http.StatusUnauthorized, &apiError{Code: "unauthorized", Message: "the internal API needs the cluster token"})
 			return
 		}
+		if d.Charged {
+			s.internalLimits.Refund(ip, now)
+		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func isLoopback(remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+// limitInternal labels refusals by the internal API's request budget.
+const limitInternal = "internal"
 
 // rateLimited answers 429 with Retry-After.
 func (s *Server) rateLimited(w http.ResponseWriter, limit string, wait time.Duration) {

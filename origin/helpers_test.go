@@ -78,6 +78,9 @@ func openRedis(t *testing.T, addrs []string) store.Store {
 	cfg := redisstore.DefaultConfig(addrs)
 	cfg.KeyPrefix = fmt.Sprintf("ot%d-%d", time.Now().UnixNano()%1e9, prefixSeq.Add(1))
 	cfg.ReadTimeout = 5 * time.Second // -race on a shared 2-core machine
+	// The same for dials (150 concurrent requests open many connections at
+	// once) and for the replicas' WAIT acknowledgements.
+	cfg.DialTimeout, cfg.WaitTimeout = 2*time.Second, 2*time.Second
 	st, err := redisstore.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +109,13 @@ func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 
 func newTestOrigin(t *testing.T, b backend, mutate ...func(*origin.Config)) *testOrigin {
 	t.Helper()
-	st := b.open(t)
+	return newTestOriginOn(t, b.open(t), mutate...)
+}
+
+// newTestOriginOn starts an origin on a given store (a second origin, or
+// one that replaces a closed one); the store is closed at cleanup.
+func newTestOriginOn(t *testing.T, st store.Store, mutate ...func(*origin.Config)) *testOrigin {
+	t.Helper()
 	to := &testOrigin{t: t, store: st, clock: clock.NewFake(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))}
 	cfg := origin.DefaultConfig()
 	cfg.Store = st
@@ -114,6 +123,9 @@ func newTestOrigin(t *testing.T, b backend, mutate ...func(*origin.Config)) *tes
 	cfg.Clock = to.clock
 	cfg.ExpireInterval = 10 * time.Millisecond
 	cfg.TailInterval = 5 * time.Millisecond
+	// The tests call the internal API without a token unless they are
+	// about the token (TestInternalAPINeedsClusterToken turns this off).
+	cfg.InternalInsecure = true
 	cfg.Publisher = origin.PublisherFunc(func(c change.Change) {
 		to.mu.Lock()
 		to.published = append(to.published, c)
@@ -134,6 +146,18 @@ func newTestOrigin(t *testing.T, b backend, mutate ...func(*origin.Config)) *tes
 		st.Close()
 	})
 	return to
+}
+
+// publishedKey reports whether a change of key reached the publisher.
+func (o *testOrigin) publishedKey(key string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, c := range o.published {
+		if c.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 type resp struct {

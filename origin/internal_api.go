@@ -56,6 +56,14 @@ func (s *Server) internalLink(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, wire.Missing{Error: "not_found", Version: l.Version})
 		return
 	}
+	if err == nil && l.ValidSince != nil && now.Before(*l.ValidSince) {
+		// Not valid yet: a 404 like a missing link, which the edge may
+		// keep until valid_since and not a moment longer.
+		since := *l.ValidSince
+		setCacheHeaders(w, l.Version, min(s.cfg.NegativeCacheTTL, since.Sub(now)))
+		writeJSON(w, http.StatusNotFound, wire.Missing{Error: "not_found", Version: l.Version, ValidSince: &since})
+		return
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -66,7 +74,12 @@ func (s *Server) internalLink(w http.ResponseWriter, r *http.Request) {
 		ttl = min(ttl, l.ExpiresAt.Sub(now))
 	}
 	setCacheHeaders(w, l.Version, ttl)
-	writeJSON(w, http.StatusOK, wire.LinkRecord{Code: l.Code, URL: l.URL, Redirect: l.Redirect, ExpiresAt: l.ExpiresAt, Version: l.Version})
+	rec := wire.LinkRecord{Code: l.Code, URL: l.URL, Redirect: l.Redirect, ExpiresAt: l.ExpiresAt, Version: l.Version,
+		MaxVisits: l.MaxVisits, ForwardQuery: l.ForwardQuery}
+	if l.Targets != nil {
+		rec.IOS, rec.Android = l.Targets.IOS, l.Targets.Android
+	}
+	writeJSON(w, http.StatusOK, rec)
 }
 
 func (s *Server) internalStock(w http.ResponseWriter, r *http.Request) {
@@ -117,9 +130,15 @@ func (s *Server) internalClicks(w http.ResponseWriter, r *http.Request) {
 			total += n
 		}
 	}
-	if len(counts) > 0 {
-		ctx, cancel := s.opContext(r)
-		defer cancel()
+	ctx, cancel := s.opContext(r)
+	defer cancel()
+	if done, err := s.applyClickBatch(ctx, &batch, counts); done {
+		// Analytics (analytics_ingest.go): the batch is applied once per ID.
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	} else if len(counts) > 0 {
 		if err := s.store.AddClicks(ctx, counts); err != nil {
 			s.writeError(w, r, err)
 			return

@@ -11,15 +11,23 @@ import (
 	"github.com/shortstock/shortstock/origin"
 )
 
+// The internal API answers only requests carrying an accepted cluster
+// token, from loopback too (the origin trusts no address), and during a
+// rotation both the old and the new token.
 func TestInternalAPINeedsClusterToken(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		token := wire.ClusterToken([]byte("cluster-secret"))
-		o := newTestOrigin(t, b, func(c *origin.Config) { c.ClusterToken = token })
-		for _, key := range []string{"", testKey, "nope"} {
+		next := wire.ClusterToken([]byte("cluster-secret-next"))
+		o := newTestOrigin(t, b, func(c *origin.Config) {
+			c.ClusterToken, c.ClusterTokens, c.InternalInsecure = token, []string{next}, false
+		})
+		for _, key := range []string{"", testKey, "nope", token[:len(token)-1], wire.ClusterToken([]byte("other"))} {
 			expect(t, o.do("GET", "/internal/v1/heads", key, nil), 401, "unauthorized")
+			expect(t, o.do("GET", "/internal/v1/links/abc", key, nil), 401, "unauthorized")
 			expect(t, o.do("POST", "/internal/v1/clicks", key, `{"counts":{"a":1}}`), 401, "unauthorized")
 		}
 		expect(t, o.do("GET", "/internal/v1/heads", token, nil), 200, "")
+		expect(t, o.do("GET", "/internal/v1/heads", next, nil), 200, "")
 		// The admin key does not open the internal API, nor the token the admin API.
 		expect(t, o.do("GET", "/v1/links/abc", token, nil), 401, "unauthorized")
 	})

@@ -145,6 +145,14 @@ func jsonFields(v any) map[string]bool {
 	if t.Kind() == reflect.Struct {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct && f.Tag.Get("json") == "" {
+				// An embedded struct's fields are the outer object's, as
+				// encoding/json sees them.
+				for name := range jsonFields(reflect.New(f.Type).Interface()) {
+					fields[name] = true
+				}
+				continue
+			}
 			if !f.IsExported() {
 				continue
 			}

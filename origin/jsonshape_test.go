@@ -55,12 +55,14 @@ func TestDecodeStrictRefusesWhatEncodingJSONLetsThrough(t *testing.T) {
 
 func TestJSONFields(t *testing.T) {
 	f := jsonFields(&createLinkRequest{})
-	for _, n := range []string{"url", "code", "redirect", "expires_at"} {
+	// The extras are an embedded struct: its fields are the body's.
+	want := []string{"url", "code", "redirect", "expires_at", "tags", "title", "max_visits", "valid_since", "forward_query", "targets"}
+	for _, n := range want {
 		if !f[n] {
 			t.Errorf("missing %s in %v", n, f)
 		}
 	}
-	if len(f) != 4 || len(jsonFields(&struct{}{})) != 0 {
+	if len(f) != len(want) || len(jsonFields(&struct{}{})) != 0 {
 		t.Fatalf("fields %v", f)
 	}
 }

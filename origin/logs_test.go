@@ -48,7 +48,7 @@ func TestKeysNeverLogged(t *testing.T) {
 		token := wire.ClusterToken([]byte("a-cluster-secret-for-this-test"))
 		o := newTestOrigin(t, b, withScopedKeys, behindProxy, func(c *origin.Config) {
 			c.Logger = logger
-			c.ClusterToken = token
+			c.ClusterToken, c.InternalInsecure = token, false
 			c.AuthFailureBurst = 5
 			c.KeyBurst = 50
 		})

@@ -13,8 +13,8 @@ func TestWrongMethodIs405WithAllow(t *testing.T) {
 	for _, c := range []struct{ method, path, allow string }{
 		{"PUT", "/v1/links/abc", "GET, HEAD, PATCH, DELETE"},
 		{"POST", "/v1/links/abc", "GET, HEAD, PATCH, DELETE"},
-		{"GET", "/v1/links", "POST"},
-		{"DELETE", "/v1/links", "POST"},
+		{"PUT", "/v1/links", "GET, HEAD, POST"},
+		{"DELETE", "/v1/links", "GET, HEAD, POST"},
 		{"POST", "/v1/links/abc/stats", "GET, HEAD"},
 		{"GET", "/v1/stock/S/W", "PUT"},
 		{"GET", "/v1/stock/S/W/adjust", "POST"},

@@ -18,10 +18,14 @@ type metrics struct {
 	purges         *prometheus.CounterVec
 	tailErrors     prometheus.Counter
 	clicksRecorded prometheus.Counter
-	rateLimited    *prometheus.CounterVec
-	forbidden      prometheus.Counter
-	primaryReads   prometheus.Counter
-	trackedIPs     prometheus.GaugeFunc
+	// clickBatchReplays counts click batches applied before (analytics_ingest.go).
+	clickBatchReplays prometheus.Counter
+	rateLimited       *prometheus.CounterVec
+	forbidden         prometheus.Counter
+	primaryReads      prometheus.Counter
+	trackedIPs        prometheus.GaugeFunc
+	bulkLines         *prometheus.CounterVec
+	jobSteps          prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() float64) (*metrics, error) {
@@ -41,6 +45,13 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 			Name: "shortstock_origin_primary_reads_total",
 			Help: "Edge fetches the plain (replica) read could not answer at the version asked for, read again from the primary.",
 		}),
+		bulkLines: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shortstock_origin_bulk_lines_total", Help: "Bulk stock lines received, by outcome at parse time (queued, invalid).",
+		}, []string{"outcome"}),
+		jobSteps: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "shortstock_origin_job_step_seconds", Help: "Time of one bulk job step (one chunk of lines applied).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 10),
+		}),
 		holdsExpired: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_origin_holds_expired_total", Help: "Held reservations released because their time ran out.",
 		}),
@@ -56,6 +67,9 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 		clicksRecorded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_origin_clicks_recorded_total", Help: "Clicks received from edges.",
 		}),
+		clickBatchReplays: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortstock_origin_click_batch_replays_total", Help: "Click batches an edge resent after they were applied; counted once.",
+		}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shortstock_origin_rate_limited_total", Help: "Admin requests refused 429 by limit (ip, auth_failures, key).",
 		}, []string{"limit"}),
@@ -66,7 +80,7 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 			Name: "shortstock_origin_rate_limit_tracked_ips", Help: "Client IPs the admin rate limits currently remember.",
 		}, trackedIPs),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.purges, m.tailErrors, m.clicksRecorded, m.rateLimited, m.forbidden, m.primaryReads, m.trackedIPs} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.purges, m.tailErrors, m.clicksRecorded, m.clickBatchReplays, m.rateLimited, m.forbidden, m.primaryReads, m.trackedIPs, m.bulkLines, m.jobSteps} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

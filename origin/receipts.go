@@ -107,6 +107,8 @@ type receipts struct {
 	groupOrder []string
 	// liveWindow: an edge silent for longer is down ("unknown").
 	liveWindow time.Duration
+	// last is the newest change the tailer read (GET /v1/topology).
+	last *wire.ChangeRef
 }
 
 func newReceipts(liveWindow time.Duration) *receipts {
@@ -149,12 +151,16 @@ func isPurgeID(id string) bool {
 // indexChange records a change the tailer read. Purges are known by the
 // id POST /v1/purge gave them (group), not by key and version.
 func (r *receipts) indexChange(c change.Change) {
+	id := "purge"
+	if c.Purge == 0 {
+		id = changeID(c.Key, c.Version)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last = &wire.ChangeRef{ID: id, CommittedAt: time.UnixMilli(c.AtUnixMs).UTC()}
 	if c.Purge != 0 {
 		return
 	}
-	id := changeID(c.Key, c.Version)
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if _, dup := r.index[id]; dup {
 		return
 	}

@@ -50,6 +50,8 @@ func toAPIError(err error) *apiError {
 		return &apiError{http.StatusBadRequest, "invalid_reason", "reason must be one of received, sold, returned, damaged, lost, cycle_count, correction, transfer"}
 	case errors.Is(err, store.ErrInvalid):
 		return &apiError{http.StatusBadRequest, "invalid_request", err.Error()}
+	case errors.Is(err, store.ErrOutcomeUnknown):
+		return &apiError{http.StatusServiceUnavailable, "outcome_unknown", "the write may or may not have been applied (it was not confirmed durable in time); retry with the same Idempotency-Key"}
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return &apiError{http.StatusServiceUnavailable, "storage_unavailable", "storage is unavailable; nothing was changed, retry later"}

@@ -139,7 +139,7 @@ func TestScopedConfigValidated(t *testing.T) {
 		"tracked IPs":    func(c *origin.Config) { c.MaxTrackedIPs = -5 },
 	} {
 		cfg := origin.DefaultConfig()
-		cfg.Store, cfg.AdminKeys = st, []string{testKey}
+		cfg.Store, cfg.AdminKeys, cfg.InternalInsecure = st, []string{testKey}, true
 		mutate(&cfg)
 		if srv, err := origin.New(cfg); err == nil {
 			srv.Close()
@@ -148,7 +148,7 @@ func TestScopedConfigValidated(t *testing.T) {
 	}
 	// Scoped keys alone are enough.
 	cfg := origin.DefaultConfig()
-	cfg.Store = st
+	cfg.Store, cfg.InternalInsecure = st, true
 	withScopedKeys(&cfg)
 	srv, err := origin.New(cfg)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/shortstock/shortstock/internal/obs"
 	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/shortstock/shortstock/origin/adminsec"
+	"github.com/shortstock/shortstock/origin/console"
 	"github.com/shortstock/shortstock/origin/purgehook"
 	"github.com/shortstock/shortstock/origin/store"
 )
@@ -32,10 +33,13 @@ type Server struct {
 	// ipLimits and keyLimits are the admin API's rate limits.
 	ipLimits  *adminsec.IPLimiter
 	keyLimits *adminsec.KeyLimiter
-	mux       *http.ServeMux
-	tail      *tailer
-	receipts  *receipts
-	hooks     *purgehook.Sender // nil without PurgeHooks
+	// internalLimits is the internal API's own per-IP budget and failed
+	// authentication budget, apart from the admin API's.
+	internalLimits *adminsec.IPLimiter
+	mux            *http.ServeMux
+	tail           *tailer
+	receipts       *receipts
+	hooks          *purgehook.Sender // nil without PurgeHooks
 	// peers are other regions' origins, for receipts (receipts_peers.go).
 	peerMu     sync.Mutex
 	peers      []string
@@ -48,6 +52,12 @@ type Server struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+
+	// jobs is the store's bulk job queue (nil if it has none); the worker
+	// (jobworker.go) runs as jobOwner and wakes on jobKick.
+	jobs     store.JobQueue
+	jobOwner string
+	jobKick  chan struct{}
 
 	// streams closes when long-lived answers (movement feed long polls and
 	// SSE) must end: StopStreams, or Close.
@@ -77,13 +87,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:       cfg,
-		store:     cfg.Store,
-		log:       cfg.Logger.With("component", "origin", "region", cfg.Region),
-		auth:      auth,
-		policy:    cfg.urlPolicy(),
-		metrics:   m,
-		ipLimits:  ipLimits,
+		cfg:      cfg,
+		store:    cfg.Store,
+		log:      cfg.Logger.With("component", "origin", "region", cfg.Region),
+		auth:     auth,
+		policy:   cfg.urlPolicy(),
+		metrics:  m,
+		ipLimits: ipLimits,
+		internalLimits: adminsec.NewIPLimiter(adminsec.Rate{PerSec: cfg.InternalRate, Burst: float64(cfg.InternalBurst)},
+			adminsec.Rate{PerSec: cfg.AuthFailureRate, Burst: float64(cfg.AuthFailureBurst)}, cfg.MaxTrackedIPs),
 		keyLimits: adminsec.NewKeyLimiter(auth.Len(), adminsec.Rate{PerSec: cfg.KeyRate, Burst: float64(cfg.KeyBurst)}, cfg.Clock.Now()),
 		stop:      make(chan struct{}),
 		streams:   make(chan struct{}),
@@ -93,6 +105,11 @@ func New(cfg Config) (*Server, error) {
 	s.receipts = newReceipts(cfg.ReceiptLiveWindow)
 	s.peers = append([]string(nil), cfg.PeerOrigins...)
 	s.peerClient = &http.Client{Timeout: peerTimeout}
+	if cfg.PeerTLS != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg.PeerTLS
+		s.peerClient.Transport = tr
+	}
 	if len(cfg.PurgeHooks) > 0 {
 		s.hooks, err = purgehook.New(purgehook.Config{
 			URLs: cfg.PurgeHooks, Secret: cfg.PurgeHookSecret, Region: cfg.Region,
@@ -103,10 +120,17 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
+	s.jobs, _ = cfg.Store.(store.JobQueue)
+	s.jobOwner, s.jobKick = cfg.Region+"-"+newJobID(), make(chan struct{}, 1)
 	s.routes()
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.expireLoop()
 	go s.tail.run()
+	go s.pruneLoop()
+	if s.jobs != nil && !cfg.NoJobWorker {
+		s.wg.Add(1)
+		go s.jobLoop()
+	}
 	return s, nil
 }
 
@@ -142,6 +166,9 @@ func (s *Server) routes() {
 	s.probe = http.NewServeMux()
 	nop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	admin := func(pattern string, res adminsec.Resource, h http.HandlerFunc) {
+		if !strings.HasPrefix(pattern, "GET ") && pattern != "/v1/" {
+			h = s.nudgeAfter(h)
+		}
 		mux.Handle(pattern, s.instrument(pattern, s.requireAdmin(res, h)))
 		if pattern != "/v1/" {
 			s.probe.Handle(pattern, nop)
@@ -151,10 +178,14 @@ func (s *Server) routes() {
 	// "{}"): garbage sent to a state-changing endpoint is a client bug that
 	// must not commit a reservation or delete a link.
 	admin("POST /v1/links", adminsec.ResLinks, s.createLink)
+	admin("GET /v1/links", adminsec.ResLinks, s.noBody(s.listLinks))
+	admin("POST /v1/links:import", adminsec.ResLinks, s.importLinks)
+	admin("GET /v1/links:export", adminsec.ResLinks, s.noBody(s.exportLinks))
 	admin("GET /v1/links/{code}", adminsec.ResLinks, s.noBody(s.getLink))
 	admin("PATCH /v1/links/{code}", adminsec.ResLinks, s.patchLink)
 	admin("DELETE /v1/links/{code}", adminsec.ResLinks, s.noBody(s.deleteLink))
-	admin("GET /v1/links/{code}/stats", adminsec.ResLinks, s.noBody(s.linkStats))
+	admin("GET /v1/links/{code}/stats", adminsec.ResLinks, s.noBody(s.linkAnalytics))
+	admin("GET /v1/stats/top", adminsec.ResLinks, s.noBody(s.topLinks))
 	admin("PUT /v1/stock/{sku}/{warehouse}", adminsec.ResStock, s.setStock)
 	admin("POST /v1/stock/{sku}/{warehouse}/adjust", adminsec.ResStock, s.adjustStock)
 	admin("GET /v1/stock/{sku}", adminsec.ResStock, s.noBody(s.getStock))
@@ -162,6 +193,8 @@ func (s *Server) routes() {
 	admin("GET /v1/stock/{sku}/movements", adminsec.ResStock, s.noBody(s.listMovements))
 	admin("GET /v1/stock/movements", adminsec.ResStock, s.noBody(s.movementFeed))
 	admin("POST /v1/stock/{sku}/rebuild", adminsec.ResStock, s.noBody(s.rebuildStock))
+	admin("POST /v1/stock:bulk", adminsec.ResStock, s.postBulk)
+	admin("GET /v1/jobs/{id}", adminsec.ResStock, s.noBody(s.getJob))
 	admin("GET /v1/ledger/verify", adminsec.ResStock, s.noBody(s.verifyLedger))
 	admin("POST /v1/reservations", adminsec.ResStock, s.createReservation)
 	admin("GET /v1/reservations/{id}", adminsec.ResStock, s.noBody(s.getReservation))
@@ -170,6 +203,7 @@ func (s *Server) routes() {
 	admin("POST /v1/reservations/{id}/extend", adminsec.ResStock, s.extendReservation)
 	admin("GET /v1/changes/{id}", adminsec.ResNone, s.noBody(s.getChange))
 	admin("POST /v1/purge", adminsec.ResNone, s.purge)
+	admin("GET /v1/topology", adminsec.ResNone, s.noBody(s.getTopology))
 	// Anything else under /v1/ still needs a key first, so probing for
 	// routes without one learns nothing.
 	admin("/v1/", adminsec.ResNone, s.notFound)
@@ -179,6 +213,7 @@ func (s *Server) routes() {
 		s.probe.Handle(pattern, nop)
 	}
 	internal("GET /internal/v1/links/{code}", s.internalLink)
+	internal("POST "+wire.PathVisits+"{code}", s.internalVisits)
 	internal("GET /internal/v1/stock/{sku}", s.internalStock)
 	internal("POST /internal/v1/clicks", s.internalClicks)
 	internal("GET /internal/v1/changes", s.internalChanges)
@@ -186,6 +221,15 @@ func (s *Server) routes() {
 	internal("POST "+wire.PathApplied, s.internalApplied)
 	internal("GET "+wire.PathReceipt, s.internalReceipt)
 	internal("GET "+wire.PathChangeParts, s.internalChangeParts)
+	internal("GET "+wire.PathTopology, s.internalTopology)
+
+	// The admin console: static files only, no key needed to load them;
+	// everything it shows comes from the bearer /v1/ API above.
+	con := console.New()
+	for _, p := range []string{"GET /console/", "GET /console"} {
+		mux.Handle(p, s.instrument(p, con))
+		s.probe.Handle(p, nop)
+	}
 
 	mux.HandleFunc("GET /_/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -273,5 +317,17 @@ func (s *Server) noBody(next http.HandlerFunc) http.HandlerFunc {
 			}
 		}
 		next(w, r)
+	}
+}
+
+// nudgeAfter wakes the tailer once a state-changing request is answered,
+// so its change is gossiped without waiting for the next tick. A request
+// that changed nothing costs one extra read of the heads.
+func (s *Server) nudgeAfter(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h(w, r)
+		if s.tail != nil {
+			s.tail.nudge()
+		}
 	}
 }

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -24,6 +25,14 @@ type EdgeOptions struct {
 	// edge's cache and origin watermarks to its gap detection. Without it
 	// the edge relies on TTLs and its heads poll alone.
 	Gossip *gossip.Config
+	// TLS, when set, serves HTTPS with it (fasthttp on a TLS listener).
+	// Default nil: plain HTTP.
+	TLS *tls.Config
+	// AdminListen, when set, serves /_/metrics and /debug/pprof/ on this
+	// address, and the public port answers /_/metrics with 404
+	// (edge.Config.NoPublicMetrics). Default "": /_/metrics on the public
+	// port, as before.
+	AdminListen string
 	// Logger for the node. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -33,7 +42,10 @@ type EdgeNode struct {
 	Server *edge.Server
 	Gossip *gossip.Node // nil without gossip
 	URL    string
+	// AdminURL is the admin listener's URL, "" without one.
+	AdminURL string
 
+	admin    *adminServer
 	served   chan error
 	shutOnce sync.Once
 	shutErr  error
@@ -45,6 +57,9 @@ func StartEdge(opts EdgeOptions) (*EdgeNode, error) {
 	n := &EdgeNode{served: make(chan error, 1)}
 	cfg := opts.Edge
 	cfg.Logger, cfg.Registerer, cfg.Gatherer = log, reg, reg
+	if opts.AdminListen != "" {
+		cfg.NoPublicMetrics = true
+	}
 	if opts.Gossip != nil {
 		// Ready once the pool has someone else in it: an edge alone in its
 		// pool hears no invalidations.
@@ -73,7 +88,16 @@ func StartEdge(opts EdgeOptions) (*EdgeNode, error) {
 		n.close()
 		return nil, err
 	}
-	n.URL = "http://" + ln.Addr().String()
+	if opts.AdminListen != "" {
+		if n.admin, err = startAdmin(opts.AdminListen, reg, log); err != nil {
+			ln.Close()
+			n.close()
+			return nil, err
+		}
+		n.AdminURL = n.admin.URL
+	}
+	ln, scheme := tlsListener(ln, opts.TLS)
+	n.URL = scheme + ln.Addr().String()
 	go func() { n.served <- srv.Serve(ln) }()
 	log.Info("edge listening", "url", n.URL, "gossip", gossipAddr(n.Gossip), "origins", cfg.Origins)
 	return n, nil
@@ -93,7 +117,7 @@ func (n *EdgeNode) Shutdown(ctx context.Context) error {
 }
 
 func (n *EdgeNode) close() error {
-	err := n.Server.Close()
+	err := errors.Join(n.Server.Close(), n.admin.close())
 	if n.Gossip != nil {
 		err = errors.Join(err, n.Gossip.Close())
 	}

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -30,6 +31,13 @@ type OriginOptions struct {
 	// PublishDelay holds every change this long before gossiping it: the
 	// replication delay of a region far from the writer. Default 0.
 	PublishDelay time.Duration
+	// TLS, when set, serves HTTPS with it (see tlsfiles.Reloader for
+	// certificates reloaded from files). Default nil: plain HTTP.
+	TLS *tls.Config
+	// AdminListen, when set, serves /_/metrics and /debug/pprof/ on this
+	// address too (see startAdmin). Default "": none; /_/metrics stays on
+	// the main port, which on an origin is not public.
+	AdminListen string
 	// Logger for the node. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -38,7 +46,11 @@ type OriginOptions struct {
 type OriginNode struct {
 	Server *origin.Server
 	Gossip *gossip.Node // nil without gossip
-	URL    string       // http://host:port
+	URL    string       // http://host:port, or https://
+	// AdminURL is the admin listener's URL, "" without one.
+	AdminURL string
+
+	admin *adminServer
 
 	log      *slog.Logger
 	http     *http.Server
@@ -88,7 +100,16 @@ func StartOrigin(opts OriginOptions) (*OriginNode, error) {
 		n.closeBackground()
 		return nil, err
 	}
-	n.URL = "http://" + ln.Addr().String()
+	if opts.AdminListen != "" {
+		if n.admin, err = startAdmin(opts.AdminListen, reg, log); err != nil {
+			ln.Close()
+			n.closeBackground()
+			return nil, err
+		}
+		n.AdminURL = n.admin.URL
+	}
+	ln, scheme := tlsListener(ln, opts.TLS)
+	n.URL = scheme + ln.Addr().String()
 	n.http = newHTTPServer(srv.Handler(), log)
 	n.http.RegisterOnShutdown(srv.StopStreams) // feed long polls and SSE end at once
 	go func() { n.served <- n.http.Serve(ln) }()
@@ -114,7 +135,7 @@ func (n *OriginNode) Shutdown(ctx context.Context) error {
 }
 
 func (n *OriginNode) closeBackground() error {
-	err := n.Server.Close()
+	err := errors.Join(n.Server.Close(), n.admin.close())
 	if n.delay != nil {
 		n.delay.close()
 	}

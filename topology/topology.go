@@ -44,6 +44,10 @@ type Config struct {
 	// GossipKey encrypts every pool (each region is labelled apart).
 	// Default: random 32 bytes.
 	GossipKey []byte
+	// ClusterSecret is what every node derives its internal API token from
+	// (wire.ClusterToken), independent of GossipKey as in a deployment.
+	// Default: random 32 bytes.
+	ClusterSecret []byte
 	// RegionLatency delays the invalidations of every region but the first
 	// by this much, modelling replication to regions far from the one
 	// written to. Default 0.
@@ -137,6 +141,12 @@ func (c *Config) fill() error {
 			return err
 		}
 	}
+	if c.ClusterSecret == nil {
+		c.ClusterSecret = make([]byte, 32)
+		if _, err := rand.Read(c.ClusterSecret); err != nil {
+			return err
+		}
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -173,7 +183,7 @@ func Start(cfg Config) (_ *Topology, err error) {
 		t.stores = append(t.stores, st)
 		open = func(string) (store.Store, error) { return st, nil }
 	}
-	token := wire.ClusterToken(cfg.GossipKey)
+	token := wire.ClusterToken(cfg.ClusterSecret)
 	for ri := 0; ri < cfg.Regions; ri++ {
 		name := cfg.RegionNames[ri]
 		log := cfg.Logger.With("region", name)

@@ -163,7 +163,8 @@ func printDemo(w io.Writer, d topology.Description) {
 	tw.Flush()
 	o, e := d.Regions[0].Origin, d.Regions[len(d.Regions)-1].Edges[0]
 	code := "hello-" + strings.ToLower(keys.RandomCode(4))
-	fmt.Fprintf(w, "\nadmin key: %s\n\nTry it (Ctrl-C stops the demo):\n\n", d.AdminKey)
+	fmt.Fprintf(w, "\nadmin key: %s\n", d.AdminKey)
+	fmt.Fprintf(w, "admin console: %s/console/  (sign in with the admin key; every origin serves it)\n\nTry it (Ctrl-C stops the demo):\n\n", o)
 	fmt.Fprintf(w, "  # 1. create a link at the %s origin\n  curl -s -H 'Authorization: Bearer %s' %s/v1/links -d '{\"url\":\"https://example.com/\",\"code\":\"%s\"}'\n\n", d.Regions[0].Name, d.AdminKey, o, code)
 	fmt.Fprintf(w, "  # 2. follow it through an edge in %s\n  curl -si %s/%s\n\n", d.Regions[len(d.Regions)-1].Name, e, code)
 	fmt.Fprintf(w, "  # 3. reserve stock\n  curl -s -H 'Authorization: Bearer %s' %s/v1/reservations -d '{\"sku\":\"%s\",\"qty\":2}'\n\n", d.AdminKey, o, demoSKU)

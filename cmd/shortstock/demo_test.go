@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -94,6 +95,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Fatalf("reserve the demo sku: %d %v", c, m)
 	}
 	runPrintedCurls(t, p.out.String())
+	checkPrintedConsole(t, p.out.String(), tf.Regions[0].Origin)
 
 	p.stopWith(t, syscall.SIGINT, 30*time.Second)
 	if !strings.Contains(p.logs.String(), "stopped cleanly") {
@@ -111,6 +113,30 @@ func TestDemoEndToEnd(t *testing.T) {
 			c.Close()
 			t.Errorf("%s still listening after the demo exited", hp)
 		}
+	}
+}
+
+// checkPrintedConsole: the demo prints the console's URL at the first
+// origin, and it serves the app.
+func checkPrintedConsole(t *testing.T, stdout, origin string) {
+	t.Helper()
+	var u string
+	for _, line := range strings.Split(stdout, "\n") {
+		if rest, ok := strings.CutPrefix(line, "admin console: "); ok {
+			u, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	if u != origin+"/console/" {
+		t.Fatalf("console URL printed %q, want %s/console/:\n%s", u, origin, stdout)
+	}
+	res, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(b), "app.js") {
+		t.Fatalf("GET %s: %d %.200s", u, res.StatusCode, b)
 	}
 }
 

@@ -24,6 +24,8 @@ func runEdge(ctx context.Context, args []string) error {
 		revalidate           time.Duration
 		gf                   gossipFlags
 		lf                   logFlags
+		tf                   tlsFlags
+		originCA             string
 	)
 	fs := newFlagSet("edge", "Run an edge node: public redirect and stock API from a local cache, gossip member.")
 	fs.StringVar(&listen, "listen", "127.0.0.1:8080", "HTTP listen address")
@@ -41,8 +43,12 @@ func runEdge(ctx context.Context, args []string) error {
 	fs.DurationVar(&sie, "stale-if-error", 5*time.Minute, "stale-if-error offered to caches in front (RFC 5861)")
 	fs.DurationVar(&revalidate, "revalidate-window", 5*time.Second, "stale-while-revalidate inside the edge: how long past its TTL an answer is served at once while one refresh runs (0 = off; capped at --stale-grace)")
 	fs.StringVar(&robotsFile, "robots-file", "", "file served as /robots.txt (default: disallow everything)")
+	fs.StringVar(&originCA, "origin-ca", "", "PEM CA file that signed the https:// --origin certificates (default: the system roots)")
+	tf.register(fs)
 	gf.register(fs)
 	lf.register(fs)
+	var af edgeAnalyticsFlags
+	af.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -85,21 +91,32 @@ func runEdge(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	token, err := gf.clusterToken("edge", log)
+	auth, err := gf.internalAuth("edge")
+	if err != nil {
+		return err
+	}
+	serverTLS, err := tf.server("edge", log)
+	if err != nil {
+		return err
+	}
+	originTLS, err := clientCA("edge", "origin-ca", originCA)
 	if err != nil {
 		return err
 	}
 	applyEdgeMemoryLimit(cacheBytes, log)
 	cfg := edge.DefaultConfig()
-	cfg.Region, cfg.Origins, cfg.ClusterToken = region, origins, token
+	cfg.Region, cfg.Origins, cfg.ClusterToken, cfg.OriginTLS = region, origins, auth.send, originTLS
 	if gcfg != nil {
 		cfg.NodeName = gcfg.NodeName
 	}
 	cfg.RedirectMaxAge, cfg.PermanentMaxAge, cfg.SharedMaxAge = redirectAge, permAge, sharedAge
 	cfg.StaleWhileRevalidate, cfg.StaleIfError, cfg.Robots = swr, sie, robots
 	cfg.RevalidateWindow = revalidate
+	if err := af.apply(&cfg); err != nil {
+		return err
+	}
 	cfg.CacheBytes, cfg.OriginTimeout, cfg.StaleGrace, cfg.NegativeTTL, cfg.HeadsPollInterval = cacheBytes, originTimeout, grace, negTTL, headsPoll
-	node, err := topology.StartEdge(topology.EdgeOptions{Edge: cfg, Listen: listen, Gossip: gcfg, Logger: log.With("region", region)})
+	node, err := topology.StartEdge(topology.EdgeOptions{Edge: cfg, Listen: listen, Gossip: gcfg, TLS: serverTLS, AdminListen: tf.adminListen, Logger: log.With("region", region)})
 	if err != nil {
 		return err
 	}

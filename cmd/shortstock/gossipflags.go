@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -17,9 +16,10 @@ import (
 
 // gossipFlags are the flags origins and edges share for memberlist.
 type gossipFlags struct {
-	bind, key, nodeName, clusterSecret string
-	join                               listFlag
-	insecure                           bool
+	bind, key, nodeName  string
+	join, clusterSecrets listFlag
+	insecure             bool
+	internalInsecure     bool
 }
 
 func (g *gossipFlags) register(fs *flag.FlagSet) {
@@ -28,7 +28,8 @@ func (g *gossipFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.key, "gossip-key", "", "base64 16/24/32-byte gossip encryption key; several, comma separated, for rotation (the first encrypts)")
 	fs.BoolVar(&g.insecure, "gossip-insecure", false, "allow unencrypted gossip when no --gossip-key is given")
 	fs.StringVar(&g.nodeName, "node-name", "", "gossip member name, unique in the region (default: ROLE-HOST-PORT)")
-	fs.StringVar(&g.clusterSecret, "cluster-secret", "", "shared secret (at least 32 bytes, e.g. openssl rand -hex 32) from which edges and origins derive the internal API token (default: derived from the gossip key)")
+	fs.Var(&g.clusterSecrets, "cluster-secret", "shared secret (at least 32 bytes, e.g. openssl rand -hex 32) from which edges and origins derive the internal API token, independent of the gossip key; repeatable for a rotation: the first is sent, every one is accepted (required unless --internal-insecure)")
+	fs.BoolVar(&g.internalInsecure, "internal-insecure", false, "serve (origin) or call (edge) the internal API without a cluster token: for one machine whose ports nobody else reaches")
 }
 
 // keys decodes --gossip-key.
@@ -90,21 +91,35 @@ func (g *gossipFlags) config(cmd, role, region string) (*gossip.Config, error) {
 	return &c, nil
 }
 
-// clusterToken is the internal API token: from --cluster-secret, else from
-// the primary gossip key, else none (origins then serve loopback only).
-func (g *gossipFlags) clusterToken(cmd string, log *slog.Logger) (string, error) {
-	if g.clusterSecret != "" {
-		if err := checkClusterSecret(g.clusterSecret); err != nil {
-			return "", usageErr(cmd, "%v", err)
+// internalAuth is how a node authenticates on the internal API: the token
+// it sends, every token it accepts (origins), or neither with
+// --internal-insecure. The token is derived from --cluster-secret only,
+// never from the gossip key, so rotating one does not break the other.
+type internalAuth struct {
+	send     string
+	accept   []string
+	insecure bool
+}
+
+func (g *gossipFlags) internalAuth(cmd string) (internalAuth, error) {
+	if len(g.clusterSecrets) == 0 && !g.internalInsecure {
+		return internalAuth{}, usageErr(cmd, "no --cluster-secret: give one (openssl rand -hex 32; the same on every edge and origin), or --internal-insecure for one machine")
+	}
+	if len(g.clusterSecrets) > 0 && g.internalInsecure {
+		return internalAuth{}, usageErr(cmd, "--internal-insecure contradicts --cluster-secret")
+	}
+	var a internalAuth
+	a.insecure = g.internalInsecure
+	for i, s := range g.clusterSecrets {
+		if err := checkClusterSecret(s); err != nil {
+			return internalAuth{}, usageErr(cmd, "--cluster-secret #%d: %v", i+1, err)
 		}
-		return wire.ClusterToken([]byte(g.clusterSecret)), nil
+		a.accept = append(a.accept, wire.ClusterToken([]byte(s)))
 	}
-	keys, err := g.keys(cmd)
-	if err != nil || len(keys) == 0 {
-		log.Warn("no --cluster-secret or --gossip-key: the internal API between edges and origins is limited to loopback")
-		return "", err
+	if len(a.accept) > 0 {
+		a.send = a.accept[0]
 	}
-	return wire.ClusterToken(keys[0]), nil
+	return a, nil
 }
 
 // minClusterSecret is the shortest --cluster-secret accepted: 32 bytes, as

@@ -86,7 +86,7 @@ func TestLedgerSurvivesKill9(t *testing.T) {
 	dir := t.TempDir()
 	addr := testutil.FreeAddr(t)
 	base := "http://" + addr
-	env := []string{"SHORTSTOCK_ADMIN_KEY=" + adminKey}
+	env := []string{"SHORTSTOCK_ADMIN_KEY=" + adminKey, secretEnv}
 	skus := []string{"K9-a", "K9-b", "K9-c", "K9-d"}
 
 	run := func(p *proc, kill bool) {

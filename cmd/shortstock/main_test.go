@@ -21,6 +21,10 @@ import (
 
 var binary string
 
+// secretEnv gives a process the cluster secret its internal API token is
+// derived from (required since issue 18).
+const secretEnv = "SHORTSTOCK_CLUSTER_SECRET=cmd-test-cluster-secret-0123456789abcdef"
+
 // TestMain builds the real binary once; these tests drive it as a user
 // would, through flags, env variables, signals and HTTP.
 func TestMain(m *testing.M) {
@@ -72,6 +76,18 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"edge", "--origin", "http://127.0.0.1:1", "--cluster-secret", "short"}, nil, "at least 32 bytes"},
 		{[]string{"edge", "--origin", "http://127.0.0.1:1"}, []string{"SHORTSTOCK_CLUSTER_SECRET=REPLACE_ME"}, "placeholder"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--cluster-secret", "REPLACE_ME" + strings.Repeat("x", 40)}, nil, "placeholder"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--cluster-secret", strings.Repeat("x", 40), "--cluster-secret", "short"}, nil, "--cluster-secret #2"},
+		// TLS flags.
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--tls-cert", "/nonexistent/cert.pem"}, []string{secretEnv}, "--tls-cert and --tls-key go together"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"}, []string{secretEnv}, "--tls-cert/--tls-key"},
+		{[]string{"edge", "--origin", "https://127.0.0.1:1", "--origin-ca", "/nonexistent/ca.pem"}, []string{secretEnv}, "--origin-ca"},
+		{[]string{"edge", "--origin", "http://127.0.0.1:1", "--admin-listen", "nope"}, []string{secretEnv}, "invalid --admin-listen"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--store", "redis", "--redis", "127.0.0.1:1", "--redis-ca", "/x.pem"}, []string{secretEnv}, "need rediss://"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--store", "redis", "--redis", "rediss://127.0.0.1:1", "--redis", "127.0.0.1:2"}, []string{secretEnv}, "mix rediss://"},
+		// No internal API without a token, unless said out loud.
+		{[]string{"origin", "--admin-key", "0123456789abcdef"}, nil, "no --cluster-secret"},
+		{[]string{"edge", "--origin", "http://127.0.0.1:1"}, nil, "no --cluster-secret"},
+		{[]string{"edge", "--origin", "http://127.0.0.1:1", "--internal-insecure"}, []string{secretEnv}, "contradicts"},
 		// Admin keys with scopes, by digest; rate limits; URL policy.
 		{[]string{"origin", "--admin-key", "0123456789abcdef:lnks"}, nil, "invalid scope list"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef:"}, nil, "invalid scope list"},
@@ -94,6 +110,11 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--purge-hook", "ftp://cdn.example"}, nil, "invalid --purge-hook"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--purge-hook", "purge+http://127.0.0.1:6081"}, nil, "--purge-hook-secret"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--peer-origin", "nope"}, nil, "invalid --peer-origin"},
+		// Redis durability (docs/redis.md): checked before connecting.
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--store", "redis", "--redis", "127.0.0.1:1", "--redis-wait", "many"}, nil, "invalid --redis-wait"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--store", "redis", "--redis", "127.0.0.1:1", "--redis-wait-timeout", "5s"}, nil, "invalid --redis-wait-timeout"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--store", "redis", "--redis", "127.0.0.1:1", "--redis-unsafe-config", "ignore"}, nil, "invalid --redis-unsafe-config"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--job-lease", "10ms"}, nil, "invalid --job-lease"},
 		// Edge cache headers (docs/cdn.md).
 		{[]string{"edge", "--origin", "http://127.0.0.1:1", "--shared-max-age", "-1s"}, nil, "must not be negative"},
 		{[]string{"edge", "--origin", "http://127.0.0.1:1"}, []string{"SHORTSTOCK_STALE_WHILE_REVALIDATE=soon"}, "SHORTSTOCK_STALE_WHILE_REVALIDATE"},
@@ -211,7 +232,7 @@ func TestOriginSurvivesKill9(t *testing.T) {
 	dir := t.TempDir()
 	addr := testutil.FreeAddr(t)
 	base := "http://" + addr
-	env := []string{"SHORTSTOCK_ADMIN_KEY=" + adminKey}
+	env := []string{"SHORTSTOCK_ADMIN_KEY=" + adminKey, secretEnv}
 	p := start(t, env, "origin", "--listen", addr, "--data-dir", dir)
 	waitHTTP(t, base+"/_/readyz")
 

@@ -27,8 +27,13 @@ type originFlags struct {
 	gossip                         gossipFlags
 	log                            logFlags
 	sec                            securityFlags
+	analyticsRetention             time.Duration
 	purgeHooks, peerOrigins        listFlag
+	jobLease                       time.Duration
+	noJobWorker                    bool
 	purgeHookSecret                string
+	tls                            tlsFlags
+	peerCA                         string
 }
 
 // securityFlags are the admin API's keys, rate limits and URL policy.
@@ -133,12 +138,17 @@ func (f *originFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.stockTTL, "stock-ttl", 30*time.Second, "how long edges may serve a stock view before revalidating")
 	fs.DurationVar(&f.negTTL, "negative-ttl", 5*time.Second, "how long edges may cache a 404")
 	fs.Var(&f.purgeHooks, "purge-hook", "a cache in front of the edges to purge after every change: purge+http://HOST:PORT (PURGE by Surrogate-Key, e.g. Varnish with deploy/varnish) or http(s)://URL (signed JSON webhook) (repeatable)")
-	fs.Var(&f.peerOrigins, "peer-origin", "another region's origin URL: change receipts (GET /v1/changes/{id}) also list its edges (repeatable)")
+	fs.Var(&f.peerOrigins, "peer-origin", "another region's origin URL: change receipts (GET /v1/changes/{id}) and GET /v1/topology also list its edges (repeatable)")
 	fs.StringVar(&f.purgeHookSecret, "purge-hook-secret", "", "shared secret (at least 16 bytes) signing the purges sent to --purge-hook")
+	fs.DurationVar(&f.jobLease, "job-lease", 30*time.Second, "how long a bulk stock job stays with the origin running it between steps; a crashed origin's job is taken over after this (at least 1s)")
+	fs.BoolVar(&f.noJobWorker, "no-job-worker", false, "accept bulk stock jobs but leave running them to the region's other origins")
 	f.redisOpts.register(fs.StringVar, fs.BoolVar)
 	f.gossip.register(fs)
 	f.log.register(fs)
 	f.sec.register(fs)
+	f.tls.register(fs)
+	fs.StringVar(&f.peerCA, "peer-ca", "", "PEM CA file that signed the https:// --peer-origin certificates (default: the system roots)")
+	registerAnalyticsRetention(fs, &f.analyticsRetention)
 }
 
 // checkStore validates the storage flags.
@@ -151,7 +161,7 @@ func (f *originFlags) checkStore(cmd string) error {
 	case f.store == "redis" && len(f.redis) == 0:
 		return usageErr(cmd, "--store redis needs --redis ADDR[,ADDR]")
 	}
-	return nil
+	return f.redisOpts.durability.check(cmd)
 }
 
 func runOrigin(ctx context.Context, args []string) error {
@@ -193,12 +203,23 @@ func runOrigin(ctx context.Context, args []string) error {
 		}
 	}
 	cfg.PeerOrigins = f.peerOrigins
+	if f.jobLease < time.Second {
+		return usageErr("origin", "invalid --job-lease %v: at least 1s", f.jobLease)
+	}
+	cfg.JobLease, cfg.NoJobWorker = f.jobLease, f.noJobWorker
 	gcfg, err := f.gossip.config("origin", "origin", f.region)
 	if err != nil {
 		return err
 	}
-	token, err := f.gossip.clusterToken("origin", log)
+	auth, err := f.gossip.internalAuth("origin")
 	if err != nil {
+		return err
+	}
+	serverTLS, err := f.tls.server("origin", log)
+	if err != nil {
+		return err
+	}
+	if cfg.PeerTLS, err = clientCA("origin", "peer-ca", f.peerCA); err != nil {
 		return err
 	}
 	store, err := openStore(ctx, &f, log)
@@ -209,9 +230,13 @@ func runOrigin(ctx context.Context, args []string) error {
 
 	cfg.Region = f.region
 	cfg.Store = store
-	cfg.ClusterToken = token
+	cfg.ClusterToken, cfg.InternalInsecure = auth.send, auth.insecure
+	if len(auth.accept) > 1 {
+		cfg.ClusterTokens = auth.accept[1:]
+	}
 	cfg.LinkCacheTTL, cfg.StockCacheTTL, cfg.NegativeCacheTTL = f.linkTTL, f.stockTTL, f.negTTL
-	node, err := topology.StartOrigin(topology.OriginOptions{Origin: cfg, Listen: f.listen, Gossip: gcfg, Logger: log.With("region", f.region)})
+	cfg.AnalyticsRetention = f.analyticsRetention
+	node, err := topology.StartOrigin(topology.OriginOptions{Origin: cfg, Listen: f.listen, Gossip: gcfg, TLS: serverTLS, AdminListen: f.tls.adminListen, Logger: log.With("region", f.region)})
 	if err != nil {
 		return err
 	}

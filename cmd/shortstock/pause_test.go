@@ -29,7 +29,7 @@ func servedVersion(t *testing.T, edge, path string) (uint64, bool) {
 // served before.
 func TestPausedEdgeProcessCatchesUp(t *testing.T) {
 	gkey := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
-	env := []string{"SHORTSTOCK_ADMIN_KEY=" + adminKey, "SHORTSTOCK_GOSSIP_KEY=" + gkey, "SHORTSTOCK_LOG_LEVEL=warn", "SHORTSTOCK_REGION=pause-test"}
+	env := []string{"SHORTSTOCK_ADMIN_KEY=" + adminKey, "SHORTSTOCK_GOSSIP_KEY=" + gkey, secretEnv, "SHORTSTOCK_LOG_LEVEL=warn", "SHORTSTOCK_REGION=pause-test"}
 	oaddr, ogossip := testutil.FreeAddr(t), testutil.FreeGossipAddr(t)
 	start(t, env, "origin", "--listen", oaddr, "--data-dir", t.TempDir(), "--gossip-bind", ogossip)
 	waitHTTP(t, "http://"+oaddr+"/_/readyz")

@@ -14,6 +14,8 @@ import (
 type redisFlags struct {
 	password, replica, prefix string
 	readReplicas, cluster     bool
+	tls                       redisTLSFlags
+	durability                durabilityFlags
 }
 
 func (r *redisFlags) register(fsVar func(p *string, name, value, usage string), fsBool func(p *bool, name string, value bool, usage string)) {
@@ -22,6 +24,8 @@ func (r *redisFlags) register(fsVar func(p *string, name, value, usage string), 
 	fsVar(&r.prefix, "redis-prefix", "ss", "prefix of every Redis key, so deployments can share a Redis")
 	fsBool(&r.readReplicas, "redis-read-replicas", false, "send reads and the change-log tail to replicas (cluster: nearest by latency)")
 	fsBool(&r.cluster, "redis-cluster", false, "use the cluster client even with one --redis address")
+	r.tls.register(fsVar)
+	r.durability.register(fsVar)
 }
 
 func openRedis(ctx context.Context, f *originFlags, log *slog.Logger) (store.Store, error) {
@@ -32,6 +36,13 @@ func openRedisStore(ctx context.Context, addrs []string, o redisFlags, log *slog
 	cfg := redisstore.DefaultConfig(addrs)
 	cfg.Password, cfg.ReplicaAddr, cfg.KeyPrefix = o.password, o.replica, o.prefix
 	cfg.ReadFromReplicas, cfg.ForceCluster = o.readReplicas, o.cluster
+	if err := o.tls.apply("origin", &cfg); err != nil {
+		return nil, err
+	}
+	if err := o.durability.apply(&cfg); err != nil {
+		return nil, err
+	}
+	cfg.Logger = log
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	s, err := redisstore.New(ctx, cfg)

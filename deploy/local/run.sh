@@ -49,6 +49,9 @@ up() {
   go build -o "$BIN" ./cmd/shortstock
   if [ ! -f "$STATE_DIR/gossip.key" ]; then head -c 32 /dev/urandom | base64 >"$STATE_DIR/gossip.key"; fi
   export SHORTSTOCK_GOSSIP_KEY=$(cat "$STATE_DIR/gossip.key")
+  # The internal API token comes from its own secret, not the gossip key.
+  if [ ! -f "$STATE_DIR/cluster.secret" ]; then head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$STATE_DIR/cluster.secret"; fi
+  export SHORTSTOCK_CLUSTER_SECRET=$(cat "$STATE_DIR/cluster.secret")
 
   local seeds=()
   for i in 0 1 2 3 4 5; do

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -43,6 +44,11 @@ type Answer struct {
 	// browsers keep it as a permanent redirect (see the edge's
 	// cacheheaders.go).
 	Bounded bool
+	// Ext is opaque bytes the caller keeps with the entry (the edge's
+	// per-link features: device targets, query forwarding, visit limits),
+	// read back with Entry.Ext. Empty for nearly every entry, which then
+	// pays nothing for it.
+	Ext []byte
 }
 
 // Limits of what an Entry stores in its one-byte lengths.
@@ -109,7 +115,11 @@ const (
 	flagUnsealed         // built by NewEntry, not yet sealed by the cache
 	flagBounded          // Answer.Bounded
 	flagNotAfter         // Answer.NotAfter was set: staleUntil is a hard end
+	flagExt              // buf ends with Answer.Ext and its length (extLenBytes, big-endian)
 )
+
+// extLenBytes is the size of the length that ends buf when flagExt is set.
+const extLenBytes = 4
 
 // ristrettoItemBytes is what ristretto spends per cached item besides our
 // object: its store's map slot (key, conflict, value and a 24-byte
@@ -132,6 +142,8 @@ func NewEntry(a Answer) (*Entry, error) {
 		return nil, fmt.Errorf("%w: both a Location and a Body", ErrBadAnswer)
 	case a.Status < 100 || a.Status > 999:
 		return nil, fmt.Errorf("%w: status %d", ErrBadAnswer, a.Status)
+	case len(a.Ext) > 1<<20:
+		return nil, fmt.Errorf("%w: ext of %d bytes", ErrBadAnswer, len(a.Ext))
 	}
 	var digits [20]byte
 	ver := strconv.AppendUint(digits[:0], a.Version, 10)
@@ -148,6 +160,11 @@ func NewEntry(a Answer) (*Entry, error) {
 	if !a.NotAfter.IsZero() {
 		flags |= flagNotAfter
 	}
+	extSize := 0
+	if len(a.Ext) > 0 {
+		flags |= flagExt
+		extSize = len(a.Ext) + extLenBytes
+	}
 	ct := a.ContentType
 	switch {
 	case len(ct) == 0:
@@ -157,12 +174,17 @@ func NewEntry(a Answer) (*Entry, error) {
 	default:
 		flags |= flagCustomType
 	}
-	e, buf := allocEntry(len(ver) + len(a.ID) + len(a.Location) + len(a.Body) + len(ct))
+	e, buf := allocEntry(len(ver) + len(a.ID) + len(a.Location) + len(a.Body) + len(ct) + extSize)
 	buf = append(buf, ver...)
 	buf = append(buf, a.ID...)
 	buf = append(buf, a.Location...)
 	buf = append(buf, a.Body...)
-	e.buf = append(buf, ct...)
+	buf = append(buf, ct...)
+	if extSize > 0 {
+		buf = append(buf, a.Ext...)
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(a.Ext)))
+	}
+	e.buf = buf
 	e.status = uint16(a.Status)
 	e.kind = a.Kind
 	e.flags = flags
@@ -209,10 +231,32 @@ func (e *Entry) Version() uint64 {
 	return v
 }
 
+// end is where the Content-Type ends: the end of buf, or of what is
+// before the Ext.
+func (e *Entry) end() int {
+	if e.flags&flagExt == 0 {
+		return len(e.buf)
+	}
+	n := len(e.buf) - extLenBytes
+	return n - int(binary.BigEndian.Uint32(e.buf[n:]))
+}
+
+// Ext returns Answer.Ext, nil if it was empty.
+func (e *Entry) Ext() []byte {
+	if e.flags&flagExt == 0 {
+		return nil
+	}
+	end := len(e.buf) - extLenBytes
+	return e.buf[e.end():end:end]
+}
+
+// HasExt reports whether the entry has an Ext.
+func (e *Entry) HasExt() bool { return e.flags&flagExt != 0 }
+
 // payload returns the Location or the Body.
 func (e *Entry) payload() []byte {
 	start := int(e.verLen) + int(e.idLen)
-	end := len(e.buf) - int(e.ctLen)
+	end := e.end() - int(e.ctLen)
 	return e.buf[start:end:end]
 }
 
@@ -226,7 +270,7 @@ func (e *Entry) Location() []byte {
 
 // Body returns the body, nil if none.
 func (e *Entry) Body() []byte {
-	if e.flags&flagLocation != 0 || len(e.buf) == int(e.verLen)+int(e.idLen)+int(e.ctLen) {
+	if e.flags&flagLocation != 0 || e.end() == int(e.verLen)+int(e.idLen)+int(e.ctLen) {
 		return nil
 	}
 	return e.payload()
@@ -238,7 +282,8 @@ func (e *Entry) ContentType() []byte {
 	case e.flags&flagJSON != 0:
 		return jsonType[:len(jsonType):len(jsonType)]
 	case e.flags&flagCustomType != 0:
-		return e.buf[len(e.buf)-int(e.ctLen):]
+		end := e.end()
+		return e.buf[end-int(e.ctLen) : end : end]
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ const Module = "github.com/shortstock/shortstock/"
 // nothing of ours but each other.
 var leaves = []string{
 	"internal/keys", "internal/change", "internal/clock", "internal/wire",
-	"internal/obs", "internal/testutil", "internal/redistest",
+	"internal/obs", "internal/testutil", "internal/redistest", "internal/tlsfiles",
 }
 
 // Rule says what the packages under Prefix may import of ours: Imports for
@@ -46,9 +46,11 @@ var Rules = []Rule{
 	// Purge hooks send HTTP to CDNs; they know nothing of the origin.
 	{Prefix: "origin/purgehook", Imports: leaves},
 	{Prefix: "origin/adminsec", Imports: with(leaves, "origin/store")},
+	// The console is static files and their handler.
+	{Prefix: "origin/console", Imports: nil},
 	// The admin server: its own parts and the contract. Its tests run it
 	// over real backends.
-	{Prefix: "origin", Imports: with(leaves, "origin/store", "origin/adminsec", "origin/ledger", "origin/purgehook"), TestExtra: []string{"origin", "origin/embedded", "origin/redisstore"}},
+	{Prefix: "origin", Imports: with(leaves, "origin/store", "origin/adminsec", "origin/ledger", "origin/purgehook", "origin/console"), TestExtra: []string{"origin", "origin/embedded", "origin/redisstore"}},
 	// The edge talks to origins over HTTP only. Its real-origin tests
 	// (realorigin_test.go) start a real origin server to talk to.
 	{Prefix: "edge", Imports: with(leaves, "edge/cache"), TestExtra: []string{"origin", "origin/embedded", "origin/store"}},
@@ -56,6 +58,9 @@ var Rules = []Rule{
 	// The wiring layer, in its own order: topology < bench < cmd; faults
 	// (end-to-end tests) sits beside cmd.
 	{Prefix: "topology", Imports: wiring},
+	// The console's browser tests run a whole topology; the package holds
+	// nothing but them.
+	{Prefix: "topology/browsertest", Imports: nil, TestExtra: with(wiring, "topology")},
 	{Prefix: "bench", Imports: with(wiring, "topology")},
 	// The bench's commands run its servers (bare302 is bench's ceiling).
 	{Prefix: "bench/cmd", Imports: with(wiring, "topology", "bench")},

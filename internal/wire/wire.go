@@ -55,6 +55,12 @@ type LinkRecord struct {
 	// know visit limits send it; the edge then bounds how long the
 	// redirect may be cached downstream).
 	MaxVisits *int64 `json:"max_visits,omitempty"`
+	// ForwardQuery: the edge appends the request's query string to the
+	// target (and to a device target).
+	ForwardQuery bool `json:"forward_query,omitempty"`
+	// IOS and Android are device targets the edge picks by User-Agent.
+	IOS     string `json:"ios,omitempty"`
+	Android string `json:"android,omitempty"`
 }
 
 // Missing is the body of a 404 from the fetch endpoints: the key's version
@@ -63,12 +69,19 @@ type LinkRecord struct {
 type Missing struct {
 	Error   string `json:"error"`
 	Version uint64 `json:"version"`
+	// ValidSince is set for a link that exists but does not redirect yet:
+	// the edge must not serve its 404 past that instant.
+	ValidSince *time.Time `json:"valid_since,omitempty"`
 }
 
 // ClickBatch carries click counts an edge gathered since its last flush.
 type ClickBatch struct {
 	Edge   string           `json:"edge,omitempty"`
 	Counts map[string]int64 `json:"counts"`
+	// Batch and Hours: see analytics.go.
+	Batch string      `json:"batch,omitempty"`
+	At    int64       `json:"at,omitempty"` // unix seconds of the flush
+	Hours []ClickHour `json:"hours,omitempty"`
 }
 
 // MaxClickBatchBytes caps a click batch body.

@@ -25,8 +25,12 @@ import (
 //	moves     big-endian ledger seq -> moveRec: the stock ledger, never
 //	          trimmed by the change log's cap
 //	skuMoves  sku 0x00 big-endian ledger seq -> nothing: a SKU's movements
+//	tags      tag 0x00 code -> nothing: the live links of each tag, by code
+//	          (listing and export by tag; the links bucket itself is the
+//	          index by code)
 //
-// and "mhead", the partition's ledger head seq.
+// and "mhead", the partition's ledger head seq. The top-level "jobs"
+// bucket holds the bulk job queue (jobs.go).
 //
 // Everything a write touches is in its key's partition (a reservation ID
 // names its SKU's partition), so the partitions mirror the Redis backend's
@@ -48,8 +52,9 @@ var (
 	bucketLog     = []byte("log")
 	bucketMoves   = []byte("moves")
 	bucketSKUMove = []byte("skuMoves")
+	bucketTags    = []byte("tags")
 
-	subBuckets = [][]byte{bucketLinks, bucketStock, bucketRes, bucketHolds, bucketSettled, bucketIdem, bucketIdemAge, bucketLog, bucketMoves, bucketSKUMove}
+	subBuckets = [][]byte{bucketLinks, bucketStock, bucketRes, bucketHolds, bucketSettled, bucketIdem, bucketIdemAge, bucketLog, bucketMoves, bucketSKUMove, bucketTags}
 
 	partitionNames = func() (n [keys.Partitions][]byte) {
 		for p := range n {
@@ -64,7 +69,7 @@ type part struct {
 	p                                                     int
 	root                                                  *bolt.Bucket
 	links, stock, res, holds, settled, idem, idemAge, log *bolt.Bucket
-	moves, skuMoves                                       *bolt.Bucket
+	moves, skuMoves, tags                                 *bolt.Bucket
 }
 
 // partOf opens partition p's buckets in tx. A missing bucket means a
@@ -81,7 +86,7 @@ func partOf(tx *bolt.Tx, p int) (*part, error) {
 	}{
 		{bucketLinks, &pt.links}, {bucketStock, &pt.stock}, {bucketRes, &pt.res}, {bucketHolds, &pt.holds},
 		{bucketSettled, &pt.settled}, {bucketIdem, &pt.idem}, {bucketIdemAge, &pt.idemAge}, {bucketLog, &pt.log},
-		{bucketMoves, &pt.moves}, {bucketSKUMove, &pt.skuMoves},
+		{bucketMoves, &pt.moves}, {bucketSKUMove, &pt.skuMoves}, {bucketTags, &pt.tags},
 	} {
 		if *b.dst = root.Bucket(b.name); *b.dst == nil {
 			return nil, fmt.Errorf("%w: bucket %s/%s missing", errCorrupt, partitionNames[p], b.name)
@@ -138,6 +143,14 @@ func idemKey(sku, key string) []byte {
 	return append(b, key...)
 }
 
+// tagKey is a tags index key. Tags never contain 0x00.
+func tagKey(tag, code string) []byte {
+	b := make([]byte, 0, len(tag)+1+len(code))
+	b = append(b, tag...)
+	b = append(b, 0)
+	return append(b, code...)
+}
+
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
 // head returns the partition's head seq (0 before the first change).
@@ -187,6 +200,9 @@ func createLayout(tx *bolt.Tx) error {
 		}
 	case string(f) != string(formatValue):
 		return fmt.Errorf("embedded: the database has format %q; this version reads %q", f, formatValue)
+	}
+	if err := createJobsLayout(tx); err != nil {
+		return err
 	}
 	for _, name := range partitionNames {
 		root, err := tx.CreateBucketIfNotExists(name)

@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -32,6 +33,25 @@ func (s *Store) putLink(pt *part, code string, r *linkRec) error {
 	return s.appendChange(pt, keys.Key(keys.KindLink, code), r.version)
 }
 
+// setTags updates the tags index of code from old to new tags.
+func (pt *part) setTags(code string, old, new []string) error {
+	for _, t := range old {
+		if !slices.Contains(new, t) {
+			if err := pt.tags.Delete(tagKey(t, code)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, t := range new {
+		if !slices.Contains(old, t) {
+			if err := pt.tags.Put(tagKey(t, code), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func checkLinkFields(url string, redirect int) error {
 	if ok, why := store.ValidateURL(url); !ok {
 		return fmt.Errorf("%w: %s", store.ErrInvalid, why)
@@ -50,6 +70,15 @@ func (s *Store) CreateLink(ctx context.Context, l store.NewLink) (store.Link, er
 	if err := checkLinkFields(l.URL, l.Redirect); err != nil {
 		return store.Link{}, fmt.Errorf("embedded: create link: %w", err)
 	}
+	x := cloneExtras(l.LinkExtras)
+	x.Tags = store.NormTags(x.Tags)
+	if x.ValidSince != nil {
+		t := utc(*x.ValidSince)
+		x.ValidSince = &t
+	}
+	if ok, why := store.ValidateExtras(x, l.ExpiresAt); !ok {
+		return store.Link{}, fmt.Errorf("embedded: create link: %w: %s", store.ErrInvalid, why)
+	}
 	p := keys.Partition(keys.KindLink, l.Code)
 	var out store.Link
 	var derr error
@@ -63,7 +92,7 @@ func (s *Store) CreateLink(ctx context.Context, l store.NewLink) (store.Link, er
 		if err != nil {
 			return err
 		}
-		r := &linkRec{version: 1, live: true, url: l.URL, redirect: l.Redirect, createdAt: utc(l.CreatedAt)}
+		r := &linkRec{version: 1, live: true, url: l.URL, redirect: l.Redirect, createdAt: utc(l.CreatedAt), x: x}
 		if cur != nil {
 			if cur.live {
 				derr = fmt.Errorf("embedded: create link: %w: %s", store.ErrCodeTaken, l.Code)
@@ -74,6 +103,9 @@ func (s *Store) CreateLink(ctx context.Context, l store.NewLink) (store.Link, er
 		if l.ExpiresAt != nil {
 			t := utc(*l.ExpiresAt)
 			r.expiresAt = &t
+		}
+		if err := pt.setTags(l.Code, nil, x.Tags); err != nil {
+			return err
 		}
 		if err := s.putLink(pt, l.Code, r); err != nil {
 			return err
@@ -129,6 +161,10 @@ func (s *Store) UpdateLink(ctx context.Context, code string, lp store.LinkPatch)
 	if lp.Redirect != nil && !store.ValidRedirect(*lp.Redirect) {
 		return store.Link{}, fmt.Errorf("embedded: update link: %w: redirect status %d", store.ErrInvalid, *lp.Redirect)
 	}
+	if lp.ValidSince != nil {
+		t := utc(*lp.ValidSince)
+		lp.ValidSince = &t
+	}
 	p := keys.Partition(keys.KindLink, code)
 	var out store.Link
 	var derr error
@@ -162,6 +198,20 @@ func (s *Store) UpdateLink(ctx context.Context, code string, lp store.LinkPatch)
 		case lp.ExpiresAt != nil:
 			t := utc(*lp.ExpiresAt)
 			r.expiresAt = &t
+		}
+		oldTags := r.x.Tags
+		lp.ApplyExtras(&r.x)
+		if ok, why := store.ValidateExtras(r.x, r.expiresAt); !ok {
+			// Nothing is written: the transaction commits no change.
+			out = store.Link{}
+			derr = fmt.Errorf("embedded: update link: %w: %s", store.ErrInvalid, why)
+			return nil
+		}
+		if r.x.MaxVisits == nil {
+			r.visits = visitsRec{}
+		}
+		if err := pt.setTags(code, oldTags, r.x.Tags); err != nil {
+			return err
 		}
 		r.version++
 		if err := s.putLink(pt, code, r); err != nil {
@@ -202,6 +252,9 @@ func (s *Store) DeleteLink(ctx context.Context, code string) (uint64, error) {
 			}
 			derr = fmt.Errorf("embedded: delete link: %w: %q", store.ErrNotFound, code)
 			return nil
+		}
+		if err := pt.setTags(code, r.x.Tags, nil); err != nil {
+			return err
 		}
 		tomb := &linkRec{version: r.version + 1}
 		if err := s.putLink(pt, code, tomb); err != nil {

@@ -20,21 +20,28 @@ type linkRec struct {
 	createdAt time.Time
 	expiresAt *time.Time
 	clicks    int64
+	x         store.LinkExtras
+	visits    visitsRec
 }
 
 const (
 	linkLive      = 1 << 0
 	linkHasExpiry = 1 << 1
+	linkHasExt    = 1 << 2
 )
 
 func (r *linkRec) encode() []byte {
 	e := enc{b: make([]byte, 0, 32+len(r.url))}
 	e.byte(recordFormat)
 	var flags byte
+	var bits uint64
 	if r.live {
 		flags |= linkLive
 		if r.expiresAt != nil {
 			flags |= linkHasExpiry
+		}
+		if bits = extBits(&r.x, &r.visits); bits != 0 {
+			flags |= linkHasExt
 		}
 	}
 	e.byte(flags)
@@ -47,6 +54,9 @@ func (r *linkRec) encode() []byte {
 			e.time(*r.expiresAt)
 		}
 		e.uvarint(uint64(r.clicks))
+		if bits != 0 {
+			e.linkExt(bits, &r.x, &r.visits)
+		}
 	}
 	return e.b
 }
@@ -58,7 +68,7 @@ func decodeLink(b []byte) (linkRec, error) {
 		d.fail("link format")
 	}
 	flags := d.byte("link flags")
-	if flags&^(linkLive|linkHasExpiry) != 0 || flags == linkHasExpiry {
+	if flags&^(linkLive|linkHasExpiry|linkHasExt) != 0 || flags&linkLive == 0 && flags != 0 {
 		d.fail("link flags")
 	}
 	r.live = flags&linkLive != 0
@@ -78,6 +88,9 @@ func decodeLink(b []byte) (linkRec, error) {
 			r.expiresAt = &t
 		}
 		r.clicks = d.count("link clicks")
+		if flags&linkHasExt != 0 {
+			d.linkExt(&r.x, &r.visits)
+		}
 	}
 	if err := d.done("link"); err != nil {
 		return linkRec{}, err
@@ -91,6 +104,7 @@ func (r *linkRec) link(code string) store.Link {
 		return l
 	}
 	l.URL, l.Redirect, l.CreatedAt, l.Clicks = r.url, r.redirect, r.createdAt, r.clicks
+	l.LinkExtras = cloneExtras(r.x)
 	if r.expiresAt != nil {
 		t := *r.expiresAt
 		l.ExpiresAt = &t

@@ -72,20 +72,8 @@ func (s *Store) AdjustStock(ctx context.Context, sku, warehouse string, delta in
 // the same transaction.
 func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.StockView, error) {
 	op := w.Op + " stock"
-	if err := w.Check(); err != nil {
+	if err := checkWrite(&w); err != nil {
 		return store.StockView{}, fmt.Errorf("embedded: %s: %w", op, err)
-	}
-	if err := checkStockArgs(w.SKU, w.Warehouse); err != nil {
-		return store.StockView{}, fmt.Errorf("embedded: %s: %w", op, err)
-	}
-	if w.Op == store.OpTransfer && !keys.ValidWarehouse(w.To) {
-		return store.StockView{}, fmt.Errorf("embedded: %s: %w: warehouse %q", op, store.ErrInvalid, w.To)
-	}
-	switch {
-	case w.Op == store.OpSet && (w.Qty < 0 || w.Qty > maxQty):
-		return store.StockView{}, fmt.Errorf("embedded: %s: %w: on_hand %d outside 0..%d", op, store.ErrInvalid, w.Qty, int64(maxQty))
-	case w.Qty < -maxQty || w.Qty > maxQty:
-		return store.StockView{}, fmt.Errorf("embedded: %s: %w: quantity %d outside ±%d", op, store.ErrInvalid, w.Qty, int64(maxQty))
 	}
 	meta := moveMeta{reason: w.Reason, ref: w.Ref, actor: w.Actor, ik: w.IdempotencyKey}
 	p := keys.Partition(keys.KindStock, w.SKU)
@@ -152,6 +140,27 @@ func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.Stock
 		out.SKU = w.SKU
 	}
 	return out, derr
+}
+
+// checkWrite validates a stock write before any transaction: the same
+// checks for a synchronous write and a bulk job's line.
+func checkWrite(w *store.StockWrite) error {
+	if err := w.Check(); err != nil {
+		return err
+	}
+	if err := checkStockArgs(w.SKU, w.Warehouse); err != nil {
+		return err
+	}
+	if w.Op == store.OpTransfer && !keys.ValidWarehouse(w.To) {
+		return fmt.Errorf("%w: warehouse %q", store.ErrInvalid, w.To)
+	}
+	switch {
+	case w.Op == store.OpSet && (w.Qty < 0 || w.Qty > maxQty):
+		return fmt.Errorf("%w: on_hand %d outside 0..%d", store.ErrInvalid, w.Qty, int64(maxQty))
+	case w.Qty < -maxQty || w.Qty > maxQty:
+		return fmt.Errorf("%w: quantity %d outside ±%d", store.ErrInvalid, w.Qty, int64(maxQty))
+	}
+	return nil
 }
 
 // applyStockWrite checks w against r and changes r, returning the

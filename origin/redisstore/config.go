@@ -1,8 +1,10 @@
 package redisstore
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -25,6 +27,11 @@ type Config struct {
 	// empty Username). Default none.
 	Username string
 	Password string
+	// TLS, when set, connects with TLS (Redis's tls-port; rediss:// on
+	// the command line) to every node and the replica: RootCAs for a
+	// private CA, Certificates for a client certificate (Redis's
+	// tls-auth-clients). Default nil: plain TCP.
+	TLS *tls.Config
 	// DialTimeout bounds connecting. Default 500ms: on a LAN anything slower
 	// is down, and callers should get ErrUnavailable quickly.
 	DialTimeout time.Duration
@@ -59,6 +66,31 @@ type Config struct {
 	// several deployments can share one Redis. Default "ss"; no braces or
 	// whitespace.
 	KeyPrefix string
+	// WaitReplicas is how many replicas must hold a stock or reservation
+	// write before it is acknowledged: the write script is followed by
+	// WAIT WaitReplicas WaitTimeout on the same connection, and a WAIT
+	// that times out makes the call fail with store.ErrOutcomeUnknown (the
+	// write was applied on the master and may be lost in a failover; a
+	// retry with the same idempotency key is safe). Default 0: automatic,
+	// 1 when New finds a master with a connected replica (a cluster with
+	// replicas, a standalone primary with one), none otherwise. Links and
+	// clicks never wait.
+	WaitReplicas int
+	// WaitDisabled turns WAIT off even when replicas exist: a write
+	// acknowledged just before its master dies can then be lost in the
+	// failover. Default false.
+	WaitDisabled bool
+	// WaitTimeout bounds each WAIT. It must be below ReadTimeout (the WAIT
+	// is pipelined behind the script). Default 500ms.
+	WaitTimeout time.Duration
+	// UnsafeConfig says what New does when a Redis node's persistence or
+	// eviction settings cannot keep acknowledged writes (see
+	// CheckServerConfig): UnsafeRefuse (default) fails with
+	// ErrUnsafeServerConfig, UnsafeWarn logs a warning and goes on.
+	UnsafeConfig string
+	// Logger receives the store's warnings (unsafe settings, epoch
+	// changes). Default slog.Default().
+	Logger *slog.Logger
 	// Clock stamps change records (AtUnixMs) for writes that carry no time
 	// of their own. Default clock.Real{}.
 	Clock clock.Clock
@@ -73,6 +105,13 @@ const (
 	DefaultIdempotencyTTL       = 24 * time.Hour
 	DefaultReservationRetention = 7 * 24 * time.Hour
 	DefaultKeyPrefix            = "ss"
+	DefaultWaitTimeout          = 500 * time.Millisecond
+)
+
+// UnsafeConfig values.
+const (
+	UnsafeRefuse = "refuse"
+	UnsafeWarn   = "warn"
 )
 
 // DefaultConfig returns a Config for addrs with every default filled in.
@@ -86,6 +125,9 @@ func DefaultConfig(addrs []string) Config {
 		IdempotencyTTL:       DefaultIdempotencyTTL,
 		ReservationRetention: DefaultReservationRetention,
 		KeyPrefix:            DefaultKeyPrefix,
+		WaitTimeout:          DefaultWaitTimeout,
+		UnsafeConfig:         UnsafeRefuse,
+		Logger:               slog.Default(),
 		Clock:                clock.Real{},
 	}
 }
@@ -121,6 +163,15 @@ func (c Config) normalize() (Config, error) {
 	if c.Clock == nil {
 		c.Clock = d.Clock
 	}
+	if c.WaitTimeout == 0 {
+		c.WaitTimeout = d.WaitTimeout
+	}
+	if c.UnsafeConfig == "" {
+		c.UnsafeConfig = d.UnsafeConfig
+	}
+	if c.Logger == nil {
+		c.Logger = d.Logger
+	}
 	c.Addrs = append([]string(nil), c.Addrs...)
 
 	var errs []error
@@ -137,6 +188,7 @@ func (c Config) normalize() (Config, error) {
 	for name, v := range map[string]time.Duration{
 		"DialTimeout": c.DialTimeout, "ReadTimeout": c.ReadTimeout, "WriteTimeout": c.WriteTimeout,
 		"IdempotencyTTL": c.IdempotencyTTL, "ReservationRetention": c.ReservationRetention,
+		"WaitTimeout": c.WaitTimeout,
 	} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))
@@ -147,6 +199,18 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.ReservationRetention < c.IdempotencyTTL {
 		errs = append(errs, fmt.Errorf("ReservationRetention (%v) must be at least IdempotencyTTL (%v)", c.ReservationRetention, c.IdempotencyTTL))
+	}
+	if c.WaitReplicas < 0 {
+		errs = append(errs, errors.New("WaitReplicas must not be negative (WaitDisabled turns WAIT off)"))
+	}
+	if c.WaitTimeout > 0 && c.WaitTimeout < time.Millisecond {
+		errs = append(errs, errors.New("WaitTimeout must be at least 1ms (WAIT counts milliseconds)"))
+	}
+	if c.WaitTimeout >= c.ReadTimeout && c.ReadTimeout > 0 {
+		errs = append(errs, fmt.Errorf("WaitTimeout (%v) must be below ReadTimeout (%v): the reply of a WAIT comes after the wait", c.WaitTimeout, c.ReadTimeout))
+	}
+	if c.UnsafeConfig != UnsafeRefuse && c.UnsafeConfig != UnsafeWarn {
+		errs = append(errs, fmt.Errorf("UnsafeConfig %q must be %q or %q", c.UnsafeConfig, UnsafeRefuse, UnsafeWarn))
 	}
 	if c.PoolSize < 0 {
 		errs = append(errs, errors.New("PoolSize must not be negative"))

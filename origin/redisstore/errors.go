@@ -69,3 +69,8 @@ func (s *Store) refreshTopology() {
 		cc.ReloadState(context.Background())
 	}
 }
+
+// ErrUnsafeServerConfig: New found a Redis node whose persistence or
+// eviction settings cannot keep acknowledged writes (or whose settings it
+// could not read), and Config.UnsafeConfig is UnsafeRefuse.
+var ErrUnsafeServerConfig = errors.New("redisstore: unsafe Redis settings")

@@ -2,8 +2,10 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // onceCmd is a command go-redis must send at most once. go-redis retries a
@@ -36,16 +38,30 @@ func (s *Store) run(ctx context.Context, sc *script, keys []string, args ...any)
 	if s.closed.Load() {
 		return nil, s.classify(sc.name, redis.ErrClosed)
 	}
-	cmd := onceCmd{redis.NewCmd(ctx, evalArgs("evalsha", sc.sha, keys, args)...)}
-	err := s.rw.Process(ctx, cmd)
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		cmd = onceCmd{redis.NewCmd(ctx, evalArgs("eval", sc.src, keys, args)...)}
-		err = s.rw.Process(ctx, cmd)
+	for round := 0; ; round++ {
+		cmd := onceCmd{redis.NewCmd(ctx, evalArgs("evalsha", sc.sha, keys, args)...)}
+		err := s.rw.Process(ctx, cmd)
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			cmd = onceCmd{redis.NewCmd(ctx, evalArgs("eval", sc.src, keys, args)...)}
+			err = s.rw.Process(ctx, cmd)
+		}
+		if err != nil {
+			if sc == scriptFeed {
+				return nil, s.classify(sc.name, err)
+			}
+			return nil, s.writeErr(sc.name, err)
+		}
+		if !isFence(cmd.Val()) {
+			return cmd.Val(), nil
+		}
+		// The partition's epoch is not active on this node: nothing ran.
+		if round >= maxFenceRounds {
+			return nil, fmt.Errorf("%w: redisstore: %s: the partition's master keeps changing", store.ErrUnavailable, sc.name)
+		}
+		if err := s.fence(ctx, keys[0]); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, s.classify(sc.name, err)
-	}
-	return cmd.Val(), nil
 }
 
 // batchCall is one script call in a pipelined batch.
@@ -77,10 +93,10 @@ func (s *Store) runBatch(ctx context.Context, sc *script, calls []*batchCall) er
 	var first error
 	for i, c := range calls {
 		err := cmds[i].Err()
-		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if (err != nil && redis.HasErrorPrefix(err, "NOSCRIPT")) || (err == nil && isFence(cmds[i].Val())) {
 			c.val, c.err = s.run(ctx, sc, c.keys, c.args...)
 		} else if err != nil {
-			c.err = s.classify(sc.name, err)
+			c.err = s.writeErr(sc.name, err)
 		} else {
 			c.val = cmds[i].Val()
 		}

@@ -22,12 +22,23 @@ import (
 //	<prefix>:{p17}:mseq              the partition's ledger counter
 //	<prefix>:{p17}:ms:<sku>          a SKU's movements (stream, entry ID "<ledger seq>-0"), never trimmed
 //	<prefix>:{p17}:mlog              the partition's ledger order (stream of sku names, same IDs), never trimmed
+//	<prefix>:{p17}:codes             ZSET (score 0, by lex) of the partition's live link codes: the listing index
+//	<prefix>:{p17}:tag:<tag>         ZSET (score 0, by lex) of the live codes with that tag
+//
+// Bulk jobs (jobs.go) have their own hash tag per job, plus one queue key
+// and a line bitmap per (partition, job):
+//
+//	<prefix>:{j<id>}:job             job hash (st, n, ok, ko, e, a, ct, c, x, o, lu)
+//	<prefix>:{j<id>}:c:<i>           chunk i of the job's lines (store.EncodeJobChunk)
+//	<prefix>:jobs                    ZSET of pending job IDs by creation (unix ms)
+//	<prefix>:{p17}:jb:<id>           bitmap of the job's lines applied in this partition
 type keyspace struct {
-	part [keys.Partitions]string // "<prefix>:{p17}:"
+	prefix string
+	part   [keys.Partitions]string // "<prefix>:{p17}:"
 }
 
 func newKeyspace(prefix string) *keyspace {
-	ks := &keyspace{}
+	ks := &keyspace{prefix: prefix}
 	for p := range ks.part {
 		ks.part[p] = prefix + ":{p" + strconv.Itoa(p) + "}:"
 	}
@@ -49,6 +60,8 @@ func (k *keyspace) stockIdem(p int, sku, key string) string {
 func (k *keyspace) moves(p int, sku string) string { return k.part[p] + "ms:" + sku }
 func (k *keyspace) moveSeq(p int) string           { return k.part[p] + "mseq" }
 func (k *keyspace) moveLog(p int) string           { return k.part[p] + "mlog" }
+func (k *keyspace) codes(p int) string             { return k.part[p] + "codes" }
+func (k *keyspace) tag(p int, tag string) string   { return k.part[p] + "tag:" + tag }
 
 // idem is the idempotency record of (sku, key). The SKU's length comes
 // first because SKUs and keys may both contain ':' ("a:b"+"c" must not meet
@@ -58,3 +71,10 @@ func (k *keyspace) moveLog(p int) string           { return k.part[p] + "mlog" }
 func (k *keyspace) idem(p int, sku, key string) string {
 	return k.part[p] + "idem:" + strconv.Itoa(len(sku)) + ":" + sku + ":" + key
 }
+
+func (k *keyspace) job(id string) string { return k.prefix + ":{j" + id + "}:job" }
+func (k *keyspace) jobChunk(id string, i int) string {
+	return k.prefix + ":{j" + id + "}:c:" + strconv.Itoa(i)
+}
+func (k *keyspace) jobQueue() string                { return k.prefix + ":jobs" }
+func (k *keyspace) jobBits(p int, id string) string { return k.part[p] + "jb:" + id }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/shortstock/shortstock/internal/keys"
@@ -21,15 +22,20 @@ func (s *Store) CreateLink(ctx context.Context, l store.NewLink) (store.Link, er
 	if !store.ValidRedirect(l.Redirect) {
 		return store.Link{}, fmt.Errorf("%w: redirect status %d", store.ErrInvalid, l.Redirect)
 	}
+	x := normExtras(l.LinkExtras)
+	if ok, why := store.ValidateExtras(x, l.ExpiresAt); !ok {
+		return store.Link{}, fmt.Errorf("%w: %s", store.ErrInvalid, why)
+	}
 	p := keys.Partition(keys.KindLink, l.Code)
 	exp := ""
 	if l.ExpiresAt != nil {
 		exp = encodeTime(*l.ExpiresAt)
 	}
+	args := []any{keys.Key(keys.KindLink, l.Code), s.nowMs(), s.cfg.ChangeStreamMaxLen,
+		l.URL, l.Redirect, exp, encodeTime(l.CreatedAt), l.Code, strings.Join(x.Tags, ",")}
+	args = appendExtraFields(args, x)
 	v, err := s.run(ctx, scriptLinkCreate,
-		[]string{s.ks.link(p, l.Code), s.ks.seq(p), s.ks.log(p)},
-		keys.Key(keys.KindLink, l.Code), s.nowMs(), s.cfg.ChangeStreamMaxLen,
-		l.URL, l.Redirect, exp, encodeTime(l.CreatedAt))
+		[]string{s.ks.link(p, l.Code), s.ks.seq(p), s.ks.log(p)}, args...)
 	if err != nil {
 		return store.Link{}, err
 	}
@@ -43,7 +49,7 @@ func (s *Store) CreateLink(ctx context.Context, l store.NewLink) (store.Link, er
 	}
 	switch tag {
 	case "ok":
-		out := store.Link{Code: l.Code, URL: l.URL, Redirect: l.Redirect, CreatedAt: normTime(l.CreatedAt), Version: ver}
+		out := store.Link{Code: l.Code, URL: l.URL, Redirect: l.Redirect, CreatedAt: normTime(l.CreatedAt), Version: ver, LinkExtras: x}
 		if l.ExpiresAt != nil {
 			t := normTime(*l.ExpiresAt)
 			out.ExpiresAt = &t
@@ -115,11 +121,28 @@ func (s *Store) UpdateLink(ctx context.Context, code string, lp store.LinkPatch)
 	case lp.ExpiresAt != nil:
 		expMode, exp = "set", encodeTime(*lp.ExpiresAt)
 	}
+	// The extras the patch sets are checked here on their own; that
+	// valid_since stays before expires_at is checked by the script, which
+	// sees the stored values.
+	var px store.LinkExtras
+	lp.ApplyExtras(&px)
+	if ok, why := store.ValidateExtras(px, nil); !ok {
+		return store.Link{}, fmt.Errorf("%w: %s", store.ErrInvalid, why)
+	}
+	setTags, tags := "0", ""
+	if lp.Tags != nil {
+		setTags, tags = "1", strings.Join(px.Tags, ",")
+	}
+	clearVisits := "0"
+	if lp.ClearMaxVisits {
+		clearVisits = "1"
+	}
 	p := keys.Partition(keys.KindLink, code)
+	args := []any{keys.Key(keys.KindLink, code), s.nowMs(), s.cfg.ChangeStreamMaxLen,
+		setURL, url, setRd, rd, expMode, exp, code, setTags, tags, clearVisits}
+	args = appendPatchFields(args, lp, px)
 	v, err := s.run(ctx, scriptLinkUpdate,
-		[]string{s.ks.link(p, code), s.ks.seq(p), s.ks.log(p)},
-		keys.Key(keys.KindLink, code), s.nowMs(), s.cfg.ChangeStreamMaxLen,
-		setURL, url, setRd, rd, expMode, exp)
+		[]string{s.ks.link(p, code), s.ks.seq(p), s.ks.log(p)}, args...)
 	if err != nil {
 		return store.Link{}, err
 	}
@@ -139,6 +162,9 @@ func (s *Store) UpdateLink(ctx context.Context, code string, lp store.LinkPatch)
 		}
 		l, _, err := linkFromHash(code, h)
 		return l, err
+	case "invalid":
+		why, _ := at(rest, 0)
+		return store.Link{}, fmt.Errorf("%w: %v", store.ErrInvalid, why)
 	case "nf":
 		ver, err := firstVersion(rest)
 		if err != nil {
@@ -157,7 +183,7 @@ func (s *Store) DeleteLink(ctx context.Context, code string) (uint64, error) {
 	p := keys.Partition(keys.KindLink, code)
 	v, err := s.run(ctx, scriptLinkDelete,
 		[]string{s.ks.link(p, code), s.ks.seq(p), s.ks.log(p)},
-		keys.Key(keys.KindLink, code), s.nowMs(), s.cfg.ChangeStreamMaxLen)
+		keys.Key(keys.KindLink, code), s.nowMs(), s.cfg.ChangeStreamMaxLen, code)
 	if err != nil {
 		return 0, err
 	}
@@ -219,6 +245,9 @@ func linkFromHash(code string, h map[string]string) (l store.Link, live bool, er
 		if l.Clicks, err = toInt(c); err != nil {
 			return store.Link{Code: code}, false, err
 		}
+	}
+	if l.LinkExtras, err = extrasFromHash(h); err != nil {
+		return store.Link{Code: code}, false, err
 	}
 	return l, true, nil
 }

@@ -27,7 +27,7 @@ func (s *Store) Reserve(ctx context.Context, r store.ReserveRequest) (store.Rese
 		r.Now = s.clock.Now()
 	}
 	exp := r.Now.Add(r.TTL)
-	v, err := s.run(ctx, scriptReserve, s.reserveKeys(p, r.SKU, r.ID, r.IdempotencyKey), s.reserveArgs(r, exp)...)
+	v, err := s.runDurable(ctx, scriptReserve, s.reserveKeys(p, r.SKU, r.ID, r.IdempotencyKey), s.reserveArgs(r, exp)...)
 	if err != nil {
 		return store.Reservation{}, err
 	}
@@ -150,7 +150,7 @@ func (s *Store) CommitReservation(ctx context.Context, id string, now time.Time)
 	if now.IsZero() {
 		now = s.clock.Now()
 	}
-	v, err := s.run(ctx, scriptCommit,
+	v, err := s.runDurable(ctx, scriptCommit,
 		[]string{s.ks.reservation(p, id), s.ks.holds(p), s.ks.seq(p), s.ks.log(p)},
 		millis(now), s.cfg.ChangeStreamMaxLen, secs(now), nanos(now), id,
 		s.ks.stockPrefix(p), s.cfg.ReservationRetention.Milliseconds())
@@ -166,7 +166,7 @@ func (s *Store) ReleaseReservation(ctx context.Context, id string) (store.Reserv
 	if err != nil {
 		return store.Reservation{}, fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
-	v, err := s.run(ctx, scriptRelease,
+	v, err := s.runDurable(ctx, scriptRelease,
 		[]string{s.ks.reservation(p, id), s.ks.holds(p), s.ks.seq(p), s.ks.log(p)},
 		s.nowMs(), s.cfg.ChangeStreamMaxLen, id,
 		s.ks.stockPrefix(p), s.cfg.ReservationRetention.Milliseconds())
@@ -263,7 +263,7 @@ func (s *Store) ExtendReservation(ctx context.Context, id string, now time.Time,
 		now = s.clock.Now()
 	}
 	exp := now.Add(ttl)
-	v, err := s.run(ctx, scriptExtend, []string{s.ks.reservation(p, id), s.ks.holds(p)},
+	v, err := s.runDurable(ctx, scriptExtend, []string{s.ks.reservation(p, id), s.ks.holds(p)},
 		secs(now), nanos(now), secs(exp), nanos(exp), millis(exp), id)
 	if err != nil {
 		return store.Reservation{}, err

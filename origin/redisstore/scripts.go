@@ -10,7 +10,8 @@ import (
 //go:embed lua/*.lua
 var luaFS embed.FS
 
-// script is one Lua script: common.lua followed by its body. Its SHA1 is
+// script is one Lua script: common.lua, then fence.lua for the scripts
+// that make versions or seqs (see fence.go), then its body. Its SHA1 is
 // computed here, so EVALSHA needs no SCRIPT LOAD round trip first.
 type script struct {
 	name string
@@ -18,40 +19,57 @@ type script struct {
 	sha  string
 }
 
-func loadScript(name string) *script {
-	common, err := luaFS.ReadFile("lua/common.lua")
-	if err != nil {
-		panic(fmt.Sprintf("redisstore: embedded common.lua: %v", err)) // build defect, caught by any test
+func loadScript(name string) *script { return load(name, false) }
+
+// loadFenced loads a script that makes versions or seqs: it runs only on
+// a node whose partition epoch is active (see fence.go).
+func loadFenced(name string) *script { return load(name, true) }
+
+func load(name string, fenced bool) *script {
+	src := embedded("common")
+	if fenced {
+		src += embedded("fence")
 	}
-	body, err := luaFS.ReadFile("lua/" + name + ".lua")
-	if err != nil {
-		panic(fmt.Sprintf("redisstore: embedded %s.lua: %v", name, err))
-	}
-	src := string(common) + string(body)
+	src += embedded(name)
 	sum := sha1.Sum([]byte(src))
 	return &script{name: name, src: src, sha: hex.EncodeToString(sum[:])}
 }
 
+func embedded(name string) string {
+	b, err := luaFS.ReadFile("lua/" + name + ".lua")
+	if err != nil {
+		panic(fmt.Sprintf("redisstore: embedded %s.lua: %v", name, err)) // build defect, caught by any test
+	}
+	return string(b)
+}
+
 // The scripts, loaded once at init from the embedded files.
 var (
-	scriptLinkCreate   = loadScript("link_create")
-	scriptLinkUpdate   = loadScript("link_update")
-	scriptLinkDelete   = loadScript("link_delete")
+	scriptLinkCreate   = loadFenced("link_create")
+	scriptLinkUpdate   = loadFenced("link_update")
+	scriptLinkDelete   = loadFenced("link_delete")
 	scriptClicks       = loadScript("clicks")
-	scriptStockWrite   = loadScript("stock_write")
+	scriptStockWrite   = loadFenced("stock_write")
 	scriptIdemClaim    = loadScript("idem_claim")
-	scriptStockRebuild = loadScript("stock_rebuild")
+	scriptStockRebuild = loadFenced("stock_rebuild")
 	scriptFeed         = loadScript("feed")
 	scriptExtend       = loadScript("extend")
-	scriptReserve      = loadScript("reserve")
-	scriptCommit       = loadScript("commit")
-	scriptRelease      = loadScript("release")
-	scriptExpire       = loadScript("expire")
-	scriptPurge        = loadScript("purge")
+	scriptReserve      = loadFenced("reserve")
+	scriptCommit       = loadFenced("commit")
+	scriptRelease      = loadFenced("release")
+	scriptExpire       = loadFenced("expire")
+	scriptPurge        = loadFenced("purge")
+	scriptFencePrepare = loadScript("fence_prepare")
+	scriptFenceActive  = loadScript("fence_activate")
+	scriptJobCreate    = loadScript("job_create")
+	scriptJobClaim     = loadScript("job_claim")
+	scriptJobProgress  = loadScript("job_progress")
+	scriptVisitLease   = loadScript("visit_lease")
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
 		scriptStockWrite, scriptIdemClaim, scriptStockRebuild, scriptFeed, scriptExtend, scriptReserve, scriptCommit,
-		scriptRelease, scriptExpire, scriptPurge,
+		scriptRelease, scriptExpire, scriptPurge, scriptFencePrepare, scriptFenceActive,
+		scriptJobCreate, scriptJobClaim, scriptJobProgress, scriptVisitLease,
 	}
 )

@@ -23,20 +23,8 @@ func (s *Store) AdjustStock(ctx context.Context, sku, warehouse string, delta in
 // WriteStock runs a set, adjust or transfer in one script that also
 // appends its movements and its change.
 func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.StockView, error) {
-	if err := w.Check(); err != nil {
+	if err := checkWrite(&w); err != nil {
 		return store.StockView{}, err
-	}
-	if err := checkStockArgs(w.SKU, w.Warehouse); err != nil {
-		return store.StockView{}, err
-	}
-	if w.Op == store.OpTransfer && !keys.ValidWarehouse(w.To) {
-		return store.StockView{}, fmt.Errorf("%w: warehouse %q", store.ErrInvalid, w.To)
-	}
-	switch {
-	case w.Op == store.OpSet && (w.Qty < 0 || w.Qty > maxQty):
-		return store.StockView{}, fmt.Errorf("%w: on_hand %d outside 0..%d", store.ErrInvalid, w.Qty, maxQty)
-	case w.Qty < -maxQty || w.Qty > maxQty:
-		return store.StockView{}, fmt.Errorf("%w: quantity %d outside ±%d", store.ErrInvalid, w.Qty, maxQty)
 	}
 	if w.IdempotencyKey != "" {
 		// Claim the key in its own partition first: the write below runs in
@@ -57,11 +45,32 @@ func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.Stock
 			return store.StockView{}, err
 		}
 	}
-	v, err := s.run(ctx, scriptStockWrite, s.stockWriteKeys(&w), s.stockWriteArgs(&w)...)
+	v, err := s.runDurable(ctx, scriptStockWrite, s.stockWriteKeys(&w), s.stockWriteArgs(&w)...)
 	if err != nil {
 		return store.StockView{}, err
 	}
 	return stockWriteResult(&w, v)
+}
+
+// checkWrite validates a stock write before any script: the same checks
+// for a synchronous write and a bulk job's line.
+func checkWrite(w *store.StockWrite) error {
+	if err := w.Check(); err != nil {
+		return err
+	}
+	if err := checkStockArgs(w.SKU, w.Warehouse); err != nil {
+		return err
+	}
+	if w.Op == store.OpTransfer && !keys.ValidWarehouse(w.To) {
+		return fmt.Errorf("%w: warehouse %q", store.ErrInvalid, w.To)
+	}
+	switch {
+	case w.Op == store.OpSet && (w.Qty < 0 || w.Qty > maxQty):
+		return fmt.Errorf("%w: on_hand %d outside 0..%d", store.ErrInvalid, w.Qty, maxQty)
+	case w.Qty < -maxQty || w.Qty > maxQty:
+		return fmt.Errorf("%w: quantity %d outside ±%d", store.ErrInvalid, w.Qty, maxQty)
+	}
+	return nil
 }
 
 func (s *Store) stockWriteKeys(w *store.StockWrite) []string {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 	"github.com/shortstock/shortstock/internal/clock"
+	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -24,6 +26,12 @@ type Store struct {
 	// from masters only (GetLinkPrimary, GetStockPrimary) and is rw unless
 	// rw itself routes reads to replicas (a cluster with ReadOnly).
 	rw, ro, primary redis.UniversalClient
+
+	log  *slog.Logger
+	wait int // replicas every stock and reservation write waits for; 0: none
+	// fencing serializes fence per partition (see fence.go).
+	fencing [keys.Partitions]sync.Mutex
+	fenced  [keys.Partitions]atomic.Uint64 // fences completed, per partition
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -45,11 +53,15 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, ks: newKeyspace(cfg.KeyPrefix), clock: cfg.Clock}
+	s := &Store{cfg: cfg, ks: newKeyspace(cfg.KeyPrefix), clock: cfg.Clock, log: cfg.Logger}
 	if err := s.connect(); err != nil {
 		return nil, err
 	}
 	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.checkServers(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -76,6 +88,7 @@ func (s *Store) connect() (err error) {
 			Addrs:          addrs,
 			Username:       c.Username,
 			Password:       c.Password,
+			TLSConfig:      c.TLS,
 			ReadOnly:       readOnly,
 			RouteByLatency: readOnly,
 			DialTimeout:    c.DialTimeout,

@@ -1,6 +1,13 @@
 package redisstore_test
 
-import "net"
+import (
+	"bytes"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+)
 
 // deadAddr returns a loopback address nobody listens on (a port that was
 // free a moment ago).
@@ -13,3 +20,27 @@ func deadAddr() (string, error) {
 	l.Close()
 	return addr, nil
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// logBuffer collects a store's log lines for tests that check a warning.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }

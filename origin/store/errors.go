@@ -26,8 +26,14 @@ var (
 	ErrInvalidReason = errors.New("invalid reason")
 	// ErrInvalid: input a store refuses (it should have been caught earlier).
 	ErrInvalid = errors.New("invalid input")
-	// ErrUnavailable: storage cannot be reached; nothing was applied.
+	// ErrUnavailable: storage cannot be reached; nothing was applied,
+	// unless the error also wraps ErrOutcomeUnknown.
 	ErrUnavailable = errors.New("storage unavailable")
+	// ErrOutcomeUnknown: a write may or may not have been applied (its
+	// reply was lost, or it was applied but not confirmed on the replicas
+	// it must reach before it is acknowledged). Backends wrap it together
+	// with ErrUnavailable; a retry with the same idempotency key is safe.
+	ErrOutcomeUnknown = errors.New("outcome unknown")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store closed")
 )

@@ -14,6 +14,7 @@ type Link struct {
 	// Flags are warnings about the link the admin API computes from its
 	// URL when it shows it (FlagIDNHomograph); stores leave them empty.
 	Flags []string `json:"flags,omitempty"`
+	LinkExtras
 }
 
 // Expired reports whether the link has expired at now.
@@ -28,6 +29,7 @@ type NewLink struct {
 	Redirect  int
 	ExpiresAt *time.Time
 	CreatedAt time.Time
+	LinkExtras
 }
 
 // LinkPatch changes some fields of a link; nil fields are left alone.
@@ -37,6 +39,60 @@ type LinkPatch struct {
 	Redirect    *int
 	ExpiresAt   *time.Time
 	ClearExpiry bool
+
+	// Extras: nil leaves a field alone; the Clear flags set it to null.
+	Tags            *[]string
+	Title           *string
+	MaxVisits       *int64
+	ClearMaxVisits  bool
+	ValidSince      *time.Time
+	ClearValidSince bool
+	ForwardQuery    *bool
+	// Targets replaces the targets (an empty Targets removes them).
+	Targets *Targets
+}
+
+// ApplyExtras applies the patch's extras to x (the store's record after the
+// patch), normalising tags.
+func (p LinkPatch) ApplyExtras(x *LinkExtras) {
+	if p.Tags != nil {
+		x.Tags = NormTags(*p.Tags)
+	}
+	if p.Title != nil {
+		x.Title = *p.Title
+	}
+	switch {
+	case p.ClearMaxVisits:
+		x.MaxVisits = nil
+	case p.MaxVisits != nil:
+		v := *p.MaxVisits
+		x.MaxVisits = &v
+	}
+	switch {
+	case p.ClearValidSince:
+		x.ValidSince = nil
+	case p.ValidSince != nil:
+		t := p.ValidSince.UTC()
+		x.ValidSince = &t
+	}
+	if p.ForwardQuery != nil {
+		x.ForwardQuery = *p.ForwardQuery
+	}
+	if p.Targets != nil {
+		if p.Targets.Empty() {
+			x.Targets = nil
+		} else {
+			t := *p.Targets
+			x.Targets = &t
+		}
+	}
+}
+
+// Empty reports whether the patch changes nothing.
+func (p LinkPatch) Empty() bool {
+	return p.URL == nil && p.Redirect == nil && p.ExpiresAt == nil && !p.ClearExpiry &&
+		p.Tags == nil && p.Title == nil && p.MaxVisits == nil && !p.ClearMaxVisits &&
+		p.ValidSince == nil && !p.ClearValidSince && p.ForwardQuery == nil && p.Targets == nil
 }
 
 // WarehouseStock is one warehouse's stock of a SKU.

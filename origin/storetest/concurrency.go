@@ -238,6 +238,8 @@ func nosStep(t *testing.T, s store.Store, m *nosModel, clk *nosClock, rng *rand.
 		default:
 			t.Errorf("transfer %s %s->%s %d: %v", sku, from, to, qty, err)
 		}
+	case op < 85:
+		nosBulk(t, s, m, rng)
 	case op < 90:
 		delta := rng.Int64N(9) - 4 // -4..4
 		if delta == 0 {
@@ -257,6 +259,72 @@ func nosStep(t *testing.T, s store.Store, m *nosModel, clk *nosClock, rng *rand.
 	default:
 		if _, err := s.ExpireHolds(ctx, clk.now(), 1+rng.IntN(5)); err != nil {
 			t.Errorf("ExpireHolds: %v", err)
+		}
+	}
+}
+
+// nosJobs numbers the run's bulk jobs.
+var nosJobs atomic.Int64
+
+// nosBulk queues a small bulk job of adjusts and transfers over random
+// SKUs and runs it to its end; the lines it did not list as failed are
+// what the store accepted (a job this small lists every failure).
+func nosBulk(t *testing.T, s store.Store, m *nosModel, rng *rand.Rand) {
+	q, ok := s.(store.JobQueue)
+	if !ok {
+		return
+	}
+	id := fmt.Sprintf("nos%d", nosJobs.Add(1))
+	j := store.NewJob{ID: id, Actor: "nos", CreatedAt: t0}
+	for line := int64(1); line <= int64(1+rng.IntN(8)); line++ {
+		l := store.JobLine{Line: line, SKU: nosSKUs[rng.IntN(len(nosSKUs))], Warehouse: nosWarehouses[rng.IntN(len(nosWarehouses))]}
+		if rng.IntN(3) == 0 {
+			l.Op, l.Qty, l.To = store.OpTransfer, 1+rng.Int64N(3), nosWarehouses[0]
+			if l.Warehouse == l.To {
+				l.To = nosWarehouses[1]
+			}
+		} else {
+			l.Op, l.Qty = store.OpAdjust, rng.Int64N(9)-4
+			if l.Qty == 0 {
+				l.Qty = 3
+			}
+		}
+		j.Valid = append(j.Valid, l)
+		j.Lines++
+	}
+	if _, err := q.CreateJob(t.Context(), j); err != nil {
+		t.Errorf("CreateJob: %v", err)
+		return
+	}
+	var done store.Job
+	for !done.Ended() {
+		var err error
+		if done, err = q.RunJob(t.Context(), id, "nos", t0, time.Minute); err != nil {
+			t.Errorf("RunJob %s: %v", id, err)
+			return
+		}
+	}
+	failed := map[int64]bool{}
+	for _, e := range done.Errors {
+		if e.Error != "insufficient_stock" {
+			t.Errorf("job %s line %d: %+v", id, e.Line, e)
+		}
+		failed[e.Line] = true
+	}
+	if int64(len(failed)) != done.Failed || done.Applied+done.Failed != j.Lines {
+		t.Errorf("job %s: %+v", id, done)
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, l := range j.Valid {
+		if failed[l.Line] {
+			continue
+		}
+		m.adjusts[l.SKU]++
+		m.adjusted[l.SKU+"/"+l.Warehouse] += map[bool]int64{true: -l.Qty, false: l.Qty}[l.Op == store.OpTransfer]
+		if l.Op == store.OpTransfer {
+			m.adjusted[l.SKU+"/"+l.To] += l.Qty
 		}
 	}
 }

@@ -24,6 +24,15 @@ var tests = []test{
 	{"LinkRecreateAfterDelete", testLinkRecreateAfterDelete},
 	{"LinkUnknown", testLinkUnknown},
 	{"LinkClicks", testLinkClicks},
+	// linkextras.go
+	{"LinkExtras", testLinkExtras},
+	{"LinkExtrasRefused", testLinkExtrasRefused},
+	// list.go
+	{"ListLinks", testListLinks},
+	{"ListLinksConcurrent", testListLinksConcurrent},
+	// visits.go
+	{"VisitLeases", testVisitLeases},
+	{"VisitLeasesConcurrent", testVisitLeasesConcurrent},
 	// stock.go
 	{"StockSetAndView", testStockSetAndView},
 	{"StockBelowReserved", testStockBelowReserved},
@@ -62,6 +71,16 @@ var tests = []test{
 	{"StockWriteIdempotency", testStockWriteIdempotency},
 	{"LedgerVerifyRebuild", testLedgerVerifyRebuild},
 	{"LedgerFeed", testLedgerFeed},
+	// jobs.go
+	{"JobRunsEveryLine", testJobRunsEveryLine},
+	{"JobConcurrentWorkers", testJobConcurrentWorkers},
+	{"JobLease", testJobLease},
+	{"JobBadInput", testJobBadInput},
+	// analytics.go
+	{"AnalyticsSeries", testAnalyticsSeries},
+	{"AnalyticsBatchOnce", testAnalyticsBatchOnce},
+	{"AnalyticsTop", testAnalyticsTop},
+	{"AnalyticsRetention", testAnalyticsRetention},
 	// close.go
 	{"PingAndClose", testPingAndClose},
 }

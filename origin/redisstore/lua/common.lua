@@ -11,6 +11,58 @@ local function str(n)
   return string.format('%d', n)
 end
 
+-- EPOCH is the partition's fencing epoch; fence.lua (prepended to every
+-- script that makes versions or seqs) sets it, read-only scripts leave it
+-- 0. Every version, change seq and ledger seq a write makes is at least
+-- EPOCH * EPOCH_SPAN + 1, so after a failover that lost writes (and bumped
+-- the epoch) no number is ever handed out twice. 2^32 numbers per epoch
+-- keep EPOCH * EPOCH_SPAN exact in a Lua double up to epoch 2^21.
+local EPOCH = 0
+local EPOCH_SPAN = 4294967296
+
+-- above returns the number after n: n + 1, or the epoch's first number
+-- when n is below it.
+local function above(n)
+  return math.max(n + 1, EPOCH * EPOCH_SPAN + 1)
+end
+
+-- next_field increments an integer hash field the way HINCRBY does, but
+-- never to a number below the epoch's first.
+local function next_field(key, field)
+  local v = redis.call('HINCRBY', key, field, 1)
+  if v <= EPOCH * EPOCH_SPAN then
+    v = EPOCH * EPOCH_SPAN + 1
+    redis.call('HSET', key, field, str(v))
+  end
+  return v
+end
+
+-- next_counter is INCR with the same floor.
+local function next_counter(key)
+  local v = redis.call('INCR', key)
+  if v <= EPOCH * EPOCH_SPAN then
+    v = EPOCH * EPOCH_SPAN + 1
+    redis.call('SET', key, str(v))
+  end
+  return v
+end
+
+-- node_identity names the node this script runs on as it is now: its
+-- run_id changes at every restart (which may have lost writes from its
+-- AOF) and its master_replid at every promotion of a replica (which may
+-- lack writes its old master acknowledged).
+local function node_identity()
+  local srv = redis.call('INFO', 'server')
+  local rep = redis.call('INFO', 'replication')
+  return (string.match(srv, 'run_id:(%x+)') or '?') .. ':' ..
+    (string.match(rep, 'master_replid:(%x+)') or '?')
+end
+
+-- partition_of returns "<prefix>:{pN}:" from any key of the partition.
+local function partition_of(key)
+  return string.match(key, '^(.-{p%d+}:)')
+end
+
 -- append_change bumps the partition's seq and appends "key reached version"
 -- to the partition's change stream, trimmed to about maxlen entries. The
 -- stream entry ID is "<seq>-0", so readers can ask for "after seq" exactly.
@@ -18,7 +70,7 @@ end
 -- Redis that is wrongly allowed to evict), XADD refuses the smaller ID; the
 -- log then continues after its last entry instead of failing every write.
 local function append_change(seqkey, logkey, maxlen, key, version, at)
-  local seq = redis.call('INCR', seqkey)
+  local seq = next_counter(seqkey)
   local res = redis.pcall('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0',
     'k', key, 'v', str(version), 't', at)
   if type(res) == 'table' and res.err then
@@ -49,7 +101,7 @@ end
 -- for the feed). Neither is trimmed: the ledger keeps everything. meta is
 -- {reason, ref, actor, idempotency key}; empty ones are left out.
 local function append_move(part, sku, wh, kind, doh, dr, oh, r, meta, v, at)
-  local seq = redis.call('INCR', part .. 'mseq')
+  local seq = next_counter(part .. 'mseq')
   local id = str(seq) .. '-0'
   local f = {'XADD', part .. 'ms:' .. sku, id, 'w', wh, 'k', kind, 'dh', str(doh),
     'dr', str(dr), 'h', str(oh), 'r', str(r), 'v', str(v), 't', at}
@@ -100,7 +152,7 @@ local function finish_hold(reskey, holdskey, id, stockprefix, r, status, sold,
   if sold then
     redis.call('HINCRBY', stockkey, 'h:' .. r[3], str(-q))
   end
-  local v = redis.call('HINCRBY', stockkey, 'v', 1)
+  local v = next_field(stockkey, 'v')
   local after = redis.call('HMGET', stockkey, 'h:' .. r[3], 'r:' .. r[3])
   local doh = 0
   if sold then doh = -q end
@@ -113,3 +165,33 @@ local function finish_hold(reskey, holdskey, id, stockprefix, r, status, sold,
   return v
 end
 
+
+-- split_tags splits a comma-joined tag list ("" = none). Tags match
+-- [A-Za-z0-9_-]{1,32}, so they hold no comma.
+local function split_tags(s)
+  local out = {}
+  if not s or s == '' then return out end
+  for t in string.gmatch(s, '[^,]+') do out[#out + 1] = t end
+  return out
+end
+
+-- set_link_index puts code in (or, with add false, takes it out of) the
+-- partition's listing index "codes" and the index of each of its tags:
+-- sorted sets of score 0, so ZRANGE BYLEX pages through them by code.
+local function set_link_index(part, code, tags, add)
+  if add then
+    redis.call('ZADD', part .. 'codes', 0, code)
+    for _, t in ipairs(tags) do redis.call('ZADD', part .. 'tag:' .. t, 0, code) end
+  else
+    redis.call('ZREM', part .. 'codes', code)
+    for _, t in ipairs(tags) do redis.call('ZREM', part .. 'tag:' .. t, code) end
+  end
+end
+
+-- time_before compares two stored times "<sec>.<9-digit ns>".
+local function time_before(a, b)
+  local as, an = string.match(a, '^(-?%d+)%.(%d+)$')
+  local bs, bn = string.match(b, '^(-?%d+)%.(%d+)$')
+  as, an, bs, bn = tonumber(as), tonumber(an), tonumber(bs), tonumber(bn)
+  return as < bs or (as == bs and an < bn)
+end

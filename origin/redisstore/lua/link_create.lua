@@ -1,14 +1,23 @@
 -- KEYS: link, seq, log
--- ARGV: change key, at ms, maxlen, url, redirect, expires ("" = none), created
+-- ARGV: change key, at ms, maxlen, url, redirect, expires ("" = none), created,
+--       code, tags (comma-joined, "" = none), then field/value pairs of the
+--       extras that are set (ti, mv, vs, fq, ios, and)
 -- A live link has a "url" field; a tombstone keeps only "v".
 local cur = redis.call('HMGET', KEYS[1], 'v', 'url')
 local v = tonumber(cur[1]) or 0
 if cur[2] then
   return {'taken', v}
 end
-v = v + 1
+v = above(v)
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', str(v), 'url', ARGV[4], 'rd', ARGV[5],
   'exp', ARGV[6], 'ct', ARGV[7], 'clk', '0')
+if ARGV[9] ~= '' then
+  redis.call('HSET', KEYS[1], 'tg', ARGV[9])
+end
+for i = 10, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+set_link_index(part_of(KEYS[2]), ARGV[8], split_tags(ARGV[9]), true)
 append_change(KEYS[2], KEYS[3], ARGV[3], ARGV[1], v, ARGV[2])
 return {'ok', v}

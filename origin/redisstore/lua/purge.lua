@@ -3,7 +3,7 @@
 -- A purge is a change record with version 0 and a 'p' field (see
 -- change.Change.Purge): it changes no data, and travels like a write's.
 -- Same seq logic as append_change, with the extra field.
-local seq = redis.call('INCR', KEYS[1])
+local seq = next_counter(KEYS[1])
 local res = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], str(seq) .. '-0',
   'k', ARGV[1], 'v', '0', 't', ARGV[2], 'p', ARGV[4])
 if type(res) == 'table' and res.err then

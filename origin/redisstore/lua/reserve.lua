@@ -82,7 +82,7 @@ if not chosen then
 end
 
 redis.call('HINCRBY', KEYS[1], 'r:' .. chosen, ARGV[5])
-local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
+local v = next_field(KEYS[1], 'v')
 local after = redis.call('HMGET', KEYS[1], 'h:' .. chosen, 'r:' .. chosen)
 append_move(part_of(KEYS[2]), ARGV[7], chosen, 'hold', 0, qty,
   tonumber(after[1]), tonumber(after[2]), {'', ARGV[6], ARGV[15], ARGV[16]}, v, ARGV[2])

@@ -10,10 +10,23 @@
 -- The stock hash holds "v", and per warehouse "h:<wh>" (on hand) and
 -- "r:<wh>" (reserved). The state change, its movements and its change
 -- record are one script, so one atomic step.
+-- Job line mode (ARGV[16] set, a bulk job's line number): KEYS[4] is the
+-- job's line bitmap in this SKU's partition instead of an idempotency
+-- record. A set bit means the line already applied (a resumed job re-runs
+-- a chunk a crash cut short): {'replay', stock hash now}, nothing written.
+-- Else the write runs and sets the bit in the same step, so a line applies
+-- exactly once.
 -- Returns {'ok', stock hash} | {'below', reserved} | {'insufficient'} |
 --   {'nf'} | {'mismatch', version} | {'replay', hash} | {'idem_mismatch'}
 local stock = KEYS[1]
 local idem = KEYS[4]
+local jobbits, jobbit = nil, tonumber(ARGV[16])
+if jobbit then
+  jobbits, idem = KEYS[4], nil
+  if redis.call('GETBIT', jobbits, jobbit) == 1 then
+    return {'replay', redis.call('HGETALL', stock)}
+  end
+end
 if idem then
   local fp = redis.call('HGET', idem, '_fp')
   if fp then
@@ -72,7 +85,7 @@ else
     'h:' .. to, str(toh + qty), 'r:' .. to, str(tr))
   moves = {{wh, 'transfer_out', -qty, oh - qty, r}, {to, 'transfer_in', qty, toh + qty, tr}}
 end
-local v = redis.call('HINCRBY', stock, 'v', 1)
+local v = next_field(stock, 'v')
 local part = part_of(KEYS[2])
 for _, m in ipairs(moves) do
   append_move(part, sku, m[1], m[2], m[3], 0, m[4], m[5], meta, v, ARGV[2])
@@ -86,5 +99,9 @@ if idem then
   end
   redis.call(unpack(f))
   redis.call('PEXPIRE', idem, ARGV[15])
+end
+if jobbits then
+  redis.call('SETBIT', jobbits, jobbit, 1)
+  redis.call('PEXPIRE', jobbits, ARGV[15])
 end
 return {'ok', after}

@@ -1,0 +1,99 @@
+package edge
+
+import (
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// BenchmarkHitThroughputAnalytics measures redirect hits per second with
+// analytics off and on, in the same run: two edges over one fake origin,
+// measured in alternating rounds (off, on, on, off, ...) so that machine
+// noise falls on both. Each round runs b.N hits per parallel worker
+// (GOMAXPROCS workers, each with its own request carrying a browser's
+// User-Agent and a Referer). It reports the median throughputs and
+// on/off, the median of the rounds' on/off ratios (the target is >= 0.95).
+//
+//	go test -run '^$' -bench BenchmarkHitThroughputAnalytics -benchtime 200000x ./edge/
+func BenchmarkHitThroughputAnalytics(b *testing.B) {
+	o := newFakeOrigin(b)
+	o.putLink("abc1234", "https://example.com/landing?utm=bench", 302)
+	servers := map[bool]*Server{}
+	for _, on := range []bool{false, true} {
+		cfg := DefaultConfig()
+		cfg.Origins, cfg.Logger, cfg.HeadsPollInterval, cfg.Analytics = []string{o.url}, quietLogger(), 0, on
+		s, err := New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		servers[on] = s
+	}
+	workers := runtime.GOMAXPROCS(0)
+	newCtx := func() *fasthttp.RequestCtx {
+		ctx := &fasthttp.RequestCtx{}
+		ctx.Request.Header.SetMethod("GET")
+		ctx.Request.SetRequestURI("/abc1234")
+		ctx.Request.Header.SetUserAgent(uaChromeWin)
+		ctx.Request.Header.SetReferer("https://news.example.com/story?id=42")
+		return ctx
+	}
+	round := func(s *Server, n int) time.Duration {
+		h := s.Handler()
+		ctxs := make([]*fasthttp.RequestCtx, workers)
+		for i := range ctxs {
+			ctxs[i] = newCtx()
+			h(ctxs[i]) // fill, then hits only
+		}
+		var wg sync.WaitGroup
+		start := time.Now()
+		for _, ctx := range ctxs {
+			wg.Go(func() {
+				for range n {
+					ctx.Response.Reset()
+					h(ctx)
+				}
+			})
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	const rounds = 21
+	var rates = map[bool][]float64{}
+	var ratios []float64
+	n := b.N
+	b.ResetTimer()
+	for r := range rounds {
+		order := []bool{false, true}
+		if r%2 == 1 {
+			order = []bool{true, false}
+		}
+		for _, on := range order {
+			d := round(servers[on], n)
+			rates[on] = append(rates[on], float64(n*workers)/d.Seconds())
+		}
+		// The ratio of neighbouring rounds cancels slow drifts of the
+		// machine's load.
+		ratios = append(ratios, rates[true][r]/rates[false][r])
+	}
+	b.StopTimer()
+	med := func(x []float64) float64 {
+		x = slices.Clone(x)
+		slices.Sort(x)
+		return (x[len(x)/2-1] + x[len(x)/2]) / 2
+	}
+	off, on := med(rates[false]), med(rates[true])
+	b.ReportMetric(off, "hits/s-off")
+	b.ReportMetric(on, "hits/s-on")
+	b.ReportMetric(on/off, "on/off")
+	b.ReportMetric(0, "ns/op")
+	an := servers[true].an
+	an.consume.Lock()
+	an.drain()
+	an.consume.Unlock()
+	b.ReportMetric(1/float64(an.sampleEvery.Load()), "sample-rate-end")
+}

@@ -1,0 +1,82 @@
+package origin
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/shortstock/shortstock/origin/store"
+)
+
+// The bulk job worker: one goroutine per origin (owned by the Server,
+// stopped by Close) that runs queued jobs chunk by chunk through
+// store.JobQueue.RunJob. Every origin of a region runs one; a job's lease
+// keeps them from running the same job together (and if leases overlap
+// anyway, the store still applies each line once). The owner name is the
+// region plus a random part per process, so a job a crashed origin held is
+// taken over once its lease (Config.JobLease, renewed at every step) runs
+// out, by any origin, the restarted one included.
+
+// kickJobs wakes the worker (a job was just queued here).
+func (s *Server) kickJobs() {
+	select {
+	case s.jobKick <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) jobLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.JobPollInterval)
+	defer t.Stop()
+	for {
+		s.runPendingJobs()
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		case <-s.jobKick:
+		}
+	}
+}
+
+// runPendingJobs runs every pending job to its end (or until another
+// worker holds it, or Close), oldest first.
+func (s *Server) runPendingJobs() {
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	ids, err := s.jobs.PendingJobs(ctx)
+	cancel()
+	if err != nil {
+		if s.ctx.Err() == nil {
+			s.log.Warn("listing bulk jobs failed", "err", err)
+		}
+		return
+	}
+	for _, id := range ids {
+		for {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.JobLease)
+			before := time.Now()
+			j, err := s.jobs.RunJob(ctx, id, s.jobOwner, s.cfg.Clock.Now(), s.cfg.JobLease)
+			cancel()
+			if errors.Is(err, store.ErrJobLeased) {
+				break // another origin runs it
+			}
+			if err != nil {
+				if s.ctx.Err() == nil {
+					s.log.Warn("bulk job step failed; will retry", "job", id, "err", err)
+				}
+				return
+			}
+			s.metrics.jobSteps.Observe(time.Since(before).Seconds())
+			if j.Ended() {
+				s.log.Info("bulk job ended", "job", id, "status", j.Status, "lines", j.Lines, "applied", j.Applied, "failed", j.Failed)
+				break
+			}
+		}
+	}
+}

@@ -1,0 +1,20 @@
+-- KEYS: job hash
+-- ARGV: owner, now ms, lease ms
+-- Takes or renews the job's lease for owner, unless the job ended or
+-- another owner's lease has not expired.
+-- Returns {'nf'} | {'ended', hash} | {'leased', hash} | {'ok', hash}
+local job = KEYS[1]
+local st = redis.call('HGET', job, 'st')
+if not st then
+  return {'nf'}
+end
+if st == 'done' or st == 'failed' then
+  return {'ended', redis.call('HGETALL', job)}
+end
+local o = redis.call('HGET', job, 'o')
+local lu = tonumber(redis.call('HGET', job, 'lu')) or 0
+if o and o ~= '' and o ~= ARGV[1] and lu > tonumber(ARGV[2]) then
+  return {'leased', redis.call('HGETALL', job)}
+end
+redis.call('HSET', job, 'o', ARGV[1], 'lu', str(tonumber(ARGV[2]) + tonumber(ARGV[3])), 'st', 'running')
+return {'ok', redis.call('HGETALL', job)}
