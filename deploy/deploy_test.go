@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"go.uber.org/goleak"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -28,6 +29,14 @@ func TestMain(m *testing.M) {
 	tmpRoot = dir
 	code := m.Run()
 	os.RemoveAll(dir)
+	if code == 0 {
+		// Nothing a test starts (commands, their output readers) may
+		// outlive it.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 

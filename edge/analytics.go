@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oschwald/maxminddb-golang/v2"
+	"github.com/shortstock/shortstock/internal/clock"
 	"github.com/valyala/fasthttp"
 )
 
@@ -132,6 +133,7 @@ type analytics struct {
 	budget    float64
 	lastDrain time.Time // consumer only
 	lastRaise time.Time // consumer only: the last change of sampleEvery
+	clock     clock.Clock
 
 	cls *classifier
 
@@ -144,8 +146,8 @@ type analytics struct {
 	wasSampling bool
 }
 
-func newAnalytics(queue, rate int, cls *classifier) *analytics {
-	a := &analytics{ring: newRing(queue), cls: cls, agg: map[string]*codeAgg{}, budget: float64(rate), lastDrain: time.Now()}
+func newAnalytics(queue, rate int, cls *classifier, clk clock.Clock) *analytics {
+	a := &analytics{ring: newRing(queue), cls: cls, agg: map[string]*codeAgg{}, budget: float64(rate), clock: clk, lastDrain: clk.Now()}
 	a.sampleEvery.Store(1)
 	return a
 }
@@ -196,7 +198,7 @@ func (a *analytics) drain() {
 		a.add(c)
 		took++
 	}
-	now := time.Now()
+	now := a.clock.Now()
 	elapsed := now.Sub(a.lastDrain)
 	a.lastDrain = now
 	size := uint64(len(a.ring.slots))
@@ -320,7 +322,7 @@ func (s *Server) startAnalytics() error {
 			return fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
-	s.an = newAnalytics(s.cfg.AnalyticsQueue, s.cfg.AnalyticsRate, newClassifier(geo))
+	s.an = newAnalytics(s.cfg.AnalyticsQueue, s.cfg.AnalyticsRate, newClassifier(geo), s.cfg.Clock)
 	return nil
 }
 

@@ -126,7 +126,12 @@ type Config struct {
 	// Gatherer is what /_/metrics serves. Default: the private registry, or
 	// prometheus.DefaultGatherer when Registerer is the default registerer.
 	Gatherer prometheus.Gatherer
-	// Clock tells the time for TTLs and delays. Default clock.Real{}.
+	// Clock tells the time for every decision the edge makes: TTLs, stale
+	// grace and revalidation, the staleness bound, gap grace, invalidation
+	// delays, receipts, how long ago an origin answered. Only the budget of
+	// one origin call (a network deadline, which fasthttp and contexts
+	// enforce in real time, so a fake clock would never end it) and its
+	// latency histogram read the wall clock. Default clock.Real{}.
 	Clock clock.Clock
 
 	// ReadTimeout bounds reading one request, headers and body. Default 5s.

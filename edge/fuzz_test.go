@@ -60,7 +60,8 @@ func FuzzHandler(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Cleanup(c.Close)
+	// The fuzz cache replaces the one New built; s.Close closes it.
+	s.cache.Close()
 	s.cache = c
 	h := s.Handler()
 	f.Fuzz(func(t *testing.T, method, uri string) {

@@ -72,6 +72,9 @@ func newOriginClient(cfg *Config, m *metrics) *originClient {
 // fits in the client's timeout, or ctx's deadline if sooner; each attempt
 // gets an equal share of what is left, so one hung origin cannot eat the
 // budget of the others.
+//
+// The budget and the latency are wall-clock time, not Config.Clock: they
+// are network deadlines that fasthttp and ctx enforce in real time.
 func (oc *originClient) do(ctx context.Context, endpoint, method, path string, body []byte, accept func(status int) bool, read func(*fasthttp.Response) error) error {
 	start := time.Now()
 	deadline := start.Add(oc.timeout)

@@ -59,11 +59,14 @@ type Server struct {
 	loops      sync.WaitGroup
 	stopOnce   sync.Once
 
-	mu        sync.Mutex
-	serving   bool // Serve was called
-	shutdown  bool // Shutdown was called: Serve refuses
-	drained   bool // the HTTP server finished draining
-	closeOnce sync.Once
+	mu       sync.Mutex
+	serving  bool // Serve was called
+	shutdown bool // Shutdown was called: Serve refuses
+	// drainDone is closed when the HTTP server has drained (see
+	// startDrain); cancelDrain gives up on it.
+	drainDone   chan struct{}
+	cancelDrain context.CancelFunc
+	closeOnce   sync.Once
 }
 
 // New validates cfg, builds the cache and the origin client, reads the
@@ -192,17 +195,12 @@ func (s *Server) Serve(ln net.Listener) error {
 // error and leaves the cache open (requests may still be running); Close
 // then finishes the job.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.shutdown = true
-	drain := s.serving && !s.drained
-	s.mu.Unlock()
-	if drain {
-		if err := s.http.ShutdownWithContext(ctx); err != nil && ctx.Err() != nil {
-			return fmt.Errorf("edge: drain: %w", err)
+	if drained := s.startDrain(); drained != nil {
+		select {
+		case <-drained:
+		case <-ctx.Done():
+			return fmt.Errorf("edge: drain: %w", ctx.Err())
 		}
-		s.mu.Lock()
-		s.drained = true
-		s.mu.Unlock()
 	}
 	s.stopLoops()
 	s.flushClicksFinal(ctx)
@@ -223,8 +221,48 @@ func (s *Server) Close() error {
 	err := s.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		s.log.Warn("edge: requests still running after the close deadline; cache left open")
+		s.stopDrain()
 	}
 	return err
+}
+
+// startDrain starts fasthttp's graceful shutdown, once, in a goroutine the
+// server owns, and returns a channel closed when it is done (nil when
+// Serve was never called). It runs on its own context, not the caller's:
+// fasthttp closes the listener once and keeps closing connections (and
+// telling keep-alive clients to go away) only while its Shutdown runs, so
+// a Shutdown whose ctx ends first must leave the drain running for the
+// next Shutdown or Close to wait on; a second fasthttp Shutdown would
+// return at once and leave the keep-alive connections open.
+func (s *Server) startDrain() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.shutdown = true
+	if !s.serving {
+		return nil
+	}
+	if s.drainDone == nil {
+		done := make(chan struct{})
+		ctx, cancel := context.WithCancel(context.Background())
+		s.drainDone, s.cancelDrain = done, cancel
+		go func() {
+			defer close(done)
+			_ = s.http.ShutdownWithContext(ctx) // its only error is ctx's
+		}()
+	}
+	return s.drainDone
+}
+
+// stopDrain gives up on the drain and waits for its goroutine, which
+// returns within fasthttp's 100 ms poll of the context.
+func (s *Server) stopDrain() {
+	s.mu.Lock()
+	done, cancel := s.drainDone, s.cancelDrain
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
 }
 
 // stopLoops stops the click flusher and the catch-up loop and waits for

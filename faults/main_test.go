@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/shortstock/shortstock/internal/redistest"
+	"github.com/shortstock/shortstock/internal/testutil"
 )
 
 var longFlag = flag.Bool("faults.long", false, "run the fault suite at full size (10k reservation ops, 30 s outage); also SHORTSTOCK_FAULTS_LONG=1")
@@ -52,11 +53,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	redisEnv = redistest.Start(redistest.Options{Standalone: true, Server: redistest.ServerOptions{AppendFsync: "always"}})
-	code := m.Run()
-	noRedirect.CloseIdleConnections()
-	if err := redisEnv.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "redis stop:", err)
-	}
-	os.RemoveAll(dir)
-	os.Exit(code)
+	// The binary runs in its own process; goleak checks what the tests
+	// themselves start (clients, watchers of the child's output).
+	testutil.VerifyNoLeaks(m, func() {
+		noRedirect.CloseIdleConnections()
+		if err := redisEnv.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "redis stop:", err)
+		}
+		os.RemoveAll(dir)
+	})
 }

@@ -1,37 +1,20 @@
 package gossip
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/shortstock/shortstock/internal/testutil"
 )
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestCleanStopLogsNoError: closing gossiping nodes logs no error.
 // memberlist closes its transport before it stops gossiping, so without
 // stoppingTransport a gossip tick in between logs "use of closed network
 // connection". Nodes gossip every millisecond so that window is hit.
 func TestCleanStopLogsNoError(t *testing.T) {
-	var logs lockedBuf
+	var logs testutil.LockedBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	for round := 0; round < 5; round++ {
 		nodes := startCluster(t, 4, func(i int, c *Config) {

@@ -1,37 +1,18 @@
 package origin_test
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/shortstock/shortstock/internal/testutil"
 	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/shortstock/shortstock/origin"
 )
-
-// lockedBuffer collects log output from concurrent handlers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // secretForms are the ways a secret could show up in a log: as is, in
 // base64 (every alphabet), hex, percent-encoded, its SHA-256 (which would
@@ -61,7 +42,7 @@ func secretForms(secret string) []string {
 // storage failure, or with the log level at debug, in JSON or text.
 func TestKeysNeverLogged(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		var logs lockedBuffer
+		var logs testutil.LockedBuffer
 		opts := &slog.HandlerOptions{Level: slog.LevelDebug}
 		logger := slog.New(slog.NewMultiHandler(slog.NewJSONHandler(&logs, opts), slog.NewTextHandler(&logs, opts)))
 		token := wire.ClusterToken([]byte("a-cluster-secret-for-this-test"))

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/keys"
 )
 
@@ -21,14 +22,23 @@ import (
 // tick still finds changes written by other origins sharing the store.
 type tailer struct {
 	s    *Server
+	log  changeLog
 	mu   sync.Mutex
 	last []uint64
 	wake chan struct{} // cap 1: nudges coalesce while a poll runs
 }
 
+// changeLog is what the tailer reads of the store.
+type changeLog interface {
+	Heads(ctx context.Context) ([]uint64, error)
+	Changes(ctx context.Context, partition int, after uint64, limit int) (change.Page, error)
+}
+
 const tailPage = 1000
 
-func newTailer(s *Server) *tailer { return &tailer{s: s, wake: make(chan struct{}, 1)} }
+func newTailer(s *Server) *tailer {
+	return &tailer{s: s, log: s.store, wake: make(chan struct{}, 1)}
+}
 
 // nudge asks for a poll now; it never blocks.
 func (t *tailer) nudge() {
@@ -62,7 +72,7 @@ func (t *tailer) run() {
 func (t *tailer) poll() {
 	ctx, cancel := context.WithTimeout(t.s.ctx, 5*time.Second)
 	defer cancel()
-	heads, err := t.s.store.Heads(ctx)
+	heads, err := t.log.Heads(ctx)
 	if t.s.ctx.Err() != nil {
 		return // closing
 	}
@@ -82,7 +92,7 @@ func (t *tailer) poll() {
 	}
 	for p, head := range heads {
 		for last[p] < head {
-			page, err := t.s.store.Changes(ctx, p, last[p], tailPage)
+			page, err := t.log.Changes(ctx, p, last[p], tailPage)
 			if err != nil {
 				t.s.metrics.tailErrors.Inc()
 				return

@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"sync"
 
 	"github.com/shortstock/shortstock/edge"
 	"github.com/shortstock/shortstock/gossip"
-	"github.com/shortstock/shortstock/internal/obs"
 )
 
 // EdgeOptions describes one edge node.
@@ -55,11 +53,7 @@ type EdgeNode struct {
 
 // StartEdge starts an edge node.
 func StartEdge(opts EdgeOptions) (*EdgeNode, error) {
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	reg := obs.NewRegistry()
+	log, reg := nodeObs(opts.Logger)
 	n := &EdgeNode{served: make(chan error, 1)}
 	cfg := opts.Edge
 	cfg.Logger, cfg.Registerer, cfg.Gatherer = log, reg, reg
@@ -79,15 +73,13 @@ func StartEdge(opts EdgeOptions) (*EdgeNode, error) {
 	}
 	n.Server = srv
 	if opts.Gossip != nil {
-		gc := *opts.Gossip
-		gc.Handler = srv
-		gc.OnRemoteWatermarks = func(_ string, w []uint64) { srv.ObserveHeads(w) }
-		gc.Logger = log
-		gc.Metrics = reg
-		g, err := gossip.New(gc)
+		g, err := joinGossip(*opts.Gossip, log, reg, func(gc *gossip.Config) {
+			gc.Handler = srv
+			gc.OnRemoteWatermarks = func(_ string, w []uint64) { srv.ObserveHeads(w) }
+		})
 		if err != nil {
 			srv.Close()
-			return nil, fmt.Errorf("gossip: %w", err)
+			return nil, err
 		}
 		n.Gossip = g
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/shortstock/shortstock/gossip"
 	"github.com/shortstock/shortstock/internal/change"
-	"github.com/shortstock/shortstock/internal/obs"
 	"github.com/shortstock/shortstock/origin"
 )
 
@@ -65,11 +63,7 @@ type OriginNode struct {
 // StartOrigin starts an origin node. The Store stays the caller's to close,
 // after Shutdown.
 func StartOrigin(opts OriginOptions) (*OriginNode, error) {
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	reg := obs.NewRegistry()
+	log, reg := nodeObs(opts.Logger)
 	n := &OriginNode{log: log, served: make(chan error, 1)}
 
 	cfg := opts.Origin
@@ -94,14 +88,10 @@ func StartOrigin(opts OriginOptions) (*OriginNode, error) {
 	}
 	n.Server = srv
 	if opts.Gossip != nil {
-		gc := *opts.Gossip
-		gc.LocalWatermarks = srv.Heads
-		gc.Logger = log
-		gc.Metrics = reg
-		g, err := gossip.New(gc)
+		g, err := joinGossip(*opts.Gossip, log, reg, func(gc *gossip.Config) { gc.LocalWatermarks = srv.Heads })
 		if err != nil {
 			srv.Close()
-			return nil, fmt.Errorf("gossip: %w", err)
+			return nil, err
 		}
 		n.Gossip = g
 	}
@@ -165,23 +155,4 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-}
-
-func gossipAddr(g *gossip.Node) string {
-	if g == nil {
-		return "off"
-	}
-	return g.LocalAddr()
-}
-
-// listener returns ln, or when it is nil a new TCP listener on addr.
-func listener(ln net.Listener, addr string) (net.Listener, error) {
-	if ln != nil {
-		return ln, nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	return ln, nil
 }

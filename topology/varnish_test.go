@@ -1,7 +1,6 @@
 package topology
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,24 +19,6 @@ import (
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/purgehook"
 )
-
-// lockedBuffer collects varnishd's output for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startVarnish runs varnishd with deploy/varnish/shortstock.vcl in front
 // of edges on addr, until the test ends.
@@ -85,7 +65,7 @@ func startVarnish(t *testing.T, addr string, edges []string, secret string) {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuffer{}
+	out := &testutil.LockedBuffer{}
 	cmd := exec.CommandContext(ctx, bin, "-F", "-j", "none", "-a", addr, "-f", filepath.Join(dir, "shortstock.vcl"),
 		"-n", filepath.Join(dir, "work"), "-s", "malloc,32m", "-p", "default_grace=0", "-p", "thread_pools=1", "-p", "thread_pool_min=10")
 	cmd.Stdout, cmd.Stderr = out, out

@@ -39,7 +39,7 @@ func TestEmbeddedAcknowledgesOnlyAfterFsync(t *testing.T) {
 		binary, "origin", "--listen", addr, "--data-dir", dir, "--internal-insecure", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "SHORTSTOCK_ADMIN_KEY="+adminKey)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stderr syncBuffer
+	var stderr testutil.LockedBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,9 +37,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	// The binary runs in its own process; goleak checks what the tests
+	// themselves start (clients, watchers of the child's output).
+	testutil.VerifyNoLeaks(m, func() { os.RemoveAll(dir) })
 }
 
 func runCLI(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
@@ -150,48 +149,24 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 // proc is a running shortstock process.
 type proc struct {
 	cmd  *exec.Cmd
-	logs *syncBuffer   // stderr
-	out  *syncBuffer   // stdout
-	done chan struct{} // closed when the process has exited
-	err  error         // its exit status, once done is closed
-}
-
-// syncBuffer collects a process's log lines for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(b)
-}
-
-func (s *syncBuffer) WriteString(x string) {
-	s.mu.Lock()
-	s.b.WriteString(x)
-	s.mu.Unlock()
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *testutil.LockedBuffer // stderr
+	out  *testutil.LockedBuffer // stdout
+	done chan struct{}          // closed when the process has exited
+	err  error                  // its exit status, once done is closed
 }
 
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
-	p := &proc{cmd: cmd, logs: &syncBuffer{}, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: cmd, logs: &testutil.LockedBuffer{}, out: &testutil.LockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout = p.out
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	go func() {
 		s := bufio.NewScanner(pr)
 		for s.Scan() {
-			p.logs.WriteString(s.Text() + "\n")
+			fmt.Fprintln(p.logs, s.Text())
 		}
 	}()
 	if err := cmd.Start(); err != nil {

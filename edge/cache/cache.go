@@ -180,7 +180,7 @@ func (c *Cache) slow(kind keys.Kind, idb []byte, stale *Entry, now int64) (*Entr
 	if stale != nil && c.originDown(now) {
 		// Do not make every request wait for an origin that just failed:
 		// answer stale now and let one refresh try in the background.
-		c.refresh(kind, id)
+		c.refresh(flightKey(kind, id), kind, id)
 		return stale, Stale, nil
 	}
 	e, err := c.load(kind, id)
@@ -209,11 +209,11 @@ func (c *Cache) load(kind keys.Kind, id string) (*Entry, error) {
 	return v.(*Entry), nil
 }
 
-// refresh starts a background fill of a key unless one is in flight. The
-// goroutine is singleflight's; the fill it runs is counted in c.fills, so
-// Close cancels and waits for it.
-func (c *Cache) refresh(kind keys.Kind, id string) {
-	c.group.DoChan(flightKey(kind, id), func() (any, error) { return c.fill(kind, id) })
+// refresh starts a background fill of a key unless a flight under the
+// same flight key is in progress. The goroutine is singleflight's; the fill
+// it runs is counted in c.fills, so Close cancels and waits for it.
+func (c *Cache) refresh(flight string, kind keys.Kind, id string) {
+	c.group.DoChan(flight, func() (any, error) { return c.fill(kind, id) })
 }
 
 // fill loads a key and installs it. The version check against the floor is

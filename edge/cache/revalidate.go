@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"strconv"
+
 	"github.com/shortstock/shortstock/internal/keys"
 )
 
@@ -37,9 +39,21 @@ func (c *Cache) revalidate(e *Entry, kind keys.Kind, id []byte, now int64) bool 
 	c.revalMu.Unlock()
 	if !started {
 		c.stats.Revalidations.Add(1)
-		c.refresh(kind, string(id))
+		sid := string(id)
+		c.refresh(revalidationKey(kind, sid, e.Version()), kind, sid)
 	}
 	return true
+}
+
+// revalidationKey is the flight of a refresh of the key's version v: it
+// joins only refreshes of that same version, never the flight that
+// installed e. That flight stays in singleflight's map for a moment after
+// its entry is cached; if e goes stale in that moment (a soft purge, a
+// short TTL, a jumped clock), joining it would hand back e itself, and e,
+// marked as being refreshed, would be served unrefreshed to the end of
+// its window.
+func revalidationKey(kind keys.Kind, id string, v uint64) string {
+	return flightKey(kind, id) + "@" + strconv.FormatUint(v, 10)
 }
 
 // SoftPurge marks the key's cached entry stale, as if its TTL had just

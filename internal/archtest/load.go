@@ -9,7 +9,7 @@ import (
 // Load lists the module's packages with `go list` run in dir, code and test
 // imports both. overlay, when not empty, is a `go list -overlay` file.
 func Load(dir, overlay string) ([]Package, error) {
-	args := []string{"list", "-e", "-f", "{{.ImportPath}}|{{join .Imports \" \"}}|{{join .TestImports \" \"}} {{join .XTestImports \" \"}}"}
+	args := []string{"list", "-e", "-f", "{{.ImportPath}}|{{.Dir}}|{{join .TestGoFiles \" \"}} {{join .XTestGoFiles \" \"}}|{{join .Imports \" \"}}|{{join .TestImports \" \"}} {{join .XTestImports \" \"}}"}
 	if overlay != "" {
 		args = append(args, "-overlay", overlay)
 	}
@@ -21,14 +21,16 @@ func Load(dir, overlay string) ([]Package, error) {
 	}
 	var pkgs []Package
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		parts := strings.SplitN(line, "|", 3)
-		if len(parts) != 3 || !strings.HasPrefix(parts[0], Module) {
+		parts := strings.SplitN(line, "|", 5)
+		if len(parts) != 5 || !strings.HasPrefix(parts[0], Module) {
 			return nil, fmt.Errorf("go list: unexpected line %q", line)
 		}
 		pkgs = append(pkgs, Package{
 			Path:        strings.TrimPrefix(parts[0], Module),
-			Imports:     ours(parts[1]),
-			TestImports: ours(parts[2]),
+			Dir:         parts[1],
+			TestFiles:   strings.Fields(parts[2]),
+			Imports:     ours(parts[3]),
+			TestImports: ours(parts[4]),
 		})
 	}
 	return pkgs, nil

@@ -64,6 +64,8 @@ var Rules = []Rule{
 	// nothing but them.
 	{Prefix: "topology/browsertest", Imports: nil, TestExtra: with(wiring, "topology")},
 	{Prefix: "bench", Imports: with(wiring, "topology")},
+	// The bench's commands run its servers (bare302 is bench's ceiling).
+	{Prefix: "bench/cmd", Imports: with(wiring, "topology", "bench")},
 	{Prefix: "faults", Imports: with(wiring, "topology")},
 	{Prefix: "cmd", Imports: with(wiring, "topology", "bench")},
 	{Prefix: "deploy", Imports: nil},
@@ -79,6 +81,8 @@ type Package struct {
 	Path        string
 	Imports     []string
 	TestImports []string // of _test.go files, in-package and external
+	Dir         string   // where its files are
+	TestFiles   []string // its _test.go files, in-package and external
 }
 
 func rule(path string) (Rule, bool) {

@@ -7,23 +7,15 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
+
+	"github.com/shortstock/shortstock/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// fasthttp's Date header updater is a package-level goroutine that
-		// runs forever once any server has started: nothing can stop it.
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-		// fasthttp's worker-pool cleaner sleeps up to MaxIdleWorkerDuration
-		// before it sees Shutdown's stop flag, and Shutdown does not wait
-		// for it: it ends on its own, later.
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
-	)
+	testutil.VerifyNoLeaks(m, nil)
 }
 
 func TestName(t *testing.T) {

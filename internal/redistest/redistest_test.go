@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shortstock/shortstock/internal/testutil"
 )
 
 var env *Env
@@ -15,11 +17,11 @@ func TestMain(m *testing.M) {
 	if err := env.Err(); err == nil {
 		println("redistest: standalone + 6-node cluster up in", time.Since(start).Round(time.Millisecond).String())
 	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		println("redistest: stop:", err.Error())
-	}
-	os.Exit(code)
+	testutil.VerifyNoLeaks(m, func() {
+		if err := env.Stop(); err != nil {
+			println("redistest: stop:", err.Error())
+		}
+	})
 }
 
 func TestStandaloneAnswers(t *testing.T) {

@@ -62,7 +62,7 @@ func ParseCursor(s string) (Cursor, error) {
 // seq order; across partitions they are merged by time (then partition),
 // so the feed reads in about the order things happened. Each movement's
 // Cursor is the feed cursor just after it (an SSE event id).
-func ReadFeed(ctx context.Context, s store.Store, c Cursor, limit int) ([]store.Movement, Cursor, error) {
+func ReadFeed(ctx context.Context, s FeedReader, c Cursor, limit int) ([]store.Movement, Cursor, error) {
 	if limit <= 0 || limit > store.MaxMovementsLimit {
 		limit = store.MaxMovementsLimit
 	}

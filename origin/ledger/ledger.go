@@ -29,7 +29,7 @@ type Diff struct {
 // Replay reads a SKU's whole ledger and replays it. It returns the view,
 // the seq of the last movement (0: no movements), and an error if the
 // ledger does not replay (a movement whose recorded state disagrees).
-func Replay(ctx context.Context, s store.Store, sku string) (store.StockView, uint64, error) {
+func Replay(ctx context.Context, s MovementReader, sku string) (store.StockView, uint64, error) {
 	var moves []store.Movement
 	var after uint64
 	for {
@@ -61,7 +61,7 @@ var ErrLedger = errors.New("ledger does not replay")
 // The view is read first and the ledger after it: a write landing between
 // the two makes the ledger newer, so the check is repeated (a few times)
 // rather than reported as a difference.
-func CheckSKU(ctx context.Context, s store.Store, sku string) (*Diff, error) {
+func CheckSKU(ctx context.Context, s Reader, sku string) (*Diff, error) {
 	get := s.GetStock
 	if pr, ok := s.(store.PrimaryReader); ok {
 		get = pr.GetStockPrimary
@@ -90,7 +90,7 @@ func CheckSKU(ctx context.Context, s store.Store, sku string) (*Diff, error) {
 
 // Verify checks every SKU of every partition, calling diff for each SKU
 // that differs, and returns how many SKUs it checked.
-func Verify(ctx context.Context, s store.Store, diff func(Diff)) (int, error) {
+func Verify(ctx context.Context, s Reader, diff func(Diff)) (int, error) {
 	n := 0
 	for p := range keys.Partitions {
 		skus, err := s.StockSKUs(ctx, p)
@@ -117,7 +117,7 @@ const maxRebuildTries = 20
 
 // RebuildSKU replays a SKU's ledger and writes the result as its view if
 // it differs. It reports whether it wrote.
-func RebuildSKU(ctx context.Context, s store.Store, sku string) (bool, error) {
+func RebuildSKU(ctx context.Context, s Rebuilder, sku string) (bool, error) {
 	for range maxRebuildTries {
 		d, err := CheckSKU(ctx, s, sku)
 		if err != nil || d == nil {
@@ -144,7 +144,7 @@ func RebuildSKU(ctx context.Context, s store.Store, sku string) (bool, error) {
 
 // Rebuild rebuilds every SKU whose view differs from its ledger, calling
 // done for each one it wrote; it returns how many SKUs it checked.
-func Rebuild(ctx context.Context, s store.Store, done func(sku string)) (int, error) {
+func Rebuild(ctx context.Context, s Rebuilder, done func(sku string)) (int, error) {
 	n := 0
 	for p := range keys.Partitions {
 		skus, err := s.StockSKUs(ctx, p)

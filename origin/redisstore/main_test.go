@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/shortstock/shortstock/internal/redistest"
+	"github.com/shortstock/shortstock/internal/testutil"
 	"github.com/shortstock/shortstock/origin/redisstore"
 )
 
@@ -30,11 +31,13 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	}
 	env = redistest.Start(redistest.Options{Standalone: true, Cluster: true})
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		log.Printf("stopping redis: %v", err)
-	}
-	os.Exit(code)
+	// Every goroutine a Store starts (go-redis pools included) is stopped
+	// by its Close: goleak checks after the Redis servers are gone.
+	testutil.VerifyNoLeaks(m, func() {
+		if err := env.Stop(); err != nil {
+			log.Printf("stopping redis: %v", err)
+		}
+	})
 }
 
 type quietLogger struct{}

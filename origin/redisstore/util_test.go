@@ -1,12 +1,12 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/shortstock/shortstock/internal/testutil"
 )
 
 // deadAddr returns a loopback address nobody listens on (a port that was
@@ -26,21 +26,6 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 // logBuffer collects a store's log lines for tests that check a warning.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ testutil.LockedBuffer }
 
 func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/shortstock/shortstock/edge"
+	"github.com/shortstock/shortstock/internal/testutil"
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/topology"
 )
@@ -33,7 +34,7 @@ const xssURL = "https://example.com/?q=<script>window.pwned=1</script><b>bold</b
 // CSP refusal.
 func TestConsoleInBrowser(t *testing.T) {
 	chromium := findBrowser(t)
-	logs := &lockedBuffer{}
+	logs := &testutil.LockedBuffer{}
 	const key = "console-test-key-0123456789abcdef"
 	const wrongKey = "wrong-key-zyxwvutsrq9876543210"
 	topo, err := topology.Start(topology.Config{
