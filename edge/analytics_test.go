@@ -17,6 +17,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/shortstock/shortstock/internal/clock"
 	"github.com/shortstock/shortstock/internal/wire"
 )
 
@@ -349,7 +350,7 @@ func TestSamplingKeepsCountsExact(t *testing.T) {
 // consumer drains never hand it a torn slot (code and User-Agent written by
 // the same click) and never lose one they published (run it with -race).
 func TestRingConcurrentProducers(t *testing.T) {
-	a := newAnalytics(64, 1<<30, newClassifier(nil))
+	a := newAnalytics(64, 1<<30, newClassifier(nil), clock.Real{})
 	const producers, each = 4, 5000
 	var wg sync.WaitGroup
 	for p := range producers {
