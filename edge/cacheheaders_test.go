@@ -93,7 +93,6 @@ func deltaSeconds(t *testing.T, what, v string) int64 {
 type cacheAnswer struct {
 	status                           int
 	cc, sc, skey, age, bound, xcache string
-	bodyLen                          int
 	ctype                            string
 	body                             string
 }

@@ -277,6 +277,7 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("HeadsPollInterval %v is below 10ms", c.HeadsPollInterval))
 	}
 	if len(c.Robots) > 64<<10 {
+		//lint:ignore ST1005 the message starts with the Config field it names
 		errs = append(errs, fmt.Errorf("Robots is %d bytes, at most 64 KiB", len(c.Robots)))
 	}
 	if c.ReadBufferSize < 1024 {

@@ -409,7 +409,6 @@ func (c *Config) validateClusterTokens() []error {
 	case modes > 1:
 		errs = append(errs, errors.New("a cluster token, InternalInsecure and InternalLoopback exclude each other"))
 	case c.ClusterToken == "" && len(c.ClusterTokens) > 0:
-		//lint:ignore ST1005 the message starts with the Config field it names
 		errs = append(errs, errors.New("ClusterTokens needs ClusterToken (the token this origin sends)"))
 	}
 	for i, t := range tokens {

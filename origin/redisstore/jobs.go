@@ -191,7 +191,7 @@ func (s *Store) RunJob(ctx context.Context, id, owner string, now time.Time, lea
 	if err != nil {
 		return job, err
 	}
-	if tag, rest, err = replyOf(v); err != nil {
+	if _, rest, err = replyOf(v); err != nil {
 		return job, err
 	}
 	if job, err = jobFromReply(id, rest); err != nil {
