@@ -81,6 +81,15 @@ up() {
     redis-cli -h $HOST -p "$(redis_port 0)" cluster info | grep -q cluster_state:ok && break
     sleep 0.1
   done
+  # Replicas must be in sync before origins start: a write that moves a
+  # partition to its epoch waits for every connected replica (docs/redis.md).
+  for s in "${seeds[@]}"; do
+    for _ in $(seq 1 200); do
+      info=$(redis-cli -h $HOST -p "${s##*:}" info replication)
+      if ! grep -q '^role:slave' <<<"$info" || grep -q '^master_link_status:up' <<<"$info"; then break; fi
+      sleep 0.05
+    done
+  done
   local redis_list; redis_list=$(IFS=,; echo "${seeds[*]:0:3}")
 
   for r in $(seq 0 $((REGIONS - 1))); do
