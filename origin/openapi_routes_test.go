@@ -53,6 +53,7 @@ func TestEveryRouteIsInTheSpec(t *testing.T) {
 	defer st.Close()
 	cfg := DefaultConfig()
 	cfg.Store, cfg.AdminKeys = st, []string{"test-admin-key-0123456789"}
+	cfg.ClusterToken = "route-test-cluster-token-0123456789abcdef"
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
