@@ -116,28 +116,36 @@ func (s *Server) addPeers(ctx context.Context, rc *Receipt, parts []indexed) {
 }
 
 func (s *Server) askPeer(ctx context.Context, base string, parts []indexed) ([]wire.EdgeState, error) {
+	var out []wire.EdgeState
+	err := s.getPeer(ctx, base, wire.PathReceipt+"?parts="+encodeParts(parts), &out)
+	return out, err
+}
+
+// maxPeerAnswer caps a peer origin's answer (a region of 64 edges is
+// ~15 KiB of topology).
+const maxPeerAnswer = 1 << 20
+
+// getPeer GETs path from a peer origin's internal API with the cluster
+// token, within peerTimeout, and decodes its JSON answer into out.
+func (s *Server) getPeer(ctx context.Context, base, path string, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+wire.PathReceipt+"?parts="+encodeParts(parts), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+path, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if s.cfg.ClusterToken != "" {
 		req.Header.Set("Authorization", "Bearer "+s.cfg.ClusterToken)
 	}
 	res, err := s.peerClient.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %d", res.StatusCode)
+		return fmt.Errorf("status %d", res.StatusCode)
 	}
-	var out []wire.EdgeState
-	if err := json.NewDecoder(http.MaxBytesReader(nil, res.Body, 1<<20)).Decode(&out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return json.NewDecoder(http.MaxBytesReader(nil, res.Body, maxPeerAnswer)).Decode(out)
 }
 
 // internalChangeParts answers a peer that does not know a change id.

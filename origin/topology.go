@@ -2,11 +2,8 @@ package origin
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -141,30 +138,8 @@ func (s *Server) getTopology(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, t)
 }
 
-// maxTopologyBytes caps a peer's answer (a region of 64 edges is ~15 KiB).
-const maxTopologyBytes = 1 << 20
-
 func (s *Server) askTopology(ctx context.Context, base string) (wire.RegionView, error) {
 	var v wire.RegionView
-	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+wire.PathTopology, nil)
-	if err != nil {
-		return v, err
-	}
-	if s.cfg.ClusterToken != "" {
-		req.Header.Set("Authorization", "Bearer "+s.cfg.ClusterToken)
-	}
-	res, err := s.peerClient.Do(req)
-	if err != nil {
-		return v, err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return v, fmt.Errorf("status %d", res.StatusCode)
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(nil, res.Body, maxTopologyBytes)).Decode(&v); err != nil {
-		return v, err
-	}
-	return v, nil
+	err := s.getPeer(ctx, base, wire.PathTopology, &v)
+	return v, err
 }
