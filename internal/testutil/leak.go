@@ -36,6 +36,10 @@ func ProcessWide() []goleak.Option {
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
 		// The default TCP dialer's DNS cache cleaner runs for the process.
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
+		// memberlist's Shutdown does not wait for a probe in flight: the
+		// probe blocks on its ack channel until the probe timer fires
+		// (ProbeInterval at most) and then returns by itself.
+		goleak.IgnoreTopFunction("github.com/hashicorp/memberlist.(*Memberlist).probeNode"),
 	}
 }
 
