@@ -132,7 +132,10 @@ type Config struct {
 	// longer holds a receipt back. Default 3s.
 	ReceiptLiveWindow time.Duration
 	// TailInterval is how often the change log is polled for new changes.
-	// Default 10ms.
+	// Default 10ms. A store that signals its commits
+	// (store.ChangeNotifier: the embedded store) wakes the tailer itself,
+	// and is then polled only every max(TailInterval, 1s) as a safety net;
+	// Redis, which other origins write too, is polled at TailInterval.
 	TailInterval time.Duration
 	// Publisher receives changes from the tailer. Nil: the tailer still
 	// runs (it feeds Heads and metrics) but publishes nowhere.
