@@ -76,6 +76,7 @@ var tests = []test{
 	{"JobConcurrentWorkers", testJobConcurrentWorkers},
 	{"JobLease", testJobLease},
 	{"JobBadInput", testJobBadInput},
+	{"LinkJobChunks", testLinkJobChunks},
 	// analytics.go
 	{"AnalyticsSeries", testAnalyticsSeries},
 	{"AnalyticsBatchOnce", testAnalyticsBatchOnce},
