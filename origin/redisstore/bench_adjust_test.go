@@ -6,38 +6,51 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/shortstock/shortstock/origin/redisstore"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
 // BenchmarkAdjust measures parallel synchronous adjusts (Store.AdjustStock,
-// one script per call: with the ledger, the state change, its movement and
-// its change record) over 64 SKUs on the standalone Redis, from
-// benchClients goroutines.
+// one script per call) over 64 SKUs on the standalone Redis, from
+// benchClients goroutines: "ledger" is the product (the state change, its
+// movement and its change record), "noledger" the same script with the
+// movement left out (redisstore.UseBenchNoLedger); the cost of the ledger
+// is the ratio. Run with -count so the two alternate:
 //
-//	go test -run '^$' -bench BenchmarkAdjust -benchtime 3s ./origin/redisstore/
+//	go test -run '^$' -bench 'BenchmarkAdjust$' -benchtime 2s -count 6 ./origin/redisstore/
 func BenchmarkAdjust(b *testing.B) {
-	s := openStandalone(b, benchConfig)
-	ctx := ctxT(b)
-	skus := make([]string, 64)
-	for i := range skus {
-		skus[i] = fmt.Sprintf("ADJ-%d", i)
-		if _, err := s.SetStock(ctx, skus[i], "w1", 1<<40); err != nil {
-			b.Fatal(err)
-		}
-	}
-	var n atomic.Uint64
-	b.SetParallelism((benchClients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := s.AdjustStock(ctx, skus[n.Add(1)%64], "w1", 1); err != nil {
-				b.Error(err)
-				return
+	for _, v := range []struct {
+		name   string
+		ledger bool
+	}{{"noledger", false}, {"ledger", true}} {
+		b.Run(v.name, func(b *testing.B) {
+			if !v.ledger {
+				defer redisstore.UseBenchNoLedger()()
 			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "adjusts/s")
+			s := openStandalone(b, benchConfig)
+			ctx := ctxT(b)
+			skus := make([]string, 64)
+			for i := range skus {
+				skus[i] = fmt.Sprintf("ADJ-%d", i)
+				if _, err := s.SetStock(ctx, skus[i], "w1", 1<<40); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var n atomic.Uint64
+			b.SetParallelism((benchClients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := s.AdjustStock(ctx, skus[n.Add(1)%64], "w1", 1); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "adjusts/s")
+		})
+	}
 }
 
 // BenchmarkLedgerBytes reports the Redis memory one movement costs: 2000
