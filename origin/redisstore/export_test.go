@@ -60,3 +60,20 @@ func UseBenchNoLedger() (restore func()) {
 	scriptStockWrite = &script{name: "stock_write_noledger", src: src, sha: hex.EncodeToString(sum[:])}
 	return func() { scriptStockWrite = old }
 }
+
+// ScriptCPU returns the server's EVALSHA count and the microseconds of
+// server CPU they took (INFO commandstats): a script's cost measured where
+// it runs, which a loaded client machine does not blur.
+func (s *Store) ScriptCPU(ctx context.Context) (calls, usec int64, err error) {
+	info, err := s.rw.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.Lines(info) {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_evalsha:"); ok {
+			_, err = fmt.Sscanf(rest, "calls=%d,usec=%d,", &calls, &usec)
+			return calls, usec, err
+		}
+	}
+	return 0, 0, nil
+}
