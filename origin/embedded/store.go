@@ -22,6 +22,11 @@ type Store struct {
 	// small max still reaches every partition over successive calls.
 	expireStart atomic.Uint32
 
+	// benchNoLedger makes stock writes skip their movements: only the
+	// benchmark of the ledger's cost sets it (export_test.go), to measure
+	// the same write without the ledger.
+	benchNoLedger bool
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error

@@ -56,6 +56,14 @@ type Store interface {
 	// PartitionMovements returns up to limit movements of a partition with
 	// seq > after, in seq order (the feed reads each partition this way).
 	PartitionMovements(ctx context.Context, partition int, after uint64, limit int) ([]Movement, error)
+	// TrimLedger applies ledger retention: it removes up to max movements
+	// (at most MaxTrimBatch) older than before from the front of the
+	// partitions' ledgers, oldest first, and returns how many it removed.
+	// Each warehouse keeps its balance: its last trimmed movement stays as
+	// a KindOpening movement (in Movements, not in the feed), so replaying
+	// a SKU's retained ledger still gives its view. Safe to run from
+	// several origins at once, and concurrently with writes.
+	TrimLedger(ctx context.Context, before time.Time, max int) (int, error)
 	// StockSKUs lists the SKUs that have a stock view in a partition (for
 	// ledger verify and rebuild).
 	StockSKUs(ctx context.Context, partition int) ([]string, error)
