@@ -145,8 +145,10 @@ type Config struct {
 	// TailInterval is how often the change log is polled for new changes.
 	// Default 10ms. A store that signals its commits
 	// (store.ChangeNotifier: the embedded store) wakes the tailer itself,
-	// and is then polled only every max(TailInterval, 1s) as a safety net;
-	// Redis, which other origins write too, is polled at TailInterval.
+	// and is then polled only every max(TailInterval, 1s) as a safety net.
+	// On Redis the signal is a PUBLISH from every script that logs a
+	// change (so other origins' writes wake it too), and a lost
+	// subscription signals when it is back.
 	TailInterval time.Duration
 	// Publisher receives changes from the tailer. Nil: the tailer still
 	// runs (it feeds Heads and metrics) but publishes nowhere.

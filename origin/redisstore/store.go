@@ -40,6 +40,8 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 	expireAt  atomic.Uint32 // rotates ExpireHolds' first partition
+
+	notify tailNotify // ChangeNotify's subscription (changes_notify.go)
 }
 
 var (
@@ -169,6 +171,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		s.notify.stop()
 		var errs []error
 		if s.rw != nil {
 			errs = append(errs, s.rw.Close())

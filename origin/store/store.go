@@ -123,13 +123,15 @@ type PrimaryReader interface {
 	GetStockPrimary(ctx context.Context, sku string) (StockView, error)
 }
 
-// ChangeNotifier is implemented by a Store whose change log only it writes
-// (the embedded store: one process owns the file). ChangeNotify returns a
-// channel that receives, without blocking the writer (capacity one, sends
-// coalesce), after every committed write transaction, so a tailer can
-// block until there is something to read instead of polling the heads of
-// every partition. A Store others write too (Redis, shared by origins of
-// several regions) does not implement it and is polled.
+// ChangeNotifier is implemented by a Store that can tell when its change
+// log may have grown: ChangeNotify returns a channel that receives
+// (capacity one, signals coalesce, the writer never blocks) after a
+// change is logged, so a tailer can block until there is something to
+// read instead of polling the heads of every partition. The embedded
+// store signals after each committed write transaction; the Redis store
+// after each change any origin logs (a PUBLISH from its scripts) and
+// whenever its subscription (re)starts. A tailer still polls, slowly, in
+// case a signal is lost.
 type ChangeNotifier interface {
 	ChangeNotify() <-chan struct{}
 }

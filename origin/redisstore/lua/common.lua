@@ -61,6 +61,19 @@ local function partition_of(key)
   return string.match(key, '^(.-{p%d+}:)')
 end
 
+-- notify_tail tells tailing origins that the partition of logkey
+-- ("<prefix>:{pN}:log") has a new change: PUBLISH on "<prefix>:tail" with
+-- N, so a tailer blocks on its subscription instead of polling every
+-- partition's head (see ChangeNotify in changes_notify.go). A key-less
+-- command, so a script may send it on any node; Redis Cluster carries it
+-- to every node.
+local function notify_tail(logkey)
+  local prefix, p = string.match(logkey, '^(.*):{p(%d+)}:log$')
+  if prefix then
+    redis.call('PUBLISH', prefix .. ':tail', p)
+  end
+end
+
 -- append_change bumps the partition's seq and appends "key reached version"
 -- to the partition's change stream, trimmed to about maxlen entries. The
 -- stream entry ID is "<seq>-0", so readers can ask for "after seq" exactly.
@@ -82,6 +95,7 @@ local function append_change(seqkey, logkey, maxlen, key, version, at)
     redis.call('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0',
       'k', key, 'v', str(version), 't', at)
   end
+  notify_tail(logkey)
   return seq
 end
 

@@ -16,4 +16,5 @@ if type(res) == 'table' and res.err then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], str(seq) .. '-0',
     'k', ARGV[1], 'v', '0', 't', ARGV[2], 'p', ARGV[4])
 end
+notify_tail(KEYS[2])
 return {'ok', seq}
