@@ -22,6 +22,11 @@ type Store struct {
 	// small max still reaches every partition over successive calls.
 	expireStart atomic.Uint32
 
+	// benchNoLedger makes stock writes skip their movements: only the
+	// benchmark of the ledger's cost sets it (export_test.go), to measure
+	// the same write without the ledger.
+	benchNoLedger bool
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -31,9 +36,28 @@ type Store struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// changed receives after every committed write (see ChangeNotify).
+	changed chan struct{}
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store          = (*Store)(nil)
+	_ store.ChangeNotifier = (*Store)(nil)
+)
+
+// ChangeNotify implements store.ChangeNotifier: every write transaction
+// goes through write, update or the maintenance pass, and each signals
+// after it commits.
+func (s *Store) ChangeNotify() <-chan struct{} { return s.changed }
+
+// notifyChanged signals ChangeNotify's channel; it never blocks.
+func (s *Store) notifyChanged() {
+	select {
+	case s.changed <- struct{}{}:
+	default: // a signal is pending already
+	}
+}
 
 // Open opens (creating if needed) the database in cfg.Dir and starts the
 // background maintenance. It returns an error, never panics: a bad config
@@ -57,7 +81,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, cfg: cfg, stop: make(chan struct{})}
+	s := &Store{db: db, cfg: cfg, stop: make(chan struct{}), changed: make(chan struct{}, 1)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.maintenanceLoop()
@@ -156,7 +180,11 @@ func (s *Store) write(ctx context.Context, op string, fn func(*bolt.Tx) error) e
 	if err := s.begin(ctx, op); err != nil {
 		return err
 	}
-	return s.storageErr(op, s.db.Batch(fn))
+	err := s.db.Batch(fn)
+	if err == nil {
+		s.notifyChanged()
+	}
+	return s.storageErr(op, err)
 }
 
 // storageErr classifies an error from bbolt or from a transaction function.
