@@ -37,8 +37,11 @@ type Store struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	// changed receives after every committed write (see ChangeNotify).
-	changed chan struct{}
+	// watchers receive after every committed write (see ChangeNotify):
+	// one channel per caller, since several origins (one per region of a
+	// one-machine topology) may tail one store.
+	watchMu  sync.Mutex
+	watchers []chan struct{}
 }
 
 var (
@@ -48,14 +51,25 @@ var (
 
 // ChangeNotify implements store.ChangeNotifier: every write transaction
 // goes through write, update or the maintenance pass, and each signals
-// after it commits.
-func (s *Store) ChangeNotify() <-chan struct{} { return s.changed }
+// after it commits. Each call returns a new channel (capacity one) of its
+// own, signalled until the store closes.
+func (s *Store) ChangeNotify() <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	s.watchMu.Lock()
+	s.watchers = append(s.watchers, ch)
+	s.watchMu.Unlock()
+	return ch
+}
 
-// notifyChanged signals ChangeNotify's channel; it never blocks.
+// notifyChanged signals every ChangeNotify channel; it never blocks.
 func (s *Store) notifyChanged() {
-	select {
-	case s.changed <- struct{}{}:
-	default: // a signal is pending already
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	for _, ch := range s.watchers {
+		select {
+		case ch <- struct{}{}:
+		default: // a signal is pending already
+		}
 	}
 }
 
@@ -81,7 +95,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, cfg: cfg, stop: make(chan struct{}), changed: make(chan struct{}, 1)}
+	s := &Store{db: db, cfg: cfg, stop: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.maintenanceLoop()
