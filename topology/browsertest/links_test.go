@@ -37,8 +37,9 @@ const desktopUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, li
 // tag and by search; edit and clear fields; see its QR code render and
 // decode back to its short URL; follow it through the other region's edge
 // and see the click in its stats (series chart, referrer, device) and in
-// the most clicked links; import a CSV and see the links listed, paged by
-// cursor; a bad import line is reported by number and imports nothing;
+// the most clicked links; import an NDJSON file, and a CSV large enough
+// to go through a job, and see the links listed, paged by cursor; a bad
+// import line is reported by number and imports nothing;
 // export a tag; purge a tag from every edge.
 func TestConsoleLinksInBrowser(t *testing.T) {
 	chromium := findBrowser(t)
@@ -50,6 +51,7 @@ func TestConsoleLinksInBrowser(t *testing.T) {
 		Origin: func(_ string, c *origin.Config) {
 			c.TailInterval = 20 * time.Millisecond
 			c.PublicBaseURL = publicBase
+			c.ImportSyncMaxLines = 10 // the 22-line import below goes through a job
 		},
 		Edge: func(_ string, _ int, c *edge.Config) {
 			c.ClickFlushInterval = 200 * time.Millisecond
@@ -140,7 +142,8 @@ func TestConsoleLinksInBrowser(t *testing.T) {
 	b.waitFor("spring1 on top", `[...document.querySelectorAll('#top-table tbody tr')].some(r => r.cells[0].textContent === 'spring1' && r.cells[1].textContent === '1')`)
 	b.screenshot("console-links")
 
-	// Import: 22 links under one tag, listed 20 a page.
+	// Import: a small NDJSON file at once; 22 CSV links under one tag
+	// through a job, then listed 20 a page.
 	dir := t.TempDir()
 	var csv strings.Builder
 	csv.WriteString("url,code,tags,title\n")
@@ -151,8 +154,13 @@ func TestConsoleLinksInBrowser(t *testing.T) {
 	bad := filepath.Join(dir, "bad.csv")
 	writeFile(t, good, csv.String())
 	writeFile(t, bad, "url,code\nhttps://example.com/fine,fine1\nnot a url,bad1\n")
+	small := filepath.Join(dir, "small.ndjson")
+	writeFile(t, small, `{"url":"https://example.com/n1","code":"nd1","tags":["nd"]}`+"\n"+`{"url":"https://example.com/n2","tags":["nd"]}`+"\n")
+	b.do("import NDJSON", chromedp.SetUploadFiles(chromedp.ID("import-file"), []string{small}), chromedp.Click(chromedp.ID("import-submit")))
+	b.waitFor("the NDJSON import", `document.getElementById('import-msg').textContent === 'Imported 2 links from small.ndjson.'`)
+	apiCall(t, us.Origin.URL, key, "GET", "/v1/links/nd1", "", http.StatusOK)
 	b.do("import a CSV", chromedp.SetUploadFiles(chromedp.ID("import-file"), []string{good}), chromedp.Click(chromedp.ID("import-submit")))
-	b.waitFor("the import done", `document.getElementById('import-msg').textContent === 'Imported 22 links from links.csv.'`)
+	b.waitFor("the import job done", `/^links\.csv: job [0-9a-f]+ done, 22 lines: 22 imported, 0 failed\.$/.test(document.getElementById('import-msg').textContent)`)
 	filter("", "imported")
 	b.waitFor("the first page of imported links", `document.querySelectorAll('#links-table tbody tr').length === 20 &&
 		document.querySelector('#links-table tbody tr').cells[1].textContent === 'Imported 0' && document.getElementById('links-next') !== null`)

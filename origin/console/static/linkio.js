@@ -1,10 +1,12 @@
 // Bulk links: import a CSV (header row naming the columns) or NDJSON file
 // with POST /v1/links:import, all or nothing, showing every bad line by its
-// number; export every link, or a tag's, as NDJSON (GET /v1/links:export),
+// number (a large import answers 202 with a job, followed to its end); export every link, or a tag's, as NDJSON (GET /v1/links:export),
 // downloaded through an object URL so the key stays out of the link.
 
-import { api, fetchBlob } from './api.js';
+import { api, fetchBlob, seg } from './api.js';
 import { h, fill, table, status, field, val } from './dom.js';
+
+const JOB_POLL_MS = 500;
 
 // ioPanel is the import/export section; onImported runs after an import.
 export function ioPanel(onImported) {
@@ -12,6 +14,8 @@ export function ioPanel(onImported) {
   const errs = h('div', { id: 'import-errors' });
   const exportMsg = h('p', { id: 'export-msg', role: 'alert' });
   let exportURL = null;
+  let jobTimer = null;
+  let stopped = false;
 
   const importForm = h('form', { id: 'import-form', onsubmit: doImport },
     field('CSV (url,code,tags,title,... header) or NDJSON file', h('input', { id: 'import-file', type: 'file', accept: '.csv,.ndjson,.jsonl,.json,text/csv,application/x-ndjson' })),
@@ -30,20 +34,47 @@ export function ioPanel(onImported) {
     if (!file) { status(msg, 'Choose a file.'); return; }
     const csv = (val('import-format') || (/\.csv$/i.test(file.name) ? 'csv' : 'ndjson')) === 'csv';
     try {
-      const { data } = await api('POST', '/v1/links:import', undefined,
+      const { status: code, data } = await api('POST', '/v1/links:import', undefined,
         { raw: await file.text(), contentType: csv ? 'text/csv' : 'application/x-ndjson' });
-      status(msg, `Imported ${data.created} link${data.created === 1 ? '' : 's'} from ${file.name}.`, true);
       importForm.reset();
+      if (code === 202) { // a large import: queued as a job, applied in the background
+        status(msg, `${file.name}: queued as job ${data.job}.`, true);
+        watchJob(data.job, file.name);
+        return;
+      }
+      status(msg, `Imported ${data.created} link${data.created === 1 ? '' : 's'} from ${file.name}.`, true);
       onImported();
     } catch (err) {
       status(msg, String(err));
-      const lines = (err.data && err.data.errors) || [];
-      if (lines.length) {
-        fill(errs, table('import-errors-table', ['Line', 'Error', 'Message'], lines.map((l) => h('tr', null,
-          h('td', { class: 'num' }, l.line), h('td', null, l.error), h('td', null, l.message)))),
-        err.data.more_errors ? h('p', { class: 'muted' }, 'More lines are bad; the first 100 are listed.') : null);
-      }
+      showErrors((err.data && err.data.errors) || [], err.data && err.data.more_errors);
     }
+  }
+
+  function showErrors(lines, more) {
+    if (!lines.length) return;
+    fill(errs, table('import-errors-table', ['Line', 'Error', 'Message'], lines.map((l) => h('tr', null,
+      h('td', { class: 'num' }, l.line), h('td', null, l.error), h('td', null, l.message)))),
+    more ? h('p', { class: 'muted' }, 'More lines are bad; the first 100 are listed.') : null);
+  }
+
+  // watchJob polls an import job (GET /v1/jobs/{id}) until it is done or
+  // failed, then lists the links again.
+  function watchJob(id, name) {
+    if (jobTimer) clearTimeout(jobTimer);
+    const tick = async () => {
+      jobTimer = null;
+      try {
+        const { data: j } = await api('GET', `/v1/jobs/${seg(id)}`);
+        const done = j.status === 'done' || j.status === 'failed';
+        status(msg, `${name}: job ${j.id} ${j.status}, ${j.lines} lines: ${j.applied} imported, ${j.failed} failed.`, j.failed === 0);
+        showErrors(j.errors || [], false);
+        if (done) onImported();
+        else if (!stopped) jobTimer = setTimeout(tick, JOB_POLL_MS);
+      } catch (err) {
+        status(msg, String(err));
+      }
+    };
+    tick();
   }
 
   async function doExport(e) {
@@ -67,5 +98,12 @@ export function ioPanel(onImported) {
   const el = h('div', { class: 'cols' },
     h('section', { class: 'panel' }, h('h3', null, 'Import links'), importForm),
     h('section', { class: 'panel' }, h('h3', null, 'Export links'), exportForm));
-  return { el, stop: () => { if (exportURL) URL.revokeObjectURL(exportURL); } };
+  return {
+    el,
+    stop: () => {
+      stopped = true;
+      if (jobTimer) clearTimeout(jobTimer);
+      if (exportURL) URL.revokeObjectURL(exportURL);
+    },
+  };
 }

@@ -26,7 +26,7 @@ function period(prefix) {
 function periodFields(prefix, withGranularity) {
   return [
     field('From (UTC date)', h('input', { id: `${prefix}-from`, type: 'date' })),
-    field('To (UTC date)', h('input', { id: `${prefix}-to`, type: 'date' })),
+    field('To (UTC date, not included)', h('input', { id: `${prefix}-to`, type: 'date' })),
     withGranularity ? field('Per', h('select', { id: `${prefix}-granularity` },
       h('option', { value: '' }, 'auto'), h('option', { value: 'hour' }, 'hour'), h('option', { value: 'day' }, 'day'))) : null,
   ];
