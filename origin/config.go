@@ -102,6 +102,13 @@ type Config struct {
 	// ExpireInterval is how often held reservations past their expiry are
 	// released. Default 1s.
 	ExpireInterval time.Duration
+	// LedgerRetention is how long stock movements are kept: a background
+	// pass (ledgerretention.go) trims older ones, keeping each warehouse's
+	// balance as an opening movement. 0 (the default) keeps them all.
+	LedgerRetention time.Duration
+	// LedgerTrimInterval is how often that pass runs when LedgerRetention
+	// is set. Default 1m.
+	LedgerTrimInterval time.Duration
 	// BulkMaxBytes caps a POST /v1/stock:bulk body (413 above, nothing
 	// queued). Default 64 MiB; store.MaxJobLines bounds its lines.
 	BulkMaxBytes int64
@@ -136,7 +143,10 @@ type Config struct {
 	// longer holds a receipt back. Default 3s.
 	ReceiptLiveWindow time.Duration
 	// TailInterval is how often the change log is polled for new changes.
-	// Default 10ms.
+	// Default 10ms. A store that signals its commits
+	// (store.ChangeNotifier: the embedded store) wakes the tailer itself,
+	// and is then polled only every max(TailInterval, 1s) as a safety net;
+	// Redis, which other origins write too, is polled at TailInterval.
 	TailInterval time.Duration
 	// Publisher receives changes from the tailer. Nil: the tailer still
 	// runs (it feeds Heads and metrics) but publishes nowhere.
@@ -219,6 +229,7 @@ func DefaultConfig() Config {
 		StockCacheTTL:       30 * time.Second,
 		NegativeCacheTTL:    5 * time.Second,
 		ExpireInterval:      time.Second,
+		LedgerTrimInterval:  time.Minute,
 		BulkMaxBytes:        64 << 20,
 		JobPollInterval:     250 * time.Millisecond,
 		JobLease:            30 * time.Second,
@@ -267,6 +278,9 @@ func (c *Config) fill() {
 	}
 	if c.ExpireInterval == 0 {
 		c.ExpireInterval = d.ExpireInterval
+	}
+	if c.LedgerTrimInterval == 0 {
+		c.LedgerTrimInterval = d.LedgerTrimInterval
 	}
 	if c.BulkMaxBytes == 0 {
 		c.BulkMaxBytes = d.BulkMaxBytes
@@ -388,7 +402,8 @@ func (c *Config) validate() error {
 	for name, d := range map[string]time.Duration{
 		"LinkCacheTTL": c.LinkCacheTTL, "StockCacheTTL": c.StockCacheTTL,
 		"NegativeCacheTTL": c.NegativeCacheTTL, "ExpireInterval": c.ExpireInterval,
-		"TailInterval": c.TailInterval,
+		"TailInterval": c.TailInterval, "LedgerRetention": c.LedgerRetention,
+		"LedgerTrimInterval": c.LedgerTrimInterval,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))

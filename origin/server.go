@@ -142,6 +142,10 @@ func New(cfg Config) (*Server, error) {
 		s.wg.Add(1)
 		go s.jobLoop()
 	}
+	if cfg.LedgerRetention > 0 {
+		s.wg.Add(1)
+		go s.ledgerRetentionLoop()
+	}
 	return s, nil
 }
 

@@ -28,6 +28,7 @@ type originFlags struct {
 	log                            logFlags
 	sec                            securityFlags
 	analyticsRetention             time.Duration
+	ledgerRetention                time.Duration
 	purgeHooks, peerOrigins        listFlag
 	jobLease                       time.Duration
 	noJobWorker                    bool
@@ -153,6 +154,7 @@ func (f *originFlags) register(fs *flag.FlagSet) {
 	f.tls.register(fs)
 	fs.StringVar(&f.peerCA, "peer-ca", "", "PEM CA file that signed the https:// --peer-origin certificates (default: the system roots)")
 	registerAnalyticsRetention(fs, &f.analyticsRetention)
+	registerLedgerRetention(fs, &f.ledgerRetention)
 }
 
 // checkStore validates the storage flags.
@@ -252,6 +254,7 @@ func runOrigin(ctx context.Context, args []string) error {
 	}
 	cfg.LinkCacheTTL, cfg.StockCacheTTL, cfg.NegativeCacheTTL = f.linkTTL, f.stockTTL, f.negTTL
 	cfg.AnalyticsRetention = f.analyticsRetention
+	cfg.LedgerRetention = f.ledgerRetention
 	node, err := topology.StartOrigin(topology.OriginOptions{Origin: cfg, Listen: f.listen, Gossip: gcfg, TLS: serverTLS, AdminListen: f.tls.adminListen, Logger: log.With("region", f.region)})
 	if err != nil {
 		return err

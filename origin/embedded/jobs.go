@@ -304,6 +304,9 @@ func (s *Store) update(ctx context.Context, op string, fn func(*bolt.Tx) error) 
 		return err
 	}
 	err := s.db.Update(fn)
+	if err == nil {
+		s.notifyChanged()
+	}
 	if errors.Is(err, store.ErrInvalid) {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}

@@ -71,6 +71,9 @@ var tests = []test{
 	{"StockWriteIdempotency", testStockWriteIdempotency},
 	{"LedgerVerifyRebuild", testLedgerVerifyRebuild},
 	{"LedgerFeed", testLedgerFeed},
+	// retention.go
+	{"LedgerRetention", testLedgerRetention},
+	{"LedgerRetentionConcurrent", testLedgerRetentionConcurrent},
 	// jobs.go
 	{"JobRunsEveryLine", testJobRunsEveryLine},
 	{"JobConcurrentWorkers", testJobConcurrentWorkers},
