@@ -1,6 +1,7 @@
 // Bulk links: import a CSV (header row naming the columns) or NDJSON file
-// with POST /v1/links:import, all or nothing, showing every bad line by its
-// number; export every link, or a tag's, as NDJSON (GET /v1/links:export),
+// with POST /v1/links:import, checked whole, showing every bad line by its
+// number (a large import is queued as a job, watched until it ends);
+// export every link, or a tag's, as NDJSON (GET /v1/links:export),
 // downloaded through an object URL so the key stays out of the link.
 
 import { api, fetchBlob } from './api.js';
@@ -32,8 +33,12 @@ export function ioPanel(onImported) {
     try {
       const { data } = await api('POST', '/v1/links:import', undefined,
         { raw: await file.text(), contentType: csv ? 'text/csv' : 'application/x-ndjson' });
-      status(msg, `Imported ${data.created} link${data.created === 1 ? '' : 's'} from ${file.name}.`, true);
       importForm.reset();
+      if (data.job) { // a large import: queued as a job (202)
+        await watchImport(data.job, file.name);
+        return;
+      }
+      status(msg, `Imported ${data.created} link${data.created === 1 ? '' : 's'} from ${file.name}.`, true);
       onImported();
     } catch (err) {
       status(msg, String(err));
@@ -43,6 +48,25 @@ export function ioPanel(onImported) {
           h('td', { class: 'num' }, l.line), h('td', null, l.error), h('td', null, l.message)))),
         err.data.more_errors ? h('p', { class: 'muted' }, 'More lines are bad; the first 100 are listed.') : null);
       }
+    }
+  }
+
+  // watchImport polls a queued import's job (GET /v1/jobs/{id}) until it
+  // ends, while the panel is shown; its failed lines are listed by number.
+  async function watchImport(id, name) {
+    while (msg.isConnected) {
+      const { data: j } = await api('GET', `/v1/jobs/${encodeURIComponent(id)}`);
+      const ended = j.status === 'done' || j.status === 'failed';
+      status(msg, `Import of ${name}, job ${j.id}: ${j.status}, ${j.applied} of ${j.lines} links created, ${j.failed} failed.`, j.status !== 'failed');
+      if (ended) {
+        if (j.errors && j.errors.length) {
+          fill(errs, table('import-errors-table', ['Line', 'Error', 'Message'], j.errors.map((l) => h('tr', null,
+            h('td', { class: 'num' }, l.line), h('td', null, l.error), h('td', null, l.message)))));
+        }
+        onImported();
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
 
