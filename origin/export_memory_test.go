@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shortstock/shortstock/origin"
 )
 
 // exportScale is how many links TestExportConstantMemory exports: 1 M
@@ -29,8 +31,9 @@ func exportScale() int {
 // and the process's peak RSS (VmHWM, which includes the import).
 func TestExportConstantMemory(t *testing.T) {
 	n := exportScale()
-	o := newTestOrigin(t, backends[0])
 	const perImport = 100000
+	// Synchronous imports: the test is about the export.
+	o := newTestOrigin(t, backends[0], func(c *origin.Config) { c.ImportSyncMaxLines = perImport })
 	for start := 0; start < n; start += perImport {
 		var b strings.Builder
 		for i := start; i < min(start+perImport, n); i++ {
