@@ -165,6 +165,13 @@ func (s *Server) stockAt(ctx context.Context, w http.ResponseWriter, r *http.Req
 		}
 		for _, m := range page.Movements {
 			if m.At.After(at) {
+				if m.Kind == store.KindOpening {
+					// Openings come first: a warehouse's balance before
+					// this one was trimmed, so the view at T is unknown.
+					s.writeError(w, r, badRequest("at_before_first_movement",
+						"at is before the retained ledger of "+sku+": ledger retention trimmed the movements before "+m.At.Format(time.RFC3339Nano)))
+					return
+				}
 				done = true
 				break
 			}

@@ -8,24 +8,36 @@ import (
 )
 
 // BenchmarkAdjust measures parallel synchronous adjusts on disk with fsync
-// on (batches share fsyncs), over 64 SKUs: with the ledger, each adjust
-// also appends its movement in the same transaction.
+// on (batches share fsyncs), over 64 SKUs: "ledger" is the product (each
+// adjust also appends its movement in the same transaction), "noledger"
+// the same adjust with the movement left out (the cost of the ledger is
+// the ratio). Run with -count so the two alternate:
 //
-//	go test -run '^$' -bench BenchmarkAdjust -benchtime 3s ./origin/embedded/
+//	go test -run '^$' -bench 'BenchmarkAdjust$' -benchtime 2s -count 6 ./origin/embedded/
 func BenchmarkAdjust(b *testing.B) {
-	s := open(b, embedded.DefaultConfig(b.TempDir()))
-	skus := stockUp(b, s, 64)
-	var n atomic.Uint64
-	b.SetParallelism(128)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := s.AdjustStock(b.Context(), skus[n.Add(1)%64], "w1", 1); err != nil {
-				b.Error(err)
-				return
+	for _, v := range []struct {
+		name   string
+		ledger bool
+	}{{"noledger", false}, {"ledger", true}} {
+		b.Run(v.name, func(b *testing.B) {
+			s := open(b, embedded.DefaultConfig(b.TempDir()))
+			if !v.ledger {
+				embedded.SetBenchNoLedger(s)
 			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "adjusts/s")
+			skus := stockUp(b, s, 64)
+			var n atomic.Uint64
+			b.SetParallelism(128)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := s.AdjustStock(b.Context(), skus[n.Add(1)%64], "w1", 1); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "adjusts/s")
+		})
+	}
 }

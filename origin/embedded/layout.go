@@ -23,13 +23,15 @@ import (
 //	idemAge   timeKey(recorded at) sku 0x00 key -> nothing
 //	log       big-endian seq -> change.Change in its wire form
 //	moves     big-endian ledger seq -> moveRec: the stock ledger, never
-//	          trimmed by the change log's cap
+//	          trimmed by the change log's cap, only by its own retention
+//	          (ledgertrim.go)
 //	skuMoves  sku 0x00 big-endian ledger seq -> nothing: a SKU's movements
 //	tags      tag 0x00 code -> nothing: the live links of each tag, by code
 //	          (listing and export by tag; the links bucket itself is the
 //	          index by code)
 //
-// and "mhead", the partition's ledger head seq. The top-level "jobs"
+// and "mhead", the partition's ledger head seq, and "mtrim", the seq it is
+// trimmed up to (absent: never trimmed). The top-level "jobs"
 // bucket holds the bulk job queue (jobs.go).
 //
 // Everything a write touches is in its key's partition (a reservation ID

@@ -31,6 +31,7 @@ type whMove struct {
 var moveKindNames = map[string]bool{
 	store.KindSet: true, store.KindAdjust: true, store.KindTransferOut: true, store.KindTransferIn: true,
 	store.KindHold: true, store.KindCommit: true, store.KindRelease: true, store.KindExpire: true,
+	store.KindOpening: true,
 }
 
 // moveRec is a stored movement. The partition and seq are its key.
@@ -124,6 +125,9 @@ func (pt *part) moveHead() (uint64, error) {
 // appendMoves appends one movement per warehouse change of r (already at
 // its new version) to the ledger, in the write's own transaction.
 func (s *Store) appendMoves(pt *part, sku string, r *stockRec, meta moveMeta, moves []whMove) error {
+	if s.benchNoLedger {
+		return nil
+	}
 	head, err := pt.moveHead()
 	if err != nil {
 		return err
@@ -321,8 +325,14 @@ func (s *Store) PartitionMovements(ctx context.Context, partition int, after uin
 		if err != nil {
 			return err
 		}
+		// The feed starts above the trimmed part (ledgertrim.go): below
+		// it are only openings.
+		trimmed, err := trimmedThrough(tx.Bucket(partitionNames[partition]), partition)
+		if err != nil {
+			return err
+		}
 		c := moves.Cursor()
-		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+		for k, v := c.Seek(seqKey(max(after, trimmed) + 1)); k != nil && len(out) < limit; k, v = c.Next() {
 			if len(k) != 8 {
 				return fmt.Errorf("%w: ledger key of %d bytes in partition %d", errCorrupt, len(k), partition)
 			}

@@ -2,6 +2,8 @@ package redisstore
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -45,4 +47,33 @@ func (s *Store) LedgerMemory(ctx context.Context, sku string) (skuStream, partLo
 	}
 	partLog, err = s.rw.MemoryUsage(ctx, s.ks.moveLog(p), 0).Result()
 	return skuStream, partLog, err
+}
+
+// UseBenchNoLedger makes stock writes run a stock_write whose append_move
+// does nothing (the same script otherwise): the "before the ledger" side
+// of BenchmarkAdjust only. It returns the function that puts the real
+// script back; no other test may run meanwhile.
+func UseBenchNoLedger() (restore func()) {
+	old := scriptStockWrite
+	src := embedded("common") + embedded("fence") + "append_move = function() return 0 end\n" + embedded("stock_write")
+	sum := sha1.Sum([]byte(src))
+	scriptStockWrite = &script{name: "stock_write_noledger", src: src, sha: hex.EncodeToString(sum[:])}
+	return func() { scriptStockWrite = old }
+}
+
+// ScriptCPU returns the server's EVALSHA count and the microseconds of
+// server CPU they took (INFO commandstats): a script's cost measured where
+// it runs, which a loaded client machine does not blur.
+func (s *Store) ScriptCPU(ctx context.Context) (calls, usec int64, err error) {
+	info, err := s.rw.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.Lines(info) {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_evalsha:"); ok {
+			_, err = fmt.Sscanf(rest, "calls=%d,usec=%d,", &calls, &usec)
+			return calls, usec, err
+		}
+	}
+	return 0, 0, nil
 }

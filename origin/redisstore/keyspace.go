@@ -20,8 +20,9 @@ import (
 //	<prefix>:{p17}:ik:<key>          a stock write's idempotency claim (fp), in the key's partition
 //	<prefix>:{p17}:widem:<len>:<sku>:<key>  a stock write's recorded outcome (_fp and the stock hash after it)
 //	<prefix>:{p17}:mseq              the partition's ledger counter
-//	<prefix>:{p17}:ms:<sku>          a SKU's movements (stream, entry ID "<ledger seq>-0"), never trimmed
-//	<prefix>:{p17}:mlog              the partition's ledger order (stream of sku names, same IDs), never trimmed
+//	<prefix>:{p17}:ms:<sku>          a SKU's movements (stream, entry ID "<ledger seq>-0"), trimmed only by ledger retention
+//	<prefix>:{p17}:mlog              the partition's ledger order (stream of sku names, same IDs), trimmed likewise
+//	<prefix>:{p17}:mo:<sku>          the SKU's opening balances where its trimmed ledger ends (hash: warehouse -> "seq:on_hand:reserved:version:at ms")
 //	<prefix>:{p17}:codes             ZSET (score 0, by lex) of the partition's live link codes: the listing index
 //	<prefix>:{p17}:tag:<tag>         ZSET (score 0, by lex) of the live codes with that tag
 //
@@ -60,8 +61,11 @@ func (k *keyspace) stockIdem(p int, sku, key string) string {
 func (k *keyspace) moves(p int, sku string) string { return k.part[p] + "ms:" + sku }
 func (k *keyspace) moveSeq(p int) string           { return k.part[p] + "mseq" }
 func (k *keyspace) moveLog(p int) string           { return k.part[p] + "mlog" }
-func (k *keyspace) codes(p int) string             { return k.part[p] + "codes" }
-func (k *keyspace) tag(p int, tag string) string   { return k.part[p] + "tag:" + tag }
+func (k *keyspace) openings(p int, sku string) string {
+	return k.part[p] + "mo:" + sku
+}
+func (k *keyspace) codes(p int) string           { return k.part[p] + "codes" }
+func (k *keyspace) tag(p int, tag string) string { return k.part[p] + "tag:" + tag }
 
 // idem is the idempotency record of (sku, key). The SKU's length comes
 // first because SKUs and keys may both contain ':' ("a:b"+"c" must not meet

@@ -28,20 +28,37 @@ func (s *Store) Movements(ctx context.Context, q store.MovementQuery) (store.Mov
 		return page, s.classify("movements", redis.ErrClosed)
 	}
 	p := keys.Partition(keys.KindStock, q.SKU)
-	key := s.ks.moves(p, q.SKU)
+	key, okey := s.ks.moves(p, q.SKU), s.ks.openings(p, q.SKU)
 	after := q.After
 	for {
 		// One more than a page, to know whether another page follows.
 		want := int64(q.Limit - len(page.Movements) + 1)
-		entries, err := s.primary.XRangeN(ctx, key, "("+strconv.FormatUint(after, 10)+"-0", "+", want).Result()
+		// The openings (ledger retention, ledgertrim.go) and the stream
+		// in one MULTI, so a trim never falls between the two reads. The
+		// openings' seqs are below every retained movement's.
+		var hcmd *redis.MapStringStringCmd
+		var xcmd *redis.XMessageSliceCmd
+		_, err := s.primary.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			hcmd = pipe.HGetAll(ctx, okey)
+			xcmd = pipe.XRangeN(ctx, key, "("+strconv.FormatUint(after, 10)+"-0", "+", want)
+			return nil
+		})
 		if err != nil {
 			return store.MovementPage{}, s.classify("movements", err)
 		}
+		moves, err := openingMoves(p, q.SKU, hcmd.Val(), after)
+		if err != nil {
+			return store.MovementPage{}, err
+		}
+		entries := xcmd.Val()
 		for _, e := range entries {
 			m, err := movementFromEntry(p, q.SKU, e)
 			if err != nil {
 				return store.MovementPage{}, err
 			}
+			moves = append(moves, m)
+		}
+		for _, m := range moves {
 			after = m.Seq
 			if q.Warehouse != "" && m.Warehouse != q.Warehouse {
 				continue
@@ -158,7 +175,7 @@ func (s *Store) RebuildStock(ctx context.Context, v store.StockView, lastSeq uin
 		args = append(args, name, w.OnHand, w.Reserved)
 	}
 	p := keys.Partition(keys.KindStock, v.SKU)
-	r, err := s.run(ctx, scriptStockRebuild, []string{s.ks.stock(p, v.SKU), s.ks.seq(p), s.ks.log(p), s.ks.moves(p, v.SKU)}, args...)
+	r, err := s.run(ctx, scriptStockRebuild, []string{s.ks.stock(p, v.SKU), s.ks.seq(p), s.ks.log(p), s.ks.moves(p, v.SKU), s.ks.openings(p, v.SKU)}, args...)
 	if err != nil {
 		return err
 	}

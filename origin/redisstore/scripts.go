@@ -53,6 +53,7 @@ var (
 	scriptIdemClaim    = loadScript("idem_claim")
 	scriptStockRebuild = loadFenced("stock_rebuild")
 	scriptFeed         = loadScript("feed")
+	scriptLedgerTrim   = loadScript("ledger_trim")
 	scriptExtend       = loadScript("extend")
 	scriptReserve      = loadFenced("reserve")
 	scriptCommit       = loadFenced("commit")
@@ -68,7 +69,7 @@ var (
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
-		scriptStockWrite, scriptIdemClaim, scriptStockRebuild, scriptFeed, scriptExtend, scriptReserve, scriptCommit,
+		scriptStockWrite, scriptIdemClaim, scriptStockRebuild, scriptFeed, scriptLedgerTrim, scriptExtend, scriptReserve, scriptCommit,
 		scriptRelease, scriptExpire, scriptPurge, scriptFencePrepare, scriptFenceActive,
 		scriptJobCreate, scriptJobClaim, scriptJobProgress, scriptVisitLease,
 	}

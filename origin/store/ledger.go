@@ -18,6 +18,11 @@ const (
 	KindCommit      = "commit"
 	KindRelease     = "release"
 	KindExpire      = "expire"
+	// KindOpening is a warehouse's balance where the retained ledger
+	// starts (ledger retention, TrimLedger): the last trimmed movement of
+	// the warehouse, kept with its seq, version and time, its deltas the
+	// whole balance (from zero). Replay starts the warehouse from it.
+	KindOpening = "opening"
 )
 
 // Reasons accepted on set, adjust and transfer (API.md "Stock ledger").
@@ -143,7 +148,7 @@ func (w *StockWrite) Check() error {
 }
 
 // Replay rebuilds a SKU's stock from its movements (in Seq order, from the
-// first): each movement's deltas are applied, and the result must match the
+// first retained one; an opening movement starts its warehouse over): each movement's deltas are applied, and the result must match the
 // on_hand and reserved the movement recorded. It returns the view the
 // ledger implies, or an error naming the first movement that disagrees.
 func Replay(sku string, moves []Movement) (StockView, error) {
@@ -161,6 +166,16 @@ func Replay(sku string, moves []Movement) (StockView, error) {
 		}
 		lastSeq = m.Seq
 		w := v.Warehouses[m.Warehouse]
+		if m.Kind == KindOpening {
+			// The balance where the retained ledger starts: whatever came
+			// before it was trimmed. A reader whose pages straddled a trim
+			// may have seen older movements of the warehouse too; the
+			// opening supersedes them.
+			w = WarehouseStock{}
+			if m.DeltaOnHand != m.OnHand || m.DeltaReserved != m.Reserved {
+				return v, fmt.Errorf("movement %s: opening deltas %d/%d are not its balance %d/%d", m.ID, m.DeltaOnHand, m.DeltaReserved, m.OnHand, m.Reserved)
+			}
+		}
 		w.OnHand += m.DeltaOnHand
 		w.Reserved += m.DeltaReserved
 		if w.OnHand != m.OnHand || w.Reserved != m.Reserved {
@@ -191,4 +206,19 @@ func SameView(a, b StockView) bool {
 		}
 	}
 	return true
+}
+
+// MaxTrimBatch bounds one TrimLedger call's deletions.
+const MaxTrimBatch = 10_000
+
+// Opening turns a warehouse's last trimmed movement into its opening
+// balance: same seq, warehouse, balance, version and time; deltas from
+// zero; reason, ref, actor and idempotency key dropped (they described the
+// trimmed change, not the balance).
+func Opening(m Movement) Movement {
+	return Movement{
+		ID: m.ID, Cursor: m.Cursor, SKU: m.SKU, Warehouse: m.Warehouse, Kind: KindOpening,
+		DeltaOnHand: m.OnHand, DeltaReserved: m.Reserved, OnHand: m.OnHand, Reserved: m.Reserved,
+		Version: m.Version, At: m.At, Partition: m.Partition, Seq: m.Seq,
+	}
 }

@@ -56,6 +56,14 @@ type Store interface {
 	// PartitionMovements returns up to limit movements of a partition with
 	// seq > after, in seq order (the feed reads each partition this way).
 	PartitionMovements(ctx context.Context, partition int, after uint64, limit int) ([]Movement, error)
+	// TrimLedger applies ledger retention: it removes up to max movements
+	// (at most MaxTrimBatch) older than before from the front of the
+	// partitions' ledgers, oldest first, and returns how many it removed.
+	// Each warehouse keeps its balance: its last trimmed movement stays as
+	// a KindOpening movement (in Movements, not in the feed), so replaying
+	// a SKU's retained ledger still gives its view. Safe to run from
+	// several origins at once, and concurrently with writes.
+	TrimLedger(ctx context.Context, before time.Time, max int) (int, error)
 	// StockSKUs lists the SKUs that have a stock view in a partition (for
 	// ledger verify and rebuild).
 	StockSKUs(ctx context.Context, partition int) ([]string, error)
@@ -113,6 +121,17 @@ type Store interface {
 type PrimaryReader interface {
 	GetLinkPrimary(ctx context.Context, code string) (Link, error)
 	GetStockPrimary(ctx context.Context, sku string) (StockView, error)
+}
+
+// ChangeNotifier is implemented by a Store whose change log only it writes
+// (the embedded store: one process owns the file). ChangeNotify returns a
+// channel that receives, without blocking the writer (capacity one, sends
+// coalesce), after every committed write transaction, so a tailer can
+// block until there is something to read instead of polling the heads of
+// every partition. A Store others write too (Redis, shared by origins of
+// several regions) does not implement it and is polled.
+type ChangeNotifier interface {
+	ChangeNotify() <-chan struct{}
 }
 
 // DefaultReservationTTL is used when a reservation request gives no TTL.

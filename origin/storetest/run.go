@@ -71,11 +71,15 @@ var tests = []test{
 	{"StockWriteIdempotency", testStockWriteIdempotency},
 	{"LedgerVerifyRebuild", testLedgerVerifyRebuild},
 	{"LedgerFeed", testLedgerFeed},
+	// retention.go
+	{"LedgerRetention", testLedgerRetention},
+	{"LedgerRetentionConcurrent", testLedgerRetentionConcurrent},
 	// jobs.go
 	{"JobRunsEveryLine", testJobRunsEveryLine},
 	{"JobConcurrentWorkers", testJobConcurrentWorkers},
 	{"JobLease", testJobLease},
 	{"JobBadInput", testJobBadInput},
+	{"LinkJobChunks", testLinkJobChunks},
 	// analytics.go
 	{"AnalyticsSeries", testAnalyticsSeries},
 	{"AnalyticsBatchOnce", testAnalyticsBatchOnce},

@@ -96,7 +96,7 @@ end
 -- ledger counter gives it a seq; the SKU's own stream "ms:<sku>" holds the
 -- movement under entry ID "<seq>-0" (ordered per SKU), and the partition's
 -- "mlog" stream names the SKU under the same ID (ordered per partition,
--- for the feed). Neither is trimmed: the ledger keeps everything. meta is
+-- for the feed). Only ledger retention trims them (ledger_trim.lua). meta is
 -- {reason, ref, actor, idempotency key}; empty ones are left out.
 local function append_move(part, sku, wh, kind, doh, dr, oh, r, meta, v, at)
   local seq = next_counter(part .. 'mseq')

@@ -1,4 +1,4 @@
--- KEYS: stock, seq, log, the SKU's ledger stream
+-- KEYS: stock, seq, log, the SKU's ledger stream, the SKU's openings
 -- ARGV: change key, at ms, maxlen, last ledger seq, version, then per
 --       warehouse: name, on_hand, reserved
 -- Replaces the stock hash with a view replayed from the ledger, only if
@@ -8,6 +8,12 @@ local top = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
 local last = 0
 if top[1] then
   last = tonumber(string.match(top[1][1], '^(%d+)-'))
+elseif KEYS[5] then
+  -- Ledger retention trimmed every movement: the ledger ends at the
+  -- newest opening (ledger_trim.lua).
+  for _, o in ipairs(redis.call('HVALS', KEYS[5])) do
+    last = math.max(last, tonumber(string.match(o, '^(%d+):')))
+  end
 end
 if last ~= tonumber(ARGV[4]) then
   return {'moved'}
