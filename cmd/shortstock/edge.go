@@ -111,6 +111,7 @@ func runEdge(ctx context.Context, args []string) error {
 	applyEdgeMemoryLimit(cacheBytes, log)
 	cfg := edge.DefaultConfig()
 	cfg.Region, cfg.Origins, cfg.ClusterToken, cfg.OriginTLS = region, origins, auth.send, originTLS
+	auth.logSource(log)
 	if gcfg != nil {
 		cfg.NodeName = gcfg.NodeName
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -20,6 +21,7 @@ type gossipFlags struct {
 	join, clusterSecrets listFlag
 	insecure             bool
 	internalInsecure     bool
+	clusterSecretFile    string
 }
 
 func (g *gossipFlags) register(fs *flag.FlagSet) {
@@ -29,6 +31,7 @@ func (g *gossipFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.insecure, "gossip-insecure", false, "allow unencrypted gossip when no --gossip-key is given")
 	fs.StringVar(&g.nodeName, "node-name", "", "gossip member name, unique in the region (default: ROLE-HOST-PORT)")
 	fs.Var(&g.clusterSecrets, "cluster-secret", "shared secret (at least 32 bytes, e.g. openssl rand -hex 32) from which edges and origins derive the internal API token, independent of the gossip key; repeatable for a rotation: the first is sent, every one is accepted (required unless --internal-insecure)")
+	fs.StringVar(&g.clusterSecretFile, "cluster-secret-file", "", "file holding the cluster secret (mode 0600), instead of --cluster-secret; default, for a node on loopback addresses alone given neither: $XDG_CONFIG_HOME/shortstock/cluster-secret (~/.config/...), created on first use")
 	fs.BoolVar(&g.internalInsecure, "internal-insecure", false, "serve (origin) or call (edge) the internal API without a cluster token: for one machine whose ports nobody else reaches")
 }
 
@@ -93,44 +96,69 @@ func (g *gossipFlags) config(cmd, role, region string) (*gossip.Config, error) {
 
 // internalAuth is how a node authenticates on the internal API: the token
 // it sends, every token it accepts (origins), or neither with
-// --internal-insecure. The token is derived from --cluster-secret only,
-// never from the gossip key, so rotating one does not break the other.
+// --internal-insecure. The token is derived from --cluster-secret (or the
+// secret file) only, never from the gossip key, so rotating one does not
+// break the other.
 type internalAuth struct {
 	send     string
 	accept   []string
 	insecure bool
-	// loopback: no secret, and the node is reachable (origin) or reaches
-	// its origins (edge) on loopback addresses only; the origin then
-	// serves loopback clients alone (origin.Config.InternalLoopback).
-	loopback bool
+	// file: the secret came from this file (secretfile.go); created: this
+	// node made it.
+	file    string
+	created bool
 }
 
 // internalAuth: local says whether every address involved is a loopback
-// one (the origin's --listen; the edge's --origin hosts). Only then may
-// --cluster-secret be left out without --internal-insecure: nobody off the
-// machine can reach such an origin, and the contract's minimal command
-// lines (shared API.md) keep working.
+// one (the origin's --listen; the edge's --origin hosts). Without
+// --cluster-secret, --cluster-secret-file or --internal-insecure only such
+// a node may start: it takes the per-user default secret file (created on
+// first use), which every co-located node of the user shares, so the
+// contract's minimal command lines (shared API.md) work with a token.
+// There is no unauthenticated mode but --internal-insecure.
 func (g *gossipFlags) internalAuth(cmd string, local bool) (internalAuth, error) {
-	if len(g.clusterSecrets) == 0 && !g.internalInsecure {
-		if local {
-			return internalAuth{loopback: true}, nil
+	var given []string
+	for i, b := range []bool{len(g.clusterSecrets) > 0, g.clusterSecretFile != "", g.internalInsecure} {
+		if b {
+			given = append(given, [...]string{"--cluster-secret", "--cluster-secret-file", "--internal-insecure"}[i])
 		}
-		return internalAuth{}, usageErr(cmd, "no --cluster-secret: give one (openssl rand -hex 32; the same on every edge and origin), or --internal-insecure; only a node on loopback addresses alone may go without")
 	}
-	if len(g.clusterSecrets) > 0 && g.internalInsecure {
-		return internalAuth{}, usageErr(cmd, "--internal-insecure contradicts --cluster-secret")
+	if n := len(given); n > 1 {
+		return internalAuth{}, usageErr(cmd, "%s contradicts %s", given[n-1], strings.Join(given[:n-1], " and "))
 	}
 	var a internalAuth
-	a.insecure = g.internalInsecure
-	for i, s := range g.clusterSecrets {
+	secrets := []string(g.clusterSecrets)
+	switch {
+	case g.internalInsecure:
+		a.insecure = true
+		return a, nil
+	case g.clusterSecretFile != "":
+		s, err := readSecretFile(g.clusterSecretFile)
+		if err != nil {
+			return internalAuth{}, usageErr(cmd, "--cluster-secret-file: %v", err)
+		}
+		secrets, a.file = []string{s}, g.clusterSecretFile
+	case len(secrets) == 0:
+		if !local {
+			return internalAuth{}, usageErr(cmd, "no --cluster-secret: give one (openssl rand -hex 32; the same on every edge and origin), or --cluster-secret-file, or --internal-insecure; only a node on loopback addresses alone may go without (it uses the per-user secret file)")
+		}
+		path, err := defaultSecretFile()
+		if err != nil {
+			return internalAuth{}, usageErr(cmd, "no --cluster-secret and no user config directory for the default secret file (%v): give --cluster-secret or --cluster-secret-file", err)
+		}
+		s, created, err := loadOrCreateSecretFile(path)
+		if err != nil {
+			return internalAuth{}, usageErr(cmd, "no --cluster-secret, and the default secret file: %v; give --cluster-secret or --cluster-secret-file", err)
+		}
+		secrets, a.file, a.created = []string{s}, path, created
+	}
+	for i, s := range secrets {
 		if err := checkClusterSecret(s); err != nil {
 			return internalAuth{}, usageErr(cmd, "--cluster-secret #%d: %v", i+1, err)
 		}
 		a.accept = append(a.accept, wire.ClusterToken([]byte(s)))
 	}
-	if len(a.accept) > 0 {
-		a.send = a.accept[0]
-	}
+	a.send = a.accept[0]
 	return a, nil
 }
 
@@ -158,4 +186,15 @@ func loopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// logSource says where the internal API's secret came from when it was
+// not given on the command line.
+func (a internalAuth) logSource(log *slog.Logger) {
+	switch {
+	case a.created:
+		log.Info("no --cluster-secret: created the cluster secret file; co-located edges and origins of this user read it too", "file", a.file)
+	case a.file != "":
+		log.Info("cluster secret read from its file", "file", a.file)
+	}
 }

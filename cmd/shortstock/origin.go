@@ -245,10 +245,8 @@ func runOrigin(ctx context.Context, args []string) error {
 
 	cfg.Region = f.region
 	cfg.Store = store
-	cfg.ClusterToken, cfg.InternalInsecure, cfg.InternalLoopback = auth.send, auth.insecure, auth.loopback
-	if auth.loopback {
-		log.Warn("no --cluster-secret: the internal API serves loopback clients only (the origin listens on loopback); give a secret to serve edges on other hosts")
-	}
+	cfg.ClusterToken, cfg.InternalInsecure = auth.send, auth.insecure
+	auth.logSource(log)
 	if len(auth.accept) > 1 {
 		cfg.ClusterTokens = auth.accept[1:]
 	}

@@ -4,12 +4,15 @@ import (
 	"crypto/tls"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shortstock/shortstock/internal/testutil"
 	"github.com/shortstock/shortstock/internal/tlsfiles"
+	"github.com/shortstock/shortstock/internal/wire"
 )
 
 // The real binaries with the TLS flags: an origin on HTTPS with an admin
@@ -80,15 +83,54 @@ func TestTLSFlags(t *testing.T) {
 }
 
 // The contract's minimal command lines (shared API.md: --listen, --origin,
-// --admin-key, no secret) work on one machine: an origin listening on
-// loopback serves its internal API to loopback clients without a token.
+// --admin-key, no secret) work on one machine, with a token all the same:
+// nodes on loopback alone share the per-user secret file, which the first
+// one creates (0600). A loopback client without the token gets 401 (no
+// unauthenticated mode but --internal-insecure), with it 200. Trusting
+// loopback clients again (the origin in InternalLoopback mode) or dropping
+// the token check fails the 401; an edge that ignored the file fails the
+// 302.
 func TestLoopbackNodesNeedNoSecret(t *testing.T) {
-	env := []string{"SHORTSTOCK_ADMIN_KEY=" + adminKey, "SHORTSTOCK_LOG_LEVEL=warn"}
+	cfgHome := t.TempDir()
+	env := []string{"SHORTSTOCK_ADMIN_KEY=" + adminKey, "SHORTSTOCK_LOG_LEVEL=info", "XDG_CONFIG_HOME=" + cfgHome}
 	oaddr, eaddr := testutil.FreeAddr(t), testutil.FreeAddr(t)
-	start(t, env, "origin", "--listen", oaddr, "--data-dir", t.TempDir())
-	start(t, env, "edge", "--listen", eaddr, "--origin", "http://"+oaddr)
+	o := start(t, env, "origin", "--listen", oaddr, "--data-dir", t.TempDir())
 	waitHTTP(t, "http://"+oaddr+"/_/readyz")
+	start(t, env, "edge", "--listen", eaddr, "--origin", "http://"+oaddr)
 	waitHTTP(t, "http://"+eaddr+"/_/readyz")
+	file := filepath.Join(cfgHome, "shortstock", "cluster-secret")
+	fi, err := os.Stat(file)
+	if err != nil {
+		t.Fatalf("no secret file: %v\norigin logs:\n%s", err, o.logs.String())
+	}
+	if perm := fi.Mode().Perm(); perm != 0o600 {
+		t.Errorf("secret file mode %04o, want 0600", perm)
+	}
+	if !strings.Contains(o.logs.String(), "created the cluster secret file") {
+		t.Errorf("the origin did not say it created the secret file:\n%s", o.logs.String())
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	internal := func(token string) int {
+		req, _ := http.NewRequest("GET", "http://"+oaddr+"/internal/v1/heads", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if c := internal(""); c != 401 {
+		t.Errorf("internal API without a token from loopback: %d, want 401", c)
+	}
+	if c := internal(wire.ClusterToken([]byte(strings.TrimSpace(string(b))))); c != 200 {
+		t.Errorf("internal API with the file's token: %d, want 200", c)
+	}
 	if c, _ := call(t, "POST", "http://"+oaddr+"/v1/links", `{"url":"https://e.example/lo","code":"loopy"}`); c != 201 {
 		t.Fatalf("create: %d", c)
 	}

@@ -70,6 +70,21 @@ func (f *failoverPair) failover(t *testing.T) {
 	f.proxy.Switch(f.replica.Addr)
 }
 
+// rejoin restarts the killed primary as the promoted one's replica and
+// waits until it is in sync.
+func (f *failoverPair) rejoin(t *testing.T) {
+	t.Helper()
+	if err := f.primary.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := redistest.Do(f.primary.Addr, 2*time.Second, "REPLICAOF", "127.0.0.1", itoa(f.replica.Port)); err != nil {
+		t.Fatal(err)
+	}
+	if err := redistest.WaitReplicaUp(f.primary, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // retry runs op until it stops failing with ErrUnavailable (the store
 // notices the connections the proxy switch broke), for at most 10 s. A
 // link update sent twice bumps the version twice, which the checks allow.
@@ -114,7 +129,9 @@ func TestLossyFailoverVersionsOnlyGrow(t *testing.T) {
 	if _, err := s.AdjustStock(ctx, "ABA", "w", 5); !errors.Is(err, store.ErrOutcomeUnknown) {
 		t.Fatalf("stock write no replica acknowledged: %v, want ErrOutcomeUnknown", err)
 	}
-	lostStock, err := s.GetStockPrimary(ctx, "ABA")
+	// The plain read an edge's fill makes sees the lost write (the admin
+	// API's durable read would not answer it).
+	lostStock, err := s.GetStock(ctx, "ABA")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +166,7 @@ func TestLossyFailoverVersionsOnlyGrow(t *testing.T) {
 		if err != nil && !errors.Is(err, store.ErrUnavailable) {
 			t.Fatalf("adjust after failover: %v", err)
 		}
-		afterStock, err = s.GetStockPrimary(ctx, "ABA")
+		afterStock, err = s.GetStock(ctx, "ABA")
 		if err == nil && afterStock.Warehouses["w"].OnHand == 11 {
 			break
 		}
@@ -212,6 +229,10 @@ func TestAcknowledgedReservationSurvivesFailover(t *testing.T) {
 	}
 
 	f.failover(t)
+	// The old primary comes back as the new one's replica (reads of the
+	// promoted primary are answered once a replica confirms them); the
+	// client retries the unknown outcome with its key.
+	f.rejoin(t)
 
 	got, err := retry(t, "read the acknowledged reservation", func(ctx context.Context) (store.Reservation, error) {
 		return s.GetReservation(ctx, acked.ID)
@@ -225,17 +246,6 @@ func TestAcknowledgedReservationSurvivesFailover(t *testing.T) {
 		}
 	}
 
-	// The old primary comes back as the new one's replica; the client
-	// retries the unknown outcome with its key.
-	if err := f.primary.Restart(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := redistest.Do(f.primary.Addr, 2*time.Second, "REPLICAOF", "127.0.0.1", itoa(f.replica.Port)); err != nil {
-		t.Fatal(err)
-	}
-	if err := redistest.WaitReplicaUp(f.primary, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
 	var again store.Reservation
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -254,6 +264,112 @@ func TestAcknowledgedReservationSurvivesFailover(t *testing.T) {
 	}
 	if w := v.Warehouses["w"]; w.Reserved != 5 || w.OnHand != 10 {
 		t.Fatalf("after the retry %+v (reservation %+v): want 5 reserved (2 + 3 once)", w, again)
+	}
+}
+
+// Nothing is answered that a failover can take back: with the replica
+// cut off, a reservation is applied on the primary only (outcome
+// unknown); a read of the stock or of that hold, and a refusal that rests
+// on it ("insufficient" because of the lost hold), must not be answered
+// either, because after the failover the hold is gone and the same
+// requests answer differently (faults TestClusterMasterKillNoOversell saw
+// such a dirty read as a non-linearizable history). Breaking it: reads
+// without readDurable, or runDurable WAITing only after "ok" and "replay"
+// (as before), fails this test.
+func TestNothingAnsweredThatAFailoverLoses(t *testing.T) {
+	f := startFailoverPair(t)
+	s := openOn(t, []string{f.proxy.Addr}, func(c *redisstore.Config) { c.WaitTimeout = 300 * time.Millisecond })
+	ctx := ctxT(t)
+	if _, err := s.SetStock(ctx, "DIRTY", "w", 3); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.GetStockPrimary(ctx, "DIRTY"); err != nil || v.Warehouses["w"].OnHand != 3 {
+		t.Fatalf("a durable read with the replica attached: %+v %v", v, err)
+	}
+
+	f.cutReplica(t)
+	lost, err := s.Reserve(ctx, store.ReserveRequest{SKU: "DIRTY", Qty: 3, TTL: time.Hour, IdempotencyKey: "lost"})
+	if !errors.Is(err, store.ErrOutcomeUnknown) {
+		t.Fatalf("reserve with the replica cut off: %+v %v, want ErrOutcomeUnknown", lost, err)
+	}
+	if v, err := s.GetStockPrimary(ctx, "DIRTY"); err == nil {
+		t.Errorf("a stock read answered state no replica holds: %+v", v.Warehouses["w"])
+	} else if !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("stock read with the replica cut off: %v, want ErrUnavailable", err)
+	}
+	refused, err := s.Reserve(ctx, store.ReserveRequest{SKU: "DIRTY", Qty: 1, TTL: time.Hour, IdempotencyKey: "refused"})
+	if err == nil || errors.Is(err, store.ErrInsufficientStock) {
+		t.Errorf("a reservation was answered (%+v, %v) from a hold no replica holds", refused, err)
+	} else if !errors.Is(err, store.ErrOutcomeUnknown) {
+		t.Errorf("refusal with the replica cut off: %v, want ErrOutcomeUnknown", err)
+	}
+	// The replay of the lost hold on whatever connection the pool gives.
+	if again, err := s.Reserve(ctx, store.ReserveRequest{SKU: "DIRTY", Qty: 3, TTL: time.Hour, IdempotencyKey: "lost"}); err == nil {
+		t.Errorf("the replay of a hold no replica holds was acknowledged: %+v", again)
+	}
+
+	f.failover(t)
+	if v, err := s.GetStockPrimary(ctx, "DIRTY"); err == nil {
+		t.Errorf("a stock read answered by a promoted primary no replica confirms: %+v", v.Warehouses["w"])
+	}
+	f.rejoin(t)
+	v, err := retry(t, "read after the failover", func(ctx context.Context) (store.StockView, error) {
+		return s.GetStockPrimary(ctx, "DIRTY")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := v.Warehouses["w"]; w.Reserved != 0 || w.OnHand != 3 {
+		t.Fatalf("after the failover %+v: want the unconfirmed hold gone (0 reserved of 3)", w)
+	}
+}
+
+// A refusal, a replay or a read by another client than the one whose
+// write it rests on must wait for that write too. The replica is paused
+// (SIGSTOP: still connected, never acknowledging), one store's hold is
+// applied and not confirmed; another store's refusal, replay and read must
+// not be answered. Answering refusals without WAIT fails it. The sync key
+// write (queueSyncWait) is there for servers where WAIT follows only the
+// connection's last propagated write; on the Redis 7.0 of these tests
+// every command moves that offset, so removing the sync write alone does
+// not fail this test here (tried).
+func TestWaitCoversWhatTheScriptSaw(t *testing.T) {
+	f := startFailoverPair(t)
+	var prefix string
+	s1 := openOn(t, []string{f.proxy.Addr}, func(c *redisstore.Config) { c.WaitTimeout, prefix = 300*time.Millisecond, c.KeyPrefix })
+	s2 := openOn(t, []string{f.proxy.Addr}, func(c *redisstore.Config) { c.WaitTimeout, c.KeyPrefix = 300*time.Millisecond, prefix })
+	ctx := ctxT(t)
+	if _, err := s1.SetStock(ctx, "WOFF", "w", 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.GetStockPrimary(ctx, "WOFF"); err != nil {
+		t.Fatalf("a durable read with the replica in sync: %v", err)
+	}
+	if err := f.replica.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.replica.Resume() })
+
+	if _, err := s1.Reserve(ctx, store.ReserveRequest{SKU: "WOFF", Qty: 3, TTL: time.Hour, IdempotencyKey: "held"}); !errors.Is(err, store.ErrOutcomeUnknown) {
+		t.Fatalf("reserve with the replica paused: %v, want ErrOutcomeUnknown", err)
+	}
+	if r, err := s2.Reserve(ctx, store.ReserveRequest{SKU: "WOFF", Qty: 1, TTL: time.Hour}); err == nil || !errors.Is(err, store.ErrOutcomeUnknown) {
+		t.Errorf("another client's reservation, refused because of the unconfirmed hold: %+v %v, want ErrOutcomeUnknown", r, err)
+	}
+	if r, err := s2.Reserve(ctx, store.ReserveRequest{SKU: "WOFF", Qty: 3, TTL: time.Hour, IdempotencyKey: "held"}); err == nil || !errors.Is(err, store.ErrOutcomeUnknown) {
+		t.Errorf("another client's replay of the unconfirmed hold: %+v %v, want ErrOutcomeUnknown", r, err)
+	}
+	if v, err := s2.GetStockPrimary(ctx, "WOFF"); err == nil {
+		t.Errorf("another client's read answered the unconfirmed hold: %+v", v.Warehouses["w"])
+	}
+	if err := f.replica.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	v, err := retry(t, "read once the replica caught up", func(ctx context.Context) (store.StockView, error) {
+		return s2.GetStockPrimary(ctx, "WOFF")
+	})
+	if err != nil || v.Warehouses["w"].Reserved != 3 {
+		t.Fatalf("once the replica caught up: %+v %v, want 3 reserved", v.Warehouses["w"], err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,10 +19,83 @@ import (
 // a replica: the caller gets store.ErrOutcomeUnknown (503 outcome_unknown),
 // and retrying with the same Idempotency-Key (or reservation ID) is safe.
 
-// runDurable is run followed by WAIT when the store waits for replicas.
-// Only outcomes that wrote ("ok") or replay an earlier write ("replay":
-// the WAIT then covers the original too) need the replicas; a refusal
-// ("insufficient", "nf", ...) is answered as it is.
+// The same holds for what an answer rests on. A refusal ("insufficient"
+// because of a hold the replicas never got), a replay of a write another
+// connection made, or a read of the master can show a write that a
+// failover then loses: the client would see state appear and vanish (a
+// dirty read; faults TestClusterMasterKillNoOversell caught one as a
+// non-linearizable history: a read saw a commit that was answered
+// outcome_unknown, lost with the master, and applied again by its retry).
+// So every durable script's answer, whatever it is, and every durable read
+// waits for the replicas. The WAIT follows, on the same connection, a
+// write to the partition's sync key (syncKey). WAIT waits for the
+// replication offset recorded for its connection: Redis 7.0 (what the
+// tests run) records it after every command, read-only ones included, but
+// that is incidental (WAIT is documented for the client's writes, and
+// WAITAOF's docs say so outright); where only a propagated write records
+// it, a script that wrote nothing would be confirmed against an older
+// offset than the state it read. After the sync write WAIT covers
+// everything the master had applied when the script ran, either way.
+
+// syncTTL keeps sync keys from piling up (one per partition or job tag).
+const syncTTL = time.Minute
+
+// syncKey is the key whose write moves a connection's replication offset
+// to the master's: in the same hash slot as key (its {tag}), so the same
+// node owns it.
+func (s *Store) syncKey(key string) string {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i:], '}'); j > 1 {
+			return key[:i+j+1] + ":sync"
+		}
+	}
+	return s.ks.prefix + ":sync"
+}
+
+// queueSyncWait adds the sync write and the WAIT to pipe; the WAIT's
+// count is what the caller reads.
+func (s *Store) queueSyncWait(ctx context.Context, pipe redis.Pipeliner, key string) *redis.IntCmd {
+	_ = pipe.Process(ctx, redis.NewStatusCmd(ctx, "set", s.syncKey(key), "1", "px", syncTTL.Milliseconds()))
+	w := redis.NewIntCmd(ctx, "wait", s.wait, s.cfg.WaitTimeout.Milliseconds())
+	_ = pipe.Process(ctx, w)
+	return w
+}
+
+// readDurable runs read (commands queued on a pipeline of key's master)
+// and answers only once the replicas hold everything the master had
+// applied when it ran, so a read never shows a write that a failover can
+// still lose. Without WAIT it reads through c, as a plain read.
+func (s *Store) readDurable(ctx context.Context, op string, c redis.UniversalClient, key string, read func(redis.Pipeliner)) error {
+	if s.wait <= 0 {
+		pipe := c.Pipeline()
+		read(pipe)
+		_, err := pipe.Exec(ctx)
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return s.classify(op, err)
+		}
+		return nil
+	}
+	node, err := s.masterFor(ctx, key)
+	if err != nil {
+		return s.classify(op, err)
+	}
+	pipe := node.Pipeline()
+	read(pipe)
+	w := s.queueSyncWait(ctx, pipe, key)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) && w.Err() == nil {
+		return s.classify(op, err)
+	}
+	if acked := w.Val(); w.Err() != nil || acked < int64(s.wait) {
+		return fmt.Errorf("%w: redisstore: %s: read on %s, but %d of %d replicas confirmed that state within %v",
+			store.ErrUnavailable, op, node.Options().Addr, acked, s.wait, s.cfg.WaitTimeout)
+	}
+	return nil
+}
+
+// runDurable is run followed by a write of the partition's sync key and
+// WAIT when the store waits for replicas. Whatever the script answered
+// (a write, a replay, a refusal), the answer stands only once the replicas
+// hold the state it rests on; otherwise it is ErrOutcomeUnknown.
 func (s *Store) runDurable(ctx context.Context, sc *script, keys []string, args ...any) (any, error) {
 	if s.wait <= 0 {
 		return s.run(ctx, sc, keys, args...)
@@ -47,23 +121,23 @@ func (s *Store) runDurable(ctx context.Context, sc *script, keys []string, args 
 			}
 			continue
 		}
-		if tag, _, _ := replyOf(v); (tag == "ok" || tag == "replay") && acked < int64(s.wait) {
-			return nil, fmt.Errorf("%w: %w: redisstore: %s applied on %s but acknowledged by %d of %d replicas within %v",
-				store.ErrOutcomeUnknown, store.ErrUnavailable, sc.name, node.Options().Addr, acked, s.wait, s.cfg.WaitTimeout)
+		if acked < int64(s.wait) {
+			tag, _, _ := replyOf(v)
+			return nil, fmt.Errorf("%w: %w: redisstore: %s answered %q on %s but acknowledged by %d of %d replicas within %v",
+				store.ErrOutcomeUnknown, store.ErrUnavailable, sc.name, tag, node.Options().Addr, acked, s.wait, s.cfg.WaitTimeout)
 		}
 		return v, nil
 	}
 }
 
-// evalWait pipelines EVALSHA and WAIT on one connection of node (EVAL
-// after NOSCRIPT, which ran nothing).
+// evalWait pipelines EVALSHA, the sync write and WAIT on one connection
+// of node (EVAL after NOSCRIPT, which ran nothing).
 func (s *Store) evalWait(ctx context.Context, node *redis.Client, sc *script, keys []string, args []any) (any, int64, error) {
 	do := func(verb, body string) (any, int64, error) {
 		pipe := node.Pipeline()
 		cmd := onceCmd{redis.NewCmd(ctx, evalArgs(verb, body, keys, args)...)}
 		_ = pipe.Process(ctx, cmd)
-		w := redis.NewIntCmd(ctx, "wait", s.wait, s.cfg.WaitTimeout.Milliseconds())
-		_ = pipe.Process(ctx, w)
+		w := s.queueSyncWait(ctx, pipe, keys[0])
 		_, _ = pipe.Exec(ctx) // errors are read per command
 		if err := cmd.Err(); err != nil {
 			return nil, 0, err
@@ -150,10 +224,11 @@ func (s *Store) runBatchDurable(ctx context.Context, sc *script, calls []*batchC
 			cmds[i] = onceCmd{redis.NewCmd(ctx, evalArgs("evalsha", sc.sha, c.keys, c.args)...)}
 			_ = pipe.Process(ctx, cmds[i])
 		}
-		w := redis.NewIntCmd(ctx, "wait", s.wait, s.cfg.WaitTimeout.Milliseconds())
-		_ = pipe.Process(ctx, w)
+		w := s.queueSyncWait(ctx, pipe, nb.calls[0].keys[0])
 		_, _ = pipe.Exec(ctx) // errors are read per command below
-		wrote := false
+		// answered: some line has an answer (a write, a replay or a
+		// refusal) that stands only once the replicas hold what it saw.
+		answered := false
 		for i, c := range nb.calls {
 			err := cmds[i].Err()
 			switch {
@@ -164,9 +239,7 @@ func (s *Store) runBatchDurable(ctx context.Context, sc *script, calls []*batchC
 				c.err = s.writeErr(sc.name, err)
 			default:
 				c.val = cmds[i].Val()
-				if tag, _, _ := replyOf(c.val); tag == "ok" || tag == "replay" {
-					wrote = true
-				}
+				answered = true
 			}
 			if c.err != nil && first == nil {
 				first = c.err
@@ -175,11 +248,11 @@ func (s *Store) runBatchDurable(ctx context.Context, sc *script, calls []*batchC
 		acked := w.Val()
 		// A big pipeline takes replicas longer than one write: wait a few
 		// more rounds before calling the outcome unknown.
-		for round := 0; wrote && acked < int64(s.wait) && round < batchWaitRounds && ctx.Err() == nil; round++ {
+		for round := 0; answered && acked < int64(s.wait) && round < batchWaitRounds && ctx.Err() == nil; round++ {
 			acked, _ = conn.Do(ctx, "wait", s.wait, s.cfg.WaitTimeout.Milliseconds()).Int64()
 		}
 		_ = conn.Close()
-		if wrote && acked < int64(s.wait) && first == nil {
+		if answered && acked < int64(s.wait) && first == nil {
 			first = fmt.Errorf("%w: %w: redisstore: %s batch applied on %s but acknowledged by %d of %d replicas within %v",
 				store.ErrOutcomeUnknown, store.ErrUnavailable, sc.name, nb.node.Options().Addr, acked, s.wait, time.Duration(batchWaitRounds+1)*s.cfg.WaitTimeout)
 		}

@@ -138,8 +138,16 @@ func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservatio
 	}
 	// Always the primary, even with ReadFromReplicas: a client reads its
 	// reservation right after making it (read-your-writes, API.md), and a
-	// replica may not hold it yet.
-	h, err := s.primary.HGetAll(ctx, s.ks.reservation(p, id)).Result()
+	// replica may not hold it yet. A durable read with WAIT
+	// (readDurable): a hold a failover can still lose is never shown.
+	var cmd *redis.MapStringStringCmd
+	err = s.readDurable(ctx, "get reservation", s.primary, s.ks.reservation(p, id), func(pipe redis.Pipeliner) {
+		cmd = pipe.HGetAll(ctx, s.ks.reservation(p, id))
+	})
+	if err != nil {
+		return store.Reservation{}, err
+	}
+	h, err := cmd.Result()
 	if err != nil {
 		return store.Reservation{}, s.classify("get reservation", err)
 	}

@@ -113,15 +113,18 @@ func stockWriteResult(w *store.StockWrite, v any) (store.StockView, error) {
 // GetStock returns the stock view, or ErrNotFound (Version 0: SKUs are
 // never deleted) for an unknown SKU.
 func (s *Store) GetStock(ctx context.Context, sku string) (store.StockView, error) {
-	return s.getStock(ctx, s.ro, sku)
+	return s.getStock(ctx, s.ro, sku, false)
 }
 
-// GetStockPrimary is GetStock from the master, never a replica.
+// GetStockPrimary is GetStock from the master, never a replica. With WAIT
+// (Config.WaitReplicas) it is a durable read (readDurable): answered only
+// once the replicas hold what it saw, else ErrUnavailable, so the admin
+// API never shows stock that a failover can take back.
 func (s *Store) GetStockPrimary(ctx context.Context, sku string) (store.StockView, error) {
-	return s.getStock(ctx, s.primary, sku)
+	return s.getStock(ctx, s.primary, sku, true)
 }
 
-func (s *Store) getStock(ctx context.Context, c redis.UniversalClient, sku string) (store.StockView, error) {
+func (s *Store) getStock(ctx context.Context, c redis.UniversalClient, sku string, durable bool) (store.StockView, error) {
 	missing := store.StockView{SKU: sku, Warehouses: map[string]store.WarehouseStock{}}
 	if !keys.ValidSKU(sku) {
 		return missing, fmt.Errorf("%w: sku %q", store.ErrNotFound, sku)
@@ -130,7 +133,20 @@ func (s *Store) getStock(ctx context.Context, c redis.UniversalClient, sku strin
 		return missing, s.classify("get stock", redis.ErrClosed)
 	}
 	p := keys.Partition(keys.KindStock, sku)
-	h, err := c.HGetAll(ctx, s.ks.stock(p, sku)).Result()
+	var h map[string]string
+	var err error
+	if durable {
+		var cmd *redis.MapStringStringCmd
+		err = s.readDurable(ctx, "get stock", c, s.ks.stock(p, sku), func(pipe redis.Pipeliner) {
+			cmd = pipe.HGetAll(ctx, s.ks.stock(p, sku))
+		})
+		if err != nil {
+			return missing, err
+		}
+		h, err = cmd.Result()
+	} else {
+		h, err = c.HGetAll(ctx, s.ks.stock(p, sku)).Result()
+	}
 	if err != nil {
 		return missing, s.classify("get stock", err)
 	}
