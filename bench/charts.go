@@ -114,6 +114,7 @@ func latencyOverTime(rep *Report) (*plot.Plot, error) {
 		}
 	}
 	logY(p, len(p50) > 0)
+	legendRoom(p, len(p50) > 0)
 	return p, nil
 }
 
@@ -139,6 +140,7 @@ func throughput(rep *Report) (*plot.Plot, error) {
 	}
 	p.Y.Min = 0
 	p.Y.Tick.Marker = plainTicks{}
+	legendRoom(p, len(ok) > 0)
 	return p, nil
 }
 
@@ -180,6 +182,7 @@ func percentiles(rep *Report) (*plot.Plot, error) {
 		}
 	}
 	logY(p, len(rep.Reads.Spectrum)+len(rep.Writes.Spectrum) > 0)
+	legendRoom(p, len(rep.Reads.Spectrum)+len(rep.Writes.Spectrum) > 0)
 	return p, nil
 }
 
@@ -227,6 +230,38 @@ func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
 		}
 	}
 	return ts
+}
+
+// legendShare is the part of a chart's height kept free of data for the
+// legend: three entries take about a sixth of a 300-point chart.
+const legendShare = 0.3
+
+// legendRoom widens p's y range on the legend's side (top or bottom), so
+// the legend sits in an empty band instead of on the lines. It works on
+// the range the data gave (gonum sets it as plotters are added) and on
+// either scale: on a log axis the band is a share of the decades.
+func legendRoom(p *plot.Plot, data bool) {
+	if !data || p.Y.Max <= p.Y.Min {
+		return
+	}
+	_, logScale := p.Y.Scale.(plot.LogScale)
+	lo, hi := p.Y.Min, p.Y.Max
+	if logScale {
+		lo, hi = math.Log10(math.Max(lo, 1e-3)), math.Log10(math.Max(hi, 1e-3))
+	}
+	band := (hi - lo) * legendShare / (1 - legendShare)
+	if band == 0 {
+		band = 1
+	}
+	if p.Legend.Top {
+		hi += band
+	} else {
+		lo -= band
+	}
+	if logScale {
+		lo, hi = math.Pow(10, lo), math.Pow(10, hi)
+	}
+	p.Y.Min, p.Y.Max = lo, hi
 }
 
 // logY puts p's y axis on a log scale, or with no data (which a log scale

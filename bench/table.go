@@ -15,7 +15,7 @@ func PrintTable(w io.Writer, rep *Report) error {
 	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(format, a...)) }
 	p := rep.Setup
 	row("profile", "%s  (%s)", rep.Profile, p.Scale)
-	row("targets", "%s: %d edge(s), %d origin(s), %d region(s)", rep.Targets.Source, len(rep.Targets.Edges), len(rep.Targets.Origins), rep.Targets.Regions)
+	row("targets", "%s: %d edge(s), %d origin(s), %d region(s)%s", rep.Targets.Source, len(rep.Targets.Edges), len(rep.Targets.Origins), rep.Targets.Regions, edgeCacheNote(rep.Targets.EdgeCacheBytes))
 	row("keys", "%d links, %d SKUs, Zipf s=%.2f, %.0f %% stock reads", p.Links, p.SKUs, rep.ZipfS, p.StockShare*100)
 	row("host", "%d CPU(s), GOMAXPROCS %d, %s; this process used %.1f CPU s in the measured phase", rep.Host.NumCPU, rep.Host.GOMAXPROCS, rep.Host.GoVersion, rep.Host.ProcessCPUSeconds)
 	if rep.SettleS >= 1 || rep.GossipBacklog >= settledQueue {
@@ -91,4 +91,12 @@ func joinSorted[V any](m map[string]V, format string) string {
 		parts = append(parts, fmt.Sprintf(format, k, m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// edgeCacheNote names the embedded edges' cache budget, if set.
+func edgeCacheNote(b int64) string {
+	if b == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; edge cache %d MiB each (sized to the keys)", b>>20)
 }

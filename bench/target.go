@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shortstock/shortstock/edge"
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
@@ -29,6 +30,20 @@ type Targets struct {
 	Source string `json:"source"`
 	// Regions is how many regions they span (0 when unknown).
 	Regions int `json:"regions"`
+	// EdgeCacheBytes is each embedded edge's cache budget (0: not
+	// embedded, the edges' own).
+	EdgeCacheBytes int64 `json:"edge_cache_bytes,omitempty"`
+}
+
+// edgeCacheBytes sizes an embedded edge's cache to the run's key set, as
+// an operator sizes it to the working set: about 2 KiB per key (the
+// answer, ristretto's bookkeeping and its admission counters, which
+// ristretto sizes from the budget), at least 8 MiB, at most the edge's
+// 256 MiB default. With the default on each of 30 edges in one process,
+// the counters alone (~29 MB per edge, read on every hit) would measure
+// cache misses of the CPU rather than the system.
+func edgeCacheBytes(keys int) int64 {
+	return min(max(int64(keys)*2048, 8<<20), 256<<20)
 }
 
 // ReadTopologyFile reads the JSON `shortstock demo --topology-file` writes.
@@ -95,7 +110,7 @@ type seedFunc func(base, adminKey string) error
 // been running a while. Seeding the live topology would queue one gossip
 // broadcast per key on every node, a backlog that takes minutes to drain
 // (see settleGossip) and that the measurement would then include.
-func startEmbedded(ctx context.Context, regions, edges int, log *slog.Logger, seed seedFunc) (_ *embeddedTopology, _ Targets, err error) {
+func startEmbedded(ctx context.Context, regions, edges, keyCount int, log *slog.Logger, seed seedFunc) (_ *embeddedTopology, _ Targets, err error) {
 	nodeLog, muted := newMutable(log)
 	e := &embeddedTopology{muted: muted}
 	if e.dir, err = os.MkdirTemp("", "shortstock-bench-"); err != nil {
@@ -137,12 +152,13 @@ func startEmbedded(ctx context.Context, regions, edges int, log *slog.Logger, se
 		Regions: regions, EdgesPerRegion: edges, Logger: nodeLog, AdminKey: adminKey,
 		OpenStore: func(string) (store.Store, error) { return e.store, nil },
 		Origin:    func(_ string, c *origin.Config) { tune(c) },
+		Edge:      func(_ string, _ int, c *edge.Config) { c.CacheBytes = edgeCacheBytes(keyCount) },
 	})
 	if err != nil {
 		return nil, Targets{}, fmt.Errorf("%w: embedded topology: %w", ErrTarget, err)
 	}
 	d := e.topo.Describe()
-	t := Targets{AdminKey: d.AdminKey, Source: "embedded", Regions: len(d.Regions)}
+	t := Targets{AdminKey: d.AdminKey, Source: "embedded", Regions: len(d.Regions), EdgeCacheBytes: edgeCacheBytes(keyCount)}
 	for _, r := range d.Regions {
 		t.Origins = append(t.Origins, r.Origin)
 		t.Edges = append(t.Edges, r.Edges...)

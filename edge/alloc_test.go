@@ -40,7 +40,9 @@ func TestHitPathAllocatesNothing(t *testing.T) {
 				h(&ctx)
 			}
 			serve() // miss: fill the cache
+			e.record(&ctx)
 			serve()
+			e.record(&ctx)
 			if got := string(ctx.Response.Header.Peek("X-Cache")); got != "HIT" {
 				t.Fatalf("X-Cache %q, want HIT", got)
 			}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortstock/shortstock/docs/openapitest"
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/shortstock/shortstock/origin"
@@ -29,6 +30,8 @@ type realOrigin struct {
 	addr  string
 	url   string
 	token string
+	// spec checks every exchange with the origin against docs/openapi.yaml.
+	spec *openapitest.Recorder
 
 	mu      sync.Mutex
 	http    *http.Server
@@ -74,6 +77,9 @@ func newRealOrigin(t *testing.T, mutate ...func(*origin.Config)) *realOrigin {
 	}
 	ro.addr = ln.Addr().String()
 	ro.url = "http://" + ro.addr
+	// Registered before the cleanup below, so it reports after the server
+	// closed: every admin exchange of the test is checked against the spec.
+	ro.spec = openapitest.Shared(t).NewRecorder(t)
 	ro.serve(ln)
 	t.Cleanup(func() {
 		ro.kill()
@@ -86,7 +92,7 @@ func newRealOrigin(t *testing.T, mutate ...func(*origin.Config)) *realOrigin {
 func (ro *realOrigin) serve(ln net.Listener) {
 	ro.mu.Lock()
 	defer ro.mu.Unlock()
-	ro.http = &http.Server{Handler: ro.srv.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	ro.http = &http.Server{Handler: ro.spec.Wrap(ro.srv.Handler()), ReadHeaderTimeout: 5 * time.Second}
 	ro.running = true
 	go ro.http.Serve(ln) //nolint:errcheck // ErrServerClosed after kill
 }

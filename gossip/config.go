@@ -147,6 +147,16 @@ type Config struct {
 	// LeaveTimeout is how long Close waits for the leave message to
 	// spread. Default 2s; local 500ms.
 	LeaveTimeout time.Duration
+	// NoDirectPush turns off the publisher's direct push. By default a
+	// node that Publishes a change also sends it at once, in one packet
+	// with whatever else was published meanwhile, straight to every alive
+	// member, which applies it without relaying it; the gossip copy queued
+	// as well only repairs a lost packet. That makes a write reach every
+	// member in one hop (no gossip rounds to wait for) and costs each
+	// member one packet per batch instead of RetransmitMult relays per
+	// change. With NoDirectPush, changes spread by push gossip alone.
+	// Default false.
+	NoDirectPush bool
 	// UDPBufferSize is the packet budget in bytes; several changes are
 	// packed into each packet up to it. Default 1400 (fits a 1500 MTU).
 	UDPBufferSize int

@@ -58,8 +58,9 @@ func (d *delegate) NotifyMsg(msg []byte) {
 		return
 	}
 	n.stats.received.Add(uint64(len(cs)))
+	relay := msg[0] != msgDirectChanges
 	for _, c := range cs {
-		n.accept(c)
+		n.accept(c, relay)
 	}
 }
 

@@ -12,6 +12,12 @@ import (
 // misreading.
 const msgChanges byte = 0x01
 
+// msgDirectChanges is the first byte of a message a publisher sent straight
+// to one member (see Config.NoDirectPush): the same changes codec, but the
+// receiver does not relay them, because the publisher sent the same
+// message to every member already; gossip's own copy is the repair path.
+const msgDirectChanges byte = 0x02
+
 // maxChangesPerMessage bounds the work one message can cause. A UDP packet
 // holds far fewer; the bound matters for stream (TCP) user messages, which
 // can be large.
@@ -35,7 +41,7 @@ func decodeMessage(msg []byte, dst []change.Change) ([]change.Change, error) {
 	if len(msg) < 2 {
 		return dst, fmt.Errorf("%w: %d bytes", ErrMalformedMessage, len(msg))
 	}
-	if msg[0] != msgChanges {
+	if msg[0] != msgChanges && msg[0] != msgDirectChanges {
 		return dst, fmt.Errorf("%w: unknown type %#x", ErrMalformedMessage, msg[0])
 	}
 	n0 := len(dst)

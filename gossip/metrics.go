@@ -34,12 +34,17 @@ type Stats struct {
 	Pruned uint64
 	// BadState counts push/pull state records that did not decode.
 	BadState uint64
+	// DirectSent counts packets the publisher sent straight to a member
+	// (one per member per batch); DirectFailed those the transport
+	// refused. See Config.NoDirectPush.
+	DirectSent, DirectFailed uint64
 }
 
 // counters are the atomics behind Stats.
 type counters struct {
 	sent, received, delivered, duplicates  atomic.Uint64
 	malformed, queueFull, pruned, badState atomic.Uint64
+	directSent, directFailed               atomic.Uint64
 }
 
 // collector exports a Node's Stats. It reads them at scrape time, so the
@@ -49,7 +54,7 @@ type counters struct {
 type collector struct {
 	n *Node
 
-	members, queueDepth, sent, received, delivered, duplicates, dropped, badState *prometheus.Desc
+	members, queueDepth, sent, received, delivered, duplicates, dropped, badState, direct *prometheus.Desc
 }
 
 func newCollector(n *Node) *collector {
@@ -67,12 +72,13 @@ func newCollector(n *Node) *collector {
 		duplicates: d("changes_duplicate_total", "Received changes not newer than one already seen."),
 		dropped:    d("messages_dropped_total", "Messages or changes dropped, by reason.", "reason"),
 		badState:   d("state_malformed_total", "Push/pull state records that did not decode."),
+		direct:     d("direct_packets_total", "Packets of changes the publisher sent straight to a member, by result.", "result"),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.members, c.queueDepth, c.sent, c.received, c.delivered, c.duplicates, c.dropped, c.badState} {
+	for _, d := range []*prometheus.Desc{c.members, c.queueDepth, c.sent, c.received, c.delivered, c.duplicates, c.dropped, c.badState, c.direct} {
 		ch <- d
 	}
 }
@@ -95,4 +101,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	emit(c.dropped, prometheus.CounterValue, float64(s.DroppedQueueFull), "queue_full")
 	emit(c.dropped, prometheus.CounterValue, float64(s.Pruned), "pruned")
 	emit(c.badState, prometheus.CounterValue, float64(s.BadState))
+	emit(c.direct, prometheus.CounterValue, float64(s.DirectSent), "sent")
+	emit(c.direct, prometheus.CounterValue, float64(s.DirectFailed), "failed")
 }

@@ -43,7 +43,6 @@ func TestMetrics(t *testing.T) {
 	lb := "node=" + nodes[1].Name() + ",region=test"
 	for name, want := range map[string]float64{
 		"shortstock_gossip_members{" + lb + "}":                                                                2,
-		"shortstock_gossip_messages_received_total{" + lb + "}":                                                1,
 		"shortstock_gossip_changes_delivered_total{" + lb + "}":                                                1,
 		"shortstock_gossip_messages_dropped_total{node=" + nodes[1].Name() + ",reason=malformed,region=test}":  1,
 		"shortstock_gossip_messages_dropped_total{node=" + nodes[1].Name() + ",reason=queue_full,region=test}": 0,
@@ -51,6 +50,13 @@ func TestMetrics(t *testing.T) {
 		if got, ok := m[name]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
 		}
+	}
+	// The direct packet, and maybe gossip's copy too (a duplicate).
+	if got := m["shortstock_gossip_messages_received_total{"+lb+"}"]; got < 1 || got > 2 {
+		t.Errorf("received %v changes, want 1 or 2", got)
+	}
+	if m["shortstock_gossip_direct_packets_total{node="+nodes[0].Name()+",region=test,result=sent}"] != 1 {
+		t.Error("publisher reports no direct packet sent")
 	}
 	if m["shortstock_gossip_messages_sent_total{node="+nodes[0].Name()+",region=test}"] < 1 {
 		t.Error("publisher reports nothing sent")

@@ -46,6 +46,8 @@ type Node struct {
 	enqueueMu sync.Mutex
 	deliverCh chan change.Change
 
+	direct directQueue // changes the publisher sends straight to members
+
 	alive atomic.Int32 // alive members, kept by the event delegate
 	relay relayedMarks // origin watermarks an edge passes on
 	stats counters
@@ -91,6 +93,7 @@ func New(cfg Config) (*Node, error) {
 		deliverCh: make(chan change.Change, cfg.DeliveryQueueSize),
 		failed:    make(map[string]failedMember),
 		done:      make(chan struct{}),
+		direct:    directQueue{kick: make(chan struct{}, 1)},
 	}
 	if cfg.LocalWatermarks != nil {
 		n.role = RoleOrigin
@@ -149,6 +152,10 @@ func New(cfg Config) (*Node, error) {
 	n.wg.Add(2)
 	go n.deliverLoop()
 	go n.rejoinLoop()
+	if !cfg.NoDirectPush {
+		n.wg.Add(1)
+		go n.directLoop()
+	}
 
 	if len(cfg.Join) > 0 {
 		if _, err := n.Join(cfg.Join); err != nil {
@@ -239,6 +246,7 @@ func (n *Node) Publish(c change.Change) error {
 	defer n.enqueueMu.Unlock()
 	if k, v := seenKey(c); n.seen.advance(k, v, true) {
 		n.queueLocked(c)
+		n.pushDirect(c)
 	}
 	return nil
 }
@@ -254,7 +262,12 @@ func (n *Node) Publish(c change.Change) error {
 // get it. Re-queueing on first receipt makes every member a spreader, so a
 // change reaches all N in O(log N) rounds and survives loss; the seen cache
 // stops the echo, since a member relays each (key, version) once.
-func (n *Node) accept(c change.Change) {
+//
+// A change the publisher sent straight to this member (relay false) is not
+// relayed: the publisher sent it to every member at once, and its own
+// gossip copy reaches the few that lost the packet. Relaying it too would
+// make every write cost every member RetransmitMult sends for nothing.
+func (n *Node) accept(c change.Change, relay bool) {
 	n.enqueueMu.Lock()
 	defer n.enqueueMu.Unlock()
 	if k, v := seenKey(c); !n.seen.advance(k, v, false) {
@@ -264,7 +277,9 @@ func (n *Node) accept(c change.Change) {
 	if n.closed.Load() {
 		return
 	}
-	n.queueLocked(c)
+	if relay {
+		n.queueLocked(c)
+	}
 	select {
 	case n.deliverCh <- c:
 	default:
@@ -434,6 +449,8 @@ func (n *Node) Stats() Stats {
 		DroppedQueueFull: n.stats.queueFull.Load(),
 		Pruned:           n.stats.pruned.Load(),
 		BadState:         n.stats.badState.Load(),
+		DirectSent:       n.stats.directSent.Load(),
+		DirectFailed:     n.stats.directFailed.Load(),
 	}
 }
 

@@ -30,13 +30,20 @@ type importFailure struct {
 }
 
 // importLinks is POST /v1/links:import: NDJSON, or CSV with a header row
-// when Content-Type is text/csv. It runs synchronously in batches and is
-// all or nothing: every line is parsed and checked first (a bad line
-// answers 400 listing every bad line by number, up to 100), then every
-// custom code is checked to be free, then the links are created
-// batch by batch; if a batch still fails (a code taken meanwhile, storage
-// down), the links this import already created are deleted again.
+// when Content-Type is text/csv. Every line is parsed and checked first (a
+// bad line answers 400 listing every bad line by number, up to 100), then
+// every custom code is checked to be free (409), before anything is
+// written. An import of more than Config.ImportSyncMaxLines links is then
+// queued as a job (202, import_jobs.go) when the store has a job queue.
+// A smaller one runs synchronously in batches and is all or nothing: if a
+// batch still fails (a code taken meanwhile, storage down), the links
+// this import already created are deleted again.
 func (s *Server) importLinks(w http.ResponseWriter, r *http.Request) {
+	// A 64 MiB body and 100k lines to check take longer than the server's
+	// per-request read and write timeouts allow other requests.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(bulkDeadline))
+	_ = rc.SetWriteDeadline(time.Now().Add(bulkDeadline))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxImportBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -81,6 +88,10 @@ func (s *Server) importLinks(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(errs) > 0 {
 		writeJSON(w, http.StatusConflict, importFailure{"code_taken", "codes on these lines are taken; nothing was imported", errs, false})
+		return
+	}
+	if s.chunkJobs != nil && len(lines) > s.cfg.ImportSyncMaxLines {
+		s.queueImport(w, r, lines)
 		return
 	}
 	var created []string

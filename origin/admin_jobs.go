@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shortstock/shortstock/origin/adminsec"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -109,6 +110,15 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	res := adminsec.ResStock
+	if j.Kind == store.JobKindLinks {
+		res = adminsec.ResLinks
+	}
+	if ae := allowedOn(r, res); ae != nil {
+		s.metrics.forbidden.Inc()
+		s.writeError(w, r, ae)
 		return
 	}
 	writeJSON(w, http.StatusOK, viewOfJob(j))

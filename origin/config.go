@@ -119,6 +119,10 @@ type Config struct {
 	// JobLease is how long a worker holds a job between steps before
 	// another origin may take it over. Default 30s.
 	JobLease time.Duration
+	// ImportSyncMaxLines: a POST /v1/links:import of at most this many
+	// links runs synchronously (200 summary); a larger one is queued as a
+	// job (202) when the store has a job queue. Default 1000 (one chunk).
+	ImportSyncMaxLines int
 	// NoJobWorker turns this origin's bulk job worker off: it still
 	// accepts and shows jobs, and other origins of the region run them.
 	NoJobWorker bool
@@ -139,7 +143,10 @@ type Config struct {
 	// longer holds a receipt back. Default 3s.
 	ReceiptLiveWindow time.Duration
 	// TailInterval is how often the change log is polled for new changes.
-	// Default 10ms.
+	// Default 10ms. A store that signals its commits
+	// (store.ChangeNotifier: the embedded store) wakes the tailer itself,
+	// and is then polled only every max(TailInterval, 1s) as a safety net;
+	// Redis, which other origins write too, is polled at TailInterval.
 	TailInterval time.Duration
 	// Publisher receives changes from the tailer. Nil: the tailer still
 	// runs (it feeds Heads and metrics) but publishes nowhere.
@@ -226,6 +233,7 @@ func DefaultConfig() Config {
 		BulkMaxBytes:        64 << 20,
 		JobPollInterval:     250 * time.Millisecond,
 		JobLease:            30 * time.Second,
+		ImportSyncMaxLines:  1000,
 		TailInterval:        10 * time.Millisecond,
 		ReceiptLiveWindow:   3 * time.Second,
 		KeyRate:             1000,
@@ -279,6 +287,9 @@ func (c *Config) fill() {
 	}
 	if c.JobPollInterval == 0 {
 		c.JobPollInterval = d.JobPollInterval
+	}
+	if c.ImportSyncMaxLines == 0 {
+		c.ImportSyncMaxLines = d.ImportSyncMaxLines
 	}
 	if c.JobLease == 0 {
 		c.JobLease = d.JobLease
@@ -378,6 +389,9 @@ func (c *Config) validate() error {
 	}
 	if c.BulkMaxBytes < 1024 {
 		errs = append(errs, fmt.Errorf("BulkMaxBytes %d is below 1024", c.BulkMaxBytes))
+	}
+	if c.ImportSyncMaxLines < 0 {
+		errs = append(errs, fmt.Errorf("ImportSyncMaxLines %d is negative", c.ImportSyncMaxLines))
 	}
 	if c.JobPollInterval < 0 || c.JobLease < time.Second {
 		errs = append(errs, fmt.Errorf("JobPollInterval %v must not be negative and JobLease %v at least 1s", c.JobPollInterval, c.JobLease))

@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"net"
@@ -15,6 +16,19 @@ import (
 // authentication budget (checked before any key is, so a guesser who ran
 // out learns nothing more), the key, the key's own budget, and the key's
 // scopes. Every refusal comes before the handler, so it changes nothing.
+// scopesKey carries the admin key's scopes, for a handler whose resource
+// depends on what it finds (a job is a stock job or a links import).
+type scopesKey struct{}
+
+// allowedOn is requireAdmin's scope check, for such a handler.
+func allowedOn(r *http.Request, res adminsec.Resource) *apiError {
+	scopes, _ := r.Context().Value(scopesKey{}).(Scope)
+	if adminsec.Allows(scopes, res, r.Method) {
+		return nil
+	}
+	return &apiError{http.StatusForbidden, "forbidden", "this key's scopes (" + scopes.String() + ") do not allow " + r.Method + " here; it needs " + res.Scope().String() + " or read"}
+}
+
 func (s *Server) requireAdmin(res adminsec.Resource, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := s.cfg.Clock.Now()
@@ -61,7 +75,8 @@ func (s *Server) requireAdmin(res adminsec.Resource, next http.Handler) http.Han
 				Message: "this key's scopes (" + scopes.String() + ") do not allow " + r.Method + " here; it needs " + need})
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(withActor(r.Context(), s.auth.KeyID(idx))))
+		ctx := context.WithValue(withActor(r.Context(), s.auth.KeyID(idx)), scopesKey{}, scopes)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

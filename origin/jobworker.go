@@ -66,6 +66,10 @@ func (s *Server) runPendingJobs() {
 			if errors.Is(err, store.ErrJobLeased) {
 				break // another origin runs it
 			}
+			if errors.Is(err, store.ErrJobKind) && s.chunkJobs != nil {
+				s.runLinkJob(id) // a links import: the origin applies its lines
+				break
+			}
 			if err != nil {
 				if s.ctx.Err() == nil {
 					s.log.Warn("bulk job step failed; will retry", "job", id, "err", err)

@@ -55,9 +55,11 @@ type Server struct {
 
 	// jobs is the store's bulk job queue (nil if it has none); the worker
 	// (jobworker.go) runs as jobOwner and wakes on jobKick.
-	jobs     store.JobQueue
-	jobOwner string
-	jobKick  chan struct{}
+	jobs store.JobQueue
+	// chunkJobs runs links import jobs (nil: imports stay synchronous).
+	chunkJobs store.ChunkJobs
+	jobOwner  string
+	jobKick   chan struct{}
 
 	// streams closes when long-lived answers (movement feed long polls and
 	// SSE) must end: StopStreams, or Close.
@@ -129,6 +131,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.jobs, _ = cfg.Store.(store.JobQueue)
+	s.chunkJobs, _ = cfg.Store.(store.ChunkJobs)
 	s.jobOwner, s.jobKick = cfg.Region+"-"+newJobID(), make(chan struct{}, 1)
 	s.routes()
 	s.wg.Add(3)
@@ -208,7 +211,9 @@ func (s *Server) routes() {
 	admin("GET /v1/stock/movements", adminsec.ResStock, s.noBody(s.movementFeed))
 	admin("POST /v1/stock/{sku}/rebuild", adminsec.ResStock, s.noBody(s.rebuildStock))
 	admin("POST /v1/stock:bulk", adminsec.ResStock, s.postBulk)
-	admin("GET /v1/jobs/{id}", adminsec.ResStock, s.noBody(s.getJob))
+	// A job is a stock bulk job or a links import: getJob checks the scope
+	// of its kind.
+	admin("GET /v1/jobs/{id}", adminsec.ResNone, s.noBody(s.getJob))
 	admin("GET /v1/ledger/verify", adminsec.ResStock, s.noBody(s.verifyLedger))
 	admin("POST /v1/reservations", adminsec.ResStock, s.createReservation)
 	admin("GET /v1/reservations/{id}", adminsec.ResStock, s.noBody(s.getReservation))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // tailer reads the storage change log and hands every new change to the
@@ -54,9 +55,21 @@ func (t *tailer) heads() []uint64 {
 	return append([]uint64(nil), t.last...)
 }
 
+// notifiedTailInterval is the safety poll of a tailer whose store signals
+// every commit (store.ChangeNotifier): it only bounds the cost of a write
+// path that forgot to signal. Idle, such a tailer reads nothing, so the
+// origin's idle cost does not grow with the partition count.
+const notifiedTailInterval = time.Second
+
 func (t *tailer) run() {
 	defer t.s.wg.Done()
-	tick := time.NewTicker(t.s.cfg.TailInterval)
+	every := t.s.cfg.TailInterval
+	var changed <-chan struct{}
+	if n, ok := t.s.store.(store.ChangeNotifier); ok {
+		changed = n.ChangeNotify()
+		every = max(every, notifiedTailInterval)
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		t.poll()
@@ -65,6 +78,7 @@ func (t *tailer) run() {
 			return
 		case <-tick.C:
 		case <-t.wake:
+		case <-changed:
 		}
 	}
 }

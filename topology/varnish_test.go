@@ -156,6 +156,10 @@ func TestVarnishInFrontOfTwoEdges(t *testing.T) {
 	o := r.Origin.URL
 
 	admin(t, topo, o, "POST", "/v1/links", `{"url":"https://v.example/1","code":"vz"}`)
+	// The create purges link:vz downstream too (gated on the edges, so
+	// maybe after Varnish cached it): wait for that send, so no purge is
+	// still on its way when the checks below expect a HIT.
+	hookSends(t, o, 1)
 	// Through Varnish: the first answer fills it, then it is a hit.
 	deadline := time.Now().Add(safetyNet)
 	for {
@@ -184,6 +188,15 @@ func TestVarnishInFrontOfTwoEdges(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Logf("Varnish served the new target %v after the PATCH (s-maxage 60 s)", time.Since(start).Round(time.Millisecond))
+	hookSends(t, o, 2) // the PATCH's purge is the one that landed
+	for {
+		// A fill racing the purge can have been dropped with it: the next
+		// answer refills.
+		if a := getVia(t, vaddr, "/vz"); a.cache == "HIT" || time.Since(start) > safetyNet {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if a := getVia(t, vaddr, "/vz"); a.cache != "HIT" || a.location != "https://v.example/2" {
 		t.Fatalf("after the purge: %+v, want the new target cached again", a)
 	}
@@ -306,5 +319,38 @@ func TestVarnishTagPurge(t *testing.T) {
 		if a := getVia(t, vaddr, p); a.cache != want {
 			t.Fatalf("after PURGE tag:x, %s: %+v, want %s", p, a, want)
 		}
+	}
+}
+
+// hookSends waits until the origin at originURL has sent at least n purges
+// to its hooks successfully (shortstock_origin_purge_hook_sends_total,
+// result ok), and fails the test if it sends more than n: each write
+// here must cost exactly one downstream purge.
+func hookSends(t *testing.T, originURL string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(safetyNet)
+	for {
+		got := 0.0
+		if res, err := client.Get(originURL + "/_/metrics"); err == nil {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(line, "shortstock_origin_purge_hook_sends_total{") && strings.Contains(line, `result="ok"`) {
+					f := strings.Fields(line)
+					v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+					got += v
+				}
+			}
+		}
+		if int(got) > n {
+			t.Fatalf("%v purges sent to the hook, want %d", got, n)
+		}
+		if int(got) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v purges sent to the hook after %v, want %d", got, safetyNet, n)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

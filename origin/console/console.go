@@ -17,10 +17,11 @@ var static embed.FS
 const Prefix = "/console/"
 
 // CSP is the console's Content-Security-Policy: its own scripts, styles
-// and images only, API calls to its own origin only, no inline code, no
+// and images only (blob: for the QR codes it fetches with the key and
+// shows through object URLs), API calls to its own origin only, no inline code, no
 // plugins, no framing, no form submission (a form that the app failed to
 // intercept must not send a key anywhere) and no <base> rewriting.
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 var types = map[string]string{

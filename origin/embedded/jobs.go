@@ -62,6 +62,7 @@ func jobsOf(tx *bolt.Tx) (*jobBuckets, error) {
 // jobRec is a job as stored: the public state plus its lease.
 type jobRec struct {
 	ID         string           `json:"id"`
+	Kind       string           `json:"k,omitempty"`
 	Status     string           `json:"st"`
 	Lines      int64            `json:"n"`
 	Applied    int64            `json:"ok"`
@@ -76,7 +77,7 @@ type jobRec struct {
 }
 
 func (r *jobRec) job() store.Job {
-	return store.Job{ID: r.ID, Status: r.Status, Lines: r.Lines, Applied: r.Applied, Failed: r.Failed,
+	return store.Job{ID: r.ID, Kind: r.Kind, Status: r.Status, Lines: r.Lines, Applied: r.Applied, Failed: r.Failed,
 		Errors: r.Errors, Actor: r.Actor, CreatedAt: r.CreatedAt, Chunks: r.Chunks, Next: r.Next}
 }
 
@@ -114,7 +115,7 @@ func (s *Store) CreateJob(ctx context.Context, j store.NewJob) (store.Job, error
 	if err := j.Check(); err != nil {
 		return store.Job{}, fmt.Errorf("embedded: create job: %w", err)
 	}
-	r := &jobRec{ID: j.ID, Status: store.JobQueued, Lines: j.Lines, Failed: j.Failed, Errors: j.Errors,
+	r := &jobRec{ID: j.ID, Kind: j.Kind, Status: store.JobQueued, Lines: j.Lines, Failed: j.Failed, Errors: j.Errors,
 		Actor: j.Actor, CreatedAt: utc(j.CreatedAt), Chunks: j.Chunks()}
 	if r.Chunks == 0 {
 		r.Status = store.FinalStatus(r.Lines, 0)
@@ -134,7 +135,7 @@ func (s *Store) CreateJob(ctx context.Context, j store.NewJob) (store.Job, error
 			return nil
 		}
 		for i := 0; i < r.Chunks; i++ {
-			if err := jb.chunks.Put(chunkKey(j.ID, i), store.EncodeJobChunk(j.Chunk(i))); err != nil {
+			if err := jb.chunks.Put(chunkKey(j.ID, i), j.EncodedChunk(i)); err != nil {
 				return err
 			}
 		}
@@ -218,6 +219,10 @@ func (s *Store) RunJob(ctx context.Context, id, owner string, now time.Time, lea
 		}
 		if r.Owner != "" && r.Owner != owner && now.Before(r.LeaseUntil) {
 			out, derr = r.job(), fmt.Errorf("embedded: run job %s: %w (%s)", id, store.ErrJobLeased, r.Owner)
+			return nil
+		}
+		if r.Kind != store.JobKindStock {
+			out, derr = r.job(), fmt.Errorf("embedded: run job %s: %w (%s)", id, store.ErrJobKind, r.Kind)
 			return nil
 		}
 		r.Owner, r.LeaseUntil, r.Status = owner, utc(now.Add(lease)), store.JobRunning
@@ -308,6 +313,9 @@ func (s *Store) update(ctx context.Context, op string, fn func(*bolt.Tx) error) 
 		return err
 	}
 	err := s.db.Update(fn)
+	if err == nil {
+		s.notifyChanged()
+	}
 	if errors.Is(err, store.ErrInvalid) {
 		return fmt.Errorf("embedded: %s: %w", op, err)
 	}

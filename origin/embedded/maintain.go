@@ -78,6 +78,7 @@ func (s *Store) Maintain(ctx context.Context) (Maintenance, error) {
 			if err != nil {
 				return total, s.storageErr("maintain", err)
 			}
+			s.notifyChanged()
 			total.ChangesTrimmed += m.ChangesTrimmed
 			total.IdempotencyForgotten += m.IdempotencyForgotten
 			total.ReservationsForgotten += m.ReservationsForgotten

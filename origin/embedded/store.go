@@ -36,9 +36,42 @@ type Store struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// watchers receive after every committed write (see ChangeNotify):
+	// one channel per caller, since several origins (one per region of a
+	// one-machine topology) may tail one store.
+	watchMu  sync.Mutex
+	watchers []chan struct{}
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store          = (*Store)(nil)
+	_ store.ChangeNotifier = (*Store)(nil)
+)
+
+// ChangeNotify implements store.ChangeNotifier: every write transaction
+// goes through write, update or the maintenance pass, and each signals
+// after it commits. Each call returns a new channel (capacity one) of its
+// own, signalled until the store closes.
+func (s *Store) ChangeNotify() <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	s.watchMu.Lock()
+	s.watchers = append(s.watchers, ch)
+	s.watchMu.Unlock()
+	return ch
+}
+
+// notifyChanged signals every ChangeNotify channel; it never blocks.
+func (s *Store) notifyChanged() {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	for _, ch := range s.watchers {
+		select {
+		case ch <- struct{}{}:
+		default: // a signal is pending already
+		}
+	}
+}
 
 // Open opens (creating if needed) the database in cfg.Dir and starts the
 // background maintenance. It returns an error, never panics: a bad config
@@ -161,7 +194,11 @@ func (s *Store) write(ctx context.Context, op string, fn func(*bolt.Tx) error) e
 	if err := s.begin(ctx, op); err != nil {
 		return err
 	}
-	return s.storageErr(op, s.db.Batch(fn))
+	err := s.db.Batch(fn)
+	if err == nil {
+		s.notifyChanged()
+	}
+	return s.storageErr(op, err)
 }
 
 // storageErr classifies an error from bbolt or from a transaction function.

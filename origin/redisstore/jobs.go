@@ -33,7 +33,7 @@ func (s *Store) CreateJob(ctx context.Context, j store.NewJob) (store.Job, error
 		return store.Job{}, s.classify("create job", redis.ErrClosed)
 	}
 	created := j.CreatedAt.UTC()
-	job := store.Job{ID: j.ID, Status: store.JobQueued, Lines: j.Lines, Failed: j.Failed, Errors: j.Errors,
+	job := store.Job{ID: j.ID, Kind: j.Kind, Status: store.JobQueued, Lines: j.Lines, Failed: j.Failed, Errors: j.Errors,
 		Actor: j.Actor, CreatedAt: created, Chunks: j.Chunks()}
 	if job.Chunks == 0 {
 		job.Status = store.FinalStatus(j.Lines, 0)
@@ -41,7 +41,7 @@ func (s *Store) CreateJob(ctx context.Context, j store.NewJob) (store.Job, error
 	for from := 0; from < job.Chunks; from += 100 {
 		pipe := s.rw.Pipeline()
 		for i := from; i < min(from+100, job.Chunks); i++ {
-			pipe.Set(ctx, s.ks.jobChunk(j.ID, i), store.EncodeJobChunk(j.Chunk(i)), 0)
+			pipe.Set(ctx, s.ks.jobChunk(j.ID, i), j.EncodedChunk(i), 0)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			return store.Job{}, s.classify("create job", err)
@@ -53,9 +53,13 @@ func (s *Store) CreateJob(ctx context.Context, j store.NewJob) (store.Job, error
 	}
 	// runDurable: with WaitReplicas, the 202 waits until replicas hold the
 	// job hash, and so the chunks written before it on the same master.
-	v, err := s.runDurable(ctx, scriptJobCreate, []string{s.ks.job(j.ID)},
+	kind := []any{}
+	if j.Kind != store.JobKindStock {
+		kind = []any{"k", j.Kind}
+	}
+	v, err := s.runDurable(ctx, scriptJobCreate, []string{s.ks.job(j.ID)}, append(kind,
 		"st", job.Status, "n", job.Lines, "ok", 0, "ko", job.Failed, "e", string(errs), "a", job.Actor,
-		"ct", created.Format(time.RFC3339Nano), "c", job.Chunks, "x", 0, "o", "", "lu", 0)
+		"ct", created.Format(time.RFC3339Nano), "c", job.Chunks, "x", 0, "o", "", "lu", 0)...)
 	if err != nil {
 		return store.Job{}, err
 	}
@@ -138,7 +142,7 @@ func (s *Store) RunJob(ctx context.Context, id, owner string, now time.Time, lea
 	if !store.ValidJobID(id) {
 		return store.Job{ID: id}, fmt.Errorf("%w: job %q", store.ErrNotFound, id)
 	}
-	v, err := s.run(ctx, scriptJobClaim, []string{s.ks.job(id)}, owner, now.UnixMilli(), lease.Milliseconds())
+	v, err := s.run(ctx, scriptJobClaim, []string{s.ks.job(id)}, owner, now.UnixMilli(), lease.Milliseconds(), store.JobKindStock)
 	if err != nil {
 		return store.Job{}, err
 	}
@@ -160,6 +164,8 @@ func (s *Store) RunJob(ctx context.Context, id, owner string, now time.Time, lea
 			return job, s.classify("run job", err)
 		}
 		return job, nil
+	case "kind":
+		return job, fmt.Errorf("redisstore: run job %s: %w (%s)", id, store.ErrJobKind, job.Kind)
 	case "leased":
 		return job, fmt.Errorf("%w: job %s", store.ErrJobLeased, id)
 	case "ok":
@@ -315,7 +321,7 @@ func jobFromReply(id string, rest []any) (store.Job, error) {
 
 // jobFromHash reads a job hash, checking every field.
 func jobFromHash(id string, h map[string]string) (store.Job, error) {
-	j := store.Job{ID: id, Status: h["st"], Actor: h["a"]}
+	j := store.Job{ID: id, Kind: h["k"], Status: h["st"], Actor: h["a"]}
 	var err error
 	num := func(f string) int64 {
 		n, e := strconv.ParseInt(h[f], 10, 64)

@@ -34,6 +34,9 @@ var (
 	// it must reach before it is acknowledged). Backends wrap it together
 	// with ErrUnavailable; a retry with the same idempotency key is safe.
 	ErrOutcomeUnknown = errors.New("outcome unknown")
+	// ErrJobKind: RunJob on a job whose lines the store does not apply
+	// itself (a links job, see ChunkJobs).
+	ErrJobKind = errors.New("job of another kind")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store closed")
 )

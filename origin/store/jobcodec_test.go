@@ -48,3 +48,26 @@ func FuzzDecodeJobChunk(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeLinkChunk(f *testing.F) {
+	mv := int64(3)
+	f.Add(store.EncodeLinkChunk([]store.LinkJobLine{{Line: 2, Generated: true, Link: store.NewLink{Code: "abc", URL: "https://example.com/",
+		LinkExtras: store.LinkExtras{Tags: []string{"t"}, MaxVisits: &mv}}}}))
+	f.Add([]byte{2})
+	f.Add([]byte{2, 1, 0, 2, '{', '}'})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lines, err := store.DecodeLinkChunk(b)
+		if err != nil {
+			return
+		}
+		again, err := store.DecodeLinkChunk(store.EncodeLinkChunk(lines))
+		if err != nil || len(again) != len(lines) {
+			t.Fatalf("re-encode: %v", err)
+		}
+		for i := range lines {
+			if again[i].Line != lines[i].Line || again[i].Generated != lines[i].Generated || again[i].Link.URL != lines[i].Link.URL || again[i].Link.Code != lines[i].Link.Code {
+				t.Fatalf("line %d changed in a round trip: %+v vs %+v", i, lines[i], again[i])
+			}
+		}
+	})
+}

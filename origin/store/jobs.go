@@ -64,12 +64,16 @@ type JobError struct {
 // order) and the failures found while parsing (Failed of them, the first
 // MaxJobErrors in Errors).
 type NewJob struct {
-	ID        string
+	ID string
+	// Kind is JobKindStock (the zero value) or JobKindLinks; a links job
+	// carries Links instead of Valid (linkjobs.go).
+	Kind      string
 	Actor     string
 	Lines     int64 // every line of the body, valid or not
 	Failed    int64
 	Errors    []JobError
 	Valid     []JobLine
+	Links     []LinkJobLine
 	CreatedAt time.Time
 }
 
@@ -78,6 +82,7 @@ type NewJob struct {
 // first chunk not yet applied (the durable cursor).
 type Job struct {
 	ID        string
+	Kind      string
 	Status    string
 	Lines     int64
 	Applied   int64
@@ -132,8 +137,11 @@ func (j *NewJob) Check() error {
 	switch {
 	case !ValidJobID(j.ID):
 		return fmt.Errorf("%w: job id %q", ErrInvalid, j.ID)
-	case j.Lines < 0 || j.Lines > MaxJobLines || j.Failed < 0 || int64(len(j.Valid))+j.Failed != j.Lines:
-		return fmt.Errorf("%w: job %s counts: %d lines, %d valid, %d failed", ErrInvalid, j.ID, j.Lines, len(j.Valid), j.Failed)
+	case j.Kind != JobKindStock && j.Kind != JobKindLinks,
+		j.Kind == JobKindStock && len(j.Links) > 0, j.Kind == JobKindLinks && len(j.Valid) > 0:
+		return fmt.Errorf("%w: job %s kind %q with %d stock and %d link lines", ErrInvalid, j.ID, j.Kind, len(j.Valid), len(j.Links))
+	case j.Lines < 0 || j.Lines > MaxJobLines || j.Failed < 0 || int64(j.valid())+j.Failed != j.Lines:
+		return fmt.Errorf("%w: job %s counts: %d lines, %d valid, %d failed", ErrInvalid, j.ID, j.Lines, j.valid(), j.Failed)
 	case len(j.Errors) > MaxJobErrors || int64(len(j.Errors)) > j.Failed:
 		return fmt.Errorf("%w: job %s: %d errors for %d failed", ErrInvalid, j.ID, len(j.Errors), j.Failed)
 	case len(j.Actor) > MaxRefLen:
@@ -143,7 +151,18 @@ func (j *NewJob) Check() error {
 }
 
 // Chunks is how many chunks the job's valid lines fill.
-func (j *NewJob) Chunks() int { return (len(j.Valid) + JobChunkLines - 1) / JobChunkLines }
+func (j *NewJob) Chunks() int { return (j.valid() + JobChunkLines - 1) / JobChunkLines }
+
+func (j *NewJob) valid() int { return len(j.Valid) + len(j.Links) }
+
+// EncodedChunk is chunk i as a store keeps it (EncodeJobChunk or
+// EncodeLinkChunk, by kind).
+func (j *NewJob) EncodedChunk(i int) []byte {
+	if j.Kind == JobKindLinks {
+		return EncodeLinkChunk(j.Links[i*JobChunkLines : min((i+1)*JobChunkLines, len(j.Links))])
+	}
+	return EncodeJobChunk(j.Chunk(i))
+}
 
 // Chunk returns the valid lines of chunk i.
 func (j *NewJob) Chunk(i int) []JobLine {

@@ -123,6 +123,17 @@ type PrimaryReader interface {
 	GetStockPrimary(ctx context.Context, sku string) (StockView, error)
 }
 
+// ChangeNotifier is implemented by a Store whose change log only it writes
+// (the embedded store: one process owns the file). ChangeNotify returns a
+// channel that receives, without blocking the writer (capacity one, sends
+// coalesce), after every committed write transaction, so a tailer can
+// block until there is something to read instead of polling the heads of
+// every partition. A Store others write too (Redis, shared by origins of
+// several regions) does not implement it and is polled.
+type ChangeNotifier interface {
+	ChangeNotify() <-chan struct{}
+}
+
 // DefaultReservationTTL is used when a reservation request gives no TTL.
 const DefaultReservationTTL = 10 * time.Minute
 

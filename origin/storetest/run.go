@@ -79,6 +79,7 @@ var tests = []test{
 	{"JobConcurrentWorkers", testJobConcurrentWorkers},
 	{"JobLease", testJobLease},
 	{"JobBadInput", testJobBadInput},
+	{"LinkJobChunks", testLinkJobChunks},
 	// analytics.go
 	{"AnalyticsSeries", testAnalyticsSeries},
 	{"AnalyticsBatchOnce", testAnalyticsBatchOnce},

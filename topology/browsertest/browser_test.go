@@ -116,6 +116,14 @@ func (b *browser) text(css string) string {
 	return s
 }
 
+// set sets an input's value by id, as typing would (chromedp.SetValue
+// refuses an empty value: it reads it back as "not set").
+func (b *browser) set(id, value string) {
+	b.t.Helper()
+	evalJS[bool](b, fmt.Sprintf(`(() => { const el = document.getElementById(%q); el.value = %q;
+		el.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`, id, value))
+}
+
 func evalJS[T any](b *browser, expr string) T {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)

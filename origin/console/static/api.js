@@ -56,10 +56,33 @@ export async function api(method, path, body, opts = {}) {
   if (!res.ok) {
     const err = new APIError(res.status, (data && data.error) || `http_${res.status}`,
       (data && data.message) || res.statusText, res.headers.get('Retry-After'));
+    err.data = data; // the whole answer: an import's bad lines, say
     if (res.status === 401 && opts.key === undefined) unauthorized();
     throw err;
   }
   return { status: res.status, data, changeId: res.headers.get('X-Change-Id'), replayed: res.headers.get('Idempotent-Replayed') === 'true' };
+}
+
+// fetchBlob GETs a binary or streamed answer (a QR image, an NDJSON
+// export) with the same bearer key and resolves to a Blob; the page shows
+// it through URL.createObjectURL, so the key never goes into an <img src>
+// or a download link. Errors reject with APIError as api does.
+export async function fetchBlob(path, accept = '*/*') {
+  const headers = { Authorization: `Bearer ${session.key}`, Accept: accept };
+  let res;
+  try {
+    res = await fetch(path, { method: 'GET', headers, cache: 'no-store', credentials: 'omit', redirect: 'error', referrerPolicy: 'no-referrer' });
+  } catch (e) {
+    throw new APIError(0, 'network', `the origin did not answer (${e.message})`);
+  }
+  if (!res.ok) {
+    let data = null;
+    try { data = JSON.parse(await res.text()); } catch { /* not JSON */ }
+    if (res.status === 401) unauthorized();
+    throw new APIError(res.status, (data && data.error) || `http_${res.status}`,
+      (data && data.message) || res.statusText, res.headers.get('Retry-After'));
+  }
+  return res.blob();
 }
 
 // seg escapes one path segment.

@@ -1,50 +1,52 @@
-// Links: look up, create, edit and delete links, and watch their clicks.
-//
-// The list at the top uses GET /v1/links (search, tag filter, cursor
-// pagination) when the origin has it; an origin without it answers 404 or
-// 405 and the list falls back to the links opened in this tab. The detail
-// panel has room for more per-link tools (QR, analytics charts): add them
-// as sections of renderDetail.
+// Links: list (search, tag filter, cursor pages), open, create, edit and
+// delete links; per link its clicks and analytics, its QR code; the most
+// clicked links; bulk import and export. Each part is its own module:
+// linkform.js (the fields), linkstats.js (analytics), linkqr.js (QR),
+// linkio.js (import/export); this one lays them out.
 
 import { api, seg } from './api.js';
-import { h, fill, table, fmtTime, status, field, val, localToISO, isoToLocal } from './dom.js';
+import { h, fill, table, fmtTime, status, field, val } from './dom.js';
+import { linkFields, createBody, patchBody } from './linkform.js';
+import { statsPanel, topPanel } from './linkstats.js';
+import { qrPanel } from './linkqr.js';
+import { ioPanel } from './linkio.js';
 
-const RECENT = 'shortstock.recent-links';
-const STATS_EVERY_MS = 2000;
-// Stats fields the link panel shows already; any other scalar the stats
-// endpoint answers is listed under the click count.
-const SHOWN = new Set(['code', 'clicks', 'version', 'created_at', 'expires_at', 'expired']);
+// statsExtras is re-exported for the browser tests and older callers.
+export { statsExtras } from './linkstats.js';
 
-function recent() {
-  try { return JSON.parse(sessionStorage.getItem(RECENT) || '[]'); } catch { return []; }
-}
-function remember(code) {
-  const list = [code, ...recent().filter((c) => c !== code)].slice(0, 50);
-  sessionStorage.setItem(RECENT, JSON.stringify(list));
-}
-function forget(code) {
-  sessionStorage.setItem(RECENT, JSON.stringify(recent().filter((c) => c !== code)));
-}
+const PAGE = 20;
 
 export function mount(root) {
-  let statsTimer = null;
   let alive = true;
-  const list = h('div', { id: 'links-list' });
+  let stops = []; // what the open link's panels need stopped
   const detail = h('div', { id: 'link-detail', class: 'panel' }, h('p', { class: 'muted' }, 'Open or create a link to see it here.'));
   const lookupMsg = h('p', { id: 'link-lookup-msg', role: 'alert' });
   const createMsg = h('p', { id: 'link-create-msg', role: 'alert' });
-  let listState = { q: '', tag: '', cursor: '', supported: null };
+  // cursors[i] is the cursor of page i (page 0: none), for "Previous".
+  let listState = { q: '', tag: '', cursors: [''], page: 0 };
 
   const lookupForm = h('form', { id: 'link-lookup', onsubmit: (e) => { e.preventDefault(); open(val('lookup-code'), lookupMsg); } },
     field('Code', h('input', { id: 'lookup-code', required: true, spellcheck: 'false', autocomplete: 'off' })),
     h('button', { type: 'submit', id: 'lookup-submit' }, 'Open'), lookupMsg);
 
   const createForm = h('form', { id: 'link-create', onsubmit: create },
-    field('Target URL', h('input', { id: 'create-url', type: 'url', required: true, size: 50, spellcheck: 'false' })),
-    field('Code (optional)', h('input', { id: 'create-code', spellcheck: 'false', autocomplete: 'off' })),
-    field('Redirect', redirectSelect('create-redirect', 302)),
-    field('Expires (optional)', h('input', { id: 'create-expires', type: 'datetime-local' })),
+    linkFields('create', null),
     h('button', { type: 'submit', id: 'create-submit' }, 'Create'), createMsg);
+
+  // The filter form stays put; only the results under it are redrawn.
+  const search = h('form', { id: 'links-search', onsubmit: (e) => {
+    e.preventDefault();
+    listState = { q: val('links-q'), tag: val('links-tag'), cursors: [''], page: 0 };
+    loadList();
+  } },
+  field('Search (code, URL, title)', h('input', { id: 'links-q', spellcheck: 'false' })),
+  field('Tag', h('input', { id: 'links-tag', spellcheck: 'false' })),
+  h('button', { type: 'submit', id: 'links-filter' }, 'Filter'));
+  const results = h('div', { id: 'links-results' });
+  const list = h('section', { id: 'links-list', class: 'panel' }, h('h3', null, 'All links'), search, results);
+
+  const top = topPanel((code) => open(code, lookupMsg));
+  const io = ioPanel(() => { listState = { ...listState, cursors: [''], page: 0 }; loadList(); });
 
   root.append(
     h('h2', null, 'Links'),
@@ -52,22 +54,18 @@ export function mount(root) {
       h('section', { class: 'panel' }, h('h3', null, 'Open a link'), lookupForm),
       h('section', { class: 'panel' }, h('h3', null, 'Create a link'), createForm)),
     list,
-    detail);
+    detail,
+    h('div', { class: 'cols' }, top.el),
+    io.el);
   loadList();
+  top.load();
 
   async function create(e) {
     e.preventDefault();
-    const body = { url: val('create-url') };
-    const code = val('create-code');
-    if (code) body.code = code;
-    body.redirect = Number(val('create-redirect'));
-    const exp = localToISO(val('create-expires'));
-    if (exp) body.expires_at = exp;
     try {
-      const { data, changeId } = await api('POST', '/v1/links', body);
+      const { data, changeId } = await api('POST', '/v1/links', createBody('create'));
       status(createMsg, `Created ${data.code} (change ${changeId || '-'})`, true);
       createForm.reset();
-      remember(data.code);
       renderDetail(data);
       loadList();
     } catch (err) {
@@ -80,9 +78,7 @@ export function mount(root) {
     try {
       const { data } = await api('GET', `/v1/links/${seg(code)}`);
       if (msgEl) msgEl.textContent = '';
-      remember(data.code);
       renderDetail(data);
-      loadList();
     } catch (err) {
       if (msgEl) status(msgEl, String(err));
     }
@@ -90,95 +86,60 @@ export function mount(root) {
 
   async function loadList() {
     if (!alive) return;
-    if (listState.supported !== false) {
-      const q = new URLSearchParams({ limit: '20' });
-      if (listState.q) q.set('q', listState.q);
-      if (listState.tag) q.set('tag', listState.tag);
-      if (listState.cursor) q.set('cursor', listState.cursor);
-      try {
-        const { data } = await api('GET', `/v1/links?${q}`);
-        listState.supported = true;
-        renderServerList(data);
-        return;
-      } catch (err) {
-        if (err.status !== 404 && err.status !== 405) {
-          fill(list, h('p', { class: 'error' }, String(err)));
-          return;
-        }
-        listState.supported = false; // this origin has no list endpoint yet
-      }
+    const q = new URLSearchParams({ limit: String(PAGE) });
+    if (listState.q) q.set('q', listState.q);
+    if (listState.tag) q.set('tag', listState.tag);
+    const cursor = listState.cursors[listState.page];
+    if (cursor) q.set('cursor', cursor);
+    try {
+      const { data } = await api('GET', `/v1/links?${q}`);
+      if (alive) renderList(data);
+    } catch (err) {
+      renderList({ links: [] }, String(err));
     }
-    renderRecent();
   }
 
-  function renderServerList(data) {
-    const rows = (data.links || []).map(linkRow);
-    const search = h('form', { id: 'links-search', onsubmit: (e) => {
-      e.preventDefault();
-      listState = { ...listState, q: val('links-q'), tag: val('links-tag'), cursor: '' };
+  function renderList(data, error) {
+    const go = (page, cursor) => () => {
+      if (cursor !== undefined) listState.cursors[page] = cursor;
+      listState.page = page;
       loadList();
-    } },
-    field('Search', h('input', { id: 'links-q', value: listState.q })),
-    field('Tag', h('input', { id: 'links-tag', value: listState.tag })),
-    h('button', { type: 'submit' }, 'Filter'));
-    const more = data.next
-      ? h('button', { type: 'button', id: 'links-next', onclick: () => { listState.cursor = data.next; loadList(); } }, 'Next page')
-      : null;
-    fill(list, h('section', { class: 'panel' }, h('h3', null, 'All links'), search,
-      table('links-table', ['Code', 'Target', 'Clicks', 'Expires'], rows, 'no links'), more));
-  }
-
-  function renderRecent() {
-    const codes = recent();
-    const rows = codes.map((c) => h('tr', null,
-      h('td', null, h('button', { type: 'button', class: 'linkish', onclick: () => open(c, lookupMsg) }, c))));
-    fill(list, h('section', { class: 'panel' }, h('h3', null, 'Links opened in this tab'),
-      h('p', { class: 'muted' }, 'This origin has no link listing (GET /v1/links); open a link by its code.'),
-      table('links-table', ['Code'], rows, 'none yet')));
+    };
+    const pager = h('p', { class: 'pager' },
+      listState.page > 0 ? h('button', { type: 'button', id: 'links-prev', onclick: go(listState.page - 1) }, 'Previous page') : null, ' ',
+      h('span', { class: 'muted', id: 'links-page' }, `page ${listState.page + 1}`), ' ',
+      data.next ? h('button', { type: 'button', id: 'links-next', onclick: go(listState.page + 1, data.next) }, 'Next page') : null);
+    fill(results, error ? h('p', { class: 'error', id: 'links-error' }, error) : null,
+      table('links-table', ['Code', 'Title', 'Target', 'Tags', 'Clicks', 'Expires'], (data.links || []).map(linkRow), 'no links'), pager);
   }
 
   function linkRow(l) {
     return h('tr', null,
       h('td', null, h('button', { type: 'button', class: 'linkish', onclick: () => open(l.code, lookupMsg) }, l.code)),
+      h('td', null, l.title || ''),
       h('td', { class: 'url' }, l.url),
+      h('td', null, (l.tags || []).map((t) => h('button', { type: 'button', class: 'tag', title: `list the links tagged ${t}`, onclick: () => {
+        document.getElementById('links-q').value = '';
+        document.getElementById('links-tag').value = t;
+        listState = { q: '', tag: t, cursors: [''], page: 0 };
+        loadList();
+      } }, t))),
       h('td', { class: 'num' }, l.clicks ?? ''),
       h('td', null, fmtTime(l.expires_at)));
   }
 
+  function stopPanels() { for (const s of stops) s(); stops = []; }
+
   function renderDetail(l) {
-    if (statsTimer) clearInterval(statsTimer);
-    const clicks = h('span', { id: 'link-clicks', class: 'big' }, String(l.clicks ?? 0));
-    const statsBox = h('dl', { id: 'link-stats' });
-    const extras = h('div', { id: 'link-analytics' });
+    stopPanels();
     const msg = h('p', { id: 'link-detail-msg', role: 'alert' });
-    const refreshStats = async () => {
-      try {
-        const { data } = await api('GET', `/v1/links/${seg(l.code)}/stats`);
-        clicks.textContent = String(data.clicks ?? 0);
-        fill(statsBox, Object.entries(data)
-          .filter(([k, v]) => !SHOWN.has(k) && (v === null || typeof v !== 'object'))
-          .map(([k, v]) => [h('dt', null, k), h('dd', null, v === null ? '—' : String(v))]));
-        fill(extras, statsExtras(data));
-      } catch (err) {
-        if (err.status === 404) { clearInterval(statsTimer); statsTimer = null; }
-        status(msg, String(err));
-      }
-    };
-    statsTimer = setInterval(refreshStats, STATS_EVERY_MS);
-    refreshStats();
+    const stats = statsPanel(l.code, l.clicks);
+    const qr = qrPanel(l.code);
+    stops = [stats.stop, qr.stop];
 
     const editForm = h('form', { id: 'link-edit', onsubmit: async (e) => {
       e.preventDefault();
-      const body = {};
-      const url = val('edit-url');
-      if (url !== l.url) body.url = url;
-      const red = Number(val('edit-redirect'));
-      if (red !== l.redirect) body.redirect = red;
-      if (document.getElementById('edit-clear-expiry').checked) body.expires_at = null;
-      else {
-        const local = val('edit-expires');
-        if (local && local !== isoToLocal(l.expires_at)) body.expires_at = localToISO(local);
-      }
+      const body = patchBody('edit', l);
       if (Object.keys(body).length === 0) { status(msg, 'Nothing changed.'); return; }
       try {
         const { data, changeId } = await api('PATCH', `/v1/links/${seg(l.code)}`, body);
@@ -189,10 +150,7 @@ export function mount(root) {
         status(msg, String(err));
       }
     } },
-    field('Target URL', h('input', { id: 'edit-url', type: 'url', size: 50, value: l.url, required: true })),
-    field('Redirect', redirectSelect('edit-redirect', l.redirect)),
-    field('Expires', h('input', { id: 'edit-expires', type: 'datetime-local', value: isoToLocal(l.expires_at) })),
-    h('label', null, h('input', { id: 'edit-clear-expiry', type: 'checkbox' }), ' no expiry'),
+    linkFields('edit', l),
     h('button', { type: 'submit', id: 'edit-submit' }, 'Save'));
 
     const del = h('button', { type: 'button', id: 'link-delete', class: 'danger' }, 'Delete…');
@@ -204,9 +162,7 @@ export function mount(root) {
       }
       try {
         await api('DELETE', `/v1/links/${seg(l.code)}`);
-        if (statsTimer) clearInterval(statsTimer);
-        statsTimer = null;
-        forget(l.code);
+        stopPanels();
         fill(detail, h('p', { class: 'ok', id: 'link-deleted' }, `Deleted ${l.code}.`));
         loadList();
       } catch (err) {
@@ -214,69 +170,28 @@ export function mount(root) {
       }
     });
 
+    const t = l.targets || {};
+    const dd = (id, v, cls) => h('dd', { id, class: cls }, v);
     fill(detail,
       h('h3', null, 'Link ', h('code', { id: 'link-code' }, l.code), l.expired ? h('span', { class: 'badge bad' }, 'expired') : null),
       h('dl', { class: 'kv' },
-        h('dt', null, 'Target'), h('dd', { id: 'link-url', class: 'url' }, l.url),
-        h('dt', null, 'Redirect'), h('dd', null, String(l.redirect)),
+        h('dt', null, 'Target'), dd('link-url', l.url, 'url'),
+        h('dt', null, 'Title'), dd('link-title', l.title || ''),
+        h('dt', null, 'Tags'), dd('link-tags', (l.tags || []).join(', ')),
+        h('dt', null, 'Redirect'), dd('link-redirect', String(l.redirect)),
         h('dt', null, 'Created'), h('dd', null, fmtTime(l.created_at)),
-        h('dt', null, 'Expires'), h('dd', null, l.expires_at ? fmtTime(l.expires_at) : 'never'),
-        h('dt', null, 'Version'), h('dd', { id: 'link-version' }, String(l.version)),
+        h('dt', null, 'Valid from'), dd('link-valid-since', l.valid_since ? fmtTime(l.valid_since) : 'always'),
+        h('dt', null, 'Expires'), dd('link-expires', l.expires_at ? fmtTime(l.expires_at) : 'never'),
+        h('dt', null, 'Max visits'), dd('link-max-visits', l.max_visits == null ? 'no limit' : String(l.max_visits)),
+        h('dt', null, 'Query'), dd('link-forward-query', l.forward_query ? 'forwarded' : 'not forwarded'),
+        (t.ios || t.android) ? [h('dt', null, 'Device targets'), dd('link-targets', [t.ios ? `iOS: ${t.ios}` : null, t.android ? `Android: ${t.android}` : null].filter(Boolean).join('  '), 'url')] : null,
+        h('dt', null, 'Version'), dd('link-version', String(l.version)),
         (l.flags && l.flags.length) ? [h('dt', null, 'Flags'), h('dd', { class: 'warn' }, l.flags.join(', '))] : null),
-      h('section', { class: 'stats' }, h('h4', null, 'Clicks (counted at the edges, every region)'), clicks, statsBox, extras),
+      stats.el,
+      qr.el,
       h('section', null, h('h4', null, 'Edit'), editForm),
       del, msg);
   }
 
-  return () => { alive = false; if (statsTimer) clearInterval(statsTimer); };
-}
-
-// statsExtras renders what a stats answer has beyond counts: a "series"
-// of {t, clicks} as a bar chart, and every map of name -> count
-// (referrers, devices, browsers, countries, ...) as a top-10 table. An
-// origin without analytics answers none of them, and nothing is drawn.
-export function statsExtras(data) {
-  const out = [];
-  if (Array.isArray(data.series) && data.series.length > 0) {
-    out.push(h('h4', null, 'Clicks over time'), seriesChart(data.series));
-  }
-  const maps = Object.entries(data).filter(([, v]) => v && typeof v === 'object' && !Array.isArray(v));
-  if (maps.length > 0) {
-    out.push(h('div', { class: 'breakdowns' }, maps.map(([name, m]) => {
-      const rows = Object.entries(m).filter(([, n]) => typeof n === 'number')
-        .sort((a, b) => b[1] - a[1]).slice(0, 10)
-        .map(([k, n]) => h('tr', null, h('td', null, k), h('td', { class: 'num' }, n)));
-      return h('div', null, table(`stats-${name}`, [name, 'clicks'], rows, 'none'));
-    })));
-  }
-  return out;
-}
-
-const SVG = 'http://www.w3.org/2000/svg';
-
-function svg(tag, attrs, ...children) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
-  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return el;
-}
-
-// seriesChart draws one bar per point, scaled to the largest; each bar's
-// tooltip (an SVG <title>, text) says when and how many.
-function seriesChart(series) {
-  const W = 640, H = 120, pad = 2;
-  const most = Math.max(1, ...series.map((p) => Number(p.clicks) || 0));
-  const w = W / series.length;
-  const bars = series.map((p, i) => {
-    const n = Number(p.clicks) || 0;
-    const bh = Math.round((n / most) * (H - 14));
-    return svg('rect', { x: (i * w + pad / 2).toFixed(1), y: H - bh, width: Math.max(1, w - pad).toFixed(1), height: bh, class: 'bar' },
-      svg('title', null, `${fmtTime(p.t)}: ${n}`));
-  });
-  return svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': `clicks over time, most ${most}` },
-    svg('text', { x: 4, y: 11, class: 'axis' }, `max ${most}`), ...bars);
-}
-
-function redirectSelect(id, current) {
-  return h('select', { id }, [301, 302, 307, 308].map((c) => h('option', { value: String(c), selected: c === current }, String(c))));
+  return () => { alive = false; stopPanels(); io.stop(); };
 }

@@ -1,6 +1,7 @@
 // Stock: a SKU's warehouses, its reservations and its movement ledger
 // (followed while open); adjust or set stock with a reason, transfer, hold,
-// time-travel, verify and rebuild; bulk uploads with job progress.
+// time-travel, verify and rebuild; bulk uploads with job progress; a
+// reservation by id and every SKU's feed (stockops.js).
 //
 // Reservations are read from the ledger: a hold movement's ref is the
 // reservation id, and a later commit, release or expire with the same ref
@@ -9,6 +10,7 @@
 
 import { api, seg } from './api.js';
 import { h, fill, table, fmtTime, status, field, val, localToISO } from './dom.js';
+import { reservationPanel, feedPanel } from './stockops.js';
 
 const REASONS = ['received', 'sold', 'returned', 'damaged', 'lost', 'cycle_count', 'correction', 'transfer'];
 const PAGE = 100;
@@ -80,6 +82,11 @@ export function mount(root) {
     field('NDJSON: one {"op":"set|adjust|transfer","sku":..,"warehouse":..,...} a line', h('textarea', { id: 'bulk-lines', rows: '4', cols: '70', spellcheck: 'false' })),
     field('or a file', h('input', { id: 'bulk-file', type: 'file', accept: '.ndjson,.jsonl,.json,.txt' })),
     h('button', { type: 'submit', id: 'bulk-submit' }, 'Upload'), bulkMsg);
+  // A job started elsewhere (curl, another console) is watched by its id.
+  const jobLookup = h('form', { id: 'job-lookup', onsubmit: (e) => { e.preventDefault(); if (val('job-id')) watchJob(val('job-id')); } },
+    field('Or watch a job by id', h('input', { id: 'job-id', spellcheck: 'false', size: 30 })),
+    h('button', { type: 'submit', id: 'job-submit' }, 'Watch'));
+  const feed = feedPanel();
 
   root.append(
     h('h2', null, 'Stock'),
@@ -94,8 +101,10 @@ export function mount(root) {
       h('section', { class: 'panel' }, h('h3', null, 'Transfer between warehouses'), transfer),
       h('section', { class: 'panel' }, h('h3', null, 'Hold (reserve)'), reserve)),
     h('section', { class: 'panel' }, h('h3', null, 'Ledger'), tools),
-    h('section', { class: 'panel' }, h('h3', null, 'Bulk upload (any SKUs; queued, applied in the background)'), bulk, bulkJob),
-    holds, ledger);
+    h('section', { class: 'panel' }, h('h3', null, 'Bulk upload (any SKUs; queued, applied in the background)'), bulk, jobLookup, bulkJob),
+    holds, ledger,
+    reservationPanel(() => { if (sku) reload(); }),
+    feed.el);
 
   async function openSKU(s) {
     if (!s) return;
@@ -398,7 +407,7 @@ export function mount(root) {
         : null);
   }
 
-  return () => { clearInterval(followTimer); if (jobTimer) clearTimeout(jobTimer); };
+  return () => { clearInterval(followTimer); if (jobTimer) clearTimeout(jobTimer); feed.stop(); };
 }
 
 // guards are the optional Idempotency-Key and If-Match fields of a write.

@@ -22,6 +22,7 @@ export function mount(root) {
 
   const purge = h('form', { id: 'purge-form', onsubmit: doPurge },
     field('Surrogate keys (link:CODE or sku:SKU, one a line)', h('textarea', { id: 'purge-keys', rows: '3', cols: '40', spellcheck: 'false' })),
+    field('Tags (every link of each tag)', h('input', { id: 'purge-tags', size: 24, spellcheck: 'false' })),
     h('label', null, h('input', { type: 'checkbox', id: 'purge-all' }), ' everything'),
     h('label', null, h('input', { type: 'checkbox', id: 'purge-soft' }), ' soft (serve stale while revalidating)'),
     h('button', { type: 'submit', id: 'purge-submit', class: 'danger' }, 'Purge'), purgeMsg);
@@ -73,7 +74,14 @@ export function mount(root) {
     e.preventDefault();
     const all = document.getElementById('purge-all').checked;
     const soft = document.getElementById('purge-soft').checked;
-    const body = all ? { all: true } : { keys: val('purge-keys').split(/\s+/).filter(Boolean) };
+    const body = { all: true };
+    if (!all) {
+      const keys = val('purge-keys').split(/\s+/).filter(Boolean);
+      const tags = val('purge-tags').split(/[\s,]+/).filter(Boolean);
+      delete body.all;
+      if (keys.length || !tags.length) body.keys = keys; // neither: the origin says why
+      if (tags.length) body.tags = tags;
+    }
     if (soft) body.soft = true;
     try {
       const { data } = await api('POST', '/v1/purge', body);

@@ -1,8 +1,9 @@
 -- KEYS: job hash
--- ARGV: owner, now ms, lease ms
--- Takes or renews the job's lease for owner, unless the job ended or
+-- ARGV: owner, now ms, lease ms, kind the caller runs ('' for stock)
+-- Takes or renews the job's lease for owner, unless the job ended, is of
+-- another kind (a caller that cannot run it must not hold its lease), or
 -- another owner's lease has not expired.
--- Returns {'nf'} | {'ended', hash} | {'leased', hash} | {'ok', hash}
+-- Returns {'nf'} | {'ended', hash} | {'kind', hash} | {'leased', hash} | {'ok', hash}
 local job = KEYS[1]
 local st = redis.call('HGET', job, 'st')
 if not st then
@@ -10,6 +11,9 @@ if not st then
 end
 if st == 'done' or st == 'failed' then
   return {'ended', redis.call('HGETALL', job)}
+end
+if (redis.call('HGET', job, 'k') or '') ~= ARGV[4] then
+  return {'kind', redis.call('HGETALL', job)}
 end
 local o = redis.call('HGET', job, 'o')
 local lu = tonumber(redis.call('HGET', job, 'lu')) or 0
