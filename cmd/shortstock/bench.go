@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -24,6 +25,8 @@ func runBench(ctx context.Context, args []string) error {
 		seed                                             uint64
 		cpuProfile                                       string
 		compare                                          bool
+		spikeFactor                                      float64
+		spikeJobLines                                    int
 		edges, origins                                   listFlag
 		lf                                               logFlags
 	)
@@ -34,7 +37,9 @@ func runBench(ctx context.Context, args []string) error {
 		"reservations), with latency from the intended send time, hit ratio, origin calls, invalidation delay, stale reads\n"+
 		"and a stock audit. Targets: its own in-process topology (default), --topology-file, or --edge/--origin/--admin-key.\n"+
 		"'shortstock bench compare' also runs the redirect load against a bare fasthttp fixed-302 server, alternating.")
-	fs.StringVar(&profile, "profile", "small", "scale profile: "+strings.Join(bench.ProfileNames(), ", "))
+	fs.StringVar(&profile, "profile", "small", "scale profile: "+strings.Join(bench.ProfileNames(), ", ")+", or spike (bulk queue under a burst: --spike-factor times the sustained rate for --duration; docs/bench.md)")
+	fs.Float64Var(&spikeFactor, "spike-factor", 5, "spike: the burst offers this many times the queue's sustained rate")
+	fs.IntVar(&spikeJobLines, "spike-job-lines", 1000, "spike: lines per POST /v1/stock:bulk")
 	fs.DurationVar(&duration, "duration", 10*time.Second, "how long the measured phase offers load")
 	fs.DurationVar(&warmup, "warmup", 2*time.Second, "unrecorded read phase before it, filling the caches (0: none)")
 	fs.Float64Var(&rate, "rate", 0, "offered read rate at edges, requests/s (0: the profile's; large ramps to the highest rate sustained)")
@@ -72,6 +77,12 @@ func runBench(ctx context.Context, args []string) error {
 	log, err := lf.logger("bench")
 	if err != nil {
 		return err
+	}
+	if profile == "spike" {
+		return runSpike(ctx, bench.SpikeConfig{
+			Duration: duration, Factor: spikeFactor, LinesPerJob: spikeJobLines, SKUs: skus,
+			AdminKey: adminKey, Logger: log, Progress: os.Stderr,
+		}, origins, jsonFile)
 	}
 	cfg := bench.Config{
 		Profile: profile, Duration: duration, Warmup: warmup, Rate: rate,
@@ -166,4 +177,31 @@ func benchTargets(topoFile string, edges, origins listFlag, adminKey string) (*b
 // sees one clean line.
 func trimSentinel(err, sentinel error) string {
 	return strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
+}
+
+// runSpike runs `shortstock bench --profile spike`: against --origin (the
+// first) with --admin-key, or its own in-process origin.
+func runSpike(ctx context.Context, cfg bench.SpikeConfig, origins listFlag, jsonFile string) error {
+	if len(origins) > 0 {
+		cfg.Origin = origins[0]
+	}
+	if cfg.Factor <= 0 || cfg.LinesPerJob < 1 || cfg.LinesPerJob > 1_000_000 || cfg.Duration <= 0 {
+		return usageErr("bench", "spike: --spike-factor must be positive, --spike-job-lines 1..1000000, --duration positive")
+	}
+	rep, err := bench.RunSpike(ctx, cfg)
+	if errors.Is(err, bench.ErrConfig) {
+		return usageErr("bench", "%s", trimSentinel(err, bench.ErrConfig))
+	}
+	if rep == nil {
+		return err
+	}
+	outErr := bench.PrintSpike(os.Stdout, rep)
+	if jsonFile != "" {
+		b, jerr := json.MarshalIndent(rep, "", "  ")
+		if jerr == nil {
+			jerr = os.WriteFile(jsonFile, b, 0o644)
+		}
+		outErr = errors.Join(outErr, jerr)
+	}
+	return errors.Join(err, outErr)
 }

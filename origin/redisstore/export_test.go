@@ -55,7 +55,7 @@ func (s *Store) LedgerMemory(ctx context.Context, sku string) (skuStream, partLo
 // script back; no other test may run meanwhile.
 func UseBenchNoLedger() (restore func()) {
 	old := scriptStockWrite
-	src := embedded("common") + embedded("fence") + "append_move = function() return 0 end\n" + embedded("stock_write")
+	src := embedded("common") + embedded("fence") + "append_move = function() return 0 end\n" + embedded("stock_apply") + embedded("stock_write")
 	sum := sha1.Sum([]byte(src))
 	scriptStockWrite = &script{name: "stock_write_noledger", src: src, sha: hex.EncodeToString(sum[:])}
 	return func() { scriptStockWrite = old }

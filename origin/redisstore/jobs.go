@@ -223,10 +223,14 @@ func (s *Store) finishJob(ctx context.Context, job store.Job) (store.Job, error)
 	return job, s.rw.ZRem(ctx, s.ks.jobQueue(), job.ID).Err()
 }
 
-// applyJobChunk runs chunk job.Next's lines in one pipeline. Lines of one
-// SKU share a slot, so a node, so they run in line order. A transport
-// error aborts the chunk (nothing is recorded; a re-run replays what did
-// apply); a refused line is a failure of that line.
+// applyJobChunk runs chunk job.Next's lines: one stock_write_lines call
+// per partition with all the chunk's lines of that partition in line
+// order (one script call and one fence check for many lines), the calls
+// pipelined. Lines of one SKU are in one call, so they apply in line
+// order, also when a call is rerun after the pipeline (a fence or a
+// missing script: nothing of that call ran). A transport error aborts the
+// chunk (nothing is recorded; a re-run replays what did apply); a refused
+// line is a failure of that line.
 func (s *Store) applyJobChunk(ctx context.Context, job *store.Job) (applied int64, errs []store.JobError, err error) {
 	raw, err := s.rw.Get(ctx, s.ks.jobChunk(job.ID, job.Next)).Bytes()
 	if errors.Is(err, redis.Nil) {
@@ -239,9 +243,15 @@ func (s *Store) applyJobChunk(ctx context.Context, job *store.Job) (applied int6
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: job %s chunk %d: %w", errBadReply, job.ID, job.Next, err)
 	}
-	calls := make([]*batchCall, 0, len(lines))
-	writes := make([]store.StockWrite, 0, len(lines))
-	lineOf := make([]int64, 0, len(lines))
+	type partLines struct {
+		call   *batchCall
+		writes []store.StockWrite
+		lines  []int64
+	}
+	var byPart [keys.Partitions]*partLines
+	var calls []*batchCall
+	var order []*partLines
+	at := s.nowMs()
 	for i := range lines {
 		w := lines[i].Write(job.ID, job.Actor)
 		if err := checkWrite(&w); err != nil {
@@ -249,52 +259,50 @@ func (s *Store) applyJobChunk(ctx context.Context, job *store.Job) (applied int6
 			continue
 		}
 		p := keys.Partition(keys.KindStock, w.SKU)
-		args := append(s.stockWriteArgs(&w), strconv.FormatInt(lines[i].Line, 10))
-		calls = append(calls, &batchCall{keys: []string{s.ks.stock(p, w.SKU), s.ks.seq(p), s.ks.log(p), s.ks.jobBits(p, job.ID)}, args: args})
-		writes = append(writes, w)
-		lineOf = append(lineOf, lines[i].Line)
-	}
-	// Lines of one SKU must apply in line order. A pipelined call that
-	// meets an inactive partition epoch ({'fence'}) or a node without the
-	// script runs nothing and is re-run after the pipeline, by which time
-	// later lines of its SKU may have applied: reordered. So the first line
-	// of each partition not known active runs alone first (run fences and
-	// loads the script as needed), and only then is the rest pipelined.
-	// What remains is a failover in the middle of a pipeline (the partition
-	// fenced mid-chunk), documented in docs/inventory.md.
-	var piped []*batchCall
-	warmed := map[int]bool{}
-	for _, c := range calls {
-		p := partitionOf(c.keys[0])
-		if p >= 0 && !s.jobWarm[p].Load() && !warmed[p] {
-			warmed[p] = true
-			if c.val, c.err = s.runDurable(ctx, scriptStockWrite, c.keys, c.args...); c.err != nil {
-				return 0, nil, c.err
-			}
-			s.jobWarm[p].Store(true)
-			continue
+		pl := byPart[p]
+		if pl == nil {
+			pl = &partLines{call: &batchCall{
+				keys: []string{s.ks.seq(p), s.ks.log(p), s.ks.jobBits(p, job.ID)},
+				args: []any{at, s.cfg.ChangeStreamMaxLen, s.cfg.IdempotencyTTL.Milliseconds()},
+			}}
+			byPart[p] = pl
+			calls = append(calls, pl.call)
+			order = append(order, pl)
 		}
-		piped = append(piped, c)
+		pl.call.args = append(pl.call.args, lines[i].Line, w.Op, w.Warehouse, w.Qty, w.To, w.SKU,
+			keys.Key(keys.KindStock, w.SKU), w.Reason, w.Ref, w.Actor, w.IdempotencyKey)
+		pl.writes = append(pl.writes, w)
+		pl.lines = append(pl.lines, lines[i].Line)
 	}
-	if err := s.runBatchDurable(ctx, scriptStockWrite, piped); errors.Is(err, store.ErrOutcomeUnknown) {
+	if err := s.runBatchDurable(ctx, scriptStockLines, calls); errors.Is(err, store.ErrOutcomeUnknown) {
 		return 0, nil, err
 	}
-	for i, c := range calls {
-		if c.err != nil {
-			return 0, nil, c.err
+	for _, pl := range order {
+		if pl.call.err != nil {
+			return 0, nil, pl.call.err
 		}
-		if tag, _, err := replyOf(c.val); err == nil && (tag == "ok" || tag == "replay") {
-			applied++
-			continue
+		tag, rest, err := replyOf(pl.call.val)
+		if err != nil {
+			return 0, nil, err
 		}
-		if _, err := stockWriteResult(&writes[i], c.val); err != nil {
-			if errors.Is(err, errBadReply) {
-				return 0, nil, err
+		if tag != "ok" || len(rest) != 2*len(pl.writes) {
+			return 0, nil, errBadReplyf("stock_write_lines: %d values for %d lines (tag %q)", len(rest), len(pl.writes), tag)
+		}
+		for k := range pl.writes {
+			lt, _ := rest[2*k].(string)
+			if lt == "ok" || lt == "replay" {
+				applied++
+				continue
 			}
-			errs = append(errs, store.JobLineError(lineOf[i], err))
-			continue
+			if _, err := stockWriteResult(&pl.writes[k], []any{lt, rest[2*k+1]}); err != nil {
+				if errors.Is(err, errBadReply) {
+					return 0, nil, err
+				}
+				errs = append(errs, store.JobLineError(pl.lines[k], err))
+				continue
+			}
+			applied++
 		}
-		applied++
 	}
 	return applied, errs, nil
 }

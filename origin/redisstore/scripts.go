@@ -25,10 +25,17 @@ func loadScript(name string) *script { return load(name, false) }
 // a node whose partition epoch is active (see fence.go).
 func loadFenced(name string) *script { return load(name, true) }
 
-func load(name string, fenced bool) *script {
+// loadStockWriter loads a fenced script that writes stock through
+// stock_apply (lua/stock_apply.lua).
+func loadStockWriter(name string) *script { return load(name, true, "stock_apply") }
+
+func load(name string, fenced bool, parts ...string) *script {
 	src := embedded("common")
 	if fenced {
 		src += embedded("fence")
+	}
+	for _, p := range parts {
+		src += embedded(p)
 	}
 	src += embedded(name)
 	sum := sha1.Sum([]byte(src))
@@ -49,7 +56,8 @@ var (
 	scriptLinkUpdate   = loadFenced("link_update")
 	scriptLinkDelete   = loadFenced("link_delete")
 	scriptClicks       = loadScript("clicks")
-	scriptStockWrite   = loadFenced("stock_write")
+	scriptStockWrite   = loadStockWriter("stock_write")
+	scriptStockLines   = loadStockWriter("stock_write_lines")
 	scriptIdemClaim    = loadScript("idem_claim")
 	scriptStockRebuild = loadFenced("stock_rebuild")
 	scriptFeed         = loadScript("feed")
@@ -69,7 +77,7 @@ var (
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
-		scriptStockWrite, scriptIdemClaim, scriptStockRebuild, scriptFeed, scriptLedgerTrim, scriptExtend, scriptReserve, scriptCommit,
+		scriptStockWrite, scriptStockLines, scriptIdemClaim, scriptStockRebuild, scriptFeed, scriptLedgerTrim, scriptExtend, scriptReserve, scriptCommit,
 		scriptRelease, scriptExpire, scriptPurge, scriptFencePrepare, scriptFenceActive,
 		scriptJobCreate, scriptJobClaim, scriptJobProgress, scriptVisitLease,
 	}

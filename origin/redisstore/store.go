@@ -29,9 +29,6 @@ type Store struct {
 
 	log  *slog.Logger
 	wait int // replicas every stock and reservation write waits for; 0: none
-	// jobWarm marks the partitions whose epoch a job chunk has seen
-	// active, so their lines may be pipelined (jobs.go).
-	jobWarm [keys.Partitions]atomic.Bool
 	// fencing serializes fence per partition (see fence.go).
 	fencing [keys.Partitions]sync.RWMutex
 	fenced  [keys.Partitions]atomic.Uint64 // fences completed, per partition

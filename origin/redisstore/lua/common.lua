@@ -80,8 +80,16 @@ end
 -- If the seq key fell behind its stream (deleted by hand, or evicted by a
 -- Redis that is wrongly allowed to evict), XADD refuses the smaller ID; the
 -- log then continues after its last entry instead of failing every write.
-local function append_change(seqkey, logkey, maxlen, key, version, at)
-  local seq = next_counter(seqkey)
+local function append_change(seqkey, logkey, maxlen, key, version, at, seq)
+  if seq then
+    -- The caller numbers the changes itself (stock_write_lines: one GET
+    -- and one SET of the counter for many writes) and made sure seq is
+    -- above the stream's last entry.
+    redis.call('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0',
+      'k', key, 'v', str(version), 't', at)
+    return seq
+  end
+  seq = next_counter(seqkey)
   local res = redis.pcall('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0',
     'k', key, 'v', str(version), 't', at)
   if type(res) == 'table' and res.err then
@@ -111,9 +119,10 @@ end
 -- movement under entry ID "<seq>-0" (ordered per SKU), and the partition's
 -- "mlog" stream names the SKU under the same ID (ordered per partition,
 -- for the feed). Only ledger retention trims them (ledger_trim.lua). meta is
--- {reason, ref, actor, idempotency key}; empty ones are left out.
-local function append_move(part, sku, wh, kind, doh, dr, oh, r, meta, v, at)
-  local seq = next_counter(part .. 'mseq')
+-- {reason, ref, actor, idempotency key}; empty ones are left out. A caller
+-- that numbers movements itself passes seq (see append_change).
+local function append_move(part, sku, wh, kind, doh, dr, oh, r, meta, v, at, seq)
+  seq = seq or next_counter(part .. 'mseq')
   local id = str(seq) .. '-0'
   local f = {'XADD', part .. 'ms:' .. sku, id, 'w', wh, 'k', kind, 'dh', str(doh),
     'dr', str(dr), 'h', str(oh), 'r', str(r), 'v', str(v), 't', at}

@@ -1,0 +1,79 @@
+-- stock_apply.lua is prepended (after common.lua and fence.lua) to the
+-- scripts that write stock: stock_write (one write) and stock_write_lines
+-- (a bulk job's lines, many per call), so both run the same step.
+-- The stock hash holds "v", and per warehouse "h:<wh>" (on hand) and
+-- "r:<wh>" (reserved).
+--
+-- stock_apply runs one set, adjust or transfer on the stock hash, appends
+-- its movements to the ledger and its change record to the change log.
+-- qty and ifv are numbers; meta is {reason, ref, actor, idempotency key}.
+-- ctr, when given, numbers the ledger and change seqs in Lua ({m = last
+-- ledger seq, c = last change seq}, advanced here) instead of an INCR of
+-- each counter per write: stock_write_lines reads the counters once and
+-- writes them back once.
+-- Returns 'ok', version | 'below', reserved | 'insufficient' | 'nf' |
+-- 'mismatch', version; on anything but 'ok' it wrote nothing.
+local function stock_apply(stock, seqkey, logkey, maxlen, changekey, at, op, wh, qty, to, ifv, sku, meta, ctr)
+  if ifv > 0 then
+    local cur = tonumber(redis.call('HGET', stock, 'v')) or 0
+    if cur ~= ifv then
+      return 'mismatch', cur
+    end
+  end
+  local moves
+  if op == 'set' then
+    local f = redis.call('HMGET', stock, 'h:' .. wh, 'r:' .. wh)
+    local oh, r = tonumber(f[1]) or 0, tonumber(f[2]) or 0
+    if qty < r then
+      return 'below', r
+    end
+    redis.call('HSET', stock, 'h:' .. wh, str(qty), 'r:' .. wh, str(r))
+    moves = {{wh, 'set', qty - oh, qty, r}}
+  elseif op == 'adjust' then
+    local f = redis.call('HMGET', stock, 'h:' .. wh, 'r:' .. wh)
+    local oh, r = tonumber(f[1]), tonumber(f[2]) or 0
+    if not oh then
+      if qty < 0 then
+        return 'nf'
+      end
+      oh = 0
+    end
+    local n = oh + qty
+    if n < 0 or n < r then
+      return 'insufficient'
+    end
+    redis.call('HSET', stock, 'h:' .. wh, str(n), 'r:' .. wh, str(r))
+    moves = {{wh, 'adjust', qty, n, r}}
+  else
+    local f = redis.call('HMGET', stock, 'h:' .. wh, 'r:' .. wh, 'h:' .. to, 'r:' .. to)
+    local oh = tonumber(f[1])
+    if not oh then
+      return 'nf'
+    end
+    local r = tonumber(f[2]) or 0
+    if oh - r < qty then
+      return 'insufficient'
+    end
+    local toh, tr = tonumber(f[3]) or 0, tonumber(f[4]) or 0
+    redis.call('HSET', stock, 'h:' .. wh, str(oh - qty), 'r:' .. wh, str(r),
+      'h:' .. to, str(toh + qty), 'r:' .. to, str(tr))
+    moves = {{wh, 'transfer_out', -qty, oh - qty, r}, {to, 'transfer_in', qty, toh + qty, tr}}
+  end
+  local v = next_field(stock, 'v')
+  local part = part_of(seqkey)
+  for _, m in ipairs(moves) do
+    local mseq
+    if ctr then
+      ctr.m = above(ctr.m)
+      mseq = ctr.m
+    end
+    append_move(part, sku, m[1], m[2], m[3], 0, m[4], m[5], meta, v, at, mseq)
+  end
+  local cseq
+  if ctr then
+    ctr.c = above(ctr.c)
+    cseq = ctr.c
+  end
+  append_change(seqkey, logkey, maxlen, changekey, v, at, cseq)
+  return 'ok', v
+end
