@@ -116,7 +116,23 @@ func (m *qrMatrix) svg(size int) []byte {
 
 // ShortURL is the public short URL of code.
 func (s *Server) ShortURL(code string) string {
-	return strings.TrimSuffix(s.cfg.PublicBaseURL, "/") + "/" + code
+	base := s.cfg.PublicBaseURL
+	if b := s.publicBase.Load(); b != nil {
+		base = *b
+	}
+	return strings.TrimSuffix(base, "/") + "/" + code
+}
+
+// SetPublicBaseURL replaces Config.PublicBaseURL once the server runs: a
+// topology that starts its edges after its origins (the demo, on kernel
+// chosen ports) learns their address only then. It validates as the
+// Config does.
+func (s *Server) SetPublicBaseURL(u string) error {
+	if err := ValidatePublicBaseURL(u); err != nil {
+		return err
+	}
+	s.publicBase.Store(&u)
+	return nil
 }
 
 func (s *Server) linkQR(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shortstock/shortstock/internal/obs"
@@ -23,13 +24,15 @@ import (
 // HTTP; Close it to stop its background loops (hold expiry and the change
 // tailer). The Store stays the caller's to close.
 type Server struct {
-	cfg     Config
-	probe   *http.ServeMux // method-specific routes, for 405 + Allow
-	store   store.Store
-	log     *slog.Logger
-	auth    *adminsec.Keyring
-	policy  URLPolicy
-	metrics *metrics
+	cfg Config
+	// publicBase, when set, overrides cfg.PublicBaseURL (SetPublicBaseURL).
+	publicBase atomic.Pointer[string]
+	probe      *http.ServeMux // method-specific routes, for 405 + Allow
+	store      store.Store
+	log        *slog.Logger
+	auth       *adminsec.Keyring
+	policy     URLPolicy
+	metrics    *metrics
 	// ipLimits and keyLimits are the admin API's rate limits.
 	ipLimits  *adminsec.IPLimiter
 	keyLimits *adminsec.KeyLimiter

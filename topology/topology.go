@@ -199,6 +199,9 @@ func Start(cfg Config) (_ *Topology, err error) {
 		if cfg.Origin != nil {
 			cfg.Origin(name, &oc)
 		}
+		// Unless the caller chose one, short URLs (QR codes, the console)
+		// point at the region's first edge, once it listens.
+		defaultBase := oc.PublicBaseURL == "" || oc.PublicBaseURL == origin.DefaultConfig().PublicBaseURL
 		gc := cfg.gossipConfig(name, "origin-"+name, nil)
 		oo := OriginOptions{Origin: oc, Listen: cfg.Host + ":0", Gossip: &gc, Logger: log.With("node", "origin")}
 		if ri > 0 {
@@ -222,6 +225,11 @@ func Start(cfg Config) (_ *Topology, err error) {
 				return nil, fmt.Errorf("region %s: edge %d: %w", name, i+1, err)
 			}
 			r.Edges = append(r.Edges, en)
+		}
+		if defaultBase && len(r.Edges) > 0 {
+			if err := on.Server.SetPublicBaseURL(r.Edges[0].URL); err != nil {
+				return nil, fmt.Errorf("region %s: public base URL: %w", name, err)
+			}
 		}
 	}
 	// Change receipts list every region's edges: each origin asks the
