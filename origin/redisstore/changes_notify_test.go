@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/origin/redisstore"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // TestChangeNotifySeesOtherOriginsWrites: a store's ChangeNotify is
@@ -46,5 +47,45 @@ func TestChangeNotifySeesOtherOriginsWrites(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestChangeNotifyAfterJobLines: a bulk job's lines (stock_write_lines,
+// which numbers its changes itself and notifies once per call) signal a
+// tailer too, so a queued line's invalidation is not left to the
+// tailer's safety poll. Removing its notify_tail makes it fail.
+func TestChangeNotifyAfterJobLines(t *testing.T) {
+	var prefix string
+	tailer := openOn(t, []string{env.Standalone(t)}, func(c *redisstore.Config) { prefix = c.KeyPrefix })
+	writer := openOn(t, []string{env.Standalone(t)}, func(c *redisstore.Config) { c.KeyPrefix = prefix })
+	ch := tailer.ChangeNotify()
+	select {
+	case <-ch: // the subscription's confirmation
+	case <-time.After(10 * time.Second):
+		t.Fatal("no signal when the subscription started")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	j := store.NewJob{ID: "tailjob1", Actor: "t", Lines: 1, CreatedAt: time.Now(),
+		Valid: []store.JobLine{{Line: 1, Op: store.OpAdjust, SKU: "TAIL-J", Warehouse: "w", Qty: 2}}}
+	if _, err := writer.CreateJob(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing else writes meanwhile: drain what creating the job said.
+	for drained := false; !drained; {
+		select {
+		case <-ch:
+		case <-time.After(300 * time.Millisecond):
+			drained = true
+		}
+	}
+	got, err := writer.RunJob(ctx, j.ID, "w1", time.Now(), time.Minute)
+	if err != nil || got.Applied != 1 {
+		t.Fatalf("RunJob: %+v %v", got, err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no signal 10 s after a job line's change")
 	}
 }

@@ -83,8 +83,8 @@ end
 local function append_change(seqkey, logkey, maxlen, key, version, at, seq)
   if seq then
     -- The caller numbers the changes itself (stock_write_lines: one GET
-    -- and one SET of the counter for many writes) and made sure seq is
-    -- above the stream's last entry.
+    -- and one SET of the counter for many writes), made sure seq is above
+    -- the stream's last entry, and calls notify_tail once at its end.
     redis.call('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0',
       'k', key, 'v', str(version), 't', at)
     return seq

@@ -81,6 +81,8 @@ if ctr.m ~= m0 then
 end
 if ctr.c ~= c0 then
   redis.call('SET', KEYS[1], str(ctr.c))
+  -- One wake-up of the tailers for all the lines' changes.
+  notify_tail(KEYS[2])
 end
 if #newly > 0 then
   lines = newly
