@@ -171,13 +171,22 @@ func runEdge(args []string) error {
 				if i >= *warm {
 					return
 				}
-				ctx.Request.Reset()
-				ctx.Response.Reset()
-				ctx.Request.Header.SetMethod("HEAD") // HEAD: warming is not clicking
-				ctx.Request.SetRequestURI("/" + code(i))
-				h(&ctx)
-				if ctx.Response.StatusCode() != 302 {
-					bad.Add(1)
+				// A miss the origin refuses (its internal rate limit,
+				// 20000/s, is below what 16 warmers ask) is retried.
+				for try := 0; ; try++ {
+					ctx.Request.Reset()
+					ctx.Response.Reset()
+					ctx.Request.Header.SetMethod("HEAD") // HEAD: warming is not clicking
+					ctx.Request.SetRequestURI("/" + code(i))
+					h(&ctx)
+					if ctx.Response.StatusCode() == 302 {
+						break
+					}
+					if try == 20 {
+						bad.Add(1)
+						break
+					}
+					time.Sleep(50 * time.Millisecond)
 				}
 			}
 		}()
