@@ -84,8 +84,13 @@ func TestSupersedeInQueue(t *testing.T) {
 	}
 }
 
+// TestSupersedeDeliversLastVersion: push gossip (NoDirectPush) drops a
+// queued change that a newer version of its key supersedes, so a hot key's
+// burst costs fewer deliveries, and none goes backwards. Direct push sends
+// every version (each carries a sequence number edges check for holes), so
+// TestDirectPushDeliversInOrder checks only the order there.
 func TestSupersedeDeliversLastVersion(t *testing.T) {
-	nodes := startCluster(t, 5, nil)
+	nodes := startCluster(t, 5, func(_ int, c *Config) { c.NoDirectPush = true })
 	const last = 100
 	for v := uint64(1); v <= last; v++ {
 		if err := nodes[0].Publish(linkChange("hot", v)); err != nil {
@@ -282,6 +287,36 @@ func TestCloseStopsOwnGoroutines(t *testing.T) {
 	for _, fn := range fns {
 		if strings.Contains(stacks, "gossip."+fn) {
 			t.Errorf("%s still running after Close", fn)
+		}
+	}
+}
+
+// TestDirectPushDeliversInOrder: with direct push, a burst of versions of
+// one key reaches every member with the last version and never delivers an
+// older one after a newer.
+func TestDirectPushDeliversInOrder(t *testing.T) {
+	nodes := startCluster(t, 5, nil)
+	const last = 100
+	for v := uint64(1); v <= last; v++ {
+		if err := nodes[0].Publish(linkChange("hot", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := linkChange("hot", 1).Key
+	waitFor(t, 3*time.Second, "every node has the last version", func() bool {
+		for _, n := range nodes[1:] {
+			if n.rec.version(key) != last {
+				return false
+			}
+		}
+		return true
+	})
+	for i, n := range nodes[1:] {
+		n.rec.mu.Lock()
+		back := n.rec.backwards
+		n.rec.mu.Unlock()
+		if back != 0 {
+			t.Errorf("node %d: %d deliveries went backwards", i+1, back)
 		}
 	}
 }
