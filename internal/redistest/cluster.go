@@ -75,7 +75,38 @@ func StartCluster(opts ClusterOptions) (*Cluster, error) {
 		c.Stop()
 		return nil, err
 	}
+	// WaitReady cannot tell a node that is still to become a replica from a
+	// master: redis-cli's CLUSTER REPLICATE takes effect asynchronously, so
+	// on a loaded machine a node can still say role:master then. Wait until
+	// every replica redis-cli assigned is linked, or an origin started now
+	// sees a master without replicas (and its durable writes cannot be
+	// confirmed until the replica connects).
+	if err := c.waitLinkedReplicas(opts.Masters*opts.ReplicasPerMaster, opts.ReadyTimeout); err != nil {
+		c.Stop()
+		return nil, err
+	}
 	return c, nil
+}
+
+// waitLinkedReplicas waits until want nodes report role:slave with
+// master_link_status:up.
+func (c *Cluster) waitLinkedReplicas(want int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	linked := 0
+	for time.Now().Before(deadline) {
+		linked = 0
+		for _, s := range c.Nodes {
+			repl, err := Do(s.Addr, time.Second, "INFO", "replication")
+			if err == nil && strings.Contains(repl, "role:slave") && strings.Contains(repl, "master_link_status:up") {
+				linked++
+			}
+		}
+		if linked >= want {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("%w: %d of %d replicas linked after %v", ErrUnavailable, linked, want, timeout)
 }
 
 // startNodes starts the nodes in parallel: each one fsyncs and opens its
