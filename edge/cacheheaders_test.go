@@ -299,7 +299,7 @@ func TestStalenessBoundFollowsCatchUp(t *testing.T) {
 	if b, _ := bound(); b != 1500 {
 		t.Fatalf("behind its origin: bound %d ms, want 1500 (not reset by the poll)", b)
 	}
-	p := keys.PartitionOfKey(keys.Key(keys.KindLink, "other"))
+	p := keys.DefaultSpace().PartitionOfKey(keys.Key(keys.KindLink, "other"))
 	e.srv.replay(p)
 	e.srv.confirmCatchUp()
 	if b, _ := bound(); b != 500 {

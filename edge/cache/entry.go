@@ -57,8 +57,8 @@ const (
 	maxContentTypeLen = math.MaxUint8
 )
 
-// Entry.partition is a uint8.
-const _ = uint8(keys.Partitions - 1)
+// Entry.partition is a uint16.
+const _ = uint16(keys.MaxPartitions - 1)
 
 // jsonType is the Content-Type nearly every body has: an entry that has it
 // points here instead of storing a copy.
@@ -101,7 +101,7 @@ type Entry struct {
 	status    uint16
 	kind      keys.Kind
 	flags     uint8
-	partition uint8
+	partition uint16
 	verLen    uint8
 	idLen     uint8
 	ctLen     uint8
@@ -188,7 +188,6 @@ func NewEntry(a Answer) (*Entry, error) {
 	e.status = uint16(a.Status)
 	e.kind = a.Kind
 	e.flags = flags
-	e.partition = uint8(keys.Partition(a.Kind, a.ID))
 	e.verLen, e.idLen, e.ctLen = uint8(len(ver)), uint8(len(a.ID)), uint8(len(ct))
 	e.freshUntil = int64(a.TTL)
 	e.staleUntil = math.MaxInt64
@@ -301,7 +300,7 @@ func (e *Entry) HardEnd() int64 {
 	return e.staleUntil
 }
 
-// Partition returns the keys.Partition of the entry's key.
+// Partition returns the partition of the entry's key (Attrs.Partition).
 func (e *Entry) Partition() int { return int(e.partition) }
 
 // FreshUntil returns when the entry stops being fresh.

@@ -33,6 +33,10 @@ func RandomCode(n int) string {
 // ReservationIDLen is the length of the random part of a reservation ID.
 const ReservationIDLen = 20
 
+// MaxReservationIDLen is the length of the longest reservation ID: "r", a
+// partition below MaxPartitions (up to 5 digits), "_" and the random part.
+const MaxReservationIDLen = 7 + ReservationIDLen
+
 // NewReservationID returns an unguessable reservation ID that carries the
 // partition of the SKU it reserves ("r17_<20 base62>", at least two digits:
 // "r1023_..." in a store of 1024 partitions), so a backend can find

@@ -137,3 +137,22 @@ func Split(key string) (k Kind, id string, ok bool) {
 	}
 	return k, key[2:], true
 }
+
+// ConsistentPartition reports whether p can be id's partition in keyspace k
+// at some count: p is below MaxPartitions and equals the key's hash modulo
+// the smallest power of two above p (every count that holds p agrees on
+// those bits). It lets a decoder that does not know the count reject most
+// mislabelled records; Space.Partition checks exactly.
+func ConsistentPartition[T ~string | ~[]byte](k Kind, id T, p int) bool {
+	if p < 0 || p >= MaxPartitions {
+		return false
+	}
+	m := 1
+	for m <= p {
+		m <<= 1
+	}
+	return Hash(k, id)&uint64(m-1) == uint64(p)
+}
+
+// DefaultSpace is the Space of DefaultPartitions (the zero Space).
+func DefaultSpace() Space { return Space{} }

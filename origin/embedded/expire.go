@@ -6,8 +6,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // maxExpirePerCall bounds one ExpireHolds transaction, so a backlog after
@@ -33,7 +31,7 @@ func (s *Store) ExpireHolds(ctx context.Context, now time.Time, limit int) (int,
 	var parts []int
 	err := s.view(ctx, "expire holds", func(tx *bolt.Tx) error {
 		parts = parts[:0]
-		for p := range keys.Partitions {
+		for p := range s.space.N() {
 			holds, err := subOf(tx, p, bucketHolds)
 			if err != nil {
 				return err

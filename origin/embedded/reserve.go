@@ -50,7 +50,7 @@ func (s *Store) Reserve(ctx context.Context, r store.ReserveRequest) (store.Rese
 	if err := checkReserve(&r); err != nil {
 		return store.Reservation{}, fmt.Errorf("embedded: reserve: %w", err)
 	}
-	p := keys.Partition(keys.KindStock, r.SKU)
+	p := s.space.Partition(keys.KindStock, r.SKU)
 	if r.ID == "" {
 		r.ID = keys.NewReservationID(p)
 	} else if rp, err := keys.ReservationPartition(r.ID); err != nil || rp != p {
@@ -89,7 +89,7 @@ func (s *Store) reserveTx(tx *bolt.Tx, pt *part, r *store.ReserveRequest) (res s
 	if r.IdempotencyKey != "" {
 		// The key's claim first: the same key used for another SKU, or
 		// for a stock write, is another request whatever this SKU holds.
-		if ipt, err = partOf(tx, store.IdempotencyPartition(r.IdempotencyKey)); err != nil {
+		if ipt, err = partOf(tx, store.IdempotencyPartition(s.space, r.IdempotencyKey)); err != nil {
 			return store.Reservation{}, nil, err
 		}
 		if v := ipt.idem.Get(stockIdemKey(r.IdempotencyKey)); v != nil {

@@ -39,6 +39,10 @@ var (
 	ErrJobKind = errors.New("job of another kind")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store closed")
+	// ErrPartitionMismatch: Open of a store whose recorded partition count
+	// is not the configured one. The count is fixed when a store is created
+	// (every key's partition depends on it); the wrapping error names both.
+	ErrPartitionMismatch = errors.New("partition count mismatch")
 )
 
 // ErrConfig wraps every reason a backend refuses its Config.
