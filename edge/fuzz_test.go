@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/shortstock/shortstock/docs/openapitest"
 	"github.com/shortstock/shortstock/edge/cache"
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/valyala/fasthttp"
 )
 
 // FuzzRoute: any path routes without panicking, and a key route's id is a

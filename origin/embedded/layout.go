@@ -239,7 +239,7 @@ func createLayout(tx *bolt.Tx, want int) error {
 		n = got
 	}
 	if n != want {
-		return fmt.Errorf("%w: store has %d partitions, configured %d", store.ErrPartitionMismatch, n, want)
+		return &store.PartitionMismatchError{Stored: n, Configured: want}
 	}
 	if err := createJobsLayout(tx); err != nil {
 		return err

@@ -50,7 +50,7 @@ func (s *Store) checkPartitions(ctx context.Context) error {
 		return fmt.Errorf("redisstore: %s has partitions %q, not a valid count", meta, v)
 	}
 	if got != s.cfg.Partitions {
-		return fmt.Errorf("redisstore: %w: store has %d partitions, configured %d", store.ErrPartitionMismatch, got, s.cfg.Partitions)
+		return fmt.Errorf("redisstore: %w", &store.PartitionMismatchError{Stored: got, Configured: s.cfg.Partitions})
 	}
 	return nil
 }
