@@ -164,7 +164,7 @@ func FuzzDecodeHeadersAndHeads(f *testing.F) {
 		if d, err := parseTTL(ttl); err == nil && (d < 0 || d > maxTTL) {
 			t.Fatalf("ttl %v out of bounds", d)
 		}
-		if h, err := decodeHeads(heads); err == nil && len(h) != keys.DefaultPartitions {
+		if h, err := decodeHeads(heads, keys.DefaultPartitions); err == nil && len(h) != keys.DefaultPartitions {
 			t.Fatalf("%d heads accepted", len(h))
 		}
 		_, _ = decodeMissing(heads)
