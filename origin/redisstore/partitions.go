@@ -30,15 +30,15 @@ func (s *Store) checkPartitions(ctx context.Context) error {
 	v, err := s.rw.HGet(ctx, meta, metaPartitions).Result()
 	if err == redis.Nil {
 		n := s.cfg.Partitions
-		legacy, err := s.hasLegacyData(ctx)
-		if err != nil {
-			return s.classify("check partitions", err)
+		legacy, lerr := s.hasLegacyData(ctx)
+		if lerr != nil {
+			return s.classify("check partitions", lerr)
 		}
 		if legacy {
 			n = keys.LegacyPartitions
 		}
-		if err := s.rw.HSetNX(ctx, meta, metaPartitions, n).Err(); err != nil {
-			return s.classify("check partitions", err)
+		if serr := s.rw.HSetNX(ctx, meta, metaPartitions, n).Err(); serr != nil {
+			return s.classify("check partitions", serr)
 		}
 		v, err = s.rw.HGet(ctx, meta, metaPartitions).Result()
 	}
