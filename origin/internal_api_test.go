@@ -137,7 +137,7 @@ func TestChangesFeedTailerAndEndpoint(t *testing.T) {
 		if page.Head != heads[p] || len(page.Changes) == 0 || page.Changes[len(page.Changes)-1].Seq != page.Head {
 			t.Fatalf("page %+v does not end at head %d", page, heads[p])
 		}
-		expect(t, o.do("GET", "/internal/v1/changes?partition=64&after=0", "", nil), 400, "invalid_partition")
+		expect(t, o.do("GET", "/internal/v1/changes?partition=1024&after=0", "", nil), 400, "invalid_partition")
 		expect(t, o.do("GET", "/internal/v1/changes?partition=1&after=x", "", nil), 400, "invalid_after")
 		expect(t, o.do("GET", "/internal/v1/changes?partition=1&after=0&limit=0", "", nil), 400, "invalid_limit")
 	})
