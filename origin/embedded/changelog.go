@@ -134,9 +134,9 @@ func (s *Store) Heads(ctx context.Context) ([]uint64, error) {
 	heads := make([]uint64, s.space.N())
 	err := s.view(ctx, "heads", func(tx *bolt.Tx) error {
 		for p := range heads {
-			root := tx.Bucket(partitionNames[p])
+			root := tx.Bucket(partitionName(p))
 			if root == nil {
-				return fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionNames[p])
+				return fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionName(p))
 			}
 			var err error
 			if heads[p], err = (&part{p: p, root: root}).head(); err != nil {

@@ -293,9 +293,9 @@ func (s *Store) LedgerHeads(ctx context.Context) ([]uint64, error) {
 	heads := make([]uint64, s.space.N())
 	err := s.view(ctx, "ledger heads", func(tx *bolt.Tx) error {
 		for p := range heads {
-			root := tx.Bucket(partitionNames[p])
+			root := tx.Bucket(partitionName(p))
 			if root == nil {
-				return fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionNames[p])
+				return fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionName(p))
 			}
 			var err error
 			if heads[p], err = (&part{p: p, root: root}).moveHead(); err != nil {
@@ -327,7 +327,7 @@ func (s *Store) PartitionMovements(ctx context.Context, partition int, after uin
 		}
 		// The feed starts above the trimmed part (ledgertrim.go): below
 		// it are only openings.
-		trimmed, err := trimmedThrough(tx.Bucket(partitionNames[partition]), partition)
+		trimmed, err := trimmedThrough(tx.Bucket(partitionName(partition)), partition)
 		if err != nil {
 			return err
 		}

@@ -73,6 +73,9 @@ func (s *Store) Reserve(ctx context.Context, r store.ReserveRequest) (store.Rese
 		}
 		return err
 	})
+	// After the commit (or its failure): a scan that ran before it did not
+	// see this hold, so its due time must not be trusted past the hold's.
+	s.noteHold(r.Now.Add(r.TTL))
 	if err != nil {
 		return store.Reservation{}, err
 	}

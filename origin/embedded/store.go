@@ -27,6 +27,13 @@ type Store struct {
 	// expireStart rotates the partition ExpireHolds starts from, so a
 	// small max still reaches every partition over successive calls.
 	expireStart atomic.Uint32
+	// holdsMu guards holdsDue, the unix ns before which no hold is due as
+	// of ExpireHolds' last scan (0: unknown, scan), and holdsGen, bumped by
+	// every noteHold so a scan that raced a new hold does not record a due
+	// time that ignores it.
+	holdsMu  sync.Mutex
+	holdsDue int64
+	holdsGen uint64
 
 	// benchNoLedger makes stock writes skip their movements: only the
 	// benchmark of the ledger's cost sets it (export_test.go), to measure
