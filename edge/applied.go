@@ -67,7 +67,8 @@ func (s *Server) appliedLoop() {
 			lastFull = time.Time{} // the origin may have missed some: send all next time
 			continue
 		}
-		sent, lastSent = cur, now
+		copy(sent, cur) // a copy: cur is reused by the next snapshot
+		lastSent = now
 		if full {
 			lastFull = now
 		}
