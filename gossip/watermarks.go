@@ -40,7 +40,7 @@ const stateVersion byte = 1
 
 // state is what a member sends in memberlist's push/pull (LocalState).
 //
-// Wire form, compact (a few hundred bytes for 64 partitions of small seqs,
+// Wire form, compact (about 1-10 KB for 1024 partitions, by seq size,
 // well inside one TCP exchange) and strict to decode:
 //
 //	version   byte (1)
