@@ -245,7 +245,7 @@ func setDefault[T comparable](v *T, d T) {
 func (c *Config) validate() error {
 	var errs []error
 	if err := keys.ValidPartitions(c.Partitions); err != nil {
-		errs = append(errs, fmt.Errorf("Partitions: %w", err))
+		errs = append(errs, err)
 	}
 	if c.AnalyticsQueue < 16 || c.AnalyticsQueue > 1<<20 {
 		errs = append(errs, errors.New("AnalyticsQueue must be between 16 and 1048576"))

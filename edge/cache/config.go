@@ -103,7 +103,7 @@ func (c *Config) validate() error {
 		errs = append(errs, errors.New("Loader is required"))
 	}
 	if err := keys.ValidPartitions(c.Partitions); err != nil {
-		errs = append(errs, fmt.Errorf("Partitions: %w", err))
+		errs = append(errs, err)
 	}
 	if c.MaxCostBytes < 1<<20 {
 		errs = append(errs, fmt.Errorf("MaxCostBytes %d is below 1 MiB", c.MaxCostBytes))

@@ -189,8 +189,7 @@ func (c Config) normalize() (Config, error) {
 		}
 	}
 	if err := keys.ValidPartitions(c.Partitions); err != nil {
-		//lint:ignore ST1005 the message starts with the Config field it names
-		errs = append(errs, fmt.Errorf("Partitions: %w", err))
+		errs = append(errs, err)
 	}
 	if c.MaxBatchDelay > time.Second {
 		errs = append(errs, fmt.Errorf("MaxBatchDelay %v is above 1s: every lone write would wait that long", c.MaxBatchDelay))

@@ -74,7 +74,7 @@ func (s *Store) ExpireHolds(ctx context.Context, now time.Time, limit int) (int,
 			if k != nil && due(k) {
 				parts = append(parts, p)
 			}
-			if k != nil && len(k) >= timeKeyLen && (earliest == nil || bytes.Compare(k[:timeKeyLen], earliest) < 0) {
+			if len(k) >= timeKeyLen && (earliest == nil || bytes.Compare(k[:timeKeyLen], earliest) < 0) {
 				earliest = bytes.Clone(k[:timeKeyLen])
 			}
 		}

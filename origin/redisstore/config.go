@@ -213,8 +213,7 @@ func (c Config) normalize() (Config, error) {
 		errs = append(errs, fmt.Errorf("ReservationRetention (%v) must be at least IdempotencyTTL (%v)", c.ReservationRetention, c.IdempotencyTTL))
 	}
 	if err := keys.ValidPartitions(c.Partitions); err != nil {
-		//lint:ignore ST1005 the message starts with the Config field it names
-		errs = append(errs, fmt.Errorf("Partitions: %w", err))
+		errs = append(errs, err)
 	}
 	if c.WaitReplicas < 0 {
 		errs = append(errs, errors.New("WaitReplicas must not be negative (WaitDisabled turns WAIT off)"))
