@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"github.com/oschwald/maxminddb-golang/v2"
-	"github.com/shortstock/shortstock/internal/clock"
 	"github.com/valyala/fasthttp"
+
+	"github.com/shortstock/shortstock/internal/clock"
 )
 
 // Click analytics (docs/analytics.md). The hit path copies what a click

@@ -3,8 +3,9 @@ package edge
 import (
 	"testing"
 
-	"github.com/shortstock/shortstock/internal/clock"
 	"github.com/valyala/fasthttp"
+
+	"github.com/shortstock/shortstock/internal/clock"
 )
 
 // BenchmarkAnalyticsOffer is what analytics adds to one redirect hit

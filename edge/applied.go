@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/valyala/fasthttp"
+
+	"github.com/shortstock/shortstock/internal/wire"
 )
 
 // Receipts: the edge tells its origin how far it has applied the change
@@ -31,7 +31,8 @@ func (s *Server) appliedLoop() {
 	defer s.loops.Done()
 	t := time.NewTicker(s.cfg.ReceiptInterval)
 	defer t.Stop()
-	var sent [keys.Partitions]uint64
+	sent := make([]uint64, s.cfg.Partitions)
+	var cur []uint64
 	var lastFull, lastSent time.Time
 	for {
 		select {
@@ -44,7 +45,7 @@ func (s *Server) appliedLoop() {
 		}
 		now := s.cfg.Clock.Now()
 		full := now.Sub(lastFull) >= fullReportEvery
-		cur := s.marks.snapshot()
+		cur = s.marks.snapshot(cur)
 		rep := wire.Applied{Region: s.cfg.Region, Edge: s.cfg.NodeName, Full: full}
 		for p, seq := range cur {
 			if full || seq != sent[p] {
@@ -66,7 +67,8 @@ func (s *Server) appliedLoop() {
 			lastFull = time.Time{} // the origin may have missed some: send all next time
 			continue
 		}
-		sent, lastSent = cur, now
+		copy(sent, cur) // a copy: cur is reused by the next snapshot
+		lastSent = now
 		if full {
 			lastFull = now
 		}

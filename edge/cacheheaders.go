@@ -4,9 +4,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/shortstock/shortstock/edge/cache"
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/valyala/fasthttp"
 )
 
 // Cache headers for browsers and for a CDN (or Varnish) in front of the

@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/shortstock/shortstock/internal/clock"
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/wire"
-	"github.com/valyala/fasthttp"
 )
 
 // putLinkExpiring stores a link with an expiry (version + 1).
@@ -299,7 +300,7 @@ func TestStalenessBoundFollowsCatchUp(t *testing.T) {
 	if b, _ := bound(); b != 1500 {
 		t.Fatalf("behind its origin: bound %d ms, want 1500 (not reset by the poll)", b)
 	}
-	p := keys.PartitionOfKey(keys.Key(keys.KindLink, "other"))
+	p := keys.DefaultSpace().PartitionOfKey(keys.Key(keys.KindLink, "other"))
 	e.srv.replay(p)
 	e.srv.confirmCatchUp()
 	if b, _ := bound(); b != 500 {

@@ -5,10 +5,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/wire"
-	"github.com/valyala/fasthttp"
 )
 
 // changePageSize is how many changes one catch-up read asks for.
@@ -26,7 +27,7 @@ const maxPagesPerReplay = 20
 // the missed changes from the origin's change log. It never blocks on the
 // network: gossip may call it on its delivery goroutine.
 func (s *Server) HandleChange(c change.Change) {
-	if err := c.Validate(); err != nil {
+	if err := c.ValidateIn(s.space); err != nil {
 		s.m.changesBad.Inc()
 		return
 	}
@@ -42,8 +43,9 @@ func (s *Server) HandleChange(c change.Change) {
 // edge's first contact with the origin it sets the starting point instead.
 // It never blocks.
 func (s *Server) ObserveHeads(heads []uint64) {
-	if len(heads) != keys.Partitions {
+	if len(heads) != s.cfg.Partitions {
 		s.m.changesBad.Inc()
+		s.log.Warn("edge: heads of another partition count ignored", "heads", len(heads), "partitions", s.cfg.Partitions)
 		return
 	}
 	initialized, kick := s.marks.observe(heads, s.cfg.Clock.Now().UnixNano(), int64(s.cfg.GapGrace))
@@ -239,11 +241,22 @@ func (s *Server) loopContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(s.loopCtx, s.cfg.OriginTimeout)
 }
 
+// CheckOrigin asks an origin for its heads once and fails with an error
+// wrapping ErrPartitionMismatch, naming both counts, when its store has
+// another partition count than Config.Partitions (the edge must not
+// start: its partitions would not be the store's). An origin that cannot
+// be reached is an ErrOrigin error; the caller may start anyway, since
+// every later answer is checked too (decodeHeads refuses it).
+func (s *Server) CheckOrigin(ctx context.Context) error {
+	_, err := s.fetchHeads(ctx)
+	return err
+}
+
 func (s *Server) fetchHeads(ctx context.Context) ([]uint64, error) {
 	var heads []uint64
 	err := s.origin.do(ctx, "heads", fasthttp.MethodGet, wire.PathHeads, nil, statusOK, func(r *fasthttp.Response) error {
 		var err error
-		heads, err = decodeHeads(r.Body())
+		heads, err = decodeHeads(r.Body(), s.cfg.Partitions)
 		return err
 	})
 	return heads, err
@@ -259,3 +272,6 @@ func (s *Server) fetchChanges(ctx context.Context, p int, after uint64) (change.
 	})
 	return page, err
 }
+
+// Partitions returns Config.Partitions, defaults filled in.
+func (s *Server) Partitions() int { return s.cfg.Partitions }

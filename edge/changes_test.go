@@ -18,7 +18,7 @@ func codesInPartition(p, n int) []string {
 	var out []string
 	for i := 0; len(out) < n; i++ {
 		c := "c" + strconv.Itoa(i)
-		if keys.Partition(keys.KindLink, c) == p {
+		if keys.DefaultSpace().Partition(keys.KindLink, c) == p {
 			out = append(out, c)
 		}
 	}
@@ -63,7 +63,7 @@ func TestHandleChangeInvalidatesAndIsIdempotent(t *testing.T) {
 	// Malformed changes are ignored.
 	for _, bad := range []change.Change{
 		{Partition: c.Partition, Seq: c.Seq + 1, Key: "x:inv", Version: 9},
-		{Partition: (c.Partition + 1) % keys.Partitions, Seq: 1, Key: c.Key, Version: 9},
+		{Partition: (c.Partition + 1) % keys.DefaultPartitions, Seq: 1, Key: c.Key, Version: 9},
 		{Partition: c.Partition, Seq: 0, Key: c.Key, Version: 9},
 		{Partition: c.Partition, Seq: c.Seq + 1, Key: "l:bad/code", Version: 9},
 	} {
@@ -233,7 +233,7 @@ func TestFirstContactWhenTheOriginComesLate(t *testing.T) {
 func headsOf(o *fakeOrigin) []uint64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	h := make([]uint64, keys.Partitions)
+	h := make([]uint64, keys.DefaultPartitions)
 	for p := range o.log {
 		h[p] = uint64(len(o.log[p]))
 	}

@@ -6,9 +6,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/wire"
-	"github.com/valyala/fasthttp"
 )
 
 // maxCodesPerBatch keeps one click batch well under wire.MaxClickBatchBytes

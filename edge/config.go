@@ -10,13 +10,21 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/shortstock/shortstock/internal/clock"
+	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // Config configures an edge Server. Start from DefaultConfig; New fills
 // zero fields with the defaults in their comments, except where a comment
 // says zero means something else.
 type Config struct {
+	// Partitions is the partition count of the store behind the origins: a
+	// power of two in 1..keys.MaxPartitions, default
+	// keys.DefaultPartitions. It must be the store's (recorded when the
+	// store was created): CheckOrigin refuses an origin of another count,
+	// and heads and watermarks of another count are ignored.
+	Partitions int
 	// Region names the edge's region in logs and metrics. Default "local".
 	Region string
 	// NodeName names this edge in click batches, logs and metrics.
@@ -159,6 +167,7 @@ func DefaultConfig() Config {
 		host = "edge"
 	}
 	return Config{
+		Partitions:         keys.DefaultPartitions,
 		Region:             "local",
 		NodeName:           host,
 		CacheBytes:         256 << 20,
@@ -196,6 +205,9 @@ const DefaultRobots = "User-agent: *\nDisallow: /\n"
 
 func (c *Config) fill() {
 	d := DefaultConfig()
+	if c.Partitions == 0 {
+		c.Partitions = keys.DefaultPartitions
+	}
 	setDefault(&c.Region, d.Region)
 	setDefault(&c.NodeName, d.NodeName)
 	setDefault(&c.CacheBytes, d.CacheBytes)
@@ -232,6 +244,9 @@ func setDefault[T comparable](v *T, d T) {
 
 func (c *Config) validate() error {
 	var errs []error
+	if err := keys.ValidPartitions(c.Partitions); err != nil {
+		errs = append(errs, err)
+	}
 	if c.AnalyticsQueue < 16 || c.AnalyticsQueue > 1<<20 {
 		errs = append(errs, errors.New("AnalyticsQueue must be between 16 and 1048576"))
 	}

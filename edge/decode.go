@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/change"
-	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/wire"
 )
 
@@ -129,14 +128,23 @@ func decodePage(p int, body []byte) (change.Page, error) {
 	return pg, nil
 }
 
-// decodeHeads parses wire.Heads; it must have one head per partition.
-func decodeHeads(body []byte) ([]uint64, error) {
+// decodeHeads parses wire.Heads; it must have one head per partition of n.
+// An origin of another partition count is ErrPartitionMismatch (older
+// origins do not send the count: the number of heads says it).
+func decodeHeads(body []byte, n int) ([]uint64, error) {
 	var h wire.Heads
 	if err := json.Unmarshal(body, &h); err != nil {
 		return nil, fmt.Errorf("%w: heads: %w", ErrProtocol, err)
 	}
-	if len(h.Heads) != keys.Partitions {
-		return nil, fmt.Errorf("%w: %d heads, want %d", ErrProtocol, len(h.Heads), keys.Partitions)
+	got := h.Partitions
+	if got == 0 {
+		got = len(h.Heads)
+	}
+	if got != n {
+		return nil, &PartitionMismatchError{Origin: got, Configured: n}
+	}
+	if len(h.Heads) != n {
+		return nil, fmt.Errorf("%w: %d heads, want %d", ErrProtocol, len(h.Heads), n)
 	}
 	return h.Heads, nil
 }

@@ -29,8 +29,8 @@ type fakeOrigin struct {
 	mu      sync.Mutex
 	links   map[string]wire.LinkRecord // Version 0 with URL "" is a tombstone
 	stocks  map[string]stockRow
-	log     [keys.Partitions][]change.Change
-	first   [keys.Partitions]uint64 // first retained seq (trimming); 0 = from 1
+	log     [keys.DefaultPartitions][]change.Change
+	first   [keys.DefaultPartitions]uint64 // first retained seq (trimming); 0 = from 1
 	clicks  map[string]int64
 	ttl     time.Duration
 	negTTL  time.Duration
@@ -111,7 +111,7 @@ func (o *fakeOrigin) bump(prefix string) {
 
 // appendChange records a write in the key's partition log; call with mu held.
 func (o *fakeOrigin) appendChangeLocked(key string, version uint64) change.Change {
-	p := keys.PartitionOfKey(key)
+	p := keys.DefaultSpace().PartitionOfKey(key)
 	seq := uint64(len(o.log[p])) + 1
 	c := change.Change{Partition: p, Seq: seq, Key: key, Version: version, AtUnixMs: time.Now().UnixMilli()}
 	o.log[p] = append(o.log[p], c)
@@ -222,7 +222,7 @@ func (o *fakeOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case path == wire.PathHeads && r.Method == http.MethodGet:
 		o.bump(wire.PathHeads)
 		o.mu.Lock()
-		h := wire.Heads{Heads: make([]uint64, keys.Partitions)}
+		h := wire.Heads{Heads: make([]uint64, keys.DefaultPartitions)}
 		for p := range o.log {
 			h.Heads[p] = uint64(len(o.log[p]))
 		}
@@ -234,7 +234,7 @@ func (o *fakeOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p, err1 := strconv.Atoi(q.Get("partition"))
 		after, err2 := strconv.ParseUint(q.Get("after"), 10, 64)
 		limit, err3 := strconv.Atoi(q.Get("limit"))
-		if err1 != nil || err2 != nil || err3 != nil || p < 0 || p >= keys.Partitions {
+		if err1 != nil || err2 != nil || err3 != nil || p < 0 || p >= keys.DefaultPartitions {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}

@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/shortstock/shortstock/docs/openapitest"
 	"github.com/shortstock/shortstock/edge/cache"
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/valyala/fasthttp"
 )
 
 // FuzzRoute: any path routes without panicking, and a key route's id is a
@@ -163,7 +164,7 @@ func FuzzDecodeHeadersAndHeads(f *testing.F) {
 		if d, err := parseTTL(ttl); err == nil && (d < 0 || d > maxTTL) {
 			t.Fatalf("ttl %v out of bounds", d)
 		}
-		if h, err := decodeHeads(heads); err == nil && len(h) != keys.Partitions {
+		if h, err := decodeHeads(heads, keys.DefaultPartitions); err == nil && len(h) != keys.DefaultPartitions {
 			t.Fatalf("%d heads accepted", len(h))
 		}
 		_, _ = decodeMissing(heads)

@@ -1,9 +1,10 @@
 package edge
 
 import (
+	"github.com/valyala/fasthttp"
+
 	"github.com/shortstock/shortstock/edge/cache"
 	"github.com/shortstock/shortstock/internal/keys"
-	"github.com/valyala/fasthttp"
 )
 
 // Header names and values, built once so that setting them copies bytes

@@ -5,9 +5,10 @@ import (
 	"encoding/binary"
 	"sync"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/shortstock/shortstock/edge/cache"
 	"github.com/shortstock/shortstock/internal/wire"
-	"github.com/valyala/fasthttp"
 )
 
 // A link with per-request features (device targets, query forwarding, a

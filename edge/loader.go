@@ -6,10 +6,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/shortstock/shortstock/edge/cache"
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/wire"
-	"github.com/valyala/fasthttp"
 )
 
 // Bodies of the answers the edge renders itself.

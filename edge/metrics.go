@@ -2,6 +2,7 @@ package edge
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/shortstock/shortstock/edge/cache"
 	"github.com/shortstock/shortstock/internal/keys"
 )

@@ -10,10 +10,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/shortstock/shortstock/edge/cache"
 	"github.com/shortstock/shortstock/internal/clock"
+	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/obs"
-	"github.com/valyala/fasthttp"
 )
 
 // Server is an edge node. Create it with New, serve with Serve, stop with
@@ -21,6 +23,8 @@ import (
 // click flusher and the change catch-up loop start in New and stop in
 // Shutdown/Close.
 type Server struct {
+	// space is Config.Partitions.
+	space   keys.Space
 	cfg     Config
 	log     *slog.Logger
 	cache   *cache.Cache
@@ -84,7 +88,8 @@ func New(cfg Config) (*Server, error) {
 		log:   cfg.Logger.With("component", "edge", "region", cfg.Region, "node", cfg.NodeName),
 		stop:  make(chan struct{}),
 		kick:  make(chan struct{}, 1),
-		marks: newWatermarks(),
+		marks: newWatermarks(cfg.Partitions),
+		space: keys.MustSpace(cfg.Partitions),
 		ch:    newCacheHeaders(&cfg),
 
 		robots: []byte(cfg.Robots),
@@ -159,6 +164,7 @@ func New(cfg Config) (*Server, error) {
 func cacheConfig(cfg *Config, loader cache.Loader) cache.Config {
 	ccfg := cache.DefaultConfig()
 	ccfg.Loader = loader
+	ccfg.Partitions = cfg.Partitions
 	ccfg.MaxCostBytes = cfg.CacheBytes
 	ccfg.StaleGrace = cfg.StaleGrace
 	ccfg.RevalidateWindow = min(cfg.RevalidateWindow, cfg.StaleGrace)

@@ -9,9 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/shortstock/shortstock/edge/cache"
 	"github.com/shortstock/shortstock/internal/wire"
-	"github.com/valyala/fasthttp"
 )
 
 // Visit limits (max_visits) at the edge. The origin escrows a link's

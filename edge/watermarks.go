@@ -2,8 +2,6 @@ package edge
 
 import (
 	"sync"
-
-	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // watermarks tracks, per partition, the last change seq applied without a
@@ -15,19 +13,22 @@ import (
 type watermarks struct {
 	mu    sync.Mutex
 	known bool // first contact: seqs mean nothing before the origin's heads are known
-	last  [keys.Partitions]uint64
+	// Every slice has one entry per partition.
+	last []uint64
 	// ahead bit k says seq last+2+k was applied already (it came early).
-	ahead  [keys.Partitions]uint64
-	target [keys.Partitions]uint64
+	ahead  []uint64
+	target []uint64
 	// due is when the partition's catch-up is due (unix ns), 0 for none.
-	due [keys.Partitions]int64
+	due []int64
 	// pend are heads waiting to be confirmed applied, read at pendAt
 	// (unix ns; 0: none). See expect.
-	pend   [keys.Partitions]uint64
+	pend   []uint64
 	pendAt int64
 }
 
-func newWatermarks() *watermarks { return &watermarks{} }
+func newWatermarks(n int) *watermarks {
+	return &watermarks{last: make([]uint64, n), ahead: make([]uint64, n), target: make([]uint64, n), due: make([]int64, n), pend: make([]uint64, n)}
+}
 
 // initialize sets every partition's position to the origin's heads, the
 // first time only. It reports whether it did.
@@ -38,8 +39,8 @@ func (w *watermarks) initialize(heads []uint64) bool {
 		return false
 	}
 	w.known = true
-	copy(w.last[:], heads)
-	copy(w.target[:], heads)
+	copy(w.last, heads)
+	copy(w.target, heads)
 	return true
 }
 
@@ -178,10 +179,10 @@ func (w *watermarks) takeDue(now int64) (due []int, next int64) {
 func (w *watermarks) expect(heads []uint64, at int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.known || w.pendAt != 0 || len(heads) != keys.Partitions {
+	if !w.known || w.pendAt != 0 || len(heads) != len(w.last) {
 		return
 	}
-	copy(w.pend[:], heads)
+	copy(w.pend, heads)
 	w.pendAt = at
 }
 
@@ -203,9 +204,10 @@ func (w *watermarks) confirm() int64 {
 	return at
 }
 
-// snapshot returns every partition's last applied seq.
-func (w *watermarks) snapshot() [keys.Partitions]uint64 {
+// snapshot copies every partition's last applied seq into dst (grown to
+// the partition count) and returns it.
+func (w *watermarks) snapshot(dst []uint64) []uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.last
+	return append(dst[:0], w.last...)
 }

@@ -92,7 +92,7 @@ func rogueNode(t *testing.T, name string, mod func(*gossip.Config)) *gossip.Node
 }
 
 func linkChange(code string, seq, version uint64) change.Change {
-	return change.Change{Partition: keys.Partition(keys.KindLink, code), Seq: seq, Key: keys.Key(keys.KindLink, code), Version: version, AtUnixMs: time.Now().UnixMilli()}
+	return change.Change{Partition: keys.DefaultSpace().Partition(keys.KindLink, code), Seq: seq, Key: keys.Key(keys.KindLink, code), Version: version, AtUnixMs: time.Now().UnixMilli()}
 }
 
 // TestHostileGossip sends an edge pool three kinds of gossip it must not

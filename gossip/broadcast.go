@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/hashicorp/memberlist"
+
 	"github.com/shortstock/shortstock/internal/change"
 )
 

@@ -12,7 +12,7 @@ import (
 
 func TestMessageRoundTrip(t *testing.T) {
 	cs := []change.Change{linkChange("a", 1), linkChange("b-2", 1<<40), {
-		Partition: keys.Partition(keys.KindStock, "SKU:1"), Seq: 9, Key: "s:SKU:1", Version: 3, AtUnixMs: -5,
+		Partition: keys.DefaultSpace().Partition(keys.KindStock, "SKU:1"), Seq: 9, Key: "s:SKU:1", Version: 3, AtUnixMs: -5,
 	}}
 	msg := appendChangeMessage(nil, cs...)
 	got, err := decodeMessage(msg, nil)
@@ -45,7 +45,7 @@ func TestMessageChangeLimit(t *testing.T) {
 }
 
 func TestStateRoundTrip(t *testing.T) {
-	w := make([]uint64, keys.Partitions)
+	w := make([]uint64, keys.DefaultPartitions)
 	for i := range w {
 		w[i] = uint64(i) << (i % 60)
 	}
@@ -61,13 +61,13 @@ func TestStateRoundTrip(t *testing.T) {
 			t.Fatalf("round trip of %+v: %+v, %v", s, got, err)
 		}
 	}
-	if n := len(appendState(nil, state{Role: RoleOrigin, Name: "o", Source: "o", Watermarks: make([]uint64, keys.Partitions)})); n > 72 {
+	if n := len(appendState(nil, state{Role: RoleOrigin, Name: "o", Source: "o", Watermarks: make([]uint64, keys.DefaultPartitions)})); n > keys.DefaultPartitions+16 {
 		t.Errorf("an origin's state with zero marks is %d bytes; the codec is not compact", n)
 	}
 }
 
 func TestStateRejects(t *testing.T) {
-	marks := make([]uint64, keys.Partitions)
+	marks := make([]uint64, keys.DefaultPartitions)
 	cases := map[string][]byte{
 		"empty":           nil,
 		"version":         {9, 1, 1, 'x', 0},
@@ -78,7 +78,7 @@ func TestStateRejects(t *testing.T) {
 		"edge own marks":  appendState(nil, state{Role: RoleEdge, Name: "e", Source: "e", Watermarks: marks}),
 		"origin relaying": appendState(nil, state{Role: RoleOrigin, Name: "o", Source: "p", Watermarks: marks}),
 		"no source":       appendState(nil, state{Role: RoleEdge, Name: "e", Watermarks: marks}),
-		"partial marks":   appendState(nil, state{Role: RoleOrigin, Name: "o", Source: "o", Watermarks: marks[:3]}),
+		"too many marks":  appendState(nil, state{Role: RoleOrigin, Name: "o", Source: "o", Watermarks: make([]uint64, keys.MaxPartitions+1)}),
 		"trailing":        append(appendState(nil, state{Role: RoleEdge, Name: "e"}), 0),
 		"truncated mark":  appendState(nil, state{Role: RoleOrigin, Name: "o", Source: "o", Watermarks: marks})[:20],
 		"huge count":      {1, 2, 1, 'o', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
@@ -120,11 +120,11 @@ func TestRelayedMarks(t *testing.T) {
 	if src, w := r.snapshot(now, ttl); src != "" || w != nil {
 		t.Fatal("empty relay has marks")
 	}
-	a := make([]uint64, keys.Partitions)
+	a := make([]uint64, keys.DefaultPartitions)
 	a[1] = 5
 	r.merge("o1", a, false, now)
 	a[1] = 99 // the relay keeps its own copy
-	b := make([]uint64, keys.Partitions)
+	b := make([]uint64, keys.DefaultPartitions)
 	b[2] = 7
 	r.merge("o1", b, false, now.Add(500*time.Millisecond))
 	src, w := r.snapshot(now.Add(time.Second), ttl)

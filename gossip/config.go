@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // Config configures a Node. Start from DefaultLANConfig (a real region) or
@@ -18,6 +20,11 @@ import (
 // DefaultLANConfig one, with the DefaultLocalConfig one after it where they
 // differ.
 type Config struct {
+	// Partitions is the partition count of the store (see keys.Space):
+	// watermarks (push/pull state) of another length are ignored and counted
+	// as malformed, and published or received changes must name their key's
+	// partition at this count. Default keys.DefaultPartitions.
+	Partitions int
 	// NodeName is this member's name; it must be unique within the region.
 	// Required (1-255 bytes of UTF-8). Default: the presets' argument.
 	NodeName string
@@ -91,7 +98,7 @@ type Config struct {
 	SeenKeys int
 
 	// LocalWatermarks returns this node's per-partition change-log heads
-	// (len keys.Partitions), sent to peers at every push/pull. Set it on
+	// (len Partitions), sent to peers at every push/pull. Set it on
 	// origins; nil marks the node an edge, which produces none but relays
 	// the freshest origin watermarks it has received, so they spread in
 	// O(log N) push/pull rounds rather than waiting for each edge to pair
@@ -266,6 +273,9 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Partitions == 0 {
+		c.Partitions = keys.DefaultPartitions
+	}
 	if c.SecretKeys != nil {
 		ks := make([][]byte, len(c.SecretKeys))
 		for i, k := range c.SecretKeys {
@@ -285,6 +295,9 @@ func (c *Config) validate() error {
 	}
 	if c.NodeName == "" || len(c.NodeName) > maxNameLen || !utf8.ValidString(c.NodeName) {
 		return bad("NodeName must be 1-%d bytes of UTF-8, got %q", maxNameLen, c.NodeName)
+	}
+	if err := keys.ValidPartitions(c.Partitions); err != nil {
+		return bad("Partitions: %v", err)
 	}
 	if !validRegion(c.Region) {
 		return bad("Region must match [A-Za-z0-9._-]{1,64}, got %q", c.Region)

@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
 	"github.com/shortstock/shortstock/internal/change"
-	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // delegate is the Node's face to memberlist: its Delegate (messages,
@@ -80,11 +80,11 @@ func (d *delegate) LocalState(join bool) []byte {
 	s := state{Role: n.role, Name: n.cfg.NodeName}
 	if n.cfg.LocalWatermarks != nil {
 		w := n.cfg.LocalWatermarks()
-		if len(w) == keys.Partitions {
+		if len(w) == n.cfg.Partitions {
 			s.Source, s.Watermarks = n.cfg.NodeName, w
 		} else if w != nil {
 			n.log.Warn("gossip: LocalWatermarks returned the wrong length; sending none",
-				"got", len(w), "want", keys.Partitions)
+				"got", len(w), "want", n.cfg.Partitions)
 		}
 	} else {
 		s.Source, s.Watermarks = n.relay.snapshot(time.Now(), n.relayTTL())
@@ -105,7 +105,13 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 		n.log.Debug("gossip: dropped malformed push/pull state", "bytes", len(buf), "err", err)
 		return
 	}
-	if len(s.Watermarks) != keys.Partitions || s.Source == n.cfg.NodeName {
+	if len(s.Watermarks) != 0 && len(s.Watermarks) != n.cfg.Partitions {
+		// A peer of another partition count: its watermarks mean nothing here.
+		n.stats.badState.Add(1)
+		n.log.Warn("gossip: ignored watermarks of another partition count", "peer", s.Name, "got", len(s.Watermarks), "want", n.cfg.Partitions)
+		return
+	}
+	if len(s.Watermarks) == 0 || s.Source == n.cfg.NodeName {
 		return
 	}
 	if n.role == RoleEdge {

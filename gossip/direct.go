@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/hashicorp/memberlist"
+
 	"github.com/shortstock/shortstock/internal/change"
 )
 

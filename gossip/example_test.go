@@ -47,7 +47,7 @@ func Example() {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err := a.Publish(change.Change{Partition: keys.Partition(keys.KindLink, "abc1234"), Seq: 1, Key: keys.Key(keys.KindLink, "abc1234"), Version: 7}); err != nil {
+	if err := a.Publish(change.Change{Partition: keys.DefaultSpace().Partition(keys.KindLink, "abc1234"), Seq: 1, Key: keys.Key(keys.KindLink, "abc1234"), Version: 7}); err != nil {
 		panic(err)
 	}
 	select {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
 	"github.com/shortstock/shortstock/internal/keys"
 )
 
@@ -73,7 +74,7 @@ func TestLossStillDeliversEverything(t *testing.T) {
 // that the pool re-forms, that the edge learns the origin's newer
 // watermarks (how it detects what it missed) and that new changes reach it.
 func TestPartitionThenHeal(t *testing.T) {
-	var heads [keys.Partitions]atomic.Uint64
+	var heads [keys.DefaultPartitions]atomic.Uint64
 	type seenMarks struct {
 		mu   sync.Mutex
 		from string
@@ -84,7 +85,7 @@ func TestPartitionThenHeal(t *testing.T) {
 		switch i {
 		case 0:
 			c.LocalWatermarks = func() []uint64 {
-				w := make([]uint64, keys.Partitions)
+				w := make([]uint64, keys.DefaultPartitions)
 				for p := range w {
 					w[p] = heads[p].Load()
 				}
@@ -294,7 +295,7 @@ func TestWatermarksRelayedByEdges(t *testing.T) {
 		switch i {
 		case 0:
 			c.LocalWatermarks = func() []uint64 {
-				w := make([]uint64, keys.Partitions)
+				w := make([]uint64, keys.DefaultPartitions)
 				w[0] = head.Load()
 				return w
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/keys"
 )
@@ -174,7 +175,7 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 // linkChange returns a valid change for link code id at version v.
 func linkChange(id string, v uint64) change.Change {
 	return change.Change{
-		Partition: keys.Partition(keys.KindLink, id),
+		Partition: keys.DefaultSpace().Partition(keys.KindLink, id),
 		Seq:       v,
 		Key:       keys.Key(keys.KindLink, id),
 		Version:   v,

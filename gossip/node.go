@@ -15,7 +15,9 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/shortstock/shortstock/internal/change"
+	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // labelPrefix namespaces the memberlist Label, so a pool of another
@@ -239,7 +241,7 @@ func (n *Node) Publish(c change.Change) error {
 	if n.closed.Load() {
 		return ErrClosed
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.ValidateIn(keys.MustSpace(n.cfg.Partitions)); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidChange, err)
 	}
 	n.enqueueMu.Lock()

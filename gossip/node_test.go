@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
 	"github.com/shortstock/shortstock/internal/change"
+	"github.com/shortstock/shortstock/internal/keys"
 )
 
 func TestPublishReachesEveryNode(t *testing.T) {
@@ -184,11 +186,16 @@ func TestMergeRemoteStateGarbage(t *testing.T) {
 		t.Errorf("BadState = %d, want 4", got)
 	}
 	d.MergeRemoteState(nil, true) // no state at all is not an error
-	good := make([]uint64, 64)
+	// Marks of another partition count are refused, not passed on.
+	d.MergeRemoteState(appendState(nil, state{Role: RoleOrigin, Name: "o", Source: "o", Watermarks: make([]uint64, 64)}), false)
+	if called != 0 || n.Stats().BadState != 5 {
+		t.Fatalf("marks of 64 partitions: callback called %d times, BadState %d; want 0 and 5", called, n.Stats().BadState)
+	}
+	good := make([]uint64, keys.DefaultPartitions)
 	good[5] = 42
 	d.MergeRemoteState(appendState(nil, state{Role: RoleOrigin, Name: "o", Source: "o", Watermarks: good}), false)
-	if called != 1 || n.Stats().BadState != 4 {
-		t.Errorf("callback called %d times, BadState %d; want 1 and 4", called, n.Stats().BadState)
+	if called != 1 || n.Stats().BadState != 5 {
+		t.Errorf("callback called %d times, BadState %d; want 1 and 5", called, n.Stats().BadState)
 	}
 }
 

@@ -40,13 +40,13 @@ const stateVersion byte = 1
 
 // state is what a member sends in memberlist's push/pull (LocalState).
 //
-// Wire form, compact (a few hundred bytes for 64 partitions of small seqs,
+// Wire form, compact (about 1-10 KB for 1024 partitions, by seq size,
 // well inside one TCP exchange) and strict to decode:
 //
 //	version   byte (1)
 //	role      byte (RoleEdge or RoleOrigin)
 //	name      byte length (1-255) + UTF-8: the sender
-//	count     uvarint: 0, or keys.Partitions
+//	count     uvarint: 0, or the partition count (at most keys.MaxPartitions)
 //	source    only when count > 0: byte length (1-255) + UTF-8, the origin
 //	          that produced the marks (the sender itself on an origin; never
 //	          the sender on an edge)
@@ -61,7 +61,7 @@ type state struct {
 }
 
 // appendState appends the wire form of s to b. It encodes what it is given;
-// callers send either no watermarks or keys.Partitions of them.
+// callers send either no watermarks or one per partition.
 func appendState(b []byte, s state) []byte {
 	b = append(b, stateVersion, byte(s.Role), byte(len(s.Name)))
 	b = append(b, s.Name...)
@@ -102,7 +102,7 @@ func decodeState(b []byte) (state, error) {
 		return bad("bad count")
 	}
 	b = b[n:]
-	if count != 0 && count != keys.Partitions {
+	if count > keys.MaxPartitions {
 		return bad(fmt.Sprintf("%d watermarks", count))
 	}
 	if count > 0 {

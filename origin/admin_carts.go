@@ -67,7 +67,7 @@ func (s *Server) createCart(w http.ResponseWriter, r *http.Request, lines []stor
 		order[i] = i
 		lines[i].Now = now
 		lines[i].Actor = actorOf(r.Context())
-		lines[i].ID = keys.NewReservationID(keys.Partition(keys.KindStock, lines[i].SKU))
+		lines[i].ID = keys.NewReservationID(s.space.Partition(keys.KindStock, lines[i].SKU))
 		if idemKey != "" {
 			lines[i].IdempotencyKey = idemKey + "#" + strconv.Itoa(i+1)
 		}

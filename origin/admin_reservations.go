@@ -31,7 +31,7 @@ func (s *Server) createReservation(w http.ResponseWriter, r *http.Request) {
 	}
 	req.IdempotencyKey = idemKey
 	req.Now = s.cfg.Clock.Now().UTC().Truncate(time.Millisecond) // every backend stores ms
-	req.ID = keys.NewReservationID(keys.Partition(keys.KindStock, req.SKU))
+	req.ID = keys.NewReservationID(s.space.Partition(keys.KindStock, req.SKU))
 	ctx, cancel := s.opContext(r)
 	defer cancel()
 	res, err := s.store.Reserve(ctx, req)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/clock"
 	"github.com/shortstock/shortstock/origin/store"

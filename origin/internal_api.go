@@ -151,8 +151,8 @@ func (s *Server) internalClicks(w http.ResponseWriter, r *http.Request) {
 func (s *Server) internalChanges(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p, err := strconv.Atoi(q.Get("partition"))
-	if err != nil || p < 0 || p >= keys.Partitions {
-		s.writeError(w, r, badRequest("invalid_partition", "partition must be 0.."+strconv.Itoa(keys.Partitions-1)))
+	if err != nil || !s.space.Valid(p) {
+		s.writeError(w, r, badRequest("invalid_partition", "partition must be 0.."+strconv.Itoa(s.space.N()-1)))
 		return
 	}
 	after, err := strconv.ParseUint(q.Get("after"), 10, 64)
@@ -185,5 +185,5 @@ func (s *Server) internalHeads(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wire.Heads{Heads: heads})
+	writeJSON(w, http.StatusOK, wire.Heads{Heads: heads, Partitions: s.space.N()})
 }

@@ -117,7 +117,7 @@ func TestChangesFeedTailerAndEndpoint(t *testing.T) {
 		// Per key, order and versions are those of the writes.
 		var c1 []uint64
 		for _, c := range got {
-			if c.Partition != keys.PartitionOfKey(c.Key) || c.Seq == 0 {
+			if c.Partition != keys.DefaultSpace().PartitionOfKey(c.Key) || c.Seq == 0 {
 				t.Fatalf("bad change %+v", c)
 			}
 			if c.Key == "l:c1" {
@@ -128,7 +128,7 @@ func TestChangesFeedTailerAndEndpoint(t *testing.T) {
 			t.Fatalf("link versions published %v, want [1 2]", c1)
 		}
 		heads := o.srv.Heads()
-		p := keys.PartitionOfKey("l:c1")
+		p := keys.DefaultSpace().PartitionOfKey("l:c1")
 		r := o.do("GET", "/internal/v1/changes?partition="+itoa(p)+"&after=0", "", nil)
 		var page change.Page
 		if r.status != 200 || json.Unmarshal(r.body, &page) != nil {
@@ -137,7 +137,7 @@ func TestChangesFeedTailerAndEndpoint(t *testing.T) {
 		if page.Head != heads[p] || len(page.Changes) == 0 || page.Changes[len(page.Changes)-1].Seq != page.Head {
 			t.Fatalf("page %+v does not end at head %d", page, heads[p])
 		}
-		expect(t, o.do("GET", "/internal/v1/changes?partition=64&after=0", "", nil), 400, "invalid_partition")
+		expect(t, o.do("GET", "/internal/v1/changes?partition=1024&after=0", "", nil), 400, "invalid_partition")
 		expect(t, o.do("GET", "/internal/v1/changes?partition=1&after=x", "", nil), 400, "invalid_after")
 		expect(t, o.do("GET", "/internal/v1/changes?partition=1&after=0&limit=0", "", nil), 400, "invalid_limit")
 	})

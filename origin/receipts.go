@@ -87,16 +87,17 @@ type advance struct {
 
 type edgeReport struct {
 	region, edge string
-	last         [keys.Partitions]uint64
+	last         []uint64 // per partition
 	// advances[p] is a ring of the latest watermark moves of p, oldest
 	// first once full.
-	advances [keys.Partitions][advancesKept]advance
-	nextAdv  [keys.Partitions]uint8
+	advances [][advancesKept]advance
+	nextAdv  []uint8
 	seen     int64 // unix ns of the last report
 }
 
 // receipts holds the change index and the edges' reports.
 type receipts struct {
+	space keys.Space
 	mu    sync.Mutex
 	index map[string]indexed
 	order []string // FIFO of index keys, for eviction
@@ -111,8 +112,8 @@ type receipts struct {
 	last *wire.ChangeRef
 }
 
-func newReceipts(liveWindow time.Duration) *receipts {
-	return &receipts{index: map[string]indexed{}, edges: map[string]*edgeReport{}, groups: map[string][]indexed{}, liveWindow: liveWindow}
+func newReceipts(sp keys.Space, liveWindow time.Duration) *receipts {
+	return &receipts{space: sp, index: map[string]indexed{}, edges: map[string]*edgeReport{}, groups: map[string][]indexed{}, liveWindow: liveWindow}
 }
 
 // maxGroups bounds the purges remembered for receipts.
@@ -182,12 +183,13 @@ func (r *receipts) report(a wire.Applied, now time.Time) {
 	k := a.Region + "/" + a.Edge
 	e := r.edges[k]
 	if e == nil {
-		e = &edgeReport{region: a.Region, edge: a.Edge}
+		n := r.space.N()
+		e = &edgeReport{region: a.Region, edge: a.Edge, last: make([]uint64, n), advances: make([][advancesKept]advance, n), nextAdv: make([]uint8, n)}
 		r.edges[k] = e
 	}
 	e.seen = at
 	for _, u := range a.Partitions {
-		if u.P < 0 || u.P >= keys.Partitions || u.Seq <= e.last[u.P] {
+		if !r.space.Valid(u.P) || u.Seq <= e.last[u.P] {
 			continue
 		}
 		e.last[u.P] = u.Seq
@@ -367,7 +369,7 @@ func (r *receipts) allApplied(parts []purgehook.Part, now time.Time) bool {
 			continue
 		}
 		for _, p := range parts {
-			if p.P >= 0 && p.P < keys.Partitions && e.last[p.P] < p.Seq {
+			if r.space.Valid(p.P) && e.last[p.P] < p.Seq {
 				return false
 			}
 		}

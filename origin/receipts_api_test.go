@@ -52,7 +52,7 @@ func TestChangeIDsAndReceipts(t *testing.T) {
 
 	report := func(edge string, seq uint64) {
 		t.Helper()
-		p := keys.PartitionOfKey("l:rcpt")
+		p := keys.DefaultSpace().PartitionOfKey("l:rcpt")
 		r := o.do("POST", wire.PathApplied, "", wire.Applied{Region: "r1", Edge: edge, Partitions: []wire.AppliedUpTo{{P: p, Seq: seq}}})
 		if r.status != http.StatusNoContent {
 			t.Fatalf("applied report: %d %s", r.status, r.body)

@@ -17,7 +17,7 @@ func FuzzParseChangeID(f *testing.F) {
 		if !ok {
 			return
 		}
-		if v == 0 || keys.PartitionOfKey(key) < 0 {
+		if v == 0 || keys.DefaultSpace().PartitionOfKey(key) < 0 {
 			t.Fatalf("%q parsed to %q@%d", id, key, v)
 		}
 		if changeID(key, v) != id {

@@ -52,13 +52,13 @@ func encodeParts(parts []indexed) string {
 	return b.String()
 }
 
-func decodeParts(q string) ([]indexed, bool) {
+func decodeParts(sp keys.Space, q string) ([]indexed, bool) {
 	var out []indexed
 	for _, f := range strings.Split(q, ",") {
 		ps, ss, ok := strings.Cut(f, ".")
 		p, err1 := strconv.Atoi(ps)
 		seq, err2 := strconv.ParseUint(ss, 10, 64)
-		if !ok || err1 != nil || err2 != nil || p < 0 || p >= keys.Partitions || seq == 0 || len(out) >= maxPurgeKeys {
+		if !ok || err1 != nil || err2 != nil || !sp.Valid(p) || seq == 0 || len(out) >= maxPurgeKeys {
 			return nil, false
 		}
 		out = append(out, indexed{partition: p, seq: seq})
@@ -68,7 +68,7 @@ func decodeParts(q string) ([]indexed, bool) {
 
 // internalReceipt answers a peer origin: this origin's edges' states.
 func (s *Server) internalReceipt(w http.ResponseWriter, r *http.Request) {
-	parts, ok := decodeParts(r.URL.Query().Get("parts"))
+	parts, ok := decodeParts(s.space, r.URL.Query().Get("parts"))
 	if !ok {
 		s.writeError(w, r, badRequest("invalid_parts", "parts is P.SEQ[,P.SEQ...]"))
 		return
@@ -198,7 +198,7 @@ func (s *Server) askParts(ctx context.Context, base, id string) ([]indexed, erro
 	}
 	out := make([]indexed, 0, len(cp.Parts))
 	for _, p := range cp.Parts {
-		if p.P < 0 || p.P >= keys.Partitions || p.Seq == 0 {
+		if !s.space.Valid(p.P) || p.Seq == 0 {
 			return nil, fmt.Errorf("bad part %+v", p)
 		}
 		out = append(out, indexed{partition: p.P, seq: p.Seq, atMs: p.AtMs})

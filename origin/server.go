@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/obs"
 	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/shortstock/shortstock/origin/adminsec"
@@ -29,10 +30,12 @@ type Server struct {
 	publicBase atomic.Pointer[string]
 	probe      *http.ServeMux // method-specific routes, for 405 + Allow
 	store      store.Store
-	log        *slog.Logger
-	auth       *adminsec.Keyring
-	policy     URLPolicy
-	metrics    *metrics
+	// space is the store's partition count (store.Partitions()).
+	space   keys.Space
+	log     *slog.Logger
+	auth    *adminsec.Keyring
+	policy  URLPolicy
+	metrics *metrics
 	// ipLimits and keyLimits are the admin API's rate limits.
 	ipLimits  *adminsec.IPLimiter
 	keyLimits *adminsec.KeyLimiter
@@ -99,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:      cfg,
 		store:    cfg.Store,
+		space:    cfg.Store.Partitions(),
 		log:      cfg.Logger.With("component", "origin", "region", cfg.Region),
 		auth:     auth,
 		policy:   cfg.urlPolicy(),
@@ -115,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.tail = newTailer(s)
-	s.receipts = newReceipts(cfg.ReceiptLiveWindow)
+	s.receipts = newReceipts(s.space, cfg.ReceiptLiveWindow)
 	s.peers = append([]string(nil), cfg.PeerOrigins...)
 	s.peerClient = &http.Client{Timeout: peerTimeout}
 	if cfg.PeerTLS != nil {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/change"
-	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -90,7 +89,7 @@ func (t *tailer) poll() {
 	if t.s.ctx.Err() != nil {
 		return // closing
 	}
-	if err != nil || len(heads) != keys.Partitions {
+	if err != nil || len(heads) != t.s.space.N() {
 		t.s.metrics.tailErrors.Inc()
 		return
 	}

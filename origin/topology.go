@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/wire"
 )
 
@@ -50,7 +49,7 @@ func (r *receipts) edgesView(heads []uint64, now time.Time) []wire.EdgeView {
 			v.State = "live"
 		}
 		var lastMove int64
-		for p := 0; p < keys.Partitions; p++ {
+		for p := range e.last {
 			v.Applied += e.last[p]
 			if p < len(heads) && heads[p] > e.last[p] {
 				v.Lag += heads[p] - e.last[p]

@@ -34,7 +34,7 @@ func TestTopologyAPI(t *testing.T) {
 
 	o.admin("POST", "/v1/links", map[string]any{"url": "https://example.com/", "code": "topo1"})
 	o.admin("PATCH", "/v1/links/topo1", map[string]any{"url": "https://example.com/2"})
-	p := keys.PartitionOfKey("l:topo1")
+	p := keys.DefaultSpace().PartitionOfKey("l:topo1")
 	report := func(to *testOrigin, region, edge string, seq uint64) {
 		t.Helper()
 		r := to.do("POST", wire.PathApplied, "", wire.Applied{Region: region, Edge: edge, Partitions: []wire.AppliedUpTo{{P: p, Seq: seq}}})

@@ -8,6 +8,7 @@ import (
 	"net/http/pprof"
 
 	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/shortstock/shortstock/internal/obs"
 )
 

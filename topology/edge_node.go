@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/shortstock/shortstock/edge"
 	"github.com/shortstock/shortstock/gossip"
@@ -72,8 +73,21 @@ func StartEdge(opts EdgeOptions) (*EdgeNode, error) {
 		return nil, err
 	}
 	n.Server = srv
+	// An origin of another partition count must not be served from: refuse
+	// to start when one answers now (an origin that does not answer yet is
+	// checked at every later heads read, which refuses the mismatch).
+	ctx, cancel := context.WithTimeout(context.Background(), max(cfg.OriginTimeout, time.Second))
+	err = srv.CheckOrigin(ctx)
+	cancel()
+	if errors.Is(err, edge.ErrPartitionMismatch) {
+		srv.Close()
+		return nil, err
+	} else if err != nil {
+		log.Warn("edge: could not check the origin's partition count at start", "err", err)
+	}
 	if opts.Gossip != nil {
 		g, err := joinGossip(*opts.Gossip, log, reg, func(gc *gossip.Config) {
+			gc.Partitions = srv.Partitions()
 			gc.Handler = srv
 			gc.OnRemoteWatermarks = func(_ string, w []uint64) { srv.ObserveHeads(w) }
 		})

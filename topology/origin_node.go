@@ -88,7 +88,10 @@ func StartOrigin(opts OriginOptions) (*OriginNode, error) {
 	}
 	n.Server = srv
 	if opts.Gossip != nil {
-		g, err := joinGossip(*opts.Gossip, log, reg, func(gc *gossip.Config) { gc.LocalWatermarks = srv.Heads })
+		g, err := joinGossip(*opts.Gossip, log, reg, func(gc *gossip.Config) {
+			gc.LocalWatermarks = srv.Heads
+			gc.Partitions = opts.Origin.Store.Partitions().N()
+		})
 		if err != nil {
 			srv.Close()
 			return nil, err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
 	"github.com/shortstock/shortstock/edge"
 	"github.com/shortstock/shortstock/gossip"
 	"github.com/shortstock/shortstock/origin"

@@ -201,7 +201,7 @@ func TestLiveReshardUnderLoad(t *testing.T) {
 	// Which of our partitions moved: their tag's slot is now on the new
 	// master (CLUSTER COUNTKEYSINSLOT there is > 0).
 	movedParts := 0
-	for p := range keys.Partitions {
+	for p := range keys.DefaultPartitions {
 		if n, err := redistest.Do(added.Addr, time.Second, "CLUSTER", "COUNTKEYSINSLOT", strconv.Itoa(slots.Partition(p))); err == nil && n != "0" {
 			movedParts++
 		}
@@ -268,7 +268,7 @@ func TestLiveReshardUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	logged, epochSteps := 0, 0
-	for p := range keys.Partitions {
+	for p := range keys.DefaultPartitions {
 		next := uint64(0)
 		for after := uint64(0); after < heads[p]; {
 			page, err := st.Changes(ctx, p, after, 1000)
@@ -306,7 +306,7 @@ func TestLiveReshardUnderLoad(t *testing.T) {
 		writes += len(acks[i]) - 1
 	}
 	t.Logf("reshard: slots_moved=%d partitions_moved=%d/%d link_writes=%d holds=%d edge_reads=%d stale=%d unknown_outcomes=%d changes_checked=%d epoch_steps=%d took=%v",
-		moved, movedParts, keys.Partitions, writes, totalHeld, reads.Load(), stale.Load(), unknown.Load(), logged, epochSteps, took.Round(time.Millisecond))
+		moved, movedParts, keys.DefaultPartitions, writes, totalHeld, reads.Load(), stale.Load(), unknown.Load(), logged, epochSteps, took.Round(time.Millisecond))
 	if movedParts == 0 {
 		t.Fatal("none of the store's partitions moved: the test proved nothing")
 	}

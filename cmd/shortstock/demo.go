@@ -76,7 +76,9 @@ func runDemo(ctx context.Context, args []string) error {
 		Edge: func(_ string, _ int, c *edge.Config) { c.Analytics = true },
 	}
 	if backend == "redis" {
-		cfg.OpenStore = func(region string) (store.Store, error) { return openRedisStore(ctx, redis, ro, log) }
+		cfg.OpenStore = func(region string) (store.Store, error) {
+			return openRedisStore(ctx, redis, ro, keys.DefaultPartitions, log)
+		}
 	}
 	topo, err := topology.Start(cfg)
 	if err != nil {

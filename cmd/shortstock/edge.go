@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/edge"
+	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/topology"
 )
 
@@ -27,6 +28,7 @@ func runEdge(ctx context.Context, args []string) error {
 		tf                   tlsFlags
 		originCA             string
 	)
+	var partitions int
 	fs := newFlagSet("edge", "Run an edge node: public redirect and stock API from a local cache, gossip member.")
 	fs.StringVar(&listen, "listen", "127.0.0.1:8080", "HTTP listen address")
 	fs.StringVar(&region, "region", "local", "region name, e.g. eu-west")
@@ -43,6 +45,7 @@ func runEdge(ctx context.Context, args []string) error {
 	fs.DurationVar(&sie, "stale-if-error", 5*time.Minute, "stale-if-error offered to caches in front (RFC 5861)")
 	fs.DurationVar(&revalidate, "revalidate-window", 5*time.Second, "stale-while-revalidate inside the edge: how long past its TTL an answer is served at once while one refresh runs (0 = off; capped at --stale-grace)")
 	fs.StringVar(&robotsFile, "robots-file", "", "file served as /robots.txt (default: disallow everything)")
+	fs.IntVar(&partitions, "partitions", keys.DefaultPartitions, "partition count of the store behind the origin (power of two, 1..16384); an origin of another count is refused")
 	fs.StringVar(&originCA, "origin-ca", "", "PEM CA file that signed the https:// --origin certificates (default: the system roots)")
 	tf.register(fs)
 	gf.register(fs)
@@ -109,7 +112,11 @@ func runEdge(ctx context.Context, args []string) error {
 		return err
 	}
 	applyEdgeMemoryLimit(cacheBytes, log)
+	if err := keys.ValidPartitions(partitions); err != nil {
+		return usageErr("edge", "invalid --partitions: %v", err)
+	}
 	cfg := edge.DefaultConfig()
+	cfg.Partitions = partitions
 	cfg.Region, cfg.Origins, cfg.ClusterToken, cfg.OriginTLS = region, origins, auth.send, originTLS
 	auth.logSource(log)
 	if gcfg != nil {
@@ -124,7 +131,7 @@ func runEdge(ctx context.Context, args []string) error {
 	cfg.CacheBytes, cfg.OriginTimeout, cfg.StaleGrace, cfg.NegativeTTL, cfg.HeadsPollInterval = cacheBytes, originTimeout, grace, negTTL, headsPoll
 	node, err := topology.StartEdge(topology.EdgeOptions{Edge: cfg, Listen: listen, Gossip: gcfg, TLS: serverTLS, AdminListen: tf.adminListen, Logger: log.With("region", region)})
 	if err != nil {
-		return err
+		return partitionsErr(err)
 	}
 	return runUntilStopped(ctx, node, log, "draining requests, flushing clicks, leaving gossip")
 }

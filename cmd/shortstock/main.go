@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -63,6 +64,9 @@ func run(args []string) int {
 			return 0
 		case errors.Is(err, errUsage):
 			fmt.Fprintln(os.Stderr, trimUsage(err))
+			return 2
+		case errors.Is(err, errPartitions):
+			fmt.Fprintf(os.Stderr, "shortstock %s: %s\n", c.name, strings.TrimPrefix(err.Error(), errPartitions.Error()+": "))
 			return 2
 		default:
 			fmt.Fprintf(os.Stderr, "shortstock %s: %v\n", c.name, err)

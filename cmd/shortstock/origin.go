@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/embedded"
 	"github.com/shortstock/shortstock/origin/purgehook"
@@ -21,6 +22,7 @@ import (
 
 type originFlags struct {
 	listen, region, store, dataDir string
+	partitions                     int
 	redis, adminKeys               listFlag
 	linkTTL, stockTTL, negTTL      time.Duration
 	redisOpts                      redisFlags
@@ -135,6 +137,7 @@ func (f *originFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.region, "region", "local", "region name, e.g. eu-west")
 	fs.StringVar(&f.store, "store", "embedded", "storage backend: embedded or redis")
 	fs.StringVar(&f.dataDir, "data-dir", "./data", "embedded store directory")
+	fs.IntVar(&f.partitions, "partitions", keys.DefaultPartitions, "partition count of a new store (power of two, 1..16384); fixed when the store is created, a store of another count refuses to start")
 	fs.Var(&f.redis, "redis", "Redis address(es): one = standalone, several = Redis Cluster seeds")
 	fs.Var(&f.adminKeys, "admin-key", "accepted admin API key as KEY or KEY:SCOPES, SCOPES being links, stock, read joined by '+' (default all); at least 16 characters (repeatable; comma separated in the env variable)")
 	fs.DurationVar(&f.linkTTL, "link-ttl", 5*time.Minute, "how long edges may serve a link before revalidating (invalidations normally come first)")
@@ -237,9 +240,12 @@ func runOrigin(ctx context.Context, args []string) error {
 	if cfg.PeerTLS, err = clientCA("origin", "peer-ca", f.peerCA); err != nil {
 		return err
 	}
+	if err := keys.ValidPartitions(f.partitions); err != nil {
+		return usageErr("origin", "invalid --partitions: %v", err)
+	}
 	store, err := openStore(ctx, &f, log)
 	if err != nil {
-		return err
+		return partitionsErr(err)
 	}
 	defer store.Close()
 
@@ -277,7 +283,9 @@ func validRegion(s string) bool {
 func openStore(ctx context.Context, f *originFlags, log *slog.Logger) (store.Store, error) {
 	switch f.store {
 	case "embedded":
-		s, err := embedded.Open(embedded.DefaultConfig(f.dataDir))
+		cfg := embedded.DefaultConfig(f.dataDir)
+		cfg.Partitions = f.partitions
+		s, err := embedded.Open(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("opening embedded store in %s: %w", f.dataDir, err)
 		}

@@ -29,11 +29,12 @@ func (r *redisFlags) register(fsVar func(p *string, name, value, usage string), 
 }
 
 func openRedis(ctx context.Context, f *originFlags, log *slog.Logger) (store.Store, error) {
-	return openRedisStore(ctx, f.redis, f.redisOpts, log)
+	return openRedisStore(ctx, f.redis, f.redisOpts, f.partitions, log)
 }
 
-func openRedisStore(ctx context.Context, addrs []string, o redisFlags, log *slog.Logger) (store.Store, error) {
+func openRedisStore(ctx context.Context, addrs []string, o redisFlags, partitions int, log *slog.Logger) (store.Store, error) {
 	cfg := redisstore.DefaultConfig(addrs)
+	cfg.Partitions = partitions
 	cfg.Password, cfg.ReplicaAddr, cfg.KeyPrefix = o.password, o.replica, o.prefix
 	cfg.ReadFromReplicas, cfg.ForceCluster = o.readReplicas, o.cluster
 	if err := o.tls.apply("origin", &cfg); err != nil {

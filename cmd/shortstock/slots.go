@@ -16,14 +16,18 @@ import (
 func runSlots(_ context.Context, args []string) error {
 	fs := newFlagSet("slots", "Print CLUSTER ADDSLOTSRANGE commands that spread shortstock's partitions evenly over N Redis Cluster masters.")
 	nodes := fs.String("nodes", "", "comma-separated host:port of the empty masters, one per shard (required)")
+	parts := fs.Int("partitions", keys.DefaultPartitions, "the store's partition count (power of two, 1..16384)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *nodes == "" {
 		return usageErr("slots", "--nodes is required")
 	}
+	if err := keys.ValidPartitions(*parts); err != nil {
+		return usageErr("slots", "invalid --partitions: %v", err)
+	}
 	addrs := strings.Split(*nodes, ",")
-	return printSlotPlan(os.Stdout, keys.Partitions, addrs)
+	return printSlotPlan(os.Stdout, *parts, addrs)
 }
 
 func printSlotPlan(w io.Writer, partitions int, addrs []string) error {

@@ -34,7 +34,7 @@ func TestSlotPlanOnRealCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := printSlotPlan(&out, keys.Partitions, c.Addrs); err != nil {
+	if err := printSlotPlan(&out, keys.DefaultPartitions, c.Addrs); err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(out.String(), "\n") {
@@ -55,7 +55,7 @@ func TestSlotPlanOnRealCluster(t *testing.T) {
 	if err := c.WaitReady(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	plan, err := slots.Plan(keys.Partitions, len(c.Addrs))
+	plan, err := slots.Plan(keys.DefaultPartitions, len(c.Addrs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestSlotPlanOnRealCluster(t *testing.T) {
 }
 
 func TestSlotsBadFlags(t *testing.T) {
-	for _, args := range [][]string{{}, {"--nodes", "a:1,b"}, {"--nodes", strings.Repeat("h:1,", keys.Partitions) + "h:1"}} {
+	for _, args := range [][]string{{}, {"--nodes", "a:1,b"}, {"--nodes", strings.Repeat("h:1,", keys.DefaultPartitions) + "h:1"}} {
 		if err := runSlots(context.Background(), args); !errors.Is(err, errUsage) {
 			t.Errorf("slots %v: %v, want a usage error", args, err)
 		}

@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"github.com/dgraph-io/ristretto/v2"
-	"github.com/shortstock/shortstock/internal/keys"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // State says how Get answered.
@@ -52,11 +53,12 @@ type Cache struct {
 	cfg    Config
 	rc     *ristretto.Cache[uint64, *Entry]
 	floors *floors
+	space  keys.Space // cfg.Partitions
 	// gens holds one generation per partition; DropPartition bumps it and
 	// an entry filled in an older generation is never served. 32 bits (as
 	// Entry.gen): a partition is dropped on rare events (a gap in its change
 	// log, a restart), never 2^32 times within an entry's lifetime.
-	gens  [keys.Partitions]atomic.Uint32
+	gens  []atomic.Uint32 // len cfg.Partitions
 	group singleflight.Group
 	// window is cfg.RevalidateWindow in ns; revalidating holds the entries
 	// whose background refresh was started (see revalidate.go).
@@ -88,7 +90,7 @@ func New(cfg Config) (*Cache, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Cache{cfg: cfg, window: int64(cfg.RevalidateWindow), revalidating: map[*Entry]int64{}}
+	c := &Cache{cfg: cfg, space: keys.MustSpace(cfg.Partitions), gens: make([]atomic.Uint32, cfg.Partitions), window: int64(cfg.RevalidateWindow), revalidating: map[*Entry]int64{}}
 	rc, err := ristretto.NewCache(&ristretto.Config[uint64, *Entry]{
 		NumCounters: cfg.NumCounters,
 		MaxCost:     cfg.MaxCostBytes,
@@ -230,7 +232,8 @@ func (c *Cache) fill(kind keys.Kind, id string) (*Entry, error) {
 	defer c.fills.Done()
 
 	h := hashKey(kind, id)
-	gen := c.gens[keys.Partition(kind, id)].Load()
+	part := c.space.Partition(kind, id)
+	gen := c.gens[part].Load()
 	sh := c.floors.shard(h)
 	// Two tries: a fill that raced an invalidation comes back with the old
 	// version and is refused; the second one reads after the write.
@@ -262,6 +265,7 @@ func (c *Cache) fill(kind keys.Kind, id string) (*Entry, error) {
 			c.stats.FillsRefused.Add(1)
 			continue
 		}
+		e.partition = uint16(part)
 		e.seal(now, c.cfg.StaleGrace, gen, ep)
 		got := c.install(h, e)
 		if sh.epoch.Load() != ep && version < sh.getString(kind, id) {
@@ -368,7 +372,7 @@ func (c *Cache) dropOlder(kind keys.Kind, id string, h uint64, version uint64) {
 // flight: used when changes of the partition were lost (the log was
 // trimmed past what this edge applied) and nothing cached can be trusted.
 func (c *Cache) DropPartition(p int) {
-	if p < 0 || p >= keys.Partitions {
+	if !c.space.Valid(p) {
 		return
 	}
 	c.gens[p].Add(1)

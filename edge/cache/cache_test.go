@@ -258,10 +258,10 @@ func TestDropPartitionIncludesFillsInFlight(t *testing.T) {
 	o.set(keys.KindLink, "slow", 1)
 	o.set(keys.KindLink, "kept", 1)
 	c, _ := newTestCache(t, slow, func(c *Config) { c.LoadTimeout = 5 * time.Second })
-	p := keys.Partition(keys.KindLink, "slow")
+	p := keys.DefaultSpace().Partition(keys.KindLink, "slow")
 	var other string
 	for i := 0; other == ""; i++ {
-		if id := "k" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)); keys.Partition(keys.KindLink, id) != p {
+		if id := "k" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)); keys.DefaultSpace().Partition(keys.KindLink, id) != p {
 			other = id
 		}
 	}

@@ -7,11 +7,17 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/clock"
+	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // Config configures a Cache. Zero fields take the defaults in their
 // comments; see DefaultConfig.
 type Config struct {
+	// Partitions is the partition count keys are spread over (the store's,
+	// see keys.Space): DropPartition and fills in flight are tracked per
+	// partition. A power of two in 1..keys.MaxPartitions; default
+	// keys.DefaultPartitions.
+	Partitions int
 	// Loader fetches misses from the origin. Required.
 	Loader Loader
 	// MaxCostBytes bounds the memory the entries take: their objects and
@@ -62,6 +68,9 @@ func DefaultConfig() Config {
 
 func (c *Config) fill() {
 	d := DefaultConfig()
+	if c.Partitions == 0 {
+		c.Partitions = keys.DefaultPartitions
+	}
 	if c.MaxCostBytes == 0 {
 		c.MaxCostBytes = d.MaxCostBytes
 	}
@@ -92,6 +101,9 @@ func (c *Config) validate() error {
 	var errs []error
 	if c.Loader == nil {
 		errs = append(errs, errors.New("Loader is required"))
+	}
+	if err := keys.ValidPartitions(c.Partitions); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxCostBytes < 1<<20 {
 		errs = append(errs, fmt.Errorf("MaxCostBytes %d is below 1 MiB", c.MaxCostBytes))

@@ -57,8 +57,8 @@ const (
 	maxContentTypeLen = math.MaxUint8
 )
 
-// Entry.partition is a uint8.
-const _ = uint8(keys.Partitions - 1)
+// Entry.partition is a uint16.
+const _ = uint16(keys.MaxPartitions - 1)
 
 // jsonType is the Content-Type nearly every body has: an entry that has it
 // points here instead of storing a copy.
@@ -97,12 +97,14 @@ type Entry struct {
 	gen uint32
 	// clicks belongs to Clicks. 32 bits: it holds one flush interval's
 	// clicks on one key (the edge drains it every second), far below 2^31.
-	clicks    atomic.Int32
-	status    uint16
+	clicks atomic.Int32
+	// statusVer is the status (10 bits: 100-999) and, above it, the
+	// length of the version's digits (5 bits: at most 20); packed so the
+	// partition (16 bits) fits without growing the Entry.
+	statusVer uint16
+	partition uint16
 	kind      keys.Kind
 	flags     uint8
-	partition uint8
-	verLen    uint8
 	idLen     uint8
 	ctLen     uint8
 }
@@ -185,11 +187,10 @@ func NewEntry(a Answer) (*Entry, error) {
 		buf = binary.BigEndian.AppendUint32(buf, uint32(len(a.Ext)))
 	}
 	e.buf = buf
-	e.status = uint16(a.Status)
+	e.statusVer = uint16(a.Status) | uint16(len(ver))<<10
 	e.kind = a.Kind
 	e.flags = flags
-	e.partition = uint8(keys.Partition(a.Kind, a.ID))
-	e.verLen, e.idLen, e.ctLen = uint8(len(ver)), uint8(len(a.ID)), uint8(len(ct))
+	e.idLen, e.ctLen = uint8(len(a.ID)), uint8(len(ct))
 	e.freshUntil = int64(a.TTL)
 	e.staleUntil = math.MaxInt64
 	if !a.NotAfter.IsZero() {
@@ -205,19 +206,22 @@ func (e *Entry) Kind() keys.Kind { return e.kind }
 func (e *Entry) ID() string { return string(e.id()) }
 
 func (e *Entry) id() []byte {
-	start := int(e.verLen)
+	start := e.verLen()
 	end := start + int(e.idLen)
 	return e.buf[start:end:end]
 }
 
 // Status returns the HTTP status to answer with.
-func (e *Entry) Status() int { return int(e.status) }
+func (e *Entry) Status() int { return int(e.statusVer & 0x3ff) }
+
+// verLen is the length of the version's digits at the start of buf.
+func (e *Entry) verLen() int { return int(e.statusVer >> 10) }
 
 // Negative reports whether the entry is a cached "not found".
 func (e *Entry) Negative() bool { return e.flags&flagNegative != 0 }
 
 // VersionBytes returns the version in decimal, rendered once, for X-Version.
-func (e *Entry) VersionBytes() []byte { return e.buf[:e.verLen:e.verLen] }
+func (e *Entry) VersionBytes() []byte { return e.buf[:e.verLen():e.verLen()] }
 
 // Version returns the key's version at the origin. It is parsed back from
 // VersionBytes (digits NewEntry wrote), which saves 8 bytes per entry; the
@@ -225,7 +229,7 @@ func (e *Entry) VersionBytes() []byte { return e.buf[:e.verLen:e.verLen] }
 // shard.
 func (e *Entry) Version() uint64 {
 	var v uint64
-	for _, d := range e.buf[:e.verLen] {
+	for _, d := range e.buf[:e.verLen()] {
 		v = v*10 + uint64(d-'0')
 	}
 	return v
@@ -255,7 +259,7 @@ func (e *Entry) HasExt() bool { return e.flags&flagExt != 0 }
 
 // payload returns the Location or the Body.
 func (e *Entry) payload() []byte {
-	start := int(e.verLen) + int(e.idLen)
+	start := e.verLen() + int(e.idLen)
 	end := e.end() - int(e.ctLen)
 	return e.buf[start:end:end]
 }
@@ -270,7 +274,7 @@ func (e *Entry) Location() []byte {
 
 // Body returns the body, nil if none.
 func (e *Entry) Body() []byte {
-	if e.flags&flagLocation != 0 || e.end() == int(e.verLen)+int(e.idLen)+int(e.ctLen) {
+	if e.flags&flagLocation != 0 || e.end() == e.verLen()+int(e.idLen)+int(e.ctLen) {
 		return nil
 	}
 	return e.payload()
@@ -301,7 +305,7 @@ func (e *Entry) HardEnd() int64 {
 	return e.staleUntil
 }
 
-// Partition returns the keys.Partition of the entry's key.
+// Partition returns the partition of the entry's key (Attrs.Partition).
 func (e *Entry) Partition() int { return int(e.partition) }
 
 // FreshUntil returns when the entry stops being fresh.

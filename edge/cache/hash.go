@@ -2,6 +2,7 @@ package cache
 
 import (
 	"github.com/dgraph-io/ristretto/v2/z"
+
 	"github.com/shortstock/shortstock/internal/keys"
 )
 

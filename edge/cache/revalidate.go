@@ -111,8 +111,8 @@ func (c *Cache) softPurgeLocked(h uint64, e *Entry) {
 	cp.freshUntil = now
 	cp.staleUntil = e.staleUntil
 	cp.gen = e.gen
-	cp.status, cp.kind, cp.flags, cp.partition = e.status, e.kind, e.flags, e.partition
-	cp.verLen, cp.idLen, cp.ctLen = e.verLen, e.idLen, e.ctLen
+	cp.statusVer, cp.kind, cp.flags, cp.partition = e.statusVer, e.kind, e.flags, e.partition
+	cp.idLen, cp.ctLen = e.idLen, e.ctLen
 	// checked stays 0: the next lookup compares it with its floor.
 	c.stats.SoftPurges.Add(1)
 	if c.rc.Set(h, cp, cp.cost()) {

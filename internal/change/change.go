@@ -134,7 +134,21 @@ func Decode(b []byte) (Change, []byte, error) {
 	return c, b, nil
 }
 
-// Validate checks that c is well formed.
+// ValidateIn checks that c is well formed and that its partition is its
+// key's among sp's partitions.
+func (c Change) ValidateIn(sp keys.Space) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if k, id, _ := keys.Split(c.Key); c.Partition != keys.PartitionIn(sp, k, id) {
+		return fmt.Errorf("%w: key %q is not in partition %d of %d", ErrMalformed, c.Key, c.Partition, sp.N())
+	}
+	return nil
+}
+
+// Validate checks that c is well formed. Not knowing the partition count, it
+// checks the partition only as far as every count agrees (see
+// keys.ConsistentPartition); ValidateIn checks it exactly.
 func (c Change) Validate() error {
 	k, id, ok := keys.Split(c.Key)
 	if !ok {
@@ -144,7 +158,7 @@ func (c Change) Validate() error {
 	if !valid {
 		return fmt.Errorf("%w: key %q", ErrMalformed, c.Key)
 	}
-	if c.Partition != keys.Partition(k, id) {
+	if !keys.ConsistentPartition(k, id, c.Partition) {
 		return fmt.Errorf("%w: key %q is not in partition %d", ErrMalformed, c.Key, c.Partition)
 	}
 	if c.Purge != 0 {

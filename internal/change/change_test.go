@@ -8,7 +8,7 @@ import (
 )
 
 func valid(key string, seq, version uint64) Change {
-	return Change{Partition: keys.PartitionOfKey(key), Seq: seq, Key: key, Version: version, AtUnixMs: 1700000000123}
+	return Change{Partition: keys.DefaultSpace().PartitionOfKey(key), Seq: seq, Key: key, Version: version, AtUnixMs: 1700000000123}
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -47,14 +47,14 @@ func make64(c byte) []byte {
 func TestDecodeRejects(t *testing.T) {
 	good := valid("l:abc", 5, 2)
 	wrongPartition := good
-	wrongPartition.Partition = (good.Partition + 1) % keys.Partitions
+	wrongPartition.Partition = (good.Partition + 1) % keys.DefaultPartitions
 	for name, b := range map[string][]byte{
 		"empty":           nil,
 		"bad version":     append([]byte{9}, good.AppendBinary(nil)[1:]...),
 		"truncated":       good.AppendBinary(nil)[:6],
 		"wrong partition": wrongPartition.AppendBinary(nil),
 		"bad kind":        Change{Partition: 0, Seq: 1, Key: "x:abc", Version: 1}.AppendBinary(nil),
-		"bad code":        Change{Partition: keys.Partition(keys.KindLink, "a/b"), Seq: 1, Key: "l:a/b", Version: 1}.AppendBinary(nil),
+		"bad code":        Change{Partition: keys.DefaultSpace().Partition(keys.KindLink, "a/b"), Seq: 1, Key: "l:a/b", Version: 1}.AppendBinary(nil),
 		"zero seq":        valid("l:abc", 0, 1).AppendBinary(nil),
 		"zero version":    valid("l:abc", 1, 0).AppendBinary(nil),
 	} {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -32,8 +33,13 @@ func RandomCode(n int) string {
 // ReservationIDLen is the length of the random part of a reservation ID.
 const ReservationIDLen = 20
 
+// MaxReservationIDLen is the length of the longest reservation ID: "r", a
+// partition below MaxPartitions (up to 5 digits), "_" and the random part.
+const MaxReservationIDLen = 7 + ReservationIDLen
+
 // NewReservationID returns an unguessable reservation ID that carries the
-// partition of the SKU it reserves ("r17_<20 base62>"), so a backend can find
+// partition of the SKU it reserves ("r17_<20 base62>", at least two digits:
+// "r1023_..." in a store of 1024 partitions), so a backend can find
 // the reservation's partition from its ID alone, without a cross-partition
 // lookup.
 func NewReservationID(partition int) string {
@@ -41,16 +47,24 @@ func NewReservationID(partition int) string {
 }
 
 // ReservationPartition returns the partition encoded in a reservation ID, or
-// an error if the ID is not one that NewReservationID makes.
+// an error if the ID is not one that NewReservationID makes. The partition is
+// below MaxPartitions; the caller checks it against its store's Space.
 func ReservationPartition(id string) (int, error) {
-	if len(id) != 4+ReservationIDLen || id[0] != 'r' || id[3] != '_' {
+	// "r" + 2 to 5 digits + "_" + ReservationIDLen alphanumerics.
+	u := strings.IndexByte(id, '_')
+	if u < 3 || u > 6 || len(id) != u+1+ReservationIDLen || id[0] != 'r' {
 		return 0, fmt.Errorf("malformed reservation id %q", id)
 	}
-	p, err := strconv.Atoi(id[1:3])
-	if err != nil || p < 0 || p >= Partitions {
+	for i := 1; i < u; i++ {
+		if id[i] < '0' || id[i] > '9' || (i == 1 && u > 3 && id[i] == '0') {
+			return 0, fmt.Errorf("malformed reservation id %q", id)
+		}
+	}
+	p, err := strconv.Atoi(id[1:u])
+	if err != nil || p < 0 || p >= MaxPartitions {
 		return 0, fmt.Errorf("malformed reservation id %q", id)
 	}
-	for i := 4; i < len(id); i++ {
+	for i := u + 1; i < len(id); i++ {
 		if !alnum(id[i]) {
 			return 0, fmt.Errorf("malformed reservation id %q", id)
 		}

@@ -35,32 +35,70 @@ func TestValidators(t *testing.T) {
 }
 
 func TestPartitionStableAndSpread(t *testing.T) {
-	if Partition(KindLink, "abc") != Partition(KindLink, []byte("abc")) {
-		t.Fatal("string and []byte partitions differ")
-	}
-	if PartitionOfKey(Key(KindStock, "SKU-1")) != Partition(KindStock, "SKU-1") {
-		t.Fatal("PartitionOfKey disagrees with Partition")
-	}
-	if PartitionOfKey("x:abc") != -1 || PartitionOfKey("l") != -1 {
-		t.Fatal("malformed keys must give -1")
-	}
-	seen := map[int]int{}
-	for i := 0; i < 6400; i++ {
-		seen[Partition(KindLink, RandomCode(7))]++
-	}
-	if len(seen) != Partitions {
-		t.Fatalf("only %d of %d partitions used", len(seen), Partitions)
-	}
-	for p, n := range seen {
-		if n < 40 || n > 200 {
-			t.Errorf("partition %d got %d of 6400 keys: badly skewed hash", p, n)
+	for _, n := range []int{1, 64, DefaultPartitions, MaxPartitions} {
+		sp := MustSpace(n)
+		if sp.Partition(KindLink, "abc") != sp.PartitionBytes(KindLink, []byte("abc")) {
+			t.Fatal("string and []byte partitions differ")
 		}
+		if sp.PartitionOfKey(Key(KindStock, "SKU-1")) != sp.Partition(KindStock, "SKU-1") {
+			t.Fatal("PartitionOfKey disagrees with Partition")
+		}
+		if sp.PartitionOfKey("x:abc") != -1 || sp.PartitionOfKey("l") != -1 {
+			t.Fatal("malformed keys must give -1")
+		}
+	}
+	for _, n := range []int{64, DefaultPartitions} {
+		sp := MustSpace(n)
+		seen := map[int]int{}
+		for i := 0; i < 100*n; i++ {
+			seen[sp.Partition(KindLink, RandomCode(7))]++
+		}
+		if len(seen) != n {
+			t.Fatalf("only %d of %d partitions used", len(seen), n)
+		}
+		for p, c := range seen {
+			if c < 40 || c > 200 {
+				t.Errorf("n=%d: partition %d got %d of %d keys: badly skewed hash", n, p, c, 100*n)
+			}
+		}
+	}
+}
+
+// A key's partition at n is its partition at 2n modulo n, so doubling the
+// count only splits partitions.
+func TestPartitionDoubling(t *testing.T) {
+	for n := 1; n < MaxPartitions; n *= 2 {
+		a, b := MustSpace(n), MustSpace(2*n)
+		for i := 0; i < 200; i++ {
+			c := RandomCode(8)
+			if pa, pb := a.Partition(KindLink, c), b.Partition(KindLink, c); pb%n != pa {
+				t.Fatalf("%q: partition %d at %d, %d at %d", c, pa, n, pb, 2*n)
+			}
+		}
+	}
+}
+
+func TestSpaceValidation(t *testing.T) {
+	for _, n := range []int{0, -1, 3, 1000, 2 * MaxPartitions, 1 << 20} {
+		if _, err := NewSpace(n); err == nil {
+			t.Errorf("NewSpace(%d) accepted", n)
+		}
+	}
+	for n := 1; n <= MaxPartitions; n *= 2 {
+		sp, err := NewSpace(n)
+		if err != nil || sp.N() != n || !sp.Valid(n-1) || sp.Valid(n) || sp.Valid(-1) {
+			t.Errorf("NewSpace(%d) = %v, %v", n, sp, err)
+		}
+	}
+	if (Space{}).N() != DefaultPartitions {
+		t.Fatal("zero Space is not the default")
 	}
 }
 
 func TestPartitionAllocatesNothing(t *testing.T) {
 	b := []byte("somecode")
-	if n := testing.AllocsPerRun(100, func() { _ = Partition(KindLink, b); _ = ValidCode(b) }); n != 0 {
+	sp := MustSpace(DefaultPartitions)
+	if n := testing.AllocsPerRun(100, func() { _ = sp.PartitionBytes(KindLink, b); _ = ValidCode(b) }); n != 0 {
 		t.Fatalf("allocs = %v, want 0", n)
 	}
 }
@@ -80,14 +118,14 @@ func TestRandomCode(t *testing.T) {
 }
 
 func TestReservationID(t *testing.T) {
-	for p := 0; p < Partitions; p++ {
+	for p := 0; p < MaxPartitions; p++ {
 		id := NewReservationID(p)
 		got, err := ReservationPartition(id)
 		if err != nil || got != p {
 			t.Fatalf("ReservationPartition(%q) = %d, %v; want %d", id, got, err, p)
 		}
 	}
-	for _, bad := range []string{"", "r64_AAAAAAAAAAAAAAAAAAAA", "x01_AAAAAAAAAAAAAAAAAAAA", "r01-AAAAAAAAAAAAAAAAAAAA", "r01_AAAAAAAAAAAAAAAAAAA!", "r01_short"} {
+	for _, bad := range []string{"", "r16384_AAAAAAAAAAAAAAAAAAAA", "r007_AAAAAAAAAAAAAAAAAAAA", "r1_AAAAAAAAAAAAAAAAAAAA", "x01_AAAAAAAAAAAAAAAAAAAA", "r01-AAAAAAAAAAAAAAAAAAAA", "r01_AAAAAAAAAAAAAAAAAAA!", "r01_short"} {
 		if _, err := ReservationPartition(bad); err == nil {
 			t.Errorf("ReservationPartition(%q) accepted a malformed id", bad)
 		}
@@ -105,7 +143,7 @@ func FuzzValidators(f *testing.F) {
 		if ValidSKU(s) != skuRE.MatchString(s) {
 			t.Fatalf("ValidSKU(%q) disagrees with the regexp", s)
 		}
-		if p := Partition(KindStock, s); p < 0 || p >= Partitions {
+		if p := MustSpace(DefaultPartitions).Partition(KindStock, s); p < 0 || p >= DefaultPartitions {
 			t.Fatalf("partition %d out of range", p)
 		}
 	})
@@ -116,7 +154,7 @@ func FuzzReservationPartition(f *testing.F) {
 	f.Add("r99_abcdefghijABCDEFGHIJ")
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := ReservationPartition(s)
-		if err == nil && (p < 0 || p >= Partitions) {
+		if err == nil && (p < 0 || p >= MaxPartitions || NewReservationID(p)[:len(s)-ReservationIDLen] != s[:len(s)-ReservationIDLen]) {
 			t.Fatalf("accepted %q with partition %d", s, p)
 		}
 	})

@@ -25,7 +25,7 @@ func TestKeyMatchesRedis(t *testing.T) {
 }
 
 func TestPlanCoversAllSlotsAndBalancesPartitions(t *testing.T) {
-	for _, tc := range []struct{ parts, shards int }{{64, 3}, {64, 4}, {1024, 3}, {1024, 4}, {1024, 7}, {16384, 16}} {
+	for _, tc := range []struct{ parts, shards int }{{64, 3}, {64, 4}, {1024, 3}, {1024, 4}, {1024, 7}, {1024, 10}, {16384, 16}} {
 		plan, err := Plan(tc.parts, tc.shards)
 		if err != nil {
 			t.Fatal(err)
@@ -65,6 +65,27 @@ func TestPlanCoversAllSlotsAndBalancesPartitions(t *testing.T) {
 			t.Fatalf("%+v: shards hold %d..%d partitions", tc, lo, hi)
 		}
 		t.Logf("%d partitions on %d shards: %d..%d per shard", tc.parts, tc.shards, lo, hi)
+	}
+}
+
+// At the default 1024 partitions no two partitions share a slot, so
+// shards are even within one partition.
+func TestPlanEvenAt1024(t *testing.T) {
+	if m := maxShared(1024); m != 0 {
+		t.Fatalf("%d partitions share a slot at 1024", m)
+	}
+	for _, shards := range []int{3, 4, 10} {
+		plan, err := Plan(1024, shards)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := 1024, 0
+		for _, sh := range plan {
+			lo, hi = min(lo, len(sh.Partitions)), max(hi, len(sh.Partitions))
+		}
+		if hi-lo > 1 {
+			t.Fatalf("1024 partitions on %d shards: %d..%d per shard", shards, lo, hi)
+		}
 	}
 }
 

@@ -94,6 +94,9 @@ const MaxClickBatchBytes = 4 << 20
 // Heads is the newest change seq of every partition.
 type Heads struct {
 	Heads []uint64 `json:"heads"`
+	// Partitions is the store's partition count (len(Heads)); an edge
+	// configured for another count refuses the origin.
+	Partitions int `json:"partitions"`
 }
 
 // ClusterToken derives the internal API token from a shared secret (an

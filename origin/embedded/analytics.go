@@ -71,7 +71,7 @@ func (s *Store) ApplyClickBatch(ctx context.Context, b store.ClickBatch) (bool, 
 		if err := batches.Put([]byte(b.ID), binary.BigEndian.AppendUint64(nil, uint64(now.Unix()))); err != nil {
 			return err
 		}
-		if err := addClicksTx(tx, b.Counts); err != nil {
+		if err := s.addClicksTx(tx, b.Counts); err != nil {
 			return err
 		}
 		hours, err := tx.CreateBucketIfNotExists(bucketAnHours)
@@ -109,12 +109,12 @@ func (s *Store) ApplyClickBatch(ctx context.Context, b store.ClickBatch) (bool, 
 }
 
 // addClicksTx is AddClicks inside a transaction.
-func addClicksTx(tx *bolt.Tx, counts map[string]int64) error {
+func (s *Store) addClicksTx(tx *bolt.Tx, counts map[string]int64) error {
 	for code, n := range counts {
 		if n <= 0 || !keys.ValidCode(code) {
 			continue
 		}
-		pt, err := partOf(tx, keys.Partition(keys.KindLink, code))
+		pt, err := partOf(tx, s.space.Partition(keys.KindLink, code))
 		if err != nil {
 			return err
 		}

@@ -48,7 +48,7 @@ func (s *Store) CreateLinks(ctx context.Context, ls []store.NewLink) ([]store.Li
 		out, derr = nil, nil
 		parts := map[int]*part{}
 		partFor := func(code string) (*part, error) {
-			p := keys.Partition(keys.KindLink, code)
+			p := s.space.Partition(keys.KindLink, code)
 			if pt := parts[p]; pt != nil {
 				return pt, nil
 			}

@@ -41,7 +41,7 @@ func TestBatchRerunsAreHarmless(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ids[i] = keys.NewReservationID(keys.Partition(keys.KindStock, "rerun"))
+			ids[i] = keys.NewReservationID(keys.DefaultSpace().Partition(keys.KindStock, "rerun"))
 			<-start
 			_, results[i] = s.Reserve(ctx, store.ReserveRequest{ID: ids[i], SKU: "rerun", Qty: 1, Now: t0z, TTL: time.Hour})
 		}()
@@ -91,7 +91,7 @@ func TestBatchRerunsAreHarmless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := keys.Partition(keys.KindStock, "rerun")
+	p := keys.DefaultSpace().Partition(keys.KindStock, "rerun")
 	if heads[p] != 41 {
 		t.Fatalf("head %d, want 41: one change per write, however often bbolt ran it", heads[p])
 	}

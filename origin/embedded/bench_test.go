@@ -42,7 +42,7 @@ func BenchmarkReserve(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					sku := skus[n.Add(1)%uint64(len(skus))]
-					r := store.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, sku)), SKU: sku, Qty: 1, Now: time.Now(), TTL: time.Hour}
+					r := store.ReserveRequest{ID: keys.NewReservationID(keys.DefaultSpace().Partition(keys.KindStock, sku)), SKU: sku, Qty: 1, Now: time.Now(), TTL: time.Hour}
 					if _, err := s.Reserve(b.Context(), r); err != nil {
 						b.Error(err)
 						return

@@ -8,7 +8,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/shortstock/shortstock/internal/change"
-	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -50,8 +49,8 @@ func (s *Store) appendLogged(pt *part, c change.Change) (change.Change, error) {
 
 // AppendPurge implements store.Purger.
 func (s *Store) AppendPurge(ctx context.Context, key string, purge change.Purge) (change.Change, error) {
-	c := change.Change{Partition: keys.PartitionOfKey(key), Seq: 1, Key: key, Purge: purge}
-	if err := c.Validate(); err != nil {
+	c := change.Change{Partition: s.space.PartitionOfKey(key), Seq: 1, Key: key, Purge: purge}
+	if err := c.ValidateIn(s.space); err != nil {
 		return c, fmt.Errorf("embedded: purge: %w: %w", store.ErrInvalid, err)
 	}
 	var logged change.Change
@@ -92,7 +91,7 @@ func trimToLen(pt *part, head uint64, maxLen, limit int) (removed, work int, err
 // transaction, so they agree with each other.
 func (s *Store) Changes(ctx context.Context, partition int, after uint64, limit int) (change.Page, error) {
 	page := change.Page{Partition: partition}
-	if partition < 0 || partition >= keys.Partitions {
+	if partition < 0 || partition >= s.space.N() {
 		return page, fmt.Errorf("embedded: changes: %w: partition %d", store.ErrInvalid, partition)
 	}
 	if limit <= 0 || limit > maxChangesLimit {
@@ -132,12 +131,12 @@ func (s *Store) Changes(ctx context.Context, partition int, after uint64, limit 
 // Heads returns the head seq of every partition, from one read
 // transaction.
 func (s *Store) Heads(ctx context.Context) ([]uint64, error) {
-	heads := make([]uint64, keys.Partitions)
+	heads := make([]uint64, s.space.N())
 	err := s.view(ctx, "heads", func(tx *bolt.Tx) error {
 		for p := range heads {
-			root := tx.Bucket(partitionNames[p])
+			root := tx.Bucket(partitionName(p))
 			if root == nil {
-				return fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionNames[p])
+				return fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionName(p))
 			}
 			var err error
 			if heads[p], err = (&part{p: p, root: root}).head(); err != nil {

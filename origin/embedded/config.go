@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/clock"
+	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -17,6 +18,13 @@ const FileName = "shortstock.db"
 // Config configures a Store. Start from DefaultConfig; a zero field takes
 // the default given in its comment, a negative one is refused.
 type Config struct {
+	// Partitions is the partition count of a new store: a power of two in
+	// 1..keys.MaxPartitions, default keys.DefaultPartitions. It is recorded
+	// in the file when the store is created and fixed from then on: Open of
+	// an existing file with another count fails with
+	// store.ErrPartitionMismatch (a file from before the count was recorded
+	// has keys.LegacyPartitions).
+	Partitions int
 	// Dir is the directory of the database file (FileName), created with
 	// mode 0750 if missing. Required. One process at a time: a second Open
 	// of the same Dir waits LockTimeout for the file lock, then fails.
@@ -98,6 +106,7 @@ const (
 func DefaultConfig(dir string) Config {
 	return Config{
 		Dir:                  dir,
+		Partitions:           keys.DefaultPartitions,
 		MaxBatchSize:         DefaultMaxBatchSize,
 		MaxBatchDelay:        DefaultMaxBatchDelay,
 		ChangeLogMaxLen:      DefaultChangeLogMaxLen,
@@ -119,6 +128,9 @@ func (c Config) Path() string { return filepath.Join(c.Dir, FileName) }
 // error wraps store.ErrConfig.
 func (c Config) normalize() (Config, error) {
 	d := DefaultConfig(c.Dir)
+	if c.Partitions == 0 {
+		c.Partitions = d.Partitions
+	}
 	if c.MaxBatchSize == 0 {
 		c.MaxBatchSize = d.MaxBatchSize
 	}
@@ -175,6 +187,9 @@ func (c Config) normalize() (Config, error) {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", f.name))
 		}
+	}
+	if err := keys.ValidPartitions(c.Partitions); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxBatchDelay > time.Second {
 		errs = append(errs, fmt.Errorf("MaxBatchDelay %v is above 1s: every lone write would wait that long", c.MaxBatchDelay))

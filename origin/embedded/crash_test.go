@@ -54,7 +54,7 @@ func crashChild(dir string) {
 				_, err := s.CreateLink(contextBackground(), store.NewLink{Code: code, URL: "https://example.com/" + code, Redirect: 302, CreatedAt: t0})
 				if err == nil {
 					_, err = s.Reserve(contextBackground(), store.ReserveRequest{
-						ID: keys.NewReservationID(keys.Partition(keys.KindStock, "crash")), SKU: "crash", Warehouse: "w1", Qty: 1, Now: t0, TTL: time.Hour,
+						ID: keys.NewReservationID(keys.DefaultSpace().Partition(keys.KindStock, "crash")), SKU: "crash", Warehouse: "w1", Qty: 1, Now: t0, TTL: time.Hour,
 						IdempotencyKey: code,
 					})
 				}
@@ -140,7 +140,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	// that exist (acknowledged or not) each have version 1, the SKU has its
 	// version.
 	var links uint64
-	for p := range keys.Partitions {
+	for p := range keys.DefaultPartitions {
 		page, err := s.Changes(ctx, p, 0, 0)
 		if err != nil {
 			t.Fatal(err)

@@ -5,7 +5,8 @@
 //
 // # Layout
 //
-// Each of the keys.Partitions partitions is a bucket holding the
+// Each partition (Config.Partitions of them, recorded in the file) is a
+// bucket holding the
 // partition's links (and tombstones), stock, reservations, idempotency
 // records, time-ordered indexes (held reservations by expiry, ended ones by
 // age, idempotency records by age) and its change log, keyed by big-endian

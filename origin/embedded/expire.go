@@ -3,16 +3,39 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"math"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // maxExpirePerCall bounds one ExpireHolds transaction, so a backlog after
 // downtime is worked off in steps that never hold the writer for long.
 const maxExpirePerCall = 10_000
+
+// noteHold tells ExpireHolds that a hold expiring at t may exist: the due
+// time of its last scan no longer holds past t. Reserve calls it after its
+// write, committed or not (noting too much only costs a scan).
+func (s *Store) noteHold(t time.Time) {
+	s.holdsMu.Lock()
+	defer s.holdsMu.Unlock()
+	s.holdsGen++
+	if ns := t.UnixNano(); s.holdsDue != 0 && ns < s.holdsDue {
+		s.holdsDue = ns
+	}
+}
+
+// timeKeyNanos is the time of a timeKey prefix in unix ns (rounded down to
+// the ns); no key (no holds at all) is math.MaxInt64.
+func timeKeyNanos(k []byte) int64 {
+	if len(k) < timeKeyLen {
+		return math.MaxInt64
+	}
+	sec := int64(binary.BigEndian.Uint64(k) ^ (1 << 63))
+	nsec := int64(binary.BigEndian.Uint32(k[8:]))
+	return time.Unix(sec, nsec).UnixNano()
+}
 
 // ExpireHolds expires up to limit held reservations whose expiry is at or
 // before now. The holds index is ordered by expiry, so finding due holds
@@ -30,22 +53,43 @@ func (s *Store) ExpireHolds(ctx context.Context, now time.Time, limit int) (int,
 	nowKey := appendTimeKey(nil, now)
 	due := func(k []byte) bool { return len(k) >= timeKeyLen && bytes.Compare(k[:timeKeyLen], nowKey) <= 0 }
 
+	// Idle cost: with nothing due since the last scan, do not look at every
+	// partition's index again (1024 bucket reads a second, per origin).
+	s.holdsMu.Lock()
+	next, gen := s.holdsDue, s.holdsGen
+	s.holdsMu.Unlock()
+	if next != 0 && now.UnixNano() < next {
+		return 0, nil
+	}
 	var parts []int
+	var earliest []byte // the oldest hold key of all partitions
 	err := s.view(ctx, "expire holds", func(tx *bolt.Tx) error {
-		parts = parts[:0]
-		for p := range keys.Partitions {
+		parts, earliest = parts[:0], nil
+		for p := range s.space.N() {
 			holds, err := subOf(tx, p, bucketHolds)
 			if err != nil {
 				return err
 			}
-			if k, _ := holds.Cursor().First(); k != nil && due(k) {
+			k, _ := holds.Cursor().First()
+			if k != nil && due(k) {
 				parts = append(parts, p)
+			}
+			if len(k) >= timeKeyLen && (earliest == nil || bytes.Compare(k[:timeKeyLen], earliest) < 0) {
+				earliest = bytes.Clone(k[:timeKeyLen])
 			}
 		}
 		return nil
 	})
-	if err != nil || len(parts) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	if len(parts) == 0 {
+		s.holdsMu.Lock()
+		if s.holdsGen == gen { // no hold was added meanwhile
+			s.holdsDue = timeKeyNanos(earliest)
+		}
+		s.holdsMu.Unlock()
+		return 0, nil
 	}
 
 	start := int(s.expireStart.Add(1))

@@ -7,7 +7,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -15,7 +14,7 @@ import (
 // it in the holds index, in one transaction. Stock is unchanged, so no
 // version, change or movement.
 func (s *Store) ExtendReservation(ctx context.Context, id string, now time.Time, ttl time.Duration) (store.Reservation, error) {
-	p, err := keys.ReservationPartition(id)
+	p, err := s.reservationPartition(id)
 	if err != nil {
 		return store.Reservation{}, fmt.Errorf("embedded: extend: %w: %w", store.ErrNotFound, err)
 	}

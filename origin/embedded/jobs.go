@@ -267,7 +267,7 @@ func (s *Store) applyJobChunk(tx *bolt.Tx, jb *jobBuckets, r *jobRec) error {
 			errs = append(errs, store.JobLineError(lines[i].Line, err))
 			continue
 		}
-		p := keys.Partition(keys.KindStock, w.SKU)
+		p := s.space.Partition(keys.KindStock, w.SKU)
 		pt := parts[p]
 		if pt == nil {
 			if pt, err = partOf(tx, p); err != nil {

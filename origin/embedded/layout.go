@@ -3,15 +3,19 @@ package embedded
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
-// The file holds one top-level bucket per partition ("p00".."p63") and a
-// "meta" bucket with the format version. A partition bucket holds the
+// The file holds one top-level bucket per partition ("p00".."p1023" at 1024
+// partitions) and a "meta" bucket with the format version and the partition
+// count ("partitions", a decimal; absent in files created before the count
+// was configurable, which have keys.LegacyPartitions). A partition bucket holds the
 // partition's head seq (key "head") and these sub-buckets:
 //
 //	links     code -> linkRec (a link or its tombstone)
@@ -43,6 +47,7 @@ var (
 	keyHead     = []byte("head")
 	keyMoveHead = []byte("mhead")
 	formatValue = []byte("shortstock-embedded-1")
+	keyParts    = []byte("partitions")
 
 	bucketLinks   = []byte("links")
 	bucketStock   = []byte("stock")
@@ -58,13 +63,24 @@ var (
 
 	subBuckets = [][]byte{bucketLinks, bucketStock, bucketRes, bucketHolds, bucketSettled, bucketIdem, bucketIdemAge, bucketLog, bucketMoves, bucketSKUMove, bucketTags}
 
-	partitionNames = func() (n [keys.Partitions][]byte) {
+	// partitionNames holds the bucket names of the first
+	// keys.DefaultPartitions partitions, so the common counts name a
+	// partition without allocating.
+	partitionNames = func() (n [keys.DefaultPartitions][]byte) {
 		for p := range n {
 			n[p] = fmt.Appendf(nil, "p%02d", p)
 		}
 		return n
 	}()
 )
+
+// partitionName is the top-level bucket of partition p: "p%02d".
+func partitionName(p int) []byte {
+	if p >= 0 && p < len(partitionNames) {
+		return partitionNames[p]
+	}
+	return fmt.Appendf(nil, "p%02d", p)
+}
 
 // part is one partition's buckets inside a transaction.
 type part struct {
@@ -77,9 +93,9 @@ type part struct {
 // partOf opens partition p's buckets in tx. A missing bucket means a
 // damaged file: Open creates them all.
 func partOf(tx *bolt.Tx, p int) (*part, error) {
-	root := tx.Bucket(partitionNames[p])
+	root := tx.Bucket(partitionName(p))
 	if root == nil {
-		return nil, fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionNames[p])
+		return nil, fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionName(p))
 	}
 	pt := &part{p: p, root: root}
 	for _, b := range []struct {
@@ -91,7 +107,7 @@ func partOf(tx *bolt.Tx, p int) (*part, error) {
 		{bucketMoves, &pt.moves}, {bucketSKUMove, &pt.skuMoves}, {bucketTags, &pt.tags},
 	} {
 		if *b.dst = root.Bucket(b.name); *b.dst == nil {
-			return nil, fmt.Errorf("%w: bucket %s/%s missing", errCorrupt, partitionNames[p], b.name)
+			return nil, fmt.Errorf("%w: bucket %s/%s missing", errCorrupt, partitionName(p), b.name)
 		}
 	}
 	return pt, nil
@@ -99,12 +115,12 @@ func partOf(tx *bolt.Tx, p int) (*part, error) {
 
 // subOf opens one sub-bucket of partition p, for reads that need only it.
 func subOf(tx *bolt.Tx, p int, name []byte) (*bolt.Bucket, error) {
-	if root := tx.Bucket(partitionNames[p]); root != nil {
+	if root := tx.Bucket(partitionName(p)); root != nil {
 		if b := root.Bucket(name); b != nil {
 			return b, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: bucket %s/%s missing", errCorrupt, partitionNames[p], name)
+	return nil, fmt.Errorf("%w: bucket %s/%s missing", errCorrupt, partitionName(p), name)
 }
 
 // timeKeyLen is the length of a timeKey.
@@ -179,10 +195,13 @@ func (pt *part) first() (uint64, error) {
 	return binary.BigEndian.Uint64(k), nil
 }
 
-// createLayout makes every bucket and checks or writes the format. It is
-// idempotent, so opening an existing file runs it too.
-func createLayout(tx *bolt.Tx) error {
-	if tx.Bucket(bucketMeta) == nil {
+// createLayout makes every bucket of a store of want partitions and checks
+// or writes the format and the partition count. It is idempotent, so opening
+// an existing file runs it too; a file recording another count fails with
+// store.ErrPartitionMismatch.
+func createLayout(tx *bolt.Tx, want int) error {
+	fresh := tx.Bucket(bucketMeta) == nil
+	if fresh {
 		// A file without our meta bucket is either new or someone else's.
 		err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 			return fmt.Errorf("embedded: the file is not a shortstock database (it has a bucket %q)", name)
@@ -203,11 +222,30 @@ func createLayout(tx *bolt.Tx) error {
 	case string(f) != string(formatValue):
 		return fmt.Errorf("embedded: the database has format %q; this version reads %q", f, formatValue)
 	}
+	n := want
+	switch v := meta.Get(keyParts); {
+	case v == nil:
+		if !fresh {
+			n = keys.LegacyPartitions // data from before the count was recorded
+		}
+		if err := meta.Put(keyParts, strconv.AppendInt(nil, int64(n), 10)); err != nil {
+			return err
+		}
+	default:
+		got, err := strconv.Atoi(string(v))
+		if err != nil || keys.ValidPartitions(got) != nil {
+			return fmt.Errorf("%w: meta partitions %q", errCorrupt, v)
+		}
+		n = got
+	}
+	if n != want {
+		return &store.PartitionMismatchError{Stored: n, Configured: want}
+	}
 	if err := createJobsLayout(tx); err != nil {
 		return err
 	}
-	for _, name := range partitionNames {
-		root, err := tx.CreateBucketIfNotExists(name)
+	for p := range n {
+		root, err := tx.CreateBucketIfNotExists(partitionName(p))
 		if err != nil {
 			return err
 		}

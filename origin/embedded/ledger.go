@@ -164,7 +164,7 @@ func (s *Store) Movements(ctx context.Context, q store.MovementQuery) (store.Mov
 	if q.Limit <= 0 || q.Limit > store.MaxMovementsLimit {
 		q.Limit = store.MaxMovementsLimit
 	}
-	p := keys.Partition(keys.KindStock, q.SKU)
+	p := s.space.Partition(keys.KindStock, q.SKU)
 	prefix := skuMoveKey(q.SKU, 0)
 	prefix = prefix[:len(prefix)-8]
 	err := s.view(ctx, "movements", func(tx *bolt.Tx) error {
@@ -206,7 +206,7 @@ func (s *Store) Movements(ctx context.Context, q store.MovementQuery) (store.Mov
 
 // StockSKUs lists the SKUs of a partition's stock bucket.
 func (s *Store) StockSKUs(ctx context.Context, partition int) ([]string, error) {
-	if partition < 0 || partition >= keys.Partitions {
+	if partition < 0 || partition >= s.space.N() {
 		return nil, fmt.Errorf("embedded: stock skus: %w: partition %d", store.ErrInvalid, partition)
 	}
 	var out []string
@@ -256,7 +256,7 @@ func (s *Store) RebuildStock(ctx context.Context, v store.StockView, lastSeq uin
 		}
 		*rec.ensure(name) = whRec{name: name, onHand: w.OnHand, reserved: w.Reserved}
 	}
-	p := keys.Partition(keys.KindStock, v.SKU)
+	p := s.space.Partition(keys.KindStock, v.SKU)
 	var derr error
 	err := s.write(ctx, "rebuild stock", func(tx *bolt.Tx) error {
 		derr = nil
@@ -290,12 +290,12 @@ func (s *Store) RebuildStock(ctx context.Context, v store.StockView, lastSeq uin
 // LedgerHeads returns every partition's ledger head from one read
 // transaction.
 func (s *Store) LedgerHeads(ctx context.Context) ([]uint64, error) {
-	heads := make([]uint64, keys.Partitions)
+	heads := make([]uint64, s.space.N())
 	err := s.view(ctx, "ledger heads", func(tx *bolt.Tx) error {
 		for p := range heads {
-			root := tx.Bucket(partitionNames[p])
+			root := tx.Bucket(partitionName(p))
 			if root == nil {
-				return fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionNames[p])
+				return fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionName(p))
 			}
 			var err error
 			if heads[p], err = (&part{p: p, root: root}).moveHead(); err != nil {
@@ -312,7 +312,7 @@ func (s *Store) LedgerHeads(ctx context.Context) ([]uint64, error) {
 
 // PartitionMovements returns a partition's movements after a seq.
 func (s *Store) PartitionMovements(ctx context.Context, partition int, after uint64, limit int) ([]store.Movement, error) {
-	if partition < 0 || partition >= keys.Partitions {
+	if partition < 0 || partition >= s.space.N() {
 		return nil, fmt.Errorf("embedded: partition movements: %w: partition %d", store.ErrInvalid, partition)
 	}
 	if limit <= 0 || limit > store.MaxMovementsLimit {
@@ -327,7 +327,7 @@ func (s *Store) PartitionMovements(ctx context.Context, partition int, after uin
 		}
 		// The feed starts above the trimmed part (ledgertrim.go): below
 		// it are only openings.
-		trimmed, err := trimmedThrough(tx.Bucket(partitionNames[partition]), partition)
+		trimmed, err := trimmedThrough(tx.Bucket(partitionName(partition)), partition)
 		if err != nil {
 			return err
 		}

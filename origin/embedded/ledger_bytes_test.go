@@ -34,7 +34,7 @@ func BenchmarkLedgerBytes(b *testing.B) {
 	}
 	var bytes, count int
 	err = s.db.View(func(tx *bolt.Tx) error {
-		for p := range keys.Partitions {
+		for p := range keys.DefaultPartitions {
 			pt, err := partOf(tx, p)
 			if err != nil {
 				return err

@@ -9,7 +9,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -46,7 +45,7 @@ func (s *Store) TrimLedger(ctx context.Context, before time.Time, max int) (int,
 		return 0, fmt.Errorf("embedded: trim ledger: %w: max %d (1..%d)", store.ErrInvalid, max, store.MaxTrimBatch)
 	}
 	total := 0
-	for p := 0; p < keys.Partitions && total < max; p++ {
+	for p := 0; p < s.space.N() && total < max; p++ {
 		if err := s.begin(ctx, "trim ledger"); err != nil {
 			return total, err
 		}

@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -79,7 +80,7 @@ func (s *Store) CreateLink(ctx context.Context, l store.NewLink) (store.Link, er
 	if ok, why := store.ValidateExtras(x, l.ExpiresAt); !ok {
 		return store.Link{}, fmt.Errorf("embedded: create link: %w: %s", store.ErrInvalid, why)
 	}
-	p := keys.Partition(keys.KindLink, l.Code)
+	p := s.space.Partition(keys.KindLink, l.Code)
 	var out store.Link
 	var derr error
 	err := s.write(ctx, "create link", func(tx *bolt.Tx) error {
@@ -128,7 +129,7 @@ func (s *Store) GetLink(ctx context.Context, code string) (store.Link, error) {
 	}
 	live := false
 	err := s.view(ctx, "get link", func(tx *bolt.Tx) error {
-		links, err := subOf(tx, keys.Partition(keys.KindLink, code), bucketLinks)
+		links, err := subOf(tx, s.space.Partition(keys.KindLink, code), bucketLinks)
 		if err != nil {
 			return err
 		}
@@ -165,7 +166,7 @@ func (s *Store) UpdateLink(ctx context.Context, code string, lp store.LinkPatch)
 		t := utc(*lp.ValidSince)
 		lp.ValidSince = &t
 	}
-	p := keys.Partition(keys.KindLink, code)
+	p := s.space.Partition(keys.KindLink, code)
 	var out store.Link
 	var derr error
 	err := s.write(ctx, "update link", func(tx *bolt.Tx) error {
@@ -233,7 +234,7 @@ func (s *Store) DeleteLink(ctx context.Context, code string) (uint64, error) {
 	if !keys.ValidCode(code) {
 		return 0, fmt.Errorf("embedded: delete link: %w: %q", store.ErrNotFound, code)
 	}
-	p := keys.Partition(keys.KindLink, code)
+	p := s.space.Partition(keys.KindLink, code)
 	var version uint64
 	var derr error
 	err := s.write(ctx, "delete link", func(tx *bolt.Tx) error {
@@ -281,13 +282,13 @@ func (s *Store) AddClicks(ctx context.Context, counts map[string]int64) error {
 		code string
 		n    int64
 	}
-	var byPart [keys.Partitions][]add
+	byPart := make(map[int][]add)
 	some := false
 	for code, n := range counts {
 		if n <= 0 || !keys.ValidCode(code) {
 			continue
 		}
-		p := keys.Partition(keys.KindLink, code)
+		p := s.space.Partition(keys.KindLink, code)
 		byPart[p] = append(byPart[p], add{code, n})
 		some = true
 	}
@@ -295,10 +296,8 @@ func (s *Store) AddClicks(ctx context.Context, counts map[string]int64) error {
 		return s.begin(ctx, "add clicks")
 	}
 	return s.write(ctx, "add clicks", func(tx *bolt.Tx) error {
-		for p, adds := range byPart {
-			if len(adds) == 0 {
-				continue
-			}
+		for _, p := range slices.Sorted(maps.Keys(byPart)) {
+			adds := byPart[p]
 			pt, err := partOf(tx, p)
 			if err != nil {
 				return err

@@ -27,7 +27,7 @@ func (s *Store) ListLinks(ctx context.Context, q store.LinkQuery) (store.LinkPag
 	err := s.view(ctx, "list links", func(tx *bolt.Tx) error {
 		page = store.LinkPage{}
 		var codes []string
-		for p := 0; p < keys.Partitions; p++ {
+		for p := 0; p < s.space.N(); p++ {
 			pt, err := partOf(tx, p)
 			if err != nil {
 				return err
@@ -45,7 +45,7 @@ func (s *Store) ListLinks(ctx context.Context, q store.LinkQuery) (store.LinkPag
 			codes = codes[:q.Limit]
 		}
 		for _, code := range codes {
-			links, err := subOf(tx, keys.Partition(keys.KindLink, code), bucketLinks)
+			links, err := subOf(tx, s.space.Partition(keys.KindLink, code), bucketLinks)
 			if err != nil {
 				return err
 			}

@@ -10,7 +10,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/shortstock/shortstock/internal/change"
-	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // maintainChunk bounds the deletions of one maintenance transaction, so
@@ -59,7 +58,7 @@ func (s *Store) maintenanceLoop() {
 func (s *Store) Maintain(ctx context.Context) (Maintenance, error) {
 	var total Maintenance
 	now := s.cfg.Clock.Now()
-	for p := range keys.Partitions {
+	for p := range s.space.N() {
 		for {
 			if err := s.begin(ctx, "maintain"); err != nil {
 				return total, err

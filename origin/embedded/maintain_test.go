@@ -27,7 +27,7 @@ func TestForgetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := func() store.ReserveRequest {
-		return store.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "fg")), SKU: "fg", Qty: 1, Now: clk.Now(), TTL: 24 * time.Hour, IdempotencyKey: "k"}
+		return store.ReserveRequest{ID: keys.NewReservationID(keys.DefaultSpace().Partition(keys.KindStock, "fg")), SKU: "fg", Qty: 1, Now: clk.Now(), TTL: 24 * time.Hour, IdempotencyKey: "k"}
 	}
 
 	first, err := s.Reserve(ctx, req())

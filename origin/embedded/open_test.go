@@ -184,7 +184,7 @@ func TestCloseUnderLoad(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				r := store.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "load")), SKU: "load", Qty: 1, Now: t0, TTL: time.Hour}
+				r := store.ReserveRequest{ID: keys.NewReservationID(keys.DefaultSpace().Partition(keys.KindStock, "load")), SKU: "load", Qty: 1, Now: t0, TTL: time.Hour}
 				_, err := s.Reserve(ctx, r)
 				if errors.Is(err, store.ErrClosed) {
 					return

@@ -315,7 +315,7 @@ func decodeIdem(b []byte) (idemRec, error) {
 	if r.ttl = time.Duration(d.varint("idempotency ttl")); r.ttl <= 0 {
 		d.fail("idempotency ttl")
 	}
-	if r.id = d.str("idempotency id", 4+keys.ReservationIDLen); d.err == nil && r.id != "" {
+	if r.id = d.str("idempotency id", keys.MaxReservationIDLen); d.err == nil && r.id != "" {
 		if _, err := keys.ReservationPartition(r.id); err != nil {
 			d.fail("idempotency id")
 		}

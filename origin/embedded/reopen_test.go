@@ -52,7 +52,7 @@ func takeSnapshot(t *testing.T, s store.Store, codes, skus, ids []string) snapsh
 	if sn.heads, err = s.Heads(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for p := range keys.Partitions {
+	for p := range keys.DefaultPartitions {
 		page, err := s.Changes(ctx, p, 0, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -97,9 +97,9 @@ func TestReopenDurability(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	short := store.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "durable")), SKU: "durable", Warehouse: "w1", Qty: 3, Now: t0, TTL: time.Minute}
-	long := store.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "durable")), SKU: "durable", Qty: 2, Now: t0, TTL: time.Hour, IdempotencyKey: "order-7"}
-	sold := store.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "durable")), SKU: "durable", Warehouse: "w2", Qty: 4, Now: t0, TTL: time.Hour}
+	short := store.ReserveRequest{ID: keys.NewReservationID(keys.DefaultSpace().Partition(keys.KindStock, "durable")), SKU: "durable", Warehouse: "w1", Qty: 3, Now: t0, TTL: time.Minute}
+	long := store.ReserveRequest{ID: keys.NewReservationID(keys.DefaultSpace().Partition(keys.KindStock, "durable")), SKU: "durable", Qty: 2, Now: t0, TTL: time.Hour, IdempotencyKey: "order-7"}
+	sold := store.ReserveRequest{ID: keys.NewReservationID(keys.DefaultSpace().Partition(keys.KindStock, "durable")), SKU: "durable", Warehouse: "w2", Qty: 4, Now: t0, TTL: time.Hour}
 	for _, r := range []store.ReserveRequest{short, long, sold} {
 		if _, err := s.Reserve(ctx, r); err != nil {
 			t.Fatal(err)
@@ -136,7 +136,7 @@ func TestReopenDurability(t *testing.T) {
 	if err != nil || up.Version != 3 {
 		t.Fatalf("update after reopen: %+v, %v", up, err)
 	}
-	p := keys.Partition(keys.KindLink, "keep")
+	p := keys.DefaultSpace().Partition(keys.KindLink, "keep")
 	page, err := s2.Changes(ctx, p, before.heads[p], 10)
 	if err != nil || len(page.Changes) != 1 || page.Changes[0].Seq != before.heads[p]+1 || page.Changes[0].Version != 3 {
 		t.Fatalf("change after reopen: %+v, %v", page, err)
@@ -147,7 +147,7 @@ func TestReopenDurability(t *testing.T) {
 
 	// Idempotency records survive.
 	again := long
-	again.ID = keys.NewReservationID(keys.Partition(keys.KindStock, "durable"))
+	again.ID = keys.NewReservationID(keys.DefaultSpace().Partition(keys.KindStock, "durable"))
 	if r, err := s2.Reserve(ctx, again); err != nil || !r.Replayed || r.ID != long.ID {
 		t.Fatalf("replay after reopen: %+v, %v", r, err)
 	}

@@ -7,7 +7,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -73,7 +72,7 @@ var moveKinds = map[byte]string{stCommitted: store.KindCommit, stReleased: store
 
 // GetReservation returns a reservation as stored.
 func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservation, error) {
-	p, err := keys.ReservationPartition(id)
+	p, err := s.reservationPartition(id)
 	if err != nil {
 		return store.Reservation{}, fmt.Errorf("embedded: get reservation: %w: %w", store.ErrNotFound, err)
 	}
@@ -138,7 +137,7 @@ func (s *Store) ReleaseReservation(ctx context.Context, id string) (store.Reserv
 // (no fsync for retries); only a held one takes a write transaction, which
 // decides again on what it reads itself.
 func (s *Store) settle(ctx context.Context, op, id string, decide decision) (store.Reservation, error) {
-	p, err := keys.ReservationPartition(id)
+	p, err := s.reservationPartition(id)
 	if err != nil {
 		return store.Reservation{}, fmt.Errorf("embedded: %s: %w: %w", op, store.ErrNotFound, err)
 	}

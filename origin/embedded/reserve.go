@@ -50,7 +50,7 @@ func (s *Store) Reserve(ctx context.Context, r store.ReserveRequest) (store.Rese
 	if err := checkReserve(&r); err != nil {
 		return store.Reservation{}, fmt.Errorf("embedded: reserve: %w", err)
 	}
-	p := keys.Partition(keys.KindStock, r.SKU)
+	p := s.space.Partition(keys.KindStock, r.SKU)
 	if r.ID == "" {
 		r.ID = keys.NewReservationID(p)
 	} else if rp, err := keys.ReservationPartition(r.ID); err != nil || rp != p {
@@ -73,6 +73,9 @@ func (s *Store) Reserve(ctx context.Context, r store.ReserveRequest) (store.Rese
 		}
 		return err
 	})
+	// After the commit (or its failure): a scan that ran before it did not
+	// see this hold, so its due time must not be trusted past the hold's.
+	s.noteHold(r.Now.Add(r.TTL))
 	if err != nil {
 		return store.Reservation{}, err
 	}
@@ -89,7 +92,7 @@ func (s *Store) reserveTx(tx *bolt.Tx, pt *part, r *store.ReserveRequest) (res s
 	if r.IdempotencyKey != "" {
 		// The key's claim first: the same key used for another SKU, or
 		// for a stock write, is another request whatever this SKU holds.
-		if ipt, err = partOf(tx, store.IdempotencyPartition(r.IdempotencyKey)); err != nil {
+		if ipt, err = partOf(tx, store.IdempotencyPartition(s.space, r.IdempotencyKey)); err != nil {
 			return store.Reservation{}, nil, err
 		}
 		if v := ipt.idem.Get(stockIdemKey(r.IdempotencyKey)); v != nil {

@@ -76,7 +76,7 @@ func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.Stock
 		return store.StockView{}, fmt.Errorf("embedded: %s: %w", op, err)
 	}
 	meta := moveMeta{reason: w.Reason, ref: w.Ref, actor: w.Actor, ik: w.IdempotencyKey}
-	p := keys.Partition(keys.KindStock, w.SKU)
+	p := s.space.Partition(keys.KindStock, w.SKU)
 	var out store.StockView
 	var derr error
 	err := s.write(ctx, op, func(tx *bolt.Tx) error {
@@ -88,7 +88,7 @@ func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.Stock
 		var ipt *part
 		now := utc(s.cfg.Clock.Now())
 		if w.IdempotencyKey != "" {
-			if ipt, err = partOf(tx, store.IdempotencyPartition(w.IdempotencyKey)); err != nil {
+			if ipt, err = partOf(tx, store.IdempotencyPartition(s.space, w.IdempotencyKey)); err != nil {
 				return err
 			}
 			if v := ipt.idem.Get(stockIdemKey(w.IdempotencyKey)); v != nil {
@@ -224,7 +224,7 @@ func (s *Store) GetStock(ctx context.Context, sku string) (store.StockView, erro
 	var out *store.StockView
 	err := s.view(ctx, "get stock", func(tx *bolt.Tx) error {
 		out = nil
-		stock, err := subOf(tx, keys.Partition(keys.KindStock, sku), bucketStock)
+		stock, err := subOf(tx, s.space.Partition(keys.KindStock, sku), bucketStock)
 		if err != nil {
 			return err
 		}

@@ -8,19 +8,32 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/shortstock/shortstock/origin/store"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/shortstock/shortstock/origin/store"
+
 	bolterr "go.etcd.io/bbolt/errors"
+
+	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // Store is the embedded store.Store. It is safe for concurrent use.
 type Store struct {
 	db  *bolt.DB
 	cfg Config
+	// space is the store's partition count (Config.Partitions, as recorded).
+	space keys.Space
 
 	// expireStart rotates the partition ExpireHolds starts from, so a
 	// small max still reaches every partition over successive calls.
 	expireStart atomic.Uint32
+	// holdsMu guards holdsDue, the unix ns before which no hold is due as
+	// of ExpireHolds' last scan (0: unknown, scan), and holdsGen, bumped by
+	// every noteHold so a scan that raced a new hold does not record a due
+	// time that ignores it.
+	holdsMu  sync.Mutex
+	holdsDue int64
+	holdsGen uint64
 
 	// benchNoLedger makes stock writes skip their movements: only the
 	// benchmark of the ledger's cost sets it (export_test.go), to measure
@@ -95,7 +108,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, cfg: cfg, stop: make(chan struct{})}
+	s := &Store{db: db, cfg: cfg, space: keys.MustSpace(cfg.Partitions), stop: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.maintenanceLoop()
@@ -133,12 +146,16 @@ func openDB(cfg Config) (db *bolt.DB, err error) {
 	}
 	db.MaxBatchSize = cfg.MaxBatchSize
 	db.MaxBatchDelay = cfg.MaxBatchDelay
-	if err := db.Update(createLayout); err != nil {
+	if err := db.Update(func(tx *bolt.Tx) error { return createLayout(tx, cfg.Partitions) }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("embedded: %s: %w", cfg.Path(), err)
 	}
 	return db, nil
 }
+
+// Partitions implements store.Store: the count recorded in the file, which
+// Open checked equals Config.Partitions.
+func (s *Store) Partitions() keys.Space { return s.space }
 
 // Config returns the store's configuration, defaults filled in.
 func (s *Store) Config() Config { return s.cfg }
@@ -215,4 +232,14 @@ func (s *Store) storageErr(op string, err error) error {
 	// An I/O error (disk full, failed fsync): bbolt rolled the transaction
 	// back, so nothing was applied.
 	return fmt.Errorf("embedded: %s: %w: %w", op, store.ErrUnavailable, err)
+}
+
+// reservationPartition is the partition a reservation ID names, checked
+// against the store's count.
+func (s *Store) reservationPartition(id string) (int, error) {
+	p, err := keys.ReservationPartition(id)
+	if err == nil && !s.space.Valid(p) {
+		err = fmt.Errorf("reservation id %q names partition %d of %d", id, p, s.space.N())
+	}
+	return p, err
 }

@@ -14,10 +14,10 @@ import (
 
 // codesIn returns n link codes in one partition.
 func codesIn(prefix string, n int) ([]string, int) {
-	p := keys.Partition(keys.KindLink, prefix+"0")
+	p := keys.DefaultSpace().Partition(keys.KindLink, prefix+"0")
 	var codes []string
 	for i := 0; len(codes) < n; i++ {
-		if c := fmt.Sprintf("%s%d", prefix, i); keys.Partition(keys.KindLink, c) == p {
+		if c := fmt.Sprintf("%s%d", prefix, i); keys.DefaultSpace().Partition(keys.KindLink, c) == p {
 			codes = append(codes, c)
 		}
 	}
@@ -99,10 +99,10 @@ func TestTrimByAge(t *testing.T) {
 	clk.Advance(2 * time.Hour)
 	createAll(t, s, codes[5:])
 	other := "other-0"
-	for i := 1; keys.Partition(keys.KindLink, other) == p; i++ {
+	for i := 1; keys.DefaultSpace().Partition(keys.KindLink, other) == p; i++ {
 		other = fmt.Sprintf("other-%d", i)
 	}
-	q := keys.Partition(keys.KindLink, other)
+	q := keys.DefaultSpace().Partition(keys.KindLink, other)
 	createAll(t, s, []string{other})
 
 	m, err := s.Maintain(t.Context())

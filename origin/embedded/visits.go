@@ -20,7 +20,7 @@ func (s *Store) LeaseVisits(ctx context.Context, lr store.LeaseRequest) (store.L
 	if !store.ValidLeaseRequest(lr) {
 		return store.Lease{}, fmt.Errorf("embedded: lease visits: %w: malformed request", store.ErrInvalid)
 	}
-	p := keys.Partition(keys.KindLink, lr.Code)
+	p := s.space.Partition(keys.KindLink, lr.Code)
 	var out store.Lease
 	var derr error
 	err := s.write(ctx, "lease visits", func(tx *bolt.Tx) error {

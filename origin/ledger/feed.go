@@ -6,53 +6,117 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
-// Cursor is a position in the movement feed: for each partition, the seq
-// of the last movement delivered. Partitions are separate logs (separate
-// Redis Cluster slots, with no order between them), so a single number
-// could not say what was delivered; a vector can, which is what makes the
-// feed free of gaps and duplicates: a reader resuming from a cursor gets
-// exactly the movements of each partition after its position.
-type Cursor [keys.Partitions]uint64
+// Cursor is a position in the movement feed: for each partition (index),
+// the seq of the last movement delivered; partitions past its length are at
+// 0. Partitions are separate logs (separate Redis Cluster slots, with no
+// order between them), so a single number could not say what was
+// delivered; a vector can, which is what makes the feed free of gaps and
+// duplicates: a reader resuming from a cursor gets exactly the movements of
+// each partition after its position.
+type Cursor []uint64
 
 // ErrCursor marks a cursor string that does not parse.
 var ErrCursor = errors.New("invalid feed cursor")
 
-// String encodes the cursor: base64url of the 64 positions as uvarints.
-func (c *Cursor) String() string {
-	b := make([]byte, 0, keys.Partitions*2)
-	for _, p := range c {
-		b = binary.AppendUvarint(b, p)
+// cursorPrefix starts the sparse form String writes. '.' is not in the
+// base64url alphabet, so no cursor of the older dense form starts so.
+const cursorPrefix = "2."
+
+// maxCursorLen bounds a cursor string: every partition of the largest
+// count at a large seq.
+const maxCursorLen = 256 << 10
+
+// legacyCursorLen is the number of positions of the older dense form (one
+// uvarint per partition of a 64-partition store, base64url).
+const legacyCursorLen = 64
+
+// At returns the position of partition p (0 past the cursor's length).
+func (c Cursor) At(p int) uint64 {
+	if p < 0 || p >= len(c) {
+		return 0
 	}
-	return base64.RawURLEncoding.EncodeToString(b)
+	return c[p]
 }
 
-// ParseCursor decodes String's form; "" is the start of the feed.
+// Equal reports whether c and d are the same position (missing entries
+// count as 0).
+func (c Cursor) Equal(d Cursor) bool {
+	for i := range max(len(c), len(d)) {
+		if c.At(i) != d.At(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// String encodes the cursor sparsely, so its length grows with the
+// partitions that moved, not with the partition count: "2." then base64url
+// of (gap, seq) uvarint pairs for the non-zero positions, gap being the
+// partition's distance from the previous one listed (the first from -1).
+func (c Cursor) String() string {
+	var b []byte
+	last := -1
+	for p, v := range c {
+		if v == 0 {
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(p-last))
+		b = binary.AppendUvarint(b, v)
+		last = p
+	}
+	return cursorPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ParseCursor decodes String's form, and the older dense form (64
+// positions); "" is the start of the feed.
 func ParseCursor(s string) (Cursor, error) {
-	var c Cursor
 	if s == "" {
+		return nil, nil
+	}
+	if len(s) > maxCursorLen {
+		return nil, fmt.Errorf("%w: too long", ErrCursor)
+	}
+	sparse := strings.HasPrefix(s, cursorPrefix)
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(s, cursorPrefix))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCursor, err)
+	}
+	if !sparse {
+		c := make(Cursor, legacyCursorLen)
+		for i := range c {
+			v, n := binary.Uvarint(b)
+			if n <= 0 {
+				return nil, fmt.Errorf("%w: partition %d", ErrCursor, i)
+			}
+			c[i], b = v, b[n:]
+		}
+		if len(b) != 0 {
+			return nil, fmt.Errorf("%w: trailing bytes", ErrCursor)
+		}
 		return c, nil
 	}
-	if len(s) > 1024 {
-		return c, fmt.Errorf("%w: too long", ErrCursor)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return c, fmt.Errorf("%w: %v", ErrCursor, err)
-	}
-	for i := range c {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			return c, fmt.Errorf("%w: partition %d", ErrCursor, i)
+	var c Cursor
+	last := -1
+	for len(b) > 0 {
+		gap, n := binary.Uvarint(b)
+		if n <= 0 || gap == 0 || gap > uint64(keys.MaxPartitions-1-last) {
+			return nil, fmt.Errorf("%w: partition after %d", ErrCursor, last)
 		}
-		c[i], b = v, b[n:]
-	}
-	if len(b) != 0 {
-		return c, fmt.Errorf("%w: trailing bytes", ErrCursor)
+		b = b[n:]
+		v, n := binary.Uvarint(b)
+		if n <= 0 || v == 0 {
+			return nil, fmt.Errorf("%w: position of partition %d", ErrCursor, last+int(gap))
+		}
+		b = b[n:]
+		last += int(gap)
+		c = append(c, make(Cursor, last+1-len(c))...)
+		c[last] = v
 	}
 	return c, nil
 }
@@ -70,9 +134,15 @@ func ReadFeed(ctx context.Context, s FeedReader, c Cursor, limit int) ([]store.M
 	if err != nil {
 		return nil, c, err
 	}
-	var queues [keys.Partitions][]store.Movement
+	if len(c) > len(heads) {
+		return nil, c, fmt.Errorf("%w: partition %d of a store of %d", ErrCursor, len(c)-1, len(heads))
+	}
+	c = append(make(Cursor, 0, len(heads)), c...)
+	c = c[:len(heads)]
+	// Only partitions that moved past the cursor cost a read.
+	queues := make(map[int][]store.Movement)
 	for p, h := range heads {
-		if p >= keys.Partitions || h <= c[p] {
+		if h <= c[p] {
 			continue
 		}
 		if queues[p], err = s.PartitionMovements(ctx, p, c[p], limit); err != nil {
@@ -82,11 +152,11 @@ func ReadFeed(ctx context.Context, s FeedReader, c Cursor, limit int) ([]store.M
 	var out []store.Movement
 	for len(out) < limit {
 		best := -1
-		for p := range queues {
-			if len(queues[p]) == 0 {
+		for p, q := range queues {
+			if len(q) == 0 {
 				continue
 			}
-			if best < 0 || queues[p][0].At.Before(queues[best][0].At) {
+			if best < 0 || q[0].At.Before(queues[best][0].At) || q[0].At.Equal(queues[best][0].At) && p < best {
 				best = p
 			}
 		}

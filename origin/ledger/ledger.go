@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -92,7 +91,7 @@ func CheckSKU(ctx context.Context, s Reader, sku string) (*Diff, error) {
 // that differs, and returns how many SKUs it checked.
 func Verify(ctx context.Context, s Reader, diff func(Diff)) (int, error) {
 	n := 0
-	for p := range keys.Partitions {
+	for p := range s.Partitions().N() {
 		skus, err := s.StockSKUs(ctx, p)
 		if err != nil {
 			return n, err
@@ -146,7 +145,7 @@ func RebuildSKU(ctx context.Context, s Rebuilder, sku string) (bool, error) {
 // done for each one it wrote; it returns how many SKUs it checked.
 func Rebuild(ctx context.Context, s Rebuilder, done func(sku string)) (int, error) {
 	n := 0
-	for p := range keys.Partitions {
+	for p := range s.Partitions().N() {
 		skus, err := s.StockSKUs(ctx, p)
 		if err != nil {
 			return n, err

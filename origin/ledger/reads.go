@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 
+	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -21,6 +22,9 @@ type Reader interface {
 	MovementReader
 	GetStock(ctx context.Context, sku string) (store.StockView, error)
 	StockSKUs(ctx context.Context, partition int) ([]string, error)
+	// Partitions is the store's partition count (Verify and Rebuild walk
+	// every partition).
+	Partitions() keys.Space
 }
 
 // Rebuilder is a Reader that can write a view rebuilt from its ledger

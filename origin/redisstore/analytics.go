@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,23 +67,24 @@ func (s *Store) ApplyClickBatch(ctx context.Context, b store.ClickBatch) (bool, 
 	if retention <= 0 {
 		retention = 400 * 24 * time.Hour
 	}
-	var byPart [keys.Partitions][]anItem
+	byPart := make(map[int][]anItem)
 	for code, n := range b.Counts {
 		if n > 0 && keys.ValidCode(code) {
-			p := keys.Partition(keys.KindLink, code)
+			p := s.space.Partition(keys.KindLink, code)
 			byPart[p] = append(byPart[p], anItem{code: code, count: n})
 		}
 	}
 	for i := range b.Hours {
 		ch := &b.Hours[i]
 		if keys.ValidCode(ch.Code) {
-			p := keys.Partition(keys.KindLink, ch.Code)
+			p := s.space.Partition(keys.KindLink, ch.Code)
 			byPart[p] = append(byPart[p], anItem{code: ch.Code, hour: store.HourOf(ch.Hour), stats: &ch.HourStats})
 		}
 	}
 	ttl := strconv.Itoa(int(store.BatchMarkerTTL / time.Second))
 	var calls []*batchCall
-	for p, items := range byPart {
+	for _, p := range slices.Sorted(maps.Keys(byPart)) {
+		items := byPart[p]
 		slices.SortFunc(items, func(a, b anItem) int {
 			return cmp.Or(strings.Compare(a.code, b.code), a.hour.Compare(b.hour), cmp.Compare(a.count, b.count))
 		})
@@ -156,7 +158,7 @@ func (s *Store) LinkSeries(ctx context.Context, code string, from, to time.Time)
 	if s.closed.Load() {
 		return nil, s.classify("link series", redis.ErrClosed)
 	}
-	p := keys.Partition(keys.KindLink, code)
+	p := s.space.Partition(keys.KindLink, code)
 	hours := store.Hours(from, to)
 	pipe := s.ro.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(hours))
@@ -220,7 +222,7 @@ func (s *Store) TopLinks(ctx context.Context, from, to time.Time, limit int) ([]
 	hours, days := store.SplitDays(from, to)
 	pipe := s.ro.Pipeline()
 	var cmds []*redis.ZSliceCmd
-	for p := range keys.Partitions {
+	for p := range s.space.N() {
 		for _, h := range hours {
 			cmds = append(cmds, pipe.ZRangeWithScores(ctx, s.ks.anHourTop(p, h), 0, -1))
 		}

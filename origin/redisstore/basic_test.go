@@ -54,7 +54,7 @@ func TestLinkLifecycle(t *testing.T) {
 		if got, _ := s.GetLink(ctx, "abc"); got.Clicks != 0 {
 			t.Fatalf("re-created link has %d clicks", got.Clicks)
 		}
-		p := keys.Partition(keys.KindLink, "abc")
+		p := keys.DefaultSpace().Partition(keys.KindLink, "abc")
 		page, err := s.Changes(ctx, p, 0, 100)
 		if err != nil {
 			t.Fatal(err)
@@ -87,12 +87,12 @@ func TestStockAndReservations(t *testing.T) {
 		if err != nil || v.Available != 12 || v.Version != 3 {
 			t.Fatalf("adjust: %+v %v", v, err)
 		}
-		id := keys.NewReservationID(keys.Partition(keys.KindStock, "SKU-1"))
+		id := keys.NewReservationID(keys.DefaultSpace().Partition(keys.KindStock, "SKU-1"))
 		res, err := s.Reserve(ctx, store.ReserveRequest{ID: id, SKU: "SKU-1", Qty: 3, Now: t0, TTL: time.Minute, IdempotencyKey: "k:1"})
 		if err != nil || res.Warehouse != "a" || res.Status != store.StatusHeld || !res.ExpiresAt.Equal(t0.Add(time.Minute)) {
 			t.Fatalf("reserve: %+v %v", res, err)
 		}
-		again, err := s.Reserve(ctx, store.ReserveRequest{ID: keys.NewReservationID(keys.Partition(keys.KindStock, "SKU-1")), SKU: "SKU-1", Qty: 3, Now: t0, TTL: time.Minute, IdempotencyKey: "k:1"})
+		again, err := s.Reserve(ctx, store.ReserveRequest{ID: keys.NewReservationID(keys.DefaultSpace().Partition(keys.KindStock, "SKU-1")), SKU: "SKU-1", Qty: 3, Now: t0, TTL: time.Minute, IdempotencyKey: "k:1"})
 		if err != nil || !again.Replayed || again.ID != id {
 			t.Fatalf("replay: %+v %v", again, err)
 		}
@@ -154,10 +154,10 @@ func TestStockAndReservations(t *testing.T) {
 			t.Fatalf("final: %+v", view)
 		}
 		heads, err := s.Heads(ctx)
-		if err != nil || len(heads) != keys.Partitions {
+		if err != nil || len(heads) != keys.DefaultPartitions {
 			t.Fatal(heads, err)
 		}
-		if h := heads[keys.Partition(keys.KindStock, "SKU-1")]; h != view.Version {
+		if h := heads[keys.DefaultSpace().Partition(keys.KindStock, "SKU-1")]; h != view.Version {
 			t.Fatalf("head %d, version %d (one SKU in the partition)", h, view.Version)
 		}
 	})

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/shortstock/shortstock/internal/change"
-	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -23,7 +23,7 @@ const maxChangesLimit = 10000
 // make First and Head newer than the page, so a reader never misses a gap.
 func (s *Store) Changes(ctx context.Context, partition int, after uint64, limit int) (change.Page, error) {
 	page := change.Page{Partition: partition}
-	if partition < 0 || partition >= keys.Partitions {
+	if partition < 0 || partition >= s.space.N() {
 		return page, fmt.Errorf("%w: partition %d", store.ErrInvalid, partition)
 	}
 	if after == math.MaxUint64 {
@@ -71,14 +71,14 @@ func (s *Store) Heads(ctx context.Context) ([]uint64, error) {
 		return nil, s.classify("heads", redis.ErrClosed)
 	}
 	pipe := s.ro.Pipeline()
-	cmds := make([]*redis.StringCmd, keys.Partitions)
+	cmds := make([]*redis.StringCmd, s.space.N())
 	for p := range cmds {
 		cmds[p] = pipe.Get(ctx, s.ks.seq(p))
 	}
 	if err := execReads(ctx, pipe); err != nil {
 		return nil, s.classify("heads", err)
 	}
-	heads := make([]uint64, keys.Partitions)
+	heads := make([]uint64, s.space.N())
 	for p, c := range cmds {
 		h, err := seqValue(c)
 		if err != nil {
@@ -165,8 +165,8 @@ func changeFromEntry(partition int, m redis.XMessage) (change.Change, error) {
 
 // AppendPurge implements store.Purger.
 func (s *Store) AppendPurge(ctx context.Context, key string, purge change.Purge) (change.Change, error) {
-	c := change.Change{Partition: keys.PartitionOfKey(key), Seq: 1, Key: key, Purge: purge}
-	if err := c.Validate(); err != nil {
+	c := change.Change{Partition: s.space.PartitionOfKey(key), Seq: 1, Key: key, Purge: purge}
+	if err := c.ValidateIn(s.space); err != nil {
 		return c, fmt.Errorf("redisstore: purge: %w: %w", store.ErrInvalid, err)
 	}
 	at := s.nowMs()

@@ -15,13 +15,13 @@ const clicksPerCall = 256
 // all pipelined. Unknown, deleted or malformed codes and non-positive
 // counts are ignored. Clicks change neither versions nor the change log.
 func (s *Store) AddClicks(ctx context.Context, counts map[string]int64) error {
-	var byPart [keys.Partitions]*batchCall
+	byPart := make(map[int]*batchCall)
 	var calls []*batchCall
 	for code, n := range counts {
 		if n <= 0 || !keys.ValidCode(code) {
 			continue
 		}
-		p := keys.Partition(keys.KindLink, code)
+		p := s.space.Partition(keys.KindLink, code)
 		c := byPart[p]
 		if c == nil || len(c.keys) == clicksPerCall {
 			c = &batchCall{}

@@ -10,12 +10,20 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/clock"
+	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
 // Config configures a Store. Start from DefaultConfig; a zero field takes
 // the default given in its comment, a negative one is refused.
 type Config struct {
+	// Partitions is the partition count of a new store: a power of two in
+	// 1..keys.MaxPartitions, default keys.DefaultPartitions. New records it
+	// in the "<prefix>:meta" hash (HSETNX, so origins starting together
+	// agree) and fails with store.ErrPartitionMismatch when the store
+	// records another count. Data from before the count was recorded has
+	// keys.LegacyPartitions, and is recorded so.
+	Partitions int
 	// Addrs are Redis addresses (host:port). One address is a standalone
 	// server; several are Redis Cluster seeds (any nodes of the cluster).
 	// Required.
@@ -118,6 +126,7 @@ const (
 func DefaultConfig(addrs []string) Config {
 	return Config{
 		Addrs:                append([]string(nil), addrs...),
+		Partitions:           keys.DefaultPartitions,
 		DialTimeout:          DefaultDialTimeout,
 		ReadTimeout:          DefaultReadTimeout,
 		WriteTimeout:         DefaultWriteTimeout,
@@ -139,6 +148,9 @@ func (c *Config) cluster() bool { return c.ForceCluster || len(c.Addrs) > 1 }
 // error wraps store.ErrConfig.
 func (c Config) normalize() (Config, error) {
 	d := DefaultConfig(nil)
+	if c.Partitions == 0 {
+		c.Partitions = d.Partitions
+	}
 	if c.DialTimeout == 0 {
 		c.DialTimeout = d.DialTimeout
 	}
@@ -199,6 +211,9 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.ReservationRetention < c.IdempotencyTTL {
 		errs = append(errs, fmt.Errorf("ReservationRetention (%v) must be at least IdempotencyTTL (%v)", c.ReservationRetention, c.IdempotencyTTL))
+	}
+	if err := keys.ValidPartitions(c.Partitions); err != nil {
+		errs = append(errs, err)
 	}
 	if c.WaitReplicas < 0 {
 		errs = append(errs, errors.New("WaitReplicas must not be negative (WaitDisabled turns WAIT off)"))

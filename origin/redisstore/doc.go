@@ -2,7 +2,8 @@
 // (github.com/redis/go-redis/v9): one address is a standalone server,
 // several are cluster seeds.
 //
-// Every key of a partition (keys.Partitions of them) carries the hash tag
+// Every key of a partition (Config.Partitions of them, recorded in
+// "<prefix>:meta") carries the hash tag
 // {p<n>}, so Redis Cluster keeps a partition on one slot and moves it
 // whole. Every write is one Lua script that checks, applies, bumps the
 // key's version, increments the partition's seq and appends the change to

@@ -183,7 +183,7 @@ func TestLossyFailoverVersionsOnlyGrow(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{keys.Key(keys.KindLink, "aba"), keys.Key(keys.KindStock, "ABA")} {
-		p := keys.PartitionOfKey(k)
+		p := keys.DefaultSpace().PartitionOfKey(k)
 		if heads[p] <= lostHeads[p] {
 			t.Fatalf("partition %d head %d after the failover, the lost writes reached %d", p, heads[p], lostHeads[p])
 		}

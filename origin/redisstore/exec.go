@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/shortstock/shortstock/internal/keys"
+
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -86,11 +86,11 @@ func (s *Store) runBatch(ctx context.Context, sc *script, calls []*batchCall) er
 	}
 	pipe := s.rw.Pipeline()
 	cmds := make([]onceCmd, len(calls))
-	var parts [keys.Partitions]bool
+	parts := make([]bool, s.space.N())
 	for i, c := range calls {
 		cmds[i] = onceCmd{redis.NewCmd(ctx, evalArgs("evalsha", sc.sha, c.keys, c.args)...)}
 		_ = pipe.Process(ctx, cmds[i])
-		parts[partitionOf(c.keys[0])] = true
+		parts[s.partitionOf(c.keys[0])] = true
 	}
 	// No fence of this process activates an epoch while the batch runs:
 	// otherwise a partition's first calls could answer "fence" and its

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // expireChunk bounds the holds one expire script handles, so a backlog
@@ -27,7 +26,7 @@ func (s *Store) ExpireHolds(ctx context.Context, now time.Time, max int) (int, e
 	}
 	nowMs := millis(now)
 	pipe := s.rw.Pipeline()
-	var counts [keys.Partitions]*redis.IntCmd
+	counts := make([]*redis.IntCmd, s.space.N())
 	for p := range counts {
 		counts[p] = pipe.ZCount(ctx, s.ks.holds(p), "-inf", nowMs)
 	}
@@ -36,8 +35,8 @@ func (s *Store) ExpireHolds(ctx context.Context, now time.Time, max int) (int, e
 	}
 	start := int(s.expireAt.Add(1))
 	total := 0
-	for i := 0; i < keys.Partitions && total < max; i++ {
-		p := (start + i) % keys.Partitions
+	for i := 0; i < s.space.N() && total < max; i++ {
+		p := (start + i) % s.space.N()
 		if counts[p].Val() == 0 {
 			continue
 		}

@@ -99,7 +99,7 @@ func TestExpireHoldsConcurrentStores(t *testing.T) {
 				t.Fatal(err)
 			}
 			var appended uint64
-			for p := range keys.Partitions {
+			for p := range keys.DefaultPartitions {
 				appended += heads1[p] - heads0[p]
 			}
 			if appended != uint64(len(holds)) {
@@ -124,7 +124,7 @@ func TestChangesAfterTrim(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		p := keys.Partition(keys.KindStock, "SKU-T")
+		p := keys.DefaultSpace().Partition(keys.KindStock, "SKU-T")
 		page, err := s.Changes(ctx, p, 0, 10)
 		if err != nil {
 			t.Fatal(err)
@@ -154,7 +154,7 @@ func TestChangesAfterTrim(t *testing.T) {
 		if after != writes {
 			t.Fatalf("read up to %d, want %d", after, writes)
 		}
-		empty, err := s.Changes(ctx, (p+1)%keys.Partitions, 0, 10)
+		empty, err := s.Changes(ctx, (p+1)%keys.DefaultPartitions, 0, 10)
 		if err != nil || empty.Head != 0 || empty.First != 0 || len(empty.Changes) != 0 {
 			t.Fatalf("untouched partition: %+v %v", empty, err)
 		}
@@ -181,7 +181,7 @@ func TestLogSurvivesLostSeqKey(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p := keys.Partition(keys.KindStock, "SKU-L")
+	p := keys.DefaultSpace().Partition(keys.KindStock, "SKU-L")
 	if _, err := redistest.Do(addr, time.Second, "DEL", fmt.Sprintf("%s:{p%d}:seq", prefix, p)); err != nil {
 		t.Fatal(err)
 	}

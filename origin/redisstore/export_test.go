@@ -21,7 +21,7 @@ func ReserveScriptSHA() string { return scriptReserve.sha }
 // reservation ID's random part is __rand_int__, which redis-benchmark -r
 // replaces with 12 digits per call, so every call holds a new reservation.
 func (s *Store) RedisBenchmarkReserveArgs(sku string, now time.Time, ttl time.Duration) []string {
-	p := keys.Partition(keys.KindStock, sku)
+	p := keys.DefaultSpace().Partition(keys.KindStock, sku)
 	id := fmt.Sprintf("r%02d_BENCH___%s", p, "__rand_int__") // 4+8+12 = keys.ReservationIDLen+4
 	r := store.ReserveRequest{ID: id, SKU: sku, Qty: 1, Now: now, TTL: ttl}
 	ks := s.reserveKeys(p, sku, id, "")
@@ -41,7 +41,7 @@ func (s *Store) RedisBenchmarkReserveArgs(sku string, now time.Time, ttl time.Du
 // LedgerMemory returns the Redis memory (MEMORY USAGE, all samples) of a
 // SKU's ledger stream and of its partition's ledger order stream.
 func (s *Store) LedgerMemory(ctx context.Context, sku string) (skuStream, partLog int64, err error) {
-	p := keys.Partition(keys.KindStock, sku)
+	p := keys.DefaultSpace().Partition(keys.KindStock, sku)
 	if skuStream, err = s.rw.MemoryUsage(ctx, s.ks.moves(p, sku), 0).Result(); err != nil {
 		return 0, 0, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/redistest"
 	"github.com/shortstock/shortstock/origin/redisstore"
@@ -40,7 +41,7 @@ func TestClusterFailover(t *testing.T) {
 	// replica holds the writes (replication is asynchronous).
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs})
 	defer cc.Close()
-	p := keys.Partition(keys.KindStock, skus[0])
+	p := keys.DefaultSpace().Partition(keys.KindStock, skus[0])
 	victim, err := cc.MasterForKey(ctx, fmt.Sprintf("x:{p%d}:y", p))
 	if err != nil {
 		t.Fatal(err)

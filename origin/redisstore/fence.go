@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/shortstock/shortstock/internal/keys"
+
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -68,7 +68,7 @@ func (s *Store) fence(ctx context.Context, key string) error {
 	// Those that queued behind one that finished need no round trip at
 	// all: they rerun their script (which fences again, within
 	// maxFenceRounds, should the node have changed once more).
-	p := partitionOf(key)
+	p := s.partitionOf(key)
 	gen := s.fenced[p].Load()
 	mu := &s.fencing[p]
 	mu.Lock()
@@ -137,7 +137,7 @@ func (s *Store) evalOn(ctx context.Context, conn *redis.Conn, sc *script, key st
 
 // partitionOf reads N out of a key "<prefix>:{pN}:..." (0 for a key
 // without one; it only picks a lock).
-func partitionOf(key string) int {
+func (s *Store) partitionOf(key string) int {
 	i := strings.Index(key, "{p")
 	if i < 0 {
 		return 0
@@ -149,7 +149,7 @@ func partitionOf(key string) int {
 		}
 		n = n*10 + int(c-'0')
 	}
-	return n % keys.Partitions
+	return n & (s.space.N() - 1)
 }
 
 func atInt(rest []any, i int) (int64, error) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
@@ -248,7 +249,7 @@ func (s *Store) applyJobChunk(ctx context.Context, job *store.Job) (applied int6
 		writes []store.StockWrite
 		lines  []int64
 	}
-	var byPart [keys.Partitions]*partLines
+	byPart := make(map[int]*partLines)
 	var calls []*batchCall
 	var order []*partLines
 	at := s.nowMs()
@@ -258,7 +259,7 @@ func (s *Store) applyJobChunk(ctx context.Context, job *store.Job) (applied int6
 			errs = append(errs, store.JobLineError(lines[i].Line, err))
 			continue
 		}
-		p := keys.Partition(keys.KindStock, w.SKU)
+		p := s.space.Partition(keys.KindStock, w.SKU)
 		pl := byPart[p]
 		if pl == nil {
 			pl = &partLines{call: &batchCall{

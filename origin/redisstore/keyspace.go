@@ -26,6 +26,9 @@ import (
 //	<prefix>:{p17}:codes             ZSET (score 0, by lex) of the partition's live link codes: the listing index
 //	<prefix>:{p17}:tag:<tag>         ZSET (score 0, by lex) of the live codes with that tag
 //
+// plus <prefix>:meta, a hash whose "partitions" field is the store's
+// partition count (partitions.go).
+//
 // Bulk jobs (jobs.go) have their own hash tag per job, plus one queue key
 // and a line bitmap per (partition, job):
 //
@@ -35,11 +38,11 @@ import (
 //	<prefix>:{p17}:jb:<id>           bitmap of the job's lines applied in this partition
 type keyspace struct {
 	prefix string
-	part   [keys.Partitions]string // "<prefix>:{p17}:"
+	part   []string // "<prefix>:{p17}:", one per partition
 }
 
-func newKeyspace(prefix string) *keyspace {
-	ks := &keyspace{prefix: prefix}
+func newKeyspace(prefix string, sp keys.Space) *keyspace {
+	ks := &keyspace{prefix: prefix, part: make([]string, sp.N())}
 	for p := range ks.part {
 		ks.part[p] = prefix + ":{p" + strconv.Itoa(p) + "}:"
 	}
@@ -75,6 +78,10 @@ func (k *keyspace) tag(p int, tag string) string { return k.part[p] + "tag:" + t
 func (k *keyspace) idem(p int, sku, key string) string {
 	return k.part[p] + "idem:" + strconv.Itoa(len(sku)) + ":" + sku + ":" + key
 }
+
+// meta is the store's metadata hash ("partitions": the partition count).
+// It has no partition tag: one key, in one slot.
+func (k *keyspace) meta() string { return k.prefix + ":meta" }
 
 func (k *keyspace) job(id string) string { return k.prefix + ":{j" + id + "}:job" }
 func (k *keyspace) jobChunk(id string, i int) string {

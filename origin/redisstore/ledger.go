@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
@@ -27,7 +28,7 @@ func (s *Store) Movements(ctx context.Context, q store.MovementQuery) (store.Mov
 	if s.closed.Load() {
 		return page, s.classify("movements", redis.ErrClosed)
 	}
-	p := keys.Partition(keys.KindStock, q.SKU)
+	p := s.space.Partition(keys.KindStock, q.SKU)
 	key, okey := s.ks.moves(p, q.SKU), s.ks.openings(p, q.SKU)
 	after := q.After
 	for {
@@ -116,7 +117,7 @@ func movementFromEntry(p int, sku string, e redis.XMessage) (store.Movement, err
 // StockSKUs lists a partition's SKUs with SCAN on the master that owns
 // the partition's slot.
 func (s *Store) StockSKUs(ctx context.Context, partition int) ([]string, error) {
-	if partition < 0 || partition >= keys.Partitions {
+	if partition < 0 || partition >= s.space.N() {
 		return nil, fmt.Errorf("%w: partition %d", store.ErrInvalid, partition)
 	}
 	if s.closed.Load() {
@@ -174,7 +175,7 @@ func (s *Store) RebuildStock(ctx context.Context, v store.StockView, lastSeq uin
 		}
 		args = append(args, name, w.OnHand, w.Reserved)
 	}
-	p := keys.Partition(keys.KindStock, v.SKU)
+	p := s.space.Partition(keys.KindStock, v.SKU)
 	r, err := s.run(ctx, scriptStockRebuild, []string{s.ks.stock(p, v.SKU), s.ks.seq(p), s.ks.log(p), s.ks.moves(p, v.SKU), s.ks.openings(p, v.SKU)}, args...)
 	if err != nil {
 		return err
@@ -201,14 +202,14 @@ func (s *Store) LedgerHeads(ctx context.Context) ([]uint64, error) {
 		return nil, s.classify("ledger heads", redis.ErrClosed)
 	}
 	pipe := s.primary.Pipeline()
-	cmds := make([]*redis.StringCmd, keys.Partitions)
+	cmds := make([]*redis.StringCmd, s.space.N())
 	for p := range cmds {
 		cmds[p] = pipe.Get(ctx, s.ks.moveSeq(p))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, s.classify("ledger heads", err)
 	}
-	heads := make([]uint64, keys.Partitions)
+	heads := make([]uint64, s.space.N())
 	for p, c := range cmds {
 		v, err := c.Uint64()
 		if err != nil && !errors.Is(err, redis.Nil) {
@@ -222,7 +223,7 @@ func (s *Store) LedgerHeads(ctx context.Context) ([]uint64, error) {
 // PartitionMovements reads a partition's next movements in one read-only
 // script on the partition's master.
 func (s *Store) PartitionMovements(ctx context.Context, partition int, after uint64, limit int) ([]store.Movement, error) {
-	if partition < 0 || partition >= keys.Partitions {
+	if partition < 0 || partition >= s.space.N() {
 		return nil, fmt.Errorf("%w: partition %d", store.ErrInvalid, partition)
 	}
 	if limit <= 0 || limit > store.MaxMovementsLimit {

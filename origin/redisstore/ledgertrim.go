@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -23,7 +22,7 @@ func (s *Store) TrimLedger(ctx context.Context, before time.Time, max int) (int,
 		return 0, fmt.Errorf("%w: trim ledger: max %d (1..%d)", store.ErrInvalid, max, store.MaxTrimBatch)
 	}
 	total := 0
-	for p := 0; p < keys.Partitions && total < max; p++ {
+	for p := 0; p < s.space.N() && total < max; p++ {
 		v, err := s.run(ctx, scriptLedgerTrim, []string{s.ks.moveLog(p)}, before.UnixMilli(), max-total, s.ks.part[p])
 		if err != nil {
 			return total, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
@@ -26,7 +27,7 @@ func (s *Store) CreateLink(ctx context.Context, l store.NewLink) (store.Link, er
 	if ok, why := store.ValidateExtras(x, l.ExpiresAt); !ok {
 		return store.Link{}, fmt.Errorf("%w: %s", store.ErrInvalid, why)
 	}
-	p := keys.Partition(keys.KindLink, l.Code)
+	p := s.space.Partition(keys.KindLink, l.Code)
 	exp := ""
 	if l.ExpiresAt != nil {
 		exp = encodeTime(*l.ExpiresAt)
@@ -80,7 +81,7 @@ func (s *Store) getLink(ctx context.Context, c redis.UniversalClient, code strin
 	if s.closed.Load() {
 		return missing, s.classify("get link", redis.ErrClosed)
 	}
-	p := keys.Partition(keys.KindLink, code)
+	p := s.space.Partition(keys.KindLink, code)
 	h, err := c.HGetAll(ctx, s.ks.link(p, code)).Result()
 	if err != nil {
 		return missing, s.classify("get link", err)
@@ -137,7 +138,7 @@ func (s *Store) UpdateLink(ctx context.Context, code string, lp store.LinkPatch)
 	if lp.ClearMaxVisits {
 		clearVisits = "1"
 	}
-	p := keys.Partition(keys.KindLink, code)
+	p := s.space.Partition(keys.KindLink, code)
 	args := []any{keys.Key(keys.KindLink, code), s.nowMs(), s.cfg.ChangeStreamMaxLen,
 		setURL, url, setRd, rd, expMode, exp, code, setTags, tags, clearVisits}
 	args = appendPatchFields(args, lp, px)
@@ -180,7 +181,7 @@ func (s *Store) DeleteLink(ctx context.Context, code string) (uint64, error) {
 	if !keys.ValidCode(code) {
 		return 0, fmt.Errorf("%w: link %q", store.ErrNotFound, code)
 	}
-	p := keys.Partition(keys.KindLink, code)
+	p := s.space.Partition(keys.KindLink, code)
 	v, err := s.run(ctx, scriptLinkDelete,
 		[]string{s.ks.link(p, code), s.ks.seq(p), s.ks.log(p)},
 		keys.Key(keys.KindLink, code), s.nowMs(), s.cfg.ChangeStreamMaxLen, code)

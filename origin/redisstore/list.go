@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
@@ -34,7 +35,7 @@ func (s *Store) ListLinks(ctx context.Context, q store.LinkQuery) (store.LinkPag
 	}
 	c := s.primary
 	pipe := c.Pipeline()
-	ranges := make([]*redis.StringSliceCmd, keys.Partitions)
+	ranges := make([]*redis.StringSliceCmd, s.space.N())
 	for p := range ranges {
 		key := s.ks.codes(p)
 		if q.Tag != "" {
@@ -60,7 +61,7 @@ func (s *Store) ListLinks(ctx context.Context, q store.LinkQuery) (store.LinkPag
 	pipe = c.Pipeline()
 	hashes := make([]*redis.MapStringStringCmd, len(codes))
 	for i, code := range codes {
-		hashes[i] = pipe.HGetAll(ctx, s.ks.link(keys.Partition(keys.KindLink, code), code))
+		hashes[i] = pipe.HGetAll(ctx, s.ks.link(s.space.Partition(keys.KindLink, code), code))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return store.LinkPage{}, s.classify("list links", err)

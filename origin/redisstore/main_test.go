@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/shortstock/shortstock/internal/redistest"
 	"github.com/shortstock/shortstock/internal/testutil"
 	"github.com/shortstock/shortstock/origin/redisstore"

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
@@ -17,7 +18,7 @@ func (s *Store) Reserve(ctx context.Context, r store.ReserveRequest) (store.Rese
 	if err := checkReserve(&r); err != nil {
 		return store.Reservation{}, err
 	}
-	p := keys.Partition(keys.KindStock, r.SKU)
+	p := s.space.Partition(keys.KindStock, r.SKU)
 	if r.ID == "" {
 		r.ID = keys.NewReservationID(p)
 	} else if rp, err := keys.ReservationPartition(r.ID); err != nil || rp != p {
@@ -129,7 +130,7 @@ func checkReserve(r *store.ReserveRequest) error {
 
 // GetReservation returns a reservation as stored.
 func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservation, error) {
-	p, err := keys.ReservationPartition(id)
+	p, err := s.reservationPartition(id)
 	if err != nil {
 		return store.Reservation{}, fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
@@ -159,7 +160,7 @@ func (s *Store) GetReservation(ctx context.Context, id string) (store.Reservatio
 
 // CommitReservation turns a hold into a sale.
 func (s *Store) CommitReservation(ctx context.Context, id string, now time.Time) (store.Reservation, error) {
-	p, err := keys.ReservationPartition(id)
+	p, err := s.reservationPartition(id)
 	if err != nil {
 		return store.Reservation{}, fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
@@ -178,7 +179,7 @@ func (s *Store) CommitReservation(ctx context.Context, id string, now time.Time)
 
 // ReleaseReservation returns held stock.
 func (s *Store) ReleaseReservation(ctx context.Context, id string) (store.Reservation, error) {
-	p, err := keys.ReservationPartition(id)
+	p, err := s.reservationPartition(id)
 	if err != nil {
 		return store.Reservation{}, fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
@@ -268,7 +269,7 @@ func reservationFromHash(id string, h map[string]string) (store.Reservation, err
 // ExtendReservation moves a held reservation's expiry later in one script
 // (hash and holds index together).
 func (s *Store) ExtendReservation(ctx context.Context, id string, now time.Time, ttl time.Duration) (store.Reservation, error) {
-	p, err := keys.ReservationPartition(id)
+	p, err := s.reservationPartition(id)
 	if err != nil {
 		return store.Reservation{}, fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}

@@ -138,7 +138,7 @@ func TestRestartKeepsAcknowledgedWrites(t *testing.T) {
 	// except that the restarted server is a new node identity, so the
 	// partition moved to a new epoch and its numbers jumped to the epoch's
 	// first (fence.go).
-	p := keys.Partition(keys.KindStock, "SKU-R")
+	p := keys.DefaultSpace().Partition(keys.KindStock, "SKU-R")
 	var last change.Change
 	jumps := 0
 	for after := uint64(0); ; {

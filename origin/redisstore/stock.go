@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
@@ -65,7 +66,7 @@ func checkWrite(w *store.StockWrite) error {
 }
 
 func (s *Store) stockWriteKeys(w *store.StockWrite) []string {
-	p := keys.Partition(keys.KindStock, w.SKU)
+	p := s.space.Partition(keys.KindStock, w.SKU)
 	ks := []string{s.ks.stock(p, w.SKU), s.ks.seq(p), s.ks.log(p)}
 	if w.IdempotencyKey != "" {
 		ks = append(ks, s.ks.stockIdem(p, w.SKU, w.IdempotencyKey))
@@ -132,7 +133,7 @@ func (s *Store) getStock(ctx context.Context, c redis.UniversalClient, sku strin
 	if s.closed.Load() {
 		return missing, s.classify("get stock", redis.ErrClosed)
 	}
-	p := keys.Partition(keys.KindStock, sku)
+	p := s.space.Partition(keys.KindStock, sku)
 	var h map[string]string
 	var err error
 	if durable {
@@ -216,7 +217,7 @@ func stockFromHash(sku string, h map[string]string) (store.StockView, error) {
 // in the key's own partition: ErrIdempotencyMismatch if another request
 // holds it.
 func (s *Store) claimIdem(ctx context.Context, key, fp string) error {
-	ip := store.IdempotencyPartition(key)
+	ip := store.IdempotencyPartition(s.space, key)
 	v, err := s.run(ctx, scriptIdemClaim, []string{s.ks.idemClaim(ip, key)}, fp, s.cfg.IdempotencyTTL.Milliseconds())
 	if err != nil {
 		return err

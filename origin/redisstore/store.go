@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
 	"github.com/shortstock/shortstock/internal/clock"
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
@@ -30,8 +31,10 @@ type Store struct {
 	log  *slog.Logger
 	wait int // replicas every stock and reservation write waits for; 0: none
 	// fencing serializes fence per partition (see fence.go).
-	fencing [keys.Partitions]sync.RWMutex
-	fenced  [keys.Partitions]atomic.Uint64 // fences completed, per partition
+	fencing []sync.RWMutex
+	fenced  []atomic.Uint64 // fences completed, per partition
+	// space is the store's partition count (Config.Partitions, as recorded).
+	space keys.Space
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -55,7 +58,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, ks: newKeyspace(cfg.KeyPrefix), clock: cfg.Clock, log: cfg.Logger}
+	sp := keys.MustSpace(cfg.Partitions)
+	s := &Store{cfg: cfg, ks: newKeyspace(cfg.KeyPrefix, sp), clock: cfg.Clock, log: cfg.Logger, space: sp,
+		fencing: make([]sync.RWMutex, sp.N()), fenced: make([]atomic.Uint64, sp.N())}
 	if err := s.connect(); err != nil {
 		return nil, err
 	}
@@ -64,6 +69,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	if err := s.checkServers(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.checkPartitions(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -24,7 +24,7 @@ func (s *Store) LeaseVisits(ctx context.Context, lr store.LeaseRequest) (store.L
 	if !store.ValidLeaseRequest(lr) {
 		return store.Lease{}, fmt.Errorf("%w: malformed lease request", store.ErrInvalid)
 	}
-	p := keys.Partition(keys.KindLink, lr.Code)
+	p := s.space.Partition(keys.KindLink, lr.Code)
 	v, err := s.run(ctx, scriptVisitLease, []string{s.ks.link(p, lr.Code)},
 		lr.Now.UnixMilli(), lr.ReturnID, lr.Used, lr.NewID, lr.Want, lr.Divide, lr.TTL.Milliseconds(), maxLeases)
 	if err != nil {

@@ -1,6 +1,9 @@
 package store
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors of the origin and its stores. Backends wrap them with %w;
 // callers test with errors.Is. The admin API maps each to a status and a
@@ -39,7 +42,25 @@ var (
 	ErrJobKind = errors.New("job of another kind")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store closed")
+	// ErrPartitionMismatch: Open of a store whose recorded partition count
+	// is not the configured one. The count is fixed when a store is created
+	// (every key's partition depends on it); the wrapping error names both.
+	ErrPartitionMismatch = errors.New("partition count mismatch")
 )
 
 // ErrConfig wraps every reason a backend refuses its Config.
 var ErrConfig = errors.New("store: invalid config")
+
+// PartitionMismatchError is the error a backend's Open returns (wrapped)
+// when the store records another partition count than configured. It
+// matches ErrPartitionMismatch under errors.Is.
+type PartitionMismatchError struct {
+	Stored, Configured int
+}
+
+func (e *PartitionMismatchError) Error() string {
+	return fmt.Sprintf("%v: store has %d partitions, configured %d", ErrPartitionMismatch, e.Stored, e.Configured)
+}
+
+// Is makes errors.Is(err, ErrPartitionMismatch) true.
+func (e *PartitionMismatchError) Is(target error) bool { return target == ErrPartitionMismatch }

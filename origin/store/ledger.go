@@ -122,7 +122,7 @@ func (w *StockWrite) Fingerprint() string {
 // idempotency key. Keys are not scoped per SKU: the same key sent for
 // another SKU is a different request (ErrIdempotencyMismatch), so a key's
 // claim lives with the key, not with the SKU.
-func IdempotencyPartition(key string) int { return keys.Partition(keys.Kind('i'), key) }
+func IdempotencyPartition(sp keys.Space, key string) int { return sp.Partition(keys.Kind('i'), key) }
 
 // Check validates the fields every backend checks the same way.
 func (w *StockWrite) Check() error {

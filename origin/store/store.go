@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/change"
+	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // Store is the storage contract of an origin. Every write is one atomic
@@ -105,6 +106,12 @@ type Store interface {
 	Changes(ctx context.Context, partition int, after uint64, limit int) (change.Page, error)
 	// Heads returns the head seq of every partition (index = partition).
 	Heads(ctx context.Context) ([]uint64, error)
+	// Partitions returns the store's partition count: the one recorded in
+	// its metadata when it was created (keys.LegacyPartitions for a store
+	// older than the metadata). Open refuses a Config that says another
+	// count with ErrPartitionMismatch. Heads and LedgerHeads have this many
+	// entries.
+	Partitions() keys.Space
 
 	// Ping checks that storage is reachable.
 	Ping(ctx context.Context) error

@@ -14,11 +14,11 @@ import (
 // writes, each once, in order, seqs 1, 2, 3, ... per partition.
 func testChangeLogEveryWrite(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	want := make([][]string, keys.Partitions) // per partition: "key@version"
+	want := make([][]string, s.Partitions().N()) // per partition: "key@version"
 	versions := map[string]uint64{}
 	wrote := func(key string) {
 		versions[key]++
-		p := keys.PartitionOfKey(key)
+		p := s.Partitions().PartitionOfKey(key)
 		want[p] = append(want[p], fmt.Sprintf("%s@%d", key, versions[key]))
 	}
 	must := func(err error) {
@@ -67,17 +67,17 @@ func testChangeLogEveryWrite(t *testing.T, s store.Store) {
 	refused(err)
 	_, err = s.SetStock(ctx, "cl-a", "w1", -1)
 	refused(err)
-	r1 := mustReserve(t, s, reserveReq("cl-a", "w1", 6, time.Minute))
+	r1 := mustReserve(t, s, reserveReq(s, "cl-a", "w1", 6, time.Minute))
 	wrote(stockKey("cl-a"))
 	_, err = s.SetStock(ctx, "cl-a", "w1", 1)
 	refused(err)
-	_, err = s.Reserve(ctx, reserveReq("cl-a", "w1", 1, time.Minute))
+	_, err = s.Reserve(ctx, reserveReq(s, "cl-a", "w1", 1, time.Minute))
 	refused(err)
-	r2 := mustReserve(t, s, reserveReq("cl-b", "", 3, time.Minute))
+	r2 := mustReserve(t, s, reserveReq(s, "cl-b", "", 3, time.Minute))
 	wrote(stockKey("cl-b"))
-	r3 := mustReserve(t, s, reserveReq("cl-b", "", 3, 10*time.Minute))
+	r3 := mustReserve(t, s, reserveReq(s, "cl-b", "", 3, 10*time.Minute))
 	wrote(stockKey("cl-b"))
-	r4 := mustReserve(t, s, reserveReq("cl-b", "", 1, time.Minute))
+	r4 := mustReserve(t, s, reserveReq(s, "cl-b", "", 1, time.Minute))
 	wrote(stockKey("cl-b"))
 	_, err = s.CommitReservation(ctx, r1.ID, t0)
 	must(err)
@@ -97,7 +97,7 @@ func testChangeLogEveryWrite(t *testing.T, s store.Store) {
 	wrote(stockKey("cl-b"))
 
 	heads := mustHeads(t, s)
-	for p := range keys.Partitions {
+	for p := range s.Partitions().N() {
 		got := allChanges(t, s, p)
 		if uint64(len(want[p])) != heads[p] || len(got) != len(want[p]) {
 			t.Fatalf("partition %d: head %d, %d changes; want %d: %v", p, heads[p], len(got), len(want[p]), want[p])
@@ -135,11 +135,11 @@ func testChangeLogEveryWrite(t *testing.T, s store.Store) {
 }
 
 // codesInPartition returns n link codes that share one partition.
-func codesInPartition(prefix string, n int) (codes []string, partition int) {
-	partition = keys.Partition(keys.KindLink, prefix+"0")
+func codesInPartition(s store.Store, prefix string, n int) (codes []string, partition int) {
+	partition = s.Partitions().Partition(keys.KindLink, prefix+"0")
 	for i := 0; len(codes) < n; i++ {
 		c := fmt.Sprintf("%s%d", prefix, i)
-		if keys.Partition(keys.KindLink, c) == partition {
+		if s.Partitions().Partition(keys.KindLink, c) == partition {
 			codes = append(codes, c)
 		}
 	}
@@ -147,7 +147,7 @@ func codesInPartition(prefix string, n int) (codes []string, partition int) {
 }
 
 func testChangesPaging(t *testing.T, s store.Store) {
-	codes, p := codesInPartition("pg-", 5)
+	codes, p := codesInPartition(s, "pg-", 5)
 	for _, c := range codes {
 		mustCreate(t, s, newLink(c, "https://example.com/"+c))
 	}
@@ -179,12 +179,12 @@ func testChangesPaging(t *testing.T, s store.Store) {
 	page(0, 100, 1, 2, 3, 4, 5)
 	page(3, 1, 4)
 
-	q := (p + 1) % keys.Partitions
+	q := (p + 1) % s.Partitions().N()
 	empty, err := s.Changes(t.Context(), q, 0, 10)
 	if err != nil || len(empty.Changes) != 0 || empty.Head != 0 || empty.First != 0 {
 		t.Fatalf("Changes of an empty partition = %+v, %v; want nothing, head 0, first 0", empty, err)
 	}
-	for _, bad := range []int{-1, keys.Partitions} {
+	for _, bad := range []int{-1, s.Partitions().N()} {
 		if _, err := s.Changes(t.Context(), bad, 0, 10); err == nil {
 			t.Fatalf("Changes of partition %d: no error", bad)
 		}
@@ -199,8 +199,8 @@ func testReadsNeverAppend(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	mustSetStock(t, s, "rd", "w1", 10)
-	held := mustReserve(t, s, reserveReq("rd", "w1", 1, time.Hour))
-	sold := mustReserve(t, s, reserveReq("rd", "w1", 1, time.Hour))
+	held := mustReserve(t, s, reserveReq(s, "rd", "w1", 1, time.Hour))
+	sold := mustReserve(t, s, reserveReq(s, "rd", "w1", 1, time.Hour))
 	if _, err := s.CommitReservation(ctx, sold.ID, t0); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func testReadsNeverAppend(t *testing.T, s store.Store) {
 		_, _ = s.GetStock(ctx, "rd-never")
 		mustGetRes(t, s, held.ID)
 		mustGetRes(t, s, sold.ID)
-		for p := range keys.Partitions {
+		for p := range s.Partitions().N() {
 			if _, err := s.Changes(ctx, p, 0, 100); err != nil {
 				t.Fatal(err)
 			}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/change"
-	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -27,7 +26,7 @@ func testConcurrentReserveExact(t *testing.T, s store.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := reserveReq("hot", "", 1, time.Hour)
+			r := reserveReq(s, "hot", "", 1, time.Hour)
 			<-start
 			res, err := s.Reserve(t.Context(), r)
 			switch {
@@ -169,7 +168,7 @@ func nosStep(t *testing.T, s store.Store, m *nosModel, clk *nosClock, rng *rand.
 	}
 	switch op := rng.IntN(100); {
 	case op < 40: // reserve, sometimes idempotent, sometimes anywhere
-		r := store.ReserveRequest{ID: newID(sku), SKU: sku, Qty: 1 + rng.Int64N(4), Now: clk.now(),
+		r := store.ReserveRequest{ID: newID(s, sku), SKU: sku, Qty: 1 + rng.Int64N(4), Now: clk.now(),
 			TTL: time.Duration(1+rng.IntN(20)) * time.Second}
 		if rng.IntN(2) == 0 {
 			r.Warehouse = w
@@ -417,9 +416,9 @@ func checkNoOversell(t *testing.T, s store.Store, m *nosModel, when string) {
 func checkLogVersions(t *testing.T, s store.Store) {
 	t.Helper()
 	last := map[string]change.Change{}
-	for p := range keys.Partitions {
+	for p := range s.Partitions().N() {
 		for _, c := range allChanges(t, s, p) {
-			if c.Partition != p || keys.PartitionOfKey(c.Key) != p {
+			if c.Partition != p || s.Partitions().PartitionOfKey(c.Key) != p {
 				t.Fatalf("change %+v is in partition %d", c, p)
 			}
 			if prev := last[c.Key]; c.Version != prev.Version+1 {

@@ -13,11 +13,11 @@ import (
 func testExpireHolds(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "ex-1", "w1", 100)
 	mustSetStock(t, s, "ex-2", "w1", 100)
-	a := reserveReq("ex-1", "w1", 1, 10*time.Second)
-	b := reserveReq("ex-2", "w1", 2, 20*time.Second)
-	c := reserveReq("ex-1", "w1", 3, 30*time.Second)
-	d := reserveReq("ex-1", "w1", 4, 10*time.Second)
-	e := reserveReq("ex-2", "w1", 5, 10*time.Second)
+	a := reserveReq(s, "ex-1", "w1", 1, 10*time.Second)
+	b := reserveReq(s, "ex-2", "w1", 2, 20*time.Second)
+	c := reserveReq(s, "ex-1", "w1", 3, 30*time.Second)
+	d := reserveReq(s, "ex-1", "w1", 4, 10*time.Second)
+	e := reserveReq(s, "ex-2", "w1", 5, 10*time.Second)
 	for _, r := range []store.ReserveRequest{a, b, c, d, e} {
 		mustReserve(t, s, r)
 	}
@@ -69,7 +69,7 @@ func testExpireHolds(t *testing.T, s store.Store) {
 func testExpireHoldsMax(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "em", "w1", 100)
 	for range 5 {
-		mustReserve(t, s, reserveReq("em", "w1", 1, time.Minute))
+		mustReserve(t, s, reserveReq(s, "em", "w1", 1, time.Minute))
 	}
 	for i, want := range []int{2, 2, 1, 0} {
 		n, err := s.ExpireHolds(t.Context(), t0.Add(time.Hour), 2)
@@ -100,7 +100,7 @@ func testExpireHoldsConcurrent(t *testing.T, s store.Store) {
 			if j >= due {
 				ttl = 2 * time.Hour
 			}
-			r := reserveReq(sku, []string{"w1", "w2"}[j%2], int64(1+j%3), ttl)
+			r := reserveReq(s, sku, []string{"w1", "w2"}[j%2], int64(1+j%3), ttl)
 			mustReserve(t, s, r)
 			if j < due {
 				ids = append(ids, r.ID)

@@ -25,8 +25,8 @@ func linkKey(code string) string { return keys.Key(keys.KindLink, code) }
 func stockKey(sku string) string { return keys.Key(keys.KindStock, sku) }
 
 // newID returns a reservation ID for sku, as the origin makes them.
-func newID(sku string) string {
-	return keys.NewReservationID(keys.Partition(keys.KindStock, sku))
+func newID(s store.Store, sku string) string {
+	return keys.NewReservationID(s.Partitions().Partition(keys.KindStock, sku))
 }
 
 // sameTime compares to the second (the contract's minimum precision) and
@@ -147,8 +147,8 @@ func viewMathErr(v store.StockView) error {
 	return nil
 }
 
-func reserveReq(sku, wh string, qty int64, ttl time.Duration) store.ReserveRequest {
-	return store.ReserveRequest{ID: newID(sku), SKU: sku, Warehouse: wh, Qty: qty, Now: t0, TTL: ttl}
+func reserveReq(s store.Store, sku, wh string, qty int64, ttl time.Duration) store.ReserveRequest {
+	return store.ReserveRequest{ID: newID(s, sku), SKU: sku, Warehouse: wh, Qty: qty, Now: t0, TTL: ttl}
 }
 
 func mustReserve(t *testing.T, s store.Store, r store.ReserveRequest) store.Reservation {
@@ -194,8 +194,8 @@ func mustHeads(t *testing.T, s store.Store) []uint64 {
 	if err != nil {
 		t.Fatalf("Heads: %v", err)
 	}
-	if len(h) != keys.Partitions {
-		t.Fatalf("Heads returned %d partitions, want %d", len(h), keys.Partitions)
+	if len(h) != s.Partitions().N() {
+		t.Fatalf("Heads returned %d partitions, want %d", len(h), s.Partitions().N())
 	}
 	return h
 }
@@ -262,7 +262,7 @@ func watchLog(t *testing.T, s store.Store) *logWatch {
 // key at version, in key's partition, with the next seq.
 func (w *logWatch) wrote(key string, version uint64) {
 	w.t.Helper()
-	p := keys.PartitionOfKey(key)
+	p := w.s.Partitions().PartitionOfKey(key)
 	h := mustHeads(w.t, w.s)
 	for q := range h {
 		want := w.heads[q]

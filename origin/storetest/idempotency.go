@@ -10,7 +10,7 @@ import (
 func testIdempotentReplay(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "idem", "w1", 10)
 	mustSetStock(t, s, "idem", "w2", 10)
-	first := reserveReq("idem", "", 3, 10*time.Minute)
+	first := reserveReq(s, "idem", "", 3, 10*time.Minute)
 	first.IdempotencyKey = "order-1"
 	res := mustReserve(t, s, first)
 	checkRes(t, "first Reserve", res, first.ID, "idem", "w1", 3, store.StatusHeld, t0.Add(10*time.Minute))
@@ -19,7 +19,7 @@ func testIdempotentReplay(t *testing.T, s store.Store) {
 	// The origin gives every request a fresh ID and its own now; a repeat
 	// still gets the first answer, with the first ID and expiry.
 	again := first
-	again.ID = newID("idem")
+	again.ID = newID(s, "idem")
 	again.Now = t0.Add(5 * time.Second)
 	got, err := s.Reserve(t.Context(), again)
 	if err != nil {
@@ -44,7 +44,7 @@ func testIdempotentReplay(t *testing.T, s store.Store) {
 	// nothing.
 	mustSetStock(t, s, "idem-other", "w1", 5)
 	w = watchLog(t, s)
-	other := reserveReq("idem-other", "", 3, 10*time.Minute)
+	other := reserveReq(s, "idem-other", "", 3, 10*time.Minute)
 	other.IdempotencyKey = "order-1"
 	_, err = s.Reserve(t.Context(), other)
 	wantErr(t, "same key, other SKU", err, store.ErrIdempotencyMismatch)
@@ -67,7 +67,7 @@ func testIdempotentReplay(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	w = watchLog(t, s)
-	again.ID = newID("idem")
+	again.ID = newID(s, "idem")
 	got, err = s.Reserve(t.Context(), again)
 	if err != nil || !got.Replayed || got.ID != first.ID {
 		t.Fatalf("Reserve replayed after commit = %+v, %v; want reservation %s, replayed", got, err, first.ID)
@@ -79,7 +79,7 @@ func testIdempotentReplay(t *testing.T, s store.Store) {
 func testIdempotentInsufficientReplay(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "idem-short", "w1", 2)
 	w := watchLog(t, s)
-	r := reserveReq("idem-short", "", 5, time.Minute)
+	r := reserveReq(s, "idem-short", "", 5, time.Minute)
 	r.IdempotencyKey = "k-short"
 	_, err := s.Reserve(t.Context(), r)
 	wantErr(t, "first Reserve", err, store.ErrInsufficientStock)
@@ -90,14 +90,14 @@ func testIdempotentInsufficientReplay(t *testing.T, s store.Store) {
 	}
 	w.wrote(stockKey("idem-short"), 2)
 	// The recorded outcome stands, although there is enough stock now.
-	r.ID = newID("idem-short")
+	r.ID = newID(s, "idem-short")
 	_, err = s.Reserve(t.Context(), r)
 	wantErr(t, "repeated Reserve after restock", err, store.ErrInsufficientStock)
 	w.unchanged("a replayed insufficient reservation")
 	checkView(t, "after replay", mustGetStock(t, s, "idem-short"), "idem-short", 2, map[string]wh{"w1": {12, 0}})
 
 	// A new key is a new request.
-	fresh := reserveReq("idem-short", "", 5, time.Minute)
+	fresh := reserveReq(s, "idem-short", "", 5, time.Minute)
 	fresh.IdempotencyKey = "k-fresh"
 	mustReserve(t, s, fresh)
 	w.wrote(stockKey("idem-short"), 3)
@@ -106,10 +106,10 @@ func testIdempotentInsufficientReplay(t *testing.T, s store.Store) {
 func testIdempotencyMismatch(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "idem-mm", "w1", 10)
 	mustSetStock(t, s, "idem-mm", "w2", 10)
-	first := reserveReq("idem-mm", "", 2, time.Minute)
+	first := reserveReq(s, "idem-mm", "", 2, time.Minute)
 	first.IdempotencyKey = "k1"
 	mustReserve(t, s, first)
-	short := reserveReq("idem-mm", "", 100, time.Minute)
+	short := reserveReq(s, "idem-mm", "", 100, time.Minute)
 	short.IdempotencyKey = "k2"
 	_, err := s.Reserve(t.Context(), short)
 	wantErr(t, "Reserve of too much", err, store.ErrInsufficientStock)
@@ -125,7 +125,7 @@ func testIdempotencyMismatch(t *testing.T, s store.Store) {
 		{"another warehouse", "k1", "w2", 2},
 		{"a key that recorded insufficient stock, another qty", "k2", "", 1},
 	} {
-		r := reserveReq("idem-mm", tc.wh, tc.qty, time.Minute)
+		r := reserveReq(s, "idem-mm", tc.wh, tc.qty, time.Minute)
 		r.IdempotencyKey = tc.key
 		_, err := s.Reserve(t.Context(), r)
 		wantErr(t, "same key, "+tc.what, err, store.ErrIdempotencyMismatch)

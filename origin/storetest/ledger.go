@@ -106,15 +106,15 @@ func testLedgerEveryStockWrite(t *testing.T, s store.Store) {
 	v := write(store.StockWrite{Op: store.OpTransfer, SKU: sku, Warehouse: "w1", To: "w2", Qty: 4, Reason: "transfer", Ref: "tr-1", Actor: "key-b"})
 	checkView(t, "after a transfer", v, sku, 3, map[string]wh{"w1": {11, 0}, "w2": {4, 0}})
 	lw.wrote(stockKey(sku), 3) // one change (edges invalidate) for both movements
-	hold := mustReserve(t, s, store.ReserveRequest{ID: newID(sku), SKU: sku, Warehouse: "w1", Qty: 3, Now: t0, TTL: time.Minute, Actor: "key-c", IdempotencyKey: "cart-1"})
+	hold := mustReserve(t, s, store.ReserveRequest{ID: newID(s, sku), SKU: sku, Warehouse: "w1", Qty: 3, Now: t0, TTL: time.Minute, Actor: "key-c", IdempotencyKey: "cart-1"})
 	if _, err := s.CommitReservation(ctx, hold.ID, t0); err != nil {
 		t.Fatal(err)
 	}
-	rel := mustReserve(t, s, reserveReq(sku, "w2", 2, time.Minute))
+	rel := mustReserve(t, s, reserveReq(s, sku, "w2", 2, time.Minute))
 	if _, err := s.ReleaseReservation(ctx, rel.ID); err != nil {
 		t.Fatal(err)
 	}
-	mustReserve(t, s, reserveReq(sku, "w2", 1, time.Minute))
+	mustReserve(t, s, reserveReq(s, sku, "w2", 1, time.Minute))
 	if n, err := s.ExpireHolds(ctx, t0.Add(time.Hour), 10); err != nil || n != 1 {
 		t.Fatalf("ExpireHolds = %d, %v; want 1", n, err)
 	}
@@ -163,7 +163,7 @@ func testLedgerRefusedWrites(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	const sku = "LED-R"
 	mustSetStock(t, s, sku, "w1", 5)
-	mustReserve(t, s, reserveReq(sku, "w1", 2, time.Hour)) // version 2, 3 available
+	mustReserve(t, s, reserveReq(s, sku, "w1", 2, time.Hour)) // version 2, 3 available
 	lw := watchLog(t, s)
 	for _, c := range []struct {
 		what string
@@ -404,7 +404,7 @@ func verifyAll(t *testing.T, s store.Store) (int, []ledger.Diff) {
 func testLedgerFeed(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	skus := []string{"F-a", "F-b", "F-c", "F-d", "F-e", "F-f"}
-	if page, cur, err := ledger.ReadFeed(ctx, s, ledger.Cursor{}, 10); err != nil || len(page) != 0 || cur != (ledger.Cursor{}) {
+	if page, cur, err := ledger.ReadFeed(ctx, s, nil, 10); err != nil || len(page) != 0 || !cur.Equal(nil) {
 		t.Fatalf("feed of an empty store: %v %v", page, err)
 	}
 	done := make(chan error, len(skus))
@@ -441,7 +441,7 @@ func testLedgerFeed(t *testing.T, s store.Store) {
 				t.Fatalf("partition %d: seq %d after %d", m.Partition, m.Seq, lastSeq[m.Partition])
 			}
 			lastSeq[m.Partition] = m.Seq
-			if c, err := ledger.ParseCursor(m.Cursor); err != nil || c[m.Partition] != m.Seq {
+			if c, err := ledger.ParseCursor(m.Cursor); err != nil || c.At(m.Partition) != m.Seq {
 				t.Fatalf("movement %s has cursor %q (%v)", m.ID, m.Cursor, err)
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/shortstock/shortstock/internal/change"
-	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -19,7 +18,7 @@ func testPurgeLogged(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	mustCreate(t, s, newLink("pg-1", "https://example.com/pg"))
 	key := linkKey("pg-1")
-	p := keys.PartitionOfKey(key)
+	p := s.Partitions().PartitionOfKey(key)
 	c, err := pg.AppendPurge(ctx, key, change.PurgeSoft)
 	if err != nil {
 		t.Fatal(err)

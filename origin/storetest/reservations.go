@@ -13,7 +13,7 @@ func testReserveExplicitWarehouse(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "rx", "w2", 5)
 	w := watchLog(t, s)
 
-	req := reserveReq("rx", "w2", 4, 10*time.Minute)
+	req := reserveReq(s, "rx", "w2", 4, 10*time.Minute)
 	req.Now = t0.In(elsewhere)
 	res := mustReserve(t, s, req)
 	checkRes(t, "Reserve", res, req.ID, "rx", "w2", 4, store.StatusHeld, t0.Add(10*time.Minute))
@@ -25,19 +25,19 @@ func testReserveExplicitWarehouse(t *testing.T, s store.Store) {
 	checkRes(t, "GetReservation", mustGetRes(t, s, req.ID), req.ID, "rx", "w2", 4, store.StatusHeld, t0.Add(10*time.Minute))
 
 	// w2 has 1 left: 2 from w2 fails even though w1 has plenty.
-	_, err := s.Reserve(t.Context(), reserveReq("rx", "w2", 2, time.Minute))
+	_, err := s.Reserve(t.Context(), reserveReq(s, "rx", "w2", 2, time.Minute))
 	wantErr(t, "Reserve more than the warehouse has", err, store.ErrInsufficientStock)
-	_, err = s.Reserve(t.Context(), reserveReq("rx", "w-unknown", 1, time.Minute))
+	_, err = s.Reserve(t.Context(), reserveReq(s, "rx", "w-unknown", 1, time.Minute))
 	wantErr(t, "Reserve from an unknown warehouse of a known SKU", err, store.ErrInsufficientStock)
-	_, err = s.Reserve(t.Context(), reserveReq("rx-nosuch", "w1", 1, time.Minute))
+	_, err = s.Reserve(t.Context(), reserveReq(s, "rx-nosuch", "w1", 1, time.Minute))
 	wantErr(t, "Reserve of an unknown SKU", err, store.ErrNotFound)
-	_, err = s.Reserve(t.Context(), reserveReq("rx-nosuch", "", 1, time.Minute))
+	_, err = s.Reserve(t.Context(), reserveReq(s, "rx-nosuch", "", 1, time.Minute))
 	wantErr(t, "Reserve of an unknown SKU without warehouse", err, store.ErrNotFound)
 	w.unchanged("refused reservations")
 	checkView(t, "after refused reservations", mustGetStock(t, s, "rx"), "rx", 3, map[string]wh{"w1": {10, 0}, "w2": {5, 4}})
 
 	// The last unit, and no TTL: the default applies.
-	last := reserveReq("rx", "w2", 1, 0)
+	last := reserveReq(s, "rx", "w2", 1, 0)
 	res = mustReserve(t, s, last)
 	checkRes(t, "Reserve without TTL", res, last.ID, "rx", "w2", 1, store.StatusHeld, t0.Add(store.DefaultReservationTTL))
 	w.wrote(stockKey("rx"), 4)
@@ -52,7 +52,7 @@ func testReservePicksWarehouse(t *testing.T, s store.Store) {
 	version := uint64(3)
 	pick := func(qty int64, want string, stock map[string]wh) {
 		t.Helper()
-		r := reserveReq("pick", "", qty, time.Hour)
+		r := reserveReq(s, "pick", "", qty, time.Hour)
 		res := mustReserve(t, s, r)
 		version++
 		checkRes(t, "Reserve without warehouse", res, r.ID, "pick", want, qty, store.StatusHeld, t0.Add(time.Hour))
@@ -64,12 +64,12 @@ func testReservePicksWarehouse(t *testing.T, s store.Store) {
 	pick(3, "w3", map[string]wh{"w1": {5, 0}, "w2": {8, 3}, "w3": {8, 3}})
 	pick(5, "w1", map[string]wh{"w1": {5, 5}, "w2": {8, 3}, "w3": {8, 3}})
 	// 10 available in total, but no single warehouse has 6.
-	_, err := s.Reserve(t.Context(), reserveReq("pick", "", 6, time.Hour))
+	_, err := s.Reserve(t.Context(), reserveReq(s, "pick", "", 6, time.Hour))
 	wantErr(t, "Reserve that no single warehouse can hold", err, store.ErrInsufficientStock)
 	w.unchanged("a refused reservation")
 	pick(5, "w2", map[string]wh{"w1": {5, 5}, "w2": {8, 8}, "w3": {8, 3}})
 	pick(5, "w3", map[string]wh{"w1": {5, 5}, "w2": {8, 8}, "w3": {8, 8}})
-	_, err = s.Reserve(t.Context(), reserveReq("pick", "", 1, time.Hour))
+	_, err = s.Reserve(t.Context(), reserveReq(s, "pick", "", 1, time.Hour))
 	wantErr(t, "Reserve of a sold-out SKU", err, store.ErrInsufficientStock)
 	w.unchanged("a refused reservation")
 }
@@ -78,7 +78,7 @@ func testReserveInvalid(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "inv", "w1", 10)
 	w := watchLog(t, s)
 	for _, qty := range []int64{0, -1} {
-		_, err := s.Reserve(t.Context(), reserveReq("inv", "w1", qty, time.Hour))
+		_, err := s.Reserve(t.Context(), reserveReq(s, "inv", "w1", qty, time.Hour))
 		wantErr(t, "Reserve of a non-positive quantity", err, store.ErrInvalid)
 	}
 	w.unchanged("refused reservations")
@@ -88,7 +88,7 @@ func testReserveInvalid(t *testing.T, s store.Store) {
 func testReservationUnknown(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "unk", "w1", 10)
 	w := watchLog(t, s)
-	for _, id := range []string{newID("unk"), keys.NewReservationID(0), "not-a-reservation-id"} {
+	for _, id := range []string{newID(s, "unk"), keys.NewReservationID(0), "not-a-reservation-id"} {
 		_, err := s.GetReservation(t.Context(), id)
 		wantErr(t, "GetReservation("+id+")", err, store.ErrNotFound)
 		_, err = s.CommitReservation(t.Context(), id, t0)
@@ -101,7 +101,7 @@ func testReservationUnknown(t *testing.T, s store.Store) {
 
 func testReservationCommit(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "rc", "w1", 10)
-	r := reserveReq("rc", "w1", 4, 10*time.Minute)
+	r := reserveReq(s, "rc", "w1", 4, 10*time.Minute)
 	mustReserve(t, s, r)
 	w := watchLog(t, s)
 	exp := t0.Add(10 * time.Minute)
@@ -133,7 +133,7 @@ func testReservationCommit(t *testing.T, s store.Store) {
 
 func testReservationRelease(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "rl", "w1", 10)
-	r := reserveReq("rl", "w1", 4, 10*time.Minute)
+	r := reserveReq(s, "rl", "w1", 4, 10*time.Minute)
 	mustReserve(t, s, r)
 	w := watchLog(t, s)
 	exp := t0.Add(10 * time.Minute)
@@ -160,8 +160,8 @@ func testReservationRelease(t *testing.T, s store.Store) {
 
 func testCommitPastExpiry(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "ce", "w1", 10)
-	a := reserveReq("ce", "w1", 3, 30*time.Second)
-	b := reserveReq("ce", "w1", 2, 30*time.Second)
+	a := reserveReq(s, "ce", "w1", 3, 30*time.Second)
+	b := reserveReq(s, "ce", "w1", 2, 30*time.Second)
 	mustReserve(t, s, a)
 	mustReserve(t, s, b)
 	w := watchLog(t, s)
@@ -201,7 +201,7 @@ func testCommitPastExpiry(t *testing.T, s store.Store) {
 func testReservationExtend(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	mustSetStock(t, s, "EXT", "w1", 10)
-	r := mustReserve(t, s, reserveReq("EXT", "w1", 3, time.Minute)) // expires t0+1m
+	r := mustReserve(t, s, reserveReq(s, "EXT", "w1", 3, time.Minute)) // expires t0+1m
 	lw := watchLog(t, s)
 	got, err := s.ExtendReservation(ctx, r.ID, t0.Add(30*time.Second), 5*time.Minute)
 	if err != nil {
@@ -226,13 +226,13 @@ func testReservationExtend(t *testing.T, s store.Store) {
 	}
 	_, err = s.ExtendReservation(ctx, r.ID, t0, time.Minute)
 	wantErr(t, "extend an expired hold", err, store.ErrNotHeld)
-	rel := mustReserve(t, s, reserveReq("EXT", "w1", 1, time.Minute))
+	rel := mustReserve(t, s, reserveReq(s, "EXT", "w1", 1, time.Minute))
 	if _, err := s.ReleaseReservation(ctx, rel.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.ExtendReservation(ctx, rel.ID, t0, time.Minute)
 	wantErr(t, "extend a released hold", err, store.ErrNotHeld)
-	_, err = s.ExtendReservation(ctx, newID("EXT"), t0, time.Minute)
+	_, err = s.ExtendReservation(ctx, newID(s, "EXT"), t0, time.Minute)
 	wantErr(t, "extend an unknown id", err, store.ErrNotFound)
 	checkReplay(t, s, "EXT", "after extensions")
 }

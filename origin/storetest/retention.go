@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/ledger"
 	"github.com/shortstock/shortstock/origin/store"
 )
@@ -64,7 +63,7 @@ func testLedgerRetention(t *testing.T, s store.Store) {
 	// Old history: two SKUs, three warehouses, every kind of movement.
 	mustSetStock(t, s, "RT-1", "w1", 100)
 	for range 4 {
-		if _, err := s.WriteStock(ctx, store.StockWrite{Op: store.OpAdjust, SKU: "RT-1", Warehouse: "w1", Qty: -3, Reason: "sold", Ref: "o-1", Actor: "k1", IdempotencyKey: newID("ik")}); err != nil {
+		if _, err := s.WriteStock(ctx, store.StockWrite{Op: store.OpAdjust, SKU: "RT-1", Warehouse: "w1", Qty: -3, Reason: "sold", Ref: "o-1", Actor: "k1", IdempotencyKey: newID(s, "ik")}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,7 +74,7 @@ func testLedgerRetention(t *testing.T, s store.Store) {
 	// Stamped now (reserveReq's fixed time would be years ahead: a
 	// movement stamped later than its successors stops the trim there,
 	// which keeps too much, never too little).
-	hold := reserveReq("RT-1", "w1", 5, time.Hour)
+	hold := reserveReq(s, "RT-1", "w1", 5, time.Hour)
 	hold.Now = time.Now()
 	held := mustReserve(t, s, hold)
 	mustSetStock(t, s, "RT-2", "w1", 3)
@@ -183,7 +182,7 @@ func testLedgerRetention(t *testing.T, s store.Store) {
 func partitionFeed(t *testing.T, s store.Store) []store.Movement {
 	t.Helper()
 	var out []store.Movement
-	for p := range keys.Partitions {
+	for p := range s.Partitions().N() {
 		var after uint64
 		for {
 			page, err := s.PartitionMovements(t.Context(), p, after, 50)

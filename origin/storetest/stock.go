@@ -52,7 +52,7 @@ func testStockSetAndView(t *testing.T, s store.Store) {
 
 func testStockBelowReserved(t *testing.T, s store.Store) {
 	mustSetStock(t, s, "br", "w1", 10)
-	mustReserve(t, s, reserveReq("br", "w1", 6, time.Hour)) // version 2
+	mustReserve(t, s, reserveReq(s, "br", "w1", 6, time.Hour)) // version 2
 	w := watchLog(t, s)
 
 	_, err := s.SetStock(t.Context(), "br", "w1", 5)
@@ -89,7 +89,7 @@ func testStockAdjust(t *testing.T, s store.Store) {
 
 	adjust("w1", +5, 2, map[string]wh{"w1": {15, 0}})
 	adjust("w1", -3, 3, map[string]wh{"w1": {12, 0}})
-	mustReserve(t, s, reserveReq("adj", "w1", 10, time.Hour)) // version 4
+	mustReserve(t, s, reserveReq(s, "adj", "w1", 10, time.Hour)) // version 4
 	w.wrote(stockKey("adj"), 4)
 	refuse("adj", "w1", -3, store.ErrInsufficientStock) // 9 < 10 reserved
 	adjust("w1", -2, 5, map[string]wh{"w1": {10, 10}})  // down to exactly reserved
