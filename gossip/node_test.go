@@ -187,9 +187,9 @@ func TestMergeRemoteStateGarbage(t *testing.T) {
 	}
 	d.MergeRemoteState(nil, true) // no state at all is not an error
 	// Marks of another partition count are refused, not passed on.
-	d.MergeRemoteState(appendState(nil, state{Role: RoleOrigin, Name: "o", Source: "o", Watermarks: make([]uint64, 64)}), false)
+	d.MergeRemoteState(appendState(nil, state{Role: RoleOrigin, Name: "o", Source: "o", Watermarks: make([]uint64, 2*keys.DefaultPartitions)}), false)
 	if called != 0 || n.Stats().BadState != 5 {
-		t.Fatalf("marks of 64 partitions: callback called %d times, BadState %d; want 0 and 5", called, n.Stats().BadState)
+		t.Fatalf("marks of another partition count: callback called %d times, BadState %d; want 0 and 5", called, n.Stats().BadState)
 	}
 	good := make([]uint64, keys.DefaultPartitions)
 	good[5] = 42

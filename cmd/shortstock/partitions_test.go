@@ -16,8 +16,8 @@ import (
 func TestOriginRefusesPartitionMismatch(t *testing.T) {
 	dir := t.TempDir()
 	cfg := embedded.DefaultConfig(dir)
-	cfg.NoSync = true
-	s, err := embedded.Open(cfg) // a new store: 1024 partitions
+	cfg.NoSync, cfg.Partitions = true, 1024
+	s, err := embedded.Open(cfg) // a new store of 1024 partitions
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestEdgeRefusesOriginOfAnotherCount(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(wire.Heads{Heads: make([]uint64, 64), Partitions: 64})
 	}))
 	defer origin.Close()
-	code, _, stderr := runCLI(t, []string{"XDG_CONFIG_HOME=" + t.TempDir()}, "edge", "--origin", origin.URL, "--listen", "127.0.0.1:0", "--internal-insecure")
+	code, _, stderr := runCLI(t, []string{"XDG_CONFIG_HOME=" + t.TempDir()}, "edge", "--origin", origin.URL, "--listen", "127.0.0.1:0", "--internal-insecure", "--partitions", "1024")
 	want := "shortstock edge: origin has 64 partitions, --partitions says 1024"
 	if code != 2 || lastLine(stderr) != want {
 		t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, want)

@@ -24,9 +24,9 @@ func TestPartitionCountRecordedAndChecked(t *testing.T) {
 		t.Fatalf("Open(128): %v", err)
 	}
 	s.Close()
-	_, err = open(keys.DefaultPartitions)
+	_, err = open(1024)
 	var pm *store.PartitionMismatchError
-	if !errors.Is(err, store.ErrPartitionMismatch) || !errors.As(err, &pm) || pm.Stored != 128 || pm.Configured != keys.DefaultPartitions {
+	if !errors.Is(err, store.ErrPartitionMismatch) || !errors.As(err, &pm) || pm.Stored != 128 || pm.Configured != 1024 {
 		t.Fatalf("Open with another count: %v", err)
 	}
 	if s, err = open(128); err != nil {
@@ -37,7 +37,7 @@ func TestPartitionCountRecordedAndChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if _, err = open(keys.DefaultPartitions); !errors.As(err, &pm) || pm.Stored != keys.LegacyPartitions {
+	if _, err = open(1024); !errors.As(err, &pm) || pm.Stored != keys.LegacyPartitions {
 		t.Fatalf("Open of a legacy file at 1024: %v; want a mismatch naming 64", err)
 	}
 	if s, err = open(keys.LegacyPartitions); err != nil {

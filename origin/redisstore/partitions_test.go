@@ -30,10 +30,10 @@ func TestPartitionCountRecordedAndChecked(t *testing.T) {
 		defer cancel()
 		return redisstore.New(ctx, cfg)
 	}
-	_, err := open(keys.DefaultPartitions)
+	_, err := open(1024)
 	var pm *store.PartitionMismatchError
-	if !errors.Is(err, store.ErrPartitionMismatch) || !errors.As(err, &pm) || pm.Stored != 256 || pm.Configured != keys.DefaultPartitions {
-		t.Fatalf("New with another count: %v; want a mismatch naming 256 and %d", err, keys.DefaultPartitions)
+	if !errors.Is(err, store.ErrPartitionMismatch) || !errors.As(err, &pm) || pm.Stored != 256 || pm.Configured != 1024 {
+		t.Fatalf("New with another count: %v; want a mismatch naming 256 and %d", err, 1024)
 	}
 	again, err := open(256)
 	if err != nil {
@@ -49,7 +49,7 @@ func TestPartitionCountRecordedAndChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Del(context.Background(), prefix+":{p17}:seq", prefix+":meta") })
-	if _, err := open(keys.DefaultPartitions); !errors.As(err, &pm) || pm.Stored != keys.LegacyPartitions {
+	if _, err := open(1024); !errors.As(err, &pm) || pm.Stored != keys.LegacyPartitions {
 		t.Fatalf("New on legacy data at 1024: %v; want a mismatch naming 64", err)
 	}
 	old, err := open(keys.LegacyPartitions)
