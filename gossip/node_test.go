@@ -94,20 +94,7 @@ func TestSupersedeInQueue(t *testing.T) {
 func TestSupersedeDeliversLastVersion(t *testing.T) {
 	nodes := startCluster(t, 5, func(_ int, c *Config) { c.NoDirectPush = true })
 	const last = 100
-	for v := uint64(1); v <= last; v++ {
-		if err := nodes[0].Publish(linkChange("hot", v)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	key := linkChange("hot", 1).Key
-	waitFor(t, 3*time.Second, "every node has the last version", func() bool {
-		for _, n := range nodes[1:] {
-			if n.rec.version(key) != last {
-				return false
-			}
-		}
-		return true
-	})
+	publishBurst(t, nodes, "hot", last)
 	for i, n := range nodes[1:] {
 		n.rec.mu.Lock()
 		calls, back := n.rec.calls, n.rec.backwards
@@ -298,18 +285,16 @@ func TestCloseStopsOwnGoroutines(t *testing.T) {
 	}
 }
 
-// TestDirectPushDeliversInOrder: with direct push, a burst of versions of
-// one key reaches every member with the last version and never delivers an
-// older one after a newer.
-func TestDirectPushDeliversInOrder(t *testing.T) {
-	nodes := startCluster(t, 5, nil)
-	const last = 100
+// publishBurst publishes versions 1..last of one link from nodes[0] and
+// waits until every other node holds the last.
+func publishBurst(t *testing.T, nodes []*testNode, code string, last uint64) {
+	t.Helper()
 	for v := uint64(1); v <= last; v++ {
-		if err := nodes[0].Publish(linkChange("hot", v)); err != nil {
+		if err := nodes[0].Publish(linkChange(code, v)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	key := linkChange("hot", 1).Key
+	key := linkChange(code, 1).Key
 	waitFor(t, 3*time.Second, "every node has the last version", func() bool {
 		for _, n := range nodes[1:] {
 			if n.rec.version(key) != last {
@@ -318,6 +303,15 @@ func TestDirectPushDeliversInOrder(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestDirectPushDeliversInOrder: with direct push, a burst of versions of
+// one key reaches every member with the last version and never delivers an
+// older one after a newer.
+func TestDirectPushDeliversInOrder(t *testing.T) {
+	nodes := startCluster(t, 5, nil)
+	const last = 100
+	publishBurst(t, nodes, "hot", last)
 	for i, n := range nodes[1:] {
 		n.rec.mu.Lock()
 		back := n.rec.backwards
