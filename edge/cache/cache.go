@@ -203,8 +203,19 @@ func (c *Cache) originDown(now int64) bool {
 func flightKey(kind keys.Kind, id string) string { return string(kind) + ":" + id }
 
 // load fills a key, sharing the fill with concurrent loads of the same key.
+// singleflight only joins calls that overlap: a request that missed just
+// before another's fill was installed arrives after that flight ended, so
+// the flight first looks again and answers from the cache when it can
+// (groupcache does the same), or a herd of misses would cost the origin
+// more than one lookup.
 func (c *Cache) load(kind keys.Kind, id string) (*Entry, error) {
-	v, err, _ := c.group.Do(flightKey(kind, id), func() (any, error) { return c.fill(kind, id) })
+	v, err, _ := c.group.Do(flightKey(kind, id), func() (any, error) {
+		now := c.cfg.Clock.Now().UnixNano()
+		if e := c.lookup(kind, []byte(id), hashKey(kind, id), now); e != nil && now < e.freshUntil {
+			return e, nil
+		}
+		return c.fill(kind, id)
+	})
 	if err != nil {
 		return nil, err
 	}

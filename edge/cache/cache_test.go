@@ -89,6 +89,32 @@ func TestConcurrentMissesShareOneLoad(t *testing.T) {
 	}
 }
 
+// A request that missed just before another request's fill was installed
+// reaches the singleflight group after that flight ended: it must be
+// answered from the cache, not by a second origin lookup (the faults
+// suite's herd saw 2 lookups for 200 misses before load looked again).
+func TestMissAfterFlightEndedIsServedFromCache(t *testing.T) {
+	o := newFakeOrigin()
+	o.set(keys.KindLink, "herd", 1)
+	c, _ := newTestCache(t, o)
+	now := c.cfg.Clock.Now().UnixNano()
+	if e := c.lookup(keys.KindLink, []byte("herd"), hashKey(keys.KindLink, "herd"), now); e != nil {
+		t.Fatal("cached before any load")
+	}
+	// The first request's miss is complete: its flight filled the cache.
+	if _, st, err := c.Get(keys.KindLink, []byte("herd")); err != nil || st != Miss {
+		t.Fatalf("first get: %v %v", st, err)
+	}
+	// The late request saw the miss before that and now takes the slow path.
+	e, st, err := c.slow(keys.KindLink, []byte("herd"), nil, now)
+	if err != nil || e.Version() != 1 || st != Miss {
+		t.Fatalf("late miss: %v %v %v", e, st, err)
+	}
+	if got := o.calls.Load(); got != 1 {
+		t.Fatalf("a miss that arrived after the flight ended made %d origin calls, want 1", got)
+	}
+}
+
 func TestStaleIfErrorThenRecover(t *testing.T) {
 	o := newFakeOrigin()
 	o.ttl = 10 * time.Second
