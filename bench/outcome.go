@@ -13,6 +13,19 @@ const (
 	numCacheStates
 )
 
+// String names the state as the reports do: "hit", "miss", "stale", "none".
+func (c CacheState) String() string {
+	switch c {
+	case CacheHit:
+		return "hit"
+	case CacheMiss:
+		return "miss"
+	case CacheStale:
+		return "stale"
+	}
+	return "none"
+}
+
 // Outcome is how one operation went. The zero Outcome is a success that
 // says nothing about caching.
 type Outcome struct {

@@ -32,6 +32,7 @@ type Recorder struct {
 	slots    []*slot
 	errs     map[string]int64
 	cache    [numCacheStates]int64
+	byCache  [numCacheStates]*hdrhistogram.Histogram // reads' latency by X-Cache state, made on first use
 	count    int64
 	ok       int64
 	rejected int64
@@ -81,6 +82,14 @@ func (r *Recorder) Record(due, done time.Time, o Outcome) {
 	_ = s.hist.RecordValue(us)
 	r.count++
 	r.cache[o.Cache]++
+	if o.Cache != CacheNone {
+		h := r.byCache[o.Cache]
+		if h == nil {
+			h = hdrhistogram.New(histMin, histMax, histDigits)
+			r.byCache[o.Cache] = h
+		}
+		_ = h.RecordValue(us)
+	}
 	switch {
 	case o.Err != "":
 		r.errs[o.Err]++
@@ -134,8 +143,11 @@ type Summary struct {
 	Misses   int64            `json:"misses"`
 	StaleHit int64            `json:"stale_answers"`
 	Latency  Latency          `json:"latency_ms"`
-	Series   []Second         `json:"series"`
-	Spectrum []Quantile       `json:"spectrum"`
+	// ByCache splits the reads' latency by X-Cache state ("hit", "miss",
+	// "stale"): where a tail comes from, the cache or the origin behind it.
+	ByCache  map[string]Latency `json:"latency_by_cache_ms,omitempty"`
+	Series   []Second           `json:"series"`
+	Spectrum []Quantile         `json:"spectrum"`
 }
 
 // HitRatio is hits over answers that carried X-Cache (0 with none).
@@ -159,6 +171,14 @@ func (r *Recorder) Summary() Summary {
 		Errors: maps.Clone(r.errs),
 		Hits:   r.cache[CacheHit], Misses: r.cache[CacheMiss], StaleHit: r.cache[CacheStale],
 		Latency: latencyOf(r.all),
+	}
+	for st, h := range r.byCache {
+		if h != nil {
+			if s.ByCache == nil {
+				s.ByCache = map[string]Latency{}
+			}
+			s.ByCache[CacheState(st).String()] = latencyOf(h)
+		}
 	}
 	if r.count > 0 {
 		for _, q := range spectrumQs {

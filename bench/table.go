@@ -27,6 +27,11 @@ func PrintTable(w io.Writer, rep *Report) error {
 	r := rep.Reads
 	row("reads (edges)", "offered %.0f/s (%s)  achieved %.0f/s (%.1f %%)  over %.1f s: %d sent, %d unsent", rep.OfferedRPS, rep.RateSource, rep.AchievedRPS, pct(rep.AchievedRPS, rep.OfferedRPS), r.ElapsedS, r.Sent, r.Unsent)
 	row("read latency", "%s", latencyLine(rep.LatencyMS))
+	for _, st := range []string{"hit", "miss", "stale"} {
+		if l, ok := r.ByCache[st]; ok {
+			row("  "+st+"s", "%s", latencyLine(l))
+		}
+	}
 	w2 := rep.Writes
 	if w2.OfferedRPS > 0 {
 		row("writes (origins)", "offered %.0f/s  achieved %.0f/s (%.1f %%)  %d refused (409, expected)", w2.OfferedRPS, w2.AchievedRPS, pct(w2.AchievedRPS, w2.OfferedRPS), w2.Rejected)
