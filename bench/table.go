@@ -29,7 +29,7 @@ func PrintTable(w io.Writer, rep *Report) error {
 	row("read latency", "%s", latencyLine(rep.LatencyMS))
 	for _, st := range []string{"hit", "miss", "stale"} {
 		if l, ok := r.ByCache[st]; ok {
-			row("  "+st+"s", "%s", latencyLine(l))
+			row("  "+st+" reads", "%s", latencyLine(l))
 		}
 	}
 	w2 := rep.Writes
