@@ -38,6 +38,11 @@ type prober struct {
 // that coarse, and it keeps the probes' own load on the edges small.
 const probeEvery = 5 * time.Millisecond
 
+var (
+	headerCacheControl = []byte("Cache-Control")
+	onlyIfCached       = []byte("only-if-cached")
+)
+
 func newProber(ctx context.Context, keys *keySet, edges []string, slots int, bound time.Duration) (*prober, error) {
 	hosts, err := newHosts(edges, max(1, slots))
 	if err != nil {
@@ -96,8 +101,19 @@ func (p *prober) probe(kind keyKind, i int, v uint64, ackedAt time.Time) {
 				continue
 			}
 			req.SetRequestURI(path)
+			req.Header.SetBytesKV(headerCacheControl, onlyIfCached)
 			err := h.do(req, resp, earlier(bound, time.Now().Add(time.Second)))
 			p.requests.Add(1)
+			if err == nil && resp.StatusCode() == fasthttp.StatusGatewayTimeout {
+				// only-if-cached and the edge holds no copy: its next
+				// answer is filled from the origin at or past the
+				// invalidation's version floor, so it is fresh. Asking this
+				// way keeps the probes from filling every edge with every
+				// written key (an origin call per edge per probed write).
+				fresh[j], last = true, time.Now()
+				left--
+				continue
+			}
 			if err != nil || resp.StatusCode() >= 400 {
 				continue
 			}

@@ -22,6 +22,7 @@ var (
 	bodyNotFound    = []byte(`{"error":"not_found","message":"no such endpoint"}`)
 	bodyMethod      = []byte(`{"error":"method_not_allowed","message":"use GET or HEAD"}`)
 	bodyUnavailable = []byte(`{"error":"origin_unavailable","message":"not cached here and no origin answered"}`)
+	bodyNotCached   = []byte(`{"error":"not_cached","message":"only-if-cached, and nothing servable is cached here"}`)
 	bodyOK          = []byte(`{"status":"ok"}`)
 	bodyReady       = []byte(`{"status":"ready"}`)
 	bodyNotReady    = []byte(`{"status":"not ready"}`)
@@ -85,7 +86,17 @@ func (s *Server) serveKey(ctx *fasthttp.RequestCtx, kind keys.Kind, id []byte) {
 	if !s.realClock || now.IsZero() {
 		now = s.cfg.Clock.Now()
 	}
-	e, st, err := s.cache.GetAt(kind, id, now)
+	e, st, ok := s.cache.CachedAt(kind, id, now)
+	var err error
+	if !ok {
+		// The miss path only: a hit never reads the header.
+		if onlyIfCached(&ctx.Request.Header) {
+			s.m.notCached.Inc()
+			s.plain(ctx, fasthttp.StatusGatewayTimeout, bodyNotCached)
+			return
+		}
+		e, st, err = s.cache.GetAt(kind, id, now)
+	}
 	if err != nil {
 		s.m.unavail.Inc()
 		s.plain(ctx, fasthttp.StatusServiceUnavailable, bodyUnavailable)

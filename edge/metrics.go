@@ -17,6 +17,7 @@ type metrics struct {
 	rejNotFound prometheus.Counter
 	rejMethod   prometheus.Counter
 	unavail     prometheus.Counter
+	notCached   prometheus.Counter
 
 	originCalls   *prometheus.CounterVec
 	originErrors  *prometheus.CounterVec
@@ -58,6 +59,9 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shortstock_edge_rejected_total", Help: "Requests answered without a lookup, by reason.",
 		}, []string{"reason"}),
+		notCached: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortstock_edge_not_cached_total", Help: "Requests with Cache-Control: only-if-cached answered 504: nothing servable cached here.",
+		}),
 		unavail: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_edge_unavailable_total", Help: "Requests answered 503: not cached and no origin answered.",
 		}),
@@ -111,7 +115,7 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 	}
 	st := c.Stats()
 	cs := []prometheus.Collector{
-		answers, negative, m.rejected, m.unavail, m.originCalls, m.originErrors, m.originLatency,
+		answers, negative, m.rejected, m.unavail, m.notCached, m.originCalls, m.originErrors, m.originLatency,
 		m.invalidationDelay, m.changesBad, m.purges, m.gapReplays, m.changesReplayed, m.partitionDrops,
 		m.clicksFlushed, m.clickFlushErrors, m.clicksPendingSize, m.anClassified, m.anSkipped, m.anSampleRate,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -128,17 +128,32 @@ func (c *Cache) Get(kind keys.Kind, id []byte) (*Entry, State, error) {
 // a clock read, which on some virtual machines costs more than the rest of
 // a hit.
 func (c *Cache) GetAt(kind keys.Kind, id []byte, at time.Time) (*Entry, State, error) {
+	e, st, ok := c.CachedAt(kind, id, at)
+	if ok {
+		return e, st, nil
+	}
+	return c.slow(kind, id, e, at.UnixNano())
+}
+
+// CachedAt is GetAt without the load: it returns a fresh entry (Hit) or
+// one inside its revalidation window (Revalidating, a background refresh
+// started) and true, or false when answering would take an origin call.
+// With false the entry returned, if any, is one kept only for
+// stale-if-error. A request with Cache-Control: only-if-cached (RFC 9111
+// 5.2.1.7) stops there; any other goes on to GetAt, whose second lookup
+// costs nothing next to the origin call it makes.
+func (c *Cache) CachedAt(kind keys.Kind, id []byte, at time.Time) (*Entry, State, bool) {
 	now := at.UnixNano()
 	e := c.lookup(kind, id, hashBytes(kind, id), now)
 	if e != nil {
 		if now < e.freshUntil {
-			return e, Hit, nil
+			return e, Hit, true
 		}
 		if now < e.freshUntil+c.window && c.revalidate(e, kind, id, now) {
-			return e, Revalidating, nil
+			return e, Revalidating, true
 		}
 	}
-	return c.slow(kind, id, e, now)
+	return e, Miss, false
 }
 
 // Peek returns the cached entry for a key if one may be served (fresh or
