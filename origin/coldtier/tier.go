@@ -43,7 +43,7 @@ type segment struct {
 
 // Stats are the counters of a Tier.
 type Stats struct {
-	Links, Bytes, Segments              int64
+	Links, Bytes, Segments             int64
 	ColdReads, FalsePositives, Corrupt int64
 }
 
