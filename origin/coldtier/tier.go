@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,17 +20,16 @@ import (
 	"github.com/shortstock/shortstock/origin/store"
 )
 
-// ManifestKey is the object listing the live segments. It is written after
-// the segment it names, so a crash in between leaves an orphan segment that
-// no lookup reads.
-const ManifestKey = "manifest.json"
+// LivePrefix holds one small marker object per live segment
+// ("live/<segment name>", JSON: key, links, bytes). A marker is written
+// only after its segment has been written, read back and decoded, so a
+// crash in between leaves an orphan segment that no lookup reads. Each
+// segment has its own marker, so movers of several origins sharing one
+// bucket never overwrite each other's listing.
+const LivePrefix = "live/"
 
 // ErrUnavailable wraps a failure of the object store (not a corrupt segment).
 var ErrUnavailable = errors.New("coldtier: cold store unavailable")
-
-type manifest struct {
-	Segments []segMeta `json:"segments"`
-}
 
 type segMeta struct {
 	Key   string `json:"key"`
@@ -55,41 +56,99 @@ type Tier struct {
 	log *slog.Logger
 
 	mu   sync.RWMutex
-	segs []segment // oldest first
+	segs []segment // oldest first (segment keys begin with their time)
+
+	// Hook, when set (tests), runs at each step of Put ("written",
+	// "verified", "listed"); an error stops Put there, as a crash would.
+	Hook func(step string) error
+
+	refreshMu sync.Mutex
+	bad       map[string]bool // segments found corrupt (under refreshMu)
 
 	coldReads, falsePos, corrupt atomic.Int64
 }
 
-// Open loads the manifest and every listed segment's index from b.
+// Open lists the live segments of b and loads each one's index and filter.
 func Open(ctx context.Context, b *blob.Bucket, log *slog.Logger) (*Tier, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	t := &Tier{b: b, log: log}
-	raw, err := b.ReadAll(ctx, ManifestKey)
-	if err != nil && !isNotFound(err) {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	if err == nil {
-		var m manifest
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, fmt.Errorf("%w: manifest: %v", ErrCorrupt, err)
-		}
-		for _, sm := range m.Segments {
-			ix, err := t.loadIndex(ctx, sm)
-			if err != nil {
-				if errors.Is(err, ErrCorrupt) {
-					t.corrupt.Add(1)
-					t.log.Error("cold segment corrupt; not served", "segment", sm.Key, "err", err)
-					continue
-				}
-				return nil, err
-			}
-			t.segs = append(t.segs, segment{meta: sm, ix: ix})
-		}
+	t := &Tier{b: b, log: log, bad: map[string]bool{}}
+	if err := t.Refresh(ctx); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
+
+// Refresh loads the segments listed since Open or the last Refresh (another
+// origin's mover may write to the same bucket). A segment found corrupt is
+// logged and counted once and never loaded; an unreachable store is
+// ErrUnavailable and the segments not loaded yet are tried again next time.
+func (t *Tier) Refresh(ctx context.Context) error {
+	t.refreshMu.Lock()
+	defer t.refreshMu.Unlock()
+	t.mu.RLock()
+	have := make(map[string]bool, len(t.segs))
+	for _, s := range t.segs {
+		have[s.meta.Key] = true
+	}
+	t.mu.RUnlock()
+	var markers []string
+	it := t.b.List(&blob.ListOptions{Prefix: LivePrefix})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%w: list: %v", ErrUnavailable, err)
+		}
+		markers = append(markers, obj.Key)
+	}
+	sort.Strings(markers)
+	var add []segment
+	for _, mk := range markers {
+		key := segmentPrefix + strings.TrimPrefix(mk, LivePrefix)
+		if have[key] || t.bad[key] {
+			continue
+		}
+		raw, err := t.b.ReadAll(ctx, mk)
+		if err != nil {
+			return fmt.Errorf("%w: marker %s: %v", ErrUnavailable, mk, err)
+		}
+		var sm segMeta
+		if err := json.Unmarshal(raw, &sm); err != nil || sm.Key != key {
+			t.broken(key, fmt.Errorf("%w: marker %s: %v", ErrCorrupt, mk, err))
+			continue
+		}
+		ix, err := t.loadIndex(ctx, sm)
+		if err != nil {
+			if errors.Is(err, ErrCorrupt) {
+				t.broken(key, err)
+				continue
+			}
+			return err
+		}
+		add = append(add, segment{meta: sm, ix: ix})
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	segs := append(append(make([]segment, 0, len(t.segs)+len(add)), t.segs...), add...)
+	sort.Slice(segs, func(i, j int) bool { return segs[i].meta.Key < segs[j].meta.Key })
+	t.segs = segs
+	return nil
+}
+
+func (t *Tier) broken(key string, err error) {
+	t.bad[key] = true
+	t.corrupt.Add(1)
+	t.log.Error("cold segment corrupt; not served", "segment", key, "err", err)
+}
+
+const segmentPrefix = "segments/"
 
 func isNotFound(err error) bool {
 	return err != nil && blobNotFound(err)
@@ -141,7 +200,7 @@ func (t *Tier) rangeRead(ctx context.Context, key string, off, n int64) ([]byte,
 }
 
 // Put writes links as one new segment, reads it back and checks it, and
-// only then lists it in the manifest. When Put returns nil every link is
+// only then writes its live marker. When Put returns nil every link is
 // readable from the cold tier with the version given.
 func (t *Tier) Put(ctx context.Context, links []store.Link) error {
 	if len(links) == 0 {
@@ -153,11 +212,15 @@ func (t *Tier) Put(ctx context.Context, links []store.Link) error {
 	}
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
-	key := fmt.Sprintf("segments/%020d-%s.seg", time.Now().UnixNano(), hex.EncodeToString(rnd[:]))
+	name := fmt.Sprintf("%020d-%s.seg", time.Now().UnixNano(), hex.EncodeToString(rnd[:]))
+	key := segmentPrefix + name
 	if err := t.b.WriteAll(ctx, key, seg, &blob.WriterOptions{ContentType: "application/octet-stream"}); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	sm := segMeta{Key: key, Links: len(links), Bytes: int64(len(seg))}
+	if err := t.hook("written"); err != nil {
+		return err
+	}
 	// Verify: read the object back through the store, as a lookup would.
 	back, err := t.b.ReadAll(ctx, key)
 	if err != nil {
@@ -167,18 +230,29 @@ func (t *Tier) Put(ctx context.Context, links []store.Link) error {
 	if err != nil || len(got) != len(links) {
 		return fmt.Errorf("coldtier: verify %s: %v", key, err)
 	}
+	back2 := make(map[string]uint64, len(got))
+	for _, l := range got {
+		back2[l.Code] = l.Version
+	}
+	for _, l := range links {
+		if v, ok := back2[l.Code]; !ok || v != l.Version {
+			return fmt.Errorf("coldtier: verify %s: %s v%d reads back as v%d (present %v)", key, l.Code, l.Version, v, ok)
+		}
+	}
+	if err := t.hook("verified"); err != nil {
+		return err
+	}
+	raw, _ := json.Marshal(sm)
+	if err := t.b.WriteAll(ctx, LivePrefix+name, raw, nil); err != nil {
+		return fmt.Errorf("%w: marker: %v", ErrUnavailable, err)
+	}
+	if err := t.hook("listed"); err != nil {
+		return err
+	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	m := manifest{Segments: make([]segMeta, 0, len(t.segs)+1)}
-	for _, s := range t.segs {
-		m.Segments = append(m.Segments, s.meta)
-	}
-	m.Segments = append(m.Segments, sm)
-	raw, _ := json.Marshal(m)
-	if err := t.b.WriteAll(ctx, ManifestKey, raw, nil); err != nil {
-		return fmt.Errorf("%w: manifest: %v", ErrUnavailable, err)
-	}
 	t.segs = append(t.segs, segment{meta: sm, ix: ix})
+	sort.Slice(t.segs, func(i, j int) bool { return t.segs[i].meta.Key < t.segs[j].meta.Key })
+	t.mu.Unlock()
 	return nil
 }
 
@@ -231,4 +305,11 @@ func (t *Tier) Stats() Stats {
 		s.Bytes += sg.meta.Bytes
 	}
 	return s
+}
+
+func (t *Tier) hook(step string) error {
+	if t.Hook == nil {
+		return nil
+	}
+	return t.Hook(step)
 }

@@ -27,7 +27,7 @@ func TestTierFileBackend(t *testing.T) {
 	if err := tr.Put(ctx, sampleLinks(100)); err != nil {
 		t.Fatal(err)
 	}
-	// Reopen: indexes load from the manifest.
+	// Reopen: indexes load from the live markers.
 	tr2, err := Open(ctx, b, nil)
 	if err != nil {
 		t.Fatal(err)
