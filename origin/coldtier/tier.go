@@ -313,3 +313,16 @@ func (t *Tier) hook(step string) error {
 	}
 	return t.Hook(step)
 }
+
+// MayHave reports whether some segment's filter may hold code (no read).
+func (t *Tier) MayHave(code string) bool {
+	t.mu.RLock()
+	segs := t.segs
+	t.mu.RUnlock()
+	for _, s := range segs {
+		if s.ix.Filter == nil || s.ix.Filter.TestString(code) {
+			return true
+		}
+	}
+	return false
+}

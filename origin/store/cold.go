@@ -64,3 +64,31 @@ type ColdLinks interface {
 	// HotStats reports the hot tier's size.
 	HotStats(ctx context.Context) (HotStats, error)
 }
+
+// TierStats is what GET /v1/tiers reports.
+type TierStats struct {
+	Hot struct {
+		Links int64 `json:"links"`
+		Bytes int64 `json:"bytes"`
+	} `json:"hot"`
+	Cold struct {
+		Links    int64 `json:"links"`
+		Bytes    int64 `json:"bytes"`
+		Segments int64 `json:"segments"`
+	} `json:"cold"`
+	// LastRun is when the mover's last pass ended (nil: none yet).
+	LastRun *time.Time `json:"last_run"`
+	// Mover describes the last pass.
+	Mover MoverRun `json:"mover"`
+}
+
+// MoverRun is the outcome of a mover pass.
+type MoverRun struct {
+	Running bool `json:"running"`
+	// Evicted links moved cold; Kept were listed but written or clicked
+	// meanwhile (their eviction refused); Error is why the pass stopped
+	// early ("" if it did not).
+	Evicted int64  `json:"evicted"`
+	Kept    int64  `json:"kept"`
+	Error   string `json:"error,omitempty"`
+}
