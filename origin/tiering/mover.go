@@ -48,7 +48,7 @@ func (t *Tiering) pass(ctx context.Context) (store.MoverRun, error) {
 			return nil
 		}
 		defer func() { batch = batch[:0] }()
-		if err := t.hook("listed"); err != nil {
+		if err := t.hook("candidates"); err != nil {
 			return err
 		}
 		links := make([]store.Link, len(batch))

@@ -35,9 +35,11 @@ type Config struct {
 	// unavailable at once for this long. Default 2s.
 	Backoff time.Duration
 	Log     *slog.Logger
-	// Hook, when set (tests), runs at each step of a pass ("listed",
-	// "written", "verified", "listed-cold", "evicting"); an error stops
-	// the pass there, as a crash would.
+	// Hook, when set (tests), runs at each step of a pass: "candidates"
+	// (listed, nothing written), "written", "verified", "listed" (the
+	// segment's steps, coldtier.Tier.Hook), "listed-cold" (segment live,
+	// nothing evicted), "evicting" (half the batch evicted); an error
+	// stops the pass there, as a crash would.
 	Hook func(step string) error
 	// NoMover turns the periodic pass off (RunNow still runs one).
 	NoMover bool
