@@ -326,3 +326,12 @@ func (t *Tier) MayHave(code string) bool {
 	}
 	return false
 }
+
+// Broken is how many listed segments could not be loaded because they are
+// corrupt or truncated. Their links cannot be read: a lookup that finds a
+// code nowhere else cannot say it does not exist.
+func (t *Tier) Broken() int {
+	t.refreshMu.Lock()
+	defer t.refreshMu.Unlock()
+	return len(t.bad)
+}

@@ -229,6 +229,10 @@ func (t *Tiering) coldGet(ctx context.Context, code string) (store.Link, error) 
 		seen := t.refreshed[p]
 		t.refreshedMu.Unlock()
 		if ev == seen || attempt > 0 {
+			if tr.Broken() > 0 && ev > 0 {
+				// A listed segment is corrupt: the code may be in it.
+				return store.Link{}, fmt.Errorf("%w: %d cold segments are corrupt (docs/tiers.md)", ErrUnavailable, tr.Broken())
+			}
 			return store.Link{Code: code}, store.ErrNotFound
 		}
 		if t.down() {
