@@ -150,47 +150,73 @@ func (s *Store) ColdCandidates(ctx context.Context, p int, after string, before,
 // EvictLink removes c.Link from the hot tier if it is still at c's version
 // and activity.
 func (s *Store) EvictLink(ctx context.Context, c store.ColdCandidate) error {
-	code := c.Link.Code
-	if !keys.ValidCode(code) {
-		return fmt.Errorf("embedded: evict link: %w: %q", store.ErrInvalid, code)
-	}
-	p := s.space.Partition(keys.KindLink, code)
-	var derr error
-	err := s.write(ctx, "evict link", func(tx *bolt.Tx) error {
-		derr = nil
-		pt, err := partOf(tx, p)
-		if err != nil {
-			return err
-		}
-		r, err := getLink(pt.links, code)
-		if err != nil {
-			return err
-		}
-		var at time.Time
-		var seen uint64
-		ok := false
-		if act := pt.root.Bucket(bucketAct); act != nil {
-			at, seen, ok = decodeAct(act.Get([]byte(code)))
-		}
-		if r == nil || !r.live || r.version != c.Link.Version || !ok || seen != r.version || !at.Equal(c.Active) {
-			derr = fmt.Errorf("embedded: evict link %q: %w", code, store.ErrVersionMismatch)
-			return nil
-		}
-		if err := pt.setTags(code, r.x.Tags, nil); err != nil {
-			return err
-		}
-		if err := pt.links.Delete([]byte(code)); err != nil {
-			return err
-		}
-		if err := pt.root.Bucket(bucketAct).Delete([]byte(code)); err != nil {
-			return err
-		}
-		return pt.root.Put(keyEvictions, binary.BigEndian.AppendUint64(nil, evictionsOf(pt.root)+1))
-	})
+	ok, err := s.EvictLinks(ctx, []store.ColdCandidate{c})
 	if err != nil {
 		return err
 	}
-	return derr
+	if !ok[0] {
+		return fmt.Errorf("embedded: evict link %q: %w", c.Link.Code, store.ErrVersionMismatch)
+	}
+	return nil
+}
+
+// EvictLinks evicts each candidate still at its version and activity, in
+// one transaction.
+func (s *Store) EvictLinks(ctx context.Context, cs []store.ColdCandidate) ([]bool, error) {
+	for _, c := range cs {
+		if !keys.ValidCode(c.Link.Code) {
+			return nil, fmt.Errorf("embedded: evict link: %w: %q", store.ErrInvalid, c.Link.Code)
+		}
+	}
+	out := make([]bool, len(cs))
+	err := s.write(ctx, "evict links", func(tx *bolt.Tx) error {
+		clear(out)
+		parts := map[int]*part{}
+		for i, c := range cs {
+			code := c.Link.Code
+			p := s.space.Partition(keys.KindLink, code)
+			pt := parts[p]
+			if pt == nil {
+				var err error
+				if pt, err = partOf(tx, p); err != nil {
+					return err
+				}
+				parts[p] = pt
+			}
+			r, err := getLink(pt.links, code)
+			if err != nil {
+				return err
+			}
+			var at time.Time
+			var seen uint64
+			ok := false
+			act := pt.root.Bucket(bucketAct)
+			if act != nil {
+				at, seen, ok = decodeAct(act.Get([]byte(code)))
+			}
+			if r == nil || !r.live || r.version != c.Link.Version || !ok || seen != r.version || !at.Equal(c.Active) {
+				continue
+			}
+			if err := pt.setTags(code, r.x.Tags, nil); err != nil {
+				return err
+			}
+			if err := pt.links.Delete([]byte(code)); err != nil {
+				return err
+			}
+			if err := act.Delete([]byte(code)); err != nil {
+				return err
+			}
+			if err := pt.root.Put(keyEvictions, binary.BigEndian.AppendUint64(nil, evictionsOf(pt.root)+1)); err != nil {
+				return err
+			}
+			out[i] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // PromoteLink puts l back into the hot tier at its own version, if the hot

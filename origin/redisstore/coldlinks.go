@@ -87,22 +87,39 @@ func (s *Store) ColdCandidates(ctx context.Context, p int, after string, before,
 // EvictLink removes c.Link from the hot tier if it is still at c's version
 // and activity (one script).
 func (s *Store) EvictLink(ctx context.Context, c store.ColdCandidate) error {
-	code := c.Link.Code
-	if !keys.ValidCode(code) {
-		return fmt.Errorf("%w: evict link %q", store.ErrInvalid, code)
-	}
-	p := s.space.Partition(keys.KindLink, code)
-	v, err := s.run(ctx, scriptColdEvict, []string{s.ks.link(p, code), s.ks.evictions(p)},
-		strconv.FormatUint(c.Link.Version, 10), millis(c.Active), code)
+	ok, err := s.EvictLinks(ctx, []store.ColdCandidate{c})
 	if err != nil {
 		return err
 	}
-	if n, err := toInt(v); err != nil {
-		return err
-	} else if n != 1 {
-		return fmt.Errorf("redisstore: evict link %q: %w", code, store.ErrVersionMismatch)
+	if !ok[0] {
+		return fmt.Errorf("redisstore: evict link %q: %w", c.Link.Code, store.ErrVersionMismatch)
 	}
 	return nil
+}
+
+// EvictLinks runs the eviction script for each candidate, pipelined.
+func (s *Store) EvictLinks(ctx context.Context, cs []store.ColdCandidate) ([]bool, error) {
+	calls := make([]*batchCall, len(cs))
+	for i, c := range cs {
+		code := c.Link.Code
+		if !keys.ValidCode(code) {
+			return nil, fmt.Errorf("%w: evict link %q", store.ErrInvalid, code)
+		}
+		p := s.space.Partition(keys.KindLink, code)
+		calls[i] = &batchCall{keys: []string{s.ks.link(p, code), s.ks.evictions(p)},
+			args: []any{strconv.FormatUint(c.Link.Version, 10), millis(c.Active), code}}
+	}
+	err := s.runBatch(ctx, scriptColdEvict, calls)
+	out := make([]bool, len(cs))
+	for i, c := range calls {
+		if c.err != nil {
+			continue
+		}
+		if n, err := toInt(c.val); err == nil && n == 1 {
+			out[i] = true
+		}
+	}
+	return out, err
 }
 
 // PromoteLink puts l back at its own version if the hot tier has no

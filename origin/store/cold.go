@@ -50,6 +50,11 @@ type ColdLinks interface {
 	// gone), and bumps the partition's eviction counter. It appends no
 	// change: the link did not change, it only moved.
 	EvictLink(ctx context.Context, c ColdCandidate) error
+	// EvictLinks is EvictLink for many links (one transaction, or
+	// pipelined scripts), each still conditional on its own: evicted[i]
+	// says whether cs[i] moved. err is a storage failure (some may have
+	// moved).
+	EvictLinks(ctx context.Context, cs []ColdCandidate) (evicted []bool, err error)
 	// PromoteLink puts a link read from the cold tier back into the hot
 	// tier at its own version, clicks and extras, with now as its
 	// activity, only if the hot tier has no record of the code (else

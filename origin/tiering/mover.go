@@ -2,7 +2,6 @@ package tiering
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +10,9 @@ import (
 
 // candidatesPerCall bounds one ColdCandidates call.
 const candidatesPerCall = 1000
+
+// evictChunk is how many links one EvictLinks call moves.
+const evictChunk = 500
 
 // Pass runs one mover pass: every partition's links idle since
 // now - After, in segments of at most SegmentLinks, each written and
@@ -61,21 +63,29 @@ func (t *Tiering) pass(ctx context.Context) (store.MoverRun, error) {
 		if err := t.hook("listed-cold"); err != nil {
 			return err
 		}
-		for i, c := range batch {
-			if i == len(batch)/2 {
+		size := evictChunk
+		if len(batch) < 2*size {
+			size = max(1, len(batch)/2) // at least two steps: the crash test stops between
+		}
+		for i := 0; i < len(batch); i += size {
+			if i == size {
 				if err := t.hook("evicting"); err != nil {
 					return err
 				}
 			}
-			switch err := t.cl.EvictLink(ctx, c); {
-			case err == nil:
-				run.Evicted++
-				t.m.evicted.Inc()
-			case errors.Is(err, store.ErrVersionMismatch):
-				run.Kept++
-				t.m.kept.Inc()
-			default:
-				return fmt.Errorf("evict %s: %w", c.Link.Code, err)
+			chunk := batch[i:min(i+size, len(batch))]
+			ok, err := t.cl.EvictLinks(ctx, chunk)
+			for _, moved := range ok {
+				if moved {
+					run.Evicted++
+					t.m.evicted.Inc()
+				} else {
+					run.Kept++
+					t.m.kept.Inc()
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("evict: %w", err)
 			}
 		}
 		return nil
