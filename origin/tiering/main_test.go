@@ -49,7 +49,8 @@ func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // opened again on the same data.
 type hot struct {
 	name string
-	dir  string // embedded
+	dir    string // embedded
+	prefix string // redis key prefix
 	open func(t *testing.T) store.Store
 }
 
@@ -59,7 +60,7 @@ func hotStores(t *testing.T) []hot {
 	dir := t.TempDir()
 	prefix := fmt.Sprintf("tier%d-%d", time.Now().UnixNano()%1e9, prefixSeq.Add(1))
 	return []hot{
-		{"embedded", dir, func(t *testing.T) store.Store {
+		{"embedded", dir, "", func(t *testing.T) store.Store {
 			cfg := embedded.DefaultConfig(dir)
 			cfg.NoSync = true
 			s, err := embedded.Open(cfg)
@@ -69,7 +70,7 @@ func hotStores(t *testing.T) []hot {
 			t.Cleanup(func() { s.Close() })
 			return s
 		}},
-		{"redis", "", func(t *testing.T) store.Store {
+		{"redis", "", prefix, func(t *testing.T) store.Store {
 			cfg := redisstore.DefaultConfig([]string{env.Standalone(t)})
 			cfg.KeyPrefix = prefix
 			cfg.ReadTimeout, cfg.WriteTimeout = 5*time.Second, 5*time.Second

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	bolt "go.etcd.io/bbolt"
 	"gocloud.dev/blob/fileblob"
 
@@ -90,10 +91,26 @@ func measure(t *testing.T, h hot, n int) {
 	tr.Pass(ctx) // stamps every link
 	t.Logf("%s: stamping pass %v", h.name, time.Since(start).Round(time.Millisecond))
 	stamped, _ := cl.HotStats(ctx)
+	var mBefore footprint
+	if h.name == "embedded" {
+		// Close, measure the file (compacted), reopen: the stamps stay.
+		tr.Close()
+		s.Close()
+		mBefore = boltFootprint(t, embedded.DefaultConfig(h.dir).Path())
+		s = h.open(t)
+		cl = s.(store.ColdLinks)
+		tr, err = tiering.New(tiering.Config{Store: s, Bucket: b, After: time.Second, NoMover: true, Log: quietLog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+	} else {
+		mBefore = redisFootprint(t, h.prefix, stamped.Bytes-base.Bytes, s.Partitions().N())
+	}
 
 	rng := rand.New(rand.NewPCG(7, 7))
 	hotSample := sample(rng, codes, 5000)
-	hotBefore := latencies(t, 5000, func(i int) error { _, err := s.GetLink(ctx, hotSample[i]); return err })
+	hotBefore := latencies(t, len(hotSample), func(i int) error { _, err := s.GetLink(ctx, hotSample[i]); return err })
 
 	time.Sleep(1200 * time.Millisecond)
 	// 10 % are clicked now: they stay hot; 90 % are idle.
@@ -123,6 +140,20 @@ func measure(t *testing.T, h hot, n int) {
 	t.Logf("%s: mover pass evicted %d in %v", h.name, run.Evicted, moveTook.Round(time.Millisecond))
 	after, _ := cl.HotStats(ctx)
 	ts, _ := tr.Stats(ctx)
+	var mAfter footprint
+	if h.name == "redis" {
+		mAfter = redisFootprint(t, h.prefix, after.Bytes-base.Bytes, s.Partitions().N())
+	} else {
+		tr.Close()
+		s.Close()
+		mAfter = boltFootprint(t, embedded.DefaultConfig(h.dir).Path())
+		s = h.open(t)
+		tr, err = tiering.New(tiering.Config{Store: s, Bucket: b, After: time.Hour, NoMover: true, Log: quietLog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+	}
 
 	var hotCodes, coldCodes []string
 	for _, c := range codes {
@@ -133,14 +164,14 @@ func measure(t *testing.T, h hot, n int) {
 		}
 	}
 	hotSample = sample(rng, hotCodes, 5000)
-	hotAfter := latencies(t, 5000, func(i int) error { _, err := s.GetLink(ctx, hotSample[i]); return err })
+	hotAfter := latencies(t, len(hotSample), func(i int) error { _, err := s.GetLink(ctx, hotSample[i]); return err })
 	// A cold read alone: filters, then one ranged read of the file.
 	ct, err := coldtier.Open(ctx, b, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
 	coldSample := sample(rng, coldCodes, 5000)
-	coldRead := latencies(t, 5000, func(i int) error { _, err := ct.Get(ctx, coldSample[i]); return err })
+	coldRead := latencies(t, len(coldSample), func(i int) error { _, err := ct.Get(ctx, coldSample[i]); return err })
 	absent := latencies(t, 5000, func(i int) error {
 		_, err := ct.Get(ctx, fmt.Sprintf("absent%d", i))
 		if err == store.ErrNotFound {
@@ -150,7 +181,7 @@ func measure(t *testing.T, h hot, n int) {
 	})
 	// What a client sees: hot miss, cold read, promotion (a hot write).
 	coldSample2 := sample(rng, coldCodes, 2000)
-	lookup := latencies(t, 2000, func(i int) error {
+	lookup := latencies(t, len(coldSample2), func(i int) error {
 		c := coldSample2[i]
 		if _, err := s.GetLink(ctx, c); err == nil {
 			return fmt.Errorf("%s is hot", c)
@@ -163,26 +194,27 @@ func measure(t *testing.T, h hot, n int) {
 	t.Logf("%s: %d links, %d cold (%d segments, %.1f MB), %d hot", h.name, n, ts.Cold.Links, ts.Cold.Segments, float64(ts.Cold.Bytes)/1e6, ts.Hot.Links)
 	mb := func(x int64) string { return fmt.Sprintf("%.1f MB", float64(x)/1e6) }
 	if h.name == "redis" {
-		b0, b1, b2 := before.Bytes-base.Bytes, stamped.Bytes-base.Bytes, after.Bytes-base.Bytes
-		t.Logf("redis used_memory of the links: created %s, stamped %s, after the move %s: -%.1f %% (vs stamped), -%.1f %% (vs created)",
-			mb(b0), mb(b1), mb(b2), 100*(1-float64(b2)/float64(b1)), 100*(1-float64(b2)/float64(b0)))
-	} else {
-		t.Logf("bbolt bytes in use: created %s, stamped %s, after the move %s: -%.1f %% (vs stamped)",
-			mb(before.Bytes), mb(stamped.Bytes), mb(after.Bytes), 100*(1-float64(after.Bytes)/float64(stamped.Bytes)))
+		b0 := before.Bytes - base.Bytes
+		t.Logf("redis used_memory: created %s, stamped %s, after the move %s (-%.1f %%)", mb(b0), mb(mBefore.total), mb(mAfter.total), 100*(1-float64(mAfter.total)/float64(mBefore.total)))
 	}
 	t.Logf("hot GetLink p50/p99: before %v/%v, after %v/%v", hotBefore.p(50), hotBefore.p(99), hotAfter.p(50), hotAfter.p(99))
 	t.Logf("cold read (file backend) p50/p99 %v/%v; absent code p50/p99 %v/%v (false positives %d of 5000)", coldRead.p(50), coldRead.p(99), absent.p(50), absent.p(99), st.FalsePositives)
 	t.Logf("hot miss + cold read + promotion p50/p99 %v/%v", lookup.p(50), lookup.p(99))
-	if es, ok := s.(*embedded.Store); ok {
-		compacted(t, es, embedded.DefaultConfig(h.dir).Path())
+	if h.name == "embedded" {
+		t.Logf("bbolt bytes in use (HotStats): created %s, stamped %s, after the move %s", mb(before.Bytes), mb(stamped.Bytes), mb(after.Bytes))
+		t.Logf("bbolt file %s -> %s (bbolt files do not shrink: freed pages are reused by later writes)", mb(mBefore.file), mb(mAfter.file))
+		t.Logf("bbolt compacted copy: %s -> %s (-%.1f %%)", mb(mBefore.total), mb(mAfter.total), 100*(1-float64(mAfter.total)/float64(mBefore.total)))
 	}
+	t.Logf("%s: of which change log (capped by its own retention, not per link): %s -> %s", h.name, mb(mBefore.log), mb(mAfter.log))
+	t.Logf("%s: without the change log: %s -> %s (-%.1f %%)", h.name, mb(mBefore.total-mBefore.log), mb(mAfter.total-mAfter.log),
+		100*(1-float64(mAfter.total-mAfter.log)/float64(mBefore.total-mBefore.log)))
 }
 
-// compacted closes the store and reports its file's size before and after
-// copying it to a fresh file (bbolt files never shrink; freed pages are
-// reused by later writes).
-func compacted(t *testing.T, es *embedded.Store, path string) {
-	es.Close()
+type footprint struct{ file, total, log int64 }
+
+// boltFootprint compacts the (closed) file into a fresh one and reports
+// both sizes and the bytes of the partitions' change logs in the copy.
+func boltFootprint(t *testing.T, path string) footprint {
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -193,16 +225,44 @@ func compacted(t *testing.T, es *embedded.Store, path string) {
 	}
 	defer src.Close()
 	dstPath := path + ".compact"
-	dst, err := bolt.Open(dstPath, 0o600, nil)
+	os.Remove(dstPath)
+	defer os.Remove(dstPath)
+	dst, err := bolt.Open(dstPath, 0o600, &bolt.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := bolt.Compact(dst, src, 64<<20); err != nil {
 		t.Fatal(err)
 	}
+	fp := footprint{file: fi.Size()}
+	_ = dst.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if lb := b.Bucket([]byte("log")); lb != nil {
+				st := lb.Stats()
+				fp.log += int64(st.BranchAlloc + st.LeafAlloc)
+			}
+			return nil
+		})
+	})
 	dst.Close()
 	fc, _ := os.Stat(dstPath)
-	t.Logf("bbolt file: %.1f MB; compacted copy %.1f MB", float64(fi.Size())/1e6, float64(fc.Size())/1e6)
+	fp.total = fc.Size()
+	return fp
+}
+
+// redisFootprint is used_memory (less the empty server's) and the memory
+// of the partitions' change log streams (MEMORY USAGE).
+func redisFootprint(t *testing.T, prefix string, used int64, parts int) footprint {
+	c := redis.NewClient(&redis.Options{Addr: env.Standalone(t)})
+	defer c.Close()
+	fp := footprint{total: used}
+	for p := 0; p < parts; p++ {
+		n, err := c.MemoryUsage(context.Background(), fmt.Sprintf("%s:{p%d}:log", prefix, p), 0).Result()
+		if err == nil {
+			fp.log += n
+		}
+	}
+	return fp
 }
 
 type lat []time.Duration
@@ -227,6 +287,7 @@ func latencies(t *testing.T, n int, f func(i int) error) lat {
 
 // sample picks n distinct codes.
 func sample(rng *rand.Rand, codes []string, n int) []string {
+	n = min(n, len(codes))
 	out := make([]string, n)
 	for i, j := range rng.Perm(len(codes))[:n] {
 		out[i] = codes[j]
