@@ -126,6 +126,7 @@ func (t *Tiering) tryOpen(ctx context.Context) bool {
 	if err != nil {
 		t.log.Warn("cold tier not open yet (lookups of evicted links answer 503)", "err", err)
 		t.m.unavailable.Inc()
+		t.downUntil.Store(time.Now().Add(t.cfg.Backoff).UnixNano())
 		return false
 	}
 	tr.Hook = t.cfg.Hook
