@@ -198,49 +198,36 @@ func (t *Tiering) failed(err error) error {
 }
 
 // coldGet reads code from the cold tier: the link, store.ErrNotFound, or
-// ErrUnavailable. A code in no filter costs no object read; a not found is
-// confirmed against the partition's eviction counter (segments another
-// origin's mover listed since are loaded first).
+// ErrUnavailable. The partition's eviction counter is read first: if links
+// of the partition went cold since this origin last listed segments
+// (another origin's mover), the new segments are loaded before the read,
+// so the newest copy is found. Then a code in no filter costs no object
+// read.
 func (t *Tiering) coldGet(ctx context.Context, code string) (store.Link, error) {
 	p := t.hot.Partitions().Partition(keys.KindLink, code)
+	ev, err := t.cl.Evictions(ctx, p)
+	if err != nil {
+		return store.Link{}, err
+	}
+	if ev == 0 {
+		return store.Link{Code: code}, store.ErrNotFound // nothing of this partition ever went cold
+	}
 	tr := t.tier.Load()
 	if tr == nil {
-		ev, err := t.cl.Evictions(ctx, p)
-		if err != nil {
-			return store.Link{}, err
-		}
-		if ev == 0 {
-			return store.Link{}, store.ErrNotFound // nothing of this partition ever went cold
-		}
 		if t.down() || !t.tryOpen(ctx) {
 			return store.Link{}, ErrUnavailable
 		}
 		tr = t.tier.Load()
 	}
-	for attempt := 0; ; attempt++ {
-		l, err := t.get(ctx, tr, code)
-		if !errors.Is(err, store.ErrNotFound) {
-			return l, err
-		}
-		ev, err := t.cl.Evictions(ctx, p)
-		if err != nil {
-			return store.Link{}, err
-		}
-		t.refreshedMu.Lock()
-		seen := t.refreshed[p]
-		t.refreshedMu.Unlock()
-		if ev == seen || attempt > 0 {
-			if tr.Broken() > 0 && ev > 0 {
-				// A listed segment is corrupt: the code may be in it.
-				return store.Link{}, fmt.Errorf("%w: %d cold segments are corrupt (docs/tiers.md)", ErrUnavailable, tr.Broken())
-			}
-			return store.Link{Code: code}, store.ErrNotFound
-		}
+	t.refreshedMu.Lock()
+	seen := t.refreshed[p]
+	t.refreshedMu.Unlock()
+	if ev != seen {
 		if t.down() {
 			return store.Link{}, ErrUnavailable
 		}
 		rctx, cancel := context.WithTimeout(ctx, 5*t.cfg.Timeout)
-		err = tr.Refresh(rctx)
+		err := tr.Refresh(rctx)
 		cancel()
 		if err != nil {
 			return store.Link{}, t.failed(err)
@@ -251,6 +238,15 @@ func (t *Tiering) coldGet(ctx context.Context, code string) (store.Link, error) 
 		}
 		t.refreshedMu.Unlock()
 	}
+	l, err := t.get(ctx, tr, code)
+	if errors.Is(err, store.ErrNotFound) && tr.Broken() > 0 {
+		// A listed segment is corrupt: the code may be in it.
+		return store.Link{}, fmt.Errorf("%w: %d cold segments are corrupt (docs/tiers.md)", ErrUnavailable, tr.Broken())
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Link{Code: code}, err
+	}
+	return l, err
 }
 
 func (t *Tiering) get(ctx context.Context, tr *coldtier.Tier, code string) (store.Link, error) {

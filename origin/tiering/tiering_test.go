@@ -296,3 +296,39 @@ func tierWrite(ctx context.Context, s store.Store, b *blob.Bucket, code string) 
 	_, err = s.UpdateLink(ctx, code, store.LinkPatch{Title: ptrTo("w")})
 	return err
 }
+
+// TestTwoOrigins: two origins share the hot store and the bucket; one
+// moves links, the other (whose tier was opened before) reads them at
+// their newest version, loading the segments it had not seen.
+func TestTwoOrigins(t *testing.T) {
+	matrix(t, func(t *testing.T, h hot, c cold) {
+		ctx := context.Background()
+		s := h.open(t)
+		b, _ := c.open(t)
+		a := newTiering(t, s, b, nil)
+		other := newTiering(t, s, b, nil) // opened now: no segments yet
+		codes := mkLinks(t, s, 8, "two")
+		if run := idlePass(t, a, nil); run.Evicted != 8 {
+			t.Fatalf("pass %+v", run)
+		}
+		l, err := read(ctx, s, other, codes[0])
+		if err != nil || l.Version != 1 {
+			t.Fatalf("other origin reads %+v, %v; want version 1", l, err)
+		}
+		// Promoted by the other origin, written (v2), moved again by the
+		// first: the other must not serve its stale v1 copy.
+		if _, err := s.UpdateLink(ctx, codes[0], store.LinkPatch{Title: ptrTo("v2")}); err != nil {
+			t.Fatal(err)
+		}
+		if run := idlePass(t, a, nil); run.Evicted != 1 {
+			t.Fatalf("second move %+v", run)
+		}
+		if l, err := read(ctx, s, other, codes[0]); err != nil || l.Version != 2 || l.Title != "v2" {
+			t.Fatalf("other origin reads %+v, %v after the second move; want version 2", l, err)
+		}
+		// A create on the other origin of a code the first moved is refused.
+		if _, err := other.CreateLink(ctx, store.NewLink{Code: codes[5], URL: "https://x.example/", Redirect: 302, CreatedAt: time.Now()}); !errors.Is(err, store.ErrCodeTaken) {
+			t.Fatalf("create over a code moved by another origin: %v", err)
+		}
+	})
+}
