@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/shortstock/shortstock/internal/redistest"
 	"github.com/shortstock/shortstock/internal/testutil"
 )
 
@@ -40,11 +42,29 @@ func TestColdFlagsExitTwoWithOneLine(t *testing.T) {
 // each restart every link reads at its latest version (hot or cold), and
 // GET /v1/tiers shows links moved.
 func TestColdTierSurvivesKill9(t *testing.T) {
-	dir := t.TempDir()
+	coldKill9(t, "--data-dir", t.TempDir())
+}
+
+// The same with the hot tier in Redis (a real redis-server, AOF always)
+// and the cold tier given explicitly.
+func TestColdTierOnRedisSurvivesKill9(t *testing.T) {
+	rs, err := redistest.StartServer(redistest.ServerOptions{AppendFsync: "always"})
+	if err != nil {
+		if redistest.InCI() {
+			t.Fatalf("redis-server: %v", err)
+		}
+		t.Skipf("redis-server unavailable: %v", err)
+	}
+	t.Cleanup(func() { _ = rs.Stop() })
+	coldKill9(t, "--store", "redis", "--redis", rs.Addr, "--redis-unsafe-config", "warn",
+		"--cold-store", "file://"+filepath.ToSlash(t.TempDir()))
+}
+
+func coldKill9(t *testing.T, storeArgs ...string) {
 	addr := testutil.FreeAddr(t)
 	base := "http://" + addr
 	env := []string{"SHORTSTOCK_ADMIN_KEY=" + adminKey, secretEnv}
-	args := []string{"origin", "--listen", addr, "--data-dir", dir, "--cold-after", "1s", "--cold-interval", "1s"}
+	args := append([]string{"origin", "--listen", addr, "--cold-after", "1s", "--cold-interval", "1s"}, storeArgs...)
 	p := start(t, env, args...)
 	waitHTTP(t, base+"/_/readyz")
 	const n = 120
