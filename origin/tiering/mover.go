@@ -11,6 +11,10 @@ import (
 // candidatesPerCall bounds one ColdCandidates call.
 const candidatesPerCall = 1000
 
+// orphanAge: an unlisted segment older than this is an orphan (a Put,
+// even a slow one of another origin, takes far less).
+const orphanAge = time.Hour
+
 // evictChunk is how many links one EvictLinks call moves.
 const evictChunk = 500
 
@@ -42,6 +46,12 @@ func (t *Tiering) pass(ctx context.Context) (store.MoverRun, error) {
 		return run, ErrUnavailable
 	}
 	tr := t.tier.Load()
+	// Segments a crash left unlisted (never read) go once surely stale.
+	if n, err := tr.DeleteOrphans(ctx, orphanAge); err != nil {
+		return run, t.failed(err)
+	} else if n > 0 {
+		t.log.Info("cold tier: orphan segments deleted", "count", n)
+	}
 	now := time.Now()
 	before := now.Add(-t.cfg.After)
 	var batch []store.ColdCandidate
