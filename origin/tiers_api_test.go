@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,6 +74,17 @@ func TestTiersAPI(t *testing.T) {
 		expect(t, o.admin("GET", "/v1/links/t2", nil), http.StatusNotFound, "not_found")
 		expect(t, o.admin("POST", "/v1/links", map[string]any{"code": "t3", "url": "https://example.com/other"}), http.StatusConflict, "code_taken")
 		expect(t, o.admin("GET", "/v1/links/nowhere", nil), http.StatusNotFound, "not_found")
+		// The tier's metrics are on the origin's /_/metrics.
+		metrics := string(o.do("GET", "/_/metrics", "", nil).body)
+		for _, name := range []string{"shortstock_cold_reads_total", "shortstock_cold_promotions_total",
+			"shortstock_cold_bloom_false_positives_total", "shortstock_cold_mover_runs_total", "shortstock_cold_evicted_total"} {
+			if !strings.Contains(metrics, name+"{") {
+				t.Errorf("/_/metrics has no %s", name)
+			}
+		}
+		if !strings.Contains(metrics, `shortstock_cold_evicted_total{region="local"} 6`) {
+			t.Errorf("evicted count not 6:\n%s", grepLines(metrics, "shortstock_cold_"))
+		}
 		// The cold store gone: a cold link answers 503, hot ones 200.
 		bucket.Close()
 		expect(t, o.admin("GET", "/v1/links/t4", nil), http.StatusServiceUnavailable, "storage_unavailable")
@@ -88,4 +100,14 @@ func TestTiersAPIOff(t *testing.T) {
 		t.Fatalf("tiers without a cold tier: %v", m)
 	}
 	expect(t, o.admin("POST", "/v1/tiers/run", nil), http.StatusNotImplemented, "not_implemented")
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
