@@ -123,3 +123,19 @@ func coldKill9(t *testing.T, storeArgs ...string) {
 	}
 	p.stopWith(t, syscall.SIGTERM, 20*time.Second)
 }
+
+// An origin given another cold store than the one its hot store's links
+// went to exits 2 with one line.
+func TestColdStoreMismatchExitsTwo(t *testing.T) {
+	dir := t.TempDir()
+	addr := testutil.FreeAddr(t)
+	env := []string{"SHORTSTOCK_ADMIN_KEY=" + adminKey, secretEnv}
+	p := start(t, env, "origin", "--listen", addr, "--data-dir", dir, "--cold-after", "1h")
+	waitHTTP(t, "http://"+addr+"/_/readyz")
+	p.stopWith(t, syscall.SIGTERM, 20*time.Second)
+	other := "file://" + filepath.ToSlash(t.TempDir())
+	code, _, stderr := runCLI(t, env, "origin", "--listen", addr, "--data-dir", dir, "--cold-after", "1h", "--cold-store", other)
+	if code != 2 || !strings.Contains(lastLine(stderr), "another cold store than the hot store's") {
+		t.Fatalf("exit %d, stderr %q; want 2 and the mismatch", code, stderr)
+	}
+}

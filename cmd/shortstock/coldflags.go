@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -90,6 +91,9 @@ func (f *coldFlags) open(ctx context.Context, st store.Store, log *slog.Logger) 
 	tr, err := tiering.New(tiering.Config{Store: st, Bucket: b, After: f.after, Interval: f.interval, Log: log.With("component", "coldtier")})
 	if err != nil {
 		b.Close()
+		if errors.Is(err, tiering.ErrOtherColdStore) {
+			return nil, nil, usageErr("origin", "--cold-store %s: %v", redactURL(u), err)
+		}
 		return nil, nil, err
 	}
 	log.Info("cold tier on", "cold_store", redactURL(u), "cold_after", f.after)

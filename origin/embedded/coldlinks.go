@@ -362,3 +362,26 @@ func (s *Store) HotStats(ctx context.Context) (store.HotStats, error) {
 	})
 	return hs, err
 }
+
+var keyColdTier = []byte("coldtier")
+
+// ColdTierID records id in the meta bucket unless one is recorded.
+func (s *Store) ColdTierID(ctx context.Context, id string) (string, error) {
+	if id == "" {
+		return "", fmt.Errorf("embedded: cold tier id: %w: empty", store.ErrInvalid)
+	}
+	var got string
+	err := s.write(ctx, "cold tier id", func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return fmt.Errorf("%w: meta bucket missing", errCorrupt)
+		}
+		if v := meta.Get(keyColdTier); v != nil {
+			got = string(v)
+			return nil
+		}
+		got = id
+		return meta.Put(keyColdTier, []byte(id))
+	})
+	return got, err
+}

@@ -275,3 +275,21 @@ func (s *Store) HotStats(ctx context.Context) (store.HotStats, error) {
 func init() {
 	allScripts = append(allScripts, scriptColdScan, scriptColdEvict, scriptColdPromote, scriptColdCreate)
 }
+
+// ColdTierID records id in the meta hash ("coldtier") unless one is.
+func (s *Store) ColdTierID(ctx context.Context, id string) (string, error) {
+	if id == "" {
+		return "", fmt.Errorf("%w: empty cold tier id", store.ErrInvalid)
+	}
+	if s.closed.Load() {
+		return "", s.classify("cold tier id", redis.ErrClosed)
+	}
+	if err := s.rw.HSetNX(ctx, s.ks.meta(), "coldtier", id).Err(); err != nil {
+		return "", s.classify("cold tier id", err)
+	}
+	got, err := s.rw.HGet(ctx, s.ks.meta(), "coldtier").Result()
+	if err != nil {
+		return "", s.classify("cold tier id", err)
+	}
+	return got, nil
+}

@@ -68,6 +68,10 @@ type ColdLinks interface {
 	CreateLinkCold(ctx context.Context, l NewLink, evictions uint64) (Link, error)
 	// HotStats reports the hot tier's size.
 	HotStats(ctx context.Context) (HotStats, error)
+	// ColdTierID records id as the identity of the store's cold tier if
+	// none is recorded yet, and returns the recorded one: every origin of
+	// a hot store must use the same cold store.
+	ColdTierID(ctx context.Context, id string) (string, error)
 }
 
 // TierStats is what GET /v1/tiers reports.

@@ -19,6 +19,22 @@ var coldTests = []test{
 	{"ColdCreateGuard", testColdCreateGuard},
 	{"ColdPaging", testColdPaging},
 	{"ColdConcurrentWriteDuringEvict", testColdConcurrentWriteDuringEvict},
+	{"ColdTierID", testColdTierID},
+}
+
+func testColdTierID(t *testing.T, s store.Store) {
+	cl := s.(store.ColdLinks)
+	got, err := cl.ColdTierID(t.Context(), "bucket-a")
+	if err != nil || got != "bucket-a" {
+		t.Fatalf("first ColdTierID = %q, %v", got, err)
+	}
+	got, err = cl.ColdTierID(t.Context(), "bucket-b")
+	if err != nil || got != "bucket-a" {
+		t.Fatalf("second ColdTierID = %q, %v; want the first one kept", got, err)
+	}
+	if _, err := cl.ColdTierID(t.Context(), ""); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("empty id: %v", err)
+	}
 }
 
 // RunCold runs the cold-tier hook checks on a store that implements

@@ -45,6 +45,10 @@ type Config struct {
 	NoMover bool
 }
 
+// ErrOtherColdStore: the cold store given is not the one the hot store's
+// links were moved to (every origin of a hot store must share one).
+var ErrOtherColdStore = errors.New("tiering: another cold store than the hot store's")
+
 // ErrUnavailable: the cold store cannot answer now; wraps
 // store.ErrUnavailable (the origin answers 503).
 var ErrUnavailable = fmt.Errorf("%w: cold tier", store.ErrUnavailable)
@@ -58,6 +62,7 @@ type Tiering struct {
 	tier atomic.Pointer[coldtier.Tier]
 
 	downUntil atomic.Int64 // unix ns: the cold store failed, answer at once
+	mismatch  atomic.Pointer[error]
 
 	refreshedMu sync.Mutex
 	refreshed   []uint64 // per partition: eviction count the tier was refreshed at
@@ -110,6 +115,10 @@ func New(cfg Config) (*Tiering, error) {
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.m = newMetrics(t)
 	t.tryOpen(t.ctx)
+	if e := t.mismatch.Load(); e != nil {
+		t.cancel()
+		return nil, *e
+	}
 	go t.loop()
 	return t, nil
 }
@@ -120,9 +129,28 @@ func (t *Tiering) tryOpen(ctx context.Context) bool {
 	if t.tier.Load() != nil {
 		return true
 	}
+	if t.mismatch.Load() != nil {
+		return false
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*t.cfg.Timeout)
 	defer cancel()
 	tr, err := coldtier.Open(ctx, t.cfg.Bucket, t.log)
+	if err != nil {
+		t.log.Warn("cold tier not open yet (lookups of evicted links answer 503)", "err", err)
+		t.m.unavailable.Inc()
+		t.downUntil.Store(time.Now().Add(t.cfg.Backoff).UnixNano())
+		return false
+	}
+	id, err := tr.ID(ctx)
+	if err == nil {
+		var rec string
+		if rec, err = t.cl.ColdTierID(ctx, id); err == nil && rec != id {
+			err = fmt.Errorf("%w: this cold store is %s, the hot store's links went to %s", ErrOtherColdStore, id, rec)
+			t.mismatch.Store(&err)
+			t.log.Error("cold tier refused: another cold store than the hot store's (lookups of evicted links answer 503, nothing moves)", "err", err)
+			return false
+		}
+	}
 	if err != nil {
 		t.log.Warn("cold tier not open yet (lookups of evicted links answer 503)", "err", err)
 		t.m.unavailable.Inc()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
 
 	"github.com/shortstock/shortstock/origin/store"
 	"github.com/shortstock/shortstock/origin/tiering"
@@ -330,5 +331,26 @@ func TestTwoOrigins(t *testing.T) {
 		if _, err := other.CreateLink(ctx, store.NewLink{Code: codes[5], URL: "https://x.example/", Redirect: 302, CreatedAt: time.Now()}); !errors.Is(err, store.ErrCodeTaken) {
 			t.Fatalf("create over a code moved by another origin: %v", err)
 		}
+	})
+}
+
+// TestOtherColdStoreRefused: origins of one hot store must share the cold
+// store; a second bucket is refused.
+func TestOtherColdStoreRefused(t *testing.T) {
+	matrix(t, func(t *testing.T, h hot, c cold) {
+		s := h.open(t)
+		b, _ := c.open(t)
+		newTiering(t, s, b, nil)
+		other, err := fileblob.OpenBucket(t.TempDir(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		_, err = tiering.New(tiering.Config{Store: s, Bucket: other, After: time.Hour, NoMover: true, Log: quietLog()})
+		if !errors.Is(err, tiering.ErrOtherColdStore) {
+			t.Fatalf("another bucket: %v; want ErrOtherColdStore", err)
+		}
+		// The same bucket again is fine.
+		newTiering(t, s, b, nil)
 	})
 }
