@@ -48,10 +48,10 @@ func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // hot is a hot store that can be "crashed" (closed without cleanup) and
 // opened again on the same data.
 type hot struct {
-	name string
+	name   string
 	dir    string // embedded
 	prefix string // redis key prefix
-	open func(t *testing.T) store.Store
+	open   func(t *testing.T) store.Store
 }
 
 var prefixSeq atomic.Int64
