@@ -2,6 +2,7 @@ package origin_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"gocloud.dev/blob/fileblob"
 
+	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/shortstock/shortstock/origin"
 	"github.com/shortstock/shortstock/origin/tiering"
 )
@@ -62,6 +64,13 @@ func TestTiersAPI(t *testing.T) {
 		if c := m["cold"].(map[string]any); c["links"] != 6.0 || c["segments"] != 1.0 || m["hot"].(map[string]any)["links"] != 0.0 {
 			t.Fatalf("tiers after the move: %v", m)
 		}
+		// An edge's fetch of a cold link (internal API) answers it at its
+		// version, as for a hot one.
+		r := o.do("GET", "/internal/v1/links/t5", "", nil)
+		var rec wire.LinkRecord
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &rec) != nil || rec.Version != 1 || r.header.Get(wire.HeaderVersion) != "1" {
+			t.Fatalf("internal fetch of a cold link: %d %s", r.status, r.body)
+		}
 		// A cold link reads at its version (and is promoted).
 		if l := expect(t, o.admin("GET", "/v1/links/t0", nil), http.StatusOK, ""); l["version"] != 1.0 {
 			t.Fatalf("cold link: %v", l)
@@ -88,6 +97,9 @@ func TestTiersAPI(t *testing.T) {
 		// The cold store gone: a cold link answers 503, hot ones 200.
 		bucket.Close()
 		expect(t, o.admin("GET", "/v1/links/t4", nil), http.StatusServiceUnavailable, "storage_unavailable")
+		if r := o.do("GET", "/internal/v1/links/t4", "", nil); r.status != http.StatusServiceUnavailable {
+			t.Fatalf("internal fetch of a cold link with the cold store gone: %d %s", r.status, r.body)
+		}
 		expect(t, o.admin("GET", "/v1/links/t0", nil), http.StatusOK, "")
 	})
 }
