@@ -76,7 +76,7 @@ func (s *Server) importLinks(w http.ResponseWriter, r *http.Request) {
 		if ln.link.Code == "" {
 			continue
 		}
-		if _, err := s.store.GetLink(ctx, ln.link.Code); err == nil {
+		if _, err := s.adminGetLink(ctx, ln.link.Code); err == nil { // cold codes too
 			errs = append(errs, lineError{ln.line, "code_taken", "code " + ln.link.Code + " is taken"})
 			if len(errs) == maxReportedErrors {
 				break

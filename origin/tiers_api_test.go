@@ -83,6 +83,14 @@ func TestTiersAPI(t *testing.T) {
 		expect(t, o.admin("GET", "/v1/links/t2", nil), http.StatusNotFound, "not_found")
 		expect(t, o.admin("POST", "/v1/links", map[string]any{"code": "t3", "url": "https://example.com/other"}), http.StatusConflict, "code_taken")
 		expect(t, o.admin("GET", "/v1/links/nowhere", nil), http.StatusNotFound, "not_found")
+		// An import naming a cold code is refused before anything is written.
+		expect(t, o.admin("POST", "/v1/links:import", "url,code\nhttps://example.com/a,imp1\nhttps://example.com/b,t3\n", "Content-Type", "text/csv"), http.StatusConflict, "code_taken")
+		expect(t, o.admin("GET", "/v1/links/imp1", nil), http.StatusNotFound, "not_found")
+		// Refused before writing: not even a tombstone of imp1 (its create
+		// is version 1).
+		if l := expect(t, o.admin("POST", "/v1/links", map[string]any{"code": "imp1", "url": "https://example.com/i"}), http.StatusCreated, ""); l["version"] != 1.0 {
+			t.Fatalf("imp1 was written by the refused import: %v", l)
+		}
 		// The tier's metrics are on the origin's /_/metrics.
 		metrics := string(o.do("GET", "/_/metrics", "", nil).body)
 		for _, name := range []string{"shortstock_cold_reads_total", "shortstock_cold_promotions_total",
