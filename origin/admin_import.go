@@ -76,7 +76,7 @@ func (s *Server) importLinks(w http.ResponseWriter, r *http.Request) {
 		if ln.link.Code == "" {
 			continue
 		}
-		if _, err := s.store.GetLink(ctx, ln.link.Code); err == nil {
+		if _, err := s.adminGetLink(ctx, ln.link.Code); err == nil { // cold codes too
 			errs = append(errs, lineError{ln.line, "code_taken", "code " + ln.link.Code + " is taken"})
 			if len(errs) == maxReportedErrors {
 				break
@@ -117,7 +117,8 @@ func (s *Server) importLinks(w http.ResponseWriter, r *http.Request) {
 // link by link. It returns the codes it created and, on failure, the
 // line that failed.
 func (s *Server) createBatch(ctx context.Context, batch []importLine) ([]string, int, error) {
-	if bc, ok := s.store.(store.BatchCreator); ok {
+	// With a cold tier every create checks it (createLinkTiered), one by one.
+	if bc, ok := s.store.(store.BatchCreator); ok && s.cfg.Cold == nil {
 		for attempt := 0; ; attempt++ {
 			ls := make([]store.NewLink, len(batch))
 			for i, ln := range batch {
@@ -153,7 +154,7 @@ func (s *Server) createBatch(ctx context.Context, batch []importLine) ([]string,
 			if ln.link.Code == "" {
 				nl.Code = keys.RandomCode(s.cfg.CodeLength)
 			}
-			_, err = s.store.CreateLink(ctx, nl)
+			_, err = s.createLinkTiered(ctx, nl)
 			if ln.link.Code != "" || !errors.Is(err, store.ErrCodeTaken) {
 				break
 			}

@@ -40,7 +40,7 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 		if !custom {
 			nl.Code = keys.RandomCode(s.cfg.CodeLength)
 		}
-		l, err = s.store.CreateLink(ctx, nl)
+		l, err = s.createLinkTiered(ctx, nl)
 		if custom || !errors.Is(err, store.ErrCodeTaken) {
 			break
 		}
@@ -169,6 +169,10 @@ func (s *Server) patchLink(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.opContext(r)
 	defer cancel()
+	if err := s.ensureHot(ctx, code); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	l, err := s.store.UpdateLink(ctx, code, p)
 	if errors.Is(err, store.ErrNotFound) {
 		s.writeError(w, r, linkNotFound(code))
@@ -190,6 +194,10 @@ func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.opContext(r)
 	defer cancel()
+	if err := s.ensureHot(ctx, code); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	version, err := s.store.DeleteLink(ctx, code)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {

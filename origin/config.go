@@ -39,6 +39,8 @@ type Config struct {
 	Region string
 	// Store is the storage backend. Required.
 	Store store.Store
+	// Cold is the cold tier of links (tiers.go). Default none.
+	Cold ColdTier
 	// AdminKeys are accepted admin API keys with every scope, at least
 	// MinAdminKeyLen characters each. Only their SHA-256 digests are kept.
 	// AdminKeys and ScopedAdminKeys together need at least one key.

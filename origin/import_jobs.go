@@ -123,7 +123,8 @@ func (s *Server) linkJobStep(ctx context.Context, id string) (store.Job, error) 
 // applyLinkLines creates a chunk's links: in one batch when the store can
 // and nothing in it is taken, else line by line, idempotently.
 func (s *Server) applyLinkLines(ctx context.Context, jobID string, lines []store.LinkJobLine) (int64, []store.JobError, error) {
-	if bc, ok := s.store.(store.BatchCreator); ok {
+	// With a cold tier every create checks it (createLinkTiered), one by one.
+	if bc, ok := s.store.(store.BatchCreator); ok && s.cfg.Cold == nil {
 		ls := make([]store.NewLink, len(lines))
 		for i := range lines {
 			ls[i] = lines[i].Link
@@ -165,7 +166,7 @@ func (s *Server) applyLinkLine(ctx context.Context, jobID string, ln *store.Link
 		if attempt > 0 {
 			nl.Code = derivedCode(jobID, ln.Line, attempt, len(ln.Link.Code))
 		}
-		_, err := s.store.CreateLink(ctx, nl)
+		_, err := s.createLinkTiered(ctx, nl)
 		if err == nil {
 			return nil, nil
 		}
@@ -175,7 +176,7 @@ func (s *Server) applyLinkLine(ctx context.Context, jobID string, ln *store.Link
 			}
 			return nil, err
 		}
-		have, gerr := s.store.GetLink(ctx, nl.Code)
+		have, gerr := s.adminGetLink(ctx, nl.Code) // a link gone cold too
 		if gerr == nil && sameLink(have, nl) {
 			return nil, nil
 		}

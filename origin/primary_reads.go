@@ -12,9 +12,11 @@ import (
 // admin API sees its write, however far behind a replica is.
 func (s *Server) adminGetLink(ctx context.Context, code string) (store.Link, error) {
 	if pr, ok := s.store.(store.PrimaryReader); ok {
-		return pr.GetLinkPrimary(ctx, code)
+		l, err := pr.GetLinkPrimary(ctx, code)
+		return s.coldFallback(ctx, code, l, err)
 	}
-	return s.store.GetLink(ctx, code)
+	l, err := s.store.GetLink(ctx, code)
+	return s.coldFallback(ctx, code, l, err)
 }
 
 // adminGetStock is adminGetLink for stock views.
@@ -32,9 +34,9 @@ func (s *Server) fetchLink(ctx context.Context, code string, minVersion uint64) 
 	l, err := s.store.GetLink(ctx, code)
 	if pr, ok := s.store.(store.PrimaryReader); ok && l.Version < minVersion && (err == nil || errors.Is(err, store.ErrNotFound)) {
 		s.metrics.primaryReads.Inc()
-		return pr.GetLinkPrimary(ctx, code)
+		l, err = pr.GetLinkPrimary(ctx, code)
 	}
-	return l, err
+	return s.coldFallback(ctx, code, l, err)
 }
 
 // fetchStock is fetchLink for stock views.

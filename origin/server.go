@@ -140,6 +140,9 @@ func New(cfg Config) (*Server, error) {
 	s.jobs, _ = cfg.Store.(store.JobQueue)
 	s.chunkJobs, _ = cfg.Store.(store.ChunkJobs)
 	s.jobOwner, s.jobKick = cfg.Region+"-"+newJobID(), make(chan struct{}, 1)
+	if err := s.registerCold(); err != nil {
+		return nil, err
+	}
 	s.routes()
 	s.wg.Add(3)
 	go s.expireLoop()
@@ -230,6 +233,7 @@ func (s *Server) routes() {
 	admin("GET /v1/changes/{id}", adminsec.ResNone, s.noBody(s.getChange))
 	admin("POST /v1/purge", adminsec.ResNone, s.purge)
 	admin("GET /v1/topology", adminsec.ResNone, s.noBody(s.getTopology))
+	s.tierRoutes(admin)
 	// The spec needs no key (shared/API.md); it is the more specific
 	// pattern, so "/v1/" below does not take it.
 	mux.Handle("GET /v1/openapi.json", s.instrument("GET /v1/openapi.json", http.HandlerFunc(s.serveOpenAPI)))

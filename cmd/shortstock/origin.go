@@ -39,6 +39,7 @@ type originFlags struct {
 	tls                            tlsFlags
 	peerCA                         string
 	publicBaseURL                  string
+	cold                           coldFlags
 }
 
 // securityFlags are the admin API's keys, rate limits and URL policy.
@@ -177,6 +178,7 @@ func runOrigin(ctx context.Context, args []string) error {
 	var f originFlags
 	fs := newFlagSet("origin", "Run a regional origin: admin API, internal API for edges, storage, change-log tailer, gossip member.")
 	f.register(fs)
+	f.cold.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -243,11 +245,22 @@ func runOrigin(ctx context.Context, args []string) error {
 	if err := keys.ValidPartitions(f.partitions); err != nil {
 		return usageErr("origin", "invalid --partitions: %v", err)
 	}
+	if err := f.cold.check(&f); err != nil {
+		return err
+	}
 	store, err := openStore(ctx, &f, log)
 	if err != nil {
 		return partitionsErr(err)
 	}
 	defer store.Close()
+	if f.cold.after > 0 {
+		tr, stop, err := f.cold.open(ctx, store, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		cfg.Cold = tr
+	}
 
 	cfg.Region = f.region
 	cfg.Store = store

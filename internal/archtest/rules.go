@@ -48,11 +48,16 @@ var Rules = []Rule{
 	{Prefix: "origin/adminsec", Imports: with(leaves, "origin/store")},
 	// The console is static files and their handler.
 	{Prefix: "origin/console", Imports: nil},
+	// The cold tier: segments and their object store see the contract
+	// only; tiering wires them to a hot store (cmd/shortstock wires
+	// tiering to the origin). Their tests run real backends.
+	{Prefix: "origin/coldtier", Imports: with(leaves, "origin/store")},
+	{Prefix: "origin/tiering", Imports: with(leaves, "origin/store", "origin/coldtier"), TestExtra: []string{"origin", "origin/embedded", "origin/redisstore", "origin/tiering"}},
 	// The admin server: its own parts and the contract. Its tests run it
 	// over real backends.
 	// It serves the OpenAPI document embedded by docs; its tests validate
 	// every exchange against it (docs/openapitest).
-	{Prefix: "origin", Imports: with(leaves, "origin/store", "origin/adminsec", "origin/ledger", "origin/purgehook", "origin/console", "docs"), TestExtra: []string{"origin", "origin/embedded", "origin/redisstore", "docs/openapitest"}},
+	{Prefix: "origin", Imports: with(leaves, "origin/store", "origin/adminsec", "origin/ledger", "origin/purgehook", "origin/console", "docs"), TestExtra: []string{"origin", "origin/embedded", "origin/redisstore", "origin/coldtier", "origin/tiering", "docs/openapitest"}},
 	// The edge talks to origins over HTTP only. Its real-origin tests
 	// (realorigin_test.go) start a real origin server to talk to.
 	{Prefix: "edge", Imports: with(leaves, "edge/cache"), TestExtra: []string{"origin", "origin/embedded", "origin/store", "docs/openapitest"}},

@@ -295,6 +295,7 @@ func (s *Store) AddClicks(ctx context.Context, counts map[string]int64) error {
 	if !some {
 		return s.begin(ctx, "add clicks")
 	}
+	now := s.cfg.Clock.Now()
 	return s.write(ctx, "add clicks", func(tx *bolt.Tx) error {
 		for _, p := range slices.Sorted(maps.Keys(byPart)) {
 			adds := byPart[p]
@@ -316,6 +317,10 @@ func (s *Store) AddClicks(ctx context.Context, counts map[string]int64) error {
 					r.clicks += a.n
 				}
 				if err := pt.links.Put([]byte(a.code), r.encode()); err != nil {
+					return err
+				}
+				// The click is the link's activity (cold tier, coldlinks.go).
+				if err := touch(pt.root, a.code, now, r.version); err != nil {
 					return err
 				}
 			}

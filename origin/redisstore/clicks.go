@@ -31,5 +31,10 @@ func (s *Store) AddClicks(ctx context.Context, counts map[string]int64) error {
 		c.keys = append(c.keys, s.ks.link(p, code))
 		c.args = append(c.args, strconv.FormatInt(n, 10))
 	}
+	// The click time is each link's activity (the cold tier's mover).
+	now := s.nowMs()
+	for _, c := range calls {
+		c.args = append(c.args, now)
+	}
 	return s.runBatch(ctx, scriptClicks, calls)
 }

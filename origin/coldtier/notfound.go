@@ -1,0 +1,7 @@
+package coldtier
+
+import (
+	"gocloud.dev/gcerrors"
+)
+
+func blobNotFound(err error) bool { return gcerrors.Code(err) == gcerrors.NotFound }
