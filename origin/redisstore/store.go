@@ -40,6 +40,9 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 	expireAt  atomic.Uint32 // rotates ExpireHolds' first partition
+	// noParts: the servers refused stock_write_parts (a Redis before 7.0
+	// has no script flags); bulk jobs run one script per partition.
+	noParts atomic.Bool
 
 	notify tailNotify // ChangeNotify's subscription (changes_notify.go)
 }
@@ -142,6 +145,15 @@ func (s *Store) loadScripts(ctx context.Context) error {
 			pipe.ScriptLoad(ctx, sc.src)
 		}
 		_, err := pipe.Exec(ctx)
+		// stock_write_parts needs script flags (Redis 7.0): an older
+		// server refuses it, and bulk jobs use stock_write_lines.
+		if load := c.ScriptLoad(ctx, scriptStockParts.src); load.Err() != nil && err == nil {
+			var reply redis.Error
+			if !errors.As(load.Err(), &reply) {
+				return load.Err()
+			}
+			s.noParts.Store(true)
+		}
 		return err
 	}
 	var err error
