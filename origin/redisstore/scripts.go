@@ -66,6 +66,8 @@ var (
 	// Several partitions of one node in one call: each partition's epoch
 	// is checked by the script itself (no fence.lua), and the flag lets it
 	// reach keys of other slots of its node in a cluster.
+	// Read-only, several partitions of one node (expire.go).
+	scriptHoldsDue     = loadWith("#!lua flags=no-writes,allow-cross-slot-keys\n", "holds_due", false)
 	scriptStockParts   = loadWith("#!lua flags=allow-cross-slot-keys\n", "stock_write_parts", false, "stock_apply", "write_lines")
 	scriptIdemClaim    = loadScript("idem_claim")
 	scriptStockRebuild = loadFenced("stock_rebuild")
