@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -122,11 +123,15 @@ func (s *Store) subscribeTail(ctx context.Context, ps *redis.PubSub) {
 		}
 		switch m := msg.(type) {
 		case *redis.Message:
-			p, err := strconv.Atoi(m.Payload)
-			if err != nil {
-				p = -1 // not a partition: read every head
+			// One partition number, or several comma separated (a bulk
+			// chunk's partitions); anything else: read every head.
+			for f := range strings.SplitSeq(m.Payload, ",") {
+				p, err := strconv.Atoi(f)
+				if err != nil {
+					p = -1
+				}
+				s.notify.signal(p)
 			}
-			s.notify.signal(p)
 		case *redis.Subscription:
 			s.notify.signal(-1)
 		}

@@ -32,8 +32,20 @@ if #stale > 1 then
   return stale
 end
 local out = {'ok'}
+-- One wake-up of the tailers for every partition whose log grew: the
+-- message lists their numbers, comma separated.
+local grew, channel = {}, nil
 for _, g in ipairs(groups) do
   EPOCH = g.epoch
-  write_lines(g.part .. 'seq', g.part .. 'log', g.bits, ARGV[1], ARGV[2], ARGV[3], ARGV, g.from, g.n, out)
+  if write_lines(g.part .. 'seq', g.part .. 'log', g.bits, ARGV[1], ARGV[2], ARGV[3], ARGV, g.from, g.n, out, true) then
+    local prefix, p = string.match(g.part, '^(.*):{p(%d+)}:$')
+    if prefix then
+      channel = prefix .. ':tail'
+      grew[#grew + 1] = p
+    end
+  end
+end
+if channel then
+  redis.call('PUBLISH', channel, table.concat(grew, ','))
 end
 return out

@@ -10,8 +10,10 @@
 -- values each: line number, op, warehouse, qty, to warehouse, sku, change
 -- key, reason, ref, actor, idempotency key). It appends to out, per line,
 -- its stock_apply tag (or 'replay') and its extra value (0 when none).
--- EPOCH must be the partition's (its fence checked).
-local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, args, from, count, out)
+-- EPOCH must be the partition's (its fence checked). It returns whether
+-- the partition's change log grew; unless quiet, it also wakes the
+-- tailers (quiet: the caller publishes once for several partitions).
+local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, args, from, count, out, quiet)
   local part = part_of(seqkey)
   local mseqkey = part .. 'mseq'
 
@@ -79,7 +81,9 @@ local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, args, from, co
   if ctr.c ~= c0 then
     redis.call('SET', seqkey, str(ctr.c))
     -- One wake-up of the tailers for all the lines' changes.
-    notify_tail(logkey)
+    if not quiet then
+      notify_tail(logkey)
+    end
   end
   if #newly > 0 then
     lines = newly
@@ -88,4 +92,5 @@ local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, args, from, co
     end
     redis.call('PEXPIRE', bits, ttl)
   end
+  return ctr.c ~= c0
 end
