@@ -136,7 +136,11 @@ type analytics struct {
 	// full: the ring was found full since the last take (clicks were lost
 	// to classification, not to counting).
 	full atomic.Bool
-	_    [64]byte
+	// asleep: the worker found nothing to do and waits on wake (see run);
+	// a hit reads it, and writes it only to wake the worker.
+	asleep atomic.Bool
+	_      [64]byte
+	wake   chan struct{} // capacity 1
 	// budget is how many clicks per second the worker classifies before
 	// it samples (Config.AnalyticsRate).
 	budget    float64
@@ -156,7 +160,8 @@ type analytics struct {
 }
 
 func newAnalytics(queue, rate int, cls *classifier, clk clock.Clock) *analytics {
-	a := &analytics{ring: newRing(queue), cls: cls, agg: map[string]*codeAgg{}, budget: float64(rate), clock: clk, lastDrain: clk.Now()}
+	a := &analytics{ring: newRing(queue), cls: cls, agg: map[string]*codeAgg{}, budget: float64(rate), clock: clk, lastDrain: clk.Now(),
+		wake: make(chan struct{}, 1)}
 	a.sampleEvery.Store(1)
 	a.seed.Store(rand.Uint64())
 	return a
@@ -194,6 +199,12 @@ func (a *analytics) offer(ctx *fasthttp.RequestCtx, code []byte, now time.Time) 
 		sl.ipLen = uint8(copy(sl.ip[:], ip))
 	}
 	sl.seq.Store(pos + 1) // publish
+	if a.asleep.Load() && a.asleep.CompareAndSwap(true, false) {
+		select {
+		case a.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // sampleDraw reports whether the click keyed x is in the one-in-n
@@ -289,6 +300,9 @@ func (a *analytics) take() (agg map[string]*codeAgg, classified uint64, sampled 
 }
 
 // run is the worker: it drains the ring every interval until stop closes.
+// When a drain leaves nothing waiting and sampling is off, it sleeps until
+// the next click (offer wakes it), so an idle edge does not wake every
+// interval; the first click then waits at most one interval, as before.
 func (a *analytics) run(stop <-chan struct{}, every time.Duration, done func()) {
 	defer done()
 	t := time.NewTicker(every)
@@ -300,7 +314,25 @@ func (a *analytics) run(stop <-chan struct{}, every time.Duration, done func()) 
 		case <-t.C:
 			a.consume.Lock()
 			a.drain()
+			idle := a.ring.backlog() == 0 && a.sampleEvery.Load() == 1 && !a.full.Load()
 			a.consume.Unlock()
+			if !idle {
+				continue
+			}
+			// asleep is set before the ring is looked at again: a click
+			// claimed after this look sees asleep and wakes the worker.
+			a.asleep.Store(true)
+			if a.ring.backlog() != 0 {
+				a.asleep.Store(false)
+				continue
+			}
+			t.Stop()
+			select {
+			case <-stop:
+				return
+			case <-a.wake:
+			}
+			t.Reset(every)
 		}
 	}
 }

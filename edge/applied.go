@@ -26,20 +26,46 @@ const fullReportEvery = 5 * time.Second
 // (origin.Config.ReceiptLiveWindow, 3s by default, must exceed it).
 const heartbeatEvery = time.Second
 
-// appliedLoop owns the reports.
+// idleLook is how long the applied loop sleeps when nothing moves: until
+// the heartbeat or full report is due (lastSent and lastFull on the
+// edge's clock), at least every (the ReceiptInterval) and at most
+// heartbeatEvery.
+func idleLook(now, lastSent, lastFull time.Time, every time.Duration) time.Duration {
+	d := min(heartbeatEvery-now.Sub(lastSent), fullReportEvery-now.Sub(lastFull), heartbeatEvery)
+	return max(d, every)
+}
+
+// appliedLoop owns the reports. It wakes when a watermark moved (at most
+// once per ReceiptInterval, so a moved watermark is reported within one
+// interval, as a ticker would) and otherwise only for the heartbeat: an
+// idle edge does not wake every ReceiptInterval to find nothing moved.
 func (s *Server) appliedLoop() {
 	defer s.loops.Done()
-	t := time.NewTicker(s.cfg.ReceiptInterval)
+	t := time.NewTimer(s.cfg.ReceiptInterval)
 	defer t.Stop()
 	sent := make([]uint64, s.cfg.Partitions)
 	var cur []uint64
 	var lastFull, lastSent time.Time
+	var woke time.Time // when the loop last looked
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
+		case <-s.marks.moved:
+			if d := s.cfg.ReceiptInterval - s.cfg.Clock.Now().Sub(woke); d > 0 {
+				t.Reset(d) // fired or drained: the timer is idle here
+				select {
+				case <-s.stop:
+					return
+				case <-t.C:
+				}
+			}
 		}
+		woke = s.cfg.Clock.Now()
+		// Next look without a move: the heartbeat (below) or the full
+		// report, whichever is due first, never later than heartbeatEvery.
+		t.Reset(idleLook(s.cfg.Clock.Now(), lastSent, lastFull, s.cfg.ReceiptInterval))
 		if !s.marks.isKnown() {
 			continue
 		}

@@ -45,6 +45,8 @@ type visitLeases struct {
 	s  *Server
 	mu sync.Mutex
 	m  map[string]*visitLease
+	// added receives (capacity one) when m gains its first link.
+	added chan struct{}
 }
 
 // visitLease is the share of one link. Every field is guarded by mu.
@@ -70,7 +72,7 @@ type visitLease struct {
 }
 
 func newVisitLeases(s *Server) *visitLeases {
-	return &visitLeases{s: s, m: map[string]*visitLease{}}
+	return &visitLeases{s: s, m: map[string]*visitLease{}, added: make(chan struct{}, 1)}
 }
 
 func (v *visitLeases) get(code []byte) *visitLease {
@@ -80,6 +82,12 @@ func (v *visitLeases) get(code []byte) *visitLease {
 	if l == nil {
 		l = &visitLease{code: string(code), want: visitFirstWant}
 		v.m[l.code] = l
+		if len(v.m) == 1 {
+			select { // the sweep loop may be asleep (nothing held)
+			case v.added <- struct{}{}:
+			default:
+			}
+		}
 	}
 	return l
 }
@@ -223,7 +231,9 @@ func (v *visitLeases) sweep(ctx context.Context, now int64, all bool) {
 	}
 }
 
-// visitLoop returns idle shares; it stops with the other loops.
+// visitLoop returns idle shares; it stops with the other loops. With no
+// link tracked it sleeps until one is (get signals added), so an idle edge
+// does not wake every visitSweep.
 func (s *Server) visitLoop() {
 	defer s.loops.Done()
 	t := time.NewTicker(visitSweep)
@@ -237,7 +247,24 @@ func (s *Server) visitLoop() {
 			s.visits.sweep(ctx, s.cfg.Clock.Now().UnixNano(), false)
 			cancel()
 		}
+		if !s.visits.empty() {
+			continue
+		}
+		t.Stop()
+		select {
+		case <-s.stop:
+			return
+		case <-s.visits.added:
+		}
+		t.Reset(visitSweep)
 	}
+}
+
+// empty reports whether no link is tracked.
+func (v *visitLeases) empty() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.m) == 0
 }
 
 // returnVisitsFinal returns every share at Shutdown, within ctx; one

@@ -24,10 +24,23 @@ type watermarks struct {
 	// (unix ns; 0: none). See expect.
 	pend   []uint64
 	pendAt int64
+	// moved receives (capacity one, never blocking the writer) when a
+	// partition's last applied seq moves: the applied reports wait on it
+	// instead of looking every ReceiptInterval.
+	moved chan struct{}
 }
 
 func newWatermarks(n int) *watermarks {
-	return &watermarks{last: make([]uint64, n), ahead: make([]uint64, n), target: make([]uint64, n), due: make([]int64, n), pend: make([]uint64, n)}
+	return &watermarks{last: make([]uint64, n), ahead: make([]uint64, n), target: make([]uint64, n), due: make([]int64, n), pend: make([]uint64, n),
+		moved: make(chan struct{}, 1)}
+}
+
+// movedLocked signals moved.
+func (w *watermarks) movedLocked() {
+	select {
+	case w.moved <- struct{}{}:
+	default: // one is pending
+	}
 }
 
 // initialize sets every partition's position to the origin's heads, the
@@ -41,6 +54,7 @@ func (w *watermarks) initialize(heads []uint64) bool {
 	w.known = true
 	copy(w.last, heads)
 	copy(w.target, heads)
+	w.movedLocked()
 	return true
 }
 
@@ -90,6 +104,7 @@ func (w *watermarks) observe(heads []uint64, now, grace int64) (bool, bool) {
 
 // advanceLocked applies seq last+1 and every early one right after it.
 func (w *watermarks) advanceLocked(p int) {
+	w.movedLocked()
 	for {
 		w.last[p]++
 		early := w.ahead[p]&1 != 0
@@ -118,6 +133,7 @@ func (w *watermarks) applied(p int, upto, head uint64) {
 		w.ahead[p] = 0
 	}
 	w.last[p] = upto
+	w.movedLocked()
 	if next {
 		w.advanceLocked(p)
 	}

@@ -25,24 +25,40 @@ func (s *Server) kickJobs() {
 	}
 }
 
+// jobIdlePoll bounds the worker's poll once the queue has been found
+// empty: from JobPollInterval the wait doubles at each empty look up to
+// this, and drops back at once when a job turns up or is queued here (the
+// kick). A job queued through another origin of the region, or left by a
+// crashed one, is found within it; an idle origin does not read the queue
+// four times a second.
+const jobIdlePoll = 2 * time.Second
+
 func (s *Server) jobLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.JobPollInterval)
+	every := s.cfg.JobPollInterval
+	t := time.NewTimer(every)
 	defer t.Stop()
 	for {
-		s.runPendingJobs()
+		if s.runPendingJobs() {
+			every = s.cfg.JobPollInterval
+		} else {
+			every = min(2*every, max(jobIdlePoll, s.cfg.JobPollInterval))
+		}
+		t.Reset(every)
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
 		case <-s.jobKick:
+			every = s.cfg.JobPollInterval / 2 // doubled back to the interval if the kick finds none
 		}
 	}
 }
 
 // runPendingJobs runs every pending job to its end (or until another
-// worker holds it, or Close), oldest first.
-func (s *Server) runPendingJobs() {
+// worker holds it, or Close), oldest first. It reports whether there was
+// any (or the listing failed: keep polling at the normal pace).
+func (s *Server) runPendingJobs() bool {
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	ids, err := s.jobs.PendingJobs(ctx)
 	cancel()
@@ -50,13 +66,16 @@ func (s *Server) runPendingJobs() {
 		if s.ctx.Err() == nil {
 			s.log.Warn("listing bulk jobs failed", "err", err)
 		}
-		return
+		return true
+	}
+	if len(ids) == 0 {
+		return false
 	}
 	for _, id := range ids {
 		for {
 			select {
 			case <-s.stop:
-				return
+				return true
 			default:
 			}
 			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.JobLease)
@@ -74,7 +93,7 @@ func (s *Server) runPendingJobs() {
 				if s.ctx.Err() == nil {
 					s.log.Warn("bulk job step failed; will retry", "job", id, "err", err)
 				}
-				return
+				return true
 			}
 			s.metrics.jobSteps.Observe(time.Since(before).Seconds())
 			if j.Ended() {
@@ -83,4 +102,5 @@ func (s *Server) runPendingJobs() {
 			}
 		}
 	}
+	return true
 }

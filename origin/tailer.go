@@ -64,20 +64,64 @@ func (t *tailer) run() {
 	defer t.s.wg.Done()
 	every := t.s.cfg.TailInterval
 	var changed <-chan struct{}
-	if n, ok := t.s.store.(store.ChangeNotifier); ok {
+	var parts *store.PartitionWatch
+	if n, ok := t.s.store.(store.PartitionNotifier); ok {
+		parts = n.PartitionNotify()
+		changed = parts.C
+		every = max(every, notifiedTailInterval)
+	} else if n, ok := t.s.store.(store.ChangeNotifier); ok {
 		changed = n.ChangeNotify()
 		every = max(every, notifiedTailInterval)
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	t.poll()
 	for {
-		t.poll()
 		select {
 		case <-t.s.stop:
 			return
 		case <-tick.C:
+			t.poll()
 		case <-t.wake:
+			if parts == nil {
+				t.poll()
+			}
+			// else the write's own signal names its partition (and
+			// arrives as soon as the nudge would).
 		case <-changed:
+			if parts == nil {
+				t.poll()
+				continue
+			}
+			// Only the partitions signalled: a signal costs one read of
+			// each, not the heads of every partition.
+			if ps, all := parts.Take(); all {
+				t.poll()
+			} else {
+				t.pollParts(ps)
+			}
+		}
+	}
+}
+
+// pollParts reads the new changes of the given partitions (after a first
+// poll has set the starting heads; before it, it polls everything).
+func (t *tailer) pollParts(parts []int) {
+	t.mu.Lock()
+	started := t.last != nil
+	t.mu.Unlock()
+	if !started {
+		t.poll()
+		return
+	}
+	ctx, cancel := context.WithTimeout(t.s.ctx, 5*time.Second)
+	defer cancel()
+	for _, p := range parts {
+		if p < 0 || p >= t.s.space.N() {
+			continue
+		}
+		if !t.readPartition(ctx, p, ^uint64(0)) {
+			return
 		}
 	}
 }
@@ -104,32 +148,48 @@ func (t *tailer) poll() {
 		return
 	}
 	for p, head := range heads {
-		for last[p] < head {
-			page, err := t.log.Changes(ctx, p, last[p], tailPage)
-			if err != nil {
-				t.s.metrics.tailErrors.Inc()
-				return
-			}
-			if page.First > last[p]+1 {
-				// Trimmed before we read it: skip ahead; edges find the gap
-				// through the watermarks and drop the partition.
-				last[p] = page.First - 1
-			}
-			if len(page.Changes) == 0 {
-				break
-			}
-			for _, c := range page.Changes {
-				if t.s.cfg.Publisher != nil {
-					t.s.cfg.Publisher.Publish(c)
-				}
-				t.s.receipts.indexChange(c)
-				t.s.hookChange(c)
-				last[p] = c.Seq
-			}
-			t.s.metrics.changesTailed.Add(float64(len(page.Changes)))
-			t.mu.Lock()
-			t.last[p] = last[p]
-			t.mu.Unlock()
+		if last[p] < head && !t.readPartition(ctx, p, head) {
+			return
 		}
 	}
+}
+
+// readPartition publishes partition p's changes after the last one read,
+// up to head (^0: up to the head the log reports). The tailer runs on one
+// goroutine, so t.last[p] moves only here. False: a read failed.
+func (t *tailer) readPartition(ctx context.Context, p int, head uint64) bool {
+	t.mu.Lock()
+	last := t.last[p]
+	t.mu.Unlock()
+	for last < head {
+		page, err := t.log.Changes(ctx, p, last, tailPage)
+		if err != nil {
+			t.s.metrics.tailErrors.Inc()
+			return false
+		}
+		if page.First > last+1 {
+			// Trimmed before we read it: skip ahead; edges find the gap
+			// through the watermarks and drop the partition.
+			last = page.First - 1
+		}
+		if len(page.Changes) == 0 {
+			break
+		}
+		for _, c := range page.Changes {
+			if t.s.cfg.Publisher != nil {
+				t.s.cfg.Publisher.Publish(c)
+			}
+			t.s.receipts.indexChange(c)
+			t.s.hookChange(c)
+			last = c.Seq
+		}
+		t.s.metrics.changesTailed.Add(float64(len(page.Changes)))
+		t.mu.Lock()
+		t.last[p] = last
+		t.mu.Unlock()
+		if last >= page.Head {
+			break
+		}
+	}
+	return true
 }

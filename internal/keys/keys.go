@@ -8,13 +8,12 @@ import "fmt"
 // so a store cannot change it afterwards and every origin and edge of a
 // deployment must use the store's count (they refuse to start otherwise).
 const (
-	// DefaultPartitions is the count of a new store unless configured. It
-	// stays at the old fixed 64 for now: bulk and import jobs split each
-	// chunk by partition, and at 1024 they run 3-4x slower (one script or
-	// transaction per partition per chunk), which has to be fixed before
-	// the default moves. Very Large deployments choose --partitions 1024
-	// (docs/redis.md, deploy/README.md).
-	DefaultPartitions = 64
+	// DefaultPartitions is the count of a new store unless configured: enough
+	// for a Redis Cluster of a few hundred shards at ~10 B links. Bulk and
+	// import jobs batch their chunks across partitions (one bbolt
+	// transaction per step, one Redis script per node per chunk), so their
+	// cost does not grow with the count.
+	DefaultPartitions = 1024
 	// MaxPartitions is the largest count: one partition per Redis hash slot.
 	MaxPartitions = 16384
 	// LegacyPartitions is the count of stores created before the count was

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterr "go.etcd.io/bbolt/errors"
 
 	"github.com/shortstock/shortstock/internal/change"
 )
@@ -58,7 +60,11 @@ func (s *Store) maintenanceLoop() {
 func (s *Store) Maintain(ctx context.Context) (Maintenance, error) {
 	var total Maintenance
 	now := s.cfg.Clock.Now()
-	for p := range s.space.N() {
+	due, err := s.maintenanceDue(ctx, now)
+	if err != nil {
+		return total, err
+	}
+	for _, p := range due {
 		for {
 			if err := s.begin(ctx, "maintain"); err != nil {
 				return total, err
@@ -87,6 +93,34 @@ func (s *Store) Maintain(ctx context.Context) (Maintenance, error) {
 		}
 	}
 	return total, nil
+}
+
+// maintenanceDue lists the partitions a pass has work in, found in one
+// read transaction: each partition's pass is run on the read-only
+// transaction, where its first deletion fails with ErrTxNotWritable. So an
+// idle store's pass is one read of every partition's index fronts, not a
+// write transaction (and an fsync) per partition: 1024 of them every
+// MaintenanceInterval at the default count.
+func (s *Store) maintenanceDue(ctx context.Context, now time.Time) ([]int, error) {
+	var due []int
+	err := s.view(ctx, "maintain", func(tx *bolt.Tx) error {
+		due = due[:0]
+		for p := range s.space.N() {
+			pt, err := partOf(tx, p)
+			if err != nil {
+				return err
+			}
+			_, _, err = s.maintainPartition(pt, now)
+			switch {
+			case errors.Is(err, bolterr.ErrTxNotWritable):
+				due = append(due, p)
+			case err != nil:
+				return err
+			}
+		}
+		return nil
+	})
+	return due, err
 }
 
 // maintainPartition does up to maintainChunk units of work (deletions,

@@ -2,6 +2,8 @@ package redisstore
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,22 +26,41 @@ import (
 type tailNotify struct {
 	mu       sync.Mutex
 	watchers []chan struct{}
+	parts    []*store.PartitionWatch // PartitionNotify's: told which partition
 	started  bool
 	cancel   context.CancelFunc
 	ps       *redis.PubSub // closed by stop: Receive ignores ctx while blocked
 	done     chan struct{}
 }
 
-var _ store.ChangeNotifier = (*Store)(nil)
+var (
+	_ store.ChangeNotifier    = (*Store)(nil)
+	_ store.PartitionNotifier = (*Store)(nil)
+)
 
 // ChangeNotify implements store.ChangeNotifier. Each call returns a new
 // channel (capacity one) of its own, signalled until the store closes.
 func (s *Store) ChangeNotify() <-chan struct{} {
-	n := &s.notify
 	ch := make(chan struct{}, 1)
+	s.watchTail(func(n *tailNotify) { n.watchers = append(n.watchers, ch) })
+	return ch
+}
+
+// PartitionNotify implements store.PartitionNotifier: the message a script
+// publishes is its partition's number, marked on the watch; a
+// (re)subscription marks all of them.
+func (s *Store) PartitionNotify() *store.PartitionWatch {
+	w := store.NewPartitionWatch(s.space.N())
+	s.watchTail(func(n *tailNotify) { n.parts = append(n.parts, w) })
+	return w
+}
+
+// watchTail adds a watcher and starts the subscription if it is the first.
+func (s *Store) watchTail(add func(*tailNotify)) {
+	n := &s.notify
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.watchers = append(n.watchers, ch)
+	add(n)
 	if !n.started && !s.closed.Load() {
 		n.started = true
 		ctx, cancel := context.WithCancel(context.Background())
@@ -48,13 +69,16 @@ func (s *Store) ChangeNotify() <-chan struct{} {
 		n.ps = s.rw.Subscribe(ctx, s.ks.prefix+":tail")
 		go s.subscribeTail(ctx, n.ps)
 	}
-	return ch
 }
 
-// signal wakes every watcher; it never blocks.
-func (n *tailNotify) signal() {
+// signal wakes every watcher; it never blocks. p is the partition a
+// message named, or -1: any partition (a subscription that (re)started).
+func (n *tailNotify) signal(p int) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	for _, w := range n.parts {
+		w.Mark(p) // out of range marks all
+	}
 	for _, ch := range n.watchers {
 		select {
 		case ch <- struct{}{}:
@@ -89,7 +113,7 @@ func (s *Store) subscribeTail(ctx context.Context, ps *redis.PubSub) {
 		if err != nil {
 			// go-redis reconnects on the next Receive; do not spin while
 			// Redis is away.
-			s.notify.signal()
+			s.notify.signal(-1)
 			select {
 			case <-ctx.Done():
 				return
@@ -97,9 +121,19 @@ func (s *Store) subscribeTail(ctx context.Context, ps *redis.PubSub) {
 			}
 			continue
 		}
-		switch msg.(type) {
-		case *redis.Message, *redis.Subscription:
-			s.notify.signal()
+		switch m := msg.(type) {
+		case *redis.Message:
+			// One partition number, or several comma separated (a bulk
+			// chunk's partitions); anything else: read every head.
+			for f := range strings.SplitSeq(m.Payload, ",") {
+				p, err := strconv.Atoi(f)
+				if err != nil {
+					p = -1
+				}
+				s.notify.signal(p)
+			}
+		case *redis.Subscription:
+			s.notify.signal(-1)
 		}
 	}
 }

@@ -117,7 +117,7 @@ func (s *Store) runDurable(ctx context.Context, sc *script, keys []string, args 
 			if round >= maxFenceRounds {
 				return nil, fmt.Errorf("%w: redisstore: %s: the partition's master keeps changing", store.ErrUnavailable, sc.name)
 			}
-			if err := s.fence(ctx, keys[0]); err != nil {
+			if err := s.fenceStale(ctx, v, keys); err != nil {
 				return nil, err
 			}
 			continue

@@ -59,7 +59,7 @@ func (s *Store) run(ctx context.Context, sc *script, keys []string, args ...any)
 		if round >= maxFenceRounds {
 			return nil, fmt.Errorf("%w: redisstore: %s: the partition's master keeps changing", store.ErrUnavailable, sc.name)
 		}
-		if err := s.fence(ctx, keys[0]); err != nil {
+		if err := s.fenceStale(ctx, cmd.Val(), keys); err != nil {
 			return nil, err
 		}
 	}
@@ -67,10 +67,13 @@ func (s *Store) run(ctx context.Context, sc *script, keys []string, args ...any)
 
 // batchCall is one script call in a pipelined batch.
 type batchCall struct {
-	keys []string
-	args []any
-	val  any
-	err  error
+	// parts are the partitions a call of several partitions writes
+	// (stock_write_parts); nil: keys[0]'s.
+	parts []int
+	keys  []string
+	args  []any
+	val   any
+	err   error
 }
 
 // runBatch pipelines several calls of sc (each still atomic on its own;
@@ -90,7 +93,13 @@ func (s *Store) runBatch(ctx context.Context, sc *script, calls []*batchCall) er
 	for i, c := range calls {
 		cmds[i] = onceCmd{redis.NewCmd(ctx, evalArgs("evalsha", sc.sha, c.keys, c.args)...)}
 		_ = pipe.Process(ctx, cmds[i])
-		parts[s.partitionOf(c.keys[0])] = true
+		if c.parts != nil {
+			for _, p := range c.parts {
+				parts[p] = true
+			}
+		} else {
+			parts[s.partitionOf(c.keys[0])] = true
+		}
 	}
 	// No fence of this process activates an epoch while the batch runs:
 	// otherwise a partition's first calls could answer "fence" and its

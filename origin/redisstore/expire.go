@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,20 +25,15 @@ func (s *Store) ExpireHolds(ctx context.Context, now time.Time, max int) (int, e
 	if s.closed.Load() {
 		return 0, s.classify("expire holds", redis.ErrClosed)
 	}
-	nowMs := millis(now)
-	pipe := s.rw.Pipeline()
-	counts := make([]*redis.IntCmd, s.space.N())
-	for p := range counts {
-		counts[p] = pipe.ZCount(ctx, s.ks.holds(p), "-inf", nowMs)
-	}
-	if err := execReads(ctx, pipe); err != nil {
-		return 0, s.classify("expire holds", err)
+	due, err := s.holdsDue(ctx, millis(now))
+	if err != nil {
+		return 0, err
 	}
 	start := int(s.expireAt.Add(1))
 	total := 0
 	for i := 0; i < s.space.N() && total < max; i++ {
 		p := (start + i) % s.space.N()
-		if counts[p].Val() == 0 {
+		if !due[p] {
 			continue
 		}
 		for total < max {
@@ -76,4 +72,78 @@ func (s *Store) expirePartition(ctx context.Context, p int, now time.Time, limit
 		return 0, 0, err
 	}
 	return int(n), int(m), nil
+}
+
+// holdsDue reports which partitions have a hold due at nowMs: one
+// holds_due script per node (every partition of a standalone server in one
+// call), or, where the servers refuse it (no script flags before Redis
+// 7.0, a slot moving between nodes), one pipelined ZCOUNT per partition.
+func (s *Store) holdsDue(ctx context.Context, nowMs string) ([]bool, error) {
+	due := make([]bool, s.space.N())
+	if !s.noParts.Load() {
+		ok, err := s.holdsDueScripted(ctx, nowMs, due)
+		if ok || err != nil {
+			return due, err
+		}
+		clear(due)
+	}
+	pipe := s.rw.Pipeline()
+	counts := make([]*redis.IntCmd, s.space.N())
+	for p := range counts {
+		counts[p] = pipe.ZCount(ctx, s.ks.holds(p), "-inf", nowMs)
+	}
+	if err := execReads(ctx, pipe); err != nil {
+		return nil, s.classify("expire holds", err)
+	}
+	for p, c := range counts {
+		due[p] = c.Val() > 0
+	}
+	return due, nil
+}
+
+// holdsDueScripted fills due with one holds_due call per node; false (and
+// no error) when a node refused the script.
+func (s *Store) holdsDueScripted(ctx context.Context, nowMs string, due []bool) (bool, error) {
+	type group struct {
+		first int
+		args  []any
+	}
+	var groups []*group
+	byNode := map[*redis.Client]*group{}
+	tag := s.ks.prefix + ":{p"
+	for p := range due {
+		node, err := s.masterFor(ctx, s.ks.holds(p))
+		if err != nil {
+			return false, s.classify("expire holds", err)
+		}
+		g := byNode[node]
+		if g == nil {
+			g = &group{first: p, args: []any{nowMs, tag}}
+			byNode[node] = g
+			groups = append(groups, g)
+		}
+		g.args = append(g.args, p)
+	}
+	for _, g := range groups {
+		v, err := s.run(ctx, scriptHoldsDue, []string{s.ks.holds(g.first)}, g.args...)
+		if err != nil {
+			var reply redis.Error
+			if errors.As(err, &reply) {
+				return false, nil
+			}
+			return false, err
+		}
+		ps, ok := v.([]any)
+		if !ok {
+			return false, errBadReplyf("holds_due: %v", v)
+		}
+		for _, x := range ps {
+			p, err := toInt(x)
+			if err != nil || p < 0 || p >= int64(len(due)) {
+				return false, errBadReplyf("holds_due: partition %v", x)
+			}
+			due[p] = true
+		}
+	}
+	return true, nil
 }

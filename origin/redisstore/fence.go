@@ -41,14 +41,34 @@ import (
 // ErrUnavailable and retries later.
 const maxFenceRounds = 3
 
-// isFence reports whether a script answered {'fence'}.
+// isFence reports whether a script answered {'fence'}, or {'fence',
+// key...} (a script of several partitions: the keys of those to fence).
 func isFence(v any) bool {
 	arr, ok := v.([]any)
-	if !ok || len(arr) != 1 {
+	if !ok || len(arr) == 0 {
 		return false
 	}
 	tag, _ := arr[0].(string)
 	return tag == "fence"
+}
+
+// fenceStale fences the partitions a fence answer names: keys[0]'s for
+// {'fence'}, else each key listed.
+func (s *Store) fenceStale(ctx context.Context, v any, keys []string) error {
+	arr, _ := v.([]any)
+	if len(arr) <= 1 {
+		return s.fence(ctx, keys[0])
+	}
+	for _, k := range arr[1:] {
+		key, ok := k.(string)
+		if !ok || !strings.Contains(key, "{p") {
+			return errBadReplyf("fence answer names %v", k)
+		}
+		if err := s.fence(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // masterFor returns the client of the master that owns key: the only

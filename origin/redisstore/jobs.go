@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -224,14 +225,20 @@ func (s *Store) finishJob(ctx context.Context, job store.Job) (store.Job, error)
 	return job, s.rw.ZRem(ctx, s.ks.jobQueue(), job.ID).Err()
 }
 
-// applyJobChunk runs chunk job.Next's lines: one stock_write_lines call
-// per partition with all the chunk's lines of that partition in line
-// order (one script call and one fence check for many lines), the calls
-// pipelined. Lines of one SKU are in one call, so they apply in line
-// order, also when a call is rerun after the pipeline (a fence or a
-// missing script: nothing of that call ran). A transport error aborts the
-// chunk (nothing is recorded; a re-run replays what did apply); a refused
-// line is a failure of that line.
+// applyJobChunk runs chunk job.Next's lines. Its lines are cut by
+// partition (each partition's lines in line order) and all the partitions
+// one node serves go to that node in ONE stock_write_parts call (every
+// partition of a standalone server: one script per chunk, whatever the
+// partition count); each partition's lines run there exactly as
+// stock_write_lines runs them. Where the servers cannot (no script flags
+// before Redis 7.0, or a slot that moved between nodes meanwhile: the call
+// is refused before it writes), the partitions go one stock_write_lines
+// call each, pipelined. Lines of one SKU are in one partition, so they
+// apply in line order, also when a call is rerun (a fence or a missing
+// script: nothing of that call ran; a line that did apply answers
+// 'replay'). A transport error aborts the chunk (nothing is recorded; a
+// re-run replays what did apply); a refused line is a failure of that
+// line.
 func (s *Store) applyJobChunk(ctx context.Context, job *store.Job) (applied int64, errs []store.JobError, err error) {
 	raw, err := s.rw.Get(ctx, s.ks.jobChunk(job.ID, job.Next)).Bytes()
 	if errors.Is(err, redis.Nil) {
@@ -244,15 +251,8 @@ func (s *Store) applyJobChunk(ctx context.Context, job *store.Job) (applied int6
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: job %s chunk %d: %w", errBadReply, job.ID, job.Next, err)
 	}
-	type partLines struct {
-		call   *batchCall
-		writes []store.StockWrite
-		lines  []int64
-	}
 	byPart := make(map[int]*partLines)
-	var calls []*batchCall
 	var order []*partLines
-	at := s.nowMs()
 	for i := range lines {
 		w := lines[i].Write(job.ID, job.Actor)
 		if err := checkWrite(&w); err != nil {
@@ -262,40 +262,30 @@ func (s *Store) applyJobChunk(ctx context.Context, job *store.Job) (applied int6
 		p := s.space.Partition(keys.KindStock, w.SKU)
 		pl := byPart[p]
 		if pl == nil {
-			pl = &partLines{call: &batchCall{
-				keys: []string{s.ks.seq(p), s.ks.log(p), s.ks.jobBits(p, job.ID)},
-				args: []any{at, s.cfg.ChangeStreamMaxLen, s.cfg.IdempotencyTTL.Milliseconds()},
-			}}
+			pl = &partLines{p: p}
 			byPart[p] = pl
-			calls = append(calls, pl.call)
 			order = append(order, pl)
 		}
-		pl.call.args = append(pl.call.args, lines[i].Line, w.Op, w.Warehouse, w.Qty, w.To, w.SKU,
+		pl.args = append(pl.args, lines[i].Line, w.Op, w.Warehouse, w.Qty, w.To, w.SKU,
 			keys.Key(keys.KindStock, w.SKU), w.Reason, w.Ref, w.Actor, w.IdempotencyKey)
 		pl.writes = append(pl.writes, w)
 		pl.lines = append(pl.lines, lines[i].Line)
 	}
-	if err := s.runBatchDurable(ctx, scriptStockLines, calls); errors.Is(err, store.ErrOutcomeUnknown) {
+	at := s.nowMs()
+	if err := s.runJobLines(ctx, job.ID, at, order); err != nil {
 		return 0, nil, err
 	}
 	for _, pl := range order {
-		if pl.call.err != nil {
-			return 0, nil, pl.call.err
-		}
-		tag, rest, err := replyOf(pl.call.val)
-		if err != nil {
-			return 0, nil, err
-		}
-		if tag != "ok" || len(rest) != 2*len(pl.writes) {
-			return 0, nil, errBadReplyf("stock_write_lines: %d values for %d lines (tag %q)", len(rest), len(pl.writes), tag)
+		if len(pl.res) != 2*len(pl.writes) {
+			return 0, nil, errBadReplyf("stock_write_lines: %d values for %d lines", len(pl.res), len(pl.writes))
 		}
 		for k := range pl.writes {
-			lt, _ := rest[2*k].(string)
+			lt, _ := pl.res[2*k].(string)
 			if lt == "ok" || lt == "replay" {
 				applied++
 				continue
 			}
-			if _, err := stockWriteResult(&pl.writes[k], []any{lt, rest[2*k+1]}); err != nil {
+			if _, err := stockWriteResult(&pl.writes[k], []any{lt, pl.res[2*k+1]}); err != nil {
 				if errors.Is(err, errBadReply) {
 					return 0, nil, err
 				}
@@ -306,6 +296,123 @@ func (s *Store) applyJobChunk(ctx context.Context, job *store.Job) (applied int6
 		}
 	}
 	return applied, errs, nil
+}
+
+// partLines are a chunk's lines of one partition: their arguments (11
+// values each), writes and line numbers, and once run, per line its tag
+// and extra value.
+type partLines struct {
+	p      int
+	args   []any
+	writes []store.StockWrite
+	lines  []int64
+	res    []any
+}
+
+// runJobLines runs every partition's lines (see applyJobChunk) and fills
+// their res.
+func (s *Store) runJobLines(ctx context.Context, jobID, at string, order []*partLines) error {
+	single := order
+	if !s.noParts.Load() && len(order) > 1 {
+		var err error
+		if single, err = s.runJobParts(ctx, jobID, at, order); err != nil {
+			return err
+		}
+	}
+	calls := make([]*batchCall, len(single))
+	for i, pl := range single {
+		calls[i] = &batchCall{
+			keys: []string{s.ks.seq(pl.p), s.ks.log(pl.p), s.ks.jobBits(pl.p, jobID)},
+			args: append([]any{at, s.cfg.ChangeStreamMaxLen, s.cfg.IdempotencyTTL.Milliseconds()}, pl.args...),
+		}
+	}
+	if err := s.runBatchDurable(ctx, scriptStockLines, calls); errors.Is(err, store.ErrOutcomeUnknown) {
+		return err
+	}
+	for i, pl := range single {
+		if calls[i].err != nil {
+			return calls[i].err
+		}
+		tag, rest, err := replyOf(calls[i].val)
+		if err != nil {
+			return err
+		}
+		if tag != "ok" {
+			return errBadReplyf("stock_write_lines: tag %q", tag)
+		}
+		pl.res = rest
+	}
+	return nil
+}
+
+// runJobParts runs the partitions of each node in one stock_write_parts
+// call per node and returns the partitions left to run one by one: those
+// of a call the node refused (it wrote nothing: every key is checked in
+// the script's epoch pass before any write).
+func (s *Store) runJobParts(ctx context.Context, jobID, at string, order []*partLines) ([]*partLines, error) {
+	type group struct {
+		parts []*partLines
+		call  *batchCall
+	}
+	var groups []*group
+	byNode := map[*redis.Client]*group{}
+	for _, pl := range order {
+		node, err := s.masterFor(ctx, s.ks.seq(pl.p))
+		if err != nil {
+			return nil, s.classify("run job", err)
+		}
+		g := byNode[node]
+		if g == nil {
+			g = &group{call: &batchCall{keys: []string{s.ks.seq(pl.p)},
+				args: []any{at, s.cfg.ChangeStreamMaxLen, s.cfg.IdempotencyTTL.Milliseconds()}}}
+			byNode[node] = g
+			groups = append(groups, g)
+		}
+		g.parts = append(g.parts, pl)
+		g.call.parts = append(g.call.parts, pl.p)
+		g.call.args = append(append(g.call.args, s.ks.part[pl.p], s.ks.jobBits(pl.p, jobID), len(pl.writes)), pl.args...)
+	}
+	calls := make([]*batchCall, len(groups))
+	for i, g := range groups {
+		calls[i] = g.call
+	}
+	if err := s.runBatchDurable(ctx, scriptStockParts, calls); errors.Is(err, store.ErrOutcomeUnknown) {
+		return nil, err
+	}
+	var left []*partLines
+	for _, g := range groups {
+		if err := g.call.err; err != nil {
+			var reply redis.Error
+			if !errors.As(err, &reply) {
+				return nil, err
+			}
+			// Refused before it ran: no script flags (Redis < 7.0), or a
+			// key this node does not serve (a slot moved).
+			if strings.Contains(err.Error(), "shebang") || strings.Contains(err.Error(), "flag") {
+				s.noParts.Store(true)
+			}
+			left = append(left, g.parts...)
+			continue
+		}
+		tag, rest, err := replyOf(g.call.val)
+		if err != nil {
+			return nil, err
+		}
+		if tag != "ok" {
+			return nil, errBadReplyf("stock_write_parts: tag %q", tag)
+		}
+		for _, pl := range g.parts {
+			n := 2 * len(pl.writes)
+			if len(rest) < n {
+				return nil, errBadReplyf("stock_write_parts: %d values left for %d lines", len(rest), len(pl.writes))
+			}
+			pl.res, rest = rest[:n], rest[n:]
+		}
+		if len(rest) != 0 {
+			return nil, errBadReplyf("stock_write_parts: %d values too many", len(rest))
+		}
+	}
+	return left, nil
 }
 
 func jobFromReply(id string, rest []any) (store.Job, error) {

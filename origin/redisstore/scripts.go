@@ -30,7 +30,12 @@ func loadFenced(name string) *script { return load(name, true) }
 func loadStockWriter(name string) *script { return load(name, true, "stock_apply") }
 
 func load(name string, fenced bool, parts ...string) *script {
-	src := embedded("common")
+	return loadWith("", name, fenced, parts...)
+}
+
+// loadWith is load with a first line (a shebang with script flags).
+func loadWith(head, name string, fenced bool, parts ...string) *script {
+	src := head + embedded("common")
 	if fenced {
 		src += embedded("fence")
 	}
@@ -52,12 +57,18 @@ func embedded(name string) string {
 
 // The scripts, loaded once at init from the embedded files.
 var (
-	scriptLinkCreate   = loadFenced("link_create")
-	scriptLinkUpdate   = loadFenced("link_update")
-	scriptLinkDelete   = loadFenced("link_delete")
-	scriptClicks       = loadScript("clicks")
-	scriptStockWrite   = loadStockWriter("stock_write")
-	scriptStockLines   = loadStockWriter("stock_write_lines")
+	scriptLinkCreate = loadFenced("link_create")
+	scriptLinkUpdate = loadFenced("link_update")
+	scriptLinkDelete = loadFenced("link_delete")
+	scriptClicks     = loadScript("clicks")
+	scriptStockWrite = loadStockWriter("stock_write")
+	scriptStockLines = load("stock_write_lines", true, "stock_apply", "write_lines")
+	// Several partitions of one node in one call: each partition's epoch
+	// is checked by the script itself (no fence.lua), and the flag lets it
+	// reach keys of other slots of its node in a cluster.
+	// Read-only, several partitions of one node (expire.go).
+	scriptHoldsDue     = loadWith("#!lua flags=no-writes,allow-cross-slot-keys\n", "holds_due", false)
+	scriptStockParts   = loadWith("#!lua flags=allow-cross-slot-keys\n", "stock_write_parts", false, "stock_apply", "write_lines")
 	scriptIdemClaim    = loadScript("idem_claim")
 	scriptStockRebuild = loadFenced("stock_rebuild")
 	scriptFeed         = loadScript("feed")

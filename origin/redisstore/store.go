@@ -40,6 +40,10 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 	expireAt  atomic.Uint32 // rotates ExpireHolds' first partition
+	// noParts: the servers refused stock_write_parts or holds_due (a
+	// Redis before 7.0 has no script flags); bulk jobs run one script per
+	// partition, and the expiry pass one ZCOUNT per partition.
+	noParts atomic.Bool
 
 	notify tailNotify // ChangeNotify's subscription (changes_notify.go)
 }
@@ -142,6 +146,19 @@ func (s *Store) loadScripts(ctx context.Context) error {
 			pipe.ScriptLoad(ctx, sc.src)
 		}
 		_, err := pipe.Exec(ctx)
+		// stock_write_parts needs script flags (Redis 7.0): an older
+		// server refuses it, and bulk jobs use stock_write_lines.
+		for _, sc := range []*script{scriptStockParts, scriptHoldsDue} {
+			load := c.ScriptLoad(ctx, sc.src)
+			if load.Err() == nil || err != nil {
+				continue
+			}
+			var reply redis.Error
+			if !errors.As(load.Err(), &reply) {
+				return load.Err()
+			}
+			s.noParts.Store(true)
+		}
 		return err
 	}
 	var err error

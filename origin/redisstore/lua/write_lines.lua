@@ -1,0 +1,96 @@
+-- write_lines applies a bulk job's lines of one partition, in line order,
+-- each the same step as a synchronous write (stock_apply): the ledger and
+-- change counters are read once and written once, the line bits read and
+-- set with one BITFIELD each. Each line's bit in the job's bitmap of the
+-- partition says it applied: a set bit (a resumed job re-running a chunk)
+-- answers 'replay' for that line and writes nothing; else the line runs
+-- and sets its bit in the same script, so every line applies exactly once.
+-- seqkey, logkey, bits: the partition's seq and log and the job's bitmap
+-- in it; args[from], args[from + 11], ... start the count lines (11
+-- values each: line number, op, warehouse, qty, to warehouse, sku, change
+-- key, reason, ref, actor, idempotency key). It appends to out, per line,
+-- its stock_apply tag (or 'replay') and its extra value (0 when none).
+-- EPOCH must be the partition's (its fence checked). It returns whether
+-- the partition's change log grew; unless quiet, it also wakes the
+-- tailers (quiet: the caller publishes once for several partitions).
+local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, args, from, count, out, quiet)
+  local part = part_of(seqkey)
+  local mseqkey = part .. 'mseq'
+
+  -- The last number a counter handed out: its value, or its stream's
+  -- last entry should the counter have fallen behind it (append_change's
+  -- fallback, done once here).
+  local function last_of(counter, stream)
+    local n = tonumber(redis.call('GET', counter)) or 0
+    local top = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+    if top[1] then
+      n = math.max(n, tonumber(string.match(top[1][1], '^(%d+)-')))
+    end
+    return n
+  end
+  local ctr = {m = last_of(mseqkey, part .. 'mlog'), c = last_of(seqkey, logkey)}
+  local m0, c0 = ctr.m, ctr.c
+
+  -- Which lines already applied: one BITFIELD for all of them (in slices,
+  -- to stay far below Lua's stack limit).
+  local done = {}
+  local lines = {}
+  for k = 0, count - 1 do
+    lines[#lines + 1] = tonumber(args[from + k * 11])
+  end
+  local function bitfield(lo, hi, op)
+    local a = {'BITFIELD', bits}
+    for k = lo, hi do
+      a[#a + 1] = op
+      a[#a + 1] = 'u1'
+      a[#a + 1] = lines[k]
+      if op == 'SET' then
+        a[#a + 1] = 1
+      end
+    end
+    return redis.call(unpack(a))
+  end
+  for lo = 1, #lines, 500 do
+    local got = bitfield(lo, math.min(lo + 499, #lines), 'GET')
+    for k = 1, #got do
+      done[lo + k - 1] = got[k] == 1
+    end
+  end
+
+  local newly = {}
+  for k = 1, #lines do
+    local i = from + (k - 1) * 11
+    if done[k] then
+      out[#out + 1] = 'replay'
+      out[#out + 1] = 0
+    else
+      local sku = args[i + 5]
+      local tag, x = stock_apply(part .. 's:' .. sku, seqkey, logkey, maxlen, args[i + 6], at,
+        args[i + 1], args[i + 2], tonumber(args[i + 3]), args[i + 4], 0, sku,
+        {args[i + 7], args[i + 8], args[i + 9], args[i + 10]}, ctr)
+      if tag == 'ok' then
+        newly[#newly + 1] = lines[k]
+      end
+      out[#out + 1] = tag
+      out[#out + 1] = x or 0
+    end
+  end
+  if ctr.m ~= m0 then
+    redis.call('SET', mseqkey, str(ctr.m))
+  end
+  if ctr.c ~= c0 then
+    redis.call('SET', seqkey, str(ctr.c))
+    -- One wake-up of the tailers for all the lines' changes.
+    if not quiet then
+      notify_tail(logkey)
+    end
+  end
+  if #newly > 0 then
+    lines = newly
+    for lo = 1, #lines, 500 do
+      bitfield(lo, math.min(lo + 499, #lines), 'SET')
+    end
+    redis.call('PEXPIRE', bits, ttl)
+  end
+  return ctr.c ~= c0
+end
