@@ -321,8 +321,12 @@ func (a *analytics) run(stop <-chan struct{}, every time.Duration, done func()) 
 			}
 			// asleep is set before the ring is looked at again: a click
 			// claimed after this look sees asleep and wakes the worker.
+			// head is the consumers' (under consume), so the look takes it.
 			a.asleep.Store(true)
-			if a.ring.backlog() != 0 {
+			a.consume.Lock()
+			waiting := a.ring.backlog()
+			a.consume.Unlock()
+			if waiting != 0 {
 				a.asleep.Store(false)
 				continue
 			}

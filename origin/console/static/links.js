@@ -24,6 +24,9 @@ export function mount(root) {
   const createMsg = h('p', { id: 'link-create-msg', role: 'alert' });
   // cursors[i] is the cursor of page i (page 0: none), for "Previous".
   let listState = { q: '', tag: '', cursors: [''], page: 0 };
+  // Only the newest list request renders: an older one answering late
+  // (a job's refresh racing a filter, a double click) must not replace it.
+  let listSeq = 0;
 
   const lookupForm = h('form', { id: 'link-lookup', onsubmit: (e) => { e.preventDefault(); open(val('lookup-code'), lookupMsg); } },
     field('Code', h('input', { id: 'lookup-code', required: true, spellcheck: 'false', autocomplete: 'off' })),
@@ -86,6 +89,7 @@ export function mount(root) {
 
   async function loadList() {
     if (!alive) return;
+    const seq = ++listSeq;
     const q = new URLSearchParams({ limit: String(PAGE) });
     if (listState.q) q.set('q', listState.q);
     if (listState.tag) q.set('tag', listState.tag);
@@ -93,9 +97,9 @@ export function mount(root) {
     if (cursor) q.set('cursor', cursor);
     try {
       const { data } = await api('GET', `/v1/links?${q}`);
-      if (alive) renderList(data);
+      if (alive && seq === listSeq) renderList(data);
     } catch (err) {
-      renderList({ links: [] }, String(err));
+      if (alive && seq === listSeq) renderList({ links: [] }, String(err));
     }
   }
 
