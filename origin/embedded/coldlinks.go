@@ -278,63 +278,7 @@ func (s *Store) Evictions(ctx context.Context, p int) (uint64, error) {
 
 // CreateLinkCold is CreateLink guarded by the partition's eviction counter.
 func (s *Store) CreateLinkCold(ctx context.Context, l store.NewLink, evictions uint64) (store.Link, error) {
-	if !keys.ValidCode(l.Code) {
-		return store.Link{}, fmt.Errorf("embedded: create link: %w: code %q", store.ErrInvalid, l.Code)
-	}
-	if err := checkLinkFields(l.URL, l.Redirect); err != nil {
-		return store.Link{}, fmt.Errorf("embedded: create link: %w", err)
-	}
-	x := cloneExtras(l.LinkExtras)
-	x.Tags = store.NormTags(x.Tags)
-	if x.ValidSince != nil {
-		t := utc(*x.ValidSince)
-		x.ValidSince = &t
-	}
-	if ok, why := store.ValidateExtras(x, l.ExpiresAt); !ok {
-		return store.Link{}, fmt.Errorf("embedded: create link: %w: %s", store.ErrInvalid, why)
-	}
-	p := s.space.Partition(keys.KindLink, l.Code)
-	var out store.Link
-	var derr error
-	err := s.write(ctx, "create link", func(tx *bolt.Tx) error {
-		out, derr = store.Link{}, nil
-		pt, err := partOf(tx, p)
-		if err != nil {
-			return err
-		}
-		if evictionsOf(pt.root) != evictions {
-			derr = fmt.Errorf("embedded: create link %q: %w", l.Code, store.ErrEvictionsMoved)
-			return nil
-		}
-		cur, err := getLink(pt.links, l.Code)
-		if err != nil {
-			return err
-		}
-		r := &linkRec{version: 1, live: true, url: l.URL, redirect: l.Redirect, createdAt: utc(l.CreatedAt), x: x}
-		if cur != nil {
-			if cur.live {
-				derr = fmt.Errorf("embedded: create link: %w: %s", store.ErrCodeTaken, l.Code)
-				return nil
-			}
-			r.version = cur.version + 1
-		}
-		if l.ExpiresAt != nil {
-			t := utc(*l.ExpiresAt)
-			r.expiresAt = &t
-		}
-		if err := pt.setTags(l.Code, nil, x.Tags); err != nil {
-			return err
-		}
-		if err := s.putLink(pt, l.Code, r); err != nil {
-			return err
-		}
-		out = r.link(l.Code)
-		return nil
-	})
-	if err != nil {
-		return store.Link{}, err
-	}
-	return out, derr
+	return s.createLink(ctx, l, &evictions)
 }
 
 // HotStats counts the live links and the bytes of the file in use (its

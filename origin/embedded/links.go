@@ -65,6 +65,13 @@ func checkLinkFields(url string, redirect int) error {
 
 // CreateLink stores a new link at version (tombstone version + 1).
 func (s *Store) CreateLink(ctx context.Context, l store.NewLink) (store.Link, error) {
+	return s.createLink(ctx, l, nil)
+}
+
+// createLink is CreateLink and, with evictions set, CreateLinkCold: the
+// create is refused (ErrEvictionsMoved) if the partition's eviction counter
+// is no longer *evictions, checked in the create's own transaction.
+func (s *Store) createLink(ctx context.Context, l store.NewLink, evictions *uint64) (store.Link, error) {
 	if !keys.ValidCode(l.Code) {
 		return store.Link{}, fmt.Errorf("embedded: create link: %w: code %q", store.ErrInvalid, l.Code)
 	}
@@ -88,6 +95,10 @@ func (s *Store) CreateLink(ctx context.Context, l store.NewLink) (store.Link, er
 		pt, err := partOf(tx, p)
 		if err != nil {
 			return err
+		}
+		if evictions != nil && evictionsOf(pt.root) != *evictions {
+			derr = fmt.Errorf("embedded: create link %q: %w", l.Code, store.ErrEvictionsMoved)
+			return nil
 		}
 		cur, err := getLink(pt.links, l.Code)
 		if err != nil {

@@ -172,55 +172,7 @@ func (s *Store) Evictions(ctx context.Context, p int) (uint64, error) {
 
 // CreateLinkCold is CreateLink guarded by the partition's eviction counter.
 func (s *Store) CreateLinkCold(ctx context.Context, l store.NewLink, evictions uint64) (store.Link, error) {
-	if !keys.ValidCode(l.Code) {
-		return store.Link{}, fmt.Errorf("%w: code %q", store.ErrInvalid, l.Code)
-	}
-	if ok, why := store.ValidateURL(l.URL); !ok {
-		return store.Link{}, fmt.Errorf("%w: %s", store.ErrInvalid, why)
-	}
-	if !store.ValidRedirect(l.Redirect) {
-		return store.Link{}, fmt.Errorf("%w: redirect status %d", store.ErrInvalid, l.Redirect)
-	}
-	x := normExtras(l.LinkExtras)
-	if ok, why := store.ValidateExtras(x, l.ExpiresAt); !ok {
-		return store.Link{}, fmt.Errorf("%w: %s", store.ErrInvalid, why)
-	}
-	p := s.space.Partition(keys.KindLink, l.Code)
-	exp := ""
-	if l.ExpiresAt != nil {
-		exp = encodeTime(*l.ExpiresAt)
-	}
-	args := []any{keys.Key(keys.KindLink, l.Code), s.nowMs(), s.cfg.ChangeStreamMaxLen,
-		l.URL, l.Redirect, exp, encodeTime(l.CreatedAt), l.Code, strings.Join(x.Tags, ","),
-		strconv.FormatUint(evictions, 10)}
-	args = appendExtraFields(args, x)
-	v, err := s.run(ctx, scriptColdCreate,
-		[]string{s.ks.link(p, l.Code), s.ks.seq(p), s.ks.log(p), s.ks.evictions(p)}, args...)
-	if err != nil {
-		return store.Link{}, err
-	}
-	tag, rest, err := replyOf(v)
-	if err != nil {
-		return store.Link{}, err
-	}
-	ver, err := firstVersion(rest)
-	if err != nil {
-		return store.Link{}, err
-	}
-	switch tag {
-	case "ok":
-		out := store.Link{Code: l.Code, URL: l.URL, Redirect: l.Redirect, CreatedAt: normTime(l.CreatedAt), Version: ver, LinkExtras: x}
-		if l.ExpiresAt != nil {
-			t := normTime(*l.ExpiresAt)
-			out.ExpiresAt = &t
-		}
-		return out, nil
-	case "taken":
-		return store.Link{}, fmt.Errorf("%w: %s", store.ErrCodeTaken, l.Code)
-	case "moved":
-		return store.Link{}, fmt.Errorf("redisstore: create link %q: %w", l.Code, store.ErrEvictionsMoved)
-	}
-	return store.Link{}, fmt.Errorf("%w: create link: tag %q", errBadReply, tag)
+	return s.createLink(ctx, l, &evictions)
 }
 
 // HotStats counts the live links (the partitions' listing indexes) and

@@ -14,6 +14,13 @@ import (
 
 // CreateLink stores a new link at version (tombstone version + 1).
 func (s *Store) CreateLink(ctx context.Context, l store.NewLink) (store.Link, error) {
+	return s.createLink(ctx, l, nil)
+}
+
+// createLink is CreateLink and, with evictions set, CreateLinkCold: the
+// script (cold_create.lua) then refuses the create ("moved") if the
+// partition's eviction counter is no longer *evictions.
+func (s *Store) createLink(ctx context.Context, l store.NewLink, evictions *uint64) (store.Link, error) {
 	if !keys.ValidCode(l.Code) {
 		return store.Link{}, fmt.Errorf("%w: code %q", store.ErrInvalid, l.Code)
 	}
@@ -34,9 +41,13 @@ func (s *Store) CreateLink(ctx context.Context, l store.NewLink) (store.Link, er
 	}
 	args := []any{keys.Key(keys.KindLink, l.Code), s.nowMs(), s.cfg.ChangeStreamMaxLen,
 		l.URL, l.Redirect, exp, encodeTime(l.CreatedAt), l.Code, strings.Join(x.Tags, ",")}
+	sc, ks := scriptLinkCreate, []string{s.ks.link(p, l.Code), s.ks.seq(p), s.ks.log(p)}
+	if evictions != nil {
+		sc, ks = scriptColdCreate, append(ks, s.ks.evictions(p))
+		args = append(args, strconv.FormatUint(*evictions, 10))
+	}
 	args = appendExtraFields(args, x)
-	v, err := s.run(ctx, scriptLinkCreate,
-		[]string{s.ks.link(p, l.Code), s.ks.seq(p), s.ks.log(p)}, args...)
+	v, err := s.run(ctx, sc, ks, args...)
 	if err != nil {
 		return store.Link{}, err
 	}
@@ -58,6 +69,8 @@ func (s *Store) CreateLink(ctx context.Context, l store.NewLink) (store.Link, er
 		return out, nil
 	case "taken":
 		return store.Link{}, fmt.Errorf("%w: %s", store.ErrCodeTaken, l.Code)
+	case "moved":
+		return store.Link{}, fmt.Errorf("redisstore: create link %q: %w", l.Code, store.ErrEvictionsMoved)
 	}
 	return store.Link{}, fmt.Errorf("%w: create link: tag %q", errBadReply, tag)
 }
