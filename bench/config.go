@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"time"
+
+	"github.com/shortstock/shortstock/internal/keys"
 )
 
 // Config is one run of the harness. Zero fields take the defaults in their
@@ -46,6 +48,9 @@ type Config struct {
 	Targets *Targets
 	// Regions and EdgesPerRegion override the embedded topology's size.
 	Regions, EdgesPerRegion int
+	// Partitions is the embedded store's partition count (a power of two,
+	// 1..keys.MaxPartitions). Default keys.DefaultPartitions.
+	Partitions int
 	// Links and SKUs override the profile's key counts.
 	Links, SKUs int
 	// Settle bounds the wait after seeding for the gossip queues to drain
@@ -125,6 +130,10 @@ func (c Config) resolve() (Config, Profile, error) {
 		return bad("stale bound must be between 1ms and 10m, got %v", c.StaleBound)
 	case c.Regions < 0 || c.Regions > 16 || c.EdgesPerRegion < 0 || c.EdgesPerRegion > 64:
 		return bad("regions must be 0-16 and edges per region 0-64")
+	case c.Partitions != 0 && keys.ValidPartitions(c.Partitions) != nil:
+		return bad("%v", keys.ValidPartitions(c.Partitions))
+	case c.Partitions != 0 && c.Targets != nil:
+		return bad("partitions sizes the embedded topology only; running targets have their own")
 	case c.Links < 0 || c.Links > 10_000_000 || c.SKUs < 0 || c.SKUs > 1_000_000:
 		return bad("links must be 0-10000000 and SKUs 0-1000000")
 	case c.Settle > time.Hour:

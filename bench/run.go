@@ -32,7 +32,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	targets := cfg.Targets
 	if targets == nil {
 		pr.status("starting an embedded topology: %d region(s) x %d edge(s), seeding first", p.Regions, p.EdgesPerRegion)
-		topo, t, err := startEmbedded(ctx, p.Regions, p.EdgesPerRegion, p.Links+p.SKUs, cfg.Logger, seedAt)
+		topo, t, err := startEmbedded(ctx, p.Regions, p.EdgesPerRegion, cfg.Partitions, p.Links+p.SKUs, cfg.Logger, seedAt)
 		if err != nil {
 			return nil, err
 		}

@@ -110,7 +110,7 @@ type seedFunc func(base, adminKey string) error
 // been running a while. Seeding the live topology would queue one gossip
 // broadcast per key on every node, a backlog that takes minutes to drain
 // (see settleGossip) and that the measurement would then include.
-func startEmbedded(ctx context.Context, regions, edges, keyCount int, log *slog.Logger, seed seedFunc) (_ *embeddedTopology, _ Targets, err error) {
+func startEmbedded(ctx context.Context, regions, edges, partitions, keyCount int, log *slog.Logger, seed seedFunc) (_ *embeddedTopology, _ Targets, err error) {
 	nodeLog, muted := newMutable(log)
 	e := &embeddedTopology{muted: muted}
 	if e.dir, err = os.MkdirTemp("", "shortstock-bench-"); err != nil {
@@ -121,7 +121,11 @@ func startEmbedded(ctx context.Context, regions, edges, keyCount int, log *slog.
 			_ = e.stop() // the first error is the one to report
 		}
 	}()
-	if e.store, err = embedded.Open(embedded.DefaultConfig(e.dir)); err != nil {
+	sc := embedded.DefaultConfig(e.dir)
+	if partitions > 0 {
+		sc.Partitions = partitions
+	}
+	if e.store, err = embedded.Open(sc); err != nil {
 		return nil, Targets{}, fmt.Errorf("%w: embedded store: %w", ErrTarget, err)
 	}
 	adminKey := "bench-" + keys.RandomCode(32)

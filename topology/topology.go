@@ -216,6 +216,8 @@ func Start(cfg Config) (_ *Topology, err error) {
 		for i := 0; i < cfg.EdgesPerRegion; i++ {
 			ec := edge.DefaultConfig()
 			ec.Region, ec.NodeName, ec.Origins, ec.ClusterToken = name, fmt.Sprintf("edge-%s-%d", name, i+1), []string{on.URL}, token
+			// The edges of a topology serve its store's partitions.
+			ec.Partitions = st.Partitions().N()
 			if cfg.Edge != nil {
 				cfg.Edge(name, i, &ec)
 			}

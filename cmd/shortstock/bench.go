@@ -21,7 +21,7 @@ func runBench(ctx context.Context, args []string) error {
 		compareRound, settle                             time.Duration
 		rate, writeRate, zipfS, stockShare, compareRate  float64
 		readWorkers, writeWorkers, regions, edgesPer     int
-		links, skus, compareRounds                       int
+		links, skus, compareRounds, partitions           int
 		seed                                             uint64
 		cpuProfile                                       string
 		compare                                          bool
@@ -58,6 +58,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.StringVar(&adminKey, "admin-key", "", "admin API key of the origins given by --origin")
 	fs.IntVar(&regions, "regions", 0, "regions of the embedded topology (0: the profile's)")
 	fs.IntVar(&edgesPer, "edges-per-region", 0, "edges per region of the embedded topology (0: the profile's)")
+	fs.IntVar(&partitions, "partitions", 0, "partition count of the embedded topology's store (power of two, 1..16384; 0: the default, 1024)")
 	fs.IntVar(&links, "links", 0, "links to seed (0: the profile's)")
 	fs.IntVar(&skus, "skus", 0, "SKUs to seed (0: the profile's)")
 	fs.DurationVar(&settle, "settle", 30*time.Second, "after seeding a running topology, wait at most this long for its gossip queues to drain (0: no wait)")
@@ -87,7 +88,7 @@ func runBench(ctx context.Context, args []string) error {
 	cfg := bench.Config{
 		Profile: profile, Duration: duration, Warmup: warmup, Rate: rate,
 		ReadWorkers: readWorkers, WriteWorkers: writeWorkers, ZipfS: zipfS,
-		Timeout: timeout, StaleBound: staleBound, Regions: regions, EdgesPerRegion: edgesPer,
+		Timeout: timeout, StaleBound: staleBound, Regions: regions, EdgesPerRegion: edgesPer, Partitions: partitions,
 		Links: links, SKUs: skus, RampStep: rampStep, Compare: compare, CompareRounds: compareRounds,
 		CompareRound: compareRound, CompareRate: compareRate, Seed: seed, Logger: log, Progress: os.Stderr,
 		CPUProfile: cpuProfile,

@@ -44,6 +44,11 @@ func (s *Store) appendLogged(pt *part, c change.Change) (change.Change, error) {
 		return c, err
 	}
 	_, _, err = trimToLen(pt, c.Seq, s.cfg.ChangeLogMaxLen, inlineTrimMax)
+	// Marked only once the change is visible: a tailer woken earlier
+	// would read the log without it. A rolled-back transaction (a batch
+	// retried without a failing function) marks nothing; its retry does.
+	p := pt.p
+	pt.root.Tx().OnCommit(func() { s.markPartition(p) })
 	return c, err
 }
 
