@@ -156,6 +156,10 @@ func New(cfg Config) (*Server, error) {
 		s.wg.Add(1)
 		go s.ledgerRetentionLoop()
 	}
+	if ct, ok := cfg.Store.(store.ChangeTrimmer); ok {
+		s.wg.Add(1)
+		go s.changeRetentionLoop(ct)
+	}
 	return s, nil
 }
 

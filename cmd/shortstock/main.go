@@ -27,6 +27,7 @@ func commands() []command {
 		{"demo", "run a whole local topology in one process (regions x origin + edges), embedded storage by default", runDemo},
 		{"ledger", "verify or rebuild the stock views from the movement ledger (verify|rebuild, origin flags)", runLedger},
 		{"bench", "the benchmark harness: open-loop load, scale profiles, a report a person can read", runBench},
+		{"compact", "give a stopped origin's embedded store file back the space of deleted and cold links", runCompact},
 		{"slots", "print redis-cli commands that spread the partitions evenly over N cluster masters", runSlots},
 		{"version", "print version and build info", runVersion},
 	}

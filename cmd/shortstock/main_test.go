@@ -72,6 +72,9 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "extra"}, nil, "unexpected argument"},
 		{[]string{"origin"}, []string{"SHORTSTOCK_LINK_TTL=forever", "SHORTSTOCK_ADMIN_KEY=0123456789abcdef"}, "SHORTSTOCK_LINK_TTL"},
 		{[]string{"frobnicate"}, nil, "unknown command"},
+		{[]string{"compact"}, nil, "--data-dir is required"},
+		{[]string{"compact", "--data-dir", "/x", "--lock-timeout", "0s"}, nil, "--lock-timeout"},
+		{[]string{"bench", "--partitions", "1000"}, nil, "power of two"},
 		// Cluster secrets: 32 bytes at least, never the example placeholder.
 		{[]string{"edge", "--origin", "http://127.0.0.1:1", "--cluster-secret", "short"}, nil, "at least 32 bytes"},
 		{[]string{"edge", "--origin", "http://127.0.0.1:1"}, []string{"SHORTSTOCK_CLUSTER_SECRET=REPLACE_ME"}, "placeholder"},

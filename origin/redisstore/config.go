@@ -63,6 +63,12 @@ type Config struct {
 	// stream is trimmed to (XADD MAXLEN ~). An edge that falls further
 	// behind sees the gap and drops the partition. Default 10000.
 	ChangeStreamMaxLen int64
+	// ChangeStreamMaxAge is how long a change is kept (TrimChanges, run by
+	// the origin every LedgerTrimInterval); the newest of each partition
+	// always stays. The length cap alone keeps up to ChangeStreamMaxLen
+	// changes of every partition however old, which at 1024 partitions is
+	// room for ten million. Default 24h, as the embedded store's.
+	ChangeStreamMaxAge time.Duration
 	// IdempotencyTTL is how long a reservation's idempotency key is
 	// remembered. Default 24h.
 	IdempotencyTTL time.Duration
@@ -110,6 +116,7 @@ const (
 	DefaultReadTimeout          = time.Second
 	DefaultWriteTimeout         = time.Second
 	DefaultChangeStreamMaxLen   = 10000
+	DefaultChangeStreamMaxAge   = 24 * time.Hour
 	DefaultIdempotencyTTL       = 24 * time.Hour
 	DefaultReservationRetention = 7 * 24 * time.Hour
 	DefaultKeyPrefix            = "ss"
@@ -131,6 +138,7 @@ func DefaultConfig(addrs []string) Config {
 		ReadTimeout:          DefaultReadTimeout,
 		WriteTimeout:         DefaultWriteTimeout,
 		ChangeStreamMaxLen:   DefaultChangeStreamMaxLen,
+		ChangeStreamMaxAge:   DefaultChangeStreamMaxAge,
 		IdempotencyTTL:       DefaultIdempotencyTTL,
 		ReservationRetention: DefaultReservationRetention,
 		KeyPrefix:            DefaultKeyPrefix,
@@ -159,6 +167,9 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = d.WriteTimeout
+	}
+	if c.ChangeStreamMaxAge == 0 {
+		c.ChangeStreamMaxAge = d.ChangeStreamMaxAge
 	}
 	if c.ChangeStreamMaxLen == 0 {
 		c.ChangeStreamMaxLen = d.ChangeStreamMaxLen
@@ -234,6 +245,9 @@ func (c Config) normalize() (Config, error) {
 		errs = append(errs, errors.New("ChangeStreamMaxLen must not be negative"))
 	} else if c.ChangeStreamMaxLen < 100 {
 		errs = append(errs, fmt.Errorf("ChangeStreamMaxLen %d is below 100: edges would lose changes to trimming all the time", c.ChangeStreamMaxLen))
+	}
+	if c.ChangeStreamMaxAge < time.Second {
+		errs = append(errs, fmt.Errorf("ChangeStreamMaxAge %v is below 1s: edges would lose changes to trimming all the time", c.ChangeStreamMaxAge))
 	}
 	if strings.ContainsAny(c.KeyPrefix, "{} \t\r\n") || len(c.KeyPrefix) > 64 {
 		errs = append(errs, fmt.Errorf("KeyPrefix %q must be at most 64 characters without braces or whitespace (braces would break the partition hash tag)", c.KeyPrefix))

@@ -73,6 +73,7 @@ var (
 	scriptStockRebuild = loadFenced("stock_rebuild")
 	scriptFeed         = loadScript("feed")
 	scriptLedgerTrim   = loadScript("ledger_trim")
+	scriptLogTrimAge   = loadScript("log_trim_age")
 	scriptExtend       = loadScript("extend")
 	scriptReserve      = loadFenced("reserve")
 	scriptCommit       = loadFenced("commit")

@@ -158,3 +158,14 @@ const MaxReservationTTL = 24 * time.Hour
 type Purger interface {
 	AppendPurge(ctx context.Context, key string, purge change.Purge) (change.Change, error)
 }
+
+// ChangeTrimmer is a Store whose change log is trimmed by age from
+// outside: the origin calls TrimChanges every LedgerTrimInterval. (The
+// Redis store caps its streams by length as it writes and by age only
+// here; the embedded store trims its log by both itself.)
+type ChangeTrimmer interface {
+	// TrimChanges removes up to max changes older than the store's change
+	// log retention at now, never a partition's newest, and returns how
+	// many it removed.
+	TrimChanges(ctx context.Context, now time.Time, max int) (int, error)
+}

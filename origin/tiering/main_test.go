@@ -56,6 +56,10 @@ type hot struct {
 
 var prefixSeq atomic.Int64
 
+// logRetention, when set, is the hot stores' change log retention (the
+// measurement's: see trimLog).
+var logRetention time.Duration
+
 func hotStores(t *testing.T) []hot {
 	dir := t.TempDir()
 	prefix := fmt.Sprintf("tier%d-%d", time.Now().UnixNano()%1e9, prefixSeq.Add(1))
@@ -63,6 +67,9 @@ func hotStores(t *testing.T) []hot {
 		{"embedded", dir, "", func(t *testing.T) store.Store {
 			cfg := embedded.DefaultConfig(dir)
 			cfg.NoSync = true
+			if logRetention > 0 {
+				cfg.ChangeLogMaxAge = logRetention
+			}
 			s, err := embedded.Open(cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -75,6 +82,9 @@ func hotStores(t *testing.T) []hot {
 			cfg.KeyPrefix = prefix
 			cfg.ReadTimeout, cfg.WriteTimeout = 5*time.Second, 5*time.Second
 			cfg.Logger = quietLog()
+			if logRetention > 0 {
+				cfg.ChangeStreamMaxAge = logRetention
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			s, err := redisstore.New(ctx, cfg)

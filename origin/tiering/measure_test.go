@@ -5,7 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -35,10 +35,49 @@ var (
 // that stay hot must take less.
 const measureAfter = 10 * time.Second
 
+// measureLogRetention stands for the change log's retention (24 h by
+// default on both stores), which is far shorter than any sensible
+// --cold-after: by the time links go cold, the log no longer holds their
+// creates. The measurement compresses both: the log keeps changes this
+// long, and it is trimmed (trimLog) before each figure is taken, so
+// "before" and "after" both have the log a store at rest has.
+const measureLogRetention = time.Second
+
+// trimLog applies the change log retention now: the embedded store's
+// maintenance pass, or the Redis store's TrimChanges, until nothing is
+// left to trim.
+func trimLog(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	time.Sleep(measureLogRetention + 100*time.Millisecond)
+	for {
+		var n int
+		switch x := s.(type) {
+		case *embedded.Store:
+			m, err := x.Maintain(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n = int(m.ChangesTrimmed)
+		case store.ChangeTrimmer:
+			var err error
+			if n, err = x.TrimChanges(ctx, time.Now(), store.MaxTrimBatch); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			t.Fatalf("%T: no change log trim", s)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
 func TestMeasureColdTier(t *testing.T) {
 	if *measureLinks == 0 {
 		t.Skip("set -cold.links N to measure (docs/tiers.md)")
 	}
+	logRetention = measureLogRetention
+	defer func() { logRetention = 0 }()
 	for _, h := range hotStores(t) {
 		if !slices.Contains(strings.Split(*measureBackend, ","), h.name) {
 			continue
@@ -94,6 +133,7 @@ func measure(t *testing.T, h hot, n int) {
 	start = time.Now()
 	tr.Pass(ctx) // stamps every link
 	t.Logf("%s: stamping pass %v", h.name, time.Since(start).Round(time.Millisecond))
+	trimLog(t, s)
 	stamped, _ := cl.HotStats(ctx)
 	var mBefore footprint
 	if h.name == "embedded" {
@@ -142,6 +182,7 @@ func measure(t *testing.T, h hot, n int) {
 		t.Fatalf("pass %+v; want %d evicted", run, n-len(keep))
 	}
 	t.Logf("%s: mover pass evicted %d in %v", h.name, run.Evicted, moveTook.Round(time.Millisecond))
+	trimLog(t, s)
 	after, _ := cl.HotStats(ctx)
 	ts, _ := tr.Stats(ctx)
 	var mAfter footprint
@@ -210,41 +251,34 @@ func measure(t *testing.T, h hot, n int) {
 	t.Logf("hot miss + cold read + promotion p50/p99 %v/%v", lookup.p(50), lookup.p(99))
 	if h.name == "embedded" {
 		t.Logf("bbolt bytes in use (HotStats): created %s, stamped %s, after the move %s", mb(before.Bytes), mb(stamped.Bytes), mb(after.Bytes))
-		t.Logf("bbolt file %s -> %s (bbolt files do not shrink: freed pages are reused by later writes)", mb(mBefore.file), mb(mAfter.file))
-		t.Logf("bbolt compacted copy, pages in use: %s -> %s (-%.1f %%)", mb(mBefore.total), mb(mAfter.total), 100*(1-float64(mAfter.total)/float64(mBefore.total)))
+		t.Logf("bbolt file before compaction %s -> %s (bbolt files do not shrink by themselves: freed pages are reused by later writes)", mb(mBefore.raw), mb(mAfter.raw))
+		t.Logf("bbolt file after `shortstock compact`: %s -> %s (-%.1f %%)", mb(mBefore.file), mb(mAfter.file), 100*(1-float64(mAfter.file)/float64(mBefore.file)))
+		t.Logf("bbolt pages in use: %s -> %s (-%.1f %%)", mb(mBefore.total), mb(mAfter.total), 100*(1-float64(mAfter.total)/float64(mBefore.total)))
 	}
 	t.Logf("%s: of which change log (capped by its own retention, not per link): %s -> %s", h.name, mb(mBefore.log), mb(mAfter.log))
 	t.Logf("%s: without the change log: %s -> %s (-%.1f %%)", h.name, mb(mBefore.total-mBefore.log), mb(mAfter.total-mAfter.log),
 		100*(1-float64(mAfter.total-mAfter.log)/float64(mBefore.total-mBefore.log)))
 }
 
-type footprint struct{ file, total, log int64 }
+type footprint struct{ raw, file, total, log int64 }
 
-// boltFootprint compacts the (closed) file into a fresh one and reports
-// both sizes and the bytes of the partitions' change logs in the copy.
+// boltFootprint compacts the (closed) store's file in place with
+// embedded.Compact (what `shortstock compact` runs) and reports its size
+// before and after, the pages in use and the bytes of the partitions'
+// change logs.
 func boltFootprint(t *testing.T, path string) footprint {
-	fi, err := os.Stat(path)
+	res, err := embedded.Compact(embedded.DefaultConfig(filepath.Dir(path)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	fp := footprint{raw: res.Before, file: res.After}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
-	dstPath := path + ".compact"
-	os.Remove(dstPath)
-	defer os.Remove(dstPath)
-	dst, err := bolt.Open(dstPath, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bolt.Compact(dst, src, 0); err != nil {
-		t.Fatal(err)
-	}
-	fp := footprint{file: fi.Size()}
+	defer db.Close()
 	bySub := map[string]int{}
-	_ = dst.View(func(tx *bolt.Tx) error {
+	_ = db.View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			if lb := b.Bucket([]byte("log")); lb != nil {
 				st := lb.Stats()
@@ -262,10 +296,8 @@ func boltFootprint(t *testing.T, path string) footprint {
 		sum += n
 	}
 	t.Logf("bbolt sub-buckets (bytes allocated, all partitions): %v; all %.1f MB, links+act %.1f MB", bySub, float64(sum)/1e6, float64(bySub["links"]+bySub["act"])/1e6)
-	// The pages in use (tx.Size: the high-water mark), not the file's
-	// size, which bbolt grows in AllocSize (16 MB) steps.
-	_ = dst.View(func(tx *bolt.Tx) error { fp.total = tx.Size(); return nil })
-	dst.Close()
+	// The pages in use (tx.Size: the high-water mark of the compacted file).
+	_ = db.View(func(tx *bolt.Tx) error { fp.total = tx.Size(); return nil })
 	return fp
 }
 
