@@ -45,6 +45,7 @@ type counters struct {
 	sent, received, delivered, duplicates  atomic.Uint64
 	malformed, queueFull, pruned, badState atomic.Uint64
 	directSent, directFailed               atomic.Uint64
+	rounds                                 atomic.Uint64 // gossipLoop rounds
 }
 
 // collector exports a Node's Stats. It reads them at scrape time, so the

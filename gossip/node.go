@@ -59,9 +59,11 @@ type Node struct {
 
 	collector *collector // registered on cfg.Metrics, or nil
 	done      chan struct{}
-	wg        sync.WaitGroup
-	left      atomic.Bool
-	closed    atomic.Bool
+	// gossipKick wakes gossipLoop when a change is queued (capacity 1).
+	gossipKick chan struct{}
+	wg         sync.WaitGroup
+	left       atomic.Bool
+	closed     atomic.Bool
 	// stopper drops packets from the moment Shutdown begins.
 	stopper    *stoppingTransport
 	shutdownMu sync.Mutex
@@ -88,14 +90,15 @@ func New(cfg Config) (*Node, error) {
 	}
 	base := cfg.Logger.With("region", cfg.Region, "node", cfg.NodeName)
 	n := &Node{
-		cfg:       cfg,
-		log:       base.With("component", "gossip"),
-		role:      RoleEdge,
-		seen:      newVersionCache(cfg.SeenKeys),
-		deliverCh: make(chan change.Change, cfg.DeliveryQueueSize),
-		failed:    make(map[string]failedMember),
-		done:      make(chan struct{}),
-		direct:    directQueue{kick: make(chan struct{}, 1)},
+		cfg:        cfg,
+		log:        base.With("component", "gossip"),
+		role:       RoleEdge,
+		seen:       newVersionCache(cfg.SeenKeys),
+		deliverCh:  make(chan change.Change, cfg.DeliveryQueueSize),
+		failed:     make(map[string]failedMember),
+		done:       make(chan struct{}),
+		direct:     directQueue{kick: make(chan struct{}, 1)},
+		gossipKick: make(chan struct{}, 1),
 	}
 	if cfg.LocalWatermarks != nil {
 		n.role = RoleOrigin
@@ -151,9 +154,10 @@ func New(cfg Config) (*Node, error) {
 		n.collector = c
 	}
 
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.deliverLoop()
 	go n.rejoinLoop()
+	go n.gossipLoop()
 	if !cfg.NoDirectPush {
 		n.wg.Add(1)
 		go n.directLoop()
@@ -193,7 +197,10 @@ func (n *Node) memberlistConfig(tr memberlist.NodeAwareTransport, port int, l *l
 	mc.Delegate = d
 	mc.Events = d
 	mc.Logger = l
-	mc.GossipInterval = c.GossipInterval
+	// Our changes go out every GossipInterval from gossipLoop, only while
+	// queued; memberlist's timer, which always runs, only needs to carry
+	// its own membership messages.
+	mc.GossipInterval = max(c.GossipInterval, memberGossipFloor)
 	mc.GossipNodes = c.GossipNodes
 	mc.ProbeInterval = c.ProbeInterval
 	mc.ProbeTimeout = c.ProbeTimeout
@@ -293,6 +300,7 @@ func (n *Node) accept(c change.Change, relay bool) {
 // holds enqueueMu.
 func (n *Node) queueLocked(c change.Change) {
 	n.queue.QueueBroadcast(newChangeBroadcast(c))
+	n.kickGossip()
 	if before := n.queue.NumQueued(); before > n.cfg.MaxQueuedBroadcasts {
 		// Prune drops the most-transmitted entries first: those are the
 		// ones most members already have.
