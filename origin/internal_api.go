@@ -132,6 +132,7 @@ func (s *Server) internalClicks(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.opContext(r)
 	defer cancel()
+	s.promoteClicked(ctx, counts)
 	if done, err := s.applyClickBatch(ctx, &batch, counts); done {
 		// Analytics (analytics_ingest.go): the batch is applied once per ID.
 		if err != nil {

@@ -18,6 +18,7 @@ type metrics struct {
 	purges         *prometheus.CounterVec
 	tailErrors     prometheus.Counter
 	clicksRecorded prometheus.Counter
+	coldClicksLost prometheus.Counter
 	// clickBatchReplays counts click batches applied before (analytics_ingest.go).
 	clickBatchReplays prometheus.Counter
 	rateLimited       *prometheus.CounterVec
@@ -67,6 +68,9 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 		clicksRecorded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_origin_clicks_recorded_total", Help: "Clicks received from edges.",
 		}),
+		coldClicksLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shortstock_origin_cold_clicks_lost_total", Help: "Clicks of cold links not counted because the cold store could not promote them.",
+		}),
 		clickBatchReplays: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_origin_click_batch_replays_total", Help: "Click batches an edge resent after they were applied; counted once.",
 		}),
@@ -80,7 +84,7 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 			Name: "shortstock_origin_rate_limit_tracked_ips", Help: "Client IPs the admin rate limits currently remember.",
 		}, trackedIPs),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.purges, m.tailErrors, m.clicksRecorded, m.clickBatchReplays, m.rateLimited, m.forbidden, m.primaryReads, m.trackedIPs, m.bulkLines, m.jobSteps} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.purges, m.tailErrors, m.clicksRecorded, m.coldClicksLost, m.clickBatchReplays, m.rateLimited, m.forbidden, m.primaryReads, m.trackedIPs, m.bulkLines, m.jobSteps} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

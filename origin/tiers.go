@@ -22,6 +22,9 @@ type ColdTier interface {
 	Lookup(ctx context.Context, code string) (store.Link, error)
 	// EnsureHot promotes code if it is cold (before a PATCH or DELETE).
 	EnsureHot(ctx context.Context, code string) error
+	// MaybeCold reports, from memory alone, whether code may be in the
+	// cold tier (a filter of a loaded segment says so).
+	MaybeCold(code string) bool
 	// CreateLink creates a link unless its code is taken in either tier.
 	CreateLink(ctx context.Context, l store.NewLink) (store.Link, error)
 	// Stats reports both tiers and the last mover pass.
@@ -47,6 +50,27 @@ func (s *Server) coldFallback(ctx context.Context, code string, l store.Link, er
 		return store.Link{Code: code}, cerr
 	}
 	return cl, nil
+}
+
+// promoteClicked brings the cold links of a click batch back hot before
+// the clicks are counted: an edge serves a link from its cache long after
+// the origin moved it, and its clicks would otherwise be dropped (a hot
+// store counts only the links it holds). A link that was clicked is not
+// cold. Only codes a cold filter may hold cost a hot read; a cold store
+// that cannot answer loses those codes' clicks, never the batch.
+func (s *Server) promoteClicked(ctx context.Context, counts map[string]int64) {
+	if s.cfg.Cold == nil {
+		return
+	}
+	for code := range counts {
+		if !s.cfg.Cold.MaybeCold(code) {
+			continue
+		}
+		if err := s.cfg.Cold.EnsureHot(ctx, code); err != nil {
+			s.metrics.coldClicksLost.Add(float64(counts[code]))
+			s.log.Warn("clicks of a cold link not counted: promoting it failed", "code", code, "err", err)
+		}
+	}
 }
 
 // createLink creates through the cold tier's guard when there is one.

@@ -36,11 +36,11 @@ func TestTiersAPI(t *testing.T) {
 		}
 		o := newTestOriginOn(t, st, func(c *origin.Config) { c.Cold = tr })
 		t.Cleanup(func() { tr.Close(); bucket.Close() }) // before the origin's cleanup closes the store
-		for i := 0; i < 6; i++ {
+		for i := 0; i < 7; i++ {
 			expect(t, o.admin("POST", "/v1/links", map[string]any{"code": fmt.Sprintf("t%d", i), "url": "https://example.com/t"}), http.StatusCreated, "")
 		}
 		m := expect(t, o.admin("GET", "/v1/tiers", nil), http.StatusOK, "")
-		if m["enabled"] != true || m["last_run"] != nil || m["hot"].(map[string]any)["links"] != 6.0 {
+		if m["enabled"] != true || m["last_run"] != nil || m["hot"].(map[string]any)["links"] != 7.0 {
 			t.Fatalf("tiers before a pass: %v", m)
 		}
 		expect(t, o.admin("POST", "/v1/tiers/run", nil), http.StatusAccepted, "")
@@ -61,7 +61,7 @@ func TestTiersAPI(t *testing.T) {
 		time.Sleep(after + 50*time.Millisecond)
 		tr.Pass(context.Background())
 		m = expect(t, o.admin("GET", "/v1/tiers", nil), http.StatusOK, "")
-		if c := m["cold"].(map[string]any); c["links"] != 6.0 || c["segments"] != 1.0 || m["hot"].(map[string]any)["links"] != 0.0 {
+		if c := m["cold"].(map[string]any); c["links"] != 7.0 || c["segments"] != 1.0 || m["hot"].(map[string]any)["links"] != 0.0 {
 			t.Fatalf("tiers after the move: %v", m)
 		}
 		// An edge's fetch of a cold link (internal API) answers it at its
@@ -91,6 +91,17 @@ func TestTiersAPI(t *testing.T) {
 		if l := expect(t, o.admin("POST", "/v1/links", map[string]any{"code": "imp1", "url": "https://example.com/i"}), http.StatusCreated, ""); l["version"] != 1.0 {
 			t.Fatalf("imp1 was written by the refused import: %v", l)
 		}
+		// Clicks an edge reports for a cold link (served from its cache)
+		// bring it back hot and are counted.
+		hotLinks := func() any { return expect(t, o.admin("GET", "/v1/tiers", nil), http.StatusOK, "")["hot"].(map[string]any)["links"] }
+		hot0 := hotLinks().(float64)
+		expect(t, o.do("POST", wire.PathClicks, "", clickBatch("cold-clicks-1", map[string]int64{"t4": 3, "t0": 1})), http.StatusNoContent, "")
+		if h := hotLinks(); h != hot0+1 {
+			t.Fatalf("hot links %v after clicks of a cold link, %v before: it was not promoted", h, hot0)
+		}
+		if l := expect(t, o.admin("GET", "/v1/links/t4", nil), http.StatusOK, ""); l["clicks"] != 3.0 || l["version"] != 1.0 {
+			t.Fatalf("cold link after 3 clicks: %v", l)
+		}
 		// The tier's metrics are on the origin's /_/metrics.
 		metrics := string(o.do("GET", "/_/metrics", "", nil).body)
 		for _, name := range []string{"shortstock_cold_reads_total", "shortstock_cold_promotions_total",
@@ -99,13 +110,13 @@ func TestTiersAPI(t *testing.T) {
 				t.Errorf("/_/metrics has no %s", name)
 			}
 		}
-		if !strings.Contains(metrics, `shortstock_cold_evicted_total{region="local"} 6`) {
-			t.Errorf("evicted count not 6:\n%s", grepLines(metrics, "shortstock_cold_"))
+		if !strings.Contains(metrics, `shortstock_cold_evicted_total{region="local"} 7`) {
+			t.Errorf("evicted count not 7:\n%s", grepLines(metrics, "shortstock_cold_"))
 		}
 		// The cold store gone: a cold link answers 503, hot ones 200.
 		bucket.Close()
-		expect(t, o.admin("GET", "/v1/links/t4", nil), http.StatusServiceUnavailable, "storage_unavailable")
-		if r := o.do("GET", "/internal/v1/links/t4", "", nil); r.status != http.StatusServiceUnavailable {
+		expect(t, o.admin("GET", "/v1/links/t6", nil), http.StatusServiceUnavailable, "storage_unavailable")
+		if r := o.do("GET", "/internal/v1/links/t6", "", nil); r.status != http.StatusServiceUnavailable {
 			t.Fatalf("internal fetch of a cold link with the cold store gone: %d %s", r.status, r.body)
 		}
 		expect(t, o.admin("GET", "/v1/links/t0", nil), http.StatusOK, "")

@@ -311,6 +311,15 @@ func (t *Tiering) Lookup(ctx context.Context, code string) (store.Link, error) {
 	}
 }
 
+// MaybeCold reports whether a loaded segment's filter may hold code: no
+// read, no store call. Segments another origin's mover wrote since this
+// origin last listed them are not seen until it does (any cold read of
+// their partition, or this origin's next pass).
+func (t *Tiering) MaybeCold(code string) bool {
+	tr := t.tier.Load()
+	return tr != nil && tr.MayHave(code)
+}
+
 // EnsureHot promotes code if it is cold, before a PATCH or DELETE; a code
 // that is hot or nowhere is left alone (the write then answers as usual).
 func (t *Tiering) EnsureHot(ctx context.Context, code string) error {
