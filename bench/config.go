@@ -43,6 +43,12 @@ type Config struct {
 	// StaleBound is the staleness bound: an edge serving a version older
 	// than one acknowledged longer ago than this is a stale read. Default 1s.
 	StaleBound time.Duration
+	// ProbeRate caps the writes followed to every edge (the invalidation
+	// probes) per second: each costs one request per edge, so following
+	// every write of a 200 writes/s run to 30 edges would add ~2 500
+	// requests/s to the load it measures. Default 20; negative: no cap
+	// (every write a probe slot is free for).
+	ProbeRate float64
 	// Targets are the endpoints to load. Nil: a topology of the profile's
 	// size started in this process.
 	Targets *Targets
@@ -97,6 +103,9 @@ func (c Config) resolve() (Config, Profile, error) {
 	if c.ZipfS == 0 {
 		c.ZipfS = 1.1
 	}
+	if c.ProbeRate == 0 {
+		c.ProbeRate = 20
+	}
 	if c.CompareRounds == 0 {
 		c.CompareRounds = 3
 	}
@@ -126,6 +135,8 @@ func (c Config) resolve() (Config, Profile, error) {
 		return bad("stock share must be at most 1, got %v", c.StockShare)
 	case c.Timeout < 10*time.Millisecond || c.Timeout > time.Minute:
 		return bad("timeout must be between 10ms and 1m, got %v", c.Timeout)
+	case c.ProbeRate > 100_000 || c.ProbeRate != c.ProbeRate:
+		return bad("probe rate must be at most 100000/s, got %v", c.ProbeRate)
 	case c.StaleBound < time.Millisecond || c.StaleBound > 10*time.Minute:
 		return bad("stale bound must be between 1ms and 10m, got %v", c.StaleBound)
 	case c.Regions < 0 || c.Regions > 16 || c.EdgesPerRegion < 0 || c.EdgesPerRegion > 64:

@@ -24,9 +24,14 @@ type prober struct {
 	slots chan struct{}
 	wg    sync.WaitGroup
 
-	skipped  atomic.Int64
-	requests atomic.Int64
-	sawOld   atomic.Int64
+	skipped atomic.Int64
+	// gap is the least time between two probed writes (0: none);
+	// nextAt the earliest next one (unix ns).
+	gap       time.Duration
+	nextAt    atomic.Int64
+	unsampled atomic.Int64
+	requests  atomic.Int64
+	sawOld    atomic.Int64
 
 	mu          sync.Mutex
 	delays      []time.Duration // per probed write: until the last edge was fresh
@@ -56,6 +61,19 @@ func newProber(ctx context.Context, keys *keySet, edges []string, slots int, bou
 func (p *prober) submit(kind keyKind, i int, v uint64, ackedAt time.Time) {
 	if p == nil {
 		return
+	}
+	if p.gap > 0 {
+		now := ackedAt.UnixNano()
+		for {
+			next := p.nextAt.Load()
+			if now < next {
+				p.unsampled.Add(1)
+				return
+			}
+			if p.nextAt.CompareAndSwap(next, now+int64(p.gap)) {
+				break
+			}
+		}
 	}
 	select {
 	case p.slots <- struct{}{}:
@@ -164,6 +182,7 @@ type ProbeStats struct {
 	Unconverged int64           `json:"unconverged"` // writes not on every edge by the bound
 	StaleEdges  int64           `json:"stale_edges"` // edge answers still older at the bound
 	Skipped     int64           `json:"skipped"`     // writes not probed: every slot was busy
+	Unsampled   int64           `json:"unsampled"`   // writes not probed: over Config.ProbeRate
 	Requests    int64           `json:"requests"`    // probe requests sent to edges
 	// SawOld counts probed writes where some edge first served an older
 	// version: the invalidation had a cached copy to reach. In the others
@@ -180,6 +199,6 @@ func (p *prober) stats() ProbeStats {
 	return ProbeStats{
 		Delays: append([]time.Duration(nil), p.delays...), Probed: len(p.delays),
 		Unconverged: p.unconverged, StaleEdges: p.staleEdges,
-		Skipped: p.skipped.Load(), Requests: p.requests.Load(), SawOld: p.sawOld.Load(),
+		Skipped: p.skipped.Load(), Unsampled: p.unsampled.Load(), Requests: p.requests.Load(), SawOld: p.sawOld.Load(),
 	}
 }

@@ -62,3 +62,30 @@ func TestProberDoesNotFillEdgesAndWaitsForOldCopies(t *testing.T) {
 		t.Fatalf("the probes made edges fill %d times, want 0", n)
 	}
 }
+
+// The probe rate caps the probed writes: of writes acknowledged 10 ms
+// apart with a 50 ms gap, only every fifth is probed, the others are
+// counted as over the rate, and every probe request follows a probed
+// write (one per edge).
+func TestProbeRateSamplesWrites(t *testing.T) {
+	e := &probeEdge{fresh: 7}
+	edges := []string{serve(t, e.handle), serve(t, e.handle)}
+	p, err := newProber(context.Background(), newKeySet("t", 10, 10), edges, 100, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeHosts(p.hosts)
+	p.gap = 50 * time.Millisecond
+	start := time.Now()
+	for i := range 20 {
+		p.submit(linkKey, i%10, 7, start.Add(time.Duration(i)*10*time.Millisecond))
+	}
+	p.wait()
+	st := p.stats()
+	if st.Probed != 4 || st.Unsampled != 16 || st.Skipped != 0 {
+		t.Fatalf("stats %+v: want 4 writes probed (one per 50 ms of 200 ms), 16 over the rate", st)
+	}
+	if st.Requests != 4*int64(len(edges)) {
+		t.Fatalf("%d probe requests for 4 probed writes on %d edges", st.Requests, len(edges))
+	}
+}

@@ -81,6 +81,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if probe, err = newProber(pctx, r.keys, targets.Edges, p.ProbeSlots, cfg.StaleBound); err != nil {
 			return nil, err
 		}
+		if cfg.ProbeRate > 0 {
+			probe.gap = time.Duration(float64(time.Second) / cfg.ProbeRate)
+		}
 		r.writeMix = &writeMix{keys: r.keys, zipfS: cfg.ZipfS, adminKey: targets.AdminKey, fresh: fresh, ledger: l}
 	}
 

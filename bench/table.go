@@ -41,7 +41,7 @@ func PrintTable(w io.Writer, rep *Report) error {
 	row("origin calls", "%.1f/s from edges  (%s);  origins served %.1f req/s", rep.OriginRPS, perSecond(rep.OriginCallsPerS), rep.OriginRequestsRPS)
 	iv := rep.Invalidation
 	if w2.OfferedRPS > 0 {
-		row("invalidation", "write -> every edge: p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms  (%d writes probed, %d of them seen old first, %d late, %d not probed: slots busy)", rep.InvalidationMS.P50, rep.InvalidationMS.P90, rep.InvalidationMS.P99, rep.InvalidationMS.Max, iv.Probed, iv.SawOld, iv.Unconverged, iv.Skipped)
+		row("invalidation", "write -> every edge: p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms  (%d writes probed, %d of them seen old first, %d late; not probed: %d over the probe rate, %d slots busy)", rep.InvalidationMS.P50, rep.InvalidationMS.P90, rep.InvalidationMS.P99, rep.InvalidationMS.Max, iv.Probed, iv.SawOld, iv.Unconverged, iv.Unsampled, iv.Skipped)
 	}
 	row("stale reads", "%d after the %.0f ms bound  (%d by the load, %d edges late for a probe)", rep.StaleReads, rep.StaleBoundMS, rep.StaleReadsLoad, rep.StaleReadsProbe)
 	if w2.OfferedRPS > 0 {

@@ -25,7 +25,7 @@ func runBench(ctx context.Context, args []string) error {
 		seed                                             uint64
 		cpuProfile                                       string
 		compare                                          bool
-		spikeFactor                                      float64
+		spikeFactor, probeRate                           float64
 		spikeJobLines                                    int
 		edges, origins                                   listFlag
 		lf                                               logFlags
@@ -49,6 +49,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.Float64Var(&zipfS, "zipf-s", 1.1, "Zipf skew of the keys drawn, s > 1 (higher: fewer, hotter keys)")
 	fs.Float64Var(&stockShare, "stock-share", -1, "share of reads that are stock reads, 0-1 (-1: the profile's)")
 	fs.DurationVar(&timeout, "timeout", 2*time.Second, "bound on one request")
+	fs.Float64Var(&probeRate, "probe-rate", 20, "writes per second at most followed to every edge to measure invalidation (each costs a request per edge; 0: every write a probe slot is free for)")
 	fs.DurationVar(&staleBound, "stale-bound", time.Second, "staleness bound: an older version served this long after a write is a stale read")
 	fs.StringVar(&jsonFile, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&reportDir, "report", "", "also write an HTML report with PNG charts into this directory")
@@ -108,6 +109,14 @@ func runBench(ctx context.Context, args []string) error {
 		default:
 			*d.dst = d.v
 		}
+	}
+	switch {
+	case probeRate < 0 || probeRate != probeRate:
+		return usageErr("bench", "--probe-rate must not be negative")
+	case probeRate == 0:
+		cfg.ProbeRate = -1 // no cap
+	default:
+		cfg.ProbeRate = probeRate
 	}
 	if cfg.WriteRate, err = cliRate("write-rate", writeRate); err != nil {
 		return err
