@@ -264,7 +264,7 @@ func TestCloseStopsOwnGoroutines(t *testing.T) {
 	nodes[0].ft.SetDelay(time.Second) // leave a delayed packet pending
 	_ = nodes[0].Publish(linkChange("pending", 1))
 	time.Sleep(50 * time.Millisecond)
-	fns := []string{"(*Node).deliverLoop", "(*Node).rejoinLoop", "(*FaultTransport).forward"}
+	fns := []string{"(*Node).deliverLoop", "(*Node).rejoinLoop", "(*Node).gossipLoop", "(*FaultTransport).forward"}
 	buf := make([]byte, 1<<20)
 	stacks := string(buf[:runtime.Stack(buf, true)])
 	for _, fn := range fns {
@@ -277,11 +277,25 @@ func TestCloseStopsOwnGoroutines(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stacks = string(buf[:runtime.Stack(buf, true)])
-	for _, fn := range fns {
-		if strings.Contains(stacks, "gossip."+fn) {
-			t.Errorf("%s still running after Close", fn)
+	// A goroutine that has signalled its WaitGroup can still be on its
+	// way out when Close returns: it must be gone soon after, and stay
+	// gone.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		stacks = string(buf[:runtime.Stack(buf, true)])
+		var running []string
+		for _, fn := range fns {
+			if strings.Contains(stacks, "gossip."+fn) {
+				running = append(running, fn)
+			}
 		}
+		if len(running) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v still running 2 s after Close", running)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
