@@ -110,7 +110,8 @@ type Config struct {
 	// balance as an opening movement. 0 (the default) keeps them all.
 	LedgerRetention time.Duration
 	// LedgerTrimInterval is how often that pass runs when LedgerRetention
-	// is set. Default 1m.
+	// is set, and the change log's age retention pass of a store trimmed
+	// from outside (store.ChangeTrimmer: Redis). Default 1m.
 	LedgerTrimInterval time.Duration
 	// BulkMaxBytes caps a POST /v1/stock:bulk body (413 above, nothing
 	// queued). Default 64 MiB; store.MaxJobLines bounds its lines.

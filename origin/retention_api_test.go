@@ -1,10 +1,16 @@
 package origin_test
 
 import (
+	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/shortstock/shortstock/internal/change"
+	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/internal/wire"
 	"github.com/shortstock/shortstock/origin"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // TestLedgerRetentionAPI: an origin with --ledger-retention trims in the
@@ -63,6 +69,44 @@ func TestLedgerRetentionAPI(t *testing.T) {
 		}
 		if m := expect(t, o.admin("POST", "/v1/stock/RT-1/rebuild", nil), 200, ""); m["rebuilt"] != false {
 			t.Fatalf("rebuild after trimming: %v", m)
+		}
+	})
+}
+
+// TestChangeLogRetention: on a store whose change log is trimmed from
+// outside (store.ChangeTrimmer: Redis), the origin's retention pass drops
+// the changes older than the retention and keeps each partition's newest,
+// so a reader after seq 0 sees the log start at the head. The origin's
+// clock is the test's 2030; the store stamps changes with the real clock,
+// so every change is past the 24 h retention.
+func TestChangeLogRetention(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		o := newTestOrigin(t, b, func(c *origin.Config) { c.LedgerTrimInterval = 10 * time.Millisecond })
+		if _, ok := o.store.(store.ChangeTrimmer); !ok {
+			t.Skip("the embedded store trims its own log (origin/embedded trim tests)")
+		}
+		for _, n := range []int{3, 4, 5} {
+			expect(t, o.admin("PUT", "/v1/stock/CR-1/ams", map[string]any{"on_hand": n}), 200, "")
+		}
+		p := o.store.Partitions().PartitionOfKey(keys.Key(keys.KindStock, "CR-1"))
+		path := wire.PathChanges + "?partition=" + strconv.Itoa(p) + "&after=0"
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			r := o.do("GET", path, "", nil)
+			var page change.Page
+			if r.status != 200 || json.Unmarshal(r.body, &page) != nil {
+				t.Fatalf("changes: %d %s", r.status, r.body)
+			}
+			if page.Head < 3 {
+				t.Fatalf("partition %d head %d after 3 writes", p, page.Head)
+			}
+			if len(page.Changes) == 1 && page.First == page.Head && page.Changes[0].Seq == page.Head {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the change log was never trimmed to its newest change: %+v", page)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 }

@@ -152,13 +152,9 @@ func New(cfg Config) (*Server, error) {
 		s.wg.Add(1)
 		go s.jobLoop()
 	}
-	if cfg.LedgerRetention > 0 {
+	if ct, _ := cfg.Store.(store.ChangeTrimmer); cfg.LedgerRetention > 0 || ct != nil {
 		s.wg.Add(1)
-		go s.ledgerRetentionLoop()
-	}
-	if ct, ok := cfg.Store.(store.ChangeTrimmer); ok {
-		s.wg.Add(1)
-		go s.changeRetentionLoop(ct)
+		go s.retentionLoop(ct)
 	}
 	return s, nil
 }

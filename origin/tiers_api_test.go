@@ -93,7 +93,9 @@ func TestTiersAPI(t *testing.T) {
 		}
 		// Clicks an edge reports for a cold link (served from its cache)
 		// bring it back hot and are counted.
-		hotLinks := func() any { return expect(t, o.admin("GET", "/v1/tiers", nil), http.StatusOK, "")["hot"].(map[string]any)["links"] }
+		hotLinks := func() any {
+			return expect(t, o.admin("GET", "/v1/tiers", nil), http.StatusOK, "")["hot"].(map[string]any)["links"]
+		}
 		hot0 := hotLinks().(float64)
 		expect(t, o.do("POST", wire.PathClicks, "", clickBatch("cold-clicks-1", map[string]int64{"t4": 3, "t0": 1})), http.StatusNoContent, "")
 		if h := hotLinks(); h != hot0+1 {

@@ -21,10 +21,9 @@ const compactTxMaxSize = 64 << 20
 
 // CompactResult is what Compact did: the file's size before and after.
 type CompactResult struct {
-	Path         string
-	Before       int64
-	After        int64
-	PartitionsOK bool // the copy records the same partition count
+	Path   string
+	Before int64
+	After  int64
 }
 
 // Compact rewrites the closed store in cfg.Dir into a new file holding
@@ -90,7 +89,6 @@ func Compact(cfg Config) (CompactResult, error) {
 	if !bytes.Equal(f2, format) || !bytes.Equal(p2, parts) {
 		return fail(fmt.Errorf("embedded: compact: the copy's metadata differs (format %q/%q, partitions %x/%x)", f2, format, p2, parts))
 	}
-	res.PartitionsOK = true
 	var inUse int64
 	if err := dst.View(func(tx *bolt.Tx) error { inUse = tx.Size(); return nil }); err != nil {
 		return fail(err)

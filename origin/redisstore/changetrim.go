@@ -20,15 +20,26 @@ func (s *Store) TrimChanges(ctx context.Context, now time.Time, max int) (int, e
 		return 0, fmt.Errorf("%w: trim changes: max %d (1..%d)", store.ErrInvalid, max, store.MaxTrimBatch)
 	}
 	cutoff := now.Add(-s.cfg.ChangeStreamMaxAge).UnixMilli()
+	return s.trimEachPartition(ctx, scriptLogTrimAge, max, func(p, left int) (string, []any) {
+		return s.ks.log(p), []any{cutoff, left}
+	})
+}
+
+// trimEachPartition runs sc on one partition after another, each its own
+// atomic step, until max items are removed: call gives the partition's
+// key and the script's arguments for left items still allowed; the
+// script returns how many it removed.
+func (s *Store) trimEachPartition(ctx context.Context, sc *script, max int, call func(p, left int) (string, []any)) (int, error) {
 	total := 0
 	for p := 0; p < s.space.N() && total < max; p++ {
-		v, err := s.run(ctx, scriptLogTrimAge, []string{s.ks.log(p)}, cutoff, max-total)
+		key, args := call(p, max-total)
+		v, err := s.run(ctx, sc, []string{key}, args...)
 		if err != nil {
 			return total, err
 		}
 		n, err := toInt(v)
 		if err != nil || n < 0 {
-			return total, errBadReplyf("change log trim: %v", v)
+			return total, errBadReplyf("%s: %v", sc.name, v)
 		}
 		total += int(n)
 	}

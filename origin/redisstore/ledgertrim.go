@@ -21,19 +21,9 @@ func (s *Store) TrimLedger(ctx context.Context, before time.Time, max int) (int,
 	if max <= 0 || max > store.MaxTrimBatch {
 		return 0, fmt.Errorf("%w: trim ledger: max %d (1..%d)", store.ErrInvalid, max, store.MaxTrimBatch)
 	}
-	total := 0
-	for p := 0; p < s.space.N() && total < max; p++ {
-		v, err := s.run(ctx, scriptLedgerTrim, []string{s.ks.moveLog(p)}, before.UnixMilli(), max-total, s.ks.part[p])
-		if err != nil {
-			return total, err
-		}
-		n, err := toInt(v)
-		if err != nil || n < 0 {
-			return total, errBadReplyf("ledger trim: %v", v)
-		}
-		total += int(n)
-	}
-	return total, nil
+	return s.trimEachPartition(ctx, scriptLedgerTrim, max, func(p, left int) (string, []any) {
+		return s.ks.moveLog(p), []any{before.UnixMilli(), left, s.ks.part[p]}
+	})
 }
 
 // openingMoves decodes a SKU's openings hash into opening movements with
