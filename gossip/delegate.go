@@ -126,6 +126,7 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 // forgets it as a reconnect candidate.
 func (d *delegate) NotifyJoin(node *memberlist.Node) {
 	d.n.alive.Add(1)
+	d.n.setPeer(node)
 	d.n.failedMu.Lock()
 	delete(d.n.failed, node.Name)
 	d.n.failedMu.Unlock()
@@ -138,6 +139,7 @@ func (d *delegate) NotifyJoin(node *memberlist.Node) {
 // that really left stops answering and expires after ReconnectTimeout.
 func (d *delegate) NotifyLeave(node *memberlist.Node) {
 	d.n.alive.Add(-1)
+	d.n.dropPeer(node.Name)
 	if node.Name != d.n.cfg.NodeName {
 		d.n.failedMu.Lock()
 		d.n.failed[node.Name] = failedMember{addr: node.Address(), since: time.Now()}
@@ -146,5 +148,5 @@ func (d *delegate) NotifyLeave(node *memberlist.Node) {
 	d.n.log.Info("gossip: member left or failed", "member", node.Name, "addr", node.Address())
 }
 
-// NotifyUpdate: metadata changes need no action.
-func (d *delegate) NotifyUpdate(*memberlist.Node) {}
+// NotifyUpdate refreshes the member's copy for the gossip rounds.
+func (d *delegate) NotifyUpdate(node *memberlist.Node) { d.n.setPeer(node) }

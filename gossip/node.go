@@ -61,6 +61,7 @@ type Node struct {
 	done      chan struct{}
 	// gossipKick wakes gossipLoop when a change is queued (capacity 1).
 	gossipKick chan struct{}
+	peers      peers // the rounds' targets (rounds.go)
 	wg         sync.WaitGroup
 	left       atomic.Bool
 	closed     atomic.Bool

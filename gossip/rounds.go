@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -23,7 +24,7 @@ func (n *Node) gossipLoop() {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	var msg []byte
-	var members []*memberlist.Node
+	var members []memberlist.Node
 	for {
 		if n.queue.NumQueued() == 0 {
 			select {
@@ -44,9 +45,39 @@ func (n *Node) gossipLoop() {
 			continue
 		}
 		n.stats.rounds.Add(1)
-		members = n.gossipTargets(ml, members[:0])
+		members = n.gossipTargets(members[:0])
 		msg = n.gossipRound(ml, members, msg)
 	}
+}
+
+// peers are copies of the other members, made in memberlist's event
+// callbacks, which run under its node lock. The *Node values Members
+// returns point into memberlist's state, which it rewrites (protocol
+// versions on every alive message) while a send reads them: a data race.
+type peers struct {
+	mu    sync.Mutex
+	nodes map[string]memberlist.Node
+}
+
+// setPeer records a copy of node (memberlist holds its lock: the copy is
+// consistent); this node itself is left out.
+func (n *Node) setPeer(node *memberlist.Node) {
+	if node.Name == n.cfg.NodeName {
+		return
+	}
+	cp := *node
+	n.peers.mu.Lock()
+	if n.peers.nodes == nil {
+		n.peers.nodes = make(map[string]memberlist.Node)
+	}
+	n.peers.nodes[node.Name] = cp
+	n.peers.mu.Unlock()
+}
+
+func (n *Node) dropPeer(name string) {
+	n.peers.mu.Lock()
+	delete(n.peers.nodes, name)
+	n.peers.mu.Unlock()
 }
 
 // kickGossip wakes gossipLoop; it never blocks.
@@ -57,14 +88,14 @@ func (n *Node) kickGossip() {
 	}
 }
 
-// gossipTargets returns up to GossipNodes random alive members other than
-// this node.
-func (n *Node) gossipTargets(ml *memberlist.Memberlist, dst []*memberlist.Node) []*memberlist.Node {
-	for _, m := range ml.Members() {
-		if m.Name != n.cfg.NodeName {
-			dst = append(dst, m)
-		}
+// gossipTargets returns copies of up to GossipNodes random alive members
+// other than this node.
+func (n *Node) gossipTargets(dst []memberlist.Node) []memberlist.Node {
+	n.peers.mu.Lock()
+	for _, m := range n.peers.nodes {
+		dst = append(dst, m)
 	}
+	n.peers.mu.Unlock()
 	rand.Shuffle(len(dst), func(i, j int) { dst[i], dst[j] = dst[j], dst[i] })
 	return dst[:min(len(dst), n.cfg.GossipNodes)]
 }
@@ -72,9 +103,10 @@ func (n *Node) gossipTargets(ml *memberlist.Memberlist, dst []*memberlist.Node) 
 // gossipRound sends each target one msgChanges message of the queued
 // changes that fit a packet (the queue counts the transmissions) and
 // returns msg for reuse.
-func (n *Node) gossipRound(ml *memberlist.Memberlist, targets []*memberlist.Node, msg []byte) []byte {
+func (n *Node) gossipRound(ml *memberlist.Memberlist, targets []memberlist.Node, msg []byte) []byte {
 	budget := n.cfg.UDPBufferSize - directOverhead - len(labelPrefix) - len(n.cfg.Region) - 1
-	for _, m := range targets {
+	for i := range targets {
+		m := &targets[i]
 		// Each queued broadcast is one msgChanges message of one change;
 		// without their type bytes they concatenate into one message.
 		bs := n.queue.GetBroadcasts(-1, budget)
