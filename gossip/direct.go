@@ -51,6 +51,7 @@ func (n *Node) directLoop() {
 	defer n.wg.Done()
 	var batch []change.Change
 	var msg []byte
+	var members []memberlist.Node
 	budget := n.cfg.UDPBufferSize - directOverhead - len(labelPrefix) - len(n.cfg.Region)
 	for {
 		select {
@@ -66,11 +67,11 @@ func (n *Node) directLoop() {
 		if ml == nil || len(batch) == 0 {
 			continue
 		}
-		members := ml.Members()
-		self := n.cfg.NodeName
+		// Copies, not ml.Members(): see peers (rounds.go).
+		members = n.allPeers(members[:0])
 		for i := 0; i < len(batch); {
 			msg, i = packDirect(msg[:0], batch, i, budget)
-			n.sendDirect(ml, members, self, msg)
+			n.sendDirect(ml, members, msg)
 		}
 		clear(batch) // drop the keys' strings until the next batch
 	}
@@ -92,14 +93,11 @@ func packDirect(msg []byte, batch []change.Change, i, budget int) ([]byte, int) 
 	return msg, i
 }
 
-// sendDirect sends msg to every member but this node. A send that fails
-// is counted; gossip's copy repairs it.
-func (n *Node) sendDirect(ml *memberlist.Memberlist, members []*memberlist.Node, self string, msg []byte) {
-	for _, m := range members {
-		if m.Name == self {
-			continue
-		}
-		if err := ml.SendBestEffort(m, msg); err != nil {
+// sendDirect sends msg to every member in members (never this node). A
+// send that fails is counted; gossip's copy repairs it.
+func (n *Node) sendDirect(ml *memberlist.Memberlist, members []memberlist.Node, msg []byte) {
+	for i := range members {
+		if err := ml.SendBestEffort(&members[i], msg); err != nil {
 			n.stats.directFailed.Add(1)
 			continue
 		}

@@ -409,9 +409,12 @@ func (n *Node) Members() []Member {
 	if ml == nil {
 		return nil
 	}
-	nodes := ml.Members()
-	out := make([]Member, 0, len(nodes))
-	for _, m := range nodes {
+	// Copies of the peers, not ml.Members(): see peers (rounds.go).
+	nodes := n.allPeers(nil)
+	out := make([]Member, 0, len(nodes)+1)
+	out = append(out, Member{Name: n.cfg.NodeName, Addr: n.LocalAddr(), Role: n.role})
+	for i := range nodes {
+		m := &nodes[i]
 		out = append(out, Member{Name: m.Name, Addr: m.Address(), Role: decodeMeta(m.Meta)})
 	}
 	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })

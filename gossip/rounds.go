@@ -88,14 +88,20 @@ func (n *Node) kickGossip() {
 	}
 }
 
-// gossipTargets returns copies of up to GossipNodes random alive members
-// other than this node.
-func (n *Node) gossipTargets(dst []memberlist.Node) []memberlist.Node {
+// allPeers appends copies of every alive member other than this node.
+func (n *Node) allPeers(dst []memberlist.Node) []memberlist.Node {
 	n.peers.mu.Lock()
 	for _, m := range n.peers.nodes {
 		dst = append(dst, m)
 	}
 	n.peers.mu.Unlock()
+	return dst
+}
+
+// gossipTargets returns copies of up to GossipNodes random alive members
+// other than this node.
+func (n *Node) gossipTargets(dst []memberlist.Node) []memberlist.Node {
+	dst = n.allPeers(dst)
 	rand.Shuffle(len(dst), func(i, j int) { dst[i], dst[j] = dst[j], dst[i] })
 	return dst[:min(len(dst), n.cfg.GossipNodes)]
 }
