@@ -63,6 +63,9 @@ func (s *Server) apply(c change.Change) {
 	k, id, _ := keys.Split(c.Key)
 	switch {
 	case c.Purge == 0:
+		if c.Value != "" && !s.cfg.IgnorePushedValues {
+			s.applyPushed(k, id, c)
+		}
 		s.cache.Invalidate(k, id, c.Version)
 	case c.Purge&change.PurgeAll != 0 && c.Purge&change.PurgeSoft != 0:
 		// Walks the cache (rare: a soft purge of everything).
@@ -83,6 +86,20 @@ func (s *Server) apply(c change.Change) {
 			s.m.invalidationDelay.Observe(d.Seconds())
 		}
 	}
+}
+
+// applyPushed installs the answer a change carries in place of the key's
+// older cached entry (cache.Update); the invalidation that follows raises
+// the key's floor as for any change, and drops the old entry if the
+// pushed one was not installed. An answer that does not parse, or that
+// names another version than its change, is counted and left out.
+func (s *Server) applyPushed(k keys.Kind, id string, c change.Change) {
+	e, err := s.loader.renderPushed(k, id, c.Version, c.Value)
+	if err != nil || e.Version() != c.Version {
+		s.m.changesBad.Inc()
+		return
+	}
+	s.cache.Update(k, id, e)
 }
 
 func (s *Server) wake() {

@@ -99,6 +99,11 @@ type Config struct {
 	// for the missing change to arrive by gossip (which does not keep order)
 	// before it is fetched from the change log. Default 50ms.
 	GapGrace time.Duration
+	// IgnorePushedValues makes the edge treat a change that carries the
+	// key's new answer (change.Change.Value) as a plain invalidation:
+	// drop the entry, fetch on the next request. Default false: a cached
+	// key takes the pushed answer in place, with no origin fetch.
+	IgnorePushedValues bool
 	// ReadyWindow: /_/readyz needs an origin answer at most this old (it
 	// probes the origin when the last one is older). Default 5s.
 	ReadyWindow time.Duration

@@ -59,10 +59,27 @@ func (l *originLoader) render(kind keys.Kind, id string, r *fasthttp.Response) (
 	if err != nil {
 		return nil, err
 	}
+	return l.renderAnswer(kind, id, r.StatusCode(), version, ttl, r.Header.ContentType(), r.Body())
+}
+
+// renderPushed turns an answer the origin pushed with a change
+// (wire.DecodePushedAnswer) into an entry, exactly as render does the
+// same answer fetched.
+func (l *originLoader) renderPushed(kind keys.Kind, id string, version uint64, value string) (*cache.Entry, error) {
+	status, ttl, body, err := wire.DecodePushedAnswer([]byte(value))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
+	return l.renderAnswer(kind, id, status, version, min(ttl, maxTTL), contentTypeJSON, body)
+}
+
+// renderAnswer turns the parts of one origin answer into an entry; body
+// and contentType may alias buffers the caller reuses.
+func (l *originLoader) renderAnswer(kind keys.Kind, id string, status int, version uint64, ttl time.Duration, contentType, body []byte) (*cache.Entry, error) {
 	a := cache.Answer{Kind: kind, ID: id, Version: version, TTL: ttl}
 	switch {
-	case r.StatusCode() == fasthttp.StatusNotFound:
-		m, err := decodeMissing(r.Body())
+	case status == fasthttp.StatusNotFound:
+		m, err := decodeMissing(body)
 		if err != nil {
 			return nil, err
 		}
@@ -80,7 +97,7 @@ func (l *originLoader) render(kind keys.Kind, id string, r *fasthttp.Response) (
 			a.Body = bodyStockNotFound
 		}
 	case kind == keys.KindLink:
-		rec, err := decodeLink(id, r.Body())
+		rec, err := decodeLink(id, body)
 		if err != nil {
 			return nil, err
 		}
@@ -96,15 +113,14 @@ func (l *originLoader) render(kind keys.Kind, id string, r *fasthttp.Response) (
 		a.Bounded = rec.ExpiresAt != nil || rec.Version > 1 || rec.MaxVisits != nil
 		a.Ext = encodeLinkExt(&rec)
 	default:
-		body := r.Body()
 		if err := checkStockBody(id, body); err != nil {
 			return nil, err
 		}
 		a.Status = fasthttp.StatusOK
 		a.Body = body
 		a.ContentType = contentTypeJSON
-		if ct := r.Header.ContentType(); len(ct) > 0 {
-			a.ContentType = ct
+		if len(contentType) > 0 {
+			a.ContentType = contentType
 		}
 	}
 	e, err := cache.NewEntry(a)

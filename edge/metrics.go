@@ -130,6 +130,8 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 		counterFunc("shortstock_edge_stale_entries_dropped_total", "Cached entries found older than a known invalidation when about to be served.", st.StaleDropped.Load),
 		counterFunc("shortstock_edge_revalidations_total", "Background refreshes started for entries served past their TTL (stale-while-revalidate).", st.Revalidations.Load),
 		counterFunc("shortstock_edge_soft_purges_total", "Cached entries marked stale by a soft purge.", st.SoftPurges.Load),
+		counterFunc("shortstock_edge_pushed_updates_total", "Answers pushed with a change and installed in place of an older cached entry (no origin fetch).", st.Updates.Load),
+		counterFunc("shortstock_edge_pushed_updates_skipped_total", "Answers pushed with a change and not installed: the key was not cached here, or not older.", st.UpdatesSkipped.Load),
 		counterFunc("shortstock_edge_cache_loads_total", "Origin fetches that filled the cache.", st.Loads.Load),
 		counterFunc("shortstock_edge_cache_load_errors_total", "Origin fetches that failed.", st.LoadErrors.Load),
 	}

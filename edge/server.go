@@ -28,6 +28,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	cache   *cache.Cache
+	loader  *originLoader // renders fetched and pushed answers alike
 	origin  *originClient
 	m       *metrics
 	http    *fasthttp.Server
@@ -107,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	s.cache = c
+	s.cache, s.loader = c, loader
 	if s.m, err = newMetrics(cfg.Registerer, cfg.Region, cfg.NodeName, c); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)

@@ -154,6 +154,13 @@ type Config struct {
 	// change (so other origins' writes wake it too), and a lost
 	// subscription signals when it is back.
 	TailInterval time.Duration
+	// NoPushValues stops the tailer from attaching each write's new answer
+	// to its change (change.Change.Value, pushvalues.go), so edges drop
+	// the key and fetch it again instead of installing it. Default false:
+	// values are pushed. Edges older than the value codec reject such
+	// changes and catch them up from the change log: set it while they are
+	// being upgraded.
+	NoPushValues bool
 	// Publisher receives changes from the tailer. Nil: the tailer still
 	// runs (it feeds Heads and metrics) but publishes nowhere.
 	Publisher Publisher

@@ -50,36 +50,52 @@ func (s *Server) internalLink(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
 	l, err := s.fetchLink(ctx, code, minVersion)
-	now := s.cfg.Clock.Now()
-	if errors.Is(err, store.ErrNotFound) || err == nil && l.Expired(now) {
-		setCacheHeaders(w, l.Version, s.cfg.NegativeCacheTTL)
-		writeJSON(w, http.StatusNotFound, wire.Missing{Error: "not_found", Version: l.Version})
+	a, err := s.linkAnswer(l, err, s.cfg.Clock.Now())
+	if err != nil {
+		s.writeError(w, r, err)
 		return
+	}
+	setCacheHeaders(w, a.version, a.ttl)
+	writeJSON(w, a.status, a.body)
+}
+
+// fetchAnswer is what a fetch endpoint answers an edge: the status, the
+// X-Version and X-TTL-Ms headers and the JSON body. The endpoints and
+// the pushed values (pushvalues.go) render it with the same functions.
+type fetchAnswer struct {
+	status  int
+	version uint64
+	ttl     time.Duration
+	body    any
+}
+
+// linkAnswer renders the answer to a link read (l, err) at now; an error
+// that is not a 404 is returned for the caller to report.
+func (s *Server) linkAnswer(l store.Link, err error, now time.Time) (fetchAnswer, error) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && l.Expired(now) {
+		return fetchAnswer{http.StatusNotFound, l.Version, s.cfg.NegativeCacheTTL, wire.Missing{Error: "not_found", Version: l.Version}}, nil
 	}
 	if err == nil && l.ValidSince != nil && now.Before(*l.ValidSince) {
 		// Not valid yet: a 404 like a missing link, which the edge may
 		// keep until valid_since and not a moment longer.
 		since := *l.ValidSince
-		setCacheHeaders(w, l.Version, min(s.cfg.NegativeCacheTTL, since.Sub(now)))
-		writeJSON(w, http.StatusNotFound, wire.Missing{Error: "not_found", Version: l.Version, ValidSince: &since})
-		return
+		return fetchAnswer{http.StatusNotFound, l.Version, min(s.cfg.NegativeCacheTTL, since.Sub(now)),
+			wire.Missing{Error: "not_found", Version: l.Version, ValidSince: &since}}, nil
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return fetchAnswer{}, err
 	}
 	ttl := s.cfg.LinkCacheTTL
 	if l.ExpiresAt != nil {
 		// Never let an edge serve a link past its expiry.
 		ttl = min(ttl, l.ExpiresAt.Sub(now))
 	}
-	setCacheHeaders(w, l.Version, ttl)
 	rec := wire.LinkRecord{Code: l.Code, URL: l.URL, Redirect: l.Redirect, ExpiresAt: l.ExpiresAt, Version: l.Version,
 		MaxVisits: l.MaxVisits, ForwardQuery: l.ForwardQuery, Tags: l.Tags}
 	if l.Targets != nil {
 		rec.IOS, rec.Android = l.Targets.IOS, l.Targets.Android
 	}
-	writeJSON(w, http.StatusOK, rec)
+	return fetchAnswer{http.StatusOK, l.Version, ttl, rec}, nil
 }
 
 func (s *Server) internalStock(w http.ResponseWriter, r *http.Request) {
@@ -95,17 +111,24 @@ func (s *Server) internalStock(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.opContext(r)
 	defer cancel()
 	v, err := s.fetchStock(ctx, sku, minVersion)
-	if errors.Is(err, store.ErrNotFound) {
-		setCacheHeaders(w, v.Version, s.cfg.NegativeCacheTTL)
-		writeJSON(w, http.StatusNotFound, wire.Missing{Error: "not_found", Version: v.Version})
-		return
-	}
+	a, err := s.stockAnswer(v, err)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	setCacheHeaders(w, v.Version, s.cfg.StockCacheTTL)
-	writeJSON(w, http.StatusOK, v)
+	setCacheHeaders(w, a.version, a.ttl)
+	writeJSON(w, a.status, a.body)
+}
+
+// stockAnswer is linkAnswer for stock views.
+func (s *Server) stockAnswer(v store.StockView, err error) (fetchAnswer, error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return fetchAnswer{http.StatusNotFound, v.Version, s.cfg.NegativeCacheTTL, wire.Missing{Error: "not_found", Version: v.Version}}, nil
+	}
+	if err != nil {
+		return fetchAnswer{}, err
+	}
+	return fetchAnswer{http.StatusOK, v.Version, s.cfg.StockCacheTTL, v}, nil
 }
 
 func (s *Server) internalClicks(w http.ResponseWriter, r *http.Request) {

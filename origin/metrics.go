@@ -15,6 +15,7 @@ type metrics struct {
 	authFailures   *prometheus.CounterVec
 	holdsExpired   prometheus.Counter
 	changesTailed  prometheus.Counter
+	valuesPushed   *prometheus.CounterVec
 	purges         *prometheus.CounterVec
 	tailErrors     prometheus.Counter
 	clicksRecorded prometheus.Counter
@@ -62,6 +63,10 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 		changesTailed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_origin_changes_published_total", Help: "Changes read from the storage change log and published.",
 		}),
+		valuesPushed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shortstock_origin_values_pushed_total",
+			Help: "Changes published, by whether the key's new answer went with them (pushed) or why not (busy: a backlog page; moved_on: the key changed again; too_large; error).",
+		}, []string{"result"}),
 		tailErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shortstock_origin_tail_errors_total", Help: "Failed reads of the storage change log.",
 		}),
@@ -84,7 +89,7 @@ func newMetrics(reg prometheus.Registerer, region string, trackedIPs func() floa
 			Name: "shortstock_origin_rate_limit_tracked_ips", Help: "Client IPs the admin rate limits currently remember.",
 		}, trackedIPs),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.purges, m.tailErrors, m.clicksRecorded, m.coldClicksLost, m.clickBatchReplays, m.rateLimited, m.forbidden, m.primaryReads, m.trackedIPs, m.bulkLines, m.jobSteps} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.authFailures, m.holdsExpired, m.changesTailed, m.valuesPushed, m.purges, m.tailErrors, m.clicksRecorded, m.coldClicksLost, m.clickBatchReplays, m.rateLimited, m.forbidden, m.primaryReads, m.trackedIPs, m.bulkLines, m.jobSteps} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

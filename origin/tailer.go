@@ -175,6 +175,9 @@ func (t *tailer) readPartition(ctx context.Context, p int, head uint64) bool {
 		if len(page.Changes) == 0 {
 			break
 		}
+		if t.s.cfg.Publisher != nil {
+			t.s.attachValues(ctx, page.Changes)
+		}
 		for _, c := range page.Changes {
 			if t.s.cfg.Publisher != nil {
 				t.s.cfg.Publisher.Publish(c)

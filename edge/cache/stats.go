@@ -21,4 +21,9 @@ type Stats struct {
 	// marked stale by a purge.
 	Revalidations atomic.Int64
 	SoftPurges    atomic.Int64
+	// Updates counts pushed answers installed in place of an older entry
+	// (Update); UpdatesSkipped those left out (the key not held here, or
+	// not older).
+	Updates        atomic.Int64
+	UpdatesSkipped atomic.Int64
 }

@@ -23,6 +23,13 @@ type Change struct {
 	// Version is 0: it changes no data. It travels and is caught up like
 	// any change, so it reaches every edge that applies the log.
 	Purge Purge `json:"purge,omitempty"`
+	// Value, when not empty, is the key's answer at Version as the origin
+	// renders it for edges (wire.AppendPushedAnswer), pushed with the
+	// change so an edge that holds the key replaces its entry instead of
+	// dropping it and fetching again. The tailer attaches it on the way to
+	// gossip; the change log never stores it and catch-up never carries
+	// it. A string, so a Change stays comparable.
+	Value string `json:"-"`
 }
 
 // Purge says what a purge change does (see Change.Purge).
@@ -62,21 +69,33 @@ const (
 	// codecPurge is codecVersion plus a trailing purge byte; writes keep
 	// the version 1 form, byte for byte.
 	codecPurge = 2
+	// codecValue is codecVersion plus the value's length (uvarint) and
+	// bytes. A node that predates it rejects the message and finds the
+	// change through catch-up instead.
+	codecValue = 3
 	maxKeyLen  = 2 + keys.MaxIDLen
 )
 
-// MaxEncodedLen bounds one encoded change, so a gossip packet can be packed
-// with several without overflowing the UDP budget.
+// MaxValueLen bounds Change.Value, so a change with its value still fits a
+// gossip packet beside others.
+const MaxValueLen = 512
+
+// MaxEncodedLen bounds one encoded change without a value; a value adds at
+// most 2 + MaxValueLen.
 const MaxEncodedLen = 1 + 2 + 3*binary.MaxVarintLen64 + 1 + maxKeyLen + 1
 
 // AppendBinary appends the wire form of c to b:
 // version byte, partition (uint16), seq, version, at (uvarint/varint),
 // key length (byte) and key bytes; a purge has codec version 2 and its
-// Purge byte last.
+// Purge byte last; a change with a Value has codec version 3 and the
+// value's length (uvarint) and bytes last.
 func (c Change) AppendBinary(b []byte) []byte {
-	if c.Purge != 0 {
+	switch {
+	case c.Purge != 0:
 		b = append(b, codecPurge)
-	} else {
+	case c.Value != "":
+		b = append(b, codecValue)
+	default:
 		b = append(b, codecVersion)
 	}
 	b = binary.BigEndian.AppendUint16(b, uint16(c.Partition))
@@ -85,8 +104,12 @@ func (c Change) AppendBinary(b []byte) []byte {
 	b = binary.AppendVarint(b, c.AtUnixMs)
 	b = append(b, byte(len(c.Key)))
 	b = append(b, c.Key...)
-	if c.Purge != 0 {
+	switch {
+	case c.Purge != 0:
 		b = append(b, byte(c.Purge))
+	case c.Value != "":
+		b = binary.AppendUvarint(b, uint64(len(c.Value)))
+		b = append(b, c.Value...)
 	}
 	return b
 }
@@ -96,10 +119,10 @@ func (c Change) AppendBinary(b []byte) []byte {
 // range, key shape, and that the key belongs to the partition it claims.
 func Decode(b []byte) (Change, []byte, error) {
 	var c Change
-	if len(b) < 3 || (b[0] != codecVersion && b[0] != codecPurge) {
+	if len(b) < 3 || b[0] < codecVersion || b[0] > codecValue {
 		return c, nil, ErrMalformed
 	}
-	purge := b[0] == codecPurge
+	codec := b[0]
 	c.Partition = int(binary.BigEndian.Uint16(b[1:3]))
 	b = b[3:]
 	var n int
@@ -121,12 +144,20 @@ func Decode(b []byte) (Change, []byte, error) {
 	kl := int(b[0])
 	c.Key = string(b[1 : 1+kl])
 	b = b[1+kl:]
-	if purge {
+	switch codec {
+	case codecPurge:
 		if len(b) < 1 || b[0] == 0 {
 			return Change{}, nil, ErrMalformed
 		}
 		c.Purge = Purge(b[0])
 		b = b[1:]
+	case codecValue:
+		vl, n := binary.Uvarint(b)
+		if n <= 0 || vl == 0 || vl > MaxValueLen || vl > uint64(len(b)-n) {
+			return Change{}, nil, ErrMalformed
+		}
+		c.Value = string(b[n : n+int(vl)])
+		b = b[n+int(vl):]
 	}
 	if err := c.Validate(); err != nil {
 		return Change{}, nil, err
@@ -161,8 +192,11 @@ func (c Change) Validate() error {
 	if !keys.ConsistentPartition(k, id, c.Partition) {
 		return fmt.Errorf("%w: key %q is not in partition %d", ErrMalformed, c.Key, c.Partition)
 	}
+	if len(c.Value) > MaxValueLen {
+		return fmt.Errorf("%w: value of %d bytes (at most %d)", ErrMalformed, len(c.Value), MaxValueLen)
+	}
 	if c.Purge != 0 {
-		if !c.Purge.valid() || c.Version != 0 || c.Seq == 0 {
+		if !c.Purge.valid() || c.Version != 0 || c.Seq == 0 || c.Value != "" {
 			return fmt.Errorf("%w: purge %d with version %d, seq %d", ErrMalformed, c.Purge, c.Version, c.Seq)
 		}
 		return nil

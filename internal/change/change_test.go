@@ -13,7 +13,9 @@ func valid(key string, seq, version uint64) Change {
 
 func TestRoundTrip(t *testing.T) {
 	var buf []byte
-	in := []Change{valid("l:abc", 1, 1), valid("s:SKU-1.a:b", 1<<40, 77), valid("l:"+string(make64('z')), 3, 2)}
+	withValue := valid("l:val", 9, 4)
+	withValue.Value = "\x01\x00{\"code\":\"val\"}"
+	in := []Change{valid("l:abc", 1, 1), valid("s:SKU-1.a:b", 1<<40, 77), valid("l:"+string(make64('z')), 3, 2), withValue}
 	for _, c := range in {
 		buf = c.AppendBinary(buf)
 	}
@@ -33,6 +35,20 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if n := len(in[2].AppendBinary(nil)); n > MaxEncodedLen {
 		t.Fatalf("encoded %d bytes > MaxEncodedLen %d", n, MaxEncodedLen)
+	}
+}
+
+func withValue(c Change, v string) Change {
+	c.Value = v
+	return c
+}
+
+// A value is for writes only: a purge carrying one is refused.
+func TestValidateRefusesPurgeWithValue(t *testing.T) {
+	c := Change{Partition: 0, Seq: 1, Key: PurgeAllKey, Purge: PurgeHard | PurgeAll, Value: "x"}
+	c.Partition = keys.DefaultSpace().PartitionOfKey(c.Key)
+	if err := c.Validate(); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("purge with a value: err = %v, want ErrMalformed", err)
 	}
 }
 
@@ -57,6 +73,9 @@ func TestDecodeRejects(t *testing.T) {
 		"bad code":        Change{Partition: keys.DefaultSpace().Partition(keys.KindLink, "a/b"), Seq: 1, Key: "l:a/b", Version: 1}.AppendBinary(nil),
 		"zero seq":        valid("l:abc", 0, 1).AppendBinary(nil),
 		"zero version":    valid("l:abc", 1, 0).AppendBinary(nil),
+		"value cut short": withValue(good, "xyz").AppendBinary(nil)[:len(withValue(good, "xyz").AppendBinary(nil))-1],
+		"empty value":     append(append([]byte{codecValue}, good.AppendBinary(nil)[1:]...), 0),
+		"value too long":  withValue(good, string(make([]byte, MaxValueLen+1))).AppendBinary(nil),
 	} {
 		if _, _, err := Decode(b); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
@@ -68,6 +87,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(valid("l:abc", 1, 1).AppendBinary(nil))
 	f.Add(valid("s:SKU-9", 42, 7).AppendBinary(valid("l:x", 2, 2).AppendBinary(nil)))
 	f.Add([]byte{1, 0, 0, 0})
+	f.Add(withValue(valid("l:abc", 3, 2), "\x01\x00{}").AppendBinary(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, rest, err := Decode(b)
 		if err != nil {
