@@ -28,11 +28,19 @@ import (
 // down; its changes go out as plain invalidations.
 const pushValuesMaxPage = 64
 
+// pushValuesBudget bounds the time one pass of the tailer spends reading
+// values (see tailer.valuesUntil): on Redis each read is a round trip, and
+// a pass over many small pages (a burst of writes spread over hundreds of
+// partitions) must not hold the invalidations back. Past it, the pass's
+// changes go out without values.
+const pushValuesBudget = 5 * time.Millisecond
+
 // pushValueTimeout bounds the reads of one page's values.
 const pushValueTimeout = 250 * time.Millisecond
 
-// attachValues sets Value on the changes of a page when it is small.
-func (s *Server) attachValues(ctx context.Context, cs []change.Change) {
+// attachValues sets Value on the changes of a page when it is small, until
+// the clock reaches until.
+func (s *Server) attachValues(ctx context.Context, cs []change.Change, until time.Time) {
 	if s.cfg.NoPushValues {
 		return
 	}
@@ -40,11 +48,17 @@ func (s *Server) attachValues(ctx context.Context, cs []change.Change) {
 		s.metrics.valuesPushed.WithLabelValues("busy").Add(float64(len(cs)))
 		return
 	}
+	// A stuck read must not hold the page (the budget is checked only
+	// between reads).
 	ctx, cancel := context.WithTimeout(ctx, pushValueTimeout)
 	defer cancel()
 	for i := range cs {
 		if cs[i].Purge != 0 {
 			continue
+		}
+		if !s.cfg.Clock.Now().Before(until) {
+			s.metrics.valuesPushed.WithLabelValues("busy").Add(float64(len(cs) - i))
+			return
 		}
 		v, result := s.pushedValue(ctx, cs[i])
 		cs[i].Value = v

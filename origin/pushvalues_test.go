@@ -133,3 +133,46 @@ func TestChangesWithoutValues(t *testing.T) {
 		checkPushed(t, o, lastPublished(t, o, "l:mv", 2), wire.PathLinks+"mv")
 	})
 }
+
+// slowReads is a store whose key reads take 10 ms of the origin's fake
+// clock, and that hides the store's commit signals like plainStore.
+type slowReads struct {
+	store.Store
+	clk interface{ Advance(time.Duration) }
+}
+
+func (s *slowReads) GetLink(ctx context.Context, code string) (store.Link, error) {
+	s.clk.Advance(10 * time.Millisecond)
+	return s.Store.GetLink(ctx, code)
+}
+
+// One pass of the tailer reads values for at most pushValuesBudget (5 ms):
+// with reads of 10 ms, the first change of the pass gets its value and the
+// rest go out as plain invalidations, at once.
+func TestPushedValuesKeepToTheirTimeBudget(t *testing.T) {
+	cfg := embedded.DefaultConfig(t.TempDir())
+	cfg.Partitions = 1
+	st, err := embedded.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := &slowReads{Store: st}
+	o := newTestOriginOn(t, slow, func(c *origin.Config) { c.TailInterval = time.Hour })
+	slow.clk = o.clock
+	o.waitTailer()
+	ctx := context.Background()
+	for i := range 3 {
+		if _, err := o.store.CreateLink(ctx, store.NewLink{Code: fmt.Sprintf("tb%d", i), URL: "https://example.com/t", Redirect: 302, CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect(t, o.admin(http.MethodPost, "/v1/links", map[string]any{"code": "nudge", "url": "https://example.com/n"}), http.StatusCreated, "")
+	if c := lastPublished(t, o, "l:tb0", 1); c.Value == "" {
+		t.Fatal("the pass's first change has no value")
+	}
+	for _, code := range []string{"tb1", "tb2", "nudge"} {
+		if c := lastPublished(t, o, "l:"+code, 1); c.Value != "" {
+			t.Fatalf("%s has a value read after the pass's budget was spent", code)
+		}
+	}
+}

@@ -26,6 +26,9 @@ type tailer struct {
 	mu   sync.Mutex
 	last []uint64
 	wake chan struct{} // cap 1: nudges coalesce while a poll runs
+	// valuesUntil ends the pass's time for reading pushed values
+	// (pushValuesBudget); set at the start of each pass.
+	valuesUntil time.Time
 }
 
 // changeLog is what the tailer reads of the store.
@@ -116,6 +119,7 @@ func (t *tailer) pollParts(parts []int) {
 	}
 	ctx, cancel := context.WithTimeout(t.s.ctx, 5*time.Second)
 	defer cancel()
+	t.valuesUntil = t.s.cfg.Clock.Now().Add(pushValuesBudget)
 	for _, p := range parts {
 		if p < 0 || p >= t.s.space.N() {
 			continue
@@ -147,6 +151,7 @@ func (t *tailer) poll() {
 	if first {
 		return
 	}
+	t.valuesUntil = t.s.cfg.Clock.Now().Add(pushValuesBudget)
 	for p, head := range heads {
 		if last[p] < head && !t.readPartition(ctx, p, head) {
 			return
@@ -176,7 +181,7 @@ func (t *tailer) readPartition(ctx context.Context, p int, head uint64) bool {
 			break
 		}
 		if t.s.cfg.Publisher != nil {
-			t.s.attachValues(ctx, page.Changes)
+			t.s.attachValues(ctx, page.Changes, t.valuesUntil)
 		}
 		for _, c := range page.Changes {
 			if t.s.cfg.Publisher != nil {
