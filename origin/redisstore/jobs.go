@@ -1,10 +1,12 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -177,7 +179,7 @@ func (s *Store) RunJob(ctx context.Context, id, owner string, now time.Time, lea
 	if job.Next >= job.Chunks {
 		return s.finishJob(ctx, job)
 	}
-	applied, errs, err := s.applyJobChunk(ctx, &job)
+	steps, err := s.applyJobChunks(ctx, &job, min(stepChunks(s.space.N()), job.Chunks-job.Next))
 	if errors.Is(err, redis.Nil) {
 		// Another worker finished this chunk (and dropped it) since the
 		// claim: nothing to do but report where the job is now.
@@ -186,24 +188,33 @@ func (s *Store) RunJob(ctx context.Context, id, owner string, now time.Time, lea
 	if err != nil {
 		return job, err
 	}
-	merged, err := json.Marshal(store.MergeJobErrors(job.Errors, errs))
-	if err != nil {
-		return job, err
-	}
-	final := ""
-	if job.Next+1 >= job.Chunks {
-		final = store.FinalStatus(job.Lines, job.Applied+applied)
-	}
-	v, err = s.run(ctx, scriptJobProgress, []string{s.ks.job(id), s.ks.jobChunk(id, job.Next)},
-		job.Next, applied, len(errs), string(merged), final)
-	if err != nil {
-		return job, err
-	}
-	if _, rest, err = replyOf(v); err != nil {
-		return job, err
-	}
-	if job, err = jobFromReply(id, rest); err != nil {
-		return job, err
+	// One progress record per chunk, in order: each counts only if the
+	// cursor is still at its chunk (another worker that ran it replayed
+	// its lines and must not count them twice).
+	for _, st := range steps {
+		merged, err := json.Marshal(store.MergeJobErrors(job.Errors, st.errs))
+		if err != nil {
+			return job, err
+		}
+		final := ""
+		if job.Next+1 >= job.Chunks {
+			final = store.FinalStatus(job.Lines, job.Applied+st.applied)
+		}
+		v, err = s.run(ctx, scriptJobProgress, []string{s.ks.job(id), s.ks.jobChunk(id, job.Next)},
+			job.Next, st.applied, len(st.errs), string(merged), final)
+		if err != nil {
+			return job, err
+		}
+		tag, rest, err := replyOf(v)
+		if err != nil {
+			return job, err
+		}
+		if job, err = jobFromReply(id, rest); err != nil {
+			return job, err
+		}
+		if tag != "ok" {
+			break // moved on by another worker: the rest is its to record
+		}
 	}
 	if job.Ended() {
 		if err := s.rw.ZRem(ctx, s.ks.jobQueue(), id).Err(); err != nil {
@@ -212,6 +223,20 @@ func (s *Store) RunJob(ctx context.Context, id, owner string, now time.Time, lea
 	}
 	return job, nil
 }
+
+// stepChunks is how many chunks one RunJob step applies, for a store of
+// n partitions. Every partition a step touches costs its scripts a fixed
+// part (the fence check, the counters, the line bits: ~10 commands) on
+// top of its lines; at 1024 partitions a chunk of 1000 lines over 1000
+// SKUs puts ~1.6 lines in each of ~630 partitions, and that fixed part
+// doubles Redis's CPU per line. A step of several chunks puts ~8 lines or
+// more in each partition it touches. The scripts stay bounded: a step's
+// lines go in calls of at most maxLinesPerCall (runJobParts).
+func stepChunks(n int) int {
+	return max(1, min(maxChunksPerStep, (8*n+store.JobChunkLines-1)/store.JobChunkLines))
+}
+
+const maxChunksPerStep = 8
 
 // finishJob ends a job whose chunks all ran but whose status was not
 // written (an empty final progress: cannot happen with the script above,
@@ -225,77 +250,107 @@ func (s *Store) finishJob(ctx context.Context, job store.Job) (store.Job, error)
 	return job, s.rw.ZRem(ctx, s.ks.jobQueue(), job.ID).Err()
 }
 
-// applyJobChunk runs chunk job.Next's lines. Its lines are cut by
-// partition (each partition's lines in line order) and all the partitions
-// one node serves go to that node in ONE stock_write_parts call (every
-// partition of a standalone server: one script per chunk, whatever the
-// partition count); each partition's lines run there exactly as
-// stock_write_lines runs them. Where the servers cannot (no script flags
-// before Redis 7.0, or a slot that moved between nodes meanwhile: the call
-// is refused before it writes), the partitions go one stock_write_lines
-// call each, pipelined. Lines of one SKU are in one partition, so they
-// apply in line order, also when a call is rerun (a fence or a missing
-// script: nothing of that call ran; a line that did apply answers
-// 'replay'). A transport error aborts the chunk (nothing is recorded; a
-// re-run replays what did apply); a refused line is a failure of that
-// line.
-func (s *Store) applyJobChunk(ctx context.Context, job *store.Job) (applied int64, errs []store.JobError, err error) {
-	raw, err := s.rw.Get(ctx, s.ks.jobChunk(job.ID, job.Next)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return 0, nil, err
+// chunkStep is what one chunk of a step applied and which of its lines
+// failed.
+type chunkStep struct {
+	applied int64
+	errs    []store.JobError
+}
+
+// applyJobChunks runs the lines of chunks job.Next .. job.Next+k-1 (fewer
+// if a later chunk is gone: another worker's) and reports each chunk's
+// outcome. The lines are cut by partition (each partition's lines in
+// chunk and line order) and the partitions one node serves go to that
+// node in stock_write_parts calls of at most maxLinesPerCall lines, each
+// partition whole in one call (a standalone server: a few scripts per
+// step, whatever the partition count); each partition's lines run there
+// exactly as stock_write_lines runs them. Where the servers cannot (no
+// script flags before Redis 7.0, or a slot that moved between nodes
+// meanwhile: the call is refused before it writes), the partitions go
+// one stock_write_lines call each, pipelined. Lines of one SKU are in one
+// partition, so they apply in line order, also when a call is rerun (a
+// fence or a missing script: nothing of that call ran; a line that did
+// apply answers 'replay'). A transport error aborts the step (nothing is
+// recorded; a re-run replays what did apply); a refused line is a failure
+// of that line. redis.Nil: the first chunk is gone.
+func (s *Store) applyJobChunks(ctx context.Context, job *store.Job, k int) ([]chunkStep, error) {
+	pipe := s.rw.Pipeline()
+	gets := make([]*redis.StringCmd, k)
+	for c := range k {
+		gets[c] = pipe.Get(ctx, s.ks.jobChunk(job.ID, job.Next+c))
 	}
-	if err != nil {
-		return 0, nil, s.classify("run job", fmt.Errorf("chunk %d of job %s: %w", job.Next, job.ID, err))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, s.classify("run job", fmt.Errorf("chunks %d.. of job %s: %w", job.Next, job.ID, err))
 	}
-	lines, err := store.DecodeJobChunk(raw)
-	if err != nil {
-		return 0, nil, fmt.Errorf("%w: job %s chunk %d: %w", errBadReply, job.ID, job.Next, err)
-	}
+	steps := make([]chunkStep, 0, k)
 	byPart := make(map[int]*partLines)
 	var order []*partLines
-	for i := range lines {
-		w := lines[i].Write(job.ID, job.Actor)
-		if err := checkWrite(&w); err != nil {
-			errs = append(errs, store.JobLineError(lines[i].Line, err))
-			continue
+	for c := range k {
+		raw, err := gets[c].Bytes()
+		if errors.Is(err, redis.Nil) {
+			if c == 0 {
+				return nil, err
+			}
+			break // a later chunk gone: run the ones before it
 		}
-		p := s.space.Partition(keys.KindStock, w.SKU)
-		pl := byPart[p]
-		if pl == nil {
-			pl = &partLines{p: p}
-			byPart[p] = pl
-			order = append(order, pl)
+		if err != nil {
+			return nil, s.classify("run job", fmt.Errorf("chunk %d of job %s: %w", job.Next+c, job.ID, err))
 		}
-		pl.args = append(pl.args, lines[i].Line, w.Op, w.Warehouse, w.Qty, w.To, w.SKU,
-			keys.Key(keys.KindStock, w.SKU), w.Reason, w.Ref, w.Actor, w.IdempotencyKey)
-		pl.writes = append(pl.writes, w)
-		pl.lines = append(pl.lines, lines[i].Line)
+		lines, err := store.DecodeJobChunk(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: job %s chunk %d: %w", errBadReply, job.ID, job.Next+c, err)
+		}
+		steps = append(steps, chunkStep{})
+		for i := range lines {
+			w := lines[i].Write(job.ID, job.Actor)
+			if err := checkWrite(&w); err != nil {
+				steps[c].errs = append(steps[c].errs, store.JobLineError(lines[i].Line, err))
+				continue
+			}
+			p := s.space.Partition(keys.KindStock, w.SKU)
+			pl := byPart[p]
+			if pl == nil {
+				pl = &partLines{p: p}
+				byPart[p] = pl
+				order = append(order, pl)
+			}
+			pl.args = append(pl.args, lines[i].Line, w.Op, w.Warehouse, w.Qty, w.To, w.SKU,
+				keys.Key(keys.KindStock, w.SKU), w.Reason, w.Ref, w.Actor, w.IdempotencyKey)
+			pl.writes = append(pl.writes, w)
+			pl.lines = append(pl.lines, lines[i].Line)
+			pl.chunks = append(pl.chunks, c)
+		}
 	}
 	at := s.nowMs()
 	if err := s.runJobLines(ctx, job.ID, at, order); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	for _, pl := range order {
 		if len(pl.res) != 2*len(pl.writes) {
-			return 0, nil, errBadReplyf("stock_write_lines: %d values for %d lines", len(pl.res), len(pl.writes))
+			return nil, errBadReplyf("stock_write_lines: %d values for %d lines", len(pl.res), len(pl.writes))
 		}
 		for k := range pl.writes {
+			st := &steps[pl.chunks[k]]
 			lt, _ := pl.res[2*k].(string)
 			if lt == "ok" || lt == "replay" {
-				applied++
+				st.applied++
 				continue
 			}
 			if _, err := stockWriteResult(&pl.writes[k], []any{lt, pl.res[2*k+1]}); err != nil {
 				if errors.Is(err, errBadReply) {
-					return 0, nil, err
+					return nil, err
 				}
-				errs = append(errs, store.JobLineError(pl.lines[k], err))
+				st.errs = append(st.errs, store.JobLineError(pl.lines[k], err))
 				continue
 			}
-			applied++
+			st.applied++
 		}
 	}
-	return applied, errs, nil
+	// A chunk's failures in line order, as one chunk alone reported them.
+	for c := range steps {
+		slices.SortStableFunc(steps[c].errs, func(a, b store.JobError) int { return cmp.Compare(a.Line, b.Line) })
+	}
+	return steps, nil
 }
 
 // partLines are a chunk's lines of one partition: their arguments (11
@@ -306,10 +361,11 @@ type partLines struct {
 	args   []any
 	writes []store.StockWrite
 	lines  []int64
+	chunks []int // per line, its chunk's index in the step
 	res    []any
 }
 
-// runJobLines runs every partition's lines (see applyJobChunk) and fills
+// runJobLines runs every partition's lines (see applyJobChunks) and fills
 // their res.
 func (s *Store) runJobLines(ctx context.Context, jobID, at string, order []*partLines) error {
 	single := order
@@ -345,13 +401,20 @@ func (s *Store) runJobLines(ctx context.Context, jobID, at string, order []*part
 	return nil
 }
 
-// runJobParts runs the partitions of each node in one stock_write_parts
-// call per node and returns the partitions left to run one by one: those
+// maxLinesPerCall bounds the lines of one stock_write_parts call (a
+// partition with more goes alone): Redis runs nothing else while a script
+// runs, and a call of one chunk's worth (~30 ms) was the bound before
+// steps took several chunks.
+const maxLinesPerCall = store.JobChunkLines
+
+// runJobParts runs the partitions of each node in stock_write_parts calls
+// (at most maxLinesPerCall lines each, pipelined) and returns the partitions left to run one by one: those
 // of a call the node refused (it wrote nothing: every key is checked in
 // the script's epoch pass before any write).
 func (s *Store) runJobParts(ctx context.Context, jobID, at string, order []*partLines) ([]*partLines, error) {
 	type group struct {
 		parts []*partLines
+		lines int
 		call  *batchCall
 	}
 	var groups []*group
@@ -362,12 +425,15 @@ func (s *Store) runJobParts(ctx context.Context, jobID, at string, order []*part
 			return nil, s.classify("run job", err)
 		}
 		g := byNode[node]
-		if g == nil {
+		if g == nil || g.lines > 0 && g.lines+len(pl.writes) > maxLinesPerCall {
+			// A new call for this node: one script must not hold the
+			// server for a whole step.
 			g = &group{call: &batchCall{keys: []string{s.ks.seq(pl.p)},
 				args: []any{at, s.cfg.ChangeStreamMaxLen, s.cfg.IdempotencyTTL.Milliseconds()}}}
 			byNode[node] = g
 			groups = append(groups, g)
 		}
+		g.lines += len(pl.writes)
 		g.parts = append(g.parts, pl)
 		g.call.parts = append(g.call.parts, pl.p)
 		g.call.args = append(append(g.call.args, s.ks.part[pl.p], s.ks.jobBits(pl.p, jobID), len(pl.writes)), pl.args...)

@@ -24,24 +24,28 @@ func TestBulkJobWaitsForReplicas(t *testing.T) {
 	// the create once.
 	s := openOn(t, []string{f.proxy.Addr}, func(c *redisstore.Config) { c.WaitTimeout, c.KeyPrefix = 2*time.Second, prefix })
 	ctx := ctxT(t)
-	j := store.NewJob{ID: "durjob", Actor: "k", Lines: 2 * store.JobChunkLines, CreatedAt: time.Now()}
-	for i := range 2 * store.JobChunkLines {
+	// More chunks than one step takes (RunJob applies several at once),
+	// so the job is still running after the first step.
+	const chunks = 9
+	j := store.NewJob{ID: "durjob", Actor: "k", Lines: chunks * store.JobChunkLines, CreatedAt: time.Now()}
+	for i := range chunks * store.JobChunkLines {
 		j.Valid = append(j.Valid, store.JobLine{Line: int64(i + 1), Op: store.OpAdjust, SKU: fmt.Sprintf("DJ-%d", i%10), Warehouse: "w", Qty: 1})
 	}
 	if _, err := s.CreateJob(ctx, j); err != nil {
 		t.Fatalf("create with a live replica: %v", err)
 	}
-	if got, err := s.RunJob(ctx, "durjob", "a", time.Now(), time.Minute); err != nil || got.Next != 1 {
-		t.Fatalf("first chunk with a live replica: %+v %v", got, err)
+	first, err := s.RunJob(ctx, "durjob", "a", time.Now(), time.Minute)
+	if err != nil || first.Next < 1 || first.Next >= chunks || first.Applied != int64(first.Next)*store.JobChunkLines {
+		t.Fatalf("first step with a live replica: %+v %v", first, err)
 	}
 	f.cutReplica(t)
-	_, err := s.RunJob(ctx, "durjob", "a", time.Now(), time.Minute)
+	_, err = s.RunJob(ctx, "durjob", "a", time.Now(), time.Minute)
 	if !errors.Is(err, store.ErrOutcomeUnknown) {
-		t.Fatalf("second chunk with the replica cut off: %v, want ErrOutcomeUnknown", err)
+		t.Fatalf("second step with the replica cut off: %v, want ErrOutcomeUnknown", err)
 	}
 	got, err := s.GetJob(ctx, "durjob")
-	if err != nil || got.Next != 1 || got.Applied != store.JobChunkLines {
-		t.Fatalf("job after an unacknowledged chunk: %+v %v; want the cursor at chunk 1", got, err)
+	if err != nil || got.Next != first.Next || got.Applied != first.Applied {
+		t.Fatalf("job after an unacknowledged step: %+v %v; want the cursor where the first step left it (%d)", got, err, first.Next)
 	}
 	// The master applied the chunk's lines anyway: with the WAIT turned
 	// off, the re-run replays them, applies nothing twice, and counts them once.
@@ -49,14 +53,17 @@ func TestBulkJobWaitsForReplicas(t *testing.T) {
 		c.WaitDisabled = true
 		c.KeyPrefix = prefix
 	})
-	got, err = s2.RunJob(ctx, "durjob", "a", time.Now(), time.Minute)
-	if err != nil || !got.Ended() || got.Applied != 2*store.JobChunkLines {
+	for got, err = s2.RunJob(ctx, "durjob", "a", time.Now(), time.Minute); err == nil && !got.Ended(); {
+		got, err = s2.RunJob(ctx, "durjob", "a", time.Now(), time.Minute)
+	}
+	if err != nil || got.Applied != chunks*store.JobChunkLines || got.Failed != 0 {
 		t.Fatalf("re-run: %+v %v", got, err)
 	}
+	const each = chunks * store.JobChunkLines / 10
 	for i := range 10 {
 		v, err := s2.GetStockPrimary(ctx, fmt.Sprintf("DJ-%d", i))
-		if err != nil || v.Version != 200 || v.Warehouses["w"].OnHand != 200 {
-			t.Fatalf("DJ-%d = %+v %v; want 200 adjusts, each once", i, v, err)
+		if err != nil || v.Version != each || v.Warehouses["w"].OnHand != each {
+			t.Fatalf("DJ-%d = %+v %v; want %d adjusts, each once", i, v, err, each)
 		}
 	}
 }
