@@ -94,6 +94,11 @@ func (s *Server) apply(c change.Change) {
 // pushed one was not installed. An answer that does not parse, or that
 // names another version than its change, is counted and left out.
 func (s *Server) applyPushed(k keys.Kind, id string, c change.Change) {
+	if !s.cache.HoldsOlder(k, id, c.Version) {
+		// Not held (most keys, on most edges): skip the decoding.
+		s.cache.Stats().UpdatesSkipped.Add(1)
+		return
+	}
 	e, err := s.loader.renderPushed(k, id, c.Version, c.Value)
 	if err != nil || e.Version() != c.Version {
 		s.m.changesBad.Inc()

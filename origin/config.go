@@ -30,6 +30,28 @@ type PublisherFunc func(change.Change)
 // Publish calls f(c).
 func (f PublisherFunc) Publish(c change.Change) { f(c) }
 
+// PushValuesMode is Config.PushValues.
+type PushValuesMode uint8
+
+const (
+	PushValuesAuto PushValuesMode = iota // on for stores with local reads
+	PushValuesOn
+	PushValuesOff
+)
+
+// ParsePushValues parses "auto", "on" or "off".
+func ParsePushValues(s string) (PushValuesMode, error) {
+	switch s {
+	case "auto":
+		return PushValuesAuto, nil
+	case "on":
+		return PushValuesOn, nil
+	case "off":
+		return PushValuesOff, nil
+	}
+	return 0, fmt.Errorf("push values %q: want auto, on or off", s)
+}
+
 // Config configures an origin Server. Zero fields take the defaults given
 // in their comments; see DefaultConfig.
 type Config struct {
@@ -154,13 +176,16 @@ type Config struct {
 	// change (so other origins' writes wake it too), and a lost
 	// subscription signals when it is back.
 	TailInterval time.Duration
-	// NoPushValues stops the tailer from attaching each write's new answer
-	// to its change (change.Change.Value, pushvalues.go), so edges drop
-	// the key and fetch it again instead of installing it. Default false:
-	// values are pushed. Edges older than the value codec reject such
-	// changes and catch them up from the change log: set it while they are
-	// being upgraded.
-	NoPushValues bool
+	// PushValues says whether the tailer attaches each write's new answer
+	// to its change (change.Change.Value, pushvalues.go), so edges that
+	// hold the key install it instead of fetching it again. Default
+	// PushValuesAuto: on for a store whose reads are local
+	// (store.LocalReader: the embedded store), off for Redis, where each
+	// page's values cost the tailer a round trip and, at ~1000 writes/s,
+	// measured a worse write and invalidation tail (docs/cdn.md).
+	// PushValuesOff also serves rolling upgrades: edges older than the
+	// value codec reject such changes and catch them up from the log.
+	PushValues PushValuesMode
 	// Publisher receives changes from the tailer. Nil: the tailer still
 	// runs (it feeds Heads and metrics) but publishes nowhere.
 	Publisher Publisher

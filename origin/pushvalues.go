@@ -3,11 +3,13 @@ package origin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/wire"
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // Pushed values: the tailer attaches to a write's change the answer an
@@ -29,29 +31,38 @@ import (
 const pushValuesMaxPage = 64
 
 // pushValuesBudget bounds the time one pass of the tailer spends reading
-// values (see tailer.valuesUntil): on Redis each read is a round trip, and
-// a pass over many small pages (a burst of writes spread over hundreds of
-// partitions) must not hold the invalidations back. Past it, the pass's
-// changes go out without values.
-const pushValuesBudget = 5 * time.Millisecond
+// values (see tailer.valuesUntil): a pass over many small pages (a burst
+// of writes spread over hundreds of partitions, each page a Redis round
+// trip) must not hold the invalidations back. Past it, the pass's changes
+// go out without values.
+const pushValuesBudget = time.Millisecond
+
+// pushValuesMaxParts is the most partitions a tailer pass may cover and
+// still read values (tailer.startValues).
+const pushValuesMaxParts = 4
 
 // pushValueTimeout bounds the reads of one page's values.
 const pushValueTimeout = 250 * time.Millisecond
 
 // attachValues sets Value on the changes of a page when it is small, until
-// the clock reaches until.
+// the clock reaches until. A store.BatchReader reads the whole page's keys
+// in one round trip; any other store is read key by key, the budget
+// checked between reads.
 func (s *Server) attachValues(ctx context.Context, cs []change.Change, until time.Time) {
-	if s.cfg.NoPushValues {
+	if !s.pushValues {
 		return
 	}
 	if len(cs) > pushValuesMaxPage {
 		s.metrics.valuesPushed.WithLabelValues("busy").Add(float64(len(cs)))
 		return
 	}
-	// A stuck read must not hold the page (the budget is checked only
-	// between reads).
+	// A stuck read must not hold the page.
 	ctx, cancel := context.WithTimeout(ctx, pushValueTimeout)
 	defer cancel()
+	if br, ok := s.store.(store.BatchReader); ok {
+		s.attachBatched(ctx, br, cs, until)
+		return
+	}
 	for i := range cs {
 		if cs[i].Purge != 0 {
 			continue
@@ -60,30 +71,87 @@ func (s *Server) attachValues(ctx context.Context, cs []change.Change, until tim
 			s.metrics.valuesPushed.WithLabelValues("busy").Add(float64(len(cs) - i))
 			return
 		}
-		v, result := s.pushedValue(ctx, cs[i])
-		cs[i].Value = v
-		s.metrics.valuesPushed.WithLabelValues(result).Inc()
+		kind, id, _ := keys.Split(cs[i].Key)
+		var a fetchAnswer
+		var err error
+		switch kind {
+		case keys.KindLink:
+			l, lerr := s.store.GetLink(ctx, id)
+			a, err = s.linkAnswer(l, lerr, s.cfg.Clock.Now())
+		case keys.KindStock:
+			v, verr := s.store.GetStock(ctx, id)
+			a, err = s.stockAnswer(v, verr)
+		default:
+			err = errPushKind
+		}
+		s.setValue(&cs[i], a, err)
 	}
 }
 
-// pushedValue renders the key's answer at c.Version, or "" and why not.
-func (s *Server) pushedValue(ctx context.Context, c change.Change) (string, string) {
-	kind, id, ok := keys.Split(c.Key)
-	if !ok {
-		return "", "error"
+// pushesValues resolves Config.PushValues for the store.
+func pushesValues(mode PushValuesMode, st store.Store) bool {
+	switch mode {
+	case PushValuesOn:
+		return true
+	case PushValuesOff:
+		return false
 	}
-	var a fetchAnswer
-	var err error
-	switch kind {
-	case keys.KindLink:
-		l, lerr := s.store.GetLink(ctx, id)
-		a, err = s.linkAnswer(l, lerr, s.cfg.Clock.Now())
-	case keys.KindStock:
-		v, verr := s.store.GetStock(ctx, id)
-		a, err = s.stockAnswer(v, verr)
-	default:
-		return "", "error"
+	lr, ok := st.(store.LocalReader)
+	return ok && lr.LocalReads()
+}
+
+// errPushKind: a change of a key kind without a fetch answer.
+var errPushKind = errors.New("origin: no answer to push for this key kind")
+
+// attachBatched reads the page's links and SKUs in one call each.
+func (s *Server) attachBatched(ctx context.Context, br store.BatchReader, cs []change.Change, until time.Time) {
+	if !s.cfg.Clock.Now().Before(until) {
+		s.metrics.valuesPushed.WithLabelValues("busy").Add(float64(len(cs)))
+		return
 	}
+	var linkAt, stockAt []int
+	var codes, skus []string
+	for i := range cs {
+		if cs[i].Purge != 0 {
+			continue
+		}
+		switch kind, id, _ := keys.Split(cs[i].Key); kind {
+		case keys.KindLink:
+			linkAt, codes = append(linkAt, i), append(codes, id)
+		case keys.KindStock:
+			stockAt, skus = append(stockAt, i), append(skus, id)
+		default:
+			s.setValue(&cs[i], fetchAnswer{}, errPushKind)
+		}
+	}
+	if len(codes) > 0 {
+		ls, errs := br.GetLinks(ctx, codes)
+		now := s.cfg.Clock.Now()
+		for j, i := range linkAt {
+			a, err := s.linkAnswer(ls[j], errs[j], now)
+			s.setValue(&cs[i], a, err)
+		}
+	}
+	if len(skus) > 0 {
+		vs, errs := br.GetStocks(ctx, skus)
+		for j, i := range stockAt {
+			a, err := s.stockAnswer(vs[j], errs[j])
+			s.setValue(&cs[i], a, err)
+		}
+	}
+}
+
+// setValue attaches the rendered answer a (or nothing, when it could not
+// be read, is at another version than the change, or is too large) and
+// counts the outcome.
+func (s *Server) setValue(c *change.Change, a fetchAnswer, err error) {
+	v, result := s.pushedValue(*c, a, err)
+	c.Value = v
+	s.metrics.valuesPushed.WithLabelValues(result).Inc()
+}
+
+// pushedValue renders the key's answer a at c.Version, or "" and why not.
+func (s *Server) pushedValue(c change.Change, a fetchAnswer, err error) (string, string) {
 	if err != nil {
 		return "", "error"
 	}

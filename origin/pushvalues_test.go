@@ -59,7 +59,7 @@ func checkPushed(t *testing.T, o *testOrigin, c change.Change, path string) {
 // bytes the edge's fetch gets: links (created, edited, deleted) and stock.
 func TestChangesCarryTheFetchAnswer(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		o := newTestOrigin(t, b)
+		o := newTestOrigin(t, b, func(c *origin.Config) { c.PushValues = origin.PushValuesOn })
 		o.waitTailer()
 		expect(t, o.admin(http.MethodPost, "/v1/links", map[string]any{"code": "pv", "url": "https://example.com/1"}), http.StatusCreated, "")
 		checkPushed(t, o, lastPublished(t, o, "l:pv", 1), wire.PathLinks+"pv")
@@ -73,17 +73,17 @@ func TestChangesCarryTheFetchAnswer(t *testing.T) {
 	})
 }
 
-// No values with NoPushValues, for changes of a big page (a backlog such
+// No values with PushValuesOff, for changes of a big page (a backlog such
 // as a batch of links in one commit), or for a change whose key moved on
 // before the tailer read it.
 func TestChangesWithoutValues(t *testing.T) {
 	b := backends[0]
-	t.Run("NoPushValues", func(t *testing.T) {
-		o := newTestOrigin(t, b, func(c *origin.Config) { c.NoPushValues = true })
+	t.Run("PushValuesOff", func(t *testing.T) {
+		o := newTestOrigin(t, b, func(c *origin.Config) { c.PushValues = origin.PushValuesOff })
 		o.waitTailer()
 		expect(t, o.admin(http.MethodPost, "/v1/links", map[string]any{"code": "nopush", "url": "https://example.com/1"}), http.StatusCreated, "")
 		if c := lastPublished(t, o, "l:nopush", 1); c.Value != "" {
-			t.Fatalf("value pushed with NoPushValues: %q", c.Value)
+			t.Fatalf("value pushed with PushValuesOff: %q", c.Value)
 		}
 	})
 	// One partition, so a batch of links is one page of the log, and a
@@ -98,7 +98,7 @@ func TestChangesWithoutValues(t *testing.T) {
 		}
 		return plainStore{st}
 	}
-	hourTick := func(c *origin.Config) { c.TailInterval = time.Hour }
+	hourTick := func(c *origin.Config) { c.TailInterval, c.PushValues = time.Hour, origin.PushValuesOn }
 	t.Run("backlog", func(t *testing.T) {
 		o := newTestOriginOn(t, onePartition(t), hourTick)
 		o.waitTailer()
@@ -157,7 +157,7 @@ func TestPushedValuesKeepToTheirTimeBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	slow := &slowReads{Store: st}
-	o := newTestOriginOn(t, slow, func(c *origin.Config) { c.TailInterval = time.Hour })
+	o := newTestOriginOn(t, slow, func(c *origin.Config) { c.TailInterval, c.PushValues = time.Hour, origin.PushValuesOn })
 	slow.clk = o.clock
 	o.waitTailer()
 	ctx := context.Background()
@@ -175,4 +175,18 @@ func TestPushedValuesKeepToTheirTimeBudget(t *testing.T) {
 			t.Fatalf("%s has a value read after the pass's budget was spent", code)
 		}
 	}
+}
+
+// By default (PushValuesAuto) values are pushed by an origin on the
+// embedded store, whose reads are local, and not on Redis.
+func TestPushValuesAutoFollowsTheStore(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		o := newTestOrigin(t, b)
+		o.waitTailer()
+		expect(t, o.admin(http.MethodPost, "/v1/links", map[string]any{"code": "auto", "url": "https://example.com/1"}), http.StatusCreated, "")
+		c := lastPublished(t, o, "l:auto", 1)
+		if want := b.name == "embedded"; (c.Value != "") != want {
+			t.Fatalf("%s: value pushed = %v, want %v", b.name, c.Value != "", want)
+		}
+	})
 }

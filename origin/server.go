@@ -26,6 +26,8 @@ import (
 // tailer). The Store stays the caller's to close.
 type Server struct {
 	cfg Config
+	// pushValues is cfg.PushValues resolved for the store (pushvalues.go).
+	pushValues bool
 	// publicBase, when set, overrides cfg.PublicBaseURL (SetPublicBaseURL).
 	publicBase atomic.Pointer[string]
 	probe      *http.ServeMux // method-specific routes, for 405 + Allow
@@ -100,14 +102,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:      cfg,
-		store:    cfg.Store,
-		space:    cfg.Store.Partitions(),
-		log:      cfg.Logger.With("component", "origin", "region", cfg.Region),
-		auth:     auth,
-		policy:   cfg.urlPolicy(),
-		metrics:  m,
-		ipLimits: ipLimits,
+		cfg:        cfg,
+		pushValues: pushesValues(cfg.PushValues, cfg.Store),
+		store:      cfg.Store,
+		space:      cfg.Store.Partitions(),
+		log:        cfg.Logger.With("component", "origin", "region", cfg.Region),
+		auth:       auth,
+		policy:     cfg.urlPolicy(),
+		metrics:    m,
+		ipLimits:   ipLimits,
 		internalLimits: adminsec.NewIPLimiter(adminsec.Rate{PerSec: cfg.InternalRate, Burst: float64(cfg.InternalBurst)},
 			adminsec.Rate{PerSec: cfg.AuthFailureRate, Burst: float64(cfg.AuthFailureBurst)}, cfg.MaxTrackedIPs),
 		keyLimits: adminsec.NewKeyLimiter(auth.Len(), adminsec.Rate{PerSec: cfg.KeyRate, Burst: float64(cfg.KeyBurst)}, cfg.Clock.Now()),

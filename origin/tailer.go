@@ -119,7 +119,7 @@ func (t *tailer) pollParts(parts []int) {
 	}
 	ctx, cancel := context.WithTimeout(t.s.ctx, 5*time.Second)
 	defer cancel()
-	t.valuesUntil = t.s.cfg.Clock.Now().Add(pushValuesBudget)
+	t.startValues(len(parts))
 	for _, p := range parts {
 		if p < 0 || p >= t.s.space.N() {
 			continue
@@ -128,6 +128,19 @@ func (t *tailer) pollParts(parts []int) {
 			return
 		}
 	}
+}
+
+// startValues starts a pass over parts partitions: it may read values
+// for pushValuesBudget, or not at all when the pass covers more than
+// pushValuesMaxParts partitions (each page's values are a round trip on
+// Redis: a pass over many partitions is a burst, where values would hold
+// the invalidations back).
+func (t *tailer) startValues(parts int) {
+	if parts > pushValuesMaxParts {
+		t.valuesUntil = time.Time{}
+		return
+	}
+	t.valuesUntil = t.s.cfg.Clock.Now().Add(pushValuesBudget)
 }
 
 func (t *tailer) poll() {
@@ -151,7 +164,13 @@ func (t *tailer) poll() {
 	if first {
 		return
 	}
-	t.valuesUntil = t.s.cfg.Clock.Now().Add(pushValuesBudget)
+	moved := 0
+	for p, head := range heads {
+		if last[p] < head {
+			moved++
+		}
+	}
+	t.startValues(moved)
 	for p, head := range heads {
 		if last[p] < head && !t.readPartition(ctx, p, head) {
 			return

@@ -123,6 +123,7 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--store", "redis", "--redis", "127.0.0.1:1", "--redis-wait-timeout", "5s"}, nil, "invalid --redis-wait-timeout"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--store", "redis", "--redis", "127.0.0.1:1", "--redis-unsafe-config", "ignore"}, nil, "invalid --redis-unsafe-config"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--job-lease", "10ms"}, nil, "invalid --job-lease"},
+		{[]string{"origin", "--admin-key", "0123456789abcdef", "--push-values", "maybe"}, nil, "invalid --push-values"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--ledger-retention", "10s"}, nil, "ledger-retention"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--ledger-retention", "-1d"}, nil, "ledger-retention"},
 		{[]string{"origin", "--admin-key", "0123456789abcdef", "--public-base-url", "sho.rt"}, nil, "invalid --public-base-url"},

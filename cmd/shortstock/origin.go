@@ -34,7 +34,7 @@ type originFlags struct {
 	purgeHooks, peerOrigins        listFlag
 	jobLease                       time.Duration
 	noJobWorker                    bool
-	noPushValues                   bool
+	pushValues                     string
 	importSyncMaxLines             int
 	purgeHookSecret                string
 	tls                            tlsFlags
@@ -150,7 +150,7 @@ func (f *originFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.purgeHookSecret, "purge-hook-secret", "", "shared secret (at least 16 bytes) signing the purges sent to --purge-hook")
 	fs.DurationVar(&f.jobLease, "job-lease", 30*time.Second, "how long a bulk stock job stays with the origin running it between steps; a crashed origin's job is taken over after this (at least 1s)")
 	fs.BoolVar(&f.noJobWorker, "no-job-worker", false, "accept bulk stock jobs and queued link imports but leave running them to the region's other origins")
-	fs.BoolVar(&f.noPushValues, "no-push-values", false, "gossip plain invalidations, without each write's new answer (edges then fetch it again); for a rolling upgrade while edges older than the value codec still run")
+	fs.StringVar(&f.pushValues, "push-values", "auto", "gossip each write's new answer with its invalidation, so edges holding the key need no fetch: auto (on for the embedded store, off for Redis), on, or off (also while edges older than the value codec still run)")
 	fs.IntVar(&f.importSyncMaxLines, "import-sync-max-lines", 1000, "a POST /v1/links:import of at most this many links is created synchronously (200); a larger one is queued as a job (202)")
 	fs.StringVar(&f.publicBaseURL, "public-base-url", "http://127.0.0.1:8080", "where the edges answer short links, e.g. https://sho.rt (QR codes encode it + /CODE)")
 	f.redisOpts.register(fs.StringVar, fs.BoolVar)
@@ -224,7 +224,11 @@ func runOrigin(ctx context.Context, args []string) error {
 		return usageErr("origin", "invalid --job-lease %v: at least 1s", f.jobLease)
 	}
 	cfg.JobLease, cfg.NoJobWorker = f.jobLease, f.noJobWorker
-	cfg.NoPushValues = f.noPushValues
+	pv, err := origin.ParsePushValues(f.pushValues)
+	if err != nil {
+		return usageErr("origin", "invalid --push-values: %v", err)
+	}
+	cfg.PushValues = pv
 	if f.importSyncMaxLines < 1 {
 		return usageErr("origin", "invalid --import-sync-max-lines %d: at least 1", f.importSyncMaxLines)
 	}

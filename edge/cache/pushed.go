@@ -51,3 +51,16 @@ func (c *Cache) Update(kind keys.Kind, id string, e *Entry) bool {
 	c.stats.Updates.Add(1)
 	return true
 }
+
+// HoldsOlder reports whether the key has a cached, servable entry older
+// than version: whether an answer pushed at version could be installed.
+// It lets the caller skip rendering answers for keys it does not hold.
+func (c *Cache) HoldsOlder(kind keys.Kind, id string, version uint64) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return false
+	}
+	cur, ok := c.rc.Get(hashKey(kind, id))
+	return ok && cur.is(kind, []byte(id)) && cur.gen == c.gens[c.space.Partition(kind, id)].Load() && cur.Version() < version
+}

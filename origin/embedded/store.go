@@ -271,3 +271,7 @@ func (s *Store) reservationPartition(id string) (int, error) {
 	}
 	return p, err
 }
+
+// LocalReads reports that reads cost no network round trip
+// (store.LocalReader).
+func (s *Store) LocalReads() bool { return true }

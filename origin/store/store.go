@@ -130,6 +130,23 @@ type PrimaryReader interface {
 	GetStockPrimary(ctx context.Context, sku string) (StockView, error)
 }
 
+// LocalReader is implemented by a Store whose reads cost no network round
+// trip (the embedded store): the origin then pushes each write's new
+// answer with its change by default (origin.Config.PushValues).
+type LocalReader interface {
+	LocalReads() bool
+}
+
+// BatchReader is implemented by a Store that reads many keys in one round
+// trip (Redis: one pipeline). The origin reads the answers it pushes with
+// a page of changes through it, so a page costs one round trip, not one
+// per change. Result i is what GetLink(codes[i]) (GetStock(skus[i]))
+// would return.
+type BatchReader interface {
+	GetLinks(ctx context.Context, codes []string) ([]Link, []error)
+	GetStocks(ctx context.Context, skus []string) ([]StockView, []error)
+}
+
 // ChangeNotifier is implemented by a Store that can tell when its change
 // log may have grown: ChangeNotify returns a channel that receives
 // (capacity one, signals coalesce, the writer never blocks) after a
