@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/shortstock/shortstock/edge/cache"
 	"github.com/shortstock/shortstock/internal/change"
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/internal/wire"
@@ -89,22 +90,18 @@ func (s *Server) apply(c change.Change) {
 }
 
 // applyPushed installs the answer a change carries in place of the key's
-// older cached entry (cache.Update); the invalidation that follows raises
-// the key's floor as for any change, and drops the old entry if the
-// pushed one was not installed. An answer that does not parse, or that
-// names another version than its change, is counted and left out.
+// older cached entry (cache.Update, which decodes it only then); the
+// invalidation that follows raises the key's floor as for any change, and
+// drops the old entry if the pushed one was not installed. An answer that
+// does not parse, or names another version than its change, is counted
+// and left out.
 func (s *Server) applyPushed(k keys.Kind, id string, c change.Change) {
-	if !s.cache.HoldsOlder(k, id, c.Version) {
-		// Not held (most keys, on most edges): skip the decoding.
-		s.cache.Stats().UpdatesSkipped.Add(1)
-		return
-	}
-	e, err := s.loader.renderPushed(k, id, c.Version, c.Value)
-	if err != nil || e.Version() != c.Version {
+	_, err := s.cache.Update(k, id, c.Version, func() (*cache.Entry, error) {
+		return s.loader.renderPushed(k, id, c.Version, c.Value)
+	})
+	if err != nil {
 		s.m.changesBad.Inc()
-		return
 	}
-	s.cache.Update(k, id, e)
 }
 
 func (s *Server) wake() {

@@ -7,6 +7,16 @@ import (
 	"github.com/shortstock/shortstock/internal/keys"
 )
 
+// update pushes e (at its own version) through Update and reports whether
+// it was installed; render errors are the test's failures.
+func update(c *Cache, kind keys.Kind, id string, e *Entry) bool {
+	ok, err := c.Update(kind, id, e.Version(), func() (*Entry, error) { return e, nil })
+	if err != nil {
+		panic(err)
+	}
+	return ok
+}
+
 // A pushed answer replaces an older cached entry in place: the next Get is
 // a hit on the new version and the origin is not called.
 func TestUpdateReplacesHeldEntryWithoutLoad(t *testing.T) {
@@ -16,7 +26,7 @@ func TestUpdateReplacesHeldEntryWithoutLoad(t *testing.T) {
 	mustGet(t, c, keys.KindLink, "a")
 	calls := o.calls.Load()
 
-	if !c.Update(keys.KindLink, "a", render(keys.KindLink, "a", 2, time.Minute)) {
+	if !update(c, keys.KindLink, "a", render(keys.KindLink, "a", 2, time.Minute)) {
 		t.Fatal("Update of a held older entry was not installed")
 	}
 	c.Invalidate(keys.KindLink, "a", 2) // as the edge does after Update
@@ -35,7 +45,7 @@ func TestUpdateReplacesHeldEntryWithoutLoad(t *testing.T) {
 // A push never adds a key this cache does not hold.
 func TestUpdateDoesNotAddKeys(t *testing.T) {
 	c, _ := newTestCache(t, newFakeOrigin())
-	if c.Update(keys.KindLink, "new", render(keys.KindLink, "new", 3, time.Minute)) {
+	if update(c, keys.KindLink, "new", render(keys.KindLink, "new", 3, time.Minute)) {
 		t.Fatal("Update installed a key that was not cached")
 	}
 	c.Wait()
@@ -55,7 +65,7 @@ func TestUpdateNeverGoesBack(t *testing.T) {
 	c, _ := newTestCache(t, o)
 	mustGet(t, c, keys.KindStock, "s")
 	c.Invalidate(keys.KindStock, "s", 3) // v3's change came first, without a value
-	if c.Update(keys.KindStock, "s", render(keys.KindStock, "s", 2, time.Minute)) {
+	if update(c, keys.KindStock, "s", render(keys.KindStock, "s", 2, time.Minute)) {
 		t.Fatal("Update installed v2 under a floor of 3")
 	}
 	c.Wait()
@@ -65,7 +75,7 @@ func TestUpdateNeverGoesBack(t *testing.T) {
 
 	o.set(keys.KindStock, "s", 3)
 	mustGet(t, c, keys.KindStock, "s")
-	if c.Update(keys.KindStock, "s", render(keys.KindStock, "s", 3, time.Minute)) {
+	if update(c, keys.KindStock, "s", render(keys.KindStock, "s", 3, time.Minute)) {
 		t.Fatal("Update replaced v3 with the same version")
 	}
 	if e := c.Peek(keys.KindStock, "s"); e == nil || e.Version() != 3 {
@@ -80,7 +90,7 @@ func TestUpdateOfUncacheableAnswerLeavesTheInvalidation(t *testing.T) {
 	o.set(keys.KindLink, "z", 1)
 	c, _ := newTestCache(t, o)
 	mustGet(t, c, keys.KindLink, "z")
-	if c.Update(keys.KindLink, "z", render(keys.KindLink, "z", 2, 0)) {
+	if update(c, keys.KindLink, "z", render(keys.KindLink, "z", 2, 0)) {
 		t.Fatal("a TTL-0 answer was installed")
 	}
 	c.Invalidate(keys.KindLink, "z", 2)
@@ -101,10 +111,35 @@ func TestUpdateChecksTheFloorOfAHeldEntry(t *testing.T) {
 	h := hashKey(keys.KindLink, "w")
 	// The first half of Invalidate(w, 3): the floor, not yet the Del.
 	c.floors.shard(h).raise(c.floors, keys.KindLink, "w", 3, c.cfg.Clock.Now().UnixNano())
-	if c.Update(keys.KindLink, "w", render(keys.KindLink, "w", 2, time.Minute)) {
+	if update(c, keys.KindLink, "w", render(keys.KindLink, "w", 2, time.Minute)) {
 		t.Fatal("Update installed v2 under a floor of 3")
 	}
 	if e := c.Peek(keys.KindLink, "w"); e != nil && e.Version() < 3 {
 		t.Fatalf("version %d served under a floor of 3", e.Version())
+	}
+}
+
+// Update decodes (calls render) only for an answer it will install: not
+// for a key it does not hold, nor for one at least as new as the push.
+func TestUpdateRendersOnlyWhatItInstalls(t *testing.T) {
+	o := newFakeOrigin()
+	o.set(keys.KindLink, "r", 2)
+	c, _ := newTestCache(t, o)
+	mustGet(t, c, keys.KindLink, "r")
+	calls := 0
+	render := func() (*Entry, error) { calls++; return render(keys.KindLink, "r", 3, time.Minute), nil }
+	for _, k := range []struct {
+		id      string
+		version uint64
+	}{{"absent", 3}, {"r", 2}, {"r", 1}} {
+		if ok, err := c.Update(keys.KindLink, k.id, k.version, render); ok || err != nil {
+			t.Fatalf("Update(%s, %d) = %v, %v; want skipped", k.id, k.version, ok, err)
+		}
+	}
+	if calls != 0 {
+		t.Fatalf("render called %d times for answers not installed", calls)
+	}
+	if ok, err := c.Update(keys.KindLink, "r", 3, render); !ok || err != nil || calls != 1 {
+		t.Fatalf("Update(r, 3) = %v, %v after %d renders; want installed after one", ok, err, calls)
 	}
 }

@@ -13,35 +13,29 @@ import (
 // GetLinks is GetLink for many codes in one pipeline (store.BatchReader).
 func (s *Store) GetLinks(ctx context.Context, codes []string) ([]store.Link, []error) {
 	out := make([]store.Link, len(codes))
-	errs := make([]error, len(codes))
-	cmds := make([]*redis.MapStringStringCmd, len(codes))
-	pipe := s.ro.Pipeline()
+	hkeys := make([]string, len(codes))
 	for i, code := range codes {
 		out[i] = store.Link{Code: code}
-		if !keys.ValidCode(code) {
-			errs[i] = fmt.Errorf("%w: link %q", store.ErrNotFound, code)
-			continue
+		if keys.ValidCode(code) {
+			hkeys[i] = s.ks.link(s.space.Partition(keys.KindLink, code), code)
 		}
-		cmds[i] = pipe.HGetAll(ctx, s.ks.link(s.space.Partition(keys.KindLink, code), code))
 	}
-	s.execReads(ctx, "get links", pipe, errs)
-	for i, cmd := range cmds {
-		if cmd == nil || errs[i] != nil {
-			continue
-		}
-		h, err := cmd.Result()
-		if err != nil {
-			errs[i] = s.classify("get links", err)
-			continue
-		}
-		l, live, err := linkFromHash(codes[i], h)
+	hs, errs := s.hgetAll(ctx, "get links", hkeys)
+	for i, code := range codes {
 		switch {
-		case err != nil:
-			errs[i] = err
-		case !live:
-			out[i], errs[i] = l, fmt.Errorf("%w: link %q", store.ErrNotFound, codes[i])
+		case hkeys[i] == "":
+			errs[i] = fmt.Errorf("%w: link %q", store.ErrNotFound, code)
+		case errs[i] != nil:
 		default:
-			out[i] = l
+			l, live, err := linkFromHash(code, hs[i])
+			switch {
+			case err != nil:
+				errs[i] = err
+			case !live:
+				out[i], errs[i] = l, fmt.Errorf("%w: link %q", store.ErrNotFound, code)
+			default:
+				out[i] = l
+			}
 		}
 	}
 	return out, errs
@@ -50,55 +44,53 @@ func (s *Store) GetLinks(ctx context.Context, codes []string) ([]store.Link, []e
 // GetStocks is GetStock for many SKUs in one pipeline (store.BatchReader).
 func (s *Store) GetStocks(ctx context.Context, skus []string) ([]store.StockView, []error) {
 	out := make([]store.StockView, len(skus))
-	errs := make([]error, len(skus))
-	cmds := make([]*redis.MapStringStringCmd, len(skus))
-	pipe := s.ro.Pipeline()
+	hkeys := make([]string, len(skus))
 	for i, sku := range skus {
 		out[i] = store.StockView{SKU: sku, Warehouses: map[string]store.WarehouseStock{}}
-		if !keys.ValidSKU(sku) {
-			errs[i] = fmt.Errorf("%w: sku %q", store.ErrNotFound, sku)
-			continue
+		if keys.ValidSKU(sku) {
+			hkeys[i] = s.ks.stock(s.space.Partition(keys.KindStock, sku), sku)
 		}
-		cmds[i] = pipe.HGetAll(ctx, s.ks.stock(s.space.Partition(keys.KindStock, sku), sku))
 	}
-	s.execReads(ctx, "get stocks", pipe, errs)
-	for i, cmd := range cmds {
-		if cmd == nil || errs[i] != nil {
-			continue
-		}
-		h, err := cmd.Result()
+	hs, errs := s.hgetAll(ctx, "get stocks", hkeys)
+	for i, sku := range skus {
 		switch {
-		case err != nil:
-			errs[i] = s.classify("get stocks", err)
-		case len(h) == 0:
-			errs[i] = fmt.Errorf("%w: sku %q", store.ErrNotFound, skus[i])
+		case hkeys[i] == "" || errs[i] == nil && len(hs[i]) == 0:
+			errs[i] = fmt.Errorf("%w: sku %q", store.ErrNotFound, sku)
+		case errs[i] != nil:
 		default:
-			out[i], errs[i] = stockFromHash(skus[i], h)
+			out[i], errs[i] = stockFromHash(sku, hs[i])
 		}
 	}
 	return out, errs
 }
 
-// execReads runs a pipeline of reads; if it cannot run at all, every key
-// not already failed gets the error (each command's own error is read
-// from its command).
-func (s *Store) execReads(ctx context.Context, op string, pipe redis.Pipeliner, errs []error) {
-	if pipe.Len() == 0 {
-		return
-	}
+// hgetAll reads the hashes at hkeys ("" skipped) from the read client in
+// one pipeline: per key its fields or the read's error.
+func (s *Store) hgetAll(ctx context.Context, op string, hkeys []string) ([]map[string]string, []error) {
+	hs := make([]map[string]string, len(hkeys))
+	errs := make([]error, len(hkeys))
 	if s.closed.Load() {
-		fail(errs, s.classify(op, redis.ErrClosed))
-		return
+		for i := range errs {
+			errs[i] = s.classify(op, redis.ErrClosed)
+		}
+		return hs, errs
 	}
-	if _, err := pipe.Exec(ctx); err != nil && ctx.Err() != nil {
-		fail(errs, s.classify(op, err))
-	}
-}
-
-func fail(errs []error, err error) {
-	for i := range errs {
-		if errs[i] == nil {
-			errs[i] = err
+	cmds := make([]*redis.MapStringStringCmd, len(hkeys))
+	pipe := s.ro.Pipeline()
+	for i, k := range hkeys {
+		if k != "" {
+			cmds[i] = pipe.HGetAll(ctx, k)
 		}
 	}
+	if pipe.Len() > 0 {
+		_, _ = pipe.Exec(ctx) // each command carries its own error
+	}
+	for i, cmd := range cmds {
+		if cmd != nil {
+			if hs[i], errs[i] = cmd.Result(); errs[i] != nil {
+				errs[i] = s.classify(op, errs[i])
+			}
+		}
+	}
+	return hs, errs
 }
