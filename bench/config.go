@@ -57,6 +57,11 @@ type Config struct {
 	// Partitions is the embedded store's partition count (a power of two,
 	// 1..keys.MaxPartitions). Default keys.DefaultPartitions.
 	Partitions int
+	// GOMAXPROCS is the Ps this process runs with while an embedded
+	// topology is up (restored after): why, see embeddedProcs. 0: twice
+	// the CPUs, unless the GOMAXPROCS environment variable is set, which
+	// then stands. Running targets (Targets) leave it alone.
+	GOMAXPROCS int
 	// Links and SKUs override the profile's key counts.
 	Links, SKUs int
 	// Settle bounds the wait after seeding for the gossip queues to drain
@@ -145,6 +150,10 @@ func (c Config) resolve() (Config, Profile, error) {
 		return bad("%v", keys.ValidPartitions(c.Partitions))
 	case c.Partitions != 0 && c.Targets != nil:
 		return bad("partitions sizes the embedded topology only; running targets have their own")
+	case c.GOMAXPROCS < 0 || c.GOMAXPROCS > 1024:
+		return bad("gomaxprocs must be 0 (twice the CPUs) to 1024, got %d", c.GOMAXPROCS)
+	case c.GOMAXPROCS != 0 && c.Targets != nil:
+		return bad("gomaxprocs sizes the embedded topology's process only; running targets have their own")
 	case c.Links < 0 || c.Links > 10_000_000 || c.SKUs < 0 || c.SKUs > 1_000_000:
 		return bad("links must be 0-10000000 and SKUs 0-1000000")
 	case c.Settle > time.Hour:

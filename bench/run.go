@@ -31,6 +31,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	targets := cfg.Targets
 	if targets == nil {
+		if n := embeddedProcs(cfg.GOMAXPROCS); n > 0 {
+			prev := runtime.GOMAXPROCS(n)
+			defer runtime.GOMAXPROCS(prev)
+		}
 		pr.status("starting an embedded topology: %d region(s) x %d edge(s), seeding first", p.Regions, p.EdgesPerRegion)
 		topo, t, err := startEmbedded(ctx, p.Regions, p.EdgesPerRegion, cfg.Partitions, p.Links+p.SKUs, cfg.Logger, seedAt)
 		if err != nil {

@@ -152,6 +152,22 @@ func TestOutputsOfAnEmptyReport(t *testing.T) {
 	checkReportFiles(t, dir)
 }
 
+// TestEmbeddedProcs: an explicit count wins, then the GOMAXPROCS
+// environment variable (left alone), then twice the CPUs.
+func TestEmbeddedProcs(t *testing.T) {
+	if got := embeddedProcs(3); got != 3 {
+		t.Errorf("embeddedProcs(3) = %d", got)
+	}
+	t.Setenv("GOMAXPROCS", "")
+	if got, want := embeddedProcs(0), 2*runtime.NumCPU(); got != want {
+		t.Errorf("embeddedProcs(0) = %d, want %d", got, want)
+	}
+	t.Setenv("GOMAXPROCS", "1")
+	if got := embeddedProcs(0); got != 0 {
+		t.Errorf("embeddedProcs(0) with GOMAXPROCS set = %d, want 0 (leave it)", got)
+	}
+}
+
 func TestRunRefusesBadConfig(t *testing.T) {
 	for _, c := range []Config{
 		{Profile: "huge"},
@@ -159,6 +175,8 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		{Duration: time.Millisecond},
 		{Targets: &Targets{Edges: []string{"http://127.0.0.1:1"}}},
 		{Rate: -1},
+		{GOMAXPROCS: -1},
+		{GOMAXPROCS: 4, Targets: &Targets{Edges: []string{"http://127.0.0.1:1"}, Origins: []string{"http://127.0.0.1:2"}, AdminKey: "k"}},
 	} {
 		if _, err := Run(context.Background(), c); !errors.Is(err, ErrConfig) {
 			t.Errorf("%+v: err %v, want ErrConfig", c, err)

@@ -164,6 +164,14 @@ type Config struct {
 	// change. With NoDirectPush, changes spread by push gossip alone.
 	// Default false.
 	NoDirectPush bool
+	// DirectPushInterval paces the direct push: a change published after
+	// a quiet spell is sent at once, later ones wait until this long after
+	// the previous send and go together, packed into as few packets as
+	// fit. It bounds the packets every member receives per publisher to
+	// one per interval (per UDPBufferSize of changes), at the cost of at
+	// most this much delay for a change that follows another closely.
+	// Default 5ms; negative: no pacing (every batch the loop finds).
+	DirectPushInterval time.Duration
 	// UDPBufferSize is the packet budget in bytes; several changes are
 	// packed into each packet up to it. Default 1400 (fits a 1500 MTU).
 	UDPBufferSize int
@@ -209,6 +217,7 @@ func DefaultLANConfig(name string) Config {
 		DeadNodeReclaimTime:     30 * time.Second,
 		LeaveTimeout:            2 * time.Second,
 		UDPBufferSize:           1400,
+		DirectPushInterval:      5 * time.Millisecond,
 	}
 }
 
@@ -270,6 +279,7 @@ func (c Config) withDefaults() Config {
 	setDur(&c.DeadNodeReclaimTime, d.DeadNodeReclaimTime)
 	setDur(&c.LeaveTimeout, d.LeaveTimeout)
 	setInt(&c.UDPBufferSize, d.UDPBufferSize)
+	setDur(&c.DirectPushInterval, d.DirectPushInterval)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -346,6 +356,9 @@ func (c *Config) validate() error {
 		if n < 0 {
 			return bad("%s must not be negative, got %d", name, n)
 		}
+	}
+	if c.DirectPushInterval > time.Second {
+		return bad("DirectPushInterval must be at most 1s, got %v", c.DirectPushInterval)
 	}
 	if c.ProbeTimeout >= c.ProbeInterval {
 		return bad("ProbeTimeout (%v) must be shorter than ProbeInterval (%v)", c.ProbeTimeout, c.ProbeInterval)

@@ -38,6 +38,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"negative count", func(c *Config) { c.GossipNodes = -1 }, ErrConfig},
 		{"probe timeout", func(c *Config) { c.ProbeTimeout = c.ProbeInterval }, ErrConfig},
 		{"tiny packets", func(c *Config) { c.UDPBufferSize = 100 }, ErrConfig},
+		{"direct push paced too slowly", func(c *Config) { c.DirectPushInterval = 2 * time.Second }, ErrConfig},
 		{"empty join", func(c *Config) { c.Join = []string{""} }, ErrConfig},
 		{"nil wrapper", func(c *Config) {
 			c.WrapTransport = func(memberlist.NodeAwareTransport) memberlist.NodeAwareTransport { return nil }

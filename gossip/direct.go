@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"sync"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 
@@ -24,16 +25,16 @@ type directQueue struct {
 }
 
 // pushDirect queues c for the direct loop. The queue is bounded like the
-// broadcast queue: beyond MaxQueuedBroadcasts the oldest changes are
-// dropped from the direct path (gossip still carries them).
+// broadcast queue: beyond MaxQueuedBroadcasts the oldest changes leave the
+// direct path for gossip alone. Caller holds enqueueMu.
 func (n *Node) pushDirect(c change.Change) {
-	if n.cfg.NoDirectPush {
-		return
-	}
 	q := &n.direct
 	q.mu.Lock()
 	if len(q.pending) >= n.cfg.MaxQueuedBroadcasts {
 		drop := len(q.pending) - n.cfg.MaxQueuedBroadcasts + 1
+		for _, old := range q.pending[:drop] {
+			n.queueLocked(old)
+		}
 		q.pending = append(q.pending[:0], q.pending[drop:]...)
 		n.stats.pruned.Add(uint64(drop))
 	}
@@ -53,26 +54,53 @@ func (n *Node) directLoop() {
 	var msg []byte
 	var members []memberlist.Node
 	budget := n.cfg.UDPBufferSize - directOverhead - len(labelPrefix) - len(n.cfg.Region)
+	pace := time.NewTimer(time.Hour)
+	pace.Stop()
+	defer pace.Stop()
+	var lastSend time.Time
 	for {
 		select {
 		case <-n.done:
 			return
 		case <-n.direct.kick:
 		}
+		// A change after a quiet spell goes at once; changes that follow
+		// within DirectPushInterval wait for the rest of it and go
+		// together, so a steady stream of single-write commits costs every
+		// member one packet per interval, not one per write.
+		if wait := n.cfg.DirectPushInterval - time.Since(lastSend); wait > 0 {
+			pace.Reset(wait)
+			select {
+			case <-n.done:
+				return
+			case <-pace.C:
+			}
+		}
+		lastSend = time.Now()
 		q := &n.direct
 		q.mu.Lock()
 		batch, q.pending = q.pending, batch[:0]
 		q.mu.Unlock()
-		ml := n.ml.Load()
-		if ml == nil || len(batch) == 0 {
+		if len(batch) == 0 {
 			continue
 		}
-		// Copies, not ml.Members(): see peers (rounds.go).
-		members = n.allPeers(members[:0])
-		for i := 0; i < len(batch); {
-			msg, i = packDirect(msg[:0], batch, i, budget)
-			n.sendDirect(ml, members, msg)
+		if ml := n.ml.Load(); ml != nil {
+			// Copies, not ml.Members(): see peers (rounds.go).
+			members = n.allPeers(members[:0])
+			for i := 0; i < len(batch); {
+				msg, i = packDirect(msg[:0], batch, i, budget)
+				n.sendDirect(ml, members, msg)
+			}
 		}
+		// The gossip copies (repairs of a lost packet) are queued only
+		// now, in publication order, so none can overtake its direct
+		// packet: a member that got the value-less copy first would drop
+		// the key and refetch it.
+		n.enqueueMu.Lock()
+		for _, c := range batch {
+			n.queueLocked(c)
+		}
+		n.enqueueMu.Unlock()
 		clear(batch) // drop the keys' strings until the next batch
 	}
 }

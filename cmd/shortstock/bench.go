@@ -21,7 +21,7 @@ func runBench(ctx context.Context, args []string) error {
 		compareRound, settle                             time.Duration
 		rate, writeRate, zipfS, stockShare, compareRate  float64
 		readWorkers, writeWorkers, regions, edgesPer     int
-		links, skus, compareRounds, partitions           int
+		links, skus, compareRounds, partitions, procs    int
 		seed                                             uint64
 		cpuProfile                                       string
 		compare                                          bool
@@ -60,6 +60,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&regions, "regions", 0, "regions of the embedded topology (0: the profile's)")
 	fs.IntVar(&edgesPer, "edges-per-region", 0, "edges per region of the embedded topology (0: the profile's)")
 	fs.IntVar(&partitions, "partitions", 0, "partition count of the embedded topology's store (power of two, 1..16384; 0: the default, 1024)")
+	fs.IntVar(&procs, "gomaxprocs", 0, "Ps of this process while it hosts the embedded topology (0: twice the CPUs, or the GOMAXPROCS environment variable when set; docs/bench.md)")
 	fs.IntVar(&links, "links", 0, "links to seed (0: the profile's)")
 	fs.IntVar(&skus, "skus", 0, "SKUs to seed (0: the profile's)")
 	fs.DurationVar(&settle, "settle", 30*time.Second, "after seeding a running topology, wait at most this long for its gossip queues to drain (0: no wait)")
@@ -92,7 +93,7 @@ func runBench(ctx context.Context, args []string) error {
 		Timeout: timeout, StaleBound: staleBound, Regions: regions, EdgesPerRegion: edgesPer, Partitions: partitions,
 		Links: links, SKUs: skus, RampStep: rampStep, Compare: compare, CompareRounds: compareRounds,
 		CompareRound: compareRound, CompareRate: compareRate, Seed: seed, Logger: log, Progress: os.Stderr,
-		CPUProfile: cpuProfile,
+		CPUProfile: cpuProfile, GOMAXPROCS: procs,
 	}
 	// The CLI says 0 for "none" and -1 for "the profile's"; bench.Config
 	// keeps Go's zero-means-default.

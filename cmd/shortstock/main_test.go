@@ -75,6 +75,7 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"compact"}, nil, "--data-dir is required"},
 		{[]string{"compact", "--data-dir", "/x", "--lock-timeout", "0s"}, nil, "--lock-timeout"},
 		{[]string{"bench", "--partitions", "1000"}, nil, "power of two"},
+		{[]string{"bench", "--gomaxprocs", "-2"}, nil, "gomaxprocs must be"},
 		{[]string{"bench", "--probe-rate", "-1"}, nil, "--probe-rate"},
 		// Cluster secrets: 32 bytes at least, never the example placeholder.
 		{[]string{"edge", "--origin", "http://127.0.0.1:1", "--cluster-secret", "short"}, nil, "at least 32 bytes"},
