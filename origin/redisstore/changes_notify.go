@@ -42,7 +42,9 @@ var (
 // channel (capacity one) of its own, signalled until the store closes.
 func (s *Store) ChangeNotify() <-chan struct{} {
 	ch := make(chan struct{}, 1)
-	s.watchTail(func(n *tailNotify) { n.watchers = append(n.watchers, ch) })
+	if s.watchTail(func(n *tailNotify) { n.watchers = append(n.watchers, ch) }) {
+		ch <- struct{}{} // fresh, capacity one: never blocks
+	}
 	return ch
 }
 
@@ -51,17 +53,26 @@ func (s *Store) ChangeNotify() <-chan struct{} {
 // (re)subscription marks all of them.
 func (s *Store) PartitionNotify() *store.PartitionWatch {
 	w := store.NewPartitionWatch(s.space.N())
-	s.watchTail(func(n *tailNotify) { n.parts = append(n.parts, w) })
+	if s.watchTail(func(n *tailNotify) { n.parts = append(n.parts, w) }) {
+		w.MarkAll()
+	}
 	return w
 }
 
 // watchTail adds a watcher and starts the subscription if it is the first.
-func (s *Store) watchTail(add func(*tailNotify)) {
+// It reports whether the subscription was running already: the new
+// watcher may then have missed its start signal (and what was published
+// before it joined), so the caller signals it once, and its owner reads
+// the heads as after a (re)subscription.
+func (s *Store) watchTail(add func(*tailNotify)) (late bool) {
 	n := &s.notify
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	add(n)
-	if !n.started && !s.closed.Load() {
+	if n.started {
+		return true
+	}
+	if !s.closed.Load() {
 		n.started = true
 		ctx, cancel := context.WithCancel(context.Background())
 		n.cancel, n.done = cancel, make(chan struct{})
@@ -69,6 +80,7 @@ func (s *Store) watchTail(add func(*tailNotify)) {
 		n.ps = s.rw.Subscribe(ctx, s.ks.prefix+":tail")
 		go s.subscribeTail(ctx, n.ps)
 	}
+	return false
 }
 
 // signal wakes every watcher; it never blocks. p is the partition a

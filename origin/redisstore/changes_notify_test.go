@@ -50,6 +50,36 @@ func TestChangeNotifySeesOtherOriginsWrites(t *testing.T) {
 	}
 }
 
+// TestChangeNotifyLateWatcher: a watcher that joins a subscription already
+// running has missed its start signal and whatever was published before;
+// it is signalled once at once, so its tailer reads the heads (the race
+// behind a flaky "no signal when the subscription started" in CI, where
+// the second watcher of a test joined after the first's confirmation).
+func TestChangeNotifyLateWatcher(t *testing.T) {
+	s := openOn(t, []string{env.Standalone(t)})
+	first := s.ChangeNotify()
+	select {
+	case <-first: // the subscription's confirmation
+	case <-time.After(10 * time.Second):
+		t.Fatal("no signal when the subscription started")
+	}
+	late := s.ChangeNotify()
+	select {
+	case <-late:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a watcher joining a running subscription got no signal")
+	}
+	w := s.PartitionNotify()
+	select {
+	case <-w.C:
+		if _, all := w.Take(); !all {
+			t.Fatal("a partition watch joining a running subscription must read every head")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a partition watch joining a running subscription got no signal")
+	}
+}
+
 // TestChangeNotifyAfterJobLines: a bulk job's lines (stock_write_lines,
 // which numbers its changes itself and notifies once per call) signal a
 // tailer too, so a queued line's invalidation is not left to the
