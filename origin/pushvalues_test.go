@@ -177,6 +177,38 @@ func TestPushedValuesKeepToTheirTimeBudget(t *testing.T) {
 	}
 }
 
+// slowLog is a store whose change-log page reads take 10 ms of the
+// origin's fake clock.
+type slowLog struct {
+	store.Store
+	clk interface{ Advance(time.Duration) }
+}
+
+func (s *slowLog) Changes(ctx context.Context, partition int, after uint64, limit int) (change.Page, error) {
+	s.clk.Advance(10 * time.Millisecond)
+	return s.Store.Changes(ctx, partition, after, limit)
+}
+
+// The budget counts from the pass's first value read: a change-log read
+// slower than the whole budget (as under load) must not cost a lone write
+// its value. (It did: CI saw edge TestPushedValuesSpareTheRefetch fetch.)
+func TestPushedValuesBudgetStartsAtTheFirstRead(t *testing.T) {
+	cfg := embedded.DefaultConfig(t.TempDir())
+	cfg.Partitions = 1
+	st, err := embedded.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := &slowLog{Store: st}
+	o := newTestOriginOn(t, slow, func(c *origin.Config) { c.TailInterval, c.PushValues = time.Hour, origin.PushValuesOn })
+	slow.clk = o.clock
+	o.waitTailer()
+	expect(t, o.admin(http.MethodPost, "/v1/links", map[string]any{"code": "lone", "url": "https://example.com/l"}), http.StatusCreated, "")
+	if c := lastPublished(t, o, "l:lone", 1); c.Value == "" {
+		t.Fatal("a lone write behind a slow log read went out without its value")
+	}
+}
+
 // By default (PushValuesAuto) values are pushed by an origin on the
 // embedded store, whose reads are local, and not on Redis.
 func TestPushValuesAutoFollowsTheStore(t *testing.T) {

@@ -26,8 +26,11 @@ type tailer struct {
 	mu   sync.Mutex
 	last []uint64
 	wake chan struct{} // cap 1: nudges coalesce while a poll runs
-	// valuesUntil ends the pass's time for reading pushed values
-	// (pushValuesBudget); set at the start of each pass.
+	// values says whether this pass may read pushed values (set by
+	// startValues); valuesUntil ends its time for them (pushValuesBudget),
+	// counted from its first value read, so a slow change-log read before
+	// it does not spend the budget.
+	values      bool
 	valuesUntil time.Time
 }
 
@@ -136,11 +139,17 @@ func (t *tailer) pollParts(parts []int) {
 // Redis: a pass over many partitions is a burst, where values would hold
 // the invalidations back).
 func (t *tailer) startValues(parts int) {
-	if parts > pushValuesMaxParts {
-		t.valuesUntil = time.Time{}
-		return
+	t.values, t.valuesUntil = parts <= pushValuesMaxParts, time.Time{}
+}
+
+// valuesDeadline is when this pass stops reading values: the zero time
+// (none left) when it may not read any; else pushValuesBudget after its
+// first value read.
+func (t *tailer) valuesDeadline() time.Time {
+	if t.values && t.valuesUntil.IsZero() {
+		t.valuesUntil = t.s.cfg.Clock.Now().Add(pushValuesBudget)
 	}
-	t.valuesUntil = t.s.cfg.Clock.Now().Add(pushValuesBudget)
+	return t.valuesUntil
 }
 
 func (t *tailer) poll() {
@@ -200,7 +209,7 @@ func (t *tailer) readPartition(ctx context.Context, p int, head uint64) bool {
 			break
 		}
 		if t.s.cfg.Publisher != nil {
-			t.s.attachValues(ctx, page.Changes, t.valuesUntil)
+			t.s.attachValues(ctx, page.Changes, t.valuesDeadline())
 		}
 		for _, c := range page.Changes {
 			if t.s.cfg.Publisher != nil {
