@@ -88,6 +88,7 @@ func TestDirectPushPacesBursts(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the first change arrives", func() bool { return nodes[1].rec.keys() == 1 })
+	waitFor(t, 5*time.Second, "the first send is counted", func() bool { return pub.Stats().DirectSent >= 1 })
 	if s := pub.Stats().DirectSent; s != 1 {
 		t.Fatalf("%d direct packets for the first change, want 1", s)
 	}
@@ -98,6 +99,9 @@ func TestDirectPushPacesBursts(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // spacing, not a bound
 	}
 	waitFor(t, 5*time.Second, "the burst arrives", func() bool { return nodes[1].rec.keys() == 4 })
+	// The counter moves after the send returns, maybe after the receiver
+	// has the packet: wait for it to count the burst's send.
+	waitFor(t, 5*time.Second, "the burst's send is counted", func() bool { return pub.Stats().DirectSent >= 2 })
 	if s := pub.Stats().DirectSent; s != 2 {
 		t.Errorf("%d direct packets in all, want 2: the burst within the interval shares one", s)
 	}
