@@ -134,32 +134,51 @@ func TestChangesWithoutValues(t *testing.T) {
 	})
 }
 
-// slowReads is a store whose key reads take 10 ms of the origin's fake
-// clock, and that hides the store's commit signals like plainStore.
-type slowReads struct {
+// slowStore is a store whose key reads (reads) or change-log page reads
+// (log) take 10 ms of the origin's fake clock, and that hides the store's
+// commit signals like plainStore.
+type slowStore struct {
 	store.Store
-	clk interface{ Advance(time.Duration) }
+	reads, log bool
+	clk        interface{ Advance(time.Duration) }
 }
 
-func (s *slowReads) GetLink(ctx context.Context, code string) (store.Link, error) {
-	s.clk.Advance(10 * time.Millisecond)
+func (s *slowStore) GetLink(ctx context.Context, code string) (store.Link, error) {
+	if s.reads {
+		s.clk.Advance(10 * time.Millisecond)
+	}
 	return s.Store.GetLink(ctx, code)
 }
 
-// One pass of the tailer reads values for at most pushValuesBudget (5 ms):
-// with reads of 10 ms, the first change of the pass gets its value and the
-// rest go out as plain invalidations, at once.
-func TestPushedValuesKeepToTheirTimeBudget(t *testing.T) {
+func (s *slowStore) Changes(ctx context.Context, partition int, after uint64, limit int) (change.Page, error) {
+	if s.log {
+		s.clk.Advance(10 * time.Millisecond)
+	}
+	return s.Store.Changes(ctx, partition, after, limit)
+}
+
+// newSlowOrigin is an origin pushing values over slow, on an embedded
+// store of one partition, its tailer moved only by nudges.
+func newSlowOrigin(t *testing.T, slow *slowStore) *testOrigin {
+	t.Helper()
 	cfg := embedded.DefaultConfig(t.TempDir())
 	cfg.Partitions = 1
 	st, err := embedded.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow := &slowReads{Store: st}
+	slow.Store = st
 	o := newTestOriginOn(t, slow, func(c *origin.Config) { c.TailInterval, c.PushValues = time.Hour, origin.PushValuesOn })
 	slow.clk = o.clock
 	o.waitTailer()
+	return o
+}
+
+// One pass of the tailer reads values for at most pushValuesBudget (1 ms):
+// with reads of 10 ms, the first change of the pass gets its value and the
+// rest go out as plain invalidations, at once.
+func TestPushedValuesKeepToTheirTimeBudget(t *testing.T) {
+	o := newSlowOrigin(t, &slowStore{reads: true})
 	ctx := context.Background()
 	for i := range 3 {
 		if _, err := o.store.CreateLink(ctx, store.NewLink{Code: fmt.Sprintf("tb%d", i), URL: "https://example.com/t", Redirect: 302, CreatedAt: time.Now()}); err != nil {
@@ -177,32 +196,11 @@ func TestPushedValuesKeepToTheirTimeBudget(t *testing.T) {
 	}
 }
 
-// slowLog is a store whose change-log page reads take 10 ms of the
-// origin's fake clock.
-type slowLog struct {
-	store.Store
-	clk interface{ Advance(time.Duration) }
-}
-
-func (s *slowLog) Changes(ctx context.Context, partition int, after uint64, limit int) (change.Page, error) {
-	s.clk.Advance(10 * time.Millisecond)
-	return s.Store.Changes(ctx, partition, after, limit)
-}
-
 // The budget counts from the pass's first value read: a change-log read
 // slower than the whole budget (as under load) must not cost a lone write
 // its value. (It did: CI saw edge TestPushedValuesSpareTheRefetch fetch.)
 func TestPushedValuesBudgetStartsAtTheFirstRead(t *testing.T) {
-	cfg := embedded.DefaultConfig(t.TempDir())
-	cfg.Partitions = 1
-	st, err := embedded.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slow := &slowLog{Store: st}
-	o := newTestOriginOn(t, slow, func(c *origin.Config) { c.TailInterval, c.PushValues = time.Hour, origin.PushValuesOn })
-	slow.clk = o.clock
-	o.waitTailer()
+	o := newSlowOrigin(t, &slowStore{log: true})
 	expect(t, o.admin(http.MethodPost, "/v1/links", map[string]any{"code": "lone", "url": "https://example.com/l"}), http.StatusCreated, "")
 	if c := lastPublished(t, o, "l:lone", 1); c.Value == "" {
 		t.Fatal("a lone write behind a slow log read went out without its value")
