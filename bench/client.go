@@ -23,6 +23,9 @@ type host struct {
 	base string // http://127.0.0.1:8080
 	addr string // 127.0.0.1:8080
 	hc   *fasthttp.HostClient
+	// pc, when set, sends instead of hc: requests pipelined over a
+	// fixed set of connections (Config.Pipeline).
+	pc *pipeClient
 }
 
 // newHost returns a host for base ("http://127.0.0.1:8080") keeping at
@@ -65,6 +68,35 @@ func parseBase(base string) (u *url.URL, addr string, err error) {
 	return u, addr, nil
 }
 
+// newPipelinedHost returns a host whose requests are pipelined over conns
+// connections.
+func newPipelinedHost(base string, conns int) (*host, error) {
+	h, err := newHost(base, 1)
+	if err != nil {
+		return nil, err
+	}
+	h.pc = newPipeClient(h.addr, conns)
+	return h, nil
+}
+
+// newReadHosts returns the edges' hosts for workers readers: pipelined
+// depth requests a connection when depth > 1, else one request a
+// connection.
+func newReadHosts(bases []string, workers, depth int) ([]*host, error) {
+	if depth <= 1 {
+		return newHosts(bases, workers)
+	}
+	hs := make([]*host, 0, len(bases))
+	for _, b := range bases {
+		h, err := newPipelinedHost(b, (workers+depth-1)/depth)
+		if err != nil {
+			return nil, err
+		}
+		hs = append(hs, h)
+	}
+	return hs, nil
+}
+
 func newHosts(bases []string, maxConns int) ([]*host, error) {
 	hs := make([]*host, 0, len(bases))
 	for _, b := range bases {
@@ -83,6 +115,9 @@ func closeHosts(hs ...[]*host) {
 	for _, l := range hs {
 		for _, h := range l {
 			h.hc.CloseIdleConnections()
+			if h.pc != nil {
+				h.pc.close()
+			}
 		}
 	}
 }
@@ -90,6 +125,9 @@ func closeHosts(hs ...[]*host) {
 // do sends req (whose URI is a path) to h and waits until deadline.
 func (h *host) do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
 	req.Header.SetHost(h.addr)
+	if h.pc != nil {
+		return h.pc.do(req, resp, deadline)
+	}
 	return h.hc.DoDeadline(req, resp, deadline)
 }
 
@@ -104,7 +142,8 @@ func transportKind(op string, err error) string {
 		return op + "_refused"
 	case errors.Is(err, fasthttp.ErrNoFreeConns):
 		return op + "_no_free_conns"
-	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, errPipeBroken), errors.Is(err, errPipeServerClosed):
 		return op + "_conn_closed"
 	}
 	return op + "_transport"

@@ -46,15 +46,13 @@ func (r *runner) compare(ctx context.Context) (*CompareResult, error) {
 		return nil, err
 	}
 	defer bare.stop()
-	edge, err := newHost(r.edges[0].base, r.p.ReadWorkers)
+	// The same client for both: pipelined alike when the profile is.
+	hs, err := newReadHosts([]string{r.edges[0].base, bare.URL}, r.p.ReadWorkers, r.p.Pipeline)
 	if err != nil {
 		return nil, err
 	}
-	bh, err := newHost(bare.URL, r.p.ReadWorkers)
-	if err != nil {
-		return nil, err
-	}
-	defer closeHosts([]*host{edge, bh})
+	defer closeHosts(hs)
+	edge, bh := hs[0], hs[1]
 	mix := *r.readMix
 	mix.redirectsOnly = true
 	res := &CompareResult{RateRPS: r.p.CompareRate, Edge: edge.base, BothKeptUp: true}

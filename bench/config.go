@@ -33,6 +33,11 @@ type Config struct {
 	// ReadWorkers and WriteWorkers override the profile's bounds on
 	// requests in flight. 0: the profile's.
 	ReadWorkers, WriteWorkers int
+	// Pipeline overrides the profile's reads in flight per connection to
+	// an edge (HTTP/1.1 pipelining: requests due together share a write,
+	// their answers a read). 0: the profile's; 1: one request a
+	// connection, as browsers send them.
+	Pipeline int
 	// ZipfS is the key skew (s > 1). Default 1.1.
 	ZipfS float64
 	// StockShare overrides the profile's share of reads that are stock
@@ -62,6 +67,9 @@ type Config struct {
 	// the CPUs, unless the GOMAXPROCS environment variable is set, which
 	// then stands. Running targets (Targets) leave it alone.
 	GOMAXPROCS int
+	// CPUs, when the caller pinned the process (`--cpu`), is their list,
+	// for the report. Empty: not pinned.
+	CPUs string
 	// Links and SKUs override the profile's key counts.
 	Links, SKUs int
 	// Settle bounds the wait after seeding for the gossip queues to drain
@@ -134,6 +142,8 @@ func (c Config) resolve() (Config, Profile, error) {
 		return bad("write rate must be at most 100000/s, got %v", c.WriteRate)
 	case c.ReadWorkers < 0 || c.ReadWorkers > 4096 || c.WriteWorkers < 0 || c.WriteWorkers > 4096:
 		return bad("workers must be between 0 (the profile's) and 4096")
+	case c.Pipeline < 0 || c.Pipeline > 256:
+		return bad("pipeline must be between 0 (the profile's) and 256 requests a connection, got %d", c.Pipeline)
 	case c.ZipfS < MinZipfS || c.ZipfS > MaxZipfS:
 		return bad("zipf skew s must be above 1 and at most %v, got %v", MaxZipfS, c.ZipfS)
 	case c.StockShare > 1:
@@ -182,6 +192,7 @@ func (c Config) resolve() (Config, Profile, error) {
 	over(&p.SKUs, c.SKUs)
 	over(&p.ReadWorkers, c.ReadWorkers)
 	over(&p.WriteWorkers, c.WriteWorkers)
+	over(&p.Pipeline, c.Pipeline)
 	if c.Rate > 0 {
 		p.ReadRate = c.Rate
 	}

@@ -24,6 +24,12 @@ type Schedule struct {
 	// Grace is how long after Duration arrivals already due may still be
 	// sent; later they are counted as unsent. Default 1s.
 	Grace time.Duration
+	// Batch, when set, releases arrivals in batches: an arrival is sent at
+	// the first multiple of Batch after Start at or after it is due, with
+	// the others of that step, so pipelined requests share a write. At
+	// most maxSlack; its delay is timer slack, not charged to the request
+	// (see chargeFrom). Zero: each arrival leaves when due.
+	Batch time.Duration
 }
 
 // Op performs one arrival and says how it went. Every worker owns one Op,
@@ -61,6 +67,9 @@ func Generate(ctx context.Context, s Schedule, ops []Op, rec *Recorder) (Totals,
 	}
 	if s.Start.IsZero() {
 		s.Start = time.Now().Add(10 * time.Millisecond)
+	}
+	if s.Batch < 0 || s.Batch > maxSlack {
+		return Totals{}, fmt.Errorf("%w: batch %v must be between 0 and %v", ErrConfig, s.Batch, maxSlack)
 	}
 	g := &generator{
 		s:        s,
@@ -103,6 +112,9 @@ type generator struct {
 // to the arrival's latency.
 func (g *generator) work(ctx context.Context, op Op) {
 	p := newPacer(g.s.Rate)
+	if g.s.Batch > 0 {
+		p.spin = 0 // a batch's workers wake together; none spins for it
+	}
 	defer p.stop()
 	var last time.Time
 	defer func() {
@@ -118,8 +130,13 @@ func (g *generator) work(ctx context.Context, op Op) {
 		if n >= g.total {
 			return
 		}
-		due := g.s.Start.Add(time.Duration(float64(n) * g.interval))
-		early, err := p.wait(ctx, due)
+		offset := time.Duration(float64(n) * g.interval)
+		due := g.s.Start.Add(offset)
+		wake := due
+		if b := g.s.Batch; b > 0 {
+			wake = g.s.Start.Add((offset + b - 1) / b * b)
+		}
+		early, err := p.wait(ctx, wake)
 		if err != nil {
 			return
 		}

@@ -2,7 +2,10 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"math"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -112,4 +115,55 @@ func runGets(t *testing.T, base string, s Schedule, workers int) (Summary, Total
 		t.Fatal(err)
 	}
 	return rec.Summary(), tot
+}
+
+// sendTimes is an Op that records when it was called.
+type sendTimes struct {
+	mu    *sync.Mutex
+	times *[]time.Time
+}
+
+func (o sendTimes) Do(context.Context, time.Time) Outcome {
+	now := time.Now()
+	o.mu.Lock()
+	*o.times = append(*o.times, now)
+	o.mu.Unlock()
+	return Outcome{}
+}
+
+// With Batch, no arrival leaves before the step it falls in has begun:
+// at every send, no more arrivals have left than were due by the last step
+// boundary. (Without batching, arrivals due mid-step leave mid-step.)
+func TestGeneratorBatchesArrivals(t *testing.T) {
+	const rate, step = 10_000.0, time.Millisecond
+	var mu sync.Mutex
+	var times []time.Time
+	ops := make([]Op, 64)
+	for i := range ops {
+		ops[i] = sendTimes{&mu, &times}
+	}
+	s := Schedule{Rate: rate, Duration: 200 * time.Millisecond, Start: time.Now().Add(20 * time.Millisecond), Batch: step}
+	tot, err := Generate(context.Background(), s, ops, NewRecorder(s.Start, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tot.Sent != tot.Scheduled || tot.Sent != 2000 {
+		t.Fatalf("sent %d of %d scheduled, want 2000", tot.Sent, tot.Scheduled)
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	early := 0
+	for i, at := range times {
+		boundary := at.Sub(s.Start).Truncate(step)
+		// Arrivals due by the boundary: n/rate <= boundary.
+		dueBy := int(math.Floor(boundary.Seconds()*rate+1e-9)) + 1
+		if i+1 > dueBy {
+			early++
+		}
+	}
+	if early > 0 {
+		t.Errorf("%d of %d arrivals left before their step began", early, len(times))
+	}
+	if _, err := Generate(context.Background(), Schedule{Rate: 1, Duration: time.Second, Batch: 3 * maxSlack}, ops, NewRecorder(time.Now(), time.Second)); !errors.Is(err, ErrConfig) {
+		t.Errorf("a batch above maxSlack: %v, want ErrConfig", err)
+	}
 }

@@ -58,7 +58,11 @@ func (r *runner) phase(ctx context.Context, label string, readRate, writeRate fl
 	}
 	stop := r.showProgress(label, start, d, readRate, rrec, writeRate, wrec)
 	var rerr error
-	res.rTotals, rerr = Generate(ctx, sched(readRate), newReadOps(mix, edges, r.p.ReadWorkers, seed), rrec)
+	rs := sched(readRate)
+	if r.p.Pipeline > 1 {
+		rs.Batch = pipelineBatch
+	}
+	res.rTotals, rerr = Generate(ctx, rs, newReadOps(mix, edges, r.p.ReadWorkers, seed), rrec)
 	wg.Wait()
 	stop()
 	res.reads, res.writes = rrec.Summary(), wrec.Summary()

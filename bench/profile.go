@@ -31,6 +31,11 @@ type Profile struct {
 	// ReadWorkers and WriteWorkers bound the requests in flight.
 	ReadWorkers  int `json:"read_workers"`
 	WriteWorkers int `json:"write_workers"`
+	// Pipeline is the reads in flight per connection to an edge: 1 (or
+	// 0) sends one request a connection at a time, as a browser does;
+	// more pipelines them, which is how the large profile offers what
+	// one core of edge can take without the generator being the limit.
+	Pipeline int `json:"pipeline,omitempty"`
 	// ProbeSlots bounds the invalidation probes running at once.
 	ProbeSlots int `json:"probe_slots"`
 	// CompareRate is compare mode's default rate: the scale table's top
@@ -61,7 +66,8 @@ var Profiles = []Profile{
 		ReadRate:  0,
 		RampRates: []float64{1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000, 75_000, 100_000},
 		WriteRate: 200, StockShare: 0.2,
-		ReadWorkers: 128, WriteWorkers: 16, ProbeSlots: 3, CompareRate: 100_000,
+		ReadWorkers: 256, WriteWorkers: 16, ProbeSlots: 3, CompareRate: 100_000,
+		Pipeline: 16,
 	},
 }
 

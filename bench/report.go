@@ -75,9 +75,15 @@ type HostInfo struct {
 	// measured phase (with the embedded topology: every node and the load
 	// generator).
 	ProcessCPUSeconds float64 `json:"process_cpu_seconds"`
-	NumCPU            int     `json:"num_cpu"`
-	GOMAXPROCS        int     `json:"gomaxprocs"`
-	GoVersion         string  `json:"go_version"`
+	// CPUPerRequestUS is ProcessCPUSeconds per request sent in the measured
+	// phase (reads and writes), in microseconds: against running targets,
+	// the load generator's own cost of a request.
+	CPUPerRequestUS float64 `json:"cpu_per_request_us"`
+	NumCPU          int     `json:"num_cpu"`
+	GOMAXPROCS      int     `json:"gomaxprocs"`
+	// CPUs lists the CPUs the process was pinned to (--cpu); empty: not.
+	CPUs      string `json:"cpus,omitempty"`
+	GoVersion string `json:"go_version"`
 }
 
 func stream(s Summary, t Totals, offered float64) Stream {

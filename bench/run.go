@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	pr.done()
-	if r.edges, err = newHosts(targets.Edges, p.ReadWorkers); err != nil {
+	if r.edges, err = newReadHosts(targets.Edges, p.ReadWorkers, p.Pipeline); err != nil {
 		return nil, err
 	}
 	if r.origins, err = newHosts(targets.Origins, p.WriteWorkers); err != nil {
@@ -145,7 +145,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Profile: p.Name, OfferedRPS: rate, RateSource: source, Ramp: steps,
 		Started: res.rTotals.Start, DurationS: cfg.Duration.Seconds(), ZipfS: cfg.ZipfS, Seed: cfg.Seed,
 		Setup: p, Targets: *targets, StaleBoundMS: ms(cfg.StaleBound),
-		Host: HostInfo{ProcessCPUSeconds: cpuUsed.Seconds(), NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version()},
+		Host: HostInfo{ProcessCPUSeconds: cpuUsed.Seconds(), NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), CPUs: cfg.CPUs, GoVersion: runtime.Version()},
+	}
+	if sent := res.rTotals.Sent + res.wTotal.Sent; sent > 0 {
+		rep.Host.CPUPerRequestUS = cpuUsed.Seconds() * 1e6 / float64(sent)
 	}
 	rep.SettleS, rep.GossipBacklog = settled.Seconds(), backlog
 	rep.fillStreams(res, p.WriteRate)

@@ -176,6 +176,8 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		{Targets: &Targets{Edges: []string{"http://127.0.0.1:1"}}},
 		{Rate: -1},
 		{GOMAXPROCS: -1},
+		{Pipeline: -1},
+		{Pipeline: 257},
 		{GOMAXPROCS: 4, Targets: &Targets{Edges: []string{"http://127.0.0.1:1"}, Origins: []string{"http://127.0.0.1:2"}, AdminKey: "k"}},
 	} {
 		if _, err := Run(context.Background(), c); !errors.Is(err, ErrConfig) {

@@ -17,7 +17,16 @@ func PrintTable(w io.Writer, rep *Report) error {
 	row("profile", "%s  (%s)", rep.Profile, p.Scale)
 	row("targets", "%s: %d edge(s), %d origin(s), %d region(s)%s", rep.Targets.Source, len(rep.Targets.Edges), len(rep.Targets.Origins), rep.Targets.Regions, edgeCacheNote(rep.Targets.EdgeCacheBytes))
 	row("keys", "%d links, %d SKUs, Zipf s=%.2f, %.0f %% stock reads", p.Links, p.SKUs, rep.ZipfS, p.StockShare*100)
-	row("host", "%d CPU(s), GOMAXPROCS %d, %s; this process used %.1f CPU s in the measured phase", rep.Host.NumCPU, rep.Host.GOMAXPROCS, rep.Host.GoVersion, rep.Host.ProcessCPUSeconds)
+	pinned := ""
+	if rep.Host.CPUs != "" {
+		pinned = ", pinned to CPU " + rep.Host.CPUs
+	}
+	whose := "the load generator's"
+	if rep.Targets.Source == "embedded" {
+		whose = "servers and generator"
+	}
+	row("host", "%d CPU(s)%s, GOMAXPROCS %d, %s; this process used %.1f CPU s in the measured phase, %.1f us a request (%s)",
+		rep.Host.NumCPU, pinned, rep.Host.GOMAXPROCS, rep.Host.GoVersion, rep.Host.ProcessCPUSeconds, rep.Host.CPUPerRequestUS, whose)
 	if rep.SettleS >= 1 || rep.GossipBacklog >= settledQueue {
 		row("gossip backlog", "%.0f broadcasts still queued after waiting %.0f s for the seeding's gossip to drain: the run measures its aftermath too", rep.GossipBacklog, rep.SettleS)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/bench"
+	"github.com/shortstock/shortstock/internal/cpuset"
 )
 
 // runBench runs the benchmark harness (package bench). `shortstock bench
@@ -24,6 +25,8 @@ func runBench(ctx context.Context, args []string) error {
 		links, skus, compareRounds, partitions, procs    int
 		seed                                             uint64
 		cpuProfile                                       string
+		cpu                                              cpuFlag
+		pipeline                                         int
 		compare                                          bool
 		spikeFactor, probeRate                           float64
 		spikeJobLines                                    int
@@ -46,6 +49,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.Float64Var(&writeRate, "write-rate", -1, "offered write rate at origins, requests/s (-1: the profile's; 0: no writes, probes or audit)")
 	fs.IntVar(&readWorkers, "read-workers", 0, "bound on reads in flight (0: the profile's)")
 	fs.IntVar(&writeWorkers, "write-workers", 0, "bound on writes in flight (0: the profile's)")
+	fs.IntVar(&pipeline, "pipeline", 0, "reads in flight per connection to an edge, HTTP/1.1 pipelining (0: the profile's, 16 for large; 1: one request a connection, as browsers)")
 	fs.Float64Var(&zipfS, "zipf-s", 1.1, "Zipf skew of the keys drawn, s > 1 (higher: fewer, hotter keys)")
 	fs.Float64Var(&stockShare, "stock-share", -1, "share of reads that are stock reads, 0-1 (-1: the profile's)")
 	fs.DurationVar(&timeout, "timeout", 2*time.Second, "bound on one request")
@@ -72,6 +76,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.Uint64Var(&seed, "seed", 0, "random seed of the key draws (0: random)")
 	fs.StringVar(&cpuProfile, "cpu-profile", "", "write a Go CPU profile of the measured phase to this file (the whole process: with the embedded topology, every node and the load generator)")
 	lf.register(fs)
+	cpu.register(fs)
 	fs.Lookup("log-level").DefValue, fs.Lookup("log-format").DefValue = "warn", "text"
 	lf.level, lf.format = "warn", "text"
 	if err := parseFlags(fs, args); err != nil {
@@ -81,6 +86,13 @@ func runBench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if pipeline < 0 || pipeline > 256 {
+		return usageErr("bench", "--pipeline must be between 0 (the profile's) and 256")
+	}
+	if err := cpu.apply("bench"); err != nil {
+		return err
+	}
+
 	if profile == "spike" {
 		return runSpike(ctx, bench.SpikeConfig{
 			Duration: duration, Factor: spikeFactor, LinesPerJob: spikeJobLines, SKUs: skus,
@@ -93,7 +105,7 @@ func runBench(ctx context.Context, args []string) error {
 		Timeout: timeout, StaleBound: staleBound, Regions: regions, EdgesPerRegion: edgesPer, Partitions: partitions,
 		Links: links, SKUs: skus, RampStep: rampStep, Compare: compare, CompareRounds: compareRounds,
 		CompareRound: compareRound, CompareRate: compareRate, Seed: seed, Logger: log, Progress: os.Stderr,
-		CPUProfile: cpuProfile, GOMAXPROCS: procs,
+		CPUProfile: cpuProfile, GOMAXPROCS: procs, Pipeline: pipeline, CPUs: cpuset.Format(cpu.cpus),
 	}
 	// The CLI says 0 for "none" and -1 for "the profile's"; bench.Config
 	// keeps Go's zero-means-default.
@@ -127,6 +139,11 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	if cfg.Targets, err = benchTargets(topoFile, edges, origins, adminKey); err != nil {
 		return err
+	}
+	if cfg.Targets == nil && cpu.cpus != nil && procs == 0 && os.Getenv("GOMAXPROCS") == "" {
+		// The embedded topology's Ps follow the CPUs pinned to (twice
+		// them, as bench.Config.GOMAXPROCS explains).
+		cfg.GOMAXPROCS = 2 * len(cpu.cpus)
 	}
 	rep, err := bench.Run(ctx, cfg)
 	if errors.Is(err, bench.ErrConfig) {

@@ -41,6 +41,8 @@ func runDemo(ctx context.Context, args []string) error {
 	fs.IntVar(&seed, "seed", 0, "seed this many sample links and SKUs (0 = only the demo link's SKU)")
 	ro.register(fs.StringVar, fs.BoolVar)
 	lf.register(fs)
+	var cpu cpuFlag
+	cpu.register(fs)
 	fs.Lookup("log-level").DefValue, fs.Lookup("log-format").DefValue = "warn", "text"
 	lf.level, lf.format = "warn", "text"
 	if err := parseFlags(fs, args); err != nil {
@@ -48,6 +50,9 @@ func runDemo(ctx context.Context, args []string) error {
 	}
 	log, err := lf.logger("demo")
 	if err != nil {
+		return err
+	}
+	if err := cpu.apply("demo"); err != nil {
 		return err
 	}
 	switch {

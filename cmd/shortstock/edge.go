@@ -52,11 +52,16 @@ func runEdge(ctx context.Context, args []string) error {
 	lf.register(fs)
 	var af edgeAnalyticsFlags
 	af.register(fs)
+	var cpu cpuFlag
+	cpu.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	log, err := lf.logger("edge")
 	if err != nil {
+		return err
+	}
+	if err := cpu.apply("edge"); err != nil {
 		return err
 	}
 	if len(origins) == 0 {

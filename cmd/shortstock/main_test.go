@@ -76,6 +76,10 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"compact", "--data-dir", "/x", "--lock-timeout", "0s"}, nil, "--lock-timeout"},
 		{[]string{"bench", "--partitions", "1000"}, nil, "power of two"},
 		{[]string{"bench", "--gomaxprocs", "-2"}, nil, "gomaxprocs must be"},
+		{[]string{"bench", "--pipeline", "300"}, nil, "--pipeline must be"},
+		{[]string{"bench", "--cpu", "1-0"}, nil, "invalid --cpu"},
+		{[]string{"demo", "--cpu", "1023"}, nil, "invalid --cpu"},
+		{[]string{"edge", "--origin", "http://127.0.0.1:1", "--cpu", "x"}, []string{secretEnv}, "invalid --cpu"},
 		{[]string{"bench", "--probe-rate", "-1"}, nil, "--probe-rate"},
 		// Cluster secrets: 32 bytes at least, never the example placeholder.
 		{[]string{"edge", "--origin", "http://127.0.0.1:1", "--cluster-secret", "short"}, nil, "at least 32 bytes"},

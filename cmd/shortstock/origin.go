@@ -181,11 +181,16 @@ func runOrigin(ctx context.Context, args []string) error {
 	fs := newFlagSet("origin", "Run a regional origin: admin API, internal API for edges, storage, change-log tailer, gossip member.")
 	f.register(fs)
 	f.cold.register(fs)
+	var cpu cpuFlag
+	cpu.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	log, err := f.log.logger("origin")
 	if err != nil {
+		return err
+	}
+	if err := cpu.apply("origin"); err != nil {
 		return err
 	}
 	cfg := origin.DefaultConfig()
