@@ -10,9 +10,12 @@ import (
 
 // The bulk job worker: one goroutine per origin (owned by the Server,
 // stopped by Close) that runs queued jobs chunk by chunk through
-// store.JobQueue.RunJob. Every origin of a region runs one; a job's lease
-// keeps them from running the same job together (and if leases overlap
-// anyway, the store still applies each line once). The owner name is the
+// store.JobQueue.RunJob. Every origin of a region runs one, each a
+// consumer of the store's queue (NextJobs: on Redis a stream's consumer
+// group hands each job to one origin, and a dead origin's jobs to another
+// once idle for the job lease); a job's lease keeps two workers from
+// running the same job together (and if leases overlap anyway, the store
+// still applies each line once). The owner name is the
 // region plus a random part per process, so a job a crashed origin held is
 // taken over once its lease (Config.JobLease, renewed at every step) runs
 // out, by any origin, the restarted one included.
@@ -60,7 +63,7 @@ func (s *Server) jobLoop() {
 // any (or the listing failed: keep polling at the normal pace).
 func (s *Server) runPendingJobs() bool {
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
-	ids, err := s.jobs.PendingJobs(ctx)
+	ids, err := s.jobs.NextJobs(ctx, s.jobOwner, s.cfg.JobLease)
 	cancel()
 	if err != nil {
 		if s.ctx.Err() == nil {

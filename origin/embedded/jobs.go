@@ -175,6 +175,12 @@ func (s *Store) GetJob(ctx context.Context, id string) (store.Job, error) {
 	return out.job(), nil
 }
 
+// NextJobs is PendingJobs: one process owns the store, so its one worker
+// runs every job (owner and stale have nothing to tell apart).
+func (s *Store) NextJobs(ctx context.Context, _ string, _ time.Duration) ([]string, error) {
+	return s.PendingJobs(ctx)
+}
+
 // PendingJobs lists the jobs not ended, oldest first.
 func (s *Store) PendingJobs(ctx context.Context) ([]string, error) {
 	var ids []string

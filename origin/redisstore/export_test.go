@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/shortstock/shortstock/internal/keys"
 	"github.com/shortstock/shortstock/origin/store"
 )
@@ -76,4 +78,40 @@ func (s *Store) ScriptCPU(ctx context.Context) (calls, usec int64, err error) {
 		}
 	}
 	return 0, 0, nil
+}
+
+// JobEntryIdle returns the job's stream entry's consumer and idle time in
+// the workers group (XPENDING); ok false when it is not pending.
+func (s *Store) JobEntryIdle(ctx context.Context, id string) (consumer string, idle time.Duration, ok bool, err error) {
+	entry, err := s.rw.HGet(ctx, s.ks.jobStreamIDs(), id).Result()
+	if err != nil {
+		return "", 0, false, nil
+	}
+	pe, err := s.rw.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: s.ks.jobStream(), Group: jobGroup, Start: entry, End: entry, Count: 1}).Result()
+	if err != nil || len(pe) == 0 {
+		return "", 0, false, err
+	}
+	return pe[0].Consumer, pe[0].Idle, true, nil
+}
+
+// JobStreamLen is the job stream's length and its pending entries.
+func (s *Store) JobStreamLen(ctx context.Context) (entries, pending int64, err error) {
+	if entries, err = s.rw.XLen(ctx, s.ks.jobStream()).Result(); err != nil {
+		return 0, 0, err
+	}
+	p, err := s.rw.XPending(ctx, s.ks.jobStream(), jobGroup).Result()
+	if err != nil {
+		return 0, 0, err
+	}
+	return entries, p.Count, nil
+}
+
+// MoveJobToLegacyQueue takes a queued job off the stream and puts it in
+// the ZSET queue of earlier versions, as an upgraded store finds it.
+func (s *Store) MoveJobToLegacyQueue(ctx context.Context, id string) error {
+	if err := s.dequeueJob(ctx, id); err != nil {
+		return err
+	}
+	s.legacyDrained.Store(false)
+	return s.rw.ZAdd(ctx, s.ks.jobQueue(), redis.Z{Score: 1, Member: id}).Err()
 }

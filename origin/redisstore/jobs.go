@@ -81,34 +81,6 @@ func (s *Store) CreateJob(ctx context.Context, j store.NewJob) (store.Job, error
 	return job, nil
 }
 
-// queueJob adds the job to the pending queue, and with WaitReplicas waits
-// for replicas on the same connection, so a failover cannot forget it.
-func (s *Store) queueJob(ctx context.Context, id string, created time.Time) error {
-	z := redis.Z{Score: float64(created.UnixMilli()), Member: id}
-	if s.wait <= 0 {
-		if err := s.rw.ZAdd(ctx, s.ks.jobQueue(), z).Err(); err != nil {
-			return s.classify("create job", err)
-		}
-		return nil
-	}
-	node, err := s.masterFor(ctx, s.ks.jobQueue())
-	if err != nil {
-		return s.classify("create job", err)
-	}
-	pipe := node.Pipeline()
-	add := pipe.ZAdd(ctx, s.ks.jobQueue(), z)
-	w := redis.NewIntCmd(ctx, "wait", s.wait, s.cfg.WaitTimeout.Milliseconds())
-	_ = pipe.Process(ctx, w)
-	_, _ = pipe.Exec(ctx)
-	if err := add.Err(); err != nil {
-		return s.classify("create job", err)
-	}
-	if w.Val() < int64(s.wait) {
-		return fmt.Errorf("%w: %w: redisstore: job %s queued but acknowledged by %d of %d replicas", store.ErrOutcomeUnknown, store.ErrUnavailable, id, w.Val(), s.wait)
-	}
-	return nil
-}
-
 // GetJob reads the job hash from the master (a job's progress is read by
 // the client that polls it; a replica could show it going back).
 func (s *Store) GetJob(ctx context.Context, id string) (store.Job, error) {
@@ -126,18 +98,6 @@ func (s *Store) GetJob(ctx context.Context, id string) (store.Job, error) {
 		return store.Job{ID: id}, fmt.Errorf("%w: job %q", store.ErrNotFound, id)
 	}
 	return jobFromHash(id, h)
-}
-
-// PendingJobs lists the queue, oldest first.
-func (s *Store) PendingJobs(ctx context.Context) ([]string, error) {
-	if s.closed.Load() {
-		return nil, s.classify("pending jobs", redis.ErrClosed)
-	}
-	ids, err := s.rw.ZRange(ctx, s.ks.jobQueue(), 0, -1).Result()
-	if err != nil {
-		return nil, s.classify("pending jobs", err)
-	}
-	return ids, nil
 }
 
 // RunJob takes the lease, pipelines the next chunk's lines (each its own
@@ -163,9 +123,9 @@ func (s *Store) RunJob(ctx context.Context, id, owner string, now time.Time, lea
 	}
 	switch tag {
 	case "ended":
-		// Its queue entry may have outlived a crash right after it ended.
-		if err := s.rw.ZRem(ctx, s.ks.jobQueue(), id).Err(); err != nil {
-			return job, s.classify("run job", err)
+		// Its stream entry may have outlived a crash right after it ended.
+		if err := s.dequeueJob(ctx, id); err != nil {
+			return job, err
 		}
 		return job, nil
 	case "kind":
@@ -217,10 +177,9 @@ func (s *Store) RunJob(ctx context.Context, id, owner string, now time.Time, lea
 		}
 	}
 	if job.Ended() {
-		if err := s.rw.ZRem(ctx, s.ks.jobQueue(), id).Err(); err != nil {
-			return job, s.classify("run job", err)
-		}
+		return job, s.dequeueJob(ctx, id)
 	}
+	s.touchJob(ctx, id, owner)
 	return job, nil
 }
 
@@ -247,7 +206,7 @@ func (s *Store) finishJob(ctx context.Context, job store.Job) (store.Job, error)
 		return job, s.classify("run job", err)
 	}
 	job.Status = st
-	return job, s.rw.ZRem(ctx, s.ks.jobQueue(), job.ID).Err()
+	return job, s.dequeueJob(ctx, job.ID)
 }
 
 // chunkStep is what one chunk of a step applied and which of its lines

@@ -34,7 +34,9 @@ import (
 //
 //	<prefix>:{j<id>}:job             job hash (st, n, ok, ko, e, a, ct, c, x, o, lu)
 //	<prefix>:{j<id>}:c:<i>           chunk i of the job's lines (store.EncodeJobChunk)
-//	<prefix>:jobs                    ZSET of pending job IDs by creation (unix ms)
+//	<prefix>:{jq}:stream             Redis Stream of queued jobs (field job = ID), consumer group "workers" (jobqueue.go)
+//	<prefix>:{jq}:sids               hash: job ID -> its stream entry ID
+//	<prefix>:jobs                    ZSET of pending job IDs: the queue before the stream, drained into it
 //	<prefix>:{p17}:jb:<id>           bitmap of the job's lines applied in this partition
 type keyspace struct {
 	prefix string
@@ -88,4 +90,6 @@ func (k *keyspace) jobChunk(id string, i int) string {
 	return k.prefix + ":{j" + id + "}:c:" + strconv.Itoa(i)
 }
 func (k *keyspace) jobQueue() string                { return k.prefix + ":jobs" }
+func (k *keyspace) jobStream() string               { return k.prefix + ":{jq}:stream" }
+func (k *keyspace) jobStreamIDs() string            { return k.prefix + ":{jq}:sids" }
 func (k *keyspace) jobBits(p int, id string) string { return k.part[p] + "jb:" + id }

@@ -39,8 +39,9 @@ func (s *Store) ClaimJobChunk(ctx context.Context, id, owner string, now time.Ti
 	}
 	switch tag {
 	case "ended":
-		if err := s.rw.ZRem(ctx, s.ks.jobQueue(), id).Err(); err != nil {
-			return job, nil, s.classify("claim job", err)
+		// Its stream entry may have outlived a crash right after it ended.
+		if err := s.dequeueJob(ctx, id); err != nil {
+			return job, nil, err
 		}
 		return job, nil, nil
 	case "kind":
@@ -55,6 +56,7 @@ func (s *Store) ClaimJobChunk(ctx context.Context, id, owner string, now time.Ti
 		job, err = s.finishJob(ctx, job)
 		return job, nil, err
 	}
+	s.touchJob(ctx, id, owner)
 	raw, err := s.rw.Get(ctx, s.ks.jobChunk(id, job.Next)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		// Another worker finished this chunk (and dropped it) since the
@@ -95,8 +97,8 @@ func (s *Store) FinishJobChunk(ctx context.Context, j store.Job, applied int64, 
 		return j, err
 	}
 	if job.Ended() {
-		if err := s.rw.ZRem(ctx, s.ks.jobQueue(), j.ID).Err(); err != nil {
-			return job, s.classify("finish job chunk", err)
+		if err := s.dequeueJob(ctx, j.ID); err != nil {
+			return job, err
 		}
 	}
 	return job, nil

@@ -85,12 +85,14 @@ var (
 	scriptJobCreate    = loadScript("job_create")
 	scriptJobClaim     = loadScript("job_claim")
 	scriptJobProgress  = loadScript("job_progress")
+	scriptJobEnqueue   = loadScript("job_enqueue")
+	scriptJobDequeue   = loadScript("job_dequeue")
 	scriptVisitLease   = loadScript("visit_lease")
 
 	allScripts = []*script{
 		scriptLinkCreate, scriptLinkUpdate, scriptLinkDelete, scriptClicks,
 		scriptStockWrite, scriptStockLines, scriptIdemClaim, scriptStockRebuild, scriptFeed, scriptLedgerTrim, scriptExtend, scriptReserve, scriptCommit,
 		scriptRelease, scriptExpire, scriptPurge, scriptFencePrepare, scriptFenceActive,
-		scriptJobCreate, scriptJobClaim, scriptJobProgress, scriptVisitLease,
+		scriptJobCreate, scriptJobClaim, scriptJobProgress, scriptJobEnqueue, scriptJobDequeue, scriptVisitLease,
 	}
 )

@@ -44,6 +44,11 @@ type Store struct {
 	// Redis before 7.0 has no script flags); bulk jobs run one script per
 	// partition, and the expiry pass one ZCOUNT per partition.
 	noParts atomic.Bool
+	// legacyDrained: the job ZSET of earlier versions has been moved into
+	// the job stream (jobqueue.go); consumersPruned: unix ns of the last
+	// prune of the job group's idle consumers.
+	legacyDrained   atomic.Bool
+	consumersPruned atomic.Int64
 
 	notify tailNotify // ChangeNotify's subscription (changes_notify.go)
 }

@@ -108,6 +108,14 @@ type JobQueue interface {
 	GetJob(ctx context.Context, id string) (Job, error)
 	// PendingJobs lists the IDs of queued and running jobs, oldest first.
 	PendingJobs(ctx context.Context) ([]string, error)
+	// NextJobs returns the jobs owner should run now. A store whose queue
+	// hands each job to one worker (Redis: a stream's consumer group)
+	// returns those handed to owner and not ended, those another worker
+	// has left untouched for stale (a dead one's), which pass to owner,
+	// and new ones; a store with one worker per region (the embedded
+	// one, one process) returns every pending job. A job returned stays
+	// owner's until it ends; RunJob's lease still decides who may run it.
+	NextJobs(ctx context.Context, owner string, stale time.Duration) ([]string, error)
 	// RunJob applies the job's next chunk (or few chunks, in one atomic
 	// step where the backend can) on behalf of owner, who holds
 	// the job's lease until now+lease (taking it when free or expired;

@@ -1,0 +1,165 @@
+package redisstore_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/shortstock/shortstock/origin/redisstore"
+	"github.com/shortstock/shortstock/origin/store"
+)
+
+// smallJob is a job of one chunk: n adjusts of +1 to SKU sku.
+func smallJob(id, sku string, n int) store.NewJob {
+	j := store.NewJob{ID: id, Actor: "k1", Lines: int64(n), CreatedAt: time.Now()}
+	for line := int64(1); line <= int64(n); line++ {
+		j.Valid = append(j.Valid, store.JobLine{Line: line, Op: store.OpAdjust, SKU: sku, Warehouse: "w1", Qty: 1, Reason: "received"})
+	}
+	return j
+}
+
+func createJobs(t *testing.T, s *redisstore.Store, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if _, err := s.CreateJob(t.Context(), smallJob(id, "sq-"+id, 3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func nextJobs(t *testing.T, s *redisstore.Store, owner string, stale time.Duration) []string {
+	t.Helper()
+	ids, err := s.NextJobs(t.Context(), owner, stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// The stream hands each queued job to one worker, which sees it again at
+// every look until the job ends; another live worker never gets it.
+func TestJobStreamHandsEachJobToOneWorker(t *testing.T) {
+	backends(t, func(t *testing.T, open func(testing.TB) *redisstore.Store) {
+		s := open(t)
+		createJobs(t, s, "qa", "qb", "qc")
+		if got := nextJobs(t, s, "origin-a", time.Minute); !slices.Equal(got, []string{"qa", "qb", "qc"}) {
+			t.Fatalf("worker a got %v, want the three jobs in order", got)
+		}
+		if got := nextJobs(t, s, "origin-b", time.Minute); len(got) != 0 {
+			t.Fatalf("worker b got %v, handed to a already", got)
+		}
+		if got := nextJobs(t, s, "origin-a", time.Minute); !slices.Equal(got, []string{"qa", "qb", "qc"}) {
+			t.Fatalf("worker a's next look: %v, want its three jobs again", got)
+		}
+		if ids, err := s.PendingJobs(t.Context()); err != nil || !slices.Equal(ids, []string{"qa", "qb", "qc"}) {
+			t.Fatalf("PendingJobs = %v, %v", ids, err)
+		}
+	})
+}
+
+// A worker that took a job and died leaves it pending; once it has been
+// idle for the stale bound another worker takes it over, runs it to its
+// end, and the stream is empty after.
+func TestJobStreamTakesOverADeadWorkersJob(t *testing.T) {
+	backends(t, func(t *testing.T, open func(testing.TB) *redisstore.Store) {
+		s := open(t)
+		createJobs(t, s, "qd")
+		if got := nextJobs(t, s, "dead", time.Minute); !slices.Equal(got, []string{"qd"}) {
+			t.Fatalf("first worker got %v", got)
+		}
+		const stale = 300 * time.Millisecond
+		deadline := time.Now().Add(10 * time.Second)
+		var got []string
+		for len(got) == 0 && time.Now().Before(deadline) {
+			got = nextJobs(t, s, "live", stale)
+			if len(got) == 0 {
+				if _, idle, _, err := s.JobEntryIdle(t.Context(), "qd"); err != nil {
+					t.Fatal(err)
+				} else if idle > stale+time.Second {
+					t.Fatalf("idle %v, past the stale bound %v, and still not taken over", idle, stale)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		if !slices.Equal(got, []string{"qd"}) {
+			t.Fatalf("the live worker got %v, want qd", got)
+		}
+		if c, _, ok, err := s.JobEntryIdle(t.Context(), "qd"); err != nil || !ok || c != "live" {
+			t.Fatalf("entry pending on %q (%v, %v), want live", c, ok, err)
+		}
+		for i := 0; ; i++ {
+			j, err := s.RunJob(t.Context(), "qd", "live", time.Now(), time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.Ended() {
+				if j.Applied != 3 {
+					t.Fatalf("job ended with %d of 3 lines applied", j.Applied)
+				}
+				break
+			}
+			if i > 10 {
+				t.Fatalf("job not ended after %d steps: %+v", i, j)
+			}
+		}
+		if n, p, err := s.JobStreamLen(t.Context()); err != nil || n != 0 || p != 0 {
+			t.Fatalf("after the end: %d entries, %d pending (%v), want none", n, p, err)
+		}
+		if got := nextJobs(t, s, "dead", time.Minute); len(got) != 0 {
+			t.Fatalf("the dead worker's next look: %v", got)
+		}
+	})
+}
+
+// Each step of a running job resets its entry's idle time, so that a
+// live worker's long job is not taken over.
+func TestJobStreamStepKeepsTheJob(t *testing.T) {
+	s := openStandalone(t)
+	// More chunks than a step takes (at most 8).
+	if _, err := s.CreateJob(t.Context(), smallJob("qe", "sq-qe", 9*store.JobChunkLines)); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextJobs(t, s, "runner", time.Minute); !slices.Equal(got, []string{"qe"}) {
+		t.Fatalf("got %v", got)
+	}
+	const wait = 200 * time.Millisecond
+	var before time.Duration
+	for deadline := time.Now().Add(10 * time.Second); before < wait; {
+		_, idle, ok, err := s.JobEntryIdle(t.Context(), "qe")
+		if err != nil || !ok {
+			t.Fatalf("not pending: %v", err)
+		}
+		if before = idle; time.Now().After(deadline) {
+			t.Fatalf("idle %v after 10 s", idle)
+		}
+		if before < wait {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	j, err := s.RunJob(t.Context(), "qe", "runner", time.Now(), time.Minute)
+	if err != nil || j.Ended() {
+		t.Fatalf("one step: %+v, %v; want the job running", j, err)
+	}
+	_, after, ok, err := s.JobEntryIdle(t.Context(), "qe")
+	if err != nil || !ok || after >= before {
+		t.Fatalf("idle %v after a step (was %v; %v, %v): the step did not keep the job", after, before, ok, err)
+	}
+}
+
+// Jobs queued by an earlier version (a ZSET) move into the stream.
+func TestJobStreamTakesTheOldQueue(t *testing.T) {
+	s := openStandalone(t)
+	createJobs(t, s, "qf")
+	if err := s.MoveJobToLegacyQueue(t.Context(), "qf"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := s.JobStreamLen(t.Context()); err != nil || n != 0 {
+		t.Fatalf("stream holds %d entries (%v) before the drain", n, err)
+	}
+	if got := nextJobs(t, s, "upgraded", time.Minute); !slices.Equal(got, []string{"qf"}) {
+		t.Fatalf("got %v, want the old queue's job", got)
+	}
+	if n, p, err := s.JobStreamLen(t.Context()); err != nil || n != 1 || p != 1 {
+		t.Fatalf("stream: %d entries, %d pending (%v), want 1 and 1", n, p, err)
+	}
+}
