@@ -207,3 +207,21 @@ type crashingBatchJobs struct {
 func (c *crashingBatchJobs) CreateLinks(ctx context.Context, ls []store.NewLink) ([]store.Link, error) {
 	return c.bc.CreateLinks(ctx, ls)
 }
+
+// chunksOnly forwards a store's ChunkJobs but not its JobQueue, as a
+// wrapper that missed a method would.
+type chunksOnly struct {
+	store.Store
+	store.ChunkJobs
+}
+
+// TestImportWithoutJobQueueStaysSynchronous: an import over the
+// synchronous limit on a store with no job queue is applied at once (it
+// used to reach the queue's nil interface and panic).
+func TestImportWithoutJobQueueStaysSynchronous(t *testing.T) {
+	st := backends[0].open(t) // embedded
+	o := newTestOriginOn(t, chunksOnly{st, st.(store.ChunkJobs)}, func(c *origin.Config) { c.ImportSyncMaxLines = 10 })
+	if m := expect(t, o.admin("POST", "/v1/links:import", importBody("ns", 30)), 200, ""); m["created"] != 30.0 {
+		t.Fatalf("import: %v", m)
+	}
+}

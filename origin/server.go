@@ -142,6 +142,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.jobs, _ = cfg.Store.(store.JobQueue)
 	s.chunkJobs, _ = cfg.Store.(store.ChunkJobs)
+	if s.jobs == nil {
+		// Queued imports go on the job queue: without one, imports stay
+		// synchronous (a wrapper that forwards ChunkJobs but not JobQueue
+		// must not make them panic).
+		s.chunkJobs = nil
+	}
 	s.jobOwner, s.jobKick = cfg.Region+"-"+newJobID(), make(chan struct{}, 1)
 	if err := s.registerCold(); err != nil {
 		return nil, err
