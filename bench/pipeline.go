@@ -28,6 +28,13 @@ type pipeClient struct {
 	next  atomic.Uint32
 }
 
+// pipeDial dials a pipelined connection (a test wraps it).
+type pipeDial func(addr string, timeout time.Duration) (net.Conn, error)
+
+func dialTCP(addr string, timeout time.Duration) (net.Conn, error) {
+	return net.DialTimeout("tcp", addr, timeout)
+}
+
 // pipeDeadlineStep is how coarse the read and write deadlines are: a
 // connection moves its deadline at most once per step instead of once per
 // request, and a request times out at most this late.
@@ -37,6 +44,9 @@ const pipeDeadlineStep = 10 * time.Millisecond
 // Schedule.Batch): at 100 K/s, about 100 requests a step, which over 8
 // connections makes writes of about a dozen.
 const pipelineBatch = time.Millisecond
+
+// pipeFlushEvery is the most requests one write carries.
+const pipeFlushEvery = 64
 
 // pipeQueue bounds the requests queued on one connection: beyond it a
 // request fails at once (errPipeFull) rather than wait.
@@ -51,9 +61,13 @@ var (
 )
 
 func newPipeClient(addr string, conns int) *pipeClient {
+	return newPipeClientDial(addr, conns, dialTCP)
+}
+
+func newPipeClientDial(addr string, conns int, dial pipeDial) *pipeClient {
 	p := &pipeClient{conns: make([]*pipeConn, max(1, conns))}
 	for i := range p.conns {
-		p.conns[i] = &pipeConn{addr: addr}
+		p.conns[i] = &pipeConn{addr: addr, dial: dial}
 	}
 	return p
 }
@@ -77,6 +91,7 @@ func (p *pipeClient) close() {
 // use, and again after it broke).
 type pipeConn struct {
 	addr   string
+	dial   pipeDial
 	mu     sync.Mutex
 	link   *pipeLink
 	closed bool
@@ -126,7 +141,7 @@ func (c *pipeConn) current(deadline time.Time) (*pipeLink, error) {
 	if c.link != nil && !c.link.isBroken() {
 		return c.link, nil
 	}
-	nc, err := net.DialTimeout("tcp", c.addr, time.Until(deadline))
+	nc, err := c.dial(c.addr, time.Until(deadline))
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +250,7 @@ func finish(call *pipeCall, err error) {
 func (l *pipeLink) write() error {
 	bw := bufio.NewWriterSize(l.nc, 16<<10)
 	var set time.Time
+	unflushed := 0
 	for {
 		var call *pipeCall
 		select {
@@ -263,15 +279,20 @@ func (l *pipeLink) write() error {
 			finish(call, errPipeBroken)
 			return errPipeBroken
 		}
+		unflushed++
 		if len(l.calls) == 0 {
 			// Let the workers that are due now queue theirs first: they
 			// then share this write.
 			runtime.Gosched()
 		}
-		if len(l.calls) == 0 {
+		// Flush when the queue is dry, and in any case every
+		// pipeFlushEvery requests: under a steady stream the queue may
+		// never run dry, and requests must not wait for the buffer to fill.
+		if len(l.calls) == 0 || unflushed >= pipeFlushEvery {
 			if err := bw.Flush(); err != nil {
 				return err
 			}
+			unflushed = 0
 		}
 	}
 }

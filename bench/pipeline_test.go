@@ -190,3 +190,75 @@ func TestPipeClientClosed(t *testing.T) {
 		t.Errorf("after close: %v, want errPipeClosed", err)
 	}
 }
+
+// gatedConn holds its first Write until gate is closed and records how
+// many requests each Write carried.
+type gatedConn struct {
+	net.Conn
+	gate   chan struct{}
+	first  sync.Once
+	mu     sync.Mutex
+	writes []int
+}
+
+func (c *gatedConn) Write(b []byte) (int, error) {
+	c.first.Do(func() { <-c.gate })
+	c.mu.Lock()
+	c.writes = append(c.writes, strings.Count(string(b), "GET "))
+	c.mu.Unlock()
+	return c.Conn.Write(b)
+}
+
+// Under a queue that never runs dry, a write still carries at most
+// pipeFlushEvery requests: none waits for the buffer to fill.
+func TestPipeClientFlushesUnderASteadyQueue(t *testing.T) {
+	addr, _, _ := servePipelined(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetBytesV("X-Path", ctx.Path())
+	})
+	gc := &gatedConn{gate: make(chan struct{})}
+	p := newPipeClientDial(addr, 1, func(a string, timeout time.Duration) (net.Conn, error) {
+		nc, err := net.DialTimeout("tcp", a, timeout)
+		gc.Conn = nc
+		return gc, err
+	})
+	defer p.close()
+	openGate := sync.OnceFunc(func() { close(gc.gate) })
+	defer openGate() // before close: a held write would keep its link alive
+	const n = 3 * pipeFlushEvery
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if got, err := get(p, fmt.Sprintf("/q%d", i), 10*time.Second); err != nil || got != fmt.Sprintf("/q%d", i) {
+				failed.Add(1)
+			}
+		}()
+	}
+	// Let them all queue behind the held first write (the writer has
+	// taken the first pipeFlushEvery into its buffer and is flushing them).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		p.conns[0].mu.Lock()
+		l := p.conns[0].link
+		p.conns[0].mu.Unlock()
+		if l != nil && len(l.calls)+len(l.inflight) >= n-1 { // and one the reader holds
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the requests never queued: link %v, failed %d", l != nil, failed.Load())
+		}
+	}
+	openGate()
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.Fatalf("%d of %d requests failed", failed.Load(), n)
+	}
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	for _, w := range gc.writes {
+		if w > pipeFlushEvery {
+			t.Fatalf("a write carried %d requests, at most %d wanted (writes: %v)", w, pipeFlushEvery, gc.writes)
+		}
+	}
+}
