@@ -215,11 +215,13 @@ func normalizeReferrer(ref []byte, cut bool) []byte {
 		if cl < 0 {
 			return []byte(refInvalid)
 		}
-		h := host[1:cl]
-		if _, err := netip.ParseAddr(string(h)); err != nil {
+		a, err := netip.ParseAddr(string(host[1:cl]))
+		if err != nil {
 			return []byte(refInvalid)
 		}
-		return append([]byte{'['}, append(lowerASCII(h), ']')...)
+		// A zone ("%eth0") names an interface of the visitor's machine, not
+		// a site, and may hold any byte: drop it.
+		return []byte("[" + a.WithZone("").String() + "]")
 	}
 	if c := lastByte(host, ':'); c >= 0 {
 		for _, d := range host[c+1:] {

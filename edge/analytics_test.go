@@ -73,6 +73,8 @@ func TestNormalizeReferrer(t *testing.T) {
 		{"https://example.org./", false, "example.org"},
 		{"android-app://com.google.android.gm/", false, "com.google.android.gm"},
 		{"https://[2001:DB8::1]:443/", false, "[2001:db8::1]"},
+		{"http://[fe80::1%25eth0]/", false, "[fe80::1]"},
+		{"A://[::% 0]", false, "[::]"},
 		{"not a url", false, "invalid"},
 		{"/relative/path", false, "invalid"},
 		{"https://", false, "invalid"},
