@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -28,7 +29,16 @@ func BenchmarkReserve(b *testing.B) {
 	benchReserve(b, s)
 }
 
-func benchConfig(c *redisstore.Config) { c.PoolSize = benchClients + 8 }
+// benchConfig sizes the pool for benchClients. With
+// SHORTSTOCK_BENCH_UNSAFE_REDIS=1 it also accepts a server without AOF
+// always (e.g. SHORTSTOCK_TEST_REDIS=... pointing at one started with
+// --appendonly no), to measure what persistence costs.
+func benchConfig(c *redisstore.Config) {
+	c.PoolSize = benchClients + 8
+	if os.Getenv("SHORTSTOCK_BENCH_UNSAFE_REDIS") == "1" {
+		c.UnsafeConfig = "warn"
+	}
+}
 
 // benchReserve reserves 1 unit of one SKU (stock large enough never to run
 // out) from benchClients goroutines and reports reservations/s.

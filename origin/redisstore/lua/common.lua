@@ -113,6 +113,9 @@ local function part_of(seqkey)
   return string.sub(seqkey, 1, #seqkey - 3)
 end
 
+-- move_meta_fields names a movement's optional fields, in meta's order.
+local move_meta_fields = {'rs', 'rf', 'a', 'i'}
+
 -- append_move appends one movement to the stock ledger, in the same script
 -- (so the same atomic step) as the change it records: the partition's
 -- ledger counter gives it a seq; the SKU's own stream "ms:<sku>" holds the
@@ -126,10 +129,9 @@ local function append_move(part, sku, wh, kind, doh, dr, oh, r, meta, v, at, seq
   local id = str(seq) .. '-0'
   local f = {'XADD', part .. 'ms:' .. sku, id, 'w', wh, 'k', kind, 'dh', str(doh),
     'dr', str(dr), 'h', str(oh), 'r', str(r), 'v', str(v), 't', at}
-  local names = {'rs', 'rf', 'a', 'i'}
   for i = 1, 4 do
     if meta[i] and meta[i] ~= '' then
-      f[#f + 1] = names[i]
+      f[#f + 1] = move_meta_fields[i]
       f[#f + 1] = meta[i]
     end
   end

@@ -14,24 +14,31 @@
 -- Returns 'ok', version | 'below', reserved | 'insufficient' | 'nf' |
 -- 'mismatch', version; on anything but 'ok' it wrote nothing.
 local function stock_apply(stock, seqkey, logkey, maxlen, changekey, at, op, wh, qty, to, ifv, sku, meta, ctr)
-  if ifv > 0 then
-    local cur = tonumber(redis.call('HGET', stock, 'v')) or 0
-    if cur ~= ifv then
-      return 'mismatch', cur
-    end
+  -- One HMGET reads the version with the warehouse fields and one HSET
+  -- writes them all with the next version (not an HINCRBY of "v"
+  -- besides): a line is five commands, and every one is paid again in the
+  -- AOF and on the replicas.
+  local f
+  if op == 'transfer' then
+    f = redis.call('HMGET', stock, 'v', 'h:' .. wh, 'r:' .. wh, 'h:' .. to, 'r:' .. to)
+  else
+    f = redis.call('HMGET', stock, 'v', 'h:' .. wh, 'r:' .. wh)
   end
+  local cur = tonumber(f[1]) or 0
+  if ifv > 0 and cur ~= ifv then
+    return 'mismatch', cur
+  end
+  local v = above(cur)
   local moves
   if op == 'set' then
-    local f = redis.call('HMGET', stock, 'h:' .. wh, 'r:' .. wh)
-    local oh, r = tonumber(f[1]) or 0, tonumber(f[2]) or 0
+    local oh, r = tonumber(f[2]) or 0, tonumber(f[3]) or 0
     if qty < r then
       return 'below', r
     end
-    redis.call('HSET', stock, 'h:' .. wh, str(qty), 'r:' .. wh, str(r))
+    redis.call('HSET', stock, 'h:' .. wh, str(qty), 'r:' .. wh, str(r), 'v', str(v))
     moves = {{wh, 'set', qty - oh, qty, r}}
   elseif op == 'adjust' then
-    local f = redis.call('HMGET', stock, 'h:' .. wh, 'r:' .. wh)
-    local oh, r = tonumber(f[1]), tonumber(f[2]) or 0
+    local oh, r = tonumber(f[2]), tonumber(f[3]) or 0
     if not oh then
       if qty < 0 then
         return 'nf'
@@ -42,24 +49,22 @@ local function stock_apply(stock, seqkey, logkey, maxlen, changekey, at, op, wh,
     if n < 0 or n < r then
       return 'insufficient'
     end
-    redis.call('HSET', stock, 'h:' .. wh, str(n), 'r:' .. wh, str(r))
+    redis.call('HSET', stock, 'h:' .. wh, str(n), 'r:' .. wh, str(r), 'v', str(v))
     moves = {{wh, 'adjust', qty, n, r}}
   else
-    local f = redis.call('HMGET', stock, 'h:' .. wh, 'r:' .. wh, 'h:' .. to, 'r:' .. to)
-    local oh = tonumber(f[1])
+    local oh = tonumber(f[2])
     if not oh then
       return 'nf'
     end
-    local r = tonumber(f[2]) or 0
+    local r = tonumber(f[3]) or 0
     if oh - r < qty then
       return 'insufficient'
     end
-    local toh, tr = tonumber(f[3]) or 0, tonumber(f[4]) or 0
+    local toh, tr = tonumber(f[4]) or 0, tonumber(f[5]) or 0
     redis.call('HSET', stock, 'h:' .. wh, str(oh - qty), 'r:' .. wh, str(r),
-      'h:' .. to, str(toh + qty), 'r:' .. to, str(tr))
+      'h:' .. to, str(toh + qty), 'r:' .. to, str(tr), 'v', str(v))
     moves = {{wh, 'transfer_out', -qty, oh - qty, r}, {to, 'transfer_in', qty, toh + qty, tr}}
   end
-  local v = next_field(stock, 'v')
   local part = part_of(seqkey)
   for _, m in ipairs(moves) do
     local mseq
