@@ -28,6 +28,7 @@ func BenchmarkAdjust(b *testing.B) {
 			var n atomic.Uint64
 			b.SetParallelism(128)
 			b.ReportAllocs()
+			a0, w0 := embedded.BenchWriteStats(s)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -38,6 +39,9 @@ func BenchmarkAdjust(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "adjusts/s")
+			a1, w1 := embedded.BenchWriteStats(s)
+			b.ReportMetric(float64(w1-w0)/float64(b.N), "pagewrites/adjust")
+			b.ReportMetric(float64(a1-a0)/float64(b.N), "allocB/adjust")
 		})
 	}
 }
