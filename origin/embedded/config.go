@@ -72,6 +72,11 @@ type Config struct {
 	// (age trimming of the change log, forgetting idempotency keys and old
 	// reservations). Default 1m.
 	MaintenanceInterval time.Duration
+	// LedgerIndexInterval is how often the ledger's tail (movements just
+	// written, in one store-wide bucket) is moved into the partitions'
+	// ledger trees (ledgertail.go). Reads see the tail either way; a longer
+	// interval shares each tree page among more movements. Default 50ms.
+	LedgerIndexInterval time.Duration
 	// LockTimeout bounds waiting for the database file lock at Open.
 	// Default 2s.
 	LockTimeout time.Duration
@@ -97,6 +102,7 @@ const (
 	DefaultIdempotencyTTL       = 24 * time.Hour
 	DefaultReservationRetention = 7 * 24 * time.Hour
 	DefaultMaintenanceInterval  = time.Minute
+	DefaultLedgerIndexInterval  = 50 * time.Millisecond
 	DefaultLockTimeout          = 2 * time.Second
 	DefaultInitialMmapSize      = 64 << 20
 )
@@ -114,6 +120,7 @@ func DefaultConfig(dir string) Config {
 		IdempotencyTTL:       DefaultIdempotencyTTL,
 		ReservationRetention: DefaultReservationRetention,
 		MaintenanceInterval:  DefaultMaintenanceInterval,
+		LedgerIndexInterval:  DefaultLedgerIndexInterval,
 		LockTimeout:          DefaultLockTimeout,
 		InitialMmapSize:      DefaultInitialMmapSize,
 		Logger:               slog.Default(),
@@ -152,6 +159,9 @@ func (c Config) normalize() (Config, error) {
 	if c.MaintenanceInterval == 0 {
 		c.MaintenanceInterval = d.MaintenanceInterval
 	}
+	if c.LedgerIndexInterval == 0 {
+		c.LedgerIndexInterval = d.LedgerIndexInterval
+	}
 	if c.LockTimeout == 0 {
 		c.LockTimeout = d.LockTimeout
 	}
@@ -181,6 +191,7 @@ func (c Config) normalize() (Config, error) {
 		{"IdempotencyTTL", int64(c.IdempotencyTTL)},
 		{"ReservationRetention", int64(c.ReservationRetention)},
 		{"MaintenanceInterval", int64(c.MaintenanceInterval)},
+		{"LedgerIndexInterval", int64(c.LedgerIndexInterval)},
 		{"LockTimeout", int64(c.LockTimeout)},
 		{"InitialMmapSize", int64(c.InitialMmapSize)},
 	} {

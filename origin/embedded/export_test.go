@@ -1,5 +1,7 @@
 package embedded
 
+import bolt "go.etcd.io/bbolt"
+
 // SetBenchNoLedger makes s skip the ledger on every stock write: the
 // "before the ledger" side of BenchmarkAdjust only.
 func SetBenchNoLedger(s *Store) { s.benchNoLedger = true }
@@ -10,4 +12,17 @@ func SetBenchNoLedger(s *Store) { s.benchNoLedger = true }
 func BenchWriteStats(s *Store) (pageBytes, writes int64) {
 	st := s.db.Stats().TxStats
 	return st.GetPageAlloc(), st.GetWrite()
+}
+
+// IndexLedger moves the whole ledger tail into the partitions' trees now
+// (what the background indexer does every LedgerIndexInterval).
+func IndexLedger(s *Store) error { return s.indexLedger(s.ctx) }
+
+// LedgerTailLen is how many movements wait in the ledger's tail.
+func LedgerTailLen(s *Store) (n int, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketLedgerTail).Stats().KeyN
+		return nil
+	})
+	return n, err
 }

@@ -36,7 +36,10 @@ import (
 //
 // and "mhead", the partition's ledger head seq, and "mtrim", the seq it is
 // trimmed up to (absent: never trimmed). The top-level "jobs"
-// bucket holds the bulk job queue (jobs.go).
+// bucket holds the bulk job queue (jobs.go), and the top-level
+// "ledgerTail" the movements not yet moved into their partition's moves
+// and skuMoves (ledgertail.go): a write appends there, to one or two
+// pages whatever partitions its commit touches.
 //
 // Everything a write touches is in its key's partition (a reservation ID
 // names its SKU's partition), so the partitions mirror the Redis backend's
@@ -242,6 +245,9 @@ func createLayout(tx *bolt.Tx, want int) error {
 		return &store.PartitionMismatchError{Stored: n, Configured: want}
 	}
 	if err := createJobsLayout(tx); err != nil {
+		return err
+	}
+	if _, err := tx.CreateBucketIfNotExists(bucketLedgerTail); err != nil {
 		return err
 	}
 	for p := range n {

@@ -123,7 +123,8 @@ func (pt *part) moveHead() (uint64, error) {
 }
 
 // appendMoves appends one movement per warehouse change of r (already at
-// its new version) to the ledger, in the write's own transaction.
+// its new version) to the ledger, in the write's own transaction: numbered
+// by the partition's head, stored in the ledger's tail (ledgertail.go).
 func (s *Store) appendMoves(pt *part, sku string, r *stockRec, meta moveMeta, moves []whMove) error {
 	if s.benchNoLedger {
 		return nil
@@ -145,10 +146,7 @@ func (s *Store) appendMoves(pt *part, sku string, r *stockRec, meta moveMeta, mo
 			onHand: w.onHand, reserved: w.reserved, reason: meta.reason, ref: meta.ref, actor: meta.actor,
 			ik: meta.ik, version: r.version, at: at,
 		}
-		if err := pt.moves.Put(seqKey(head), rec.encode()); err != nil {
-			return err
-		}
-		if err := pt.skuMoves.Put(skuMoveKey(sku, head), nil); err != nil {
+		if err := appendTail(pt, head, rec.encode()); err != nil {
 			return err
 		}
 	}
@@ -196,7 +194,27 @@ func (s *Store) Movements(ctx context.Context, q store.MovementQuery) (store.Mov
 			}
 			page.Movements = append(page.Movements, rec.movement(p, seq))
 		}
-		return nil
+		// Then the ones still in the tail, all newer (ledgertail.go).
+		return forTail(tx, p, func(e tailEntry) (bool, error) {
+			if e.seq <= q.After {
+				return true, nil
+			}
+			rec, err := decodeMove(e.rec)
+			if err != nil {
+				return false, fmt.Errorf("movement %d: %w", e.seq, err)
+			}
+			if rec.sku != q.SKU {
+				return true, nil
+			}
+			if len(page.Movements) == q.Limit {
+				page.Next = page.Movements[len(page.Movements)-1].Seq
+				return false, nil
+			}
+			if q.Warehouse == "" || rec.warehouse == q.Warehouse {
+				page.Movements = append(page.Movements, rec.movement(p, e.seq))
+			}
+			return true, nil
+		})
 	})
 	if err != nil {
 		return store.MovementPage{}, err
@@ -224,8 +242,29 @@ func (s *Store) StockSKUs(ctx context.Context, partition int) ([]string, error) 
 	return out, err
 }
 
-// lastMoveSeq is the seq of a SKU's newest movement, 0 if none.
-func lastMoveSeq(pt *part, sku string) uint64 {
+// lastMoveSeq is the seq of a SKU's newest movement, 0 if none: the
+// newest in the ledger's tail, else the newest in the partition's trees.
+func lastMoveSeq(pt *part, sku string) (uint64, error) {
+	var last uint64
+	err := forTail(pt.root.Tx(), pt.p, func(e tailEntry) (bool, error) {
+		rec, err := decodeMove(e.rec)
+		if err != nil {
+			return false, fmt.Errorf("movement %d: %w", e.seq, err)
+		}
+		if rec.sku == sku {
+			last = e.seq
+		}
+		return true, nil
+	})
+	if err != nil || last != 0 {
+		return last, err
+	}
+	return lastIndexedMoveSeq(pt, sku), nil
+}
+
+// lastIndexedMoveSeq is the seq of a SKU's newest movement in the
+// partition's trees, 0 if none.
+func lastIndexedMoveSeq(pt *part, sku string) uint64 {
 	prefix := skuMoveKey(sku, 0)
 	prefix = prefix[:len(prefix)-8]
 	c := pt.skuMoves.Cursor()
@@ -264,7 +303,11 @@ func (s *Store) RebuildStock(ctx context.Context, v store.StockView, lastSeq uin
 		if err != nil {
 			return err
 		}
-		if got := lastMoveSeq(pt, v.SKU); got != lastSeq {
+		got, err := lastMoveSeq(pt, v.SKU)
+		if err != nil {
+			return err
+		}
+		if got != lastSeq {
 			derr = fmt.Errorf("embedded: rebuild stock: %w: the ledger of %s moved on (last movement %d, replayed to %d)", store.ErrVersionMismatch, v.SKU, got, lastSeq)
 			return nil
 		}
@@ -342,7 +385,21 @@ func (s *Store) PartitionMovements(ctx context.Context, partition int, after uin
 			}
 			out = append(out, rec.movement(partition, binary.BigEndian.Uint64(k)))
 		}
-		return nil
+		// Then the ones still in the tail, all newer (ledgertail.go).
+		return forTail(tx, partition, func(e tailEntry) (bool, error) {
+			if len(out) == limit {
+				return false, nil
+			}
+			if e.seq <= max(after, trimmed) {
+				return true, nil
+			}
+			rec, err := decodeMove(e.rec)
+			if err != nil {
+				return false, err
+			}
+			out = append(out, rec.movement(partition, e.seq))
+			return true, nil
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -138,8 +138,9 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s := &Store{db: db, cfg: cfg, space: keys.MustSpace(cfg.Partitions), stop: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.maintenanceLoop()
+	go s.ledgerIndexLoop()
 	return s, nil
 }
 

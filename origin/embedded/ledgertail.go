@@ -1,0 +1,197 @@
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The ledger's tail. A movement belongs in two trees of its partition:
+// moves (by seq) and skuMoves (by SKU, then seq). Written there by each
+// write, a group commit of adjusts to 64 SKUs rewrote the last leaf and a
+// branch of both trees in nearly every partition it touched: about 4.6
+// more 4 KiB pages per adjust, and 36-70 % fewer adjusts a second
+// (docs/inventory.md, "Measured"). So a write appends its movements to
+// one store-wide bucket, keyed by a store-wide sequence: a commit's
+// movements land on one or two pages whatever their partitions. The
+// indexer (ledgerIndexLoop) moves them into the partitions' trees every
+// LedgerIndexInterval, many per tree page, in one transaction that also
+// deletes them from the tail: a movement is always in exactly one of the
+// two places, each crash-safe.
+//
+// Readers look in both: a partition's movements in the tail all have
+// higher seqs than the ones in its trees (the indexer moves the tail in
+// order, whole), so a reader reads the tree and then the tail's entries of
+// that partition, in order. The tail is short (what was written since the
+// last index pass), so scanning it is cheap.
+
+// bucketLedgerTail is the top-level bucket of the tail: big-endian tail
+// sequence -> partition (4 bytes, big-endian), the movement's seq in its
+// partition (8 bytes), then the encoded moveRec.
+var bucketLedgerTail = []byte("ledgerTail")
+
+// tailHeader is the length of a tail value's partition and seq.
+const tailHeader = 12
+
+// indexBatch bounds the movements one index transaction moves.
+const indexBatch = 16384
+
+// appendTail adds one movement of pt, numbered seq, to the tail.
+func appendTail(pt *part, seq uint64, rec []byte) error {
+	tail := pt.root.Tx().Bucket(bucketLedgerTail)
+	if tail == nil {
+		return fmt.Errorf("%w: bucket %s missing", errCorrupt, bucketLedgerTail)
+	}
+	tail.FillPercent = 1 // append-only: fill each page
+	n, err := tail.NextSequence()
+	if err != nil {
+		return err
+	}
+	v := make([]byte, tailHeader, tailHeader+len(rec))
+	binary.BigEndian.PutUint32(v, uint32(pt.p))
+	binary.BigEndian.PutUint64(v[4:], seq)
+	return tail.Put(seqKey(n), append(v, rec...))
+}
+
+// tailEntry is one movement in the tail.
+type tailEntry struct {
+	p   int
+	seq uint64
+	rec []byte // the encoded moveRec; valid for the transaction only
+}
+
+// forTail calls fn for each movement in the tail, oldest first, while fn
+// returns true. partition >= 0 skips the other partitions' movements.
+func forTail(tx *bolt.Tx, partition int, fn func(tailEntry) (bool, error)) error {
+	tail := tx.Bucket(bucketLedgerTail)
+	if tail == nil {
+		return fmt.Errorf("%w: bucket %s missing", errCorrupt, bucketLedgerTail)
+	}
+	c := tail.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) != 8 || len(v) < tailHeader {
+			return fmt.Errorf("%w: ledger tail entry %x of %d bytes", errCorrupt, k, len(v))
+		}
+		p := int(binary.BigEndian.Uint32(v))
+		if partition >= 0 && p != partition {
+			continue
+		}
+		more, err := fn(tailEntry{p: p, seq: binary.BigEndian.Uint64(v[4:]), rec: v[tailHeader:]})
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexTail moves up to limit movements (0: all) from the tail into
+// their partitions' trees, oldest first, and reports whether any are
+// left.
+func indexTail(tx *bolt.Tx, limit int) (more bool, err error) {
+	tail := tx.Bucket(bucketLedgerTail)
+	if tail == nil {
+		return false, fmt.Errorf("%w: bucket %s missing", errCorrupt, bucketLedgerTail)
+	}
+	parts := map[int]*part{}
+	var done [][]byte
+	c := tail.Cursor()
+	k, v := c.First()
+	for ; k != nil && (limit <= 0 || len(done) < limit); k, v = c.Next() {
+		if len(k) != 8 || len(v) < tailHeader {
+			return false, fmt.Errorf("%w: ledger tail entry %x of %d bytes", errCorrupt, k, len(v))
+		}
+		p := int(binary.BigEndian.Uint32(v))
+		pt := parts[p]
+		if pt == nil {
+			if pt, err = partOf(tx, p); err != nil {
+				return false, err
+			}
+			parts[p] = pt
+		}
+		seq := binary.BigEndian.Uint64(v[4:])
+		rec, err := decodeMove(v[tailHeader:])
+		if err != nil {
+			return false, fmt.Errorf("ledger tail movement %d of partition %d: %w", seq, p, err)
+		}
+		// Copies: the tail's pages are freed by this transaction.
+		if err := pt.moves.Put(seqKey(seq), append([]byte(nil), v[tailHeader:]...)); err != nil {
+			return false, err
+		}
+		if err := pt.skuMoves.Put(skuMoveKey(rec.sku, seq), nil); err != nil {
+			return false, err
+		}
+		done = append(done, append([]byte(nil), k...))
+	}
+	if k == nil {
+		// All of it: a fresh bucket frees the pages at once.
+		if err := tx.DeleteBucket(bucketLedgerTail); err != nil {
+			return false, err
+		}
+		_, err := tx.CreateBucket(bucketLedgerTail)
+		return false, err
+	}
+	for _, k := range done {
+		if err := tail.Delete(k); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// indexLedger runs index transactions of up to indexBatch movements until
+// the tail is empty.
+func (s *Store) indexLedger(ctx context.Context) error {
+	for {
+		var more bool
+		err := s.write(ctx, "index ledger", func(tx *bolt.Tx) error {
+			var err error
+			more, err = indexTail(tx, indexBatch)
+			return err
+		})
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// tailEmpty reports whether the tail holds nothing, from a read
+// transaction.
+func (s *Store) tailEmpty(ctx context.Context) (bool, error) {
+	empty := true
+	err := s.view(ctx, "ledger tail", func(tx *bolt.Tx) error {
+		tail := tx.Bucket(bucketLedgerTail)
+		if tail == nil {
+			return fmt.Errorf("%w: bucket %s missing", errCorrupt, bucketLedgerTail)
+		}
+		k, _ := tail.Cursor().First()
+		empty = k == nil
+		return nil
+	})
+	return empty, err
+}
+
+// ledgerIndexLoop moves the tail into the trees every
+// LedgerIndexInterval, joining the writes' group commits (s.write).
+func (s *Store) ledgerIndexLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.LedgerIndexInterval)
+	defer t.Stop()
+	ctx := s.ctx
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		empty, err := s.tailEmpty(ctx)
+		if err == nil && !empty {
+			err = s.indexLedger(ctx)
+		}
+		if err != nil && ctx.Err() == nil && !s.closed.Load() {
+			s.cfg.Logger.Warn("embedded store: indexing the ledger failed", "err", err)
+		}
+	}
+}
