@@ -264,12 +264,14 @@ func (l *pipeLink) write() error {
 		}
 		if d := coarse(call.deadline); d.After(set) {
 			if err := l.nc.SetWriteDeadline(d); err != nil {
+				l.breakWith(err)
 				finish(call, err)
 				return err
 			}
 			set = d
 		}
 		if err := call.req.Write(bw); err != nil {
+			l.breakWith(err)
 			finish(call, err)
 			return err
 		}
@@ -311,12 +313,17 @@ func (l *pipeLink) read() error {
 		// deadline stands (at most the request timeout apart).
 		if d := coarse(call.deadline); d.After(set) {
 			if err := l.nc.SetReadDeadline(d); err != nil {
+				l.breakWith(err)
 				finish(call, err)
 				return err
 			}
 			set = d
 		}
 		if err := call.resp.Read(br); err != nil {
+			// Broken before the caller hears back (as below), or its next
+			// request could be queued on this dying link and fail with
+			// this request's error.
+			l.breakWith(err)
 			finish(call, err)
 			return err
 		}
