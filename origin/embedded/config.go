@@ -72,10 +72,11 @@ type Config struct {
 	// (age trimming of the change log, forgetting idempotency keys and old
 	// reservations). Default 1m.
 	MaintenanceInterval time.Duration
-	// LedgerIndexInterval is how often the ledger's tail (movements just
-	// written, in one store-wide bucket) is moved into the partitions'
-	// ledger trees (ledgertail.go). Reads see the tail either way; a longer
-	// interval shares each tree page among more movements. Default 50ms.
+	// LedgerIndexInterval is how long after a write the ledger's tail
+	// (movements just written, in one store-wide bucket) is moved into the
+	// partitions' ledger trees (ledgertail.go). Reads see the tail either
+	// way; a longer interval shares each tree page among more movements.
+	// Default 50ms.
 	LedgerIndexInterval time.Duration
 	// LockTimeout bounds waiting for the database file lock at Open.
 	// Default 2s.

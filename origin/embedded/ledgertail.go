@@ -17,8 +17,8 @@ import (
 // (docs/inventory.md, "Measured"). So a write appends its movements to
 // one store-wide bucket, keyed by a store-wide sequence: a commit's
 // movements land on one or two pages whatever their partitions. The
-// indexer (ledgerIndexLoop) moves them into the partitions' trees every
-// LedgerIndexInterval, many per tree page, in one transaction that also
+// indexer (ledgerIndexLoop) moves them into the partitions' trees
+// LedgerIndexInterval after a write wakes it, many per tree page, in one transaction that also
 // deletes them from the tail: a movement is always in exactly one of the
 // two places, each crash-safe.
 //
@@ -173,24 +173,47 @@ func (s *Store) tailEmpty(ctx context.Context) (bool, error) {
 	return empty, err
 }
 
-// ledgerIndexLoop moves the tail into the trees every
-// LedgerIndexInterval, joining the writes' group commits (s.write).
+// kickIndexer tells the ledger indexer the tail has grown. Sent from
+// inside the write's transaction, before its commit: the indexer waits
+// LedgerIndexInterval and then needs the writer lock, which that commit
+// holds until it is done, so it sees the movement (a transaction rolled
+// back and rerun by the batch kicks again).
+func (s *Store) kickIndexer() {
+	select {
+	case s.tailKick <- struct{}{}:
+	default:
+	}
+}
+
+// ledgerIndexLoop moves the tail into the trees: woken by a write that
+// appended to it, it waits LedgerIndexInterval (so one pass moves what
+// many writes appended) and then indexes the whole tail, joining the
+// writes' group commits (s.write). An idle store never wakes it.
 func (s *Store) ledgerIndexLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.LedgerIndexInterval)
-	defer t.Stop()
 	ctx := s.ctx
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	defer wait.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
-		case <-t.C:
+		case <-s.tailKick:
+		}
+		wait.Reset(s.cfg.LedgerIndexInterval)
+		select {
+		case <-s.stop:
+			return
+		case <-wait.C:
 		}
 		empty, err := s.tailEmpty(ctx)
 		if err == nil && !empty {
 			err = s.indexLedger(ctx)
 		}
 		if err != nil && ctx.Err() == nil && !s.closed.Load() {
+			// What is left waits for the next write's kick; readers see
+			// it in the tail meanwhile.
 			s.cfg.Logger.Warn("embedded store: indexing the ledger failed", "err", err)
 		}
 	}

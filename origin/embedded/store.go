@@ -40,6 +40,10 @@ type Store struct {
 	// the same write without the ledger.
 	benchNoLedger bool
 
+	// tailKick wakes the ledger indexer: a write appended to the ledger's
+	// tail (ledgertail.go). Buffered 1; sends never block.
+	tailKick chan struct{}
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -136,7 +140,8 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, cfg: cfg, space: keys.MustSpace(cfg.Partitions), stop: make(chan struct{})}
+	s := &Store{db: db, cfg: cfg, space: keys.MustSpace(cfg.Partitions), stop: make(chan struct{}), tailKick: make(chan struct{}, 1)}
+	s.kickIndexer() // a tail left by the last run
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(2)
 	go s.maintenanceLoop()
