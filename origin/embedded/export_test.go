@@ -15,7 +15,7 @@ func BenchWriteStats(s *Store) (pageBytes, writes int64) {
 }
 
 // IndexLedger moves the whole ledger tail into the partitions' trees now
-// (what the background indexer does every LedgerIndexInterval).
+// (what the background indexer does LedgerIndexInterval after a write).
 func IndexLedger(s *Store) error { return s.indexLedger(s.ctx) }
 
 // LedgerTailLen is how many movements wait in the ledger's tail.

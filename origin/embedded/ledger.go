@@ -149,8 +149,8 @@ func (s *Store) appendMoves(pt *part, sku string, r *stockRec, meta moveMeta, mo
 		if err := appendTail(pt, head, rec.encode()); err != nil {
 			return err
 		}
-		s.kickIndexer()
 	}
+	s.kickIndexer()
 	return pt.root.Put(keyMoveHead, seqKey(head))
 }
 

@@ -18,8 +18,8 @@ import (
 // one store-wide bucket, keyed by a store-wide sequence: a commit's
 // movements land on one or two pages whatever their partitions. The
 // indexer (ledgerIndexLoop) moves them into the partitions' trees
-// LedgerIndexInterval after a write wakes it, many per tree page, in one transaction that also
-// deletes them from the tail: a movement is always in exactly one of the
+// LedgerIndexInterval after a write wakes it, many per tree page, in one
+// transaction that also deletes them from the tail: a movement is always in exactly one of the
 // two places, each crash-safe.
 //
 // Readers look in both: a partition's movements in the tail all have
@@ -39,11 +39,20 @@ const tailHeader = 12
 // indexBatch bounds the movements one index transaction moves.
 const indexBatch = 16384
 
+// tailBucket is the tail's bucket in tx.
+func tailBucket(tx *bolt.Tx) (*bolt.Bucket, error) {
+	tail := tx.Bucket(bucketLedgerTail)
+	if tail == nil {
+		return nil, fmt.Errorf("%w: bucket %s missing", errCorrupt, bucketLedgerTail)
+	}
+	return tail, nil
+}
+
 // appendTail adds one movement of pt, numbered seq, to the tail.
 func appendTail(pt *part, seq uint64, rec []byte) error {
-	tail := pt.root.Tx().Bucket(bucketLedgerTail)
-	if tail == nil {
-		return fmt.Errorf("%w: bucket %s missing", errCorrupt, bucketLedgerTail)
+	tail, err := tailBucket(pt.root.Tx())
+	if err != nil {
+		return err
 	}
 	tail.FillPercent = 1 // append-only: fill each page
 	n, err := tail.NextSequence()
@@ -58,17 +67,19 @@ func appendTail(pt *part, seq uint64, rec []byte) error {
 
 // tailEntry is one movement in the tail.
 type tailEntry struct {
+	key []byte // its key in the tail
 	p   int
 	seq uint64
-	rec []byte // the encoded moveRec; valid for the transaction only
+	rec []byte // the encoded moveRec
 }
 
 // forTail calls fn for each movement in the tail, oldest first, while fn
-// returns true. partition >= 0 skips the other partitions' movements.
+// returns true. partition >= 0 skips the other partitions' movements. The
+// entry's slices are valid for the transaction only.
 func forTail(tx *bolt.Tx, partition int, fn func(tailEntry) (bool, error)) error {
-	tail := tx.Bucket(bucketLedgerTail)
-	if tail == nil {
-		return fmt.Errorf("%w: bucket %s missing", errCorrupt, bucketLedgerTail)
+	tail, err := tailBucket(tx)
+	if err != nil {
+		return err
 	}
 	c := tail.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -79,7 +90,7 @@ func forTail(tx *bolt.Tx, partition int, fn func(tailEntry) (bool, error)) error
 		if partition >= 0 && p != partition {
 			continue
 		}
-		more, err := fn(tailEntry{p: p, seq: binary.BigEndian.Uint64(v[4:]), rec: v[tailHeader:]})
+		more, err := fn(tailEntry{key: k, p: p, seq: binary.BigEndian.Uint64(v[4:]), rec: v[tailHeader:]})
 		if err != nil || !more {
 			return err
 		}
@@ -87,50 +98,51 @@ func forTail(tx *bolt.Tx, partition int, fn func(tailEntry) (bool, error)) error
 	return nil
 }
 
-// indexTail moves up to limit movements (0: all) from the tail into
-// their partitions' trees, oldest first, and reports whether any are
-// left.
-func indexTail(tx *bolt.Tx, limit int) (more bool, err error) {
-	tail := tx.Bucket(bucketLedgerTail)
-	if tail == nil {
-		return false, fmt.Errorf("%w: bucket %s missing", errCorrupt, bucketLedgerTail)
-	}
+// indexTail moves up to indexBatch movements from the tail into their
+// partitions' trees, oldest first, and reports whether any are left.
+func indexTail(tx *bolt.Tx) (more bool, err error) {
 	parts := map[int]*part{}
 	var done [][]byte
-	c := tail.Cursor()
-	k, v := c.First()
-	for ; k != nil && (limit <= 0 || len(done) < limit); k, v = c.Next() {
-		if len(k) != 8 || len(v) < tailHeader {
-			return false, fmt.Errorf("%w: ledger tail entry %x of %d bytes", errCorrupt, k, len(v))
+	err = forTail(tx, -1, func(e tailEntry) (bool, error) {
+		if len(done) == indexBatch {
+			more = true
+			return false, nil
 		}
-		p := int(binary.BigEndian.Uint32(v))
-		pt := parts[p]
+		pt := parts[e.p]
 		if pt == nil {
-			if pt, err = partOf(tx, p); err != nil {
+			var err error
+			if pt, err = partOf(tx, e.p); err != nil {
 				return false, err
 			}
-			parts[p] = pt
+			parts[e.p] = pt
 		}
-		seq := binary.BigEndian.Uint64(v[4:])
-		rec, err := decodeMove(v[tailHeader:])
+		rec, err := decodeMove(e.rec)
 		if err != nil {
-			return false, fmt.Errorf("ledger tail movement %d of partition %d: %w", seq, p, err)
+			return false, fmt.Errorf("ledger tail movement %d of partition %d: %w", e.seq, e.p, err)
 		}
 		// Copies: the tail's pages are freed by this transaction.
-		if err := pt.moves.Put(seqKey(seq), append([]byte(nil), v[tailHeader:]...)); err != nil {
+		if err := pt.moves.Put(seqKey(e.seq), append([]byte(nil), e.rec...)); err != nil {
 			return false, err
 		}
-		if err := pt.skuMoves.Put(skuMoveKey(rec.sku, seq), nil); err != nil {
+		if err := pt.skuMoves.Put(skuMoveKey(rec.sku, e.seq), nil); err != nil {
 			return false, err
 		}
-		done = append(done, append([]byte(nil), k...))
+		done = append(done, append([]byte(nil), e.key...))
+		return true, nil
+	})
+	if err != nil {
+		return false, err
 	}
-	if k == nil {
+	if !more {
 		// All of it: a fresh bucket frees the pages at once.
 		if err := tx.DeleteBucket(bucketLedgerTail); err != nil {
 			return false, err
 		}
 		_, err := tx.CreateBucket(bucketLedgerTail)
+		return false, err
+	}
+	tail, err := tailBucket(tx)
+	if err != nil {
 		return false, err
 	}
 	for _, k := range done {
@@ -148,7 +160,7 @@ func (s *Store) indexLedger(ctx context.Context) error {
 		var more bool
 		err := s.write(ctx, "index ledger", func(tx *bolt.Tx) error {
 			var err error
-			more, err = indexTail(tx, indexBatch)
+			more, err = indexTail(tx)
 			return err
 		})
 		if err != nil || !more {
@@ -162,9 +174,9 @@ func (s *Store) indexLedger(ctx context.Context) error {
 func (s *Store) tailEmpty(ctx context.Context) (bool, error) {
 	empty := true
 	err := s.view(ctx, "ledger tail", func(tx *bolt.Tx) error {
-		tail := tx.Bucket(bucketLedgerTail)
-		if tail == nil {
-			return fmt.Errorf("%w: bucket %s missing", errCorrupt, bucketLedgerTail)
+		tail, err := tailBucket(tx)
+		if err != nil {
+			return err
 		}
 		k, _ := tail.Cursor().First()
 		empty = k == nil

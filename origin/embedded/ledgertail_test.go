@@ -173,6 +173,19 @@ func TestLedgerTailSurvivesReopen(t *testing.T) {
 	if after := ledgerSnapshot(t, s); !reflect.DeepEqual(before, after) {
 		t.Fatalf("the ledger reads differently after a reopen")
 	}
+	waitTailEmpty(t, s, "after the reopen")
+	if after := ledgerSnapshot(t, s); !reflect.DeepEqual(before, after) {
+		t.Fatalf("the ledger reads differently after the indexer ran")
+	}
+	// Later writes wake the indexer too (not only the reopen).
+	writeTailMoves(t, s, 1)
+	waitTailEmpty(t, s, "after later writes")
+	checkLedgerOrder(t, ledgerSnapshot(t, s), 3)
+}
+
+// waitTailEmpty polls until the background indexer has emptied the tail.
+func waitTailEmpty(t *testing.T, s *embedded.Store, when string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		n, err := embedded.LedgerTailLen(s)
@@ -180,15 +193,12 @@ func TestLedgerTailSurvivesReopen(t *testing.T) {
 			t.Fatal(err)
 		}
 		if n == 0 {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the indexer left %d movements in the tail", n)
+			t.Fatalf("%s: the indexer left %d movements in the tail", when, n)
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-	if after := ledgerSnapshot(t, s); !reflect.DeepEqual(before, after) {
-		t.Fatalf("the ledger reads differently after the indexer ran")
 	}
 }
 
