@@ -115,3 +115,72 @@ func (s *Store) MoveJobToLegacyQueue(ctx context.Context, id string) error {
 	s.legacyDrained.Store(false)
 	return s.rw.ZAdd(ctx, s.ks.jobQueue(), redis.Z{Score: 1, Member: id}).Err()
 }
+
+// RecordJobChunks runs job_progress for chunks first, first+1, ... of job
+// id, with applied[i] lines applied in chunk first+i (cursor values cur,
+// as the caller believes them), no errors and no final status. It returns
+// the script's tag and the job after it.
+func (s *Store) RecordJobChunks(ctx context.Context, id string, cur []int, applied []int64) (string, store.Job, error) {
+	ks := []string{s.ks.job(id)}
+	var args []any
+	for i, c := range cur {
+		ks = append(ks, s.ks.jobChunk(id, c))
+		args = append(args, c, applied[i], 0, "[]", "")
+	}
+	v, err := s.run(ctx, scriptJobProgress, ks, args...)
+	if err != nil {
+		return "", store.Job{}, err
+	}
+	tag, rest, err := replyOf(v)
+	if err != nil {
+		return "", store.Job{}, err
+	}
+	j, err := jobFromReply(id, rest)
+	return tag, j, err
+}
+
+// JobChunkStored reports whether chunk c of job id is still stored.
+func (s *Store) JobChunkStored(ctx context.Context, id string, c int) (bool, error) {
+	n, err := s.rw.Exists(ctx, s.ks.jobChunk(id, c)).Result()
+	return n == 1, err
+}
+
+// JobLeaseUntil is the end of job id's lease (unix ms) as its hash holds it.
+func (s *Store) JobLeaseUntil(ctx context.Context, id string) (int64, error) {
+	return s.rw.HGet(ctx, s.ks.job(id), "lu").Int64()
+}
+
+// AppendLegacyMovement appends a movement to sku's ledger as builds before
+// the packed layout wrote it (one field per value), numbered after the
+// partition's last movement; it returns its seq.
+func (s *Store) AppendLegacyMovement(ctx context.Context, sku, wh, kind string, dh, oh, v int64, at time.Time, reason, actor string) (uint64, error) {
+	p := s.space.Partition(keys.KindStock, sku)
+	seq, err := s.rw.Incr(ctx, s.ks.part[p]+"mseq").Uint64()
+	if err != nil {
+		return 0, err
+	}
+	id := fmt.Sprintf("%d-0", seq)
+	if err := s.rw.XAdd(ctx, &redis.XAddArgs{Stream: s.ks.moves(p, sku), ID: id, Values: []any{
+		"w", wh, "k", kind, "dh", dh, "dr", 0, "h", oh, "r", 0, "v", v, "t", at.UnixMilli(), "rs", reason, "a", actor,
+	}}).Err(); err != nil {
+		return 0, err
+	}
+	return seq, s.rw.XAdd(ctx, &redis.XAddArgs{Stream: s.ks.moveLog(p), ID: id, Values: []any{"s", sku}}).Err()
+}
+
+// MovementFields is the stored fields of sku's ledger entries, oldest first.
+func (s *Store) MovementFields(ctx context.Context, sku string) ([]map[string]any, error) {
+	p := s.space.Partition(keys.KindStock, sku)
+	es, err := s.rw.XRange(ctx, s.ks.moves(p, sku), "-", "+").Result()
+	var out []map[string]any
+	for _, e := range es {
+		out = append(out, e.Values)
+	}
+	return out, err
+}
+
+// Openings is sku's openings hash (ledger_trim.lua).
+func (s *Store) Openings(ctx context.Context, sku string) (map[string]string, error) {
+	p := s.space.Partition(keys.KindStock, sku)
+	return s.rw.HGetAll(ctx, s.ks.part[p]+"mo:"+sku).Result()
+}

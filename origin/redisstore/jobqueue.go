@@ -150,9 +150,30 @@ func (s *Store) nextJobs(ctx context.Context, owner string, stale time.Duration)
 	return jobIDs(ids, fresh), nil
 }
 
-// touchJob resets the idle time of owner's entry of a job it is running
-// (a step of a long job), so that no other origin claims it meanwhile.
-func (s *Store) touchJob(ctx context.Context, id, owner string) {
+// touchForget is how long touchJob remembers a job it no longer refreshes.
+const touchForget = time.Hour
+
+// touchJob resets the idle time of owner's entry of a job it is running,
+// so no other worker takes it over (NextJobs: after an idle time of one
+// lease). Once a quarter lease is enough: each refresh is a write (with
+// appendfsync always, an fsync), and a job's steps come many a second.
+func (s *Store) touchJob(ctx context.Context, id, owner string, now time.Time, lease time.Duration) {
+	key := id + "\x00" + owner
+	if last, ok := s.touched.Load(key); ok && now.UnixNano()-last.(int64) < int64(lease/4) {
+		return
+	}
+	s.touched.Store(key, now.UnixNano())
+	if now.Sub(time.Unix(0, s.touchPruned.Load())) > touchForget {
+		// Jobs another worker ended (or took over) leave their times
+		// behind: forget those not refreshed for a while.
+		s.touchPruned.Store(now.UnixNano())
+		s.touched.Range(func(k, v any) bool {
+			if now.UnixNano()-v.(int64) > int64(touchForget) {
+				s.touched.Delete(k)
+			}
+			return true
+		})
+	}
 	entry, err := s.rw.HGet(ctx, s.ks.jobStreamIDs(), id).Result()
 	if err != nil {
 		return // not queued (any more): nothing to keep

@@ -163,3 +163,49 @@ func TestJobStreamTakesTheOldQueue(t *testing.T) {
 		t.Fatalf("stream: %d entries, %d pending (%v), want 1 and 1", n, p, err)
 	}
 }
+
+// A step refreshes its job's entry at most once a quarter lease: often
+// enough that no other worker takes a live worker's job over (after one
+// lease idle), and not a write (an fsync with appendfsync always) per step.
+func TestJobStreamTouchesOncePerQuarterLease(t *testing.T) {
+	s := openStandalone(t)
+	if _, err := s.CreateJob(t.Context(), smallJob("qt", "sq-qt", 40*store.JobChunkLines)); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextJobs(t, s, "runner", time.Minute); !slices.Equal(got, []string{"qt"}) {
+		t.Fatalf("got %v", got)
+	}
+	t0 := time.Now()
+	idleAfter := func(now time.Time) time.Duration {
+		t.Helper()
+		if j, err := s.RunJob(t.Context(), "qt", "runner", now, time.Minute); err != nil || j.Ended() {
+			t.Fatalf("step at %v: %+v, %v; want the job running", now.Sub(t0), j, err)
+		}
+		_, idle, ok, err := s.JobEntryIdle(t.Context(), "qt")
+		if err != nil || !ok {
+			t.Fatalf("not pending: %v", err)
+		}
+		return idle
+	}
+	idleAfter(t0) // the first step refreshes it
+	waitIdle := func(d time.Duration) time.Duration {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			_, idle, _, err := s.JobEntryIdle(t.Context(), "qt")
+			if err != nil || idle >= d {
+				return idle
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("idle %v after 10 s", idle)
+			}
+		}
+	}
+	before := waitIdle(100 * time.Millisecond)
+	if after := idleAfter(t0.Add(14 * time.Second)); after < before {
+		t.Fatalf("a step within a quarter lease of the last refresh refreshed the entry (idle %v, was %v)", after, before)
+	}
+	before = waitIdle(200 * time.Millisecond)
+	if after := idleAfter(t0.Add(16 * time.Second)); after >= before {
+		t.Fatalf("a step a quarter lease after the last refresh left the entry idle %v (was %v)", after, before)
+	}
+}

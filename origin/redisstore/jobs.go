@@ -148,38 +148,45 @@ func (s *Store) RunJob(ctx context.Context, id, owner string, now time.Time, lea
 	if err != nil {
 		return job, err
 	}
-	// One progress record per chunk, in order: each counts only if the
-	// cursor is still at its chunk (another worker that ran it replayed
-	// its lines and must not count them twice).
-	for _, st := range steps {
-		merged, err := json.Marshal(store.MergeJobErrors(job.Errors, st.errs))
+	// One progress record per chunk, in order, all in one call: each
+	// counts only if the cursor is still at its chunk (another worker that
+	// ran it replayed its lines and must not count them twice), and the
+	// first that does not ends the call (the rest are that worker's to
+	// record). Each chunk's errors are merged with those before it, as
+	// the job hash holds them once the chunk before is recorded.
+	keys := make([]string, 1, 1+len(steps))
+	keys[0] = s.ks.job(id)
+	args := make([]any, 0, 5*len(steps))
+	errs, applied := job.Errors, job.Applied
+	for c, st := range steps {
+		errs = store.MergeJobErrors(errs, st.errs)
+		merged, err := json.Marshal(errs)
 		if err != nil {
 			return job, err
 		}
+		applied += st.applied
 		final := ""
-		if job.Next+1 >= job.Chunks {
-			final = store.FinalStatus(job.Lines, job.Applied+st.applied)
+		if job.Next+c+1 >= job.Chunks {
+			final = store.FinalStatus(job.Lines, applied)
 		}
-		v, err = s.run(ctx, scriptJobProgress, []string{s.ks.job(id), s.ks.jobChunk(id, job.Next)},
-			job.Next, st.applied, len(st.errs), string(merged), final)
-		if err != nil {
-			return job, err
-		}
-		tag, rest, err := replyOf(v)
-		if err != nil {
-			return job, err
-		}
-		if job, err = jobFromReply(id, rest); err != nil {
-			return job, err
-		}
-		if tag != "ok" {
-			break // moved on by another worker: the rest is its to record
-		}
+		keys = append(keys, s.ks.jobChunk(id, job.Next+c))
+		args = append(args, job.Next+c, st.applied, len(st.errs), string(merged), final)
+	}
+	v, err = s.run(ctx, scriptJobProgress, keys, args...)
+	if err != nil {
+		return job, err
+	}
+	_, rest, err = replyOf(v)
+	if err != nil {
+		return job, err
+	}
+	if job, err = jobFromReply(id, rest); err != nil {
+		return job, err
 	}
 	if job.Ended() {
 		return job, s.dequeueJob(ctx, id)
 	}
-	s.touchJob(ctx, id, owner)
+	s.touchJob(ctx, id, owner, now, lease)
 	return job, nil
 }
 

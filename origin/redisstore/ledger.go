@@ -76,8 +76,10 @@ func (s *Store) Movements(ctx context.Context, q store.MovementQuery) (store.Mov
 	}
 }
 
-// movementFromEntry decodes one entry of a SKU's ledger stream (fields
-// written by append_move in lua/common.lua).
+// movementFromEntry decodes one entry of a SKU's ledger stream (written by
+// append_move in lua/common.lua): the fixed fields packed in "p" ("<w> <k>
+// <dh> <dr> <h> <r> <v> <t>"), or as separate fields in entries written
+// before they were packed.
 func movementFromEntry(p int, sku string, e redis.XMessage) (store.Movement, error) {
 	seqStr, rest, ok := strings.Cut(e.ID, "-")
 	seq, err := strconv.ParseUint(seqStr, 10, 64)
@@ -85,25 +87,33 @@ func movementFromEntry(p int, sku string, e redis.XMessage) (store.Movement, err
 		return store.Movement{}, errBadReplyf("movement id %q", e.ID)
 	}
 	str := func(k string) string { s, _ := e.Values[k].(string); return s }
-	num := func(k string) (int64, error) {
-		n, err := strconv.ParseInt(str(k), 10, 64)
-		if err != nil {
-			return 0, errBadReplyf("movement %s field %s %q", e.ID, k, str(k))
+	var fixed [8]string // w k dh dr h r v t
+	if packed, ok := e.Values["p"].(string); ok {
+		n := 0
+		for f := range strings.SplitSeq(packed, " ") {
+			if n == len(fixed) {
+				return store.Movement{}, errBadReplyf("movement %s: packed fields %q", e.ID, packed)
+			}
+			fixed[n] = f
+			n++
 		}
-		return n, nil
+		if n != len(fixed) {
+			return store.Movement{}, errBadReplyf("movement %s: packed fields %q", e.ID, packed)
+		}
+	} else {
+		for i, k := range [...]string{"w", "k", "dh", "dr", "h", "r", "v", "t"} {
+			fixed[i] = str(k)
+		}
 	}
 	m := store.Movement{
-		ID: store.MovementID(p, seq), Cursor: seqStr, SKU: sku, Warehouse: str("w"), Kind: str("k"),
+		ID: store.MovementID(p, seq), Cursor: seqStr, SKU: sku, Warehouse: fixed[0], Kind: fixed[1],
 		Reason: str("rs"), Ref: str("rf"), Actor: str("a"), IdempotencyKey: str("i"),
 		Partition: p, Seq: seq,
 	}
 	var v, t int64
-	for _, f := range []struct {
-		k   string
-		dst *int64
-	}{{"dh", &m.DeltaOnHand}, {"dr", &m.DeltaReserved}, {"h", &m.OnHand}, {"r", &m.Reserved}, {"v", &v}, {"t", &t}} {
-		if *f.dst, err = num(f.k); err != nil {
-			return store.Movement{}, err
+	for i, dst := range [...]*int64{&m.DeltaOnHand, &m.DeltaReserved, &m.OnHand, &m.Reserved, &v, &t} {
+		if *dst, err = strconv.ParseInt(fixed[2+i], 10, 64); err != nil {
+			return store.Movement{}, errBadReplyf("movement %s field %d %q", e.ID, 2+i, fixed[2+i])
 		}
 	}
 	if v <= 0 || m.Warehouse == "" || m.Kind == "" {

@@ -56,7 +56,7 @@ func (s *Store) ClaimJobChunk(ctx context.Context, id, owner string, now time.Ti
 		job, err = s.finishJob(ctx, job)
 		return job, nil, err
 	}
-	s.touchJob(ctx, id, owner)
+	s.touchJob(ctx, id, owner, now, lease)
 	raw, err := s.rw.Get(ctx, s.ks.jobChunk(id, job.Next)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		// Another worker finished this chunk (and dropped it) since the

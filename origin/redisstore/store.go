@@ -44,6 +44,11 @@ type Store struct {
 	// Redis before 7.0 has no script flags); bulk jobs run one script per
 	// partition, and the expiry pass one ZCOUNT per partition.
 	noParts atomic.Bool
+	// touched: when this store last refreshed a running job's stream
+	// entry (touchJob), by job ID and owner; unix nanoseconds.
+	// touchPruned: when it last forgot old ones.
+	touched     sync.Map
+	touchPruned atomic.Int64
 	// legacyDrained: the job ZSET of earlier versions has been moved into
 	// the job stream (jobqueue.go); consumersPruned: unix ns of the last
 	// prune of the job group's idle consumers.

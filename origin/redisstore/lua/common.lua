@@ -124,11 +124,19 @@ local move_meta_fields = {'rs', 'rf', 'a', 'i'}
 -- for the feed). Only ledger retention trims them (ledger_trim.lua). meta is
 -- {reason, ref, actor, idempotency key}; empty ones are left out. A caller
 -- that numbers movements itself passes seq (see append_change).
+--
+-- The fixed fields go packed in one field "p": "<warehouse> <kind>
+-- <delta on hand> <delta reserved> <on hand> <reserved> <version> <at
+-- ms>" (none can hold a space: warehouses are [A-Za-z0-9._:-]). Every
+-- argument of a write is paid again when Redis propagates it to the AOF
+-- and the replicas (~0.13 us each on this machine): eight fields as one
+-- are 14 arguments fewer per movement. Entries written before hold them
+-- as fields w, k, dh, dr, h, r, v and t; readers take both.
 local function append_move(part, sku, wh, kind, doh, dr, oh, r, meta, v, at, seq)
   seq = seq or next_counter(part .. 'mseq')
   local id = str(seq) .. '-0'
-  local f = {'XADD', part .. 'ms:' .. sku, id, 'w', wh, 'k', kind, 'dh', str(doh),
-    'dr', str(dr), 'h', str(oh), 'r', str(r), 'v', str(v), 't', at}
+  local f = {'XADD', part .. 'ms:' .. sku, id, 'p',
+    wh .. ' ' .. kind .. ' ' .. str(doh) .. ' ' .. str(dr) .. ' ' .. str(oh) .. ' ' .. str(r) .. ' ' .. str(v) .. ' ' .. at}
   for i = 1, 4 do
     if meta[i] and meta[i] ~= '' then
       f[#f + 1] = move_meta_fields[i]
@@ -138,6 +146,21 @@ local function append_move(part, sku, wh, kind, doh, dr, oh, r, meta, v, at, seq
   redis.call(unpack(f))
   redis.call('XADD', part .. 'mlog', id, 's', sku)
   return seq
+end
+
+-- move_fields returns a ledger entry's fields (a flat field, value list)
+-- as a table with w, k, dh, dr, h, r, v and t, from the packed "p" or the
+-- separate fields of older entries (see append_move).
+local function move_fields(kv)
+  local f = {}
+  for i = 1, #kv, 2 do
+    f[kv[i]] = kv[i + 1]
+  end
+  if f.p then
+    f.w, f.k, f.dh, f.dr, f.h, f.r, f.v, f.t =
+      string.match(f.p, '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
+  end
+  return f
 end
 
 -- move_kinds names the movement that ends a hold with each status.

@@ -17,11 +17,7 @@ for _, e in ipairs(refs) do
   local ms = part .. 'ms:' .. sku
   local m = redis.call('XRANGE', ms, id, id)
   if m[1] then
-    local f = {}
-    local kv = m[1][2]
-    for i = 1, #kv, 2 do
-      f[kv[i]] = kv[i + 1]
-    end
+    local f = move_fields(m[1][2])
     if tonumber(f.t) >= before then
       break -- seq order is time order
     end
