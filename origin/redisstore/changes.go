@@ -137,11 +137,25 @@ func changeFromEntry(partition int, m redis.XMessage) (change.Change, error) {
 	if c.Seq, err = entrySeq(m.ID); err != nil {
 		return c, err
 	}
-	k, ok1 := m.Values["k"].(string)
-	v, ok2 := m.Values["v"].(string)
-	t, ok3 := m.Values["t"].(string)
-	if !ok1 || !ok2 || !ok3 {
-		return c, errBadReplyf("change entry %s: %v", m.ID, m.Values)
+	var k, v, t string
+	if packed, ok := m.Values["c"].(string); ok {
+		// "<key> <version> <at ms>" (append_change in lua/common.lua).
+		var rest string
+		var ok1, ok2 bool
+		k, rest, ok1 = strings.Cut(packed, " ")
+		v, t, ok2 = strings.Cut(rest, " ")
+		if !ok1 || !ok2 {
+			return c, errBadReplyf("change entry %s: %q", m.ID, packed)
+		}
+	} else {
+		// Entries written before the packed field.
+		var ok1, ok2, ok3 bool
+		k, ok1 = m.Values["k"].(string)
+		v, ok2 = m.Values["v"].(string)
+		t, ok3 = m.Values["t"].(string)
+		if !ok1 || !ok2 || !ok3 {
+			return c, errBadReplyf("change entry %s: %v", m.ID, m.Values)
+		}
 	}
 	c.Key = k
 	if c.Version, err = strconv.ParseUint(v, 10, 64); err != nil {

@@ -15,6 +15,7 @@ func FuzzDecoders(f *testing.F) {
 	f.Add("18446744073709551615", "u", "301", "-5.000000001", "1.999999999", "-3", "abc")
 	f.Add("4", "w1 adjust 1 0 5 0 4 1764950400000", "received", "5", "0", "1", "7-0")
 	f.Add("4", "w1 adjust  0 5 0 4 1764950400000 x", "", "", "", "", "7-0")
+	f.Add("4", "s:CLOG-1 12 1764950400000", "2", "", "", "", "9-0")
 	f.Fuzz(func(t *testing.T, v, url, rd, ct, exp, n, id string) {
 		_, _, _ = linkFromHash("c", map[string]string{"v": v, "url": url, "rd": rd, "ct": ct, "exp": exp, "clk": n})
 		_, _ = stockFromHash("s", map[string]string{"v": v, "h:" + url: n, "r:" + url: rd, "h:x": exp})
@@ -22,6 +23,7 @@ func FuzzDecoders(f *testing.F) {
 		_, _ = decodeTime(ct)
 		_, _ = entrySeq(id)
 		_, _ = changeFromEntry(3, redis.XMessage{ID: id, Values: map[string]any{"k": url, "v": v, "t": n}})
+		_, _ = changeFromEntry(3, redis.XMessage{ID: id, Values: map[string]any{"c": url, "p": rd}})
 		_, _, _ = replyOf([]any{url, int64(len(v)), []any{ct, exp}})
 		_, _ = toHash([]any{url, v, rd})
 		_, _ = movementFromEntry(3, "s", redis.XMessage{ID: id, Values: map[string]any{"p": url, "rs": rd}})

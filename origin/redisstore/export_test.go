@@ -184,3 +184,15 @@ func (s *Store) Openings(ctx context.Context, sku string) (map[string]string, er
 	p := s.space.Partition(keys.KindStock, sku)
 	return s.rw.HGetAll(ctx, s.ks.part[p]+"mo:"+sku).Result()
 }
+
+// AppendLegacyChange appends a change to key's partition log as builds
+// before the packed layout wrote it (fields k, v, t); it returns its seq.
+func (s *Store) AppendLegacyChange(ctx context.Context, key string, version uint64, at time.Time) (uint64, error) {
+	p := s.space.PartitionOfKey(key)
+	seq, err := s.rw.Incr(ctx, s.ks.seq(p)).Uint64()
+	if err != nil {
+		return 0, err
+	}
+	return seq, s.rw.XAdd(ctx, &redis.XAddArgs{Stream: s.ks.log(p), ID: fmt.Sprintf("%d-0", seq),
+		Values: []any{"k", key, "v", version, "t", at.UnixMilli()}}).Err()
+}

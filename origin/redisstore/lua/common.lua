@@ -77,21 +77,25 @@ end
 -- append_change bumps the partition's seq and appends "key reached version"
 -- to the partition's change stream, trimmed to about maxlen entries. The
 -- stream entry ID is "<seq>-0", so readers can ask for "after seq" exactly.
+-- The entry's one field "c" is "<key> <version> <at ms>" (keys hold no
+-- space): one argument instead of six for Redis to propagate to the AOF
+-- and the replicas. Entries written before 2026-12-05 hold fields k, v
+-- and t; readers take both (change_time below, changeFromEntry in Go).
 -- If the seq key fell behind its stream (deleted by hand, or evicted by a
 -- Redis that is wrongly allowed to evict), XADD refuses the smaller ID; the
 -- log then continues after its last entry instead of failing every write.
 local function append_change(seqkey, logkey, maxlen, key, version, at, seq)
+  local c = key .. ' ' .. str(version) .. ' ' .. at
   if seq then
-    -- The caller numbers the changes itself (stock_write_lines: one GET
-    -- and one SET of the counter for many writes), made sure seq is above
-    -- the stream's last entry, and calls notify_tail once at its end.
-    redis.call('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0',
-      'k', key, 'v', str(version), 't', at)
+    -- The caller numbers the changes itself (write_lines: one GET and
+    -- one SET of the counter for many writes), made sure seq is above the
+    -- stream's last entry, and trims the stream and calls notify_tail
+    -- once at its end.
+    redis.call('XADD', logkey, str(seq) .. '-0', 'c', c)
     return seq
   end
   seq = next_counter(seqkey)
-  local res = redis.pcall('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0',
-    'k', key, 'v', str(version), 't', at)
+  local res = redis.pcall('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0', 'c', c)
   if type(res) == 'table' and res.err then
     local top = redis.call('XREVRANGE', logkey, '+', '-', 'COUNT', 1)
     local last = top[1] and tonumber(string.match(top[1][1], '^(%d+)-'))
@@ -100,11 +104,23 @@ local function append_change(seqkey, logkey, maxlen, key, version, at, seq)
       redis.call('SET', seqkey, str(seq))
     end
     -- Raises the original error if the cause was something else.
-    redis.call('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0',
-      'k', key, 'v', str(version), 't', at)
+    redis.call('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0', 'c', c)
   end
   notify_tail(logkey)
   return seq
+end
+
+-- change_time returns a change entry's time (unix ms) from its fields (a
+-- flat field, value list), either layout (see append_change); nil if none.
+local function change_time(kv)
+  for i = 1, #kv, 2 do
+    if kv[i] == 'c' then
+      return tonumber(string.match(kv[i + 1], ' (%d+)$'))
+    elseif kv[i] == 't' then
+      return tonumber(kv[i + 1])
+    end
+  end
+  return nil
 end
 
 -- part_of returns the partition's key prefix "<prefix>:{pN}:" from its

@@ -1,5 +1,5 @@
 -- log_trim_age: removes the changes of one partition's log older than
--- ARGV[1] (unix ms, the entries' 't'), at most ARGV[2] of them, and never
+-- ARGV[1] (unix ms, the entries' time), at most ARGV[2] of them, and never
 -- the newest (it names where the log stands). KEYS[1]: the log stream.
 -- Entries are in seq order and their times do not go back by more than
 -- the origins' clock skew, so the first young entry ends the scan.
@@ -17,13 +17,7 @@ for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', limit)) do
   if e[1] == newest then
     break
   end
-  local t = nil
-  local f = e[2]
-  for i = 1, #f, 2 do
-    if f[i] == 't' then
-      t = tonumber(f[i + 1])
-    end
-  end
+  local t = change_time(e[2])
   if not t or t >= cutoff then
     break
   end

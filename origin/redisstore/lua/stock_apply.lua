@@ -4,6 +4,19 @@
 -- The stock hash holds "v", and per warehouse "h:<wh>" (on hand) and
 -- "r:<wh>" (reserved).
 --
+-- wh_fields adds a warehouse's fields to an HSET's arguments: on hand
+-- always, reserved only when the field is new (HMGET gave false):
+-- unchanged, it would only be two more arguments for Redis to propagate to
+-- the AOF and the replicas.
+local function wh_fields(a, w, oh, r, had_r)
+  a[#a + 1] = 'h:' .. w
+  a[#a + 1] = str(oh)
+  if not had_r then
+    a[#a + 1] = 'r:' .. w
+    a[#a + 1] = str(r)
+  end
+end
+
 -- stock_apply runs one set, adjust or transfer on the stock hash, appends
 -- its movements to the ledger and its change record to the change log.
 -- qty and ifv are numbers; meta is {reason, ref, actor, idempotency key}.
@@ -35,7 +48,9 @@ local function stock_apply(stock, seqkey, logkey, maxlen, changekey, at, op, wh,
     if qty < r then
       return 'below', r
     end
-    redis.call('HSET', stock, 'h:' .. wh, str(qty), 'r:' .. wh, str(r), 'v', str(v))
+    local a = {'HSET', stock, 'v', str(v)}
+    wh_fields(a, wh, qty, r, f[3])
+    redis.call(unpack(a))
     moves = {{wh, 'set', qty - oh, qty, r}}
   elseif op == 'adjust' then
     local oh, r = tonumber(f[2]), tonumber(f[3]) or 0
@@ -49,7 +64,9 @@ local function stock_apply(stock, seqkey, logkey, maxlen, changekey, at, op, wh,
     if n < 0 or n < r then
       return 'insufficient'
     end
-    redis.call('HSET', stock, 'h:' .. wh, str(n), 'r:' .. wh, str(r), 'v', str(v))
+    local a = {'HSET', stock, 'v', str(v)}
+    wh_fields(a, wh, n, r, f[3])
+    redis.call(unpack(a))
     moves = {{wh, 'adjust', qty, n, r}}
   else
     local oh = tonumber(f[2])
@@ -61,8 +78,10 @@ local function stock_apply(stock, seqkey, logkey, maxlen, changekey, at, op, wh,
       return 'insufficient'
     end
     local toh, tr = tonumber(f[4]) or 0, tonumber(f[5]) or 0
-    redis.call('HSET', stock, 'h:' .. wh, str(oh - qty), 'r:' .. wh, str(r),
-      'h:' .. to, str(toh + qty), 'r:' .. to, str(tr), 'v', str(v))
+    local a = {'HSET', stock, 'v', str(v)}
+    wh_fields(a, wh, oh - qty, r, f[3])
+    wh_fields(a, to, toh + qty, tr, f[5])
+    redis.call(unpack(a))
     moves = {{wh, 'transfer_out', -qty, oh - qty, r}, {to, 'transfer_in', qty, toh + qty, tr}}
   end
   local part = part_of(seqkey)

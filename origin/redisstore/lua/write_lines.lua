@@ -80,6 +80,10 @@ local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, args, from, co
   end
   if ctr.c ~= c0 then
     redis.call('SET', seqkey, str(ctr.c))
+    -- The lines' changes went in untrimmed (append_change with a seq):
+    -- one trim for all of them, three arguments fewer per line to
+    -- propagate.
+    redis.call('XTRIM', logkey, 'MAXLEN', '~', maxlen)
     -- One wake-up of the tailers for all the lines' changes.
     if not quiet then
       notify_tail(logkey)
