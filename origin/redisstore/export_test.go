@@ -196,3 +196,6 @@ func (s *Store) AppendLegacyChange(ctx context.Context, key string, version uint
 	return seq, s.rw.XAdd(ctx, &redis.XAddArgs{Stream: s.ks.log(p), ID: fmt.Sprintf("%d-0", seq),
 		Values: []any{"k", key, "v", version, "t", at.UnixMilli()}}).Err()
 }
+
+// MaxChunksPerStep is the most chunks one RunJob step applies.
+const MaxChunksPerStep = maxChunksPerStep

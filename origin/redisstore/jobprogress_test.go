@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortstock/shortstock/origin/redisstore"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -53,7 +54,8 @@ func TestJobProgressRecordsChunksUntilTheCursorMoved(t *testing.T) {
 func TestJobClaimRenewsOnlyPastHalfTheLease(t *testing.T) {
 	s := openStandalone(t)
 	ctx := t.Context()
-	if _, err := s.CreateJob(ctx, smallJob("pl", "sq-pl", 40*store.JobChunkLines)); err != nil {
+	// Four steps leave it running.
+	if _, err := s.CreateJob(ctx, smallJob("pl", "sq-pl", (4*redisstore.MaxChunksPerStep+1)*store.JobChunkLines)); err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.UnixMilli(1_800_000_000_000)

@@ -52,6 +52,7 @@ func (s *Store) queueJob(ctx context.Context, id string, _ time.Time) error {
 
 // dequeueJob takes an ended job off the stream (idempotent).
 func (s *Store) dequeueJob(ctx context.Context, id string) error {
+	s.prefetch.forget(id)
 	_, err := s.run(ctx, scriptJobDequeue, []string{s.ks.jobStream(), s.ks.jobStreamIDs()}, id, jobGroup)
 	return err
 }

@@ -115,8 +115,8 @@ func TestJobStreamTakesOverADeadWorkersJob(t *testing.T) {
 // live worker's long job is not taken over.
 func TestJobStreamStepKeepsTheJob(t *testing.T) {
 	s := openStandalone(t)
-	// More chunks than a step takes (at most 8).
-	if _, err := s.CreateJob(t.Context(), smallJob("qe", "sq-qe", 9*store.JobChunkLines)); err != nil {
+	// More chunks than a step takes.
+	if _, err := s.CreateJob(t.Context(), smallJob("qe", "sq-qe", (redisstore.MaxChunksPerStep+1)*store.JobChunkLines)); err != nil {
 		t.Fatal(err)
 	}
 	if got := nextJobs(t, s, "runner", time.Minute); !slices.Equal(got, []string{"qe"}) {
@@ -169,7 +169,8 @@ func TestJobStreamTakesTheOldQueue(t *testing.T) {
 // lease idle), and not a write (an fsync with appendfsync always) per step.
 func TestJobStreamTouchesOncePerQuarterLease(t *testing.T) {
 	s := openStandalone(t)
-	if _, err := s.CreateJob(t.Context(), smallJob("qt", "sq-qt", 40*store.JobChunkLines)); err != nil {
+	// Three steps leave it running.
+	if _, err := s.CreateJob(t.Context(), smallJob("qt", "sq-qt", (3*redisstore.MaxChunksPerStep+1)*store.JobChunkLines)); err != nil {
 		t.Fatal(err)
 	}
 	if got := nextJobs(t, s, "runner", time.Minute); !slices.Equal(got, []string{"qt"}) {
@@ -207,5 +208,54 @@ func TestJobStreamTouchesOncePerQuarterLease(t *testing.T) {
 	before = waitIdle(200 * time.Millisecond)
 	if after := idleAfter(t0.Add(16 * time.Second)); after >= before {
 		t.Fatalf("a step a quarter lease after the last refresh left the entry idle %v (was %v)", after, before)
+	}
+}
+
+// A step read ahead (while the step before it ran) is used only by the
+// next step of the same job at the same chunk. Here another origin (a
+// second store on the same keyspace) runs that step meanwhile: the first
+// store's next step starts further on and must read it afresh. Used as
+// it was read, it would record the moved-on chunk with the earlier one's
+// lines (replays) and drop its lines unapplied: every line must apply once.
+func TestJobStepReadAheadOnlyAtItsChunk(t *testing.T) {
+	prefix := uniquePrefix()
+	addr := []string{env.Standalone(t)}
+	same := func(c *redisstore.Config) { c.KeyPrefix = prefix }
+	a, b := openOn(t, addr, same), openOn(t, addr, same)
+	ctx := t.Context()
+	const steps = 3
+	lines := (steps*redisstore.MaxChunksPerStep + 1) * store.JobChunkLines
+	if _, err := a.CreateJob(ctx, smallJob("ra", "sq-ra", lines)); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	run := func(s *redisstore.Store, owner string, at time.Duration) store.Job {
+		t.Helper()
+		j, err := s.RunJob(ctx, "ra", owner, t0.Add(at), time.Minute)
+		if err != nil {
+			t.Fatalf("%s at %v: %v", owner, at, err)
+		}
+		return j
+	}
+	if j := run(a, "a", 0); j.Next != redisstore.MaxChunksPerStep {
+		t.Fatalf("a's first step: %+v", j)
+	}
+	// a read step 2 ahead; b (a's lease expired) runs it, then a runs on.
+	if j := run(b, "b", 2*time.Minute); j.Next != 2*redisstore.MaxChunksPerStep {
+		t.Fatalf("b's step: %+v", j)
+	}
+	j := run(a, "a", 4*time.Minute)
+	for i := 0; !j.Ended(); i++ {
+		if i > 10 {
+			t.Fatalf("not ended: %+v", j)
+		}
+		j = run(a, "a", time.Duration(5+i)*time.Minute)
+	}
+	v, err := a.GetStockPrimary(ctx, "sq-ra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Applied != int64(lines) || j.Failed != 0 || v.Warehouses["w1"].OnHand != int64(lines) {
+		t.Fatalf("job %+v, on hand %d: want %d lines applied once each", j, v.Warehouses["w1"].OnHand, lines)
 	}
 }

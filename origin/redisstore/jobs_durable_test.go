@@ -26,7 +26,7 @@ func TestBulkJobWaitsForReplicas(t *testing.T) {
 	ctx := ctxT(t)
 	// More chunks than one step takes (RunJob applies several at once),
 	// so the job is still running after the first step.
-	const chunks = 9
+	const chunks = redisstore.MaxChunksPerStep + 1
 	j := store.NewJob{ID: "durjob", Actor: "k", Lines: chunks * store.JobChunkLines, CreatedAt: time.Now()}
 	for i := range chunks * store.JobChunkLines {
 		j.Valid = append(j.Valid, store.JobLine{Line: int64(i + 1), Op: store.OpAdjust, SKU: fmt.Sprintf("DJ-%d", i%10), Warehouse: "w", Qty: 1})

@@ -2,10 +2,10 @@ package redisstore
 
 import "testing"
 
-// A step takes enough chunks to put ~8 lines in each partition it
+// A step takes enough chunks to put ~16 lines in each partition it
 // touches, and never more than maxChunksPerStep.
 func TestStepChunks(t *testing.T) {
-	for n, want := range map[int]int{1: 1, 64: 1, 128: 2, 256: 3, 1024: maxChunksPerStep, 16384: maxChunksPerStep} {
+	for n, want := range map[int]int{1: 1, 64: 2, 128: 3, 256: 5, 1024: maxChunksPerStep, 16384: maxChunksPerStep} {
 		if got := stepChunks(n); got != want {
 			t.Errorf("stepChunks(%d) = %d, want %d", n, got, want)
 		}

@@ -49,6 +49,8 @@ type Store struct {
 	// touchPruned: when it last forgot old ones.
 	touched     sync.Map
 	touchPruned atomic.Int64
+	// prefetch reads a bulk job's next step while the current one runs.
+	prefetch *stepPrefetch
 	// legacyDrained: the job ZSET of earlier versions has been moved into
 	// the job stream (jobqueue.go); consumersPruned: unix ns of the last
 	// prune of the job group's idle consumers.
@@ -74,7 +76,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	sp := keys.MustSpace(cfg.Partitions)
 	s := &Store{cfg: cfg, ks: newKeyspace(cfg.KeyPrefix, sp), clock: cfg.Clock, log: cfg.Logger, space: sp,
-		fencing: make([]sync.RWMutex, sp.N()), fenced: make([]atomic.Uint64, sp.N())}
+		fencing: make([]sync.RWMutex, sp.N()), fenced: make([]atomic.Uint64, sp.N()), prefetch: newStepPrefetch()}
 	if err := s.connect(); err != nil {
 		return nil, err
 	}
@@ -205,6 +207,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		s.notify.stop()
+		s.prefetch.close()
 		var errs []error
 		if s.rw != nil {
 			errs = append(errs, s.rw.Close())

@@ -162,12 +162,13 @@ func checkBulkResult(t *testing.T, s store.Store, nj store.NewJob, got store.Job
 
 func testJobRunsEveryLine(t *testing.T, s store.Store) {
 	q := jobsOf(t, s)
-	nj := bulkJob("job1", 10*store.JobChunkLines+500, 7)
+	// More chunks than one step of any store takes (Redis: 16).
+	nj := bulkJob("job1", 20*store.JobChunkLines+500, 7)
 	j, err := q.CreateJob(t.Context(), nj)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Status != store.JobQueued || j.Chunks != 11 || j.Failed != nj.Failed {
+	if j.Status != store.JobQueued || j.Chunks != 21 || j.Failed != nj.Failed {
 		t.Fatalf("created %+v", j)
 	}
 	if ids, err := q.PendingJobs(t.Context()); err != nil || len(ids) != 1 || ids[0] != "job1" {
@@ -240,7 +241,7 @@ func testJobConcurrentWorkers(t *testing.T, s store.Store) {
 
 func testJobLease(t *testing.T, s store.Store) {
 	q := jobsOf(t, s)
-	if _, err := q.CreateJob(t.Context(), bulkJob("job3", 12*store.JobChunkLines, 3)); err != nil {
+	if _, err := q.CreateJob(t.Context(), bulkJob("job3", 20*store.JobChunkLines, 3)); err != nil {
 		t.Fatal(err)
 	}
 	first, err := q.RunJob(t.Context(), "job3", "a", t0, time.Minute)

@@ -42,13 +42,14 @@ local function stock_apply(stock, seqkey, logkey, maxlen, changekey, at, op, wh,
     return 'mismatch', cur
   end
   local v = above(cur)
+  local vs = str(v) -- once: the HSET, the movements and the change all write it
   local moves
   if op == 'set' then
     local oh, r = tonumber(f[2]) or 0, tonumber(f[3]) or 0
     if qty < r then
       return 'below', r
     end
-    local a = {'HSET', stock, 'v', str(v)}
+    local a = {'HSET', stock, 'v', vs}
     wh_fields(a, wh, qty, r, f[3])
     redis.call(unpack(a))
     moves = {{wh, 'set', qty - oh, qty, r}}
@@ -64,10 +65,11 @@ local function stock_apply(stock, seqkey, logkey, maxlen, changekey, at, op, wh,
     if n < 0 or n < r then
       return 'insufficient'
     end
-    local a = {'HSET', stock, 'v', str(v)}
-    wh_fields(a, wh, n, r, f[3])
+    local ns = str(n)
+    local a = {'HSET', stock, 'v', vs}
+    wh_fields(a, wh, ns, r, f[3])
     redis.call(unpack(a))
-    moves = {{wh, 'adjust', qty, n, r}}
+    moves = {{wh, 'adjust', qty, ns, f[3] or r}}
   else
     local oh = tonumber(f[2])
     if not oh then
@@ -78,7 +80,7 @@ local function stock_apply(stock, seqkey, logkey, maxlen, changekey, at, op, wh,
       return 'insufficient'
     end
     local toh, tr = tonumber(f[4]) or 0, tonumber(f[5]) or 0
-    local a = {'HSET', stock, 'v', str(v)}
+    local a = {'HSET', stock, 'v', vs}
     wh_fields(a, wh, oh - qty, r, f[3])
     wh_fields(a, to, toh + qty, tr, f[5])
     redis.call(unpack(a))
@@ -91,13 +93,13 @@ local function stock_apply(stock, seqkey, logkey, maxlen, changekey, at, op, wh,
       ctr.m = above(ctr.m)
       mseq = ctr.m
     end
-    append_move(part, sku, m[1], m[2], m[3], 0, m[4], m[5], meta, v, at, mseq)
+    append_move(part, sku, m[1], m[2], m[3], 0, m[4], m[5], meta, vs, at, mseq)
   end
   local cseq
   if ctr then
     ctr.c = above(ctr.c)
     cseq = ctr.c
   end
-  append_change(seqkey, logkey, maxlen, changekey, v, at, cseq)
+  append_change(seqkey, logkey, maxlen, changekey, vs, at, cseq)
   return 'ok', v
 end
