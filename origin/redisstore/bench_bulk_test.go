@@ -25,6 +25,25 @@ func BenchmarkBulk(b *testing.B) {
 		storetest.BenchBulk(b, s)
 		reportScriptCPU(b, s, calls0, usec0)
 	})
+	// Every line its own SKU, created by the line (a first import), or
+	// stocked before (a feed over a known catalog).
+	for _, warm := range []bool{false, true} {
+		name := "standalone-distinct"
+		if warm {
+			name += "-warm"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := openStandalone(b, benchConfig)
+			calls0, usec0, err := s.ScriptCPU(ctxT(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			storetest.BenchBulkSKUs(b, s, b.N, warm)
+			if !warm { // the warm-up's scripts are not the timed lines'
+				reportScriptCPU(b, s, calls0, usec0)
+			}
+		})
+	}
 	b.Run("cluster", func(b *testing.B) { storetest.BenchBulk(b, openCluster(b, benchConfig)) })
 }
 
