@@ -114,12 +114,19 @@ func FuzzDecodeMovement(f *testing.F) {
 	f.Add((&moveRec{sku: "S-1", warehouse: "w1", kind: "adjust", dOnHand: -3, onHand: 7, version: 4, reason: "sold", ref: "o-1", actor: "key-0a0b0c0d", ik: "k", at: sampleTime}).encode())
 	f.Add((&moveRec{sku: "S", warehouse: "w", kind: "hold", dReserved: 2, onHand: 2, reserved: 2, version: 1, at: sampleTime}).encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
+		sku, skuErr := moveSKU(b) // the indexer's shortcut
+		if skuErr != nil && !errors.Is(skuErr, errCorrupt) {
+			t.Fatalf("moveSKU error %v is not errCorrupt", skuErr)
+		}
 		r, err := decodeMove(b)
 		if err != nil {
 			if !errors.Is(err, errCorrupt) {
 				t.Fatalf("error %v is not errCorrupt", err)
 			}
 			return
+		}
+		if skuErr != nil || string(sku) != r.sku {
+			t.Fatalf("moveSKU = %q, %v; the record's sku is %q", sku, skuErr, r.sku)
 		}
 		again, err := decodeMove(r.encode())
 		if err != nil || !reflect.DeepEqual(again, r) {

@@ -92,6 +92,24 @@ func decodeMove(b []byte) (moveRec, error) {
 	return r, nil
 }
 
+// moveSKU returns the SKU of an encoded movement without decoding the
+// rest (the ledger indexer needs only that to index it; readers decode
+// and check the whole record). The slice points into b.
+func moveSKU(b []byte) ([]byte, error) {
+	if len(b) < 2 || b[0] != recordFormat {
+		return nil, fmt.Errorf("%w: movement format", errCorrupt)
+	}
+	n, w := binary.Uvarint(b[1:])
+	if w <= 0 || n > uint64(keys.MaxIDLen) || n > uint64(len(b)-1-w) {
+		return nil, fmt.Errorf("%w: movement sku", errCorrupt)
+	}
+	sku := b[1+w : 1+w+int(n)]
+	if !keys.ValidSKU(sku) {
+		return nil, fmt.Errorf("%w: movement sku %q", errCorrupt, sku)
+	}
+	return sku, nil
+}
+
 func (r *moveRec) movement(p int, seq uint64) store.Movement {
 	id := store.MovementID(p, seq)
 	return store.Movement{
@@ -103,7 +121,7 @@ func (r *moveRec) movement(p int, seq uint64) store.Movement {
 }
 
 // skuMoveKey indexes a SKU's movement; SKUs never contain 0x00.
-func skuMoveKey(sku string, seq uint64) []byte {
+func skuMoveKey[T ~string | ~[]byte](sku T, seq uint64) []byte {
 	b := make([]byte, 0, len(sku)+9)
 	b = append(b, sku...)
 	b = append(b, 0)

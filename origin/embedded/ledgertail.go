@@ -116,7 +116,7 @@ func indexTail(tx *bolt.Tx) (more bool, err error) {
 			}
 			parts[e.p] = pt
 		}
-		rec, err := decodeMove(e.rec)
+		sku, err := moveSKU(e.rec)
 		if err != nil {
 			return false, fmt.Errorf("ledger tail movement %d of partition %d: %w", e.seq, e.p, err)
 		}
@@ -124,7 +124,7 @@ func indexTail(tx *bolt.Tx) (more bool, err error) {
 		if err := pt.moves.Put(seqKey(e.seq), append([]byte(nil), e.rec...)); err != nil {
 			return false, err
 		}
-		if err := pt.skuMoves.Put(skuMoveKey(rec.sku, e.seq), nil); err != nil {
+		if err := pt.skuMoves.Put(skuMoveKey(sku, e.seq), nil); err != nil {
 			return false, err
 		}
 		done = append(done, append([]byte(nil), e.key...))
