@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -23,7 +24,11 @@ func TestBulkJobWaitsForReplicas(t *testing.T) {
 	// loaded CI machine a live replica took over 300 ms to acknowledge
 	// the create once.
 	s := openOn(t, []string{f.proxy.Addr}, func(c *redisstore.Config) { c.WaitTimeout, c.KeyPrefix = 2*time.Second, prefix })
-	ctx := ctxT(t)
+	// 17 000 lines through a store that waits for the replica: more than
+	// ctxT's 10 s on a loaded CI machine under -race (CI saw GetJob run
+	// out of it).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	// More chunks than one step takes (RunJob applies several at once),
 	// so the job is still running after the first step.
 	const chunks = redisstore.MaxChunksPerStep + 1
