@@ -161,6 +161,42 @@ func TestChangesAfterTrim(t *testing.T) {
 	})
 }
 
+// A bulk job's lines append their changes untrimmed and each call trims
+// the partition's log once at its end: the cap holds for them as for
+// synchronous writes.
+func TestChangesAfterTrimByBulkLines(t *testing.T) {
+	backendsCfg(t, func(c *redisstore.Config) { c.ChangeStreamMaxLen = 100 }, func(t *testing.T, s *redisstore.Store) {
+		ctx := ctxT(t)
+		const lines = 1000
+		if _, err := s.CreateJob(ctx, smallJob("trim", "SKU-TB", lines)); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; ; i++ {
+			j, err := s.RunJob(ctx, "trim", "w", time.Now(), time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.Ended() {
+				if j.Applied != lines {
+					t.Fatalf("job %+v", j)
+				}
+				break
+			}
+			if i > 10 {
+				t.Fatalf("not ended: %+v", j)
+			}
+		}
+		p := keys.DefaultSpace().Partition(keys.KindStock, "SKU-TB")
+		page, err := s.Changes(ctx, p, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Head != lines || page.First <= 1 || page.First > lines-99 {
+			t.Fatalf("head %d first %d after %d bulk lines with MAXLEN ~100", page.Head, page.First, lines)
+		}
+	})
+}
+
 // backendsCfg runs f on a store with mutate applied, standalone and
 // cluster.
 func backendsCfg(t *testing.T, mutate func(*redisstore.Config), f func(t *testing.T, s *redisstore.Store)) {

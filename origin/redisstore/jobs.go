@@ -207,7 +207,7 @@ func (s *Store) RunJob(ctx context.Context, id, owner string, now time.Time, lea
 // top of its lines; at 1024 partitions a chunk of 1000 lines over 1000
 // SKUs puts ~1.6 lines in each of ~630 partitions, and that fixed part
 // doubles Redis's CPU per line. A step of several chunks puts ~16 lines or
-// more in each partition it touches (16 measured ~10 % more lines/s than 8
+// more in each partition it touches (16 measured 6-14 % more lines/s than 8
 // on one Redis with appendfsync always). The scripts stay bounded: a step's
 // lines go in calls of at most maxLinesPerCall (runJobParts).
 func stepChunks(n int) int {
@@ -292,7 +292,6 @@ func (s *Store) applyJobChunks(ctx context.Context, job *store.Job, prep *stepPr
 // runs: per chunk read, the lines refused before running (checkWrite),
 // and per partition its lines (see applyJobChunks).
 type stepPrep struct {
-	next  int // the step's first chunk
 	steps []chunkStep
 	order []*partLines
 	gone  bool // the first chunk is gone: another worker finished it
@@ -310,7 +309,7 @@ func (s *Store) prepareStep(ctx context.Context, job *store.Job, next, k int) (*
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, s.classify("run job", fmt.Errorf("chunks %d.. of job %s: %w", next, job.ID, err))
 	}
-	prep := &stepPrep{next: next, steps: make([]chunkStep, 0, k)}
+	prep := &stepPrep{steps: make([]chunkStep, 0, k)}
 	byPart := make(map[int]*partLines)
 	for c := range k {
 		raw, err := gets[c].Bytes()

@@ -77,6 +77,12 @@ local function notify_tail(logkey)
   end
 end
 
+-- change_field is a change entry's one field "c": "<key> <version> <at
+-- ms>" (see append_change; purge.lua writes it too).
+local function change_field(key, version, at)
+  return key .. ' ' .. str(version) .. ' ' .. at
+end
+
 -- append_change bumps the partition's seq and appends "key reached version"
 -- to the partition's change stream, trimmed to about maxlen entries. The
 -- stream entry ID is "<seq>-0", so readers can ask for "after seq" exactly.
@@ -88,7 +94,7 @@ end
 -- Redis that is wrongly allowed to evict), XADD refuses the smaller ID; the
 -- log then continues after its last entry instead of failing every write.
 local function append_change(seqkey, logkey, maxlen, key, version, at, seq)
-  local c = key .. ' ' .. str(version) .. ' ' .. at
+  local c = change_field(key, version, at)
   if seq then
     -- The caller numbers the changes itself (write_lines: one GET and
     -- one SET of the counter for many writes), made sure seq is above the

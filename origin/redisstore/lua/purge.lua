@@ -4,7 +4,7 @@
 -- change.Change.Purge): it changes no data, and travels like a write's.
 -- Same seq logic as append_change, with the extra field.
 local seq = next_counter(KEYS[1])
-local c = ARGV[1] .. ' 0 ' .. ARGV[2]
+local c = change_field(ARGV[1], 0, ARGV[2])
 local res = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], str(seq) .. '-0', 'c', c, 'p', ARGV[4])
 if type(res) == 'table' and res.err then
   local top = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
