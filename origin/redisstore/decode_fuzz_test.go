@@ -16,6 +16,8 @@ func FuzzDecoders(f *testing.F) {
 	f.Add("4", "w1 adjust 1 0 5 0 4 1764950400000", "received", "5", "0", "1", "7-0")
 	f.Add("4", "w1 adjust  0 5 0 4 1764950400000 x", "", "", "", "", "7-0")
 	f.Add("4", "s:CLOG-1 12 1764950400000", "2", "", "", "", "9-0")
+	f.Add("4", "w1 adjust 1 0 5 0 4 1764950400000 received k1 job:7", "", "", "", "", "7-0")
+	f.Add("4", "w1 adjust 1 0 5 0 4 1764950400000   ", "sold", "", "", "", "7-0")
 	f.Fuzz(func(t *testing.T, v, url, rd, ct, exp, n, id string) {
 		_, _, _ = linkFromHash("c", map[string]string{"v": v, "url": url, "rd": rd, "ct": ct, "exp": exp, "clk": n})
 		_, _ = stockFromHash("s", map[string]string{"v": v, "h:" + url: n, "r:" + url: rd, "h:x": exp})

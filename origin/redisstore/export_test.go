@@ -199,3 +199,9 @@ func (s *Store) AppendLegacyChange(ctx context.Context, key string, version uint
 
 // MaxChunksPerStep is the most chunks one RunJob step applies.
 const MaxChunksPerStep = maxChunksPerStep
+
+// MoveLogLen is the number of entries in partition p's ledger order
+// stream (mlog).
+func (s *Store) MoveLogLen(ctx context.Context, p int) (int64, error) {
+	return s.rw.XLen(ctx, s.ks.moveLog(p)).Result()
+}

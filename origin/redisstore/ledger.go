@@ -87,7 +87,8 @@ func movementFromEntry(p int, sku string, e redis.XMessage) (store.Movement, err
 		return store.Movement{}, errBadReplyf("movement id %q", e.ID)
 	}
 	str := func(k string) string { s, _ := e.Values[k].(string); return s }
-	var fixed [8]string // w k dh dr h r v t
+	// w k dh dr h r v t, then (packed since 2026-12-06) rs a i.
+	var fixed [11]string
 	if packed, ok := e.Values["p"].(string); ok {
 		n := 0
 		for f := range strings.SplitSeq(packed, " ") {
@@ -97,7 +98,7 @@ func movementFromEntry(p int, sku string, e redis.XMessage) (store.Movement, err
 			fixed[n] = f
 			n++
 		}
-		if n != len(fixed) {
+		if n != 8 && n != len(fixed) {
 			return store.Movement{}, errBadReplyf("movement %s: packed fields %q", e.ID, packed)
 		}
 	} else {
@@ -105,9 +106,17 @@ func movementFromEntry(p int, sku string, e redis.XMessage) (store.Movement, err
 			fixed[i] = str(k)
 		}
 	}
+	// A value kept as its own field (older entries, or one holding a
+	// space) wins over an empty packed one.
+	meta := func(k string, packed string) string {
+		if v := str(k); v != "" {
+			return v
+		}
+		return packed
+	}
 	m := store.Movement{
 		ID: store.MovementID(p, seq), Cursor: seqStr, SKU: sku, Warehouse: fixed[0], Kind: fixed[1],
-		Reason: str("rs"), Ref: str("rf"), Actor: str("a"), IdempotencyKey: str("i"),
+		Reason: meta("rs", fixed[8]), Ref: str("rf"), Actor: meta("a", fixed[9]), IdempotencyKey: meta("i", fixed[10]),
 		Partition: p, Seq: seq,
 	}
 	var v, t int64

@@ -29,7 +29,7 @@ func TestLedgerReadsBothEntryLayouts(t *testing.T) {
 	if err != nil || len(fields) != 2 {
 		t.Fatalf("stored entries: %v, %v", fields, err)
 	}
-	if _, ok := fields[0]["p"]; !ok || fields[0]["dh"] != nil {
+	if _, ok := fields[0]["p"]; !ok || fields[0]["dh"] != nil || fields[0]["rs"] != nil || fields[0]["a"] != nil {
 		t.Fatalf("a new movement is not stored packed: %v", fields[0])
 	}
 

@@ -23,7 +23,8 @@ end
 -- ctr, when given, numbers the ledger and change seqs in Lua ({m = last
 -- ledger seq, c = last change seq}, advanced here) instead of an INCR of
 -- each counter per write: stock_write_lines reads the counters once and
--- writes them back once.
+-- writes them back once; its rg batches the movements' mlog entries
+-- (mlog_add), flushed by the caller.
 -- Returns 'ok', version | 'below', reserved | 'insufficient' | 'nf' |
 -- 'mismatch', version; on anything but 'ok' it wrote nothing.
 local function stock_apply(stock, seqkey, logkey, maxlen, changekey, at, op, wh, qty, to, ifv, sku, meta, ctr)
@@ -93,7 +94,7 @@ local function stock_apply(stock, seqkey, logkey, maxlen, changekey, at, op, wh,
       ctr.m = above(ctr.m)
       mseq = ctr.m
     end
-    append_move(part, sku, m[1], m[2], m[3], 0, m[4], m[5], meta, vs, at, mseq)
+    append_move(part, sku, m[1], m[2], m[3], 0, m[4], m[5], meta, vs, at, mseq, ctr and ctr.rg)
   end
   local cseq
   if ctr then

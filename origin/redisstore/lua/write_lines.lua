@@ -28,7 +28,7 @@ local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, args, from, co
     end
     return n
   end
-  local ctr = {m = last_of(mseqkey, part .. 'mlog'), c = last_of(seqkey, logkey)}
+  local ctr = {m = last_of(mseqkey, part .. 'mlog'), c = last_of(seqkey, logkey), rg = {skus = {}}}
   local m0, c0 = ctr.m, ctr.c
 
   -- Which lines already applied: one BITFIELD for all of them (in slices,
@@ -78,6 +78,9 @@ local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, args, from, co
     end
   end
   if ctr.m ~= m0 then
+    -- The lines' movements go into mlog as runs (mlog_add): one entry
+    -- per 256 movements, not one per movement.
+    mlog_flush(part, ctr.rg)
     redis.call('SET', mseqkey, str(ctr.m))
   end
   if ctr.c ~= c0 then
