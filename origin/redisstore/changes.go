@@ -48,19 +48,96 @@ func (s *Store) Changes(ctx context.Context, partition int, after uint64, limit 
 		return page, err
 	}
 	if msgs := first.Val(); len(msgs) > 0 {
-		if page.First, err = entrySeq(msgs[0].ID); err != nil {
+		if page.First, err = firstSeqOf(msgs[0]); err != nil {
 			return page, err
 		}
 	}
+	// An entry's ID is its last seq, so the entries from after+1 on hold
+	// every change after "after"; a run (clog_add in lua/common.lua) that
+	// began at or before it is cut, and the page at limit.
 	for _, m := range rng.Val() {
-		c, err := changeFromEntry(partition, m)
-		if err != nil {
+		if page.Changes, err = appendChanges(page.Changes, partition, m, after, limit); err != nil {
 			return page, err
 		}
-		page.Changes = append(page.Changes, c)
-		page.Head = max(page.Head, c.Seq)
+		if len(page.Changes) >= limit {
+			break
+		}
+	}
+	if n := len(page.Changes); n > 0 {
+		page.Head = max(page.Head, page.Changes[n-1].Seq)
 	}
 	return page, nil
+}
+
+// appendChanges appends the changes of log entry m with seq > after to
+// out, up to limit in all: one for an entry of one change, those of a run
+// for a run entry (field "r": "<first seq> <at ms> <key> <version> ...",
+// its ID the last seq).
+func appendChanges(out []change.Change, partition int, m redis.XMessage, after uint64, limit int) ([]change.Change, error) {
+	run, ok := m.Values["r"].(string)
+	if !ok {
+		c, err := changeFromEntry(partition, m)
+		if err != nil {
+			return out, err
+		}
+		if c.Seq > after {
+			out = append(out, c)
+		}
+		return out, nil
+	}
+	last, err := entrySeq(m.ID)
+	if err != nil {
+		return out, err
+	}
+	first, rest, ok1 := strings.Cut(run, " ")
+	at, rest, ok2 := strings.Cut(rest, " ")
+	seq, err1 := strconv.ParseUint(first, 10, 64)
+	ms, err2 := strconv.ParseInt(at, 10, 64)
+	if !ok1 || !ok2 || err1 != nil || err2 != nil || seq == 0 || seq > last {
+		return out, errBadReplyf("change run %s: %.40q", m.ID, run)
+	}
+	for ; rest != ""; seq++ {
+		var k, v string
+		var okk, okv bool
+		k, rest, okk = strings.Cut(rest, " ")
+		v, rest, okv = strings.Cut(rest, " ")
+		if !okk || (!okv && rest != "") || seq > last {
+			return out, errBadReplyf("change run %s: malformed at seq %d", m.ID, seq)
+		}
+		if seq <= after {
+			continue
+		}
+		if len(out) >= limit {
+			return out, nil
+		}
+		c := change.Change{Partition: partition, Seq: seq, Key: k, AtUnixMs: ms}
+		if c.Version, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return out, errBadReplyf("change run %s: version %q", m.ID, v)
+		}
+		if err := c.Validate(); err != nil {
+			return out, fmt.Errorf("%w: %w", errBadReply, err)
+		}
+		out = append(out, c)
+	}
+	if seq != last+1 {
+		return out, errBadReplyf("change run %s: ends at seq %d", m.ID, seq-1)
+	}
+	return out, nil
+}
+
+// firstSeqOf returns the first seq a change log entry holds: its ID's,
+// or a run's first.
+func firstSeqOf(m redis.XMessage) (uint64, error) {
+	run, ok := m.Values["r"].(string)
+	if !ok {
+		return entrySeq(m.ID)
+	}
+	first, _, _ := strings.Cut(run, " ")
+	n, err := strconv.ParseUint(first, 10, 64)
+	if err != nil || n == 0 {
+		return 0, errBadReplyf("change run %s: %.40q", m.ID, run)
+	}
+	return n, nil
 }
 
 // Heads returns every partition's head seq: 64 GETs pipelined (go-redis

@@ -205,3 +205,8 @@ const MaxChunksPerStep = maxChunksPerStep
 func (s *Store) MoveLogLen(ctx context.Context, p int) (int64, error) {
 	return s.rw.XLen(ctx, s.ks.moveLog(p)).Result()
 }
+
+// ChangeLogLen is the number of entries in partition p's change log.
+func (s *Store) ChangeLogLen(ctx context.Context, p int) (int64, error) {
+	return s.rw.XLen(ctx, s.ks.log(p)).Result()
+}

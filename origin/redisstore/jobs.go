@@ -257,7 +257,7 @@ func (s *Store) applyJobChunks(ctx context.Context, job *store.Job, prep *stepPr
 	}
 	steps, order := prep.steps, prep.order
 	at := s.nowMs()
-	if err := s.runJobLines(ctx, job.ID, at, order); err != nil {
+	if err := s.runJobLines(ctx, job.ID, job.Actor, at, order); err != nil {
 		return nil, err
 	}
 	for _, pl := range order {
@@ -341,8 +341,8 @@ func (s *Store) prepareStep(ctx context.Context, job *store.Job, next, k int) (*
 				byPart[p] = pl
 				prep.order = append(prep.order, pl)
 			}
-			pl.args = append(pl.args, lines[i].Line, w.Op, w.Warehouse, w.Qty, w.To, w.SKU,
-				keys.Key(keys.KindStock, w.SKU), w.Reason, w.Ref, w.Actor, w.IdempotencyKey)
+			// Actor and idempotency key go once per call (lineArgs).
+			pl.args = append(pl.args, lines[i].Line, w.Op, w.Warehouse, w.Qty, w.To, w.SKU, w.Reason, w.Ref)
 			pl.writes = append(pl.writes, w)
 			pl.lines = append(pl.lines, lines[i].Line)
 			pl.chunks = append(pl.chunks, c)
@@ -351,8 +351,8 @@ func (s *Store) prepareStep(ctx context.Context, job *store.Job, next, k int) (*
 	return prep, nil
 }
 
-// partLines are a chunk's lines of one partition: their arguments (11
-// values each), writes and line numbers, and once run, per line its tag
+// partLines are a chunk's lines of one partition: their arguments (8
+// values each, see stock_write_lines.lua), writes and line numbers, and once run, per line its tag
 // and extra value.
 type partLines struct {
 	p      int
@@ -365,11 +365,11 @@ type partLines struct {
 
 // runJobLines runs every partition's lines (see applyJobChunks) and fills
 // their res.
-func (s *Store) runJobLines(ctx context.Context, jobID, at string, order []*partLines) error {
+func (s *Store) runJobLines(ctx context.Context, jobID, actor, at string, order []*partLines) error {
 	single := order
 	if !s.noParts.Load() && len(order) > 1 {
 		var err error
-		if single, err = s.runJobParts(ctx, jobID, at, order); err != nil {
+		if single, err = s.runJobParts(ctx, jobID, actor, at, order); err != nil {
 			return err
 		}
 	}
@@ -377,7 +377,7 @@ func (s *Store) runJobLines(ctx context.Context, jobID, at string, order []*part
 	for i, pl := range single {
 		calls[i] = &batchCall{
 			keys: []string{s.ks.seq(pl.p), s.ks.log(pl.p), s.ks.jobBits(pl.p, jobID)},
-			args: append([]any{at, s.cfg.ChangeStreamMaxLen, s.cfg.IdempotencyTTL.Milliseconds()}, pl.args...),
+			args: append(s.lineArgs(at, jobID, actor), pl.args...),
 		}
 	}
 	if err := s.runBatchDurable(ctx, scriptStockLines, calls); errors.Is(err, store.ErrOutcomeUnknown) {
@@ -399,6 +399,12 @@ func (s *Store) runJobLines(ctx context.Context, jobID, at string, order []*part
 	return nil
 }
 
+// lineArgs are the first arguments of stock_write_lines and
+// stock_write_parts: what every line of the call shares.
+func (s *Store) lineArgs(at, jobID, actor string) []any {
+	return []any{at, s.cfg.ChangeStreamMaxLen, s.cfg.IdempotencyTTL.Milliseconds(), actor, store.JobLinePrefix(jobID)}
+}
+
 // maxLinesPerCall bounds the lines of one stock_write_parts call (a
 // partition with more goes alone): Redis runs nothing else while a script
 // runs, and a call of one chunk's worth (~30 ms) was the bound before
@@ -409,7 +415,7 @@ const maxLinesPerCall = store.JobChunkLines
 // (at most maxLinesPerCall lines each, pipelined) and returns the partitions left to run one by one: those
 // of a call the node refused (it wrote nothing: every key is checked in
 // the script's epoch pass before any write).
-func (s *Store) runJobParts(ctx context.Context, jobID, at string, order []*partLines) ([]*partLines, error) {
+func (s *Store) runJobParts(ctx context.Context, jobID, actor, at string, order []*partLines) ([]*partLines, error) {
 	type group struct {
 		parts []*partLines
 		lines int
@@ -426,8 +432,7 @@ func (s *Store) runJobParts(ctx context.Context, jobID, at string, order []*part
 		if g == nil || g.lines > 0 && g.lines+len(pl.writes) > maxLinesPerCall {
 			// A new call for this node: one script must not hold the
 			// server for a whole step.
-			g = &group{call: &batchCall{keys: []string{s.ks.seq(pl.p)},
-				args: []any{at, s.cfg.ChangeStreamMaxLen, s.cfg.IdempotencyTTL.Milliseconds()}}}
+			g = &group{call: &batchCall{keys: []string{s.ks.seq(pl.p)}, args: s.lineArgs(at, jobID, actor)}}
 			byNode[node] = g
 			groups = append(groups, g)
 		}

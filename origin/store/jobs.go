@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -51,7 +52,13 @@ func (l *JobLine) Write(jobID, actor string) StockWrite {
 }
 
 // JobLineKey is the idempotency key a job line's movements carry.
-func JobLineKey(jobID string, line int64) string { return fmt.Sprintf("job:%s:%d", jobID, line) }
+func JobLineKey(jobID string, line int64) string {
+	return JobLinePrefix(jobID) + strconv.FormatInt(line, 10)
+}
+
+// JobLinePrefix is what every line key of the job starts with: a line's
+// key is it and the line number.
+func JobLinePrefix(jobID string) string { return "job:" + jobID + ":" }
 
 // JobError is one failed line: its number, a machine code and a sentence.
 type JobError struct {

@@ -83,6 +83,35 @@ local function change_field(key, version, at)
   return key .. ' ' .. str(version) .. ' ' .. at
 end
 
+-- clog_add gathers a bulk call's changes into runs, as mlog_add does for
+-- its movements: rg ({first = seq, at = ms, items = {...}}) holds
+-- consecutive seqs of one time, and clog_flush writes them as ONE change
+-- log entry, ID "<last seq>-0", field "r" = "<first seq> <at ms> <key>
+-- <version> <key> <version> ...": one XADD per up to 256 changes instead
+-- of one per change (each XADD is paid again in the AOF and on the
+-- replicas). Readers (changesFromEntry in Go, log_trim_age.lua) expand a
+-- run to its changes, so the log still holds every version of every key.
+local clog_run_max = 256
+
+local function clog_flush(logkey, rg)
+  local n = #rg.items
+  if n == 0 then
+    return
+  end
+  redis.call('XADD', logkey, str(rg.first + n - 1) .. '-0', 'r',
+    str(rg.first) .. ' ' .. rg.at .. ' ' .. table.concat(rg.items, ' '))
+  rg.first, rg.at, rg.items = nil, nil, {}
+end
+
+local function clog_add(logkey, rg, seq, key, version, at)
+  if rg.first and (rg.first + #rg.items ~= seq or rg.at ~= at or #rg.items >= clog_run_max) then
+    clog_flush(logkey, rg)
+  end
+  rg.first = rg.first or seq
+  rg.at = at
+  rg.items[#rg.items + 1] = key .. ' ' .. str(version)
+end
+
 -- append_change bumps the partition's seq and appends "key reached version"
 -- to the partition's change stream, trimmed to about maxlen entries. The
 -- stream entry ID is "<seq>-0", so readers can ask for "after seq" exactly.
@@ -93,16 +122,17 @@ end
 -- If the seq key fell behind its stream (deleted by hand, or evicted by a
 -- Redis that is wrongly allowed to evict), XADD refuses the smaller ID; the
 -- log then continues after its last entry instead of failing every write.
-local function append_change(seqkey, logkey, maxlen, key, version, at, seq)
-  local c = change_field(key, version, at)
+local function append_change(seqkey, logkey, maxlen, key, version, at, seq, rg)
   if seq then
     -- The caller numbers the changes itself (write_lines: one GET and
     -- one SET of the counter for many writes), made sure seq is above the
-    -- stream's last entry, and trims the stream and calls notify_tail
-    -- once at its end.
-    redis.call('XADD', logkey, str(seq) .. '-0', 'c', c)
+    -- stream's last entry, gathers them into runs (rg, see clog_add) and
+    -- flushes those, trims the stream and calls notify_tail once at its
+    -- end.
+    clog_add(logkey, rg, seq, key, version, at)
     return seq
   end
+  local c = change_field(key, version, at)
   seq = next_counter(seqkey)
   local res = redis.pcall('XADD', logkey, 'MAXLEN', '~', maxlen, str(seq) .. '-0', 'c', c)
   if type(res) == 'table' and res.err then
@@ -120,16 +150,33 @@ local function append_change(seqkey, logkey, maxlen, key, version, at, seq)
 end
 
 -- change_time returns a change entry's time (unix ms) from its fields (a
--- flat field, value list), either layout (see append_change); nil if none.
+-- flat field, value list), any layout (see append_change and clog_add);
+-- nil if none.
 local function change_time(kv)
   for i = 1, #kv, 2 do
     if kv[i] == 'c' then
       return tonumber(string.match(kv[i + 1], ' (%d+)$'))
+    elseif kv[i] == 'r' then
+      return tonumber(string.match(kv[i + 1], '^%d+ (%d+)'))
     elseif kv[i] == 't' then
       return tonumber(kv[i + 1])
     end
   end
   return nil
+end
+
+-- change_count returns how many changes a change entry holds: a run's
+-- (see clog_add), else one.
+local function change_count(e)
+  local kv = e[2]
+  if kv[1] == 'r' then
+    local first = tonumber(string.match(kv[2], '^(%d+)'))
+    local last = tonumber(string.match(e[1], '^(%d+)-'))
+    if first and last and last >= first then
+      return last - first + 1
+    end
+  end
+  return 1
 end
 
 -- part_of returns the partition's key prefix "<prefix>:{pN}:" from its

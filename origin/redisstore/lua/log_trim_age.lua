@@ -3,7 +3,8 @@
 -- the newest (it names where the log stands). KEYS[1]: the log stream.
 -- Entries are in seq order and their times do not go back by more than
 -- the origins' clock skew, so the first young entry ends the scan.
--- Returns how many it removed.
+-- Returns how many changes it removed (a run entry, see clog_add, holds
+-- several; ARGV[2] bounds the entries read).
 local cutoff = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
@@ -22,7 +23,7 @@ for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', limit)) do
     break
   end
   cut = e[1]
-  n = n + 1
+  n = n + change_count(e)
 end
 if not cut then
   return 0

@@ -23,8 +23,9 @@ end
 -- ctr, when given, numbers the ledger and change seqs in Lua ({m = last
 -- ledger seq, c = last change seq}, advanced here) instead of an INCR of
 -- each counter per write: stock_write_lines reads the counters once and
--- writes them back once; its rg batches the movements' mlog entries
--- (mlog_add), flushed by the caller.
+-- writes them back once; its rg and cr gather the movements' mlog
+-- entries (mlog_add) and the changes (clog_add) into runs, flushed by
+-- the caller.
 -- Returns 'ok', version | 'below', reserved | 'insufficient' | 'nf' |
 -- 'mismatch', version; on anything but 'ok' it wrote nothing.
 local function stock_apply(stock, seqkey, logkey, maxlen, changekey, at, op, wh, qty, to, ifv, sku, meta, ctr)
@@ -101,6 +102,6 @@ local function stock_apply(stock, seqkey, logkey, maxlen, changekey, at, op, wh,
     ctr.c = above(ctr.c)
     cseq = ctr.c
   end
-  append_change(seqkey, logkey, maxlen, changekey, vs, at, cseq)
+  append_change(seqkey, logkey, maxlen, changekey, vs, at, cseq, ctr and ctr.cr)
   return 'ok', v
 end

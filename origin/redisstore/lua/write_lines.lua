@@ -6,14 +6,18 @@
 -- answers 'replay' for that line and writes nothing; else the line runs
 -- and sets its bit in the same script, so every line applies exactly once.
 -- seqkey, logkey, bits: the partition's seq and log and the job's bitmap
--- in it; args[from], args[from + 11], ... start the count lines (11
--- values each: line number, op, warehouse, qty, to warehouse, sku, change
--- key, reason, ref, actor, idempotency key). It appends to out, per line,
+-- in it; actor: the job's; ikey: its lines' idempotency key prefix
+-- ("job:<id>:", store.JobLineKey: a line's key is it and the line
+-- number); args[from], args[from + 8], ... start the count lines (8
+-- values each: line number, op, warehouse, qty, to warehouse, sku,
+-- reason, ref; what is the same for every line, or made from the others,
+-- is not sent per line: every argument costs Redis a string object to
+-- parse and free). It appends to out, per line,
 -- its stock_apply tag (or 'replay') and its extra value (0 when none).
 -- EPOCH must be the partition's (its fence checked). It returns whether
 -- the partition's change log grew; unless quiet, it also wakes the
 -- tailers (quiet: the caller publishes once for several partitions).
-local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, args, from, count, out, quiet)
+local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, actor, ikey, args, from, count, out, quiet)
   local part = part_of(seqkey)
   local mseqkey = part .. 'mseq'
 
@@ -28,7 +32,7 @@ local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, args, from, co
     end
     return n
   end
-  local ctr = {m = last_of(mseqkey, part .. 'mlog'), c = last_of(seqkey, logkey), rg = {skus = {}}}
+  local ctr = {m = last_of(mseqkey, part .. 'mlog'), c = last_of(seqkey, logkey), rg = {skus = {}}, cr = {items = {}}}
   local m0, c0 = ctr.m, ctr.c
 
   -- Which lines already applied: one BITFIELD for all of them (in slices,
@@ -38,7 +42,7 @@ local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, args, from, co
   local done = {}
   local lines = {}
   for k = 0, count - 1 do
-    lines[#lines + 1] = args[from + k * 11]
+    lines[#lines + 1] = args[from + k * 8]
   end
   local function bitfield(lo, hi, op)
     local a = {'BITFIELD', bits}
@@ -61,15 +65,15 @@ local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, args, from, co
 
   local newly = {}
   for k = 1, #lines do
-    local i = from + (k - 1) * 11
+    local i = from + (k - 1) * 8
     if done[k] then
       out[#out + 1] = 'replay'
       out[#out + 1] = 0
     else
       local sku = args[i + 5]
-      local tag, x = stock_apply(part .. 's:' .. sku, seqkey, logkey, maxlen, args[i + 6], at,
+      local tag, x = stock_apply(part .. 's:' .. sku, seqkey, logkey, maxlen, 's:' .. sku, at,
         args[i + 1], args[i + 2], tonumber(args[i + 3]), args[i + 4], 0, sku,
-        {args[i + 7], args[i + 8], args[i + 9], args[i + 10]}, ctr)
+        {args[i + 6], args[i + 7], actor, ikey .. lines[k]}, ctr)
       if tag == 'ok' then
         newly[#newly + 1] = lines[k]
       end
@@ -84,11 +88,16 @@ local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, args, from, co
     redis.call('SET', mseqkey, str(ctr.m))
   end
   if ctr.c ~= c0 then
+    -- The lines' changes go in as runs (clog_add): one entry per 256.
+    clog_flush(logkey, ctr.cr)
     redis.call('SET', seqkey, str(ctr.c))
-    -- The lines' changes went in untrimmed (append_change with a seq):
-    -- one trim for all of them, three arguments fewer per line to
-    -- propagate.
-    redis.call('XTRIM', logkey, 'MAXLEN', '~', maxlen)
+    -- One trim for all of them: by seq (an entry's ID is its last), so
+    -- the log keeps the last maxlen changes however they are grouped,
+    -- and at most a run's 255 more.
+    local floor = ctr.c - tonumber(maxlen) + 1
+    if floor > 1 then
+      redis.call('XTRIM', logkey, 'MINID', str(floor) .. '-0')
+    end
     -- One wake-up of the tailers for all the lines' changes.
     if not quiet then
       notify_tail(logkey)
