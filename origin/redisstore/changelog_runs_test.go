@@ -38,6 +38,8 @@ func TestChangeLogRunsFromBulkLines(t *testing.T) {
 				l = store.JobLine{Line: line, Op: store.OpTransfer, SKU: skus[line%3], Warehouse: "w1", To: "w2", Qty: 1, Reason: "transfer"}
 			case line%97 == 0: // refused: no change
 				l.Qty, failed = -1000, failed+1
+			case line%89 == 0: // refused otherwise: a warehouse never stocked
+				l.Warehouse, l.Qty, failed = "w9", -1, failed+1
 			}
 			j.Valid = append(j.Valid, l)
 		}
@@ -50,8 +52,15 @@ func TestChangeLogRunsFromBulkLines(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.Ended() {
-				if got.Applied != lines-int64(failed) {
+				if got.Applied != lines-int64(failed) || len(got.Errors) != failed {
 					t.Fatalf("job %+v; want %d applied", got, lines-failed)
+				}
+				// Each refused line with its own reason (the call's
+				// answer lists refusals apart from the applied lines).
+				for _, e := range got.Errors {
+					if want := map[bool]string{true: "insufficient_stock", false: "not_found"}[e.Line%97 == 0]; e.Error != want {
+						t.Fatalf("line %d refused as %q; want %q (%+v)", e.Line, e.Error, want, got.Errors)
+					}
 				}
 				break
 			}

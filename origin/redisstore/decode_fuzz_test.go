@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shortstock/shortstock/origin/store"
 )
 
 // FuzzDecoders feeds arbitrary field values to every decoder of stored
@@ -19,6 +21,7 @@ func FuzzDecoders(f *testing.F) {
 	f.Add("4", "w1 adjust 1 0 5 0 4 1764950400000 received k1 job:7", "", "", "", "", "7-0")
 	f.Add("4", "5 1764950400000 s:A 3 s:B 9 s:A 4", "", "", "", "", "7-0")
 	f.Add("4", "5 1764950400000 s:A 3 s:B", "", "", "", "", "6-0")
+	f.Add("x", "oreo", "insufficient", "ab", "xy", "0", "1-0")
 	f.Add("4", "w1 adjust 1 0 5 0 4 1764950400000   ", "sold", "", "", "", "7-0")
 	f.Fuzz(func(t *testing.T, v, url, rd, ct, exp, n, id string) {
 		_, _, _ = linkFromHash("c", map[string]string{"v": v, "url": url, "rd": rd, "ct": ct, "exp": exp, "clk": n})
@@ -29,6 +32,7 @@ func FuzzDecoders(f *testing.F) {
 		_, _ = changeFromEntry(3, redis.XMessage{ID: id, Values: map[string]any{"k": url, "v": v, "t": n}})
 		_, _ = changeFromEntry(3, redis.XMessage{ID: id, Values: map[string]any{"c": url, "p": rd}})
 		_, _ = appendChanges(nil, 3, redis.XMessage{ID: id, Values: map[string]any{"r": url}}, 0, 1000)
+		_ = splitLinesReply("x", []any{url, int64(len(v)), rd, n}, []*partLines{{writes: make([]store.StockWrite, len(ct))}, {writes: make([]store.StockWrite, len(exp))}})
 		_, _ = firstSeqOf(redis.XMessage{ID: id, Values: map[string]any{"r": url}})
 		_, _, _ = replyOf([]any{url, int64(len(v)), []any{ct, exp}})
 		_, _ = toHash([]any{url, v, rd})

@@ -261,17 +261,19 @@ func (s *Store) applyJobChunks(ctx context.Context, job *store.Job, prep *stepPr
 		return nil, err
 	}
 	for _, pl := range order {
-		if len(pl.res) != 2*len(pl.writes) {
-			return nil, errBadReplyf("stock_write_lines: %d values for %d lines", len(pl.res), len(pl.writes))
+		if len(pl.flags) != len(pl.writes) {
+			return nil, errBadReplyf("stock_write_lines: %d outcomes for %d lines", len(pl.flags), len(pl.writes))
 		}
+		refused := pl.refused
 		for k := range pl.writes {
 			st := &steps[pl.chunks[k]]
-			lt, _ := pl.res[2*k].(string)
-			if lt == "ok" || lt == "replay" {
+			if pl.flags[k] != 'e' { // 'o' applied now, 'r' before
 				st.applied++
 				continue
 			}
-			if _, err := stockWriteResult(&pl.writes[k], []any{lt, pl.res[2*k+1]}); err != nil {
+			r := refused[0] // splitLinesReply: one per 'e', in order
+			refused = refused[1:]
+			if _, err := stockWriteResult(&pl.writes[k], []any{r.tag, r.x}); err != nil {
 				if errors.Is(err, errBadReply) {
 					return nil, err
 				}
@@ -360,7 +362,54 @@ type partLines struct {
 	writes []store.StockWrite
 	lines  []int64
 	chunks []int // per line, its chunk's index in the step
-	res    []any
+	// Once run: per line a letter ('o' applied, 'r' a replay, 'e'
+	// refused), and per refused line, in order, its tag and extra value.
+	flags   string
+	refused []lineRefusal
+}
+
+// lineRefusal is a refused line's stock_apply tag and extra value.
+type lineRefusal struct {
+	tag string
+	x   any
+}
+
+// splitLinesReply hands the answer of one stock_write_lines or
+// stock_write_parts call (lua/common.lua lines_reply, after its tag) to
+// the partitions whose lines it ran, in argument order.
+func splitLinesReply(script string, rest []any, parts []*partLines) error {
+	total := 0
+	for _, pl := range parts {
+		total += len(pl.writes)
+	}
+	v, _ := at(rest, 0)
+	flags, ok := v.(string)
+	if !ok || len(flags) != total || (len(rest)-1)%3 != 0 {
+		return errBadReplyf("%s: %d values, want letters for %d lines", script, len(rest), total)
+	}
+	var refused []lineRefusal
+	prev := int64(0)
+	for i := 1; i < len(rest); i += 3 {
+		idx, ok1 := rest[i].(int64)
+		tag, ok2 := rest[i+1].(string)
+		if !ok1 || !ok2 || idx <= prev || idx > int64(total) || flags[idx-1] != 'e' {
+			return errBadReplyf("%s: refused line %v %v", script, rest[i], rest[i+1])
+		}
+		prev = idx
+		refused = append(refused, lineRefusal{tag: tag, x: rest[i+2]})
+	}
+	off := 0
+	for _, pl := range parts {
+		n := len(pl.writes)
+		pl.flags = flags[off : off+n]
+		e := strings.Count(pl.flags, "e")
+		if e > len(refused) || strings.Trim(pl.flags, "ore") != "" {
+			return errBadReplyf("%s: outcomes %q", script, pl.flags)
+		}
+		pl.refused, refused = refused[:e], refused[e:]
+		off += n
+	}
+	return nil
 }
 
 // runJobLines runs every partition's lines (see applyJobChunks) and fills
@@ -394,7 +443,9 @@ func (s *Store) runJobLines(ctx context.Context, jobID, actor, at string, order 
 		if tag != "ok" {
 			return errBadReplyf("stock_write_lines: tag %q", tag)
 		}
-		pl.res = rest
+		if err := splitLinesReply("stock_write_lines", rest, []*partLines{pl}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -470,15 +521,8 @@ func (s *Store) runJobParts(ctx context.Context, jobID, actor, at string, order 
 		if tag != "ok" {
 			return nil, errBadReplyf("stock_write_parts: tag %q", tag)
 		}
-		for _, pl := range g.parts {
-			n := 2 * len(pl.writes)
-			if len(rest) < n {
-				return nil, errBadReplyf("stock_write_parts: %d values left for %d lines", len(rest), len(pl.writes))
-			}
-			pl.res, rest = rest[:n], rest[n:]
-		}
-		if len(rest) != 0 {
-			return nil, errBadReplyf("stock_write_parts: %d values too many", len(rest))
+		if err := splitLinesReply("stock_write_parts", rest, g.parts); err != nil {
+			return nil, err
 		}
 	}
 	return left, nil

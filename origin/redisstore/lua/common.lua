@@ -179,6 +179,18 @@ local function change_count(e)
   return 1
 end
 
+-- lines_reply is a bulk call's answer from its lines' outcomes (see
+-- write_lines): {'ok', letters, index, tag, extra, ...}, one letter a line
+-- and three values only for a refused one (not two values for every line:
+-- each is a reply element for Redis to write and the client to parse).
+local function lines_reply(out)
+  local r = {'ok', table.concat(out.f)}
+  for i = 1, #out.e do
+    r[#r + 1] = out.e[i]
+  end
+  return r
+end
+
 -- part_of returns the partition's key prefix "<prefix>:{pN}:" from its
 -- seq key "<prefix>:{pN}:seq".
 local function part_of(seqkey)

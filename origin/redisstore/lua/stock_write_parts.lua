@@ -14,8 +14,7 @@
 -- written: if any is not active on this node the script writes nothing
 -- and answers {'fence', seqkey...} naming each such partition (the Go
 -- side fences them and runs the call again).
--- Returns {'ok', tag1, x1, ...}: per line, in argument order, its
--- stock_apply tag (or 'replay') and its extra value.
+-- Returns lines_reply over all its lines, in argument order.
 local id = node_identity()
 local groups = {}
 local stale = {'fence'}
@@ -32,7 +31,7 @@ end
 if #stale > 1 then
   return stale
 end
-local out = {'ok'}
+local out = {f = {}, e = {}}
 -- One wake-up of the tailers for every partition whose log grew: the
 -- message lists their numbers, comma separated.
 local grew, channel = {}, nil
@@ -49,4 +48,4 @@ end
 if channel then
   redis.call('PUBLISH', channel, table.concat(grew, ','))
 end
-return out
+return lines_reply(out)

@@ -12,8 +12,10 @@
 -- values each: line number, op, warehouse, qty, to warehouse, sku,
 -- reason, ref; what is the same for every line, or made from the others,
 -- is not sent per line: every argument costs Redis a string object to
--- parse and free). It appends to out, per line,
--- its stock_apply tag (or 'replay') and its extra value (0 when none).
+-- parse and free). It records in out ({f = {}, e = {}}, see
+-- lines_reply) each line's outcome: in out.f one letter, 'o' applied now,
+-- 'r' applied before (a replay), 'e' refused; for a refused line, in out.e
+-- its index in out.f, its stock_apply tag and extra value.
 -- EPOCH must be the partition's (its fence checked). It returns whether
 -- the partition's change log grew; unless quiet, it also wakes the
 -- tailers (quiet: the caller publishes once for several partitions).
@@ -67,8 +69,7 @@ local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, actor, ikey, a
   for k = 1, #lines do
     local i = from + (k - 1) * 8
     if done[k] then
-      out[#out + 1] = 'replay'
-      out[#out + 1] = 0
+      out.f[#out.f + 1] = 'r'
     else
       local sku = args[i + 5]
       local tag, x = stock_apply(part .. 's:' .. sku, seqkey, logkey, maxlen, 's:' .. sku, at,
@@ -76,9 +77,13 @@ local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, actor, ikey, a
         {args[i + 6], args[i + 7], actor, ikey .. lines[k]}, ctr)
       if tag == 'ok' then
         newly[#newly + 1] = lines[k]
+        out.f[#out.f + 1] = 'o'
+      else
+        out.f[#out.f + 1] = 'e'
+        out.e[#out.e + 1] = #out.f
+        out.e[#out.e + 1] = tag
+        out.e[#out.e + 1] = x or 0
       end
-      out[#out + 1] = tag
-      out[#out + 1] = x or 0
     end
   end
   if ctr.m ~= m0 then
