@@ -87,8 +87,8 @@ func movementFromEntry(p int, sku string, e redis.XMessage) (store.Movement, err
 		return store.Movement{}, errBadReplyf("movement id %q", e.ID)
 	}
 	str := func(k string) string { s, _ := e.Values[k].(string); return s }
-	// w k dh dr h r v t, then (packed since 2026-12-06) rs a i.
-	var fixed [11]string
+	// w k dh dr h r v t, then (when none holds a space) rs rf a i.
+	var fixed [12]string
 	if packed, ok := e.Values["p"].(string); ok {
 		n := 0
 		for f := range strings.SplitSeq(packed, " ") {
@@ -116,7 +116,7 @@ func movementFromEntry(p int, sku string, e redis.XMessage) (store.Movement, err
 	}
 	m := store.Movement{
 		ID: store.MovementID(p, seq), Cursor: seqStr, SKU: sku, Warehouse: fixed[0], Kind: fixed[1],
-		Reason: meta("rs", fixed[8]), Ref: str("rf"), Actor: meta("a", fixed[9]), IdempotencyKey: meta("i", fixed[10]),
+		Reason: meta("rs", fixed[8]), Ref: meta("rf", fixed[9]), Actor: meta("a", fixed[10]), IdempotencyKey: meta("i", fixed[11]),
 		Partition: p, Seq: seq,
 	}
 	var v, t int64

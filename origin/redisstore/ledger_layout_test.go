@@ -17,7 +17,7 @@ func TestLedgerReadsBothEntryLayouts(t *testing.T) {
 	s := openStandalone(t)
 	ctx := t.Context()
 	const sku = "LAYOUT-1"
-	if _, err := s.WriteStock(ctx, store.StockWrite{Op: store.OpSet, SKU: sku, Warehouse: "w1", Qty: 5, Reason: "cycle_count", Actor: "k1"}); err != nil {
+	if _, err := s.WriteStock(ctx, store.StockWrite{Op: store.OpSet, SKU: sku, Warehouse: "w1", Qty: 5, Reason: "cycle_count", Ref: "cc-9", Actor: "k1"}); err != nil {
 		t.Fatal(err)
 	}
 	at := time.UnixMilli(time.Now().UnixMilli()).UTC()
@@ -29,7 +29,7 @@ func TestLedgerReadsBothEntryLayouts(t *testing.T) {
 	if err != nil || len(fields) != 2 {
 		t.Fatalf("stored entries: %v, %v", fields, err)
 	}
-	if _, ok := fields[0]["p"]; !ok || fields[0]["dh"] != nil || fields[0]["rs"] != nil || fields[0]["a"] != nil {
+	if _, ok := fields[0]["p"]; !ok || fields[0]["dh"] != nil || fields[0]["rs"] != nil || fields[0]["rf"] != nil || fields[0]["a"] != nil {
 		t.Fatalf("a new movement is not stored packed: %v", fields[0])
 	}
 
@@ -39,7 +39,7 @@ func TestLedgerReadsBothEntryLayouts(t *testing.T) {
 	}
 	first, old := page.Movements[0], page.Movements[1]
 	if first.Kind != "set" || first.Warehouse != "w1" || first.DeltaOnHand != 5 || first.OnHand != 5 || first.Reserved != 0 ||
-		first.Version == 0 || first.Reason != "cycle_count" || first.Actor != "k1" || first.At.IsZero() {
+		first.Version == 0 || first.Reason != "cycle_count" || first.Ref != "cc-9" || first.Actor != "k1" || first.At.IsZero() {
 		t.Fatalf("packed movement read as %+v", first)
 	}
 	want := store.Movement{ID: store.MovementID(old.Partition, legacy), Cursor: fmt.Sprint(legacy), SKU: sku, Warehouse: "w1",
