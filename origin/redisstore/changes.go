@@ -53,7 +53,7 @@ func (s *Store) Changes(ctx context.Context, partition int, after uint64, limit 
 		}
 	}
 	// An entry's ID is its last seq, so the entries from after+1 on hold
-	// every change after "after"; a run (clog_add in lua/common.lua) that
+	// every change after "after"; a run (run_add in lua/common.lua) that
 	// began at or before it is cut, and the page at limit.
 	for _, m := range rng.Val() {
 		if page.Changes, err = appendChanges(page.Changes, partition, m, after, limit); err != nil {

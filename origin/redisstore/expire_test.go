@@ -166,28 +166,13 @@ func TestChangesAfterTrim(t *testing.T) {
 // by seq: it keeps at least the last cap changes (and at most a run's 255
 // more), as synchronous writes keep about cap entries.
 func TestChangesAfterTrimByBulkLines(t *testing.T) {
-	// 300: more than one run of a bulk call's changes (256, see clog_add
+	// 300: more than one run of a bulk call's changes (256, see run_add
 	// in lua/common.lua), so keeping too few shows.
 	backendsCfg(t, func(c *redisstore.Config) { c.ChangeStreamMaxLen = 300 }, func(t *testing.T, s *redisstore.Store) {
 		ctx := ctxT(t)
 		const lines = 1000
-		if _, err := s.CreateJob(ctx, smallJob("trim", "SKU-TB", lines)); err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; ; i++ {
-			j, err := s.RunJob(ctx, "trim", "w", time.Now(), time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if j.Ended() {
-				if j.Applied != lines {
-					t.Fatalf("job %+v", j)
-				}
-				break
-			}
-			if i > 10 {
-				t.Fatalf("not ended: %+v", j)
-			}
+		if j := runNewJob(t, s, smallJob("trim", "SKU-TB", lines)); j.Applied != lines {
+			t.Fatalf("job %+v", j)
 		}
 		p := keys.DefaultSpace().Partition(keys.KindStock, "SKU-TB")
 		page, err := s.Changes(ctx, p, 0, 10)

@@ -354,8 +354,8 @@ func (s *Store) prepareStep(ctx context.Context, job *store.Job, next, k int) (*
 }
 
 // partLines are a chunk's lines of one partition: their arguments (8
-// values each, see stock_write_lines.lua), writes and line numbers, and once run, per line its tag
-// and extra value.
+// values each, see stock_write_lines.lua), writes and line numbers, and
+// once run, their outcomes (splitLinesReply).
 type partLines struct {
 	p      int
 	args   []any
@@ -413,7 +413,7 @@ func splitLinesReply(script string, rest []any, parts []*partLines) error {
 }
 
 // runJobLines runs every partition's lines (see applyJobChunks) and fills
-// their res.
+// in their outcomes.
 func (s *Store) runJobLines(ctx context.Context, jobID, actor, at string, order []*partLines) error {
 	single := order
 	if !s.noParts.Load() && len(order) > 1 {

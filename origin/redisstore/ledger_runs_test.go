@@ -41,23 +41,8 @@ func TestLedgerFeedAndTrimOverBulkRuns(t *testing.T) {
 			}
 			j.Valid = append(j.Valid, l)
 		}
-		if _, err := s.CreateJob(ctx, j); err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; ; i++ {
-			got, err := s.RunJob(ctx, j.ID, "w", time.Now(), time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Ended() {
-				if got.Applied != lines-int64(failed) {
-					t.Fatalf("job %+v; want %d applied", got, lines-failed)
-				}
-				break
-			}
-			if i > 10 {
-				t.Fatalf("not ended: %+v", got)
-			}
+		if got := runNewJob(t, s, j); got.Applied != lines-int64(failed) {
+			t.Fatalf("job %+v; want %d applied", got, lines-failed)
 		}
 
 		var want []store.Movement
@@ -109,6 +94,26 @@ func TestLedgerFeedAndTrimOverBulkRuns(t *testing.T) {
 			t.Fatalf("mlog holds %d entries after every movement was trimmed (%v)", n, err)
 		}
 	})
+}
+
+// runNewJob creates job j and runs it to its end (in at most 10 steps).
+func runNewJob(t *testing.T, s *redisstore.Store, j store.NewJob) store.Job {
+	t.Helper()
+	if _, err := s.CreateJob(t.Context(), j); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		got, err := s.RunJob(t.Context(), j.ID, "w", time.Now(), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Ended() {
+			return got
+		}
+		if i > 10 {
+			t.Fatalf("not ended: %+v", got)
+		}
+	}
 }
 
 // sameStockPartition returns n SKUs "<prefix>-<i>" of one partition.

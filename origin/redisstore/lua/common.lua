@@ -83,33 +83,41 @@ local function change_field(key, version, at)
   return key .. ' ' .. str(version) .. ' ' .. at
 end
 
--- clog_add gathers a bulk call's changes into runs, as mlog_add does for
--- its movements: rg ({first = seq, at = ms, items = {...}}) holds
--- consecutive seqs of one time, and clog_flush writes them as ONE change
--- log entry, ID "<last seq>-0", field "r" = "<first seq> <at ms> <key>
--- <version> <key> <version> ...": one XADD per up to 256 changes instead
--- of one per change (each XADD is paid again in the AOF and on the
--- replicas). Readers (changesFromEntry in Go, log_trim_age.lua) expand a
--- run to its changes, so the log still holds every version of every key.
-local clog_run_max = 256
+-- run_add and run_flush write a bulk call's entries of one stream (its
+-- change log, its ledger order "mlog") as runs: rg ({items = {}}) gathers
+-- consecutive seqs sharing one lead value, and run_flush writes them as
+-- ONE entry, ID "<last seq>-0", field "r" = "<first seq>[ <lead>] <item>
+-- <item> ...": one XADD per up to 256 seqs instead of one per seq (each
+-- XADD is paid again in the AOF and on the replicas). A change log run's
+-- lead is the time and its items "<key> <version>"; an mlog run has no
+-- lead and its items are SKUs. Readers expand a run (changes: Go's
+-- appendChanges, change_time and change_count below; mlog: mlog_refs), so
+-- the streams still name every seq. A run ends at 256 items (a reader's
+-- page re-reads its entry whole), at another lead, or at a gap in the
+-- seqs (none within one call: only a call's first seq can jump to a new
+-- epoch's; checked so a run can never misname a seq).
+local run_max = 256
 
-local function clog_flush(logkey, rg)
+local function run_flush(key, rg)
   local n = #rg.items
   if n == 0 then
     return
   end
-  redis.call('XADD', logkey, str(rg.first + n - 1) .. '-0', 'r',
-    str(rg.first) .. ' ' .. rg.at .. ' ' .. table.concat(rg.items, ' '))
-  rg.first, rg.at, rg.items = nil, nil, {}
+  local head = str(rg.first)
+  if rg.lead then
+    head = head .. ' ' .. rg.lead
+  end
+  redis.call('XADD', key, str(rg.first + n - 1) .. '-0', 'r', head .. ' ' .. table.concat(rg.items, ' '))
+  rg.first, rg.lead, rg.items = nil, nil, {}
 end
 
-local function clog_add(logkey, rg, seq, key, version, at)
-  if rg.first and (rg.first + #rg.items ~= seq or rg.at ~= at or #rg.items >= clog_run_max) then
-    clog_flush(logkey, rg)
+local function run_add(key, rg, seq, lead, item)
+  if rg.first and (rg.first + #rg.items ~= seq or rg.lead ~= lead or #rg.items >= run_max) then
+    run_flush(key, rg)
   end
   rg.first = rg.first or seq
-  rg.at = at
-  rg.items[#rg.items + 1] = key .. ' ' .. str(version)
+  rg.lead = lead
+  rg.items[#rg.items + 1] = item
 end
 
 -- append_change bumps the partition's seq and appends "key reached version"
@@ -126,10 +134,10 @@ local function append_change(seqkey, logkey, maxlen, key, version, at, seq, rg)
   if seq then
     -- The caller numbers the changes itself (write_lines: one GET and
     -- one SET of the counter for many writes), made sure seq is above the
-    -- stream's last entry, gathers them into runs (rg, see clog_add) and
+    -- stream's last entry, gathers them into runs (rg, see run_add) and
     -- flushes those, trims the stream and calls notify_tail once at its
     -- end.
-    clog_add(logkey, rg, seq, key, version, at)
+    run_add(logkey, rg, seq, at, key .. ' ' .. str(version))
     return seq
   end
   local c = change_field(key, version, at)
@@ -150,7 +158,7 @@ local function append_change(seqkey, logkey, maxlen, key, version, at, seq, rg)
 end
 
 -- change_time returns a change entry's time (unix ms) from its fields (a
--- flat field, value list), any layout (see append_change and clog_add);
+-- flat field, value list), any layout (see append_change and run_add);
 -- nil if none.
 local function change_time(kv)
   for i = 1, #kv, 2 do
@@ -166,7 +174,7 @@ local function change_time(kv)
 end
 
 -- change_count returns how many changes a change entry holds: a run's
--- (see clog_add), else one.
+-- (see run_add), else one.
 local function change_count(e)
   local kv = e[2]
   if kv[1] == 'r' then
@@ -200,37 +208,9 @@ end
 -- move_meta_fields names a movement's optional fields, in meta's order.
 local move_meta_fields = {'rs', 'rf', 'a', 'i'}
 
--- mlog_add records that movement seq is sku's in the partition's "mlog"
--- stream, batched: rg ({first = seq, skus = {...}}) gathers a run of
--- consecutive seqs, and mlog_flush writes it as ONE entry, ID "<last
--- seq>-0", field "r" = "<first seq> <sku> <sku> ...": one XADD (five
--- arguments for Redis to propagate) per bulk call instead of per line.
--- A run ends at 256 SKUs (a feed page re-reads its entry whole) or at a
--- gap in the seqs (none within one call: only a call's first seq can jump
--- to a new epoch's; checked so a run can never misname a movement).
-local mlog_run_max = 256
-
-local function mlog_flush(part, rg)
-  local n = #rg.skus
-  if n == 0 then
-    return
-  end
-  redis.call('XADD', part .. 'mlog', str(rg.first + n - 1) .. '-0', 'r',
-    str(rg.first) .. ' ' .. table.concat(rg.skus, ' '))
-  rg.first, rg.skus = nil, {}
-end
-
-local function mlog_add(part, rg, seq, sku)
-  if rg.first and (rg.first + #rg.skus ~= seq or #rg.skus >= mlog_run_max) then
-    mlog_flush(part, rg)
-  end
-  rg.first = rg.first or seq
-  rg.skus[#rg.skus + 1] = sku
-end
-
 -- mlog_refs returns the movements an mlog entry names, in seq order, as
 -- {seq, "<seq>-0", sku}: one for an entry of one movement (field "s",
--- ID its seq), a run for a batched one (field "r", see mlog_add).
+-- ID its seq), a run for a batched one (field "r", see run_add).
 local function mlog_refs(e)
   local kv = e[2]
   if kv[1] == 'r' then
@@ -257,7 +237,8 @@ end
 -- for the feed). Only ledger retention trims them (ledger_trim.lua). meta is
 -- {reason, ref, actor, idempotency key}; empty ones are left out. A caller
 -- that numbers movements itself passes seq (see append_change) and rg, a
--- run of mlog_add that it flushes with mlog_flush before it ends.
+-- run (run_add) of the partition's mlog that it flushes with run_flush
+-- before it ends.
 --
 -- The fixed fields go packed in one field "p": "<warehouse> <kind>
 -- <delta on hand> <delta reserved> <on hand> <reserved> <version> <at
@@ -291,7 +272,7 @@ local function append_move(part, sku, wh, kind, doh, dr, oh, r, meta, v, at, seq
   end
   redis.call(unpack(f))
   if rg then
-    mlog_add(part, rg, seq, sku)
+    run_add(part .. 'mlog', rg, seq, nil, sku)
   else
     redis.call('XADD', part .. 'mlog', id, 's', sku)
   end

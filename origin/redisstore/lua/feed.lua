@@ -2,7 +2,7 @@
 -- ARGV: after seq, limit, the partition's key prefix
 -- Read-only: the next movements of one partition, in seq order, each
 -- fetched from its SKU's stream (mlog names the SKU of each seq: one per
--- entry, or a run of them, see mlog_add). An entry's ID is its last seq,
+-- entry, or a run of them, see run_add). An entry's ID is its last seq,
 -- so the entries after "after" hold every movement after it; a run that
 -- began at or before it is skipped up to it.
 -- Returns a flat list: id, sku, fields, id, sku, fields, ...

@@ -7,7 +7,7 @@
 -- "seq:on_hand:reserved:version:at ms"), replacing the older opening, so
 -- the SKU's retained ledger plus its openings still replay to its view.
 -- An mlog entry leaves once every movement it names has: a run (see
--- mlog_add) trimmed part way stays, and the next call skips the
+-- run_add) trimmed part way stays, and the next call skips the
 -- movements of it that are gone. One script, so a reader never sees a
 -- movement gone and its opening not yet written. Makes no version or seq:
 -- not fenced.

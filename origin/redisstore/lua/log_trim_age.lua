@@ -3,7 +3,7 @@
 -- the newest (it names where the log stands). KEYS[1]: the log stream.
 -- Entries are in seq order and their times do not go back by more than
 -- the origins' clock skew, so the first young entry ends the scan.
--- Returns how many changes it removed (a run entry, see clog_add, holds
+-- Returns how many changes it removed (a run entry, see run_add, holds
 -- several; ARGV[2] bounds the entries read).
 local cutoff = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])

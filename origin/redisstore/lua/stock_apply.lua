@@ -24,7 +24,7 @@ end
 -- ledger seq, c = last change seq}, advanced here) instead of an INCR of
 -- each counter per write: stock_write_lines reads the counters once and
 -- writes them back once; its rg and cr gather the movements' mlog
--- entries (mlog_add) and the changes (clog_add) into runs, flushed by
+-- entries and the changes into runs (run_add), flushed by
 -- the caller.
 -- Returns 'ok', version | 'below', reserved | 'insufficient' | 'nf' |
 -- 'mismatch', version; on anything but 'ok' it wrote nothing.

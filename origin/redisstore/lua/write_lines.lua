@@ -34,7 +34,7 @@ local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, actor, ikey, a
     end
     return n
   end
-  local ctr = {m = last_of(mseqkey, part .. 'mlog'), c = last_of(seqkey, logkey), rg = {skus = {}}, cr = {items = {}}}
+  local ctr = {m = last_of(mseqkey, part .. 'mlog'), c = last_of(seqkey, logkey), rg = {items = {}}, cr = {items = {}}}
   local m0, c0 = ctr.m, ctr.c
 
   -- Which lines already applied: one BITFIELD for all of them (in slices,
@@ -87,14 +87,14 @@ local function write_lines(seqkey, logkey, bits, at, maxlen, ttl, actor, ikey, a
     end
   end
   if ctr.m ~= m0 then
-    -- The lines' movements go into mlog as runs (mlog_add): one entry
+    -- The lines' movements go into mlog as runs (run_add): one entry
     -- per 256 movements, not one per movement.
-    mlog_flush(part, ctr.rg)
+    run_flush(part .. 'mlog', ctr.rg)
     redis.call('SET', mseqkey, str(ctr.m))
   end
   if ctr.c ~= c0 then
-    -- The lines' changes go in as runs (clog_add): one entry per 256.
-    clog_flush(logkey, ctr.cr)
+    -- The lines' changes go in as runs (run_add): one entry per 256.
+    run_flush(logkey, ctr.cr)
     redis.call('SET', seqkey, str(ctr.c))
     -- One trim for all of them: by seq (an entry's ID is its last), so
     -- the log keeps the last maxlen changes however they are grouped,
