@@ -38,7 +38,7 @@ if ! command -v wrk >/dev/null; then
 	echo "installing wrk" >&2
 	apt-get install -y wrk >/dev/null
 fi
-command -v taskset >/dev/null || { echo "taskset is required (util-linux)" >&2; exit 1; }
+command -v taskset >/dev/null && command -v chrt >/dev/null || { echo "taskset and chrt are required (util-linux)" >&2; exit 1; }
 
 work=$(mktemp -d)
 pids=()
@@ -65,7 +65,9 @@ wait_ready() {
 }
 
 echo "origin: creating $LINKS links" >&2
-taskset -c "$CLIENT_CPU" nice -n 19 "$work/edgebench" origin --listen "127.0.0.1:$ORIGIN_PORT" \
+# The origin only gets the client CPU when wrk leaves it idle (SCHED_IDLE;
+# see edge-vs-nginx.sh).
+taskset -c "$CLIENT_CPU" chrt --idle 0 "$work/edgebench" origin --listen "127.0.0.1:$ORIGIN_PORT" \
 	--links "$LINKS" --dir "$work/data" >"$work/origin.out" 2>"$work/origin.out.err" &
 pids+=($!)
 wait_ready "$work/origin.out" $!

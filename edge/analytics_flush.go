@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/shortstock/shortstock/internal/slicer"
 	"github.com/shortstock/shortstock/internal/wire"
 )
 
@@ -127,6 +128,9 @@ func (s *Server) nextBatch(hold bool) *pendingBatch {
 	body = strconv.AppendInt(append(body, `,"at":`...), now.Unix(), 10)
 	counts := []byte{}
 	for code, t := range s.pendingClicks {
+		// In slices, as Clicks.Drain: a batch is up to maxCodesPerBatch
+		// codes, milliseconds of work on the core that serves requests.
+		s.flushSlicer.Tick()
 		ca := s.pendingAn[code]
 		x := s.shipAmount(code, t, ca, hold)
 		if x <= 0 {
@@ -227,6 +231,8 @@ type anFlushState struct {
 	pendingAn    map[string]*codeAgg // classified, count not sent yet
 	anSampled    bool                // the classifier sampled or lost clicks in the last period
 	anClassified uint64              // clicks it classified in the last period
+	// flushSlicer paces a flush's walks over every clicked code.
+	flushSlicer slicer.Slicer
 }
 
 func newAnFlushState() anFlushState {
@@ -249,11 +255,4 @@ func (s *Server) noteSampling(counted int64) {
 	n := float64(counted)
 	s.m.anSampleRate.Set(min(1, c/n))
 	s.m.anSkipped.Add(max(0, n-c))
-}
-
-func sumCounts(m map[string]int64) (n int64) {
-	for _, v := range m {
-		n += v
-	}
-	return n
 }

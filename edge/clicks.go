@@ -3,12 +3,14 @@ package edge
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/internal/slicer"
 	"github.com/shortstock/shortstock/internal/wire"
 )
 
@@ -58,12 +60,16 @@ func (s *Server) flush(ctx context.Context, hold bool) {
 	s.clickMu.Lock()
 	defer s.clickMu.Unlock()
 	s.flushGen++
+	// A new flush, in slices (see flushSlicer); the last one, at shutdown,
+	// has no requests to make room for.
+	s.flushSlicer = slicer.Slicer{}
+	if !hold {
+		s.flushSlicer.Work = math.MaxInt64
+	}
 	// The worker first, then the counters: a click's count is taken no
 	// earlier than its classification (see shipAmount for the rest).
 	s.takeAnalytics()
-	before := sumCounts(s.pendingClicks)
-	s.clicks.Drain(s.pendingClicks)
-	s.noteSampling(sumCounts(s.pendingClicks) - before)
+	s.noteSampling(s.clicks.Drain(s.pendingClicks, &s.flushSlicer))
 	defer func() { s.m.clicksPendingSize.Set(float64(len(s.pendingClicks))) }()
 	for {
 		if s.inflight == nil {

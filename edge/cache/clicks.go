@@ -1,6 +1,10 @@
 package cache
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/shortstock/shortstock/internal/slicer"
+)
 
 // Clicks counts clicks on entries without a lock: the count lives in the
 // Entry, and the first click after a drain pushes the entry onto a
@@ -24,17 +28,23 @@ func (c *Clicks) Add(e *Entry) {
 	}
 }
 
-// Drain takes every pending count and adds it to into, keyed by entry ID.
-// Counts that arrive while Drain runs are kept for the next one.
-func (c *Clicks) Drain(into map[string]int64) {
+// Drain takes every pending count and adds it to into, keyed by entry ID,
+// and returns the sum of the counts it took. Counts that arrive while
+// Drain runs are kept for the next one. On a busy edge a drain walks tens
+// of thousands of entries scattered over memory, milliseconds of work, so
+// it runs in short slices (see package slicer), paced by sl.
+func (c *Clicks) Drain(into map[string]int64, sl *slicer.Slicer) (total int64) {
 	e := c.head.Swap(nil)
 	for e != nil {
+		sl.Tick()
 		// Read next before zeroing: once the counter is 0, a concurrent Add
 		// may push e again and overwrite next.
 		next := e.next.Load()
 		if n := e.clicks.Swap(0); n > 0 {
 			into[string(e.id())] += int64(n)
+			total += int64(n)
 		}
 		e = next
 	}
+	return total
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shortstock/shortstock/internal/keys"
+	"github.com/shortstock/shortstock/internal/slicer"
 )
 
 // TestClicksConcurrentAddAndDrainLoseNothing adds clicks from several
@@ -22,13 +23,15 @@ func TestClicksConcurrentAddAndDrainLoseNothing(t *testing.T) {
 	var wg sync.WaitGroup
 	var stop atomic.Bool
 	total := map[string]int64{}
+	var returned int64 // the sums Drain returned
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
+		var sl slicer.Slicer
 		for !stop.Load() {
-			c.Drain(total)
+			returned += c.Drain(total, &sl)
 		}
-		c.Drain(total)
+		returned += c.Drain(total, &sl)
 	}()
 	for w := range workers {
 		wg.Add(1)
@@ -49,9 +52,12 @@ func TestClicksConcurrentAddAndDrainLoseNothing(t *testing.T) {
 	if sum != workers*per {
 		t.Fatalf("drained %d clicks, added %d", sum, workers*per)
 	}
+	if returned != sum {
+		t.Fatalf("Drain returned %d clicks in all, put %d in the map", returned, sum)
+	}
 	// Nothing left behind.
 	rest := map[string]int64{}
-	c.Drain(rest)
+	c.Drain(rest, &slicer.Slicer{})
 	if len(rest) != 0 {
 		t.Fatalf("left after the final drain: %v", rest)
 	}
@@ -65,5 +71,24 @@ func TestClickAllocatesNothing(t *testing.T) {
 	e := render(keys.KindLink, "x", 1, time.Minute)
 	if n := testing.AllocsPerRun(1000, func() { c.Add(e) }); n != 0 {
 		t.Fatalf("Add allocates %v", n)
+	}
+}
+
+// A drain over many entries runs in slices: it pauses (see package
+// slicer) rather than holding the processor for the whole walk, and loses
+// nothing by it.
+func TestDrainRunsInSlices(t *testing.T) {
+	var c Clicks
+	const n = 20000
+	for i := range n {
+		c.Add(render(keys.KindLink, "s"+itoa(i), 1, time.Minute))
+	}
+	into := map[string]int64{}
+	sl := slicer.Slicer{Work: time.Nanosecond, Pause: time.Nanosecond}
+	if total := c.Drain(into, &sl); total != n || len(into) != n {
+		t.Fatalf("drained %d clicks on %d codes, want %d on %d", total, len(into), n, n)
+	}
+	if sl.Pauses == 0 {
+		t.Fatalf("a drain of %d entries never paused", n)
 	}
 }

@@ -14,7 +14,7 @@ const Module = "github.com/shortstock/shortstock/"
 var leaves = []string{
 	"internal/keys", "internal/change", "internal/clock", "internal/wire",
 	"internal/obs", "internal/testutil", "internal/redistest", "internal/tlsfiles",
-	"internal/cpuset",
+	"internal/cpuset", "internal/slicer",
 }
 
 // Rule says what the packages under Prefix may import of ours: Imports for
