@@ -104,7 +104,7 @@ func (s *Store) Changes(ctx context.Context, partition int, after uint64, limit 
 	}
 	err := s.view(ctx, "changes", func(tx *bolt.Tx) error {
 		page.Changes = nil
-		pt, err := partOf(tx, partition)
+		pt, err := logPartOf(tx, partition)
 		if err != nil {
 			return err
 		}

@@ -116,6 +116,21 @@ func partOf(tx *bolt.Tx, p int) (*part, error) {
 	return pt, nil
 }
 
+// logPartOf opens partition p with only its root and change log set (head,
+// first and the log's entries): a tailer reads a partition after every
+// write, and partOf would open all eleven buckets for it.
+func logPartOf(tx *bolt.Tx, p int) (*part, error) {
+	root := tx.Bucket(partitionName(p))
+	if root == nil {
+		return nil, fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionName(p))
+	}
+	log := root.Bucket(bucketLog)
+	if log == nil {
+		return nil, fmt.Errorf("%w: bucket %s/%s missing", errCorrupt, partitionName(p), bucketLog)
+	}
+	return &part{p: p, root: root, log: log}, nil
+}
+
 // subOf opens one sub-bucket of partition p, for reads that need only it.
 func subOf(tx *bolt.Tx, p int, name []byte) (*bolt.Bucket, error) {
 	if root := tx.Bucket(partitionName(p)); root != nil {
