@@ -111,7 +111,7 @@ func indexTail(tx *bolt.Tx) (more bool, err error) {
 		pt := parts[e.p]
 		if pt == nil {
 			var err error
-			if pt, err = partOf(tx, e.p); err != nil {
+			if pt, err = partWith(tx, e.p, subMoves|subSKUMoves); err != nil {
 				return false, err
 			}
 			parts[e.p] = pt

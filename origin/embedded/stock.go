@@ -81,14 +81,16 @@ func (s *Store) WriteStock(ctx context.Context, w store.StockWrite) (store.Stock
 	var derr error
 	err := s.write(ctx, op, func(tx *bolt.Tx) error {
 		out, derr = store.StockView{}, nil
-		pt, err := partOf(tx, p)
+		// Only what a stock write touches (putStock: stock, the log, the
+		// ledger's tail outside the partition; the idempotency records).
+		pt, err := partWith(tx, p, subStock|subLog)
 		if err != nil {
 			return err
 		}
 		var ipt *part
 		now := utc(s.cfg.Clock.Now())
 		if w.IdempotencyKey != "" {
-			if ipt, err = partOf(tx, store.IdempotencyPartition(s.space, w.IdempotencyKey)); err != nil {
+			if ipt, err = partWith(tx, store.IdempotencyPartition(s.space, w.IdempotencyKey), subIdem|subIdemAge); err != nil {
 				return err
 			}
 			if v := ipt.idem.Get(stockIdemKey(w.IdempotencyKey)); v != nil {
