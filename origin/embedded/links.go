@@ -182,7 +182,7 @@ func (s *Store) UpdateLink(ctx context.Context, code string, lp store.LinkPatch)
 	var derr error
 	err := s.write(ctx, "update link", func(tx *bolt.Tx) error {
 		out, derr = store.Link{}, nil
-		pt, err := partOf(tx, p)
+		pt, err := partWith(tx, p, subLinks|subLog|subTags) // getLink, setTags, putLink
 		if err != nil {
 			return err
 		}

@@ -62,6 +62,9 @@ type Store struct {
 	// parts are the PartitionNotify watches, marked with each partition
 	// whose change log a committed transaction appended to.
 	parts []*store.PartitionWatch
+	// heads holds each partition's committed change-log head, for Heads
+	// (see loadHeads).
+	heads []atomic.Uint64
 }
 
 var (
@@ -141,6 +144,10 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, cfg: cfg, space: keys.MustSpace(cfg.Partitions), stop: make(chan struct{}), tailKick: make(chan struct{}, 1)}
+	if err := s.loadHeads(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("embedded: reading the change-log heads: %w", err)
+	}
 	s.kickIndexer() // a tail left by the last run
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(2)
