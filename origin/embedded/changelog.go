@@ -156,21 +156,31 @@ func (s *Store) Heads(ctx context.Context) ([]uint64, error) {
 // at Open; from then on noteHead keeps them (appendLogged is the only
 // writer of a head).
 func (s *Store) loadHeads() error {
-	s.heads = make([]atomic.Uint64, s.space.N())
-	return s.db.View(func(tx *bolt.Tx) error {
-		for p := range s.heads {
-			root := tx.Bucket(partitionName(p))
-			if root == nil {
-				return fmt.Errorf("%w: partition bucket %s missing", errCorrupt, partitionName(p))
-			}
-			h, err := (&part{p: p, root: root}).head()
-			if err != nil {
-				return err
-			}
-			s.heads[p].Store(h)
-		}
-		return nil
+	var heads []uint64
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
+		heads, err = readHeads(tx, s.space.N())
+		return err
 	})
+	s.heads = make([]atomic.Uint64, len(heads))
+	for p, h := range heads {
+		s.heads[p].Store(h)
+	}
+	return err
+}
+
+// readHeads reads the heads of partitions 0..n-1 in tx.
+func readHeads(tx *bolt.Tx, n int) ([]uint64, error) {
+	heads := make([]uint64, n)
+	for p := range heads {
+		pt, err := partWith(tx, p, 0)
+		if err != nil {
+			return nil, err
+		}
+		if heads[p], err = pt.head(); err != nil {
+			return nil, err
+		}
+	}
+	return heads, nil
 }
 
 // noteHead records a committed head of partition p; heads only grow.

@@ -29,19 +29,10 @@ func LedgerTailLen(s *Store) (n int, err error) {
 
 // FileHeads reads every partition's change-log head from the file in one
 // read transaction (what Heads read before it kept them in memory).
-func FileHeads(s *Store) ([]uint64, error) {
-	heads := make([]uint64, s.space.N())
-	err := s.db.View(func(tx *bolt.Tx) error {
-		for p := range heads {
-			pt, err := logPartOf(tx, p)
-			if err != nil {
-				return err
-			}
-			if heads[p], err = pt.head(); err != nil {
-				return err
-			}
-		}
-		return nil
+func FileHeads(s *Store) (heads []uint64, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		heads, err = readHeads(tx, s.space.N())
+		return err
 	})
 	return heads, err
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // Heads answers from memory; it must always equal what the file holds:
-// after concurrent writes over many partitions (stock writes, link writes
-// and purges, batched into shared commits), and after a reopen.
+// after concurrent writes over many partitions (link creations and stock
+// adjusts, batched into shared commits), and after a reopen.
 func TestHeadsMatchTheFile(t *testing.T) {
 	cfg := embedded.DefaultConfig(t.TempDir())
 	cfg.NoSync = true
