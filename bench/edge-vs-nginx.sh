@@ -24,7 +24,8 @@
 # Output: every run on stderr, a markdown table on stdout (docs/bench.md).
 #
 # Usage: bench/edge-vs-nginx.sh  (env: ROUNDS DURATION CONNS LINKS_SET DISTS
-#        ZIPF_S SEED SERVER_CPU CLIENT_CPU NGINX_PORT BARE_PORT EDGE_PORT ORIGIN_PORT)
+#        ZIPF_S SEED CACHE_PER_LINK SERVER_CPU CLIENT_CPU NGINX_PORT BARE_PORT
+#        EDGE_PORT ORIGIN_PORT)
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -40,6 +41,7 @@ NGINX_PORT=${NGINX_PORT:-18290}
 BARE_PORT=${BARE_PORT:-18291}
 EDGE_PORT=${EDGE_PORT:-18292}
 ORIGIN_PORT=${ORIGIN_PORT:-19290}
+CACHE_PER_LINK=${CACHE_PER_LINK:-176}
 LOCATION_PREFIX="https://example.com/landing?utm=bench&i="
 
 cd "$(dirname "$0")/.."
@@ -155,12 +157,14 @@ NGX
 }
 
 # start_edge N: the edge with a cache budget that holds all N links
-# (~300 B each with ristretto's bookkeeping, see deploy/README.md), so
-# every measured request is a hit.
+# (CACHE_PER_LINK bytes each: ~168 with ristretto's bookkeeping, see
+# deploy/README.md, and a margin), so every measured request is a hit, and
+# the memory limit shortstock edge derives from that budget (--memory: it
+# reports RSS, heap and GC after warming and when stopped).
 start_edge() {
 	GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$work/edgebench" edge --listen "127.0.0.1:$EDGE_PORT" \
-		--origin "http://127.0.0.1:$ORIGIN_PORT" --warm "$1" \
-		--cache-bytes $(($1 * 400 + (64 << 20))) >"$work/edge.out" 2>"$work/edge.out.err" &
+		--origin "http://127.0.0.1:$ORIGIN_PORT" --warm "$1" --memory \
+		--cache-bytes $(($1 * CACHE_PER_LINK + (8 << 20))) >"$work/edge.out" 2>"$work/edge.out.err" &
 	edge_pid=$!
 	pids+=("$edge_pid")
 	wait_ready "$work/edge.out" "$edge_pid" '^ready'
@@ -242,9 +246,14 @@ for n in $LINKS_SET; do
 		done
 	done
 	stop "$edge_pid"
+	grep 'memory at exit' "$work/edge.out.err" | sed "s/^/$n links: /" | tee -a "$work/memory" >&2
 	stop "$nginx_master"
 done
 
+echo "The edge's memory, budget $CACHE_PER_LINK B a link (RSS, peak RSS, heap; the GC over all its runs):"
+echo
+sed 's/^/    /' "$work/memory"
+echo
 echo "hardware: $(nproc) CPUs, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo); rounds=$ROUNDS duration=$DURATION conns=$CONNS zipf_s=$ZIPF_S seed=$SEED"
 echo
 echo "Medians over $ROUNDS interleaved rounds (min..max in brackets). Latency in ms, CPU in us per request."

@@ -11,10 +11,12 @@ import (
 )
 
 // wallClockAllowed are the functions that may read the wall clock: the
-// origin call's network budget (see Config.Clock). Everything else takes
+// origin call's network budget (see Config.Clock) and the cache's Load
+// deadlines (context deadlines are wall-clock times, as the
+// context.WithTimeout they replace read it too). Everything else takes
 // time from Config.Clock, so a fake clock moves all of the edge's
 // decisions.
-var wallClockAllowed = map[string]bool{"(*originClient).do": true}
+var wallClockAllowed = map[string]bool{"(*originClient).do": true, "(*loadDeadlines).get": true}
 
 // TestTimeComesFromTheConfigClock fails on a time.Now, time.Since or
 // time.Until in the code of the edge and its cache outside

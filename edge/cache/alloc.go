@@ -1,13 +1,13 @@
 package cache
 
 // entrySize is unsafe.Sizeof(Entry{}); TestEntryLayout keeps it honest.
-const entrySize = 72
+const entrySize = 56
 
 // inlineTails are the byte tails allocEntry places behind an Entry: each
-// makes entrySize+tail one of Go's malloc size classes (80, 96, ... 256
+// makes entrySize+tail one of Go's malloc size classes (64, 80, ... 256
 // bytes), so the object wastes nothing to rounding and the answer's bytes
 // share its cache lines. Larger answers get a buffer of their own.
-var inlineTails = [...]int{8, 24, 40, 56, 72, 88, 104, 120, 136, 152, 168, 184}
+var inlineTails = [...]int{8, 24, 40, 56, 72, 88, 104, 120, 136, 152, 168, 184, 200}
 
 // allocEntry returns a zero Entry and an empty buffer with room for n
 // bytes: for n up to the last inline tail, one allocation holding both
@@ -85,6 +85,12 @@ func allocEntry(n int) (*Entry, []byte) {
 		o := new(struct {
 			e    Entry
 			tail [184]byte
+		})
+		return &o.e, o.tail[:0:n]
+	case n <= 200:
+		o := new(struct {
+			e    Entry
+			tail [200]byte
 		})
 		return &o.e, o.tail[:0:n]
 	}

@@ -51,7 +51,7 @@ func (s State) String() string {
 // serving first.
 type Cache struct {
 	cfg    Config
-	rc     *ristretto.Cache[uint64, *Entry]
+	items  items
 	floors *floors
 	space  keys.Space // cfg.Partitions
 	// gens holds one generation per partition; DropPartition bumps it and
@@ -77,11 +77,12 @@ type Cache struct {
 
 	// mu guards closing against fills and invalidations: they hold it
 	// shared while they touch ristretto, Close holds it exclusively.
-	mu     sync.RWMutex
-	closed bool
-	fills  sync.WaitGroup
-	ctx    context.Context
-	cancel context.CancelFunc
+	mu        sync.RWMutex
+	closed    bool
+	fills     sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
+	deadlines *loadDeadlines
 }
 
 // New validates cfg and returns a Cache.
@@ -91,25 +92,25 @@ func New(cfg Config) (*Cache, error) {
 		return nil, err
 	}
 	c := &Cache{cfg: cfg, space: keys.MustSpace(cfg.Partitions), gens: make([]atomic.Uint32, cfg.Partitions), window: int64(cfg.RevalidateWindow), revalidating: map[*Entry]int64{}}
-	rc, err := ristretto.NewCache(&ristretto.Config[uint64, *Entry]{
+	rc, err := ristretto.NewCache(&ristretto.Config[uint64, bucket]{
 		NumCounters: cfg.NumCounters,
 		MaxCost:     cfg.MaxCostBytes,
 		BufferItems: 64,
 		KeyToHash:   identity,
-		// An update never moves a key back to an older version, whatever
-		// order the fills land in.
-		ShouldUpdate: func(next, prev *Entry) bool {
-			return !next.same(prev) || next.Version() >= prev.Version()
-		},
+		// items.set decides, under the bucket's lock, whether an entry
+		// replaces another (a key never goes back to an older version).
 		// Our cost already counts our bytes and overhead.
 		IgnoreInternalCost: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	c.rc = rc
+	c.items.rc = rc
+	c.items.shift = 64 - bucketBits(cfg.MaxCostBytes, cfg.KeysPerItem)
+	c.items.perItem = cfg.KeysPerItem
 	c.floors = newFloors(int64(cfg.FloorLifetime), cfg.MaxFloors, cfg.Clock.Now().UnixNano())
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.deadlines = newLoadDeadlines(c.ctx, cfg.LoadTimeout)
 	return c, nil
 }
 
@@ -167,7 +168,7 @@ func (c *Cache) Peek(kind keys.Kind, id string) *Entry {
 // from the current generation of its partition and not older than the
 // key's floor.
 func (c *Cache) lookup(kind keys.Kind, id []byte, h uint64, now int64) *Entry {
-	e, ok := c.rc.Get(h)
+	e, ok := c.items.get(h)
 	if !ok || !e.is(kind, id) || e.gen != c.gens[e.partition].Load() {
 		return nil
 	}
@@ -178,14 +179,14 @@ func (c *Cache) lookup(kind keys.Kind, id []byte, h uint64, now int64) *Entry {
 		return nil
 	}
 	sh := c.floors.shard(h)
-	if ep := sh.epoch.Load(); e.checked.Load() != ep {
+	if ep := sh.epoch.Load(); e.checked.Load() != uint32(ep) {
 		if sh.get(kind, id) > e.Version() {
 			// A Set that landed after the Del of an invalidation.
 			c.stats.StaleDropped.Add(1)
 			c.del(h)
 			return nil
 		}
-		e.checked.Store(ep)
+		e.checked.Store(uint32(ep))
 	}
 	return e
 }
@@ -264,9 +265,7 @@ func (c *Cache) fill(kind keys.Kind, id string) (*Entry, error) {
 	// Two tries: a fill that raced an invalidation comes back with the old
 	// version and is refused; the second one reads after the write.
 	for range 2 {
-		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.LoadTimeout)
-		e, err := c.cfg.Loader.Load(ctx, kind, id, sh.getString(kind, id))
-		cancel()
+		e, err := c.cfg.Loader.Load(c.deadlines.get(), kind, id, sh.getString(kind, id))
 		now := c.cfg.Clock.Now()
 		if err != nil {
 			c.lastFail.Store(now.UnixNano())
@@ -316,7 +315,7 @@ func (c *Cache) install(h uint64, e *Entry) *Entry {
 	if c.closed {
 		return e
 	}
-	if cur, ok := c.rc.Get(h); ok && cur.same(e) && cur.Version() > e.Version() {
+	if cur, ok := c.items.get(h); ok && cur.same(e) && cur.Version() > e.Version() {
 		return cur
 	}
 	// An entry with TTL <= 0 was fresh until no later than the fill.
@@ -324,11 +323,12 @@ func (c *Cache) install(h uint64, e *Entry) *Entry {
 		// No ristretto TTL: it would read the wall clock on every Get.
 		// lookup enforces TTL and grace on the cache's clock and deletes
 		// what is past them; eviction by cost bounds the rest.
-		if c.rc.Set(h, e, e.cost()) {
-			// ristretto applies a Set later, from a buffer. Wait for it, so
-			// the requests after this miss hit instead of loading again; a
-			// miss already waited for the origin, this is microseconds.
-			c.rc.Wait()
+		if _, pending := c.items.set(h, e); pending {
+			// ristretto applies a new item later, from a buffer. Wait for
+			// it, so the requests after this miss hit instead of loading
+			// again; a miss already waited for the origin, this is
+			// microseconds.
+			c.items.rc.Wait()
 		}
 	}
 	return e
@@ -338,7 +338,7 @@ func (c *Cache) del(h uint64) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if !c.closed {
-		c.rc.Del(h)
+		c.items.del(h)
 	}
 }
 
@@ -375,10 +375,10 @@ func (c *Cache) dropBelow(kind keys.Kind, id string, h uint64, version uint64) {
 	if c.closed {
 		return
 	}
-	if e, ok := c.rc.Get(h); ok && e.kind == kind && string(e.id()) == id && e.Version() >= version {
+	if e, ok := c.items.get(h); ok && e.kind == kind && string(e.id()) == id && e.Version() >= version {
 		return
 	}
-	c.rc.Del(h)
+	c.items.del(h)
 }
 
 // dropOlder deletes the key's entry if it is older than version (a
@@ -389,8 +389,8 @@ func (c *Cache) dropOlder(kind keys.Kind, id string, h uint64, version uint64) {
 	if c.closed {
 		return
 	}
-	if e, ok := c.rc.Get(h); ok && e.kind == kind && string(e.id()) == id && e.Version() < version {
-		c.rc.Del(h)
+	if e, ok := c.items.get(h); ok && e.kind == kind && string(e.id()) == id && e.Version() < version {
+		c.items.del(h)
 	}
 }
 
@@ -430,16 +430,7 @@ func (c *Cache) sweep(match func(*Entry) bool) {
 	if c.closed {
 		return
 	}
-	var hs []uint64
-	c.rc.IterValues(func(e *Entry) bool {
-		if match(e) {
-			hs = append(hs, hashBytes(e.kind, e.id()))
-		}
-		return false
-	})
-	for _, h := range hs {
-		c.rc.Del(h)
-	}
+	c.items.sweep(match)
 }
 
 // Cost returns the bytes the cached entries account for.
@@ -449,7 +440,7 @@ func (c *Cache) Cost() int64 {
 	if c.closed {
 		return 0
 	}
-	return c.rc.MaxCost() - c.rc.RemainingCost()
+	return c.items.rc.MaxCost() - c.items.rc.RemainingCost()
 }
 
 // Len counts the cached entries. It walks the cache: for metrics scrapes
@@ -459,7 +450,7 @@ func (c *Cache) Len() int {
 	defer c.mu.RUnlock()
 	n := 0
 	if !c.closed {
-		c.rc.IterValues(func(*Entry) bool { n++; return false })
+		c.items.each(func(uint64, *Entry) bool { n++; return false })
 	}
 	return n
 }
@@ -468,7 +459,7 @@ func (c *Cache) Len() int {
 func (c *Cache) Stats() *Stats { return &c.stats }
 
 // Wait blocks until buffered Sets are applied (for tests).
-func (c *Cache) Wait() { c.rc.Wait() }
+func (c *Cache) Wait() { c.items.rc.Wait() }
 
 // Close cancels fills in flight, waits for them and releases ristretto's
 // goroutines. It is idempotent. It must not run concurrently with Get.
@@ -482,5 +473,6 @@ func (c *Cache) Close() {
 	c.cancel()
 	c.mu.Unlock()
 	c.fills.Wait()
-	c.rc.Close()
+	c.deadlines.close()
+	c.items.rc.Close()
 }

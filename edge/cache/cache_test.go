@@ -236,7 +236,7 @@ func TestLateSetOlderThanFloorIsNotServed(t *testing.T) {
 	c.Invalidate(keys.KindLink, "late", 2)
 	e := render(keys.KindLink, "late", 1, time.Minute)
 	e.seal(c.cfg.Clock.Now(), c.cfg.StaleGrace, 0, 0)
-	c.rc.SetWithTTL(hashKey(e.Kind(), e.ID()), e, e.cost(), 0)
+	c.items.set(hashKey(e.Kind(), e.ID()), e)
 	c.Wait()
 	if got := c.Peek(keys.KindLink, "late"); got != nil {
 		t.Fatalf("served v%d after an invalidation to v2", got.Version())
@@ -329,7 +329,7 @@ func TestFloorsAreBoundedAndSweep(t *testing.T) {
 	c.Invalidate(keys.KindStock, "swept", 2)
 	e := render(keys.KindStock, "swept", 1, time.Hour)
 	e.seal(clk.Now(), time.Hour, 0, c.floors.shard(hashKey(keys.KindStock, "swept")).epoch.Load())
-	c.rc.SetWithTTL(hashKey(e.Kind(), e.ID()), e, e.cost(), 0)
+	c.items.set(hashKey(e.Kind(), e.ID()), e)
 	c.Wait()
 	for i := range 20000 { // rotate every shard twice over
 		clk.Advance(10 * time.Millisecond)
@@ -339,7 +339,7 @@ func TestFloorsAreBoundedAndSweep(t *testing.T) {
 		t.Fatal("floor still remembered after two rotations of every shard")
 	}
 	c.Wait()
-	if got, ok := c.rc.Get(hashKey(keys.KindStock, "swept")); ok && got.ID() == "swept" {
+	if got, ok := c.items.get(hashKey(keys.KindStock, "swept")); ok && got.ID() == "swept" {
 		t.Fatal("the entry the forgotten floor guarded is still cached")
 	}
 }

@@ -26,8 +26,16 @@ type Config struct {
 	MaxCostBytes int64
 	// NumCounters is the number of ristretto's admission counters (its
 	// count-min sketch and doorkeeper cost about 4 bytes per counter, in
-	// powers of two). Default countersFor(MaxCostBytes/typicalEntryCost).
+	// powers of two). Default countersFor(the ristretto items the budget
+	// holds: MaxCostBytes / typicalEntryCost / KeysPerItem).
 	NumCounters int64
+	// KeysPerItem is how many keys share one ristretto item, on average
+	// once the budget is full (0.7 to 1.4 x this many; see items.go): ristretto
+	// spends ~170 bytes on each item, more than a cached redirect, and
+	// sharing cuts it to ~25 bytes a key at 8. The price is coarser
+	// eviction: ristretto admits and evicts a bucket of keys by their
+	// summed frequency. 1 gives every key an item of its own. Default 8.
+	KeysPerItem int
 	// StaleGrace is how long past its TTL an entry may still be served
 	// while the origin is unreachable. Default 5m.
 	StaleGrace time.Duration
@@ -57,6 +65,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		MaxCostBytes:  256 << 20,
+		KeysPerItem:   8,
 		StaleGrace:    5 * time.Minute,
 		LoadTimeout:   time.Second,
 		RetryBackoff:  time.Second,
@@ -74,8 +83,11 @@ func (c *Config) fill() {
 	if c.MaxCostBytes == 0 {
 		c.MaxCostBytes = d.MaxCostBytes
 	}
-	if c.NumCounters == 0 {
-		c.NumCounters = countersFor(c.MaxCostBytes / typicalEntryCost)
+	if c.KeysPerItem == 0 {
+		c.KeysPerItem = d.KeysPerItem
+	}
+	if c.NumCounters == 0 && c.KeysPerItem > 0 {
+		c.NumCounters = countersFor(c.MaxCostBytes / typicalEntryCost(c.KeysPerItem) / int64(c.KeysPerItem))
 	}
 	if c.StaleGrace == 0 {
 		c.StaleGrace = d.StaleGrace
@@ -108,6 +120,9 @@ func (c *Config) validate() error {
 	if c.MaxCostBytes < 1<<20 {
 		errs = append(errs, fmt.Errorf("MaxCostBytes %d is below 1 MiB", c.MaxCostBytes))
 	}
+	if c.KeysPerItem < 1 || c.KeysPerItem > 64 {
+		errs = append(errs, fmt.Errorf("KeysPerItem %d is not in 1..64", c.KeysPerItem))
+	}
 	if c.NumCounters < 0 {
 		errs = append(errs, fmt.Errorf("NumCounters %d is negative", c.NumCounters))
 	}
@@ -134,12 +149,8 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// typicalEntryCost is the cost of a link with a ~45-byte URL: a 128-byte
-// object and ristretto's bookkeeping.
-const typicalEntryCost = 128 + ristrettoItemBytes
-
 // countersFor returns the admission counters for a cache of about entries
-// entries: about four per entry, the largest power of two up to six per
+// ristretto items (buckets of keys, see items.go): about four per item, the largest power of two up to six per
 // entry (ristretto rounds its sketch up to a power of two, and the
 // doorkeeper's bloom filter grows in powers of two too, so a count just
 // past one doubles their memory). ristretto suggests ten per entry; what

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/shortstock/shortstock/internal/keys"
 )
@@ -68,36 +69,44 @@ var jsonType = []byte("application/json")
 // only copies bytes. It is read-only once built, except for the cache's
 // atomic counters.
 //
-// It is laid out for memory, since an edge keeps a million of them: 72
+// It is laid out for memory, since an edge keeps a million of them: 56
 // bytes of fixed fields, and the answer's bytes (buf) usually in the same
 // allocation right behind them (see allocEntry), so that a link with a
-// ~45-byte URL is one 128-byte object, and a hit reads two neighbouring
+// ~45-byte URL is one 112-byte object, and a hit reads two neighbouring
 // cache lines. What can be derived is not stored: the version is parsed
 // back from its digits (off the hit path), the key's hash is recomputed,
 // and the key is told apart from others sharing its 64-bit hash by
 // comparing the id bytes, not a second hash.
 type Entry struct {
-	// buf holds, back to back: the version in decimal (verLen bytes, for
-	// X-Version), the id (idLen), the payload (the Location if
-	// flagLocation, else the Body), and a Content-Type that is neither
-	// empty nor jsonType (ctLen).
-	buf []byte
+	// data and n are the entry's bytes (see buf): a pointer and a 32-bit
+	// length rather than a slice header, 12 bytes instead of 24, which
+	// with the 32-bit checked keeps the Entry at 56 bytes and a link with
+	// a ~45-byte URL in a 112-byte object. They hold, back to back: the
+	// version in decimal (verLen bytes, for X-Version), the id (idLen),
+	// the payload (the Location if flagLocation, else the Body), and a
+	// Content-Type that is neither empty nor jsonType (ctLen).
+	data *byte
 	// freshUntil and staleUntil are unix nanoseconds of the cache's clock.
 	// Until seal, they hold the TTL and NotAfter (math.MaxInt64 if none).
 	freshUntil int64
 	staleUntil int64
+	// next belongs to Clicks.
+	next atomic.Pointer[Entry]
 	// checked is the floor-shard epoch at which the entry was last found
 	// not to be older than its key's floor; while the epoch is unchanged
 	// no invalidation touched the shard and the floor lookup is skipped.
-	checked atomic.Uint64
-	// next belongs to Clicks.
-	next atomic.Pointer[Entry]
+	//
+	// The low 32 bits of the epoch: it would take 2^32 raises of one
+	// shard between two lookups of the entry to mistake an old epoch for
+	// the current one.
+	checked atomic.Uint32
 	// gen is the partition generation the fill started in (see
 	// DropPartition).
 	gen uint32
 	// clicks belongs to Clicks. 32 bits: it holds one flush interval's
 	// clicks on one key (the edge drains it every second), far below 2^31.
 	clicks atomic.Int32
+	n      uint32 // len of the bytes at data
 	// statusVer is the status (10 bits: 100-999) and, above it, the
 	// length of the version's digits (5 bits: at most 20); packed so the
 	// partition (16 bits) fits without growing the Entry.
@@ -123,8 +132,8 @@ const (
 // extLenBytes is the size of the length that ends buf when flagExt is set.
 const extLenBytes = 4
 
-// ristrettoItemBytes is what ristretto spends per cached item besides our
-// object: its store's map slot (key, conflict, value and a 24-byte
+// ristrettoItemBytes is what ristretto spends per item (a bucket of
+// entries, see items.go) besides our objects: its store's map slot (key, conflict, value and a 24-byte
 // expiration time.Time: 56 bytes and a control byte) and its policy's
 // key-to-cost map slot (16 bytes and a control byte), at the load of Go's
 // maps, which swings between 7/16 and 7/8 as they grow. 172 is what
@@ -186,7 +195,7 @@ func NewEntry(a Answer) (*Entry, error) {
 		buf = append(buf, a.Ext...)
 		buf = binary.BigEndian.AppendUint32(buf, uint32(len(a.Ext)))
 	}
-	e.buf = buf
+	e.setBuf(buf)
 	e.statusVer = uint16(a.Status) | uint16(len(ver))<<10
 	e.kind = a.Kind
 	e.flags = flags
@@ -199,6 +208,12 @@ func NewEntry(a Answer) (*Entry, error) {
 	return e, nil
 }
 
+// buf returns the entry's bytes (see data).
+func (e *Entry) buf() []byte { return unsafe.Slice(e.data, e.n) }
+
+// setBuf points the entry at b, which it then owns.
+func (e *Entry) setBuf(b []byte) { e.data, e.n = unsafe.SliceData(b), uint32(len(b)) }
+
 // Kind returns the kind of the entry's key.
 func (e *Entry) Kind() keys.Kind { return e.kind }
 
@@ -208,7 +223,7 @@ func (e *Entry) ID() string { return string(e.id()) }
 func (e *Entry) id() []byte {
 	start := e.verLen()
 	end := start + int(e.idLen)
-	return e.buf[start:end:end]
+	return e.buf()[start:end:end]
 }
 
 // Status returns the HTTP status to answer with.
@@ -221,7 +236,7 @@ func (e *Entry) verLen() int { return int(e.statusVer >> 10) }
 func (e *Entry) Negative() bool { return e.flags&flagNegative != 0 }
 
 // VersionBytes returns the version in decimal, rendered once, for X-Version.
-func (e *Entry) VersionBytes() []byte { return e.buf[:e.verLen():e.verLen()] }
+func (e *Entry) VersionBytes() []byte { return e.buf()[:e.verLen():e.verLen()] }
 
 // Version returns the key's version at the origin. It is parsed back from
 // VersionBytes (digits NewEntry wrote), which saves 8 bytes per entry; the
@@ -229,7 +244,7 @@ func (e *Entry) VersionBytes() []byte { return e.buf[:e.verLen():e.verLen()] }
 // shard.
 func (e *Entry) Version() uint64 {
 	var v uint64
-	for _, d := range e.buf[:e.verLen()] {
+	for _, d := range e.buf()[:e.verLen()] {
 		v = v*10 + uint64(d-'0')
 	}
 	return v
@@ -239,10 +254,10 @@ func (e *Entry) Version() uint64 {
 // before the Ext.
 func (e *Entry) end() int {
 	if e.flags&flagExt == 0 {
-		return len(e.buf)
+		return len(e.buf())
 	}
-	n := len(e.buf) - extLenBytes
-	return n - int(binary.BigEndian.Uint32(e.buf[n:]))
+	n := len(e.buf()) - extLenBytes
+	return n - int(binary.BigEndian.Uint32(e.buf()[n:]))
 }
 
 // Ext returns Answer.Ext, nil if it was empty.
@@ -250,8 +265,8 @@ func (e *Entry) Ext() []byte {
 	if e.flags&flagExt == 0 {
 		return nil
 	}
-	end := len(e.buf) - extLenBytes
-	return e.buf[e.end():end:end]
+	end := len(e.buf()) - extLenBytes
+	return e.buf()[e.end():end:end]
 }
 
 // HasExt reports whether the entry has an Ext.
@@ -261,7 +276,7 @@ func (e *Entry) HasExt() bool { return e.flags&flagExt != 0 }
 func (e *Entry) payload() []byte {
 	start := e.verLen() + int(e.idLen)
 	end := e.end() - int(e.ctLen)
-	return e.buf[start:end:end]
+	return e.buf()[start:end:end]
 }
 
 // Location returns the Location header's value, nil if none.
@@ -287,7 +302,7 @@ func (e *Entry) ContentType() []byte {
 		return jsonType[:len(jsonType):len(jsonType)]
 	case e.flags&flagCustomType != 0:
 		end := e.end()
-		return e.buf[end-int(e.ctLen) : end : end]
+		return e.buf()[end-int(e.ctLen) : end : end]
 	}
 	return nil
 }
@@ -311,10 +326,6 @@ func (e *Entry) Partition() int { return int(e.partition) }
 // FreshUntil returns when the entry stops being fresh.
 func (e *Entry) FreshUntil() time.Time { return time.Unix(0, e.freshUntil) }
 
-// cost is what the entry counts against the memory budget: its own
-// allocation(s) and ristretto's bookkeeping for it.
-func (e *Entry) cost() int64 { return entryBytes(len(e.buf)) + ristrettoItemBytes }
-
 // seal fills in the deadlines from the TTL and NotAfter that NewEntry left
 // in their fields, and the generation and epoch of the fill.
 func (e *Entry) seal(now time.Time, grace time.Duration, gen uint32, epoch uint64) {
@@ -322,7 +333,7 @@ func (e *Entry) seal(now time.Time, grace time.Duration, gen uint32, epoch uint6
 	e.freshUntil = min(now.Add(ttl).UnixNano(), notAfter)
 	e.staleUntil = min(now.Add(ttl+grace).UnixNano(), notAfter)
 	e.gen = gen
-	e.checked.Store(epoch)
+	e.checked.Store(uint32(epoch))
 	e.flags &^= flagUnsealed
 }
 

@@ -122,7 +122,7 @@ func TestHashCollisionIsAMiss(t *testing.T) {
 	c, _ := newTestCache(t, o)
 	e := render(keys.KindLink, "theirs", 2, time.Hour)
 	e.seal(c.cfg.Clock.Now(), time.Hour, 0, c.floors.shard(hashKey(keys.KindLink, "mine")).epoch.Load())
-	c.rc.Set(hashKey(keys.KindLink, "mine"), e, e.cost())
+	c.items.set(hashKey(keys.KindLink, "mine"), e)
 	c.Wait()
 	if got := c.Peek(keys.KindLink, "mine"); got != nil {
 		t.Fatalf("mine answered with %s's entry", got.ID())

@@ -33,9 +33,9 @@ func linkID(b []byte, j int) []byte {
 func fillLinks(tb testing.TB, n int) *Cache {
 	tb.Helper()
 	cfg := DefaultConfig()
-	cfg.MaxCostBytes = 2 << 30 // no eviction: measure what n entries cost
-	// What the default gives a budget sized for n links.
-	cfg.NumCounters = countersFor(int64(n))
+	// A budget for n typical links and a quarter more, so nothing is
+	// evicted; the bucket count and the counters are what it implies.
+	cfg.MaxCostBytes = int64(n) * typicalEntryCost(cfg.KeysPerItem) * 5 / 4
 	cfg.Loader = LoaderFunc(func(_ context.Context, kind keys.Kind, id string, minVersion uint64) (*Entry, error) {
 		return NewEntry(linkAnswer(kind, id))
 	})
@@ -86,6 +86,7 @@ func measureFill(b *testing.B, want int, fill func() *Cache) {
 	debug.FreeOSMemory()
 	rssMin := testutil.ResidentBytes(b)
 	entries := c.Len()
+	cost := c.Cost()
 	c.Close() // and c is dead: the next collection takes it all
 	testutil.SettleHeap()
 	runtime.ReadMemStats(&empty)
@@ -96,6 +97,7 @@ func measureFill(b *testing.B, want int, fill func() *Cache) {
 	b.ReportMetric(heap/(1<<20), "heap-MiB")
 	b.ReportMetric(float64(full.HeapAlloc-empty.HeapAlloc)/(1<<20), "live-MiB")
 	b.ReportMetric(heap/float64(entries), "B/entry")
+	b.ReportMetric(float64(cost)/float64(entries), "cost-B/entry")
 	b.ReportMetric(float64(rss)/(1<<20), "rss-MiB")
 	b.ReportMetric(float64(rssMin)/(1<<20), "rss-min-MiB")
 	b.ReportMetric(float64(rssBefore)/(1<<20), "rss-before-MiB")

@@ -30,7 +30,7 @@ func (c *Cache) Update(kind keys.Kind, id string, version uint64, render func() 
 	part := c.space.Partition(kind, id)
 	gen := c.gens[part].Load()
 	sh := c.floors.shard(h)
-	cur, ok := c.rc.Get(h)
+	cur, ok := c.items.get(h)
 	if !ok || !cur.is(kind, []byte(id)) || cur.gen != gen || cur.Version() >= version {
 		c.stats.UpdatesSkipped.Add(1)
 		return false, nil
@@ -55,9 +55,9 @@ func (c *Cache) Update(kind keys.Kind, id string, version uint64, render func() 
 		c.stats.UpdatesSkipped.Add(1)
 		return false, nil // an answer not to be cached (TTL 0): the invalidation drops the old one
 	}
-	// The key is cached, so ristretto replaces the value in place, now,
-	// unless ShouldUpdate finds a newer one installed meanwhile.
-	c.rc.Set(h, e, e.cost())
+	// The key is cached, so its bucket is replaced in place, now, unless
+	// a newer entry of the key was installed meanwhile.
+	c.items.set(h, e)
 	c.stats.Updates.Add(1)
 	return true, nil
 }

@@ -67,7 +67,7 @@ func (c *Cache) SoftPurge(kind keys.Kind, id string) bool {
 	if c.closed {
 		return false
 	}
-	e, ok := c.rc.Get(h)
+	e, ok := c.items.get(h)
 	if !ok || !e.is(kind, []byte(id)) {
 		return false
 	}
@@ -83,13 +83,14 @@ func (c *Cache) SoftPurgeAll() {
 	if c.closed {
 		return
 	}
+	var hs []uint64
 	var es []*Entry
-	c.rc.IterValues(func(e *Entry) bool {
-		es = append(es, e)
+	c.items.each(func(h uint64, e *Entry) bool {
+		hs, es = append(hs, h), append(es, e)
 		return false
 	})
-	for _, e := range es {
-		c.softPurgeLocked(hashBytes(e.kind, e.id()), e)
+	for i, e := range es {
+		c.softPurgeLocked(hs[i], e)
 	}
 }
 
@@ -100,14 +101,14 @@ func (c *Cache) SoftPurgeAll() {
 func (c *Cache) softPurgeLocked(h uint64, e *Entry) {
 	now := c.cfg.Clock.Now().UnixNano()
 	if c.window == 0 {
-		c.rc.Del(h)
+		c.items.del(h)
 		return
 	}
 	if e.freshUntil <= now {
 		return // stale already
 	}
-	cp, buf := allocEntry(len(e.buf))
-	cp.buf = append(buf, e.buf...)
+	cp, buf := allocEntry(int(e.n))
+	cp.setBuf(append(buf, e.buf()...))
 	cp.freshUntil = now
 	cp.staleUntil = e.staleUntil
 	cp.gen = e.gen
@@ -115,8 +116,8 @@ func (c *Cache) softPurgeLocked(h uint64, e *Entry) {
 	cp.idLen, cp.ctLen = e.idLen, e.ctLen
 	// checked stays 0: the next lookup compares it with its floor.
 	c.stats.SoftPurges.Add(1)
-	if c.rc.Set(h, cp, cp.cost()) {
-		c.rc.Wait()
+	if _, pending := c.items.set(h, cp); pending {
+		c.items.rc.Wait()
 	}
 }
 

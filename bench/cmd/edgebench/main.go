@@ -24,6 +24,7 @@ import (
 	_ "net/http/pprof" // for --pprof
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -138,6 +139,7 @@ func runEdge(args []string) error {
 	originURL := fs.String("origin", "http://127.0.0.1:9190", "origin base URL")
 	warm := fs.Int("warm", 100000, "links to load into the cache before serving")
 	cacheBytes := fs.Int64("cache-bytes", 0, "edge cache budget in bytes (0: the edge's default)")
+	memReport := fs.Bool("memory", false, "set the memory limit from the cache budget as shortstock edge does, and report memory and GC after warming and at exit")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (profiling the edge under load)")
 	_ = fs.Parse(args)
 	if *pprofAddr != "" {
@@ -150,6 +152,13 @@ func runEdge(args []string) error {
 		cfg.CacheBytes = *cacheBytes
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if *memReport && os.Getenv("GOMEMLIMIT") == "" {
+		budget := cfg.CacheBytes
+		if budget == 0 {
+			budget = edge.DefaultConfig().CacheBytes
+		}
+		debug.SetMemoryLimit(edge.MemoryLimit(budget))
+	}
 	s, err := edge.New(cfg)
 	if err != nil {
 		return err
@@ -206,6 +215,14 @@ func runEdge(args []string) error {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "edge: warmed %d links in %v (%d not 302), %d cached\n", *warm, time.Since(start).Round(time.Millisecond), bad.Load(), hits)
+	var atWarm memReading
+	if *memReport {
+		atWarm = readMemory()
+		fmt.Fprintf(os.Stderr, "edge: memory after warming: %s\n", atWarm)
+		defer func() {
+			fmt.Fprintf(os.Stderr, "edge: memory at exit: %s; serving: %s\n", readMemory(), readMemory().since(atWarm))
+		}()
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
