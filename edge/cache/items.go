@@ -116,11 +116,18 @@ func (s *items) set(h uint64, e *Entry) (stored, pending bool) {
 		copy(nb.slots, old.slots)
 		nb.slots[i].e = e
 	} else {
-		if old.slots == nil {
-			// Room for a full bucket's keys from the start: the arrays a
-			// growing bucket leaves behind would be garbage in the size
-			// class of the entries themselves.
-			old.slots = make([]slot, 0, s.perItem)
+		switch n := len(old.slots); {
+		case old.slots == nil:
+			// Room for two keys (32 bytes): a budget much larger than what
+			// is cached leaves most buckets with one key or two.
+			old.slots = make([]slot, 0, min(2, s.perItem))
+		case n == cap(old.slots) && n < s.perItem:
+			// Then room for a full bucket at once: the arrays a growing
+			// bucket leaves behind are garbage that stays scattered among
+			// live arrays and entries, keeping their pages resident.
+			grown := make([]slot, n, s.perItem)
+			copy(grown, old.slots)
+			old.slots = grown
 		}
 		// append writes past the old value's slots, or copies to a new
 		// array when there is no room.

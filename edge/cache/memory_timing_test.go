@@ -28,14 +28,14 @@ func linkID(b []byte, j int) []byte {
 	return b
 }
 
-// fillLinks builds a cache sized for n links, without eviction, and loads
-// n of them.
-func fillLinks(tb testing.TB, n int) *Cache {
+// fillLinks builds a cache sized for budgetLinks links and loads n of
+// them (n <= budgetLinks: nothing is evicted).
+func fillLinks(tb testing.TB, n, budgetLinks int) *Cache {
 	tb.Helper()
 	cfg := DefaultConfig()
-	// A budget for n typical links and a quarter more, so nothing is
-	// evicted; the bucket count and the counters are what it implies.
-	cfg.MaxCostBytes = int64(n) * typicalEntryCost(cfg.KeysPerItem) * 5 / 4
+	// A budget for budgetLinks typical links and a quarter more; the
+	// bucket count and the counters are what it implies.
+	cfg.MaxCostBytes = int64(budgetLinks) * typicalEntryCost(cfg.KeysPerItem) * 5 / 4
 	cfg.Loader = LoaderFunc(func(_ context.Context, kind keys.Kind, id string, minVersion uint64) (*Entry, error) {
 		return NewEntry(linkAnswer(kind, id))
 	})
@@ -62,7 +62,18 @@ func fillLinks(tb testing.TB, n int) *Cache {
 func BenchmarkMemory1MLinks(b *testing.B) {
 	const n = 1_000_000
 	for i := 0; i < b.N; i++ {
-		measureFill(b, n, func() *Cache { return fillLinks(b, n) })
+		measureFill(b, n, func() *Cache { return fillLinks(b, n, n) })
+	}
+}
+
+// BenchmarkMemorySparse caches 100 K links in a budget for 1 M: most
+// buckets hold one link, which then pays for a ristretto item alone.
+//
+//	go test -run '^$' -bench MemorySparse -benchtime 1x ./edge/cache/
+func BenchmarkMemorySparse(b *testing.B) {
+	const n = 100_000
+	for i := 0; i < b.N; i++ {
+		measureFill(b, n, func() *Cache { return fillLinks(b, n, 10*n) })
 	}
 }
 
@@ -108,7 +119,7 @@ func measureFill(b *testing.B, want int, fill func() *Cache) {
 // for the memory it touches.
 func BenchmarkGetHit1M(b *testing.B) {
 	const n = 1_000_000
-	c := fillLinks(b, n)
+	c := fillLinks(b, n, n)
 	defer c.Close()
 	// The ids back to back in one array, in a random order.
 	const idLen = 7
