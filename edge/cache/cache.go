@@ -323,13 +323,9 @@ func (c *Cache) install(h uint64, e *Entry) *Entry {
 		// No ristretto TTL: it would read the wall clock on every Get.
 		// lookup enforces TTL and grace on the cache's clock and deletes
 		// what is past them; eviction by cost bounds the rest.
-		if _, pending := c.items.set(h, e); pending {
-			// ristretto applies a new item later, from a buffer. Wait for
-			// it, so the requests after this miss hit instead of loading
-			// again; a miss already waited for the origin, this is
-			// microseconds.
-			c.items.rc.Wait()
-		}
+		// set returns once the entry is visible, so the requests after
+		// this miss hit instead of loading again.
+		c.items.set(h, e)
 	}
 	return e
 }

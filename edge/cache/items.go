@@ -97,9 +97,9 @@ func (s *items) get(h uint64) (*Entry, bool) {
 
 // set caches e under hash h, unless an entry of the same key at a newer
 // version is cached (a key never goes back in time, whatever order fills
-// land in). It reports whether e was stored and whether ristretto still
-// holds it in its buffer (pending: wait for it to be visible).
-func (s *items) set(h uint64, e *Entry) (stored, pending bool) {
+// land in). It reports whether e was stored; when it returns, e is
+// visible to lookups (or was refused).
+func (s *items) set(h uint64, e *Entry) bool {
 	k := s.key(h)
 	mu := s.lock(k)
 	mu.Lock()
@@ -110,7 +110,7 @@ func (s *items) set(h uint64, e *Entry) (stored, pending bool) {
 	if i >= 0 {
 		prev := old.slots[i].e
 		if prev.same(e) && e.Version() < prev.Version() {
-			return false, false
+			return false
 		}
 		nb.slots = make([]slot, len(old.slots), cap(old.slots))
 		copy(nb.slots, old.slots)
@@ -143,11 +143,17 @@ func (s *items) set(h uint64, e *Entry) (stored, pending bool) {
 		had = false
 	}
 	if !s.rc.Set(k, nb, cost) {
-		return false, false
+		return false
 	}
-	// An existing bucket is replaced in place, at once; a new one waits in
-	// ristretto's buffer.
-	return true, !had
+	if !had {
+		// An existing bucket is replaced in place, at once; a new one
+		// waits in ristretto's buffer. Wait for it under the lock: a
+		// change to the bucket meanwhile would find no bucket and start
+		// another, which ristretto would refuse (the key is taken by
+		// then), losing that change's key.
+		s.rc.Wait()
+	}
+	return true
 }
 
 // del drops the entry cached under hash h. With no bucket visible it

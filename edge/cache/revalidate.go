@@ -116,9 +116,7 @@ func (c *Cache) softPurgeLocked(h uint64, e *Entry) {
 	cp.idLen, cp.ctLen = e.idLen, e.ctLen
 	// checked stays 0: the next lookup compares it with its floor.
 	c.stats.SoftPurges.Add(1)
-	if _, pending := c.items.set(h, cp); pending {
-		c.items.rc.Wait()
-	}
+	c.items.set(h, cp)
 }
 
 // Purge drops the key's cached entry: the next request loads it.
