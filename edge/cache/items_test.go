@@ -3,8 +3,8 @@ package cache
 import (
 	"context"
 	"fmt"
-	"sync"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
