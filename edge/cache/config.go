@@ -150,8 +150,8 @@ func (c *Config) validate() error {
 }
 
 // countersFor returns the admission counters for a cache of about entries
-// ristretto items (buckets of keys, see items.go): about four per item, the largest power of two up to six per
-// entry (ristretto rounds its sketch up to a power of two, and the
+// ristretto items (buckets of keys, see items.go): about four per item,
+// the largest power of two up to six per item (ristretto rounds its sketch up to a power of two, and the
 // doorkeeper's bloom filter grows in powers of two too, so a count just
 // past one doubles their memory). ristretto suggests ten per entry; what
 // more counters buy is a longer frequency history. Measured with

@@ -133,12 +133,14 @@ const (
 const extLenBytes = 4
 
 // ristrettoItemBytes is what ristretto spends per item (a bucket of
-// entries, see items.go) besides our objects: its store's map slot (key, conflict, value and a 24-byte
-// expiration time.Time: 56 bytes and a control byte) and its policy's
-// key-to-cost map slot (16 bytes and a control byte), at the load of Go's
-// maps, which swings between 7/16 and 7/8 as they grow. 172 is what
-// 1 M items measured (134 + 38), near the worst load: the budget errs on
-// the side of using less memory than MaxCostBytes.
+// entries, see items.go) besides our objects: its store's map slot (key,
+// conflict, an 8-byte value and a 24-byte expiration time.Time: 56 bytes
+// and a control byte) and its policy's key-to-cost map slot (16 bytes and
+// a control byte), at the load of Go's maps, which swings between 7/16
+// and 7/8 as they grow. 172 is what 1 M items with a pointer value
+// measured (134 + 38), near the worst load: the budget errs on the side
+// of using less memory than MaxCostBytes. A bucket's value is a slice
+// header, 16 bytes more, which bucketBytes charges.
 const ristrettoItemBytes = 172
 
 // NewEntry renders an answer into an Entry, in one allocation when it is

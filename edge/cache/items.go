@@ -83,14 +83,9 @@ func (s *items) lock(k uint64) *sync.Mutex { return &s.locks[k%uint64(len(s.lock
 
 // get returns the entry cached under hash h. It allocates nothing.
 func (s *items) get(h uint64) (*Entry, bool) {
-	b, ok := s.rc.Get(s.key(h))
-	if !ok {
-		return nil, false
-	}
-	for i := range b.slots {
-		if b.slots[i].h == h {
-			return b.slots[i].e, true
-		}
+	b, _ := s.rc.Get(s.key(h))
+	if i := b.find(h); i >= 0 {
+		return b.slots[i].e, true
 	}
 	return nil, false
 }
@@ -157,8 +152,10 @@ func (s *items) set(h uint64, e *Entry) bool {
 }
 
 // del drops the entry cached under hash h. With no bucket visible it
-// deletes the bucket anyway: a Set of it may sit in ristretto's buffer,
-// and a Del queued now is applied after it.
+// deletes the bucket anyway: set waits for a new bucket under the lock,
+// but an update whose bucket ristretto evicted between set's Get and its
+// Set goes in as a new item, which may still sit in ristretto's buffer;
+// a Del queued now is applied after it.
 func (s *items) del(h uint64) {
 	k := s.key(h)
 	mu := s.lock(k)

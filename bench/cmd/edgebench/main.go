@@ -220,7 +220,8 @@ func runEdge(args []string) error {
 		atWarm = readMemory()
 		fmt.Fprintf(os.Stderr, "edge: memory after warming: %s\n", atWarm)
 		defer func() {
-			fmt.Fprintf(os.Stderr, "edge: memory at exit: %s; serving: %s\n", readMemory(), readMemory().since(atWarm))
+			atExit := readMemory()
+			fmt.Fprintf(os.Stderr, "edge: memory at exit: %s; serving: %s\n", atExit, atExit.since(atWarm))
 		}()
 	}
 	ln, err := net.Listen("tcp", *listen)
