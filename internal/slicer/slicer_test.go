@@ -18,13 +18,17 @@ func spin(d time.Duration) {
 // A loop that Ticks pauses once per slice of Work, not on every Tick, and
 // not before a slice has run.
 func TestPausesOncePerSlice(t *testing.T) {
-	s := Slicer{Work: time.Millisecond, Pause: time.Microsecond}
+	// Fast items: no slice is full yet. The slice is an hour long here so
+	// that a busy machine's scheduling delay cannot fill it (a 1 ms slice
+	// did, once, under a parallel test run).
+	s := Slicer{Work: time.Hour, Pause: time.Microsecond}
 	for range checkEvery * 3 {
-		s.Tick() // fast items: no slice is full yet
+		s.Tick()
 	}
 	if s.Pauses != 0 {
 		t.Fatalf("%d pauses after %d fast items", s.Pauses, checkEvery*3)
 	}
+	s.Work = time.Millisecond
 	for range 20 {
 		spin(2 * time.Millisecond)
 		for range checkEvery {
