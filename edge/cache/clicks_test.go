@@ -74,6 +74,39 @@ func TestClickAllocatesNothing(t *testing.T) {
 	}
 }
 
+// A drain allocates nothing per code: its keys share the entries' bytes.
+// A busy edge drains tens of thousands of codes a second, and a string
+// copy of each was most of what it allocated while serving.
+func TestDrainAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
+	var c Clicks
+	entries := make([]*Entry, 1000)
+	for i := range entries {
+		entries[i] = render(keys.KindLink, "d"+itoa(i), 1, time.Minute)
+	}
+	into := make(map[string]int64, 2*len(entries))
+	var sl slicer.Slicer
+	var drained int64
+	n := testing.AllocsPerRun(20, func() {
+		for _, e := range entries {
+			c.Add(e)
+		}
+		drained += c.Drain(into, &sl)
+		if len(into) != len(entries) || into["d7"] != 1 {
+			t.Fatalf("drained %d codes (d7: %d), want %d codes of one click", len(into), into["d7"], len(entries))
+		}
+		clear(into)
+	})
+	if n != 0 {
+		t.Fatalf("a drain of %d codes allocates %v times, want 0", len(entries), n)
+	}
+	if drained != 21*int64(len(entries)) {
+		t.Fatalf("drained %d clicks, want %d", drained, 21*len(entries))
+	}
+}
+
 // A drain over many entries runs in slices: it pauses (see package
 // slicer) rather than holding the processor for the whole walk, and loses
 // nothing by it.

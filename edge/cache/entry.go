@@ -219,6 +219,19 @@ func (e *Entry) setBuf(b []byte) { e.data, e.n = unsafe.SliceData(b), uint32(len
 // Kind returns the kind of the entry's key.
 func (e *Entry) Kind() keys.Kind { return e.kind }
 
+// idString is the entry's id as a string that shares the entry's bytes:
+// no allocation, and it keeps the entry alive while it is held. Safe
+// because an entry's bytes never change once built and entries are never
+// reused (allocEntry always allocates). Clicks.Drain keys its counts by
+// it, tens of thousands of codes a second on a busy edge.
+func (e *Entry) idString() string {
+	id := e.id()
+	if len(id) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(id), len(id))
+}
+
 // ID returns the entry's code or SKU. It allocates: not for the hit path.
 func (e *Entry) ID() string { return string(e.id()) }
 
