@@ -51,61 +51,102 @@ func recOf(s store.HourStats) hourRec {
 
 func hourKey(h time.Time) []byte { return binary.BigEndian.AppendUint64(nil, uint64(h.Unix())) }
 
-// ApplyClickBatch applies a click batch once per ID, in one transaction.
+// ApplyClickBatch applies a click batch once per ID. Batches that arrive
+// within ClickMergeDelay of each other share one transaction (see
+// clickmerge.go); each is answered once that transaction is committed.
 func (s *Store) ApplyClickBatch(ctx context.Context, b store.ClickBatch) (bool, error) {
 	if b.ID == "" || len(b.ID) > store.MaxBatchIDLen {
 		return false, fmt.Errorf("embedded: click batch ID %q: %w", b.ID, store.ErrInvalid)
 	}
+	if err := s.begin(ctx, "apply click batch"); err != nil {
+		return false, err
+	}
+	if s.cfg.ClickMergeDelay < 0 {
+		r := &clickReq{b: b}
+		if err := s.applyClickBatches(ctx, []*clickReq{r}); err != nil {
+			return false, err
+		}
+		return r.dup, nil
+	}
+	return s.clickMerge.apply(ctx, s, b)
+}
+
+// applyClickBatches applies reqs in one transaction, each batch once per
+// ID (a batch already applied, or earlier in reqs, is marked dup): their
+// counts summed per link, so a link clicked at several edges is written
+// once, then their hours in order.
+func (s *Store) applyClickBatches(ctx context.Context, reqs []*clickReq) error {
 	now := time.Now()
-	var dup bool
-	err := s.write(ctx, "apply click batch", func(tx *bolt.Tx) error {
-		dup = false // bbolt may run fn again
+	defer s.clickWrites.Add(1)
+	return s.write(ctx, "apply click batch", func(tx *bolt.Tx) error {
 		batches, err := tx.CreateBucketIfNotExists(bucketAnBatches)
 		if err != nil {
 			return err
 		}
-		if batches.Get([]byte(b.ID)) != nil {
-			dup = true
+		counts := map[string]int64{} // bbolt may run fn again: built afresh
+		applied := make([]*clickReq, 0, len(reqs))
+		for _, r := range reqs {
+			r.dup = batches.Get([]byte(r.b.ID)) != nil
+			if r.dup {
+				continue
+			}
+			if err := batches.Put([]byte(r.b.ID), binary.BigEndian.AppendUint64(nil, uint64(now.Unix()))); err != nil {
+				return err
+			}
+			for code, n := range r.b.Counts {
+				if n > 0 {
+					counts[code] = min(counts[code]+min(n, maxClicks), maxClicks)
+				}
+			}
+			applied = append(applied, r)
+		}
+		if err := s.addClicksTx(tx, counts); err != nil {
+			return err
+		}
+		if len(applied) == 0 {
 			return nil
-		}
-		if err := batches.Put([]byte(b.ID), binary.BigEndian.AppendUint64(nil, uint64(now.Unix()))); err != nil {
-			return err
-		}
-		if err := s.addClicksTx(tx, b.Counts); err != nil {
-			return err
 		}
 		hours, err := tx.CreateBucketIfNotExists(bucketAnHours)
 		if err != nil {
 			return err
 		}
-		for _, ch := range b.Hours {
-			if !keys.ValidCode(ch.Code) {
-				continue
-			}
-			hb, err := hours.CreateBucketIfNotExists(hourKey(store.HourOf(ch.Hour)))
-			if err != nil {
-				return err
-			}
-			var cur store.HourStats
-			if v := hb.Get([]byte(ch.Code)); v != nil {
-				var r hourRec
-				if err := json.Unmarshal(v, &r); err != nil {
-					return fmt.Errorf("%w: analytics hour of %q: %v", errCorrupt, ch.Code, err)
-				}
-				cur = r.stats(time.Time{})
-			}
-			cur.Add(ch.HourStats)
-			v, err := json.Marshal(recOf(cur))
-			if err != nil {
-				return err
-			}
-			if err := hb.Put([]byte(ch.Code), v); err != nil {
+		for _, r := range applied {
+			if err := addHoursTx(hours, r.b.Hours); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return dup, err
+}
+
+// addHoursTx adds a batch's hours to the hours bucket.
+func addHoursTx(hours *bolt.Bucket, chs []store.CodeHour) error {
+	for _, ch := range chs {
+		if !keys.ValidCode(ch.Code) {
+			continue
+		}
+		hb, err := hours.CreateBucketIfNotExists(hourKey(store.HourOf(ch.Hour)))
+		if err != nil {
+			return err
+		}
+		var cur store.HourStats
+		if v := hb.Get([]byte(ch.Code)); v != nil {
+			var r hourRec
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("%w: analytics hour of %q: %v", errCorrupt, ch.Code, err)
+			}
+			cur = r.stats(time.Time{})
+		}
+		cur.Add(ch.HourStats)
+		v, err := json.Marshal(recOf(cur))
+		if err != nil {
+			return err
+		}
+		if err := hb.Put([]byte(ch.Code), v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // addClicksTx is AddClicks inside a transaction.

@@ -41,6 +41,13 @@ type Config struct {
 	// transaction before it is committed alone. Default 1ms: the floor of a
 	// lone write's latency, and what lets concurrent writes share an fsync.
 	MaxBatchDelay time.Duration
+	// ClickMergeDelay is how long the first click batch to arrive waits for
+	// others, which then share its transaction (see clickmerge.go).
+	// Default 250ms; negative applies every batch in a write of its own.
+	// Every edge sends a batch a second, and each batch's write rewrites
+	// the partitions and pages of the links it counts: merged, the hot
+	// links of ten edges' batches are written once.
+	ClickMergeDelay time.Duration
 	// NoSync skips fsync on commit. Default false: every acknowledged write
 	// is on disk. With NoSync a power loss (not a process crash) can lose
 	// acknowledged writes or corrupt the file; only for tests and demos.
@@ -98,6 +105,7 @@ type Config struct {
 const (
 	DefaultMaxBatchSize         = 1024
 	DefaultMaxBatchDelay        = time.Millisecond
+	DefaultClickMergeDelay      = 250 * time.Millisecond
 	DefaultChangeLogMaxLen      = 100_000
 	DefaultChangeLogMaxAge      = 24 * time.Hour
 	DefaultIdempotencyTTL       = 24 * time.Hour
@@ -116,6 +124,7 @@ func DefaultConfig(dir string) Config {
 		Partitions:           keys.DefaultPartitions,
 		MaxBatchSize:         DefaultMaxBatchSize,
 		MaxBatchDelay:        DefaultMaxBatchDelay,
+		ClickMergeDelay:      DefaultClickMergeDelay,
 		ChangeLogMaxLen:      DefaultChangeLogMaxLen,
 		ChangeLogMaxAge:      DefaultChangeLogMaxAge,
 		IdempotencyTTL:       DefaultIdempotencyTTL,
@@ -144,6 +153,9 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.MaxBatchDelay == 0 {
 		c.MaxBatchDelay = d.MaxBatchDelay
+	}
+	if c.ClickMergeDelay == 0 {
+		c.ClickMergeDelay = d.ClickMergeDelay
 	}
 	if c.ChangeLogMaxLen == 0 {
 		c.ChangeLogMaxLen = d.ChangeLogMaxLen
@@ -205,6 +217,9 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.MaxBatchDelay > time.Second {
 		errs = append(errs, fmt.Errorf("MaxBatchDelay %v is above 1s: every lone write would wait that long", c.MaxBatchDelay))
+	}
+	if c.ClickMergeDelay > 10*time.Second {
+		errs = append(errs, fmt.Errorf("ClickMergeDelay %v is above 10s: edges would wait that long for every click batch", c.ClickMergeDelay))
 	}
 	if c.ChangeLogMaxAge > 0 && c.ChangeLogMaxAge < time.Second {
 		errs = append(errs, fmt.Errorf("ChangeLogMaxAge %v is below 1s: edges would lose changes to trimming all the time", c.ChangeLogMaxAge))

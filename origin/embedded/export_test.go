@@ -36,3 +36,13 @@ func FileHeads(s *Store) (heads []uint64, err error) {
 	})
 	return heads, err
 }
+
+// ClickWrites is how many writes applied click batches so far.
+func ClickWrites(s *Store) int64 { return s.clickWrites.Load() }
+
+// ClickBatchesWaiting is how many click batches wait for a merged write.
+func ClickBatchesWaiting(s *Store) int {
+	s.clickMerge.mu.Lock()
+	defer s.clickMerge.mu.Unlock()
+	return len(s.clickMerge.waiting)
+}

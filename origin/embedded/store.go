@@ -44,6 +44,11 @@ type Store struct {
 	// tail (ledgertail.go). Buffered 1; sends never block.
 	tailKick chan struct{}
 
+	// clickMerge gathers click batches into shared writes (clickmerge.go).
+	clickMerge clickMerger
+	// clickWrites counts the committed writes of click batches (tests).
+	clickWrites atomic.Int64
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
