@@ -48,8 +48,11 @@ const maxInlineChanges = 4
 // returns, so nothing may keep it: decoding copies every field out (the key
 // becomes a new string). Malformed messages are dropped and counted;
 // accepted changes go to a bounded channel without blocking.
-func (d *delegate) NotifyMsg(msg []byte) {
-	n := d.n
+func (d *delegate) NotifyMsg(msg []byte) { d.n.handleMsg(msg) }
+
+// handleMsg decodes a message of changes and accepts each; a direct one
+// is not relayed.
+func (n *Node) handleMsg(msg []byte) {
 	var buf [maxInlineChanges]change.Change
 	cs, err := decodeMessage(msg, buf[:0])
 	if err != nil {

@@ -124,6 +124,10 @@ func packDirect(msg []byte, batch []change.Change, i, budget int) ([]byte, int) 
 // sendDirect sends msg to every member in members (never this node). A
 // send that fails is counted; gossip's copy repairs it.
 func (n *Node) sendDirect(ml *memberlist.Memberlist, members []memberlist.Node, msg []byte) {
+	if n.sealer != nil {
+		n.sendSealed(members, msg)
+		return
+	}
 	for i := range members {
 		if err := ml.SendBestEffort(&members[i], msg); err != nil {
 			n.stats.directFailed.Add(1)

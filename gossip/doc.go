@@ -18,6 +18,11 @@
 // them all; NotifyMsg, which memberlist calls on its packet loop, never
 // blocks.
 //
+// The publisher's direct packets are sealed by this package with the
+// keyring's keys (sealed.go), once per batch, instead of by memberlist,
+// which builds a new cipher for every packet; everything else memberlist
+// encrypts itself.
+//
 // FaultTransport wraps memberlist's network transport to add delay, loss
 // and partitions at run time, for tests and the demo.
 //

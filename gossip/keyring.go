@@ -32,7 +32,7 @@ func (n *Node) InstallKey(key []byte) error {
 	if err := n.keyring.AddKey(bytes.Clone(key)); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidKey, err)
 	}
-	return nil
+	return n.reloadSealer()
 }
 
 // UseKey makes an installed key the primary, which encrypts everything
@@ -44,7 +44,7 @@ func (n *Node) UseKey(key []byte) error {
 	if err := n.keyring.UseKey(key); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidKey, err)
 	}
-	return nil
+	return n.reloadSealer()
 }
 
 // RemoveKey drops a key from the keyring. The primary key cannot be
@@ -56,7 +56,7 @@ func (n *Node) RemoveKey(key []byte) error {
 	if err := n.keyring.RemoveKey(key); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidKey, err)
 	}
-	return nil
+	return n.reloadSealer()
 }
 
 // Keys returns copies of the installed keys, the primary first.
@@ -70,4 +70,15 @@ func (n *Node) Keys() ([][]byte, error) {
 		out[i] = bytes.Clone(k)
 	}
 	return out, nil
+}
+
+// reloadSealer gives the direct packets' sealer the keyring as it now is.
+func (n *Node) reloadSealer() error {
+	if n.sealer == nil {
+		return nil
+	}
+	if err := n.sealer.load(n.keyring); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidKey, err)
+	}
+	return nil
 }

@@ -38,6 +38,9 @@ type Stats struct {
 	// (one per member per batch); DirectFailed those the transport
 	// refused. See Config.NoDirectPush.
 	DirectSent, DirectFailed uint64
+	// DroppedUnauthenticated counts sealed direct packets that no key of
+	// the keyring opened with this region's label (see sealed.go).
+	DroppedUnauthenticated uint64
 }
 
 // counters are the atomics behind Stats.
@@ -45,6 +48,7 @@ type counters struct {
 	sent, received, delivered, duplicates  atomic.Uint64
 	malformed, queueFull, pruned, badState atomic.Uint64
 	directSent, directFailed               atomic.Uint64
+	unauthenticated                        atomic.Uint64
 	rounds                                 atomic.Uint64 // gossipLoop rounds
 }
 
@@ -101,6 +105,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	emit(c.dropped, prometheus.CounterValue, float64(s.DroppedMalformed), "malformed")
 	emit(c.dropped, prometheus.CounterValue, float64(s.DroppedQueueFull), "queue_full")
 	emit(c.dropped, prometheus.CounterValue, float64(s.Pruned), "pruned")
+	emit(c.dropped, prometheus.CounterValue, float64(s.DroppedUnauthenticated), "unauthenticated")
 	emit(c.badState, prometheus.CounterValue, float64(s.BadState))
 	emit(c.direct, prometheus.CounterValue, float64(s.DirectSent), "sent")
 	emit(c.direct, prometheus.CounterValue, float64(s.DirectFailed), "failed")

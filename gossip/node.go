@@ -65,6 +65,13 @@ type Node struct {
 	wg         sync.WaitGroup
 	left       atomic.Bool
 	closed     atomic.Bool
+	// sealer seals and opens direct packets (sealed.go); nil when
+	// Insecure or without direct pushes. sealedBuf is the direct loop's.
+	sealer    *directSealer
+	sealedBuf []byte
+	// recvStop ends receiveLoop once the transports are down.
+	recvStop     chan struct{}
+	recvStopOnce sync.Once
 	// stopper drops packets from the moment Shutdown begins.
 	stopper    *stoppingTransport
 	shutdownMu sync.Mutex
@@ -98,6 +105,7 @@ func New(cfg Config) (*Node, error) {
 		deliverCh:  make(chan change.Change, cfg.DeliveryQueueSize),
 		failed:     make(map[string]failedMember),
 		done:       make(chan struct{}),
+		recvStop:   make(chan struct{}),
 		direct:     directQueue{kick: make(chan struct{}, 1)},
 		gossipKick: make(chan struct{}, 1),
 	}
@@ -137,6 +145,16 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.stopper = &stoppingTransport{NodeAwareTransport: tr}
 	tr = n.stopper
+	var sealedIn <-chan *memberlist.Packet
+	var sealedOut chan *memberlist.Packet
+	if n.keyring != nil && !cfg.NoDirectPush {
+		if n.sealer, err = newDirectSealer(n.keyring, labelPrefix+cfg.Region); err != nil {
+			_ = tr.Shutdown()
+			return nil, fmt.Errorf("%w: %w", ErrInvalidKey, err)
+		}
+		sealedIn, sealedOut = tr.PacketCh(), make(chan *memberlist.Packet)
+		tr = &sealedReceiver{NodeAwareTransport: tr, ch: sealedOut}
+	}
 	port := nt.Port()
 	ml, err := memberlist.Create(n.memberlistConfig(tr, port, mlLog))
 	if err != nil {
@@ -145,11 +163,20 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("%w: memberlist: %w", ErrConfig, err)
 	}
 	n.ml.Store(ml)
+	if sealedOut != nil {
+		// Before anything can join: packets wait in the transport until
+		// this loop takes them.
+		n.wg.Add(1)
+		go n.receiveLoop(sealedIn, sealedOut)
+	}
 
 	if cfg.Metrics != nil {
 		c := newCollector(n)
 		if err := cfg.Metrics.Register(c); err != nil {
+			close(n.done)
 			_ = ml.Shutdown()
+			n.stopReceiving()
+			n.wg.Wait()
 			return nil, fmt.Errorf("%w: registering metrics: %w", ErrConfig, err)
 		}
 		n.collector = c
@@ -389,6 +416,7 @@ func (n *Node) Shutdown() error {
 	if ml := n.ml.Load(); ml != nil {
 		err = ml.Shutdown()
 	}
+	n.stopReceiving()
 	n.wg.Wait()
 	if n.collector != nil {
 		n.cfg.Metrics.Unregister(n.collector)
@@ -467,19 +495,26 @@ func (n *Node) relayTTL() time.Duration { return 10 * n.cfg.PushPullInterval }
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
 	return Stats{
-		Members:          n.NumMembers(),
-		QueueDepth:       n.queue.NumQueued(),
-		Sent:             n.stats.sent.Load(),
-		Received:         n.stats.received.Load(),
-		Delivered:        n.stats.delivered.Load(),
-		Duplicates:       n.stats.duplicates.Load(),
-		DroppedMalformed: n.stats.malformed.Load(),
-		DroppedQueueFull: n.stats.queueFull.Load(),
-		Pruned:           n.stats.pruned.Load(),
-		BadState:         n.stats.badState.Load(),
-		DirectSent:       n.stats.directSent.Load(),
-		DirectFailed:     n.stats.directFailed.Load(),
+		Members:                n.NumMembers(),
+		QueueDepth:             n.queue.NumQueued(),
+		Sent:                   n.stats.sent.Load(),
+		Received:               n.stats.received.Load(),
+		Delivered:              n.stats.delivered.Load(),
+		Duplicates:             n.stats.duplicates.Load(),
+		DroppedMalformed:       n.stats.malformed.Load(),
+		DroppedQueueFull:       n.stats.queueFull.Load(),
+		Pruned:                 n.stats.pruned.Load(),
+		BadState:               n.stats.badState.Load(),
+		DirectSent:             n.stats.directSent.Load(),
+		DirectFailed:           n.stats.directFailed.Load(),
+		DroppedUnauthenticated: n.stats.unauthenticated.Load(),
 	}
 }
 
 var _ prometheus.Collector = (*collector)(nil)
+
+// stopReceiving ends receiveLoop (sealed.go): after memberlist's Shutdown,
+// which shut the transports down, or when New fails after starting it.
+func (n *Node) stopReceiving() {
+	n.recvStopOnce.Do(func() { close(n.recvStop) })
+}

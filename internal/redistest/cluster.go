@@ -20,8 +20,9 @@ type ClusterOptions struct {
 	ReplicasPerMaster int
 	// Server configures every node.
 	Server ServerOptions
-	// ReadyTimeout bounds the wait for "cluster_state:ok" on every node.
-	// Default 20s.
+	// ReadyTimeout bounds the wait for "cluster_state:ok" on every node,
+	// and then for every replica's link. Default 60s: under a parallel
+	// race-detector run one replica once took longer than 20s to link.
 	ReadyTimeout time.Duration
 }
 
@@ -36,7 +37,7 @@ func (o ClusterOptions) withDefaults() ClusterOptions {
 		o.ReplicasPerMaster = 0
 	}
 	if o.ReadyTimeout <= 0 {
-		o.ReadyTimeout = 20 * time.Second
+		o.ReadyTimeout = 60 * time.Second
 	}
 	o.Server = o.Server.withDefaults()
 	return o
