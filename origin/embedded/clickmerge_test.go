@@ -85,25 +85,14 @@ func TestClickBatchCallerGivesUp(t *testing.T) {
 		_, err := s.ApplyClickBatch(ctx, store.ClickBatch{ID: "leader", Counts: map[string]int64{"gu1": 1}})
 		leaderDone <- err
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for embedded.ClickBatchesWaiting(s) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the first batch never waited for others")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitBatchesWaiting(t, s, 1)
 	gaveUp, cancel := context.WithCancel(ctx)
 	followerDone := make(chan error, 1)
 	go func() {
 		_, err := s.ApplyClickBatch(gaveUp, store.ClickBatch{ID: "follower", Counts: map[string]int64{"gu1": 5}})
 		followerDone <- err
 	}()
-	for embedded.ClickBatchesWaiting(s) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the second batch never joined the first")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitBatchesWaiting(t, s, 2)
 	cancel()
 	if err := <-followerDone; !errors.Is(err, context.Canceled) {
 		t.Fatalf("a follower that gave up waiting: %v, want context.Canceled", err)
@@ -138,13 +127,7 @@ func TestClickMergeEndsAtClose(t *testing.T) {
 		_, err := s.ApplyClickBatch(t.Context(), store.ClickBatch{ID: "c", Counts: map[string]int64{"x": 1}})
 		done <- err
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for embedded.ClickBatchesWaiting(s) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the batch never waited")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitBatchesWaiting(t, s, 1)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +139,17 @@ func TestClickMergeEndsAtClose(t *testing.T) {
 		}
 	case <-time.After(cfg.ClickMergeDelay / 2):
 		t.Fatal("Close left a click batch waiting out the merge delay")
+	}
+}
+
+// waitBatchesWaiting polls until n click batches wait for a merged write.
+func waitBatchesWaiting(t *testing.T, s *embedded.Store, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for embedded.ClickBatchesWaiting(s) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d click batches never waited together", n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
