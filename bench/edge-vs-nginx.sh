@@ -41,7 +41,7 @@ NGINX_PORT=${NGINX_PORT:-18290}
 BARE_PORT=${BARE_PORT:-18291}
 EDGE_PORT=${EDGE_PORT:-18292}
 ORIGIN_PORT=${ORIGIN_PORT:-19290}
-CACHE_PER_LINK=${CACHE_PER_LINK:-176}
+CACHE_PER_LINK=${CACHE_PER_LINK:-144}
 LOCATION_PREFIX="https://example.com/landing?utm=bench&i="
 
 cd "$(dirname "$0")/.."
@@ -157,7 +157,7 @@ NGX
 }
 
 # start_edge N: the edge with a cache budget that holds all N links
-# (CACHE_PER_LINK bytes each: ~168 with ristretto's bookkeeping, see
+# (CACHE_PER_LINK bytes each: ~129 with ristretto's bookkeeping, see
 # deploy/README.md, and a margin), so every measured request is a hit, and
 # the memory limit shortstock edge derives from that budget (--memory: it
 # reports RSS, heap and GC after warming and when stopped).

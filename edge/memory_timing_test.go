@@ -38,7 +38,7 @@ func BenchmarkMemory1MLinks(b *testing.B) {
 func fillLinks(b *testing.B, n int) *cache.Cache {
 	cfg := DefaultConfig()
 	cfg.fill()
-	cfg.CacheBytes = 200 << 20
+	cfg.CacheBytes = 160 << 20 // 1 M links at ~143 B a link, and room
 	l := &originLoader{negativeTTL: cfg.NegativeTTL}
 	var resp fasthttp.Response
 	var body bytes.Buffer

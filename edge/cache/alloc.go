@@ -1,7 +1,9 @@
 package cache
 
+import "unsafe"
+
 // entrySize is unsafe.Sizeof(Entry{}); TestEntryLayout keeps it honest.
-const entrySize = 56
+const entrySize = 40
 
 // inlineTails are the byte tails allocEntry places behind an Entry: each
 // makes entrySize+tail one of Go's malloc size classes (64, 80, ... 256
@@ -11,8 +13,10 @@ var inlineTails = [...]int{8, 24, 40, 56, 72, 88, 104, 120, 136, 152, 168, 184, 
 
 // allocEntry returns a zero Entry and an empty buffer with room for n
 // bytes: for n up to the last inline tail, one allocation holding both
-// (the buffer is a field of the same object, so the Entry keeps it alive
-// and no unsafe code is needed); beyond, two.
+// (the buffer is a field of the same object, right behind the Entry:
+// Entry.buf finds it there); beyond, two, with the buffer's slice header
+// behind the Entry (which keeps it alive) and n set to outOfLine. The
+// caller fills the buffer in place and hands it to setBuf.
 func allocEntry(n int) (*Entry, []byte) {
 	switch {
 	case n <= 8:
@@ -94,7 +98,22 @@ func allocEntry(n int) (*Entry, []byte) {
 		})
 		return &o.e, o.tail[:0:n]
 	}
-	return new(Entry), make([]byte, 0, n)
+	o := new(struct {
+		e Entry
+		b []byte
+	})
+	o.e.n, o.b = outOfLine, make([]byte, 0, n)
+	return &o.e, o.b
+}
+
+// setBuf records the bytes allocEntry's buffer was filled with: b is that
+// buffer, grown in place.
+func (e *Entry) setBuf(b []byte) {
+	if e.n == outOfLine {
+		*(*[]byte)(unsafe.Add(unsafe.Pointer(e), entrySize)) = b
+		return
+	}
+	e.n = uint8(len(b))
 }
 
 // entryBytes is the memory allocEntry(n) takes: exact for inline tails,
@@ -106,5 +125,5 @@ func entryBytes(n int) int64 {
 			return int64(entrySize + t)
 		}
 	}
-	return int64(entrySize+15)&^15 + int64(n+15)&^15
+	return int64(entrySize+24+15)&^15 + int64(n+15)&^15
 }

@@ -169,10 +169,10 @@ func (c *Cache) Peek(kind keys.Kind, id string) *Entry {
 // key's floor.
 func (c *Cache) lookup(kind keys.Kind, id []byte, h uint64, now int64) *Entry {
 	e, ok := c.items.get(h)
-	if !ok || !e.is(kind, id) || e.gen != c.gens[e.partition].Load() {
+	if !ok || !e.is(kind, id) || e.gen != uint16(c.gens[e.partition].Load()) {
 		return nil
 	}
-	if now >= e.staleUntil {
+	if now >= e.staleUntil() {
 		// Past its grace period: never served again, so give the memory
 		// back now rather than waiting for eviction.
 		c.del(h)

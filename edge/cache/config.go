@@ -32,9 +32,11 @@ type Config struct {
 	// KeysPerItem is how many keys share one ristretto item, on average
 	// once the budget is full (0.7 to 1.4 x this many; see items.go): ristretto
 	// spends ~170 bytes on each item, more than a cached redirect, and
-	// sharing cuts it to ~25 bytes a key at 8. The price is coarser
-	// eviction: ristretto admits and evicts a bucket of keys by their
-	// summed frequency. 1 gives every key an item of its own. Default 8.
+	// sharing cuts it to ~25 bytes a key at 8 and ~13 at 16. The price is
+	// coarser eviction: ristretto admits and evicts a bucket of keys by
+	// their summed frequency (hit ratio on Zipf keys at the same links
+	// held: 74.6 % at 8 and 73.9 % at 16 for s=1.01, 92.8 and 92.6 % for
+	// s=1.2). 1 gives every key an item of its own. Default 16.
 	KeysPerItem int
 	// StaleGrace is how long past its TTL an entry may still be served
 	// while the origin is unreachable. Default 5m.
@@ -65,7 +67,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		MaxCostBytes:  256 << 20,
-		KeysPerItem:   8,
+		KeysPerItem:   16,
 		StaleGrace:    5 * time.Minute,
 		LoadTimeout:   time.Second,
 		RetryBackoff:  time.Second,
@@ -136,6 +138,9 @@ func (c *Config) validate() error {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", d.name))
 		}
+	}
+	if c.StaleGrace > maxStaleGrace {
+		errs = append(errs, fmt.Errorf("StaleGrace %v is longer than %v", c.StaleGrace, maxStaleGrace))
 	}
 	if c.RevalidateWindow > c.StaleGrace {
 		errs = append(errs, fmt.Errorf("RevalidateWindow %v is longer than StaleGrace %v", c.RevalidateWindow, c.StaleGrace))

@@ -69,27 +69,22 @@ var jsonType = []byte("application/json")
 // only copies bytes. It is read-only once built, except for the cache's
 // atomic counters.
 //
-// It is laid out for memory, since an edge keeps a million of them: 56
-// bytes of fixed fields, and the answer's bytes (buf) usually in the same
-// allocation right behind them (see allocEntry), so that a link with a
-// ~45-byte URL is one 112-byte object, and a hit reads two neighbouring
-// cache lines. What can be derived is not stored: the version is parsed
-// back from its digits (off the hit path), the key's hash is recomputed,
-// and the key is told apart from others sharing its 64-bit hash by
-// comparing the id bytes, not a second hash.
+// It is laid out for memory, since an edge keeps a million of them: 40
+// bytes of fixed fields, and the answer's bytes (buf) right behind them in
+// the same allocation (see allocEntry), so that a link with a ~45-byte URL
+// is one 96-byte object, and a hit reads two neighbouring cache lines.
+// What can be derived is not stored: the bytes' address is the entry's
+// plus entrySize, the version is parsed back from its digits (off the hit
+// path), the key's hash is recomputed, and the key is told apart from
+// others sharing its 64-bit hash by comparing the id bytes, not a second
+// hash.
+//
+// Because its bytes sit at a fixed offset from it, an Entry is never
+// copied by value nor made but by allocEntry.
 type Entry struct {
-	// data and n are the entry's bytes (see buf): a pointer and a 32-bit
-	// length rather than a slice header, 12 bytes instead of 24, which
-	// with the 32-bit checked keeps the Entry at 56 bytes and a link with
-	// a ~45-byte URL in a 112-byte object. They hold, back to back: the
-	// version in decimal (verLen bytes, for X-Version), the id (idLen),
-	// the payload (the Location if flagLocation, else the Body), and a
-	// Content-Type that is neither empty nor jsonType (ctLen).
-	data *byte
-	// freshUntil and staleUntil are unix nanoseconds of the cache's clock.
-	// Until seal, they hold the TTL and NotAfter (math.MaxInt64 if none).
+	// freshUntil is unix nanoseconds of the cache's clock. Until seal, it
+	// holds the TTL.
 	freshUntil int64
-	staleUntil int64
 	// next belongs to Clicks.
 	next atomic.Pointer[Entry]
 	// checked is the floor-shard epoch at which the entry was last found
@@ -98,25 +93,41 @@ type Entry struct {
 	//
 	// The low 32 bits of the epoch: it would take 2^32 raises of one
 	// shard between two lookups of the entry to mistake an old epoch for
-	// the current one.
+	// the current one. Until seal, it holds the low half of NotAfter.
 	checked atomic.Uint32
-	// gen is the partition generation the fill started in (see
-	// DropPartition).
-	gen uint32
 	// clicks belongs to Clicks. 32 bits: it holds one flush interval's
 	// clicks on one key (the edge drains it every second), far below 2^31.
 	clicks atomic.Int32
-	n      uint32 // len of the bytes at data
+	// staleMillis is how long past freshUntil the entry may still be
+	// served, in milliseconds, rounded down and capped at 2^32-1 (~49
+	// days), so never later than the real end. A filled entry's is at
+	// most the cache's StaleGrace, which Config.Validate caps at
+	// maxStaleGrace. Until seal, it holds the high half of NotAfter.
+	staleMillis uint32
 	// statusVer is the status (10 bits: 100-999) and, above it, the
 	// length of the version's digits (5 bits: at most 20); packed so the
 	// partition (16 bits) fits without growing the Entry.
 	statusVer uint16
 	partition uint16
-	kind      keys.Kind
-	flags     uint8
-	idLen     uint8
-	ctLen     uint8
+	// gen is the low 16 bits of the partition generation the fill started
+	// in (see DropPartition): it would take 65 536 drops of one partition
+	// during one entry's life to mistake an old generation for the
+	// current one.
+	gen   uint16
+	kind  keys.Kind
+	flags uint8
+	idLen uint8
+	ctLen uint8
+	// n is the length of the bytes behind the entry, or outOfLine when
+	// they did not fit there and a slice header stands there instead.
+	n uint8
 }
+
+// outOfLine in Entry.n marks bytes in a buffer of their own (allocEntry).
+const outOfLine = math.MaxUint8
+
+// maxStaleGrace is the longest StaleGrace an Entry's staleMillis holds.
+const maxStaleGrace = 30 * 24 * time.Hour
 
 const (
 	flagNegative   uint8 = 1 << iota
@@ -203,18 +214,43 @@ func NewEntry(a Answer) (*Entry, error) {
 	e.flags = flags
 	e.idLen, e.ctLen = uint8(len(a.ID)), uint8(len(ct))
 	e.freshUntil = int64(a.TTL)
-	e.staleUntil = math.MaxInt64
+	notAfter := int64(math.MaxInt64)
 	if !a.NotAfter.IsZero() {
-		e.staleUntil = a.NotAfter.UnixNano()
+		notAfter = a.NotAfter.UnixNano()
 	}
+	e.setNotAfter(notAfter)
 	return e, nil
 }
 
-// buf returns the entry's bytes (see data).
-func (e *Entry) buf() []byte { return unsafe.Slice(e.data, e.n) }
+// buf returns the entry's bytes: behind it in the same object, or, when
+// they did not fit there, in the buffer the slice header behind it points
+// to (allocEntry).
+func (e *Entry) buf() []byte {
+	behind := unsafe.Add(unsafe.Pointer(e), entrySize)
+	if e.n == outOfLine {
+		return *(*[]byte)(behind)
+	}
+	return unsafe.Slice((*byte)(behind), e.n)
+}
 
-// setBuf points the entry at b, which it then owns.
-func (e *Entry) setBuf(b []byte) { e.data, e.n = unsafe.SliceData(b), uint32(len(b)) }
+// bufLen is len(e.buf()).
+func (e *Entry) bufLen() int { return len(e.buf()) }
+
+// staleUntil is the unix nanoseconds from which the entry is never served
+// again.
+func (e *Entry) staleUntil() int64 {
+	return e.freshUntil + int64(e.staleMillis)*int64(time.Millisecond)
+}
+
+// setNotAfter and notAfter keep an unsealed entry's NotAfter (unix
+// nanoseconds, math.MaxInt64 if none) in staleMillis and checked, which
+// only seal gives their meaning.
+func (e *Entry) setNotAfter(t int64) {
+	e.staleMillis = uint32(uint64(t) >> 32)
+	e.checked.Store(uint32(t))
+}
+
+func (e *Entry) notAfter() int64 { return int64(uint64(e.staleMillis)<<32 | uint64(e.checked.Load())) }
 
 // Kind returns the kind of the entry's key.
 func (e *Entry) Kind() keys.Kind { return e.kind }
@@ -332,7 +368,7 @@ func (e *Entry) HardEnd() int64 {
 	if e.flags&flagNotAfter == 0 {
 		return 0
 	}
-	return e.staleUntil
+	return e.staleUntil()
 }
 
 // Partition returns the partition of the entry's key (Attrs.Partition).
@@ -344,12 +380,21 @@ func (e *Entry) FreshUntil() time.Time { return time.Unix(0, e.freshUntil) }
 // seal fills in the deadlines from the TTL and NotAfter that NewEntry left
 // in their fields, and the generation and epoch of the fill.
 func (e *Entry) seal(now time.Time, grace time.Duration, gen uint32, epoch uint64) {
-	ttl, notAfter := time.Duration(e.freshUntil), e.staleUntil
-	e.freshUntil = min(now.Add(ttl).UnixNano(), notAfter)
-	e.staleUntil = min(now.Add(ttl+grace).UnixNano(), notAfter)
-	e.gen = gen
+	ttl, notAfter := time.Duration(e.freshUntil), e.notAfter()
+	fresh := min(now.Add(ttl).UnixNano(), notAfter)
+	e.freshUntil = fresh
+	e.setStaleUntil(min(now.Add(ttl+grace).UnixNano(), notAfter))
+	e.gen = uint16(gen)
 	e.checked.Store(uint32(epoch))
 	e.flags &^= flagUnsealed
+}
+
+// setStaleUntil sets staleUntil to t rounded down to a millisecond past
+// freshUntil and capped (so never later than t), and to freshUntil when
+// t is not after it.
+func (e *Entry) setStaleUntil(t int64) {
+	d := max(t-e.freshUntil, 0) / int64(time.Millisecond)
+	e.staleMillis = uint32(min(d, math.MaxUint32))
 }
 
 // is reports whether the entry is the one for kind and id. Comparing the

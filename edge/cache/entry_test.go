@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -58,6 +59,7 @@ func TestNewEntryRendersEveryPart(t *testing.T) {
 		a    Answer
 	}{
 		{"redirect", Answer{Kind: keys.KindLink, ID: "abc1234", Status: 301, Version: 42, TTL: time.Minute, NotAfter: end, Location: "https://example.com/x"}},
+		{"redirect ending soon", Answer{Kind: keys.KindLink, ID: "soon", Status: 302, Version: 3, TTL: time.Hour, NotAfter: t0.Add(30*time.Second + 123456789), Location: "https://example.com/y"}},
 		{"stock json", Answer{Kind: keys.KindStock, ID: "SKU-1", Status: 200, Version: math.MaxUint64, TTL: time.Minute, ContentType: []byte("application/json"), Body: []byte(`{"sku":"SKU-1"}`)}},
 		{"stock other type", Answer{Kind: keys.KindStock, ID: "S", Status: 200, Version: 7, TTL: time.Minute, ContentType: []byte("application/json; charset=utf-8"), Body: []byte(`{}`)}},
 		{"not found", Answer{Kind: keys.KindLink, ID: "nope", Negative: true, Status: 404, ContentType: []byte("application/json"), Body: []byte(`{"error":"not_found"}`)}},
@@ -91,8 +93,14 @@ func TestNewEntryRendersEveryPart(t *testing.T) {
 			if !a.NotAfter.IsZero() {
 				wantFresh, wantStale = minTime(wantFresh, a.NotAfter), minTime(wantStale, a.NotAfter)
 			}
-			if !e.FreshUntil().Equal(wantFresh) || e.staleUntil != wantStale.UnixNano() || e.gen != 3 || e.checked.Load() != 5 {
-				t.Fatalf("sealed: fresh %v stale %v gen %d epoch %d", e.FreshUntil(), time.Unix(0, e.staleUntil), e.gen, e.checked.Load())
+			// The stale end is kept to the millisecond, rounded down: never
+			// later than the answer allows.
+			stale := e.staleUntil()
+			if !e.FreshUntil().Equal(wantFresh) || stale > wantStale.UnixNano() || wantStale.UnixNano()-stale >= int64(time.Millisecond) || e.gen != 3 || e.checked.Load() != 5 {
+				t.Fatalf("sealed: fresh %v stale %v (want %v) gen %d epoch %d", e.FreshUntil(), time.Unix(0, stale), wantStale, e.gen, e.checked.Load())
+			}
+			if !a.NotAfter.IsZero() && (e.HardEnd() > a.NotAfter.UnixNano() || e.HardEnd() != stale) {
+				t.Fatalf("hard end %v, NotAfter %v", time.Unix(0, e.HardEnd()), a.NotAfter)
 			}
 		})
 	}
@@ -168,4 +176,33 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// TestEntryBytesSurviveCollections checks that an entry keeps its bytes
+// alive, behind it or (too large to sit there) in a buffer of their own
+// that only the slice header behind it points to.
+func TestEntryBytesSurviveCollections(t *testing.T) {
+	var entries []*Entry
+	var want []string
+	for _, n := range []int{0, 1, 40, 200, 201, 5000, 70000} {
+		body := strings.Repeat(string(rune('a'+n%26)), n)
+		e, err := NewEntry(Answer{Kind: keys.KindStock, ID: "sku" + itoa64(uint64(n)), Status: 200, Version: 9, TTL: time.Minute, Body: []byte(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, want = append(entries, e), append(want, body)
+	}
+	for range 3 {
+		runtime.GC()
+		junk := make([][]byte, 0, 1000)
+		for j := range 1000 {
+			junk = append(junk, bytes.Repeat([]byte{'z'}, 1+j%300))
+		}
+		runtime.KeepAlive(junk)
+	}
+	for i, e := range entries {
+		if string(e.Body()) != want[i] || e.ID() != "sku"+itoa64(uint64(len(want[i]))) || e.Version() != 9 {
+			t.Fatalf("entry %d (%d bytes) lost its bytes", i, len(want[i]))
+		}
+	}
 }

@@ -156,7 +156,7 @@ func TestLoadDeadlineWithinLoadTimeout(t *testing.T) {
 //
 //	go test -run '^$' -bench HitRatioZipf -benchtime 1x ./edge/cache/
 func BenchmarkHitRatioZipf(b *testing.B) {
-	for _, k := range []int{1, 8} {
+	for _, k := range []int{1, 8, 16} {
 		for _, s := range []float64{1.01, 1.2} {
 			b.Run("keys-per-item="+itoa(k)+"/s="+map[float64]string{1.01: "1.01", 1.2: "1.2"}[s], func(b *testing.B) {
 				o := newFakeOrigin()

@@ -31,7 +31,7 @@ func (c *Cache) Update(kind keys.Kind, id string, version uint64, render func() 
 	gen := c.gens[part].Load()
 	sh := c.floors.shard(h)
 	cur, ok := c.items.get(h)
-	if !ok || !cur.is(kind, []byte(id)) || cur.gen != gen || cur.Version() >= version {
+	if !ok || !cur.is(kind, []byte(id)) || cur.gen != uint16(gen) || cur.Version() >= version {
 		c.stats.UpdatesSkipped.Add(1)
 		return false, nil
 	}

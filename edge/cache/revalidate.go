@@ -107,10 +107,10 @@ func (c *Cache) softPurgeLocked(h uint64, e *Entry) {
 	if e.freshUntil <= now {
 		return // stale already
 	}
-	cp, buf := allocEntry(int(e.n))
+	cp, buf := allocEntry(e.bufLen())
 	cp.setBuf(append(buf, e.buf()...))
 	cp.freshUntil = now
-	cp.staleUntil = e.staleUntil
+	cp.setStaleUntil(e.staleUntil())
 	cp.gen = e.gen
 	cp.statusVer, cp.kind, cp.flags, cp.partition = e.statusVer, e.kind, e.flags, e.partition
 	cp.idLen, cp.ctLen = e.idLen, e.ctLen
