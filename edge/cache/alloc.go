@@ -6,7 +6,7 @@ import "unsafe"
 const entrySize = 40
 
 // inlineTails are the byte tails allocEntry places behind an Entry: each
-// makes entrySize+tail one of Go's malloc size classes (64, 80, ... 256
+// makes entrySize+tail one of Go's malloc size classes (48, 64, ... 240
 // bytes), so the object wastes nothing to rounding and the answer's bytes
 // share its cache lines. Larger answers get a buffer of their own.
 var inlineTails = [...]int{8, 24, 40, 56, 72, 88, 104, 120, 136, 152, 168, 184, 200}

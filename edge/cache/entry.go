@@ -101,7 +101,7 @@ type Entry struct {
 	// staleMillis is how long past freshUntil the entry may still be
 	// served, in milliseconds, rounded down and capped at 2^32-1 (~49
 	// days), so never later than the real end. A filled entry's is at
-	// most the cache's StaleGrace, which Config.Validate caps at
+	// most the cache's StaleGrace, which Config validation caps at
 	// maxStaleGrace. Until seal, it holds the high half of NotAfter.
 	staleMillis uint32
 	// statusVer is the status (10 bits: 100-999) and, above it, the
@@ -150,8 +150,8 @@ const extLenBytes = 4
 // a control byte), at the load of Go's maps, which swings between 7/16
 // and 7/8 as they grow. 172 is what 1 M items with a pointer value
 // measured (134 + 38), near the worst load: the budget errs on the side
-// of using less memory than MaxCostBytes. A bucket's value is a slice
-// header, 16 bytes more, which bucketBytes charges.
+// of using less memory than MaxCostBytes. A bucket's value is 16 bytes
+// (items.go), 8 more than a pointer; bucketBytes charges 16.
 const ristrettoItemBytes = 172
 
 // NewEntry renders an answer into an Entry, in one allocation when it is
@@ -381,8 +381,7 @@ func (e *Entry) FreshUntil() time.Time { return time.Unix(0, e.freshUntil) }
 // in their fields, and the generation and epoch of the fill.
 func (e *Entry) seal(now time.Time, grace time.Duration, gen uint32, epoch uint64) {
 	ttl, notAfter := time.Duration(e.freshUntil), e.notAfter()
-	fresh := min(now.Add(ttl).UnixNano(), notAfter)
-	e.freshUntil = fresh
+	e.freshUntil = min(now.Add(ttl).UnixNano(), notAfter)
 	e.setStaleUntil(min(now.Add(ttl+grace).UnixNano(), notAfter))
 	e.gen = uint16(gen)
 	e.checked.Store(uint32(epoch))

@@ -18,6 +18,18 @@ func TestEntryLayout(t *testing.T) {
 	if got := unsafe.Sizeof(Entry{}); got != entrySize {
 		t.Fatalf("Entry is %d bytes, entrySize says %d: fix entrySize and inlineTails (entrySize+tail must be malloc size classes)", got, entrySize)
 	}
+	// Entry.buf finds the bytes (or their slice header) at entrySize.
+	var inline struct {
+		e    Entry
+		tail [8]byte
+	}
+	var outside struct {
+		e Entry
+		b []byte
+	}
+	if unsafe.Offsetof(inline.tail) != entrySize || unsafe.Offsetof(outside.b) != entrySize {
+		t.Fatalf("the bytes sit at %d and %d behind an Entry, not entrySize %d", unsafe.Offsetof(inline.tail), unsafe.Offsetof(outside.b), entrySize)
+	}
 	if raceEnabled {
 		t.Skip("allocation sizes are not measured under the race detector")
 	}
@@ -60,6 +72,7 @@ func TestNewEntryRendersEveryPart(t *testing.T) {
 	}{
 		{"redirect", Answer{Kind: keys.KindLink, ID: "abc1234", Status: 301, Version: 42, TTL: time.Minute, NotAfter: end, Location: "https://example.com/x"}},
 		{"redirect ending soon", Answer{Kind: keys.KindLink, ID: "soon", Status: 302, Version: 3, TTL: time.Hour, NotAfter: t0.Add(30*time.Second + 123456789), Location: "https://example.com/y"}},
+		{"redirect ending in its grace", Answer{Kind: keys.KindLink, ID: "grace", Status: 302, Version: 4, TTL: time.Minute, NotAfter: t0.Add(90*time.Second + 123456789), Location: "https://example.com/z"}},
 		{"stock json", Answer{Kind: keys.KindStock, ID: "SKU-1", Status: 200, Version: math.MaxUint64, TTL: time.Minute, ContentType: []byte("application/json"), Body: []byte(`{"sku":"SKU-1"}`)}},
 		{"stock other type", Answer{Kind: keys.KindStock, ID: "S", Status: 200, Version: 7, TTL: time.Minute, ContentType: []byte("application/json; charset=utf-8"), Body: []byte(`{}`)}},
 		{"not found", Answer{Kind: keys.KindLink, ID: "nope", Negative: true, Status: 404, ContentType: []byte("application/json"), Body: []byte(`{"error":"not_found"}`)}},

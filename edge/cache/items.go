@@ -26,7 +26,7 @@ import (
 // a slot a reader may see is never written again, so a changed or removed
 // key gets a new slot array, and a key added where the array has room
 // goes in past the end of the slots the old value shows. ristretto holds
-// the bucket by value (its slice header in the store's slot), so adding a
+// the bucket by value (its packed slice in the store's slot), so adding a
 // key allocates nothing until the array is full, and then an array twice
 // as large: a fill's garbage would otherwise stay scattered among the
 // entries' pages.
@@ -106,8 +106,10 @@ func (s *items) lock(k uint64) *sync.Mutex { return &s.locks[k%uint64(len(s.lock
 // get returns the entry cached under hash h. It allocates nothing.
 func (s *items) get(h uint64) (*Entry, bool) {
 	b, _ := s.rc.Get(s.key(h))
-	if i := b.find(h); i >= 0 {
-		return b.slots()[i].e, true
+	for _, sl := range b.slots() {
+		if sl.h == h {
+			return sl.e, true
+		}
 	}
 	return nil, false
 }
@@ -150,8 +152,8 @@ func (s *items) set(h uint64, e *Entry) bool {
 			// A bucket past its share grows by half, not double (append's
 			// way): ~a third of the buckets of a full budget hold more
 			// than KeysPerItem keys, and doubling left most of their
-			// arrays' second halves empty. (n + n/2 slots of 16 bytes fill
-			// Go's size classes for the sizes buckets reach.)
+			// arrays' second halves empty. (The first growth, 8 -> 12 or
+			// 16 -> 24 slots, lands exactly on a size class: 192 or 384 B.)
 			grown := make([]slot, n, n+max(n/2, 1))
 			copy(grown, old)
 			old = grown
