@@ -33,17 +33,25 @@ func (s *Server) requireAdmin(res adminsec.Resource, next http.Handler) http.Han
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := s.cfg.Clock.Now()
 		ip := adminsec.ClientIP(r, s.cfg.TrustedProxies)
+		var (
+			idx    int
+			scopes Scope
+			ok     bool
+			check  func() bool
+		)
 		_, presented := r.Header["Authorization"]
-		d := s.ipLimits.Admit(ip, presented, now)
+		if presented {
+			check = func() bool {
+				if key, bearer := adminsec.Bearer(r); bearer {
+					idx, scopes, ok = s.auth.Lookup(key)
+				}
+				return ok
+			}
+		}
+		d := s.ipLimits.Admit(ip, check, now)
 		if !d.OK {
 			s.rateLimited(w, d.Limit, d.Wait)
 			return
-		}
-		var idx int
-		var scopes Scope
-		key, ok := adminsec.Bearer(r)
-		if ok {
-			idx, scopes, ok = s.auth.Lookup(key)
 		}
 		if !ok {
 			s.metrics.authFailures.WithLabelValues("admin").Inc()
@@ -57,9 +65,6 @@ func (s *Server) requireAdmin(res adminsec.Resource, next http.Handler) http.Han
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shortstock"`)
 			writeJSON(w, http.StatusUnauthorized, &apiError{Code: "unauthorized", Message: "a valid admin key is required: Authorization: Bearer KEY"})
 			return
-		}
-		if d.Charged {
-			s.ipLimits.Refund(ip, now)
 		}
 		if ok, wait := s.keyLimits.Take(idx, now); !ok {
 			s.rateLimited(w, adminsec.LimitKey, wait)
@@ -95,8 +100,28 @@ func (s *Server) requireCluster(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := s.cfg.Clock.Now()
 		ip := adminsec.ClientIP(r, s.cfg.TrustedProxies)
-		_, presented := r.Header["Authorization"]
-		d := s.internalLimits.Admit(ip, presented && !insecure && !loopback, now)
+		ok := insecure
+		var check func() bool
+		switch {
+		case loopback:
+			ok = isLoopback(r.RemoteAddr)
+		case !ok:
+			// Only a presented token can be a guess, so only its check is
+			// charged to the failure budget.
+			if _, presented := r.Header["Authorization"]; presented {
+				check = func() bool {
+					got, has := adminsec.Bearer(r)
+					sum := sha256.Sum256([]byte(got))
+					match := 0
+					for i := range digests {
+						match |= subtle.ConstantTimeCompare(sum[:], digests[i][:])
+					}
+					ok = has && match == 1
+					return ok
+				}
+			}
+		}
+		d := s.internalLimits.Admit(ip, check, now)
 		if !d.OK {
 			limit := adminsec.LimitAuth
 			if d.Limit != adminsec.LimitAuth {
@@ -105,26 +130,10 @@ func (s *Server) requireCluster(next http.Handler) http.Handler {
 			s.rateLimited(w, limit, d.Wait)
 			return
 		}
-		ok := insecure
-		switch {
-		case loopback:
-			ok = isLoopback(r.RemoteAddr)
-		case !ok:
-			got, has := adminsec.Bearer(r)
-			sum := sha256.Sum256([]byte(got))
-			match := 0
-			for i := range digests {
-				match |= subtle.ConstantTimeCompare(sum[:], digests[i][:])
-			}
-			ok = has && match == 1
-		}
 		if !ok {
 			s.metrics.authFailures.WithLabelValues("internal").Inc()
 			writeJSON(w, http.StatusUnauthorized, &apiError{Code: "unauthorized", Message: "the internal API needs the cluster token"})
 			return
-		}
-		if d.Charged {
-			s.internalLimits.Refund(ip, now)
 		}
 		next.ServeHTTP(w, r)
 	})

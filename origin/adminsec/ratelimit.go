@@ -120,27 +120,38 @@ func NewIPLimiter(requests, failures Rate, max int) *IPLimiter {
 	return &IPLimiter{requests: requests, failures: failures, max: max, entries: map[netip.Addr]*list.Element{}}
 }
 
-// Admission is admit's verdict.
+// Admission is Admit's verdict.
 type Admission struct {
 	OK    bool
 	Limit string        // which limit refused
 	Wait  time.Duration // until it would not
-	// Charged: a failure token was taken ahead of the key check (refund it
-	// if the key is good). Taking it first, under the lock, bounds how many
-	// concurrent guesses can slip past the check at once.
-	Charged bool
-	// BlockedNow: this request took the last failure token (log it if the
-	// key turns out wrong); BlockWait is how long the block will last.
+	// Failed: the request presented credentials and check refused them;
+	// it was charged to the failure budget.
+	Failed bool
+	// BlockedNow: this failure took the last failure token (log it);
+	// BlockWait is how long the block will last.
 	BlockedNow bool
 	BlockWait  time.Duration
 }
 
-// Admit decides whether ip may send an admin request now. presented says
-// whether the request carries credentials (any Authorization header): only
-// those can be guesses, so only those are charged to the failure budget,
-// but while that budget is empty every request from ip is refused.
-func (l *IPLimiter) Admit(ip netip.Addr, presented bool, now time.Time) Admission {
+// Admit decides whether ip may send an admin request now and, when the
+// request carries credentials (check is not nil), checks them: check runs
+// under the limiter's lock, and only a refusal is charged to ip's failure
+// budget. While that budget is empty every request from ip is refused
+// before check runs, so a guesser who ran out learns nothing more.
+//
+// Checking under the lock makes the budget exact both ways: concurrent
+// guesses cannot slip past it (each sees the failures before it), and
+// concurrent good keys never touch it. An earlier version charged a token
+// ahead of the check and refunded it after, which refused a client's 21st
+// concurrent good request as a guesser. check is a key lookup (a SHA-256
+// and constant-time compares, about a microsecond), so holding the lock
+// for it costs little.
+func (l *IPLimiter) Admit(ip netip.Addr, check func() bool, now time.Time) Admission {
 	if !l.requests.on() && !l.failures.on() {
+		if check != nil && !check() {
+			return Admission{OK: true, Failed: true}
+		}
 		return Admission{OK: true}
 	}
 	l.mu.Lock()
@@ -152,7 +163,7 @@ func (l *IPLimiter) Admit(ip netip.Addr, presented bool, now time.Time) Admissio
 			return Admission{Limit: LimitIP, Wait: wait}
 		}
 	}
-	var a Admission
+	a := Admission{OK: true}
 	if l.failures.on() {
 		if e.failures.full(l.failures, now) {
 			e.warned = false
@@ -160,33 +171,19 @@ func (l *IPLimiter) Admit(ip netip.Addr, presented bool, now time.Time) Admissio
 		if e.failures.tokens < 1 {
 			return Admission{Limit: LimitAuth, Wait: e.failures.wait(l.failures)}
 		}
-		if presented {
-			e.failures.tokens--
-			a.Charged = true
-			if e.failures.tokens < 1 && !e.warned {
-				e.warned = true
-				a.BlockedNow, a.BlockWait = true, e.failures.wait(l.failures)
-			}
+	}
+	if check == nil || check() {
+		return a
+	}
+	a.Failed = true
+	if l.failures.on() {
+		e.failures.tokens--
+		if e.failures.tokens < 1 && !e.warned {
+			e.warned = true
+			a.BlockedNow, a.BlockWait = true, e.failures.wait(l.failures)
 		}
 	}
-	a.OK = true
 	return a
-}
-
-// Refund returns the failure token admit charged, once the key proved good.
-func (l *IPLimiter) Refund(ip netip.Addr, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	el, ok := l.entries[ip]
-	if !ok {
-		return // evicted meanwhile: a new entry starts full anyway
-	}
-	e := el.Value.(*ipEntry)
-	e.failures.refill(l.failures, now)
-	e.failures.tokens = math.Min(l.failures.Burst, e.failures.tokens+1)
-	if e.failures.tokens >= 1 {
-		e.warned = false
-	}
 }
 
 // entry finds or creates ip's entry, evicting the least recently seen one

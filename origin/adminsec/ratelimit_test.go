@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -69,6 +72,10 @@ func TestKeyLimiterPerKey(t *testing.T) {
 	}
 }
 
+// good and bad stand for a key lookup that accepts and one that refuses.
+func good() bool { return true }
+func bad() bool  { return false }
+
 var (
 	ipA = netip.MustParseAddr("192.0.2.1")
 	ipB = netip.MustParseAddr("192.0.2.2")
@@ -77,18 +84,18 @@ var (
 func TestIPLimiterRequests(t *testing.T) {
 	l := NewIPLimiter(Rate{PerSec: 1, Burst: 3}, Rate{PerSec: -1}, 100)
 	for i := 0; i < 3; i++ {
-		if a := l.Admit(ipA, true, t0); !a.OK {
+		if a := l.Admit(ipA, good, t0); !a.OK {
 			t.Fatalf("request %d refused: %+v", i, a)
 		}
 	}
-	a := l.Admit(ipA, true, t0)
+	a := l.Admit(ipA, good, t0)
 	if a.OK || a.Limit != LimitIP || a.Wait != time.Second {
 		t.Fatalf("4th request: %+v", a)
 	}
-	if a := l.Admit(ipB, true, t0); !a.OK {
+	if a := l.Admit(ipB, good, t0); !a.OK {
 		t.Fatal("another IP suffered")
 	}
-	if a := l.Admit(ipA, true, t0.Add(time.Second)); !a.OK {
+	if a := l.Admit(ipA, good, t0.Add(time.Second)); !a.OK {
 		t.Fatal("no refill after a second")
 	}
 }
@@ -99,48 +106,94 @@ func TestIPLimiterRequests(t *testing.T) {
 func TestIPLimiterAuthFailures(t *testing.T) {
 	l := NewIPLimiter(Rate{PerSec: -1}, Rate{PerSec: 0.5, Burst: 3}, 100)
 	now := t0
-	// Successes cost nothing: charged, then refunded.
+	// Successes cost nothing.
 	for i := 0; i < 10; i++ {
-		a := l.Admit(ipA, true, now)
-		if !a.OK || !a.Charged {
+		if a := l.Admit(ipA, good, now); !a.OK || a.Failed {
 			t.Fatalf("admit %d: %+v", i, a)
 		}
-		l.Refund(ipA, now)
 	}
 	// Requests without credentials are not guesses: not charged.
-	if a := l.Admit(ipA, false, now); !a.OK || a.Charged {
+	if a := l.Admit(ipA, nil, now); !a.OK || a.Failed {
 		t.Fatalf("no credentials: %+v", a)
 	}
 	// Three failures: the third takes the last token and says so once.
 	for i := 0; i < 3; i++ {
-		a := l.Admit(ipA, true, now)
+		a := l.Admit(ipA, bad, now)
 		if !a.OK || a.BlockedNow != (i == 2) {
 			t.Fatalf("failure %d: %+v", i, a)
 		}
 	}
-	for _, presented := range []bool{true, false} {
-		a := l.Admit(ipA, presented, now)
+	for _, check := range []func() bool{good, bad, nil} {
+		a := l.Admit(ipA, check, now)
 		if a.OK || a.Limit != LimitAuth || a.Wait != 2*time.Second {
-			t.Fatalf("blocked IP (credentials %v): %+v", presented, a)
+			t.Fatalf("blocked IP (credentials %v): %+v", check != nil, a)
 		}
 	}
-	if a := l.Admit(ipB, true, now); !a.OK {
+	if a := l.Admit(ipB, bad, now); !a.OK {
 		t.Fatal("another IP suffered")
 	}
 	// One token back after 2 s: one more try, no second warning.
 	now = now.Add(2 * time.Second)
-	if a := l.Admit(ipA, true, now); !a.OK || a.BlockedNow {
+	if a := l.Admit(ipA, bad, now); !a.OK || a.BlockedNow {
 		t.Fatalf("after refill: %+v", a)
 	}
-	if a := l.Admit(ipA, true, now); a.OK {
+	if a := l.Admit(ipA, bad, now); a.OK {
 		t.Fatal("second try without a token")
 	}
 	// Once full again, a new run of failures warns again.
 	now = now.Add(time.Minute)
 	for i := 0; i < 3; i++ {
-		if a := l.Admit(ipA, true, now); !a.OK || a.BlockedNow != (i == 2) {
+		if a := l.Admit(ipA, bad, now); !a.OK || a.BlockedNow != (i == 2) {
 			t.Fatalf("second run, failure %d: %+v", i, a)
 		}
+	}
+}
+
+// Good keys never touch the failure budget, however many are in flight at
+// once from one client, and concurrent guessers together get no more tries
+// than the budget holds. (Charging a token ahead of each check and
+// refunding it after refused a client's concurrent good requests once more
+// were in flight than the budget's size.)
+func TestIPLimiterConcurrentChecks(t *testing.T) {
+	const burst = 3
+	l := NewIPLimiter(Rate{PerSec: -1}, Rate{PerSec: 1, Burst: burst}, 100)
+	slow := func(ok bool) func() bool {
+		return func() bool {
+			// A lookup that takes a while and yields, so checks from
+			// several goroutines would overlap if they could.
+			for i := 0; i < 20; i++ {
+				runtime.Gosched()
+			}
+			return ok
+		}
+	}
+	var wg sync.WaitGroup
+	var refused, tried atomic.Int64
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if a := l.Admit(ipA, slow(true), t0); !a.OK {
+				refused.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := refused.Load(); n != 0 {
+		t.Fatalf("%d of 200 concurrent good requests refused", n)
+	}
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if a := l.Admit(ipB, slow(false), t0); a.OK {
+				tried.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := tried.Load(); n != burst {
+		t.Fatalf("200 concurrent guesses: %d got a try, the budget holds %d", n, burst)
 	}
 }
 
@@ -150,7 +203,7 @@ func TestIPLimiterBoundedMemory(t *testing.T) {
 	l := NewIPLimiter(Rate{PerSec: 10, Burst: 5}, Rate{PerSec: 1, Burst: 5}, 64)
 	for i := 0; i < 10000; i++ {
 		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
-		l.Admit(ip, true, t0)
+		l.Admit(ip, bad, t0)
 		if n := l.Size(); n > 64 {
 			t.Fatalf("tracking %d IPs, cap 64", n)
 		}
@@ -158,17 +211,17 @@ func TestIPLimiterBoundedMemory(t *testing.T) {
 	// Later, everything is idle: each request reaps up to two.
 	later := t0.Add(time.Hour)
 	for i := 0; i < 40; i++ {
-		l.Admit(ipA, false, later)
+		l.Admit(ipA, nil, later)
 	}
 	if n := l.Size(); n != 1 {
 		t.Fatalf("%d IPs tracked after all went idle, want 1", n)
 	}
 	// An active, drained IP survives reaping.
 	for i := 0; i < 5; i++ {
-		l.Admit(ipB, true, later)
+		l.Admit(ipB, bad, later)
 	}
 	for i := 0; i < 10; i++ {
-		l.Admit(ipA, false, later)
+		l.Admit(ipA, nil, later)
 	}
 	if n := l.Size(); n != 2 {
 		t.Fatalf("%d IPs tracked, want 2 (A and the drained B)", n)
