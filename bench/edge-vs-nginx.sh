@@ -246,7 +246,7 @@ for n in $LINKS_SET; do
 		done
 	done
 	stop "$edge_pid"
-	grep 'memory at exit' "$work/edge.out.err" | sed "s/^/$n links: /" | tee -a "$work/memory" >&2
+	grep 'memory when stopped' "$work/edge.out.err" | sed "s/^/$n links: /" | tee -a "$work/memory" >&2
 	stop "$nginx_master"
 done
 

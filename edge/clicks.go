@@ -55,7 +55,8 @@ func (s *Server) flushClicks(ctx context.Context) { s.flush(ctx, true) }
 // resent unchanged under its ID until the origin takes it: the origin
 // applies an ID once, so a batch whose answer was lost is not counted
 // twice. Clicks counted meanwhile wait for the next batch. hold: see
-// shipAmount.
+// shipAmount; a flush that holds (all but the last, at shutdown) also
+// leaves the counters alone while a batch is still refused.
 func (s *Server) flush(ctx context.Context, hold bool) {
 	s.clickMu.Lock()
 	defer s.clickMu.Unlock()
@@ -66,27 +67,43 @@ func (s *Server) flush(ctx context.Context, hold bool) {
 	if !hold {
 		s.flushSlicer.Work = math.MaxInt64
 	}
+	defer func() { s.m.clicksPendingSize.Set(float64(len(s.pendingClicks))) }()
 	// The worker first, then the counters: a click's count is taken no
 	// earlier than its classification (see shipAmount for the rest).
 	s.takeAnalytics()
+	// The batch the origin refused last time goes first. While it is still
+	// refused, new counts stay where they are counted, in the cached
+	// entries, rather than in pendingClicks: an edge whose origin is slow
+	// or down for minutes would otherwise hold a map entry for every code
+	// clicked meanwhile (37 MB with uniform traffic over 1 M links).
+	if s.inflight != nil && !s.send(ctx) && hold {
+		return
+	}
 	s.noteSampling(s.clicks.Drain(s.pendingClicks, &s.flushSlicer))
-	defer func() { s.m.clicksPendingSize.Set(float64(len(s.pendingClicks))) }()
 	for {
 		if s.inflight == nil {
 			if s.inflight = s.nextBatch(hold); s.inflight == nil {
 				return
 			}
 		}
-		err := s.origin.do(ctx, "clicks", fasthttp.MethodPost, wire.PathClicks, s.inflight.body, statusNoContent, func(*fasthttp.Response) error { return nil })
-		if err != nil {
-			// Kept, frozen, for the next flush.
-			s.m.clickFlushErrors.Inc()
-			s.log.Debug("edge: click flush failed; the batch is resent as it is", "batch", s.inflight.id, "codes_waiting", len(s.pendingClicks), "err", err)
+		if !s.send(ctx) {
 			return
 		}
-		s.m.clicksFlushed.Add(float64(s.inflight.total))
-		s.inflight = nil
 	}
+}
+
+// send posts the batch in flight; false when the origin did not take it
+// (it is kept, frozen, for the next flush).
+func (s *Server) send(ctx context.Context) bool {
+	err := s.origin.do(ctx, "clicks", fasthttp.MethodPost, wire.PathClicks, s.inflight.body, statusNoContent, func(*fasthttp.Response) error { return nil })
+	if err != nil {
+		s.m.clickFlushErrors.Inc()
+		s.log.Debug("edge: click flush failed; the batch is resent as it is", "batch", s.inflight.id, "codes_waiting", len(s.pendingClicks), "err", err)
+		return false
+	}
+	s.m.clicksFlushed.Add(float64(s.inflight.total))
+	s.inflight = nil
+	return true
 }
 
 // clickBatchHead is the start of a wire.ClickBatch for this edge, up to the

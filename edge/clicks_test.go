@@ -175,3 +175,40 @@ func TestClickBatchAllocatesNoBuffers(t *testing.T) {
 		t.Fatalf("a batch of %d codes allocates %d times, want at most 2", len(codes), n)
 	}
 }
+
+// While the origin refuses the batch in flight, new counts stay in the
+// cached entries instead of piling up in the pending map: an edge serving
+// uniform traffic over 1 M links to a starved origin held a map entry for
+// every code clicked meanwhile (37 MB of live heap twelve seconds into a
+// run). Once the origin takes the batch, the counts follow, none lost.
+func TestRefusedFlushLeavesCountsInTheEntries(t *testing.T) {
+	o := newFakeOrigin(t)
+	const n = 50
+	for i := range n {
+		o.putLink(fmt.Sprintf("p%02d", i), "https://example.com/", 302)
+	}
+	e := newTestEdge(t, []string{o.url}, func(c *Config) { c.ClickFlushInterval = time.Hour })
+	for i := range n {
+		e.do("HEAD", fmt.Sprintf("/p%02d", i)) // cached, not clicked
+	}
+	o.failAll.Store(true)
+	e.get("/p00")
+	e.srv.flushClicks(context.Background()) // refused: p00's batch waits, frozen
+	for i := range n {
+		e.get(fmt.Sprintf("/p%02d", i))
+	}
+	for range 3 {
+		e.srv.flushClicks(context.Background())
+		e.srv.clickMu.Lock()
+		pending, inflight := len(e.srv.pendingClicks), e.srv.inflight != nil
+		e.srv.clickMu.Unlock()
+		if pending != 0 || !inflight {
+			t.Fatalf("origin refusing: %d codes drained into the pending map (batch in flight: %v), want 0 and the first batch waiting", pending, inflight)
+		}
+	}
+	o.failAll.Store(false)
+	e.srv.flushClicks(context.Background())
+	if a, b := o.clickCount("p00"), o.clickCount("p49"); a != 2 || b != 1 {
+		t.Fatalf("after the origin came back: p00=%d p49=%d, want 2 and 1", a, b)
+	}
+}

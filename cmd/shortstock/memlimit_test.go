@@ -16,7 +16,7 @@ func TestEdgeMemoryLimitFromCacheBudget(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	debug.SetMemoryLimit(math.MaxInt64)
 	got := applyEdgeMemoryLimit(256<<20, log)
-	want := int64(256<<20 + 32<<20 + 32<<20)
+	want := int64(256<<20 + 16<<20 + 24<<20)
 	if got != want {
 		t.Fatalf("limit for a 256 MiB cache = %d, want %d", got, want)
 	}

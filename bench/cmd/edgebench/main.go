@@ -221,7 +221,7 @@ func runEdge(args []string) error {
 		fmt.Fprintf(os.Stderr, "edge: memory after warming: %s\n", atWarm)
 		defer func() {
 			atExit := readMemory()
-			fmt.Fprintf(os.Stderr, "edge: memory at exit: %s; serving: %s\n", atExit, atExit.since(atWarm))
+			fmt.Fprintf(os.Stderr, "edge: memory at exit: %s\n", atExit)
 		}()
 	}
 	ln, err := net.Listen("tcp", *listen)
@@ -235,6 +235,13 @@ func runEdge(args []string) error {
 	case <-signalled():
 	case err := <-done:
 		return err
+	}
+	if *memReport {
+		// Before Shutdown: its last click flush drains every count the
+		// starved origin did not take into one batch, which is not
+		// serving.
+		atStop := readMemory()
+		fmt.Fprintf(os.Stderr, "edge: memory when stopped: %s; serving: %s\n", atStop, atStop.since(atWarm))
 	}
 	ctx2, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -15,6 +15,7 @@ import (
 type memReading struct {
 	rssKiB, hwmKiB  int64 // VmRSS and VmHWM (peak) from /proc/self/status
 	heapInuse, live uint64
+	allocated       uint64 // bytes allocated since the process started
 	limit           int64
 	numGC           uint32
 	gcCPU, totalCPU float64 // cpu-seconds, runtime/metrics
@@ -37,7 +38,7 @@ func readMemory() memReading {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	r.heapInuse, r.live, r.numGC = ms.HeapInuse, ms.HeapAlloc, ms.NumGC
+	r.heapInuse, r.live, r.numGC, r.allocated = ms.HeapInuse, ms.HeapAlloc, ms.NumGC, ms.TotalAlloc
 	r.limit = debug.SetMemoryLimit(-1)
 	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"}, {Name: "/sched/pauses/total/gc:seconds"}}
 	metrics.Read(s)
@@ -66,7 +67,7 @@ func (r memReading) since(o memReading) string {
 		share = 100 * (r.gcCPU - o.gcCPU) / d
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d GCs, GC %.1f %% of CPU", r.numGC-o.numGC, share)
+	fmt.Fprintf(&b, "%.1f MiB allocated, %d GCs, GC %.1f %% of CPU", float64(r.allocated-o.allocated)/(1<<20), r.numGC-o.numGC, share)
 	if r.pauses != nil && o.pauses != nil {
 		counts := make([]uint64, len(r.pauses.Counts))
 		var n uint64
