@@ -1,8 +1,10 @@
 package embedded_test
 
 import (
+	"os"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/shortstock/shortstock/origin/embedded"
 )
@@ -13,7 +15,8 @@ import (
 // the same adjust with the movement left out (the cost of the ledger is
 // the ratio). Each reports bbolt's page writes and page bytes per adjust,
 // the ledger indexer's included (the tail it left is indexed before the
-// timer stops).
+// timer stops). SHORTSTOCK_BENCH_LEDGER_INDEX_INTERVAL (a Go duration)
+// overrides LedgerIndexInterval, to compare intervals.
 // Run with -count so they alternate:
 //
 //	go test -run '^$' -bench 'BenchmarkAdjust$' -benchtime 2s -count 6 ./origin/embedded/
@@ -23,7 +26,11 @@ func BenchmarkAdjust(b *testing.B) {
 		ledger bool
 	}{{"noledger", false}, {"ledger", true}} {
 		b.Run(v.name, func(b *testing.B) {
-			s := open(b, embedded.DefaultConfig(b.TempDir()))
+			cfg := embedded.DefaultConfig(b.TempDir())
+			if d, err := time.ParseDuration(os.Getenv("SHORTSTOCK_BENCH_LEDGER_INDEX_INTERVAL")); err == nil {
+				cfg.LedgerIndexInterval = d
+			}
+			s := open(b, cfg)
 			if !v.ledger {
 				embedded.SetBenchNoLedger(s)
 			}

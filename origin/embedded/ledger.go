@@ -169,6 +169,7 @@ func (s *Store) appendMoves(pt *part, sku string, r *stockRec, meta moveMeta, mo
 		}
 	}
 	s.kickIndexer()
+	s.tailGrew(len(moves))
 	return pt.root.Put(keyMoveHead, seqKey(head))
 }
 
@@ -374,50 +375,82 @@ func (s *Store) LedgerHeads(ctx context.Context) ([]uint64, error) {
 
 // PartitionMovements returns a partition's movements after a seq.
 func (s *Store) PartitionMovements(ctx context.Context, partition int, after uint64, limit int) ([]store.Movement, error) {
-	if partition < 0 || partition >= s.space.N() {
-		return nil, fmt.Errorf("embedded: partition movements: %w: partition %d", store.ErrInvalid, partition)
+	out, err := s.ManyPartitionMovements(ctx, map[int]uint64{partition: after}, limit)
+	return out[partition], err
+}
+
+// ManyPartitionMovements returns, for each partition in after, up to limit
+// of its movements after the seq given, from one read transaction and one
+// pass over the ledger tail. The feed reads every partition that moved;
+// one tail scan each would cost partitions x tail entries a feed read.
+func (s *Store) ManyPartitionMovements(ctx context.Context, after map[int]uint64, limit int) (map[int][]store.Movement, error) {
+	for p := range after {
+		if p < 0 || p >= s.space.N() {
+			return nil, fmt.Errorf("embedded: partition movements: %w: partition %d", store.ErrInvalid, p)
+		}
 	}
 	if limit <= 0 || limit > store.MaxMovementsLimit {
 		limit = store.MaxMovementsLimit
 	}
-	var out []store.Movement
+	var out map[int][]store.Movement
 	err := s.view(ctx, "partition movements", func(tx *bolt.Tx) error {
-		out = out[:0]
-		moves, err := subOf(tx, partition, bucketMoves)
-		if err != nil {
-			return err
-		}
-		// The feed starts above the trimmed part (ledgertrim.go): below
-		// it are only openings.
-		trimmed, err := trimmedThrough(tx.Bucket(partitionName(partition)), partition)
-		if err != nil {
-			return err
-		}
-		c := moves.Cursor()
-		for k, v := c.Seek(seqKey(max(after, trimmed) + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-			if len(k) != 8 {
-				return fmt.Errorf("%w: ledger key of %d bytes in partition %d", errCorrupt, len(k), partition)
-			}
-			rec, err := decodeMove(v)
+		out = make(map[int][]store.Movement, len(after))
+		from := make(map[int]uint64, len(after)) // each partition's last seq not wanted
+		open := 0                                // partitions that can take more
+		for p, a := range after {
+			moves, err := subOf(tx, p, bucketMoves)
 			if err != nil {
 				return err
 			}
-			out = append(out, rec.movement(partition, binary.BigEndian.Uint64(k)))
-		}
-		// Then the ones still in the tail, all newer (ledgertail.go).
-		return forTail(tx, partition, func(e tailEntry) (bool, error) {
-			if len(out) == limit {
-				return false, nil
+			// The feed starts above the trimmed part (ledgertrim.go): below
+			// it are only openings.
+			trimmed, err := trimmedThrough(tx.Bucket(partitionName(p)), p)
+			if err != nil {
+				return err
 			}
-			if e.seq <= max(after, trimmed) {
+			from[p] = max(a, trimmed)
+			var got []store.Movement
+			c := moves.Cursor()
+			for k, v := c.Seek(seqKey(from[p] + 1)); k != nil && len(got) < limit; k, v = c.Next() {
+				if len(k) != 8 {
+					return fmt.Errorf("%w: ledger key of %d bytes in partition %d", errCorrupt, len(k), p)
+				}
+				rec, err := decodeMove(v)
+				if err != nil {
+					return err
+				}
+				got = append(got, rec.movement(p, binary.BigEndian.Uint64(k)))
+			}
+			out[p] = got
+			if len(got) < limit {
+				open++
+			}
+		}
+		if open == 0 {
+			return nil
+		}
+		// Then the ones still in the tail, all newer than a partition's
+		// trees (ledgertail.go), in one pass for every partition.
+		partition := -1
+		if len(after) == 1 {
+			for p := range after {
+				partition = p // forTail skips the others before decoding
+			}
+		}
+		return forTail(tx, partition, func(e tailEntry) (bool, error) {
+			a, ok := from[e.p]
+			if !ok || e.seq <= a || len(out[e.p]) == limit {
 				return true, nil
 			}
 			rec, err := decodeMove(e.rec)
 			if err != nil {
 				return false, err
 			}
-			out = append(out, rec.movement(partition, e.seq))
-			return true, nil
+			out[e.p] = append(out[e.p], rec.movement(e.p, e.seq))
+			if len(out[e.p]) == limit {
+				open--
+			}
+			return open > 0, nil
 		})
 	})
 	if err != nil {

@@ -197,10 +197,27 @@ func (s *Store) kickIndexer() {
 	}
 }
 
+// tailGrew counts n movements appended to the tail and starts an index
+// pass at once when LedgerIndexTail of them have been appended since the
+// last pass began. Like kickIndexer it is called inside the write's
+// transaction: the pass needs the writer lock, so it runs after that
+// commit and sees the movements (a transaction rerun by the batch counts
+// them twice, which only starts a pass a little early).
+func (s *Store) tailGrew(n int) {
+	if s.tailAppended.Add(int64(n)) < int64(s.cfg.LedgerIndexTail) {
+		return
+	}
+	select {
+	case s.tailFull <- struct{}{}:
+	default:
+	}
+}
+
 // ledgerIndexLoop moves the tail into the trees: woken by a write that
 // appended to it, it waits LedgerIndexInterval (so one pass moves what
-// many writes appended) and then indexes the whole tail, joining the
-// writes' group commits (s.write). An idle store never wakes it.
+// many writes appended), or less when the tail reaches LedgerIndexTail,
+// and then indexes the whole tail, joining the writes' group commits
+// (s.write). An idle store never wakes it.
 func (s *Store) ledgerIndexLoop() {
 	defer s.wg.Done()
 	ctx := s.ctx
@@ -218,7 +235,11 @@ func (s *Store) ledgerIndexLoop() {
 		case <-s.stop:
 			return
 		case <-wait.C:
+		case <-s.tailFull:
+			wait.Stop()
 		}
+		// Counted from here: what this pass moves is not the next one's.
+		s.tailAppended.Store(0)
 		empty, err := s.tailEmpty(ctx)
 		if err == nil && !empty {
 			err = s.indexLedger(ctx)

@@ -223,3 +223,39 @@ func TestRebuildSeesTheTail(t *testing.T) {
 		t.Fatalf("RebuildStock with the tail's last seq: %v", err)
 	}
 }
+
+// TestIndexerStartsWhenTheTailIsLong: with the interval far away, a tail
+// that reaches LedgerIndexTail is indexed anyway, so a reader never scans
+// much more than that; the ledger reads the same before and after.
+func TestIndexerStartsWhenTheTailIsLong(t *testing.T) {
+	cfg := tailConfig(t.TempDir())
+	cfg.LedgerIndexTail = 20
+	s := open(t, cfg)
+	writeTailMoves(t, s, 1) // 18 movements: not yet
+	if n, err := embedded.LedgerTailLen(s); err != nil || n != 18 {
+		t.Fatalf("tail of %d movements (%v) before reaching the threshold, want all 18", n, err)
+	}
+	before := ledgerSnapshot(t, s)
+	writeTailMoves(t, s, 1) // 36: past it
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := embedded.LedgerTailLen(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < cfg.LedgerIndexTail {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the tail holds %d movements, over LedgerIndexTail %d, and was not indexed", n, cfg.LedgerIndexTail)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	after := ledgerSnapshot(t, s)
+	for k, ms := range before {
+		if !reflect.DeepEqual(ms, after[k][:len(ms)]) {
+			t.Fatalf("%s reads differently after the early index pass", k)
+		}
+	}
+	checkLedgerOrder(t, after, 2)
+}

@@ -44,6 +44,16 @@ func (s *Store) TrimLedger(ctx context.Context, before time.Time, max int) (int,
 	if max <= 0 || max > store.MaxTrimBatch {
 		return 0, fmt.Errorf("embedded: trim ledger: %w: max %d (1..%d)", store.ErrInvalid, max, store.MaxTrimBatch)
 	}
+	// The trim reads the trees: the tail's movements (the newest, written
+	// within LedgerIndexInterval) go there first, or a cutoff that recent
+	// would skip them.
+	if empty, err := s.tailEmpty(ctx); err != nil {
+		return 0, err
+	} else if !empty {
+		if err := s.indexLedger(ctx); err != nil {
+			return 0, err
+		}
+	}
 	total := 0
 	for p := 0; p < s.space.N() && total < max; p++ {
 		if err := s.begin(ctx, "trim ledger"); err != nil {

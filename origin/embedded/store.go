@@ -43,6 +43,11 @@ type Store struct {
 	// tailKick wakes the ledger indexer: a write appended to the ledger's
 	// tail (ledgertail.go). Buffered 1; sends never block.
 	tailKick chan struct{}
+	// tailFull starts an index pass before LedgerIndexInterval is up: the
+	// movements appended since the last pass began (tailAppended) reached
+	// LedgerIndexTail. Buffered 1; sends never block.
+	tailFull     chan struct{}
+	tailAppended atomic.Int64
 
 	// clickMerge gathers click batches into shared writes (clickmerge.go).
 	clickMerge clickMerger
@@ -148,7 +153,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, cfg: cfg, space: keys.MustSpace(cfg.Partitions), stop: make(chan struct{}), tailKick: make(chan struct{}, 1)}
+	s := &Store{db: db, cfg: cfg, space: keys.MustSpace(cfg.Partitions), stop: make(chan struct{}), tailKick: make(chan struct{}, 1), tailFull: make(chan struct{}, 1)}
 	if err := s.loadHeads(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("embedded: reading the change-log heads: %w", err)

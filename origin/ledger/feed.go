@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"container/heap"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -140,34 +141,81 @@ func ReadFeed(ctx context.Context, s FeedReader, c Cursor, limit int) ([]store.M
 	c = append(make(Cursor, 0, len(heads)), c...)
 	c = c[:len(heads)]
 	// Only partitions that moved past the cursor cost a read.
-	queues := make(map[int][]store.Movement)
+	moved := make(map[int]uint64)
 	for p, h := range heads {
-		if h <= c[p] {
-			continue
-		}
-		if queues[p], err = s.PartitionMovements(ctx, p, c[p], limit); err != nil {
-			return nil, c, err
+		if h > c[p] {
+			moved[p] = c[p]
 		}
 	}
+	queues, err := readPartitions(ctx, s, moved, limit)
+	if err != nil {
+		return nil, c, err
+	}
+	// Merged through a heap of the partitions' next movements: a read
+	// after a busy second has hundreds of partitions to merge.
+	h := make(feedHeap, 0, len(queues))
+	for p, q := range queues {
+		if len(q) > 0 {
+			h = append(h, feedQueue{p: p, q: q})
+		}
+	}
+	heap.Init(&h)
 	var out []store.Movement
-	for len(out) < limit {
-		best := -1
-		for p, q := range queues {
-			if len(q) == 0 {
-				continue
-			}
-			if best < 0 || q[0].At.Before(queues[best][0].At) || q[0].At.Equal(queues[best][0].At) && p < best {
-				best = p
-			}
+	for len(out) < limit && len(h) > 0 {
+		p, m := h[0].p, h[0].q[0]
+		if h[0].q = h[0].q[1:]; len(h[0].q) == 0 {
+			heap.Pop(&h)
+		} else {
+			heap.Fix(&h, 0)
 		}
-		if best < 0 {
-			break
-		}
-		m := queues[best][0]
-		queues[best] = queues[best][1:]
-		c[best] = m.Seq
+		c[p] = m.Seq
 		m.Cursor = c.String()
 		out = append(out, m)
 	}
 	return out, c, nil
+}
+
+// readPartitions reads the movements of each partition in after, in one
+// call when the store can (ManyPartitionsReader).
+func readPartitions(ctx context.Context, s FeedReader, after map[int]uint64, limit int) (map[int][]store.Movement, error) {
+	if len(after) == 0 {
+		return nil, nil
+	}
+	if m, ok := s.(ManyPartitionsReader); ok {
+		return m.ManyPartitionMovements(ctx, after, limit)
+	}
+	out := make(map[int][]store.Movement, len(after))
+	for p, a := range after {
+		q, err := s.PartitionMovements(ctx, p, a, limit)
+		if err != nil {
+			return nil, err
+		}
+		out[p] = q
+	}
+	return out, nil
+}
+
+// feedQueue is a partition's movements not merged yet (never empty in
+// the heap).
+type feedQueue struct {
+	p int
+	q []store.Movement
+}
+
+// feedHeap orders the queues by their next movement's time, then
+// partition.
+type feedHeap []feedQueue
+
+func (h feedHeap) Len() int { return len(h) }
+func (h feedHeap) Less(i, j int) bool {
+	a, b := h[i].q[0].At, h[j].q[0].At
+	return a.Before(b) || a.Equal(b) && h[i].p < h[j].p
+}
+func (h feedHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *feedHeap) Push(x any)   { *h = append(*h, x.(feedQueue)) }
+func (h *feedHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }

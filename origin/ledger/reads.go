@@ -40,6 +40,16 @@ type FeedReader interface {
 	PartitionMovements(ctx context.Context, partition int, after uint64, limit int) ([]store.Movement, error)
 }
 
+// ManyPartitionsReader is a FeedReader that also reads several
+// partitions' movements in one call: for each partition in after, up to
+// limit of its movements after the seq given. ReadFeed uses it when the
+// store has it (the embedded store answers from one transaction and one
+// pass over its ledger tail, which each partition's read would scan).
+type ManyPartitionsReader interface {
+	FeedReader
+	ManyPartitionMovements(ctx context.Context, after map[int]uint64, limit int) (map[int][]store.Movement, error)
+}
+
 var (
 	_ Rebuilder  = store.Store(nil)
 	_ FeedReader = store.Store(nil)

@@ -3,6 +3,8 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"github.com/shortstock/shortstock/internal/keys"
+	"slices"
 	"testing"
 	"time"
 
@@ -518,4 +520,60 @@ func seenByPartition(seen map[string]bool, p int) []uint64 {
 		}
 	}
 	return out
+}
+
+// testLedgerFeedTimeOrder: the feed merges partitions by time. Writes made
+// one after another, each in a later millisecond, cycling over SKUs of
+// several partitions, are read back in the order they were made, whole or
+// in pages of any size.
+func testLedgerFeedTimeOrder(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	skus := []string{"FT-a", "FT-b", "FT-c", "FT-d"}
+	parts := map[int]bool{}
+	for _, sku := range skus {
+		parts[s.Partitions().Partition(keys.KindStock, sku)] = true
+	}
+	if len(parts) < 3 {
+		t.Fatalf("the SKUs fall in %d partitions; the test needs several", len(parts))
+	}
+	start, err := s.LedgerHeads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cur ledger.Cursor
+	for p, h := range start {
+		if h > 0 {
+			cur = append(cur, make(ledger.Cursor, p+1-len(cur))...)
+			cur[p] = h
+		}
+	}
+	var want []string
+	for i := range 12 {
+		sku := skus[(i*3)%len(skus)] // not in partition order
+		if _, err := s.WriteStock(ctx, store.StockWrite{Op: store.OpAdjust, SKU: sku, Warehouse: "w1", Qty: int64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, fmt.Sprintf("%s/%d", sku, i+1))
+		waitNextMs()
+	}
+	for _, size := range []int{1, 5, 1000} {
+		var got []string
+		c := cur
+		for {
+			page, next, err := ledger.ReadFeed(ctx, s, c, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, m := range page {
+				got = append(got, fmt.Sprintf("%s/%d", m.SKU, m.DeltaOnHand))
+			}
+			c = next
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("pages of %d: the feed reads\n%v\nthe writes were\n%v", size, got, want)
+		}
+	}
 }

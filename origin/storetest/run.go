@@ -71,6 +71,7 @@ var tests = []test{
 	{"StockWriteIdempotency", testStockWriteIdempotency},
 	{"LedgerVerifyRebuild", testLedgerVerifyRebuild},
 	{"LedgerFeed", testLedgerFeed},
+	{"LedgerFeedTimeOrder", testLedgerFeedTimeOrder},
 	// retention.go
 	{"LedgerRetention", testLedgerRetention},
 	{"LedgerRetentionConcurrent", testLedgerRetentionConcurrent},
