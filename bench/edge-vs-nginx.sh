@@ -25,7 +25,9 @@
 #
 # Usage: bench/edge-vs-nginx.sh  (env: ROUNDS DURATION CONNS LINKS_SET DISTS
 #        ZIPF_S SEED CACHE_PER_LINK SERVER_CPU CLIENT_CPU NGINX_PORT BARE_PORT
-#        EDGE_PORT ORIGIN_PORT)
+#        EDGE_PORT ORIGIN_PORT EDGE_FLAGS BARE_FLAGS)
+#        EDGE_FLAGS are more flags for edgebench edge, BARE_FLAGS for
+#        bare302 (e.g. BARE_FLAGS="--read-timeout 0"), for A/B runs.
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -43,6 +45,8 @@ EDGE_PORT=${EDGE_PORT:-18292}
 ORIGIN_PORT=${ORIGIN_PORT:-19290}
 CACHE_PER_LINK=${CACHE_PER_LINK:-144}
 LOCATION_PREFIX="https://example.com/landing?utm=bench&i="
+EDGE_FLAGS=${EDGE_FLAGS:-}
+BARE_FLAGS=${BARE_FLAGS:-}
 
 cd "$(dirname "$0")/.."
 need=()
@@ -98,7 +102,7 @@ pids+=("$origin_pid")
 wait_ready "$work/origin.out" "$origin_pid" '^ready'
 
 GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$work/bare302" --listen "127.0.0.1:$BARE_PORT" \
-	--location "${LOCATION_PREFIX}b000042" >"$work/bare.out" 2>&1 &
+	--location "${LOCATION_PREFIX}b000042" $BARE_FLAGS >"$work/bare.out" 2>&1 &
 bare_pid=$!
 pids+=("$bare_pid")
 wait_ready "$work/bare.out" "$bare_pid" listening
@@ -163,7 +167,7 @@ NGX
 # reports RSS, heap and GC after warming and when stopped).
 start_edge() {
 	GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$work/edgebench" edge --listen "127.0.0.1:$EDGE_PORT" \
-		--origin "http://127.0.0.1:$ORIGIN_PORT" --warm "$1" --memory \
+		--origin "http://127.0.0.1:$ORIGIN_PORT" --warm "$1" --memory $EDGE_FLAGS \
 		--cache-bytes $(($1 * CACHE_PER_LINK + (8 << 20))) >"$work/edge.out" 2>"$work/edge.out.err" &
 	edge_pid=$!
 	pids+=("$edge_pid")
