@@ -8,12 +8,8 @@ import (
 	"testing"
 
 	"github.com/shortstock/shortstock/origin/embedded"
-	"github.com/shortstock/shortstock/origin/ledger"
 	"github.com/shortstock/shortstock/origin/store"
 )
-
-// The feed reads every moved partition in one call.
-var _ ledger.ManyPartitionsReader = (*embedded.Store)(nil)
 
 // TestManyPartitionMovementsMatchesTheLedger: the one-pass read of several
 // partitions, with their movements split between the trees and the tail,
@@ -80,15 +76,15 @@ func TestManyPartitionMovementsMatchesTheLedger(t *testing.T) {
 	}
 }
 
-// perPartition hides ManyPartitionMovements: ReadFeed then reads each
-// partition on its own (how it read before).
-type perPartition struct{ ledger.FeedReader }
-
-// BenchmarkFeedRead reads the feed from the start while the ledger tail
-// holds 16384 movements (the most LedgerIndexTail lets it hold) over
-// 4096 SKUs: "one-pass" reads every partition's tail entries in one scan,
-// "per-partition" scans the tail once per partition.
-func BenchmarkFeedRead(b *testing.B) {
+// BenchmarkPartitionMovements reads what a feed read from the start
+// reads (up to 1000 movements of every partition that moved) while the
+// ledger tail holds 16384 movements (the most LedgerIndexTail lets it
+// hold) of 4096 SKUs: "many" in one call (one transaction, one pass over
+// the tail), "each" a PartitionMovements call per partition, each
+// scanning the tail (how the feed read before).
+//
+//	go test -run '^$' -bench BenchmarkPartitionMovements -benchtime 20x ./origin/embedded/
+func BenchmarkPartitionMovements(b *testing.B) {
 	cfg := embedded.DefaultConfig(b.TempDir())
 	cfg.LedgerIndexInterval = 1 << 62 // the tail stays
 	cfg.LedgerIndexTail = 1 << 30
@@ -103,17 +99,44 @@ func BenchmarkFeedRead(b *testing.B) {
 			}
 		}
 	}
-	for _, v := range []struct {
-		name string
-		r    ledger.FeedReader
-	}{{"one-pass", s}, {"per-partition", perPartition{s}}} {
-		b.Run(v.name, func(b *testing.B) {
-			for b.Loop() {
-				got, _, err := ledger.ReadFeed(ctx, v.r, nil, store.MaxMovementsLimit)
-				if err != nil || len(got) != store.MaxMovementsLimit {
-					b.Fatalf("read %d movements: %v", len(got), err)
+	heads, err := s.LedgerHeads(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	after := map[int]uint64{}
+	for p, h := range heads {
+		if h > 0 {
+			after[p] = 0
+		}
+	}
+	want := skus * rounds
+	b.Run("many", func(b *testing.B) {
+		for b.Loop() {
+			got, err := s.ManyPartitionMovements(ctx, after, store.MaxMovementsLimit)
+			if n := countMoves(got); err != nil || n != want {
+				b.Fatalf("read %d movements: %v", n, err)
+			}
+		}
+	})
+	b.Run("each", func(b *testing.B) {
+		for b.Loop() {
+			got := map[int][]store.Movement{}
+			for p := range after {
+				var err error
+				if got[p], err = s.PartitionMovements(ctx, p, 0, store.MaxMovementsLimit); err != nil {
+					b.Fatal(err)
 				}
 			}
-		})
+			if n := countMoves(got); n != want {
+				b.Fatalf("read %d movements", n)
+			}
+		}
+	})
+}
+
+func countMoves(m map[int][]store.Movement) (n int) {
+	for _, ms := range m {
+		n += len(ms)
 	}
+	return n
 }

@@ -122,6 +122,8 @@ func (s *Store) runBatch(ctx context.Context, sc *script, calls []*batchCall) er
 		err := cmds[i].Err()
 		if (err != nil && redis.HasErrorPrefix(err, "NOSCRIPT")) || (err == nil && isFence(cmds[i].Val())) {
 			c.val, c.err = s.run(ctx, sc, c.keys, c.args...)
+		} else if err != nil && sc == scriptFeed {
+			c.err = s.classify(sc.name, err) // a read: no unknown outcome
 		} else if err != nil {
 			c.err = s.writeErr(sc.name, err)
 		} else {

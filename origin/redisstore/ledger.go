@@ -252,6 +252,44 @@ func (s *Store) PartitionMovements(ctx context.Context, partition int, after uin
 	if err != nil {
 		return nil, err
 	}
+	return feedReply(partition, v)
+}
+
+// ManyPartitionMovements is PartitionMovements for each partition in
+// after, the scripts pipelined (go-redis splits the pipeline by node on a
+// cluster): the feed reads every partition that moved, which one round
+// trip each made as slow as the partitions were many.
+func (s *Store) ManyPartitionMovements(ctx context.Context, after map[int]uint64, limit int) (map[int][]store.Movement, error) {
+	if limit <= 0 || limit > store.MaxMovementsLimit {
+		limit = store.MaxMovementsLimit
+	}
+	parts := make([]int, 0, len(after))
+	for p := range after {
+		if p < 0 || p >= s.space.N() {
+			return nil, fmt.Errorf("%w: partition %d", store.ErrInvalid, p)
+		}
+		parts = append(parts, p)
+	}
+	calls := make([]*batchCall, len(parts))
+	for i, p := range parts {
+		calls[i] = &batchCall{keys: []string{s.ks.moveLog(p)}, args: []any{after[p], limit, s.ks.part[p]}}
+	}
+	if err := s.runBatch(ctx, scriptFeed, calls); err != nil {
+		return nil, err
+	}
+	out := make(map[int][]store.Movement, len(parts))
+	for i, p := range parts {
+		ms, err := feedReply(p, calls[i].val)
+		if err != nil {
+			return nil, err
+		}
+		out[p] = ms
+	}
+	return out, nil
+}
+
+// feedReply decodes the feed script's reply for a partition.
+func feedReply(partition int, v any) ([]store.Movement, error) {
 	arr, ok := v.([]any)
 	if !ok || len(arr)%3 != 0 {
 		return nil, errBadReplyf("feed: %T", v)
