@@ -161,6 +161,13 @@ type Config struct {
 	ReadBufferSize int
 	// Concurrency caps connections served at once. Default 256 Ki.
 	Concurrency int
+	// ReadYield makes a connection yield the processor between a
+	// response and the next read while the network is being polled
+	// (yield.go): a failed read and a netpoller round trip fewer per
+	// keep-alive request when the edge is saturated, at some cost in
+	// tail latency when it is not (docs/bench.md, "Yield before the next
+	// read"). Default false.
+	ReadYield bool
 	// MaxConnsPerOrigin caps connections to each origin. Default 512.
 	MaxConnsPerOrigin int
 }

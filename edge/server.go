@@ -191,6 +191,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.serving = true
 	s.mu.Unlock()
+	if s.cfg.ReadYield {
+		ln = YieldListener(ln)
+	}
 	return s.http.Serve(ln)
 }
 

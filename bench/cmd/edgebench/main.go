@@ -141,6 +141,7 @@ func runEdge(args []string) error {
 	cacheBytes := fs.Int64("cache-bytes", 0, "edge cache budget in bytes (0: the edge's default)")
 	memReport := fs.Bool("memory", false, "set the memory limit from the cache budget as shortstock edge does, and report memory and GC after warming and at exit")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (profiling the edge under load)")
+	readYield := fs.Bool("read-yield", false, "yield between a response and the next read while the network is polled (edge.Config.ReadYield)")
 	_ = fs.Parse(args)
 	if *pprofAddr != "" {
 		go http.ListenAndServe(*pprofAddr, nil) //nolint:errcheck // a bench aid
@@ -148,6 +149,7 @@ func runEdge(args []string) error {
 	cfg := edge.DefaultConfig()
 	cfg.Origins = []string{*originURL}
 	cfg.NodeName = "edgebench"
+	cfg.ReadYield = *readYield
 	if *cacheBytes > 0 {
 		cfg.CacheBytes = *cacheBytes
 	}
