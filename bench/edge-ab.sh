@@ -26,25 +26,8 @@ B_PORT=${B_PORT:-18391}
 
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "installing wrk" >&2; apt-get install -y wrk >/dev/null; }
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh # $work, pids, cleanup, wait_ready
 go build -o "$work/edgebench" ./bench/cmd/edgebench
-
-wait_ready() { # FILE PID
-	for _ in $(seq 1 6000); do
-		grep -q '^ready' "$1" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || { echo "process $2 died; see $1" >&2; cat "$1.err" >&2 || true; exit 1; }
-		sleep 0.1
-	done
-	echo "timed out waiting for $1" >&2
-	exit 1
-}
 
 taskset -c "$CLIENT_CPU" chrt --idle 0 "$work/edgebench" origin --listen "127.0.0.1:$ORIGIN_PORT" \
 	--links "$LINKS" --dir "$work/data" >"$work/origin.out" 2>"$work/origin.out.err" &

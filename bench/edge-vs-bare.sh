@@ -40,29 +40,11 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v taskset >/dev/null && command -v chrt >/dev/null || { echo "taskset and chrt are required (util-linux)" >&2; exit 1; }
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh # $work, pids, cleanup, wait_ready
 
 echo "building" >&2
 go build -o "$work/bare302" ./bench/cmd/bare302
 go build -o "$work/edgebench" ./bench/cmd/edgebench
-
-# wait_ready FILE PID: until the process prints "ready" (or dies).
-wait_ready() {
-	for _ in $(seq 1 1200); do
-		grep -q '^ready' "$1" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || { echo "process $2 died; see $1" >&2; cat "$1" "$1.err" >&2 || true; exit 1; }
-		sleep 0.1
-	done
-	echo "timed out waiting for $1" >&2
-	exit 1
-}
 
 echo "origin: creating $LINKS links" >&2
 # The origin only gets the client CPU when wrk leaves it idle (SCHED_IDLE;

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shortstock/shortstock/origin/embedded"
 	"github.com/shortstock/shortstock/origin/store"
+	"github.com/shortstock/shortstock/origin/storetest"
 )
 
 // TestManyPartitionMovementsMatchesTheLedger: the one-pass read of several
@@ -76,12 +77,10 @@ func TestManyPartitionMovementsMatchesTheLedger(t *testing.T) {
 	}
 }
 
-// BenchmarkPartitionMovements reads what a feed read from the start
-// reads (up to 1000 movements of every partition that moved) while the
+// BenchmarkPartitionMovements is storetest.BenchPartitionReads while the
 // ledger tail holds 16384 movements (the most LedgerIndexTail lets it
-// hold) of 4096 SKUs: "many" in one call (one transaction, one pass over
-// the tail), "each" a PartitionMovements call per partition, each
-// scanning the tail (how the feed read before).
+// hold) of 4096 SKUs: "many" is one transaction and one pass over the
+// tail, "each" scans the tail once per partition.
 //
 //	go test -run '^$' -bench BenchmarkPartitionMovements -benchtime 20x ./origin/embedded/
 func BenchmarkPartitionMovements(b *testing.B) {
@@ -99,44 +98,5 @@ func BenchmarkPartitionMovements(b *testing.B) {
 			}
 		}
 	}
-	heads, err := s.LedgerHeads(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	after := map[int]uint64{}
-	for p, h := range heads {
-		if h > 0 {
-			after[p] = 0
-		}
-	}
-	want := skus * rounds
-	b.Run("many", func(b *testing.B) {
-		for b.Loop() {
-			got, err := s.ManyPartitionMovements(ctx, after, store.MaxMovementsLimit)
-			if n := countMoves(got); err != nil || n != want {
-				b.Fatalf("read %d movements: %v", n, err)
-			}
-		}
-	})
-	b.Run("each", func(b *testing.B) {
-		for b.Loop() {
-			got := map[int][]store.Movement{}
-			for p := range after {
-				var err error
-				if got[p], err = s.PartitionMovements(ctx, p, 0, store.MaxMovementsLimit); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if n := countMoves(got); n != want {
-				b.Fatalf("read %d movements", n)
-			}
-		}
-	})
-}
-
-func countMoves(m map[int][]store.Movement) (n int) {
-	for _, ms := range m {
-		n += len(ms)
-	}
-	return n
+	storetest.BenchPartitionReads(b, s, skus*rounds)
 }

@@ -240,25 +240,17 @@ func (s *Store) LedgerHeads(ctx context.Context) ([]uint64, error) {
 }
 
 // PartitionMovements reads a partition's next movements in one read-only
-// script on the partition's master.
+// script on the partition's master (ManyPartitionMovements of one).
 func (s *Store) PartitionMovements(ctx context.Context, partition int, after uint64, limit int) ([]store.Movement, error) {
-	if partition < 0 || partition >= s.space.N() {
-		return nil, fmt.Errorf("%w: partition %d", store.ErrInvalid, partition)
-	}
-	if limit <= 0 || limit > store.MaxMovementsLimit {
-		limit = store.MaxMovementsLimit
-	}
-	v, err := s.run(ctx, scriptFeed, []string{s.ks.moveLog(partition)}, after, limit, s.ks.part[partition])
-	if err != nil {
-		return nil, err
-	}
-	return feedReply(partition, v)
+	out, err := s.ManyPartitionMovements(ctx, map[int]uint64{partition: after}, limit)
+	return out[partition], err
 }
 
-// ManyPartitionMovements is PartitionMovements for each partition in
-// after, the scripts pipelined (go-redis splits the pipeline by node on a
-// cluster): the feed reads every partition that moved, which one round
-// trip each made as slow as the partitions were many.
+// ManyPartitionMovements reads, for each partition in after, up to limit
+// of its movements after the seq given: one read-only feed script per
+// partition on its master, all pipelined (go-redis splits the pipeline by
+// node on a cluster). The feed reads every partition that moved, which
+// one round trip each made as slow as the partitions were many.
 func (s *Store) ManyPartitionMovements(ctx context.Context, after map[int]uint64, limit int) (map[int][]store.Movement, error) {
 	if limit <= 0 || limit > store.MaxMovementsLimit {
 		limit = store.MaxMovementsLimit

@@ -1,10 +1,12 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/shortstock/shortstock/origin/ledger"
 	"github.com/shortstock/shortstock/origin/store"
 )
 
@@ -72,4 +74,55 @@ func BenchBulkSKUs(b *testing.B, s store.Store, skus int, warm bool) {
 		b.Fatalf("applied %d of %d lines", applied, b.N)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// BenchPartitionReads measures what a feed read from the start reads from
+// s (up to store.MaxMovementsLimit movements of every partition that
+// moved): "many" in one ManyPartitionMovements call (the feed's way,
+// ledger.ManyPartitionsReader), "each" one PartitionMovements call per
+// partition (how the feed read before). want is how many movements the
+// partitions hold in all; every read must return them all.
+func BenchPartitionReads(b *testing.B, s store.Store, want int) {
+	ctx := context.Background()
+	heads, err := s.LedgerHeads(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	after := map[int]uint64{}
+	for p, h := range heads {
+		if h > 0 {
+			after[p] = 0
+		}
+	}
+	many, ok := s.(ledger.ManyPartitionsReader)
+	if !ok {
+		b.Fatalf("%T does not read several partitions in one call", s)
+	}
+	count := func(m map[int][]store.Movement) (n int) {
+		for _, ms := range m {
+			n += len(ms)
+		}
+		return n
+	}
+	b.Run("many", func(b *testing.B) {
+		for b.Loop() {
+			got, err := many.ManyPartitionMovements(ctx, after, store.MaxMovementsLimit)
+			if n := count(got); err != nil || n != want {
+				b.Fatalf("read %d movements of %d: %v", n, want, err)
+			}
+		}
+	})
+	b.Run("each", func(b *testing.B) {
+		for b.Loop() {
+			got := map[int][]store.Movement{}
+			for p := range after {
+				if got[p], err = s.PartitionMovements(ctx, p, 0, store.MaxMovementsLimit); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if n := count(got); n != want {
+				b.Fatalf("read %d movements of %d", n, want)
+			}
+		}
+	})
 }
