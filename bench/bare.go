@@ -15,9 +15,14 @@ const BareLocation = "https://example.com/landing?utm=bench"
 // against: a fasthttp server with exactly the edge's server settings (taken
 // from edge.DefaultConfig, so the two cannot drift apart) that answers
 // every request with the same 302 to location and does nothing else: no
-// routing, no validation, no cache, no counters.
+// routing, no validation, no cache, no counters. Serve it on a listener
+// from BareListener, as the edge serves on its TimeoutListener.
 func NewBareServer(location string) *fasthttp.Server {
 	c := edge.DefaultConfig()
+	if _, coarse := c.ListenerTimeouts(); coarse {
+		// The edge's listener enforces them (BareListener).
+		c.ReadTimeout, c.WriteTimeout, c.IdleTimeout = 0, 0, 0
+	}
 	loc := []byte(location)
 	return &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
@@ -38,6 +43,16 @@ func NewBareServer(location string) *fasthttp.Server {
 
 var headerLocation = []byte("Location")
 
+// BareListener wraps ln as the edge wraps its own with the default
+// config: a TimeoutListener enforcing the edge's timeouts.
+func BareListener(ln net.Listener) (net.Listener, error) {
+	t, coarse := edge.DefaultConfig().ListenerTimeouts()
+	if !coarse {
+		return ln, nil
+	}
+	return edge.TimeoutListener(ln, t)
+}
+
 // bareServer is a running bare server.
 type bareServer struct {
 	URL    string
@@ -52,7 +67,12 @@ func startBare() (*bareServer, error) {
 		return nil, fmt.Errorf("%w: bare server: %w", ErrTarget, err)
 	}
 	b := &bareServer{URL: "http://" + ln.Addr().String(), srv: NewBareServer(BareLocation), served: make(chan error, 1)}
-	go func() { b.served <- b.srv.Serve(ln) }()
+	wrapped, err := BareListener(ln)
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("%w: bare server: %w", ErrTarget, err)
+	}
+	go func() { b.served <- b.srv.Serve(wrapped) }()
 	return b, nil
 }
 

@@ -27,7 +27,7 @@
 #        ZIPF_S SEED CACHE_PER_LINK SERVER_CPU CLIENT_CPU NGINX_PORT BARE_PORT
 #        EDGE_PORT ORIGIN_PORT EDGE_FLAGS BARE_FLAGS)
 #        EDGE_FLAGS are more flags for edgebench edge, BARE_FLAGS for
-#        bare302 (e.g. BARE_FLAGS="--read-timeout 0"), for A/B runs.
+#        bare302 (e.g. BARE_FLAGS="--deadlines exact"), for A/B runs.
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -185,16 +185,22 @@ LUA
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 
 # run PORT PID [PID2]: one wrk run; prints "rps p50us p99us p999us
-# cpu_us_per_req [pid2_cpu_us_per_req]".
+# cpu_us_per_req user_us_per_req [pid2_cpu_us_per_req]". The user part is
+# the server's own code and runtime; the rest is the kernel (system calls,
+# loopback TCP, scheduling), which every server pays for its reads and
+# writes.
 run() {
-	local out c0 c1 o0 o1 rate total p50 p99 p999 errs
+	local out c0 c1 u0 u1 o0 o1 rate total p50 p99 p999 errs
 	c0=$(cpu_ticks "$2")
+	u0=$(user_ticks "$2")
 	[ -z "${3:-}" ] || o0=$(cpu_ticks "$3")
 	out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" -s "$work/keys.lua" "http://127.0.0.1:$1/")
 	c1=$(cpu_ticks "$2")
+	u1=$(user_ticks "$2")
 	[ -z "${3:-}" ] || o1=$(cpu_ticks "$3")
 	rate=$(awk '/^Requests\/sec:/{print $2}' <<<"$out")
 	total=$(awk '/requests in/{print $1}' <<<"$out")
@@ -202,7 +208,7 @@ run() {
 	errs=$(grep '^ERRS' <<<"$out")
 	[ "$errs" = "ERRS 0 0 0 0 0" ] || echo "  port $1: $errs (connect read write status timeout)" >&2
 	per() { awk -v c="$1" -v hz="$HZ" -v n="$total" 'BEGIN{printf "%.2f", c / hz * 1e6 / n}'; }
-	echo "$rate $p50 $p99 $p999 $(per $((c1 - c0)))${3:+ $(per $((o1 - o0)))}"
+	echo "$rate $p50 $p99 $p999 $(per $((c1 - c0))) $(per $((u1 - u0)))${3:+ $(per $((o1 - o0)))}"
 }
 
 results=$work/results
@@ -226,10 +232,10 @@ for n in $LINKS_SET; do
 				edge) port=$EDGE_PORT pid=$edge_pid other=$origin_pid ;;
 				esac
 				ocpu=
-				read -r rate p50 p99 p999 cpu ocpu < <(run "$port" "$pid" $other)
-				printf '%-8s %-8s round %d %-6s %10s rps  p50 %6sus p99 %6sus p999 %6sus  %s us CPU/req%s\n' \
-					"$dist" "$n" "$r" "$what" "$rate" "$p50" "$p99" "$p999" "$cpu" "${ocpu:+ (origin: $ocpu us/req, click counts)}" >&2
-				echo "$dist $n $r $what $rate $p50 $p99 $p999 $cpu" >>"$results"
+				read -r rate p50 p99 p999 cpu ucpu ocpu < <(run "$port" "$pid" $other)
+				printf '%-8s %-8s round %d %-6s %10s rps  p50 %6sus p99 %6sus p999 %6sus  %s us CPU/req (%s user)%s\n' \
+					"$dist" "$n" "$r" "$what" "$rate" "$p50" "$p99" "$p999" "$cpu" "$ucpu" "${ocpu:+ (origin: $ocpu us/req, click counts)}" >&2
+				echo "$dist $n $r $what $rate $p50 $p99 $p999 $cpu $ucpu" >>"$results"
 			done
 		done
 	done
@@ -244,21 +250,22 @@ sed 's/^/    /' "$work/memory"
 echo
 echo "hardware: $(nproc) CPUs, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo); rounds=$ROUNDS duration=$DURATION conns=$CONNS zipf_s=$ZIPF_S seed=$SEED"
 echo
-echo "Medians over $ROUNDS interleaved rounds (min..max in brackets). Latency in ms, CPU in us per request."
+echo "Medians over $ROUNDS interleaved rounds (min..max in brackets). Latency in ms, CPU in us per request"
+echo "(user: the part spent in the server's own code and runtime, not in the kernel)."
 echo
-echo "| keys | links | server | rps | p50 | p99 | p999 | CPU us/req |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| keys | links | server | rps | p50 | p99 | p999 | CPU us/req | user us/req |"
+echo "|---|---|---|---|---|---|---|---|---|"
 awk '
 function med(arr, k,   i, j, t, m) { m = k; for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t } return (m % 2) ? arr[(m + 1) / 2] : (arr[m / 2] + arr[m / 2 + 1]) / 2 }
-function stat(key, col, scale,   i, a, n, lo, hi, v) { n = 0; for (i = 1; i <= cnt[key]; i++) { v = val[key, i, col] * scale; a[++n] = v; if (n == 1 || v < lo) lo = v; if (n == 1 || v > hi) hi = v } return sprintf(col == 5 ? "%.1fk [%.1f..%.1f]" : (col == 9 ? "%.2f [%.2f..%.2f]" : "%.2f [%.2f..%.2f]"), med(a, n) * (col == 5 ? 0.001 : 1), lo * (col == 5 ? 0.001 : 1), hi * (col == 5 ? 0.001 : 1)) }
-{ key = $1 SUBSEP $2 SUBSEP $4; c = ++cnt[key]; for (f = 5; f <= 9; f++) val[key, c, f] = $f
+function stat(key, col, scale,   i, a, n, lo, hi, v) { n = 0; for (i = 1; i <= cnt[key]; i++) { v = val[key, i, col] * scale; a[++n] = v; if (n == 1 || v < lo) lo = v; if (n == 1 || v > hi) hi = v } return sprintf(col == 5 ? "%.1fk [%.1f..%.1f]" : "%.2f [%.2f..%.2f]", med(a, n) * (col == 5 ? 0.001 : 1), lo * (col == 5 ? 0.001 : 1), hi * (col == 5 ? 0.001 : 1)) }
+{ key = $1 SUBSEP $2 SUBSEP $4; c = ++cnt[key]; for (f = 5; f <= 10; f++) val[key, c, f] = $f
   if (!(($1 SUBSEP $2) in seen)) { seen[$1 SUBSEP $2] = 1; order[++no] = $1 SUBSEP $2 }
   row[$1, $2, $3, $4, "rps"] = $5; row[$1, $2, $3, $4, "p99"] = $7; row[$1, $2, $3, $4, "cpu"] = $9; rounds[$1, $2] = $3 }
 END {
   for (o = 1; o <= no; o++) {
     split(order[o], kv, SUBSEP)
     for (w = 1; w <= 3; w++) { s = (w == 1 ? "nginx" : (w == 2 ? "bare" : "edge")); key = kv[1] SUBSEP kv[2] SUBSEP s
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", kv[1], kv[2], s, stat(key, 5, 1), stat(key, 6, 0.001), stat(key, 7, 0.001), stat(key, 8, 0.001), stat(key, 9, 1) }
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", kv[1], kv[2], s, stat(key, 5, 1), stat(key, 6, 0.001), stat(key, 7, 0.001), stat(key, 8, 0.001), stat(key, 9, 1), stat(key, 10, 1) }
   }
   print ""
   print "Ratios within each round, median [min..max] over the rounds (edge wins when rps >= 1, p99 <= 1, CPU <= 1):"

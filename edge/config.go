@@ -168,6 +168,14 @@ type Config struct {
 	// tail latency when it is not (docs/bench.md, "Yield before the next
 	// read"). Default false.
 	ReadYield bool
+	// DeadlineResolution is how often one goroutine checks the read,
+	// write and idle deadlines of all connections, instead of a runtime
+	// timer update per deadline, three per request (deadlines.go): a
+	// timeout fires up to this late, never early. It is capped at a tenth
+	// of the shortest of ReadTimeout, WriteTimeout and IdleTimeout.
+	// Default 100ms; negative: exact deadlines, a timer each, as fasthttp
+	// sets them.
+	DeadlineResolution time.Duration
 	// MaxConnsPerOrigin caps connections to each origin. Default 512.
 	MaxConnsPerOrigin int
 }
@@ -196,6 +204,7 @@ func DefaultConfig() Config {
 		ReadTimeout:        5 * time.Second,
 		WriteTimeout:       5 * time.Second,
 		IdleTimeout:        60 * time.Second,
+		DeadlineResolution: 100 * time.Millisecond,
 		MaxRequestBodySize: 4 << 10,
 		ReadBufferSize:     4 << 10,
 		Concurrency:        256 << 10,
@@ -232,6 +241,7 @@ func (c *Config) fill() {
 	setDefault(&c.ReadTimeout, d.ReadTimeout)
 	setDefault(&c.WriteTimeout, d.WriteTimeout)
 	setDefault(&c.IdleTimeout, d.IdleTimeout)
+	setDefault(&c.DeadlineResolution, d.DeadlineResolution)
 	setDefault(&c.MaxRequestBodySize, d.MaxRequestBodySize)
 	setDefault(&c.ReadBufferSize, d.ReadBufferSize)
 	setDefault(&c.Concurrency, d.Concurrency)

@@ -71,7 +71,10 @@ type Server struct {
 	// startDrain); cancelDrain gives up on it.
 	drainDone   chan struct{}
 	cancelDrain context.CancelFunc
-	closeOnce   sync.Once
+	// reapers are closed when a TimeoutListener Serve wrapped has no
+	// connection left (deadlines.go); Shutdown waits for them.
+	reapers   []<-chan struct{}
+	closeOnce sync.Once
 }
 
 // New validates cfg, builds the cache and the origin client, reads the
@@ -120,12 +123,18 @@ func New(cfg Config) (*Server, error) {
 	s.origin = newOriginClient(&s.cfg, s.m)
 	loader.oc = s.origin
 	s.metrics = obs.FastHandler(cfg.Gatherer)
+	// The listener Serve wraps enforces the timeouts (deadlines.go),
+	// unless exact deadlines are asked for, which fasthttp then sets.
+	readTimeout, writeTimeout, idleTimeout := cfg.ReadTimeout, cfg.WriteTimeout, cfg.IdleTimeout
+	if _, coarse := connTimeouts(&cfg); coarse {
+		readTimeout, writeTimeout, idleTimeout = 0, 0, 0
+	}
 	s.http = &fasthttp.Server{
 		Handler:            s.handle,
 		Name:               "shortstock",
-		ReadTimeout:        cfg.ReadTimeout,
-		WriteTimeout:       cfg.WriteTimeout,
-		IdleTimeout:        cfg.IdleTimeout,
+		ReadTimeout:        readTimeout,
+		WriteTimeout:       writeTimeout,
+		IdleTimeout:        idleTimeout,
 		MaxRequestBodySize: cfg.MaxRequestBodySize,
 		ReadBufferSize:     cfg.ReadBufferSize,
 		Concurrency:        cfg.Concurrency,
@@ -183,6 +192,15 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 // Serve answers requests on ln until Shutdown or Close; it then returns nil.
 // It returns ErrClosed if the server was already shut down.
 func (s *Server) Serve(ln net.Listener) error {
+	var reaper <-chan struct{}
+	if t, ok := connTimeouts(&s.cfg); ok {
+		tl, err := TimeoutListener(ln, t)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		ln, reaper = tl, tl.(*timeoutListener).Done()
+	}
 	s.mu.Lock()
 	if s.shutdown {
 		s.mu.Unlock()
@@ -190,6 +208,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		return ErrClosed
 	}
 	s.serving = true
+	if reaper != nil {
+		s.reapers = append(s.reapers, reaper)
+	}
 	s.mu.Unlock()
 	if s.cfg.ReadYield {
 		ln = YieldListener(ln)
@@ -210,6 +231,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-drained:
 		case <-ctx.Done():
 			return fmt.Errorf("edge: drain: %w", ctx.Err())
+		}
+		s.mu.Lock()
+		reapers := s.reapers
+		s.mu.Unlock()
+		for _, done := range reapers {
+			select { // drained: every connection is closed, so this is quick
+			case <-done:
+			case <-ctx.Done():
+				return fmt.Errorf("edge: drain: %w", ctx.Err())
+			}
 		}
 	}
 	s.stopLoops()

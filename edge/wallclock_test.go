@@ -15,10 +15,13 @@ import (
 // deadlines (context deadlines are wall-clock times, as the
 // context.WithTimeout they replace read it too) and the yield listener's
 // clock (it times the Go scheduler's polling of the network, which only
-// real time measures; its tests give it a fake of their own). Everything
+// real time measures; its tests give it a fake of their own), and the
+// timeout listener's coarse clock (connection deadlines are wall-clock
+// times, as net.Conn's own are). Everything
 // else takes time from Config.Clock, so a fake clock moves all of the
 // edge's decisions.
-var wallClockAllowed = map[string]bool{"(*originClient).do": true, "(*loadDeadlines).get": true, "YieldListener": true}
+var wallClockAllowed = map[string]bool{"(*originClient).do": true, "(*loadDeadlines).get": true, "YieldListener": true,
+	"TimeoutListener": true, "(*timeoutListener).reap": true, "(*coarseDeadline).set": true}
 
 // TestTimeComesFromTheConfigClock fails on a time.Now, time.Since or
 // time.Until in the code of the edge and its cache outside

@@ -1,7 +1,8 @@
 // Command bare302 is the ceiling the edge is measured against
-// (bench/edge-vs-bare.sh): a fasthttp server with the edge's server
-// settings that answers every request with the same 302 and does nothing
-// else: no routing, no validation, no cache, no counters.
+// (bench/edge-vs-bare.sh, bench/edge-vs-nginx.sh): a fasthttp server with
+// the edge's server settings, serving on the edge's kind of listener,
+// that answers every request with the same 302 and does nothing else: no
+// routing, no validation, no cache, no counters.
 package main
 
 import (
@@ -13,24 +14,39 @@ import (
 	"syscall"
 
 	"github.com/shortstock/shortstock/bench"
+	"github.com/shortstock/shortstock/edge"
 )
 
 func main() {
-	def := bench.NewBareServer(bench.BareLocation)
 	listen := flag.String("listen", "127.0.0.1:8090", "listen address")
 	location := flag.String("location", bench.BareLocation, "Location of the fixed 302")
-	readTimeout := flag.Duration("read-timeout", def.ReadTimeout, "fasthttp ReadTimeout (0: no per-request read deadline)")
-	writeTimeout := flag.Duration("write-timeout", def.WriteTimeout, "fasthttp WriteTimeout (0: no per-request write deadline)")
+	deadlines := flag.String("deadlines", "coarse", "connection timeouts: coarse (the edge's default: its TimeoutListener), exact (fasthttp's own, a runtime timer per deadline) or none")
 	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "bare302: unexpected argument %q\n", flag.Arg(0))
+		os.Exit(2)
+	}
 
-	// The same server bench runs as its ceiling (edge settings), with the
-	// per-request deadlines as flagged.
 	srv := bench.NewBareServer(*location)
-	srv.ReadTimeout, srv.WriteTimeout = *readTimeout, *writeTimeout
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bare302:", err)
 		os.Exit(1)
+	}
+	switch *deadlines {
+	case "coarse":
+		if ln, err = bench.BareListener(ln); err != nil {
+			fmt.Fprintln(os.Stderr, "bare302:", err)
+			os.Exit(1)
+		}
+	case "exact":
+		c := edge.DefaultConfig()
+		srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = c.ReadTimeout, c.WriteTimeout, c.IdleTimeout
+	case "none":
+		srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = 0, 0, 0
+	default:
+		fmt.Fprintf(os.Stderr, "bare302: --deadlines %q: want coarse, exact or none\n", *deadlines)
+		os.Exit(2)
 	}
 	fmt.Println("bare302 listening on", ln.Addr())
 	go func() {

@@ -142,6 +142,7 @@ func runEdge(args []string) error {
 	memReport := fs.Bool("memory", false, "set the memory limit from the cache budget as shortstock edge does, and report memory and GC after warming and at exit")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (profiling the edge under load)")
 	readYield := fs.Bool("read-yield", false, "yield between a response and the next read while the network is polled (edge.Config.ReadYield)")
+	deadlineRes := fs.Duration("deadline-resolution", 0, "how often connection timeouts are checked (edge.Config.DeadlineResolution; 0: the edge's default, negative: a runtime timer per deadline, as fasthttp sets them)")
 	_ = fs.Parse(args)
 	if *pprofAddr != "" {
 		go http.ListenAndServe(*pprofAddr, nil) //nolint:errcheck // a bench aid
@@ -150,6 +151,7 @@ func runEdge(args []string) error {
 	cfg.Origins = []string{*originURL}
 	cfg.NodeName = "edgebench"
 	cfg.ReadYield = *readYield
+	cfg.DeadlineResolution = *deadlineRes
 	if *cacheBytes > 0 {
 		cfg.CacheBytes = *cacheBytes
 	}
