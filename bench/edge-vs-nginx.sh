@@ -189,16 +189,23 @@ user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 
 # run PORT PID [PID2]: one wrk run; prints "rps p50us p99us p999us
-# cpu_us_per_req user_us_per_req [pid2_cpu_us_per_req]". The user part is
-# the server's own code and runtime; the rest is the kernel (system calls,
-# loopback TCP, scheduling), which every server pays for its reads and
-# writes.
+# cpu_us_per_req user_us_per_req server_busy_pct wrk_busy_pct
+# [pid2_cpu_us_per_req]". The user part is the server's own code and
+# runtime; the rest is the kernel (system calls, loopback TCP,
+# scheduling), which every server pays for its reads and writes. Busy is
+# the share of the run's wall time a process spent on a CPU: with CONNS
+# connections in a closed loop, whichever of the server and wrk is near
+# 100 % holds the queue, and the latencies are mostly its queue.
 run() {
-	local out c0 c1 u0 u1 o0 o1 rate total p50 p99 p999 errs
+	local out c0 c1 u0 u1 o0 o1 t0 t1 rate total p50 p99 p999 errs wrkcpu
 	c0=$(cpu_ticks "$2")
 	u0=$(user_ticks "$2")
 	[ -z "${3:-}" ] || o0=$(cpu_ticks "$3")
-	out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" -s "$work/keys.lua" "http://127.0.0.1:$1/")
+	t0=$EPOCHREALTIME
+	# times, after wrk in the same subshell, prints the subshell's own CPU
+	# time and then its children's: wrk's.
+	out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" -s "$work/keys.lua" "http://127.0.0.1:$1/"; times)
+	t1=$EPOCHREALTIME
 	c1=$(cpu_ticks "$2")
 	u1=$(user_ticks "$2")
 	[ -z "${3:-}" ] || o1=$(cpu_ticks "$3")
@@ -207,8 +214,11 @@ run() {
 	read -r _ p50 p99 p999 < <(grep '^PCT' <<<"$out")
 	errs=$(grep '^ERRS' <<<"$out")
 	[ "$errs" = "ERRS 0 0 0 0 0" ] || echo "  port $1: $errs (connect read write status timeout)" >&2
+	# The last line of times: "XmY.YYYs XmY.YYYs", wrk's user and system.
+	wrkcpu=$(tail -1 <<<"$out" | awk '{s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } print s}')
 	per() { awk -v c="$1" -v hz="$HZ" -v n="$total" 'BEGIN{printf "%.2f", c / hz * 1e6 / n}'; }
-	echo "$rate $p50 $p99 $p999 $(per $((c1 - c0))) $(per $((u1 - u0)))${3:+ $(per $((o1 - o0)))}"
+	busy() { awk -v c="$1" -v t0="$t0" -v t1="$t1" 'BEGIN{printf "%.0f", c * 100 / (t1 - t0)}'; }
+	echo "$rate $p50 $p99 $p999 $(per $((c1 - c0))) $(per $((u1 - u0))) $(busy "$(awk -v c=$((c1 - c0)) -v hz="$HZ" 'BEGIN{print c / hz}')") $(busy "$wrkcpu")${3:+ $(per $((o1 - o0)))}"
 }
 
 results=$work/results
@@ -232,10 +242,10 @@ for n in $LINKS_SET; do
 				edge) port=$EDGE_PORT pid=$edge_pid other=$origin_pid ;;
 				esac
 				ocpu=
-				read -r rate p50 p99 p999 cpu ucpu ocpu < <(run "$port" "$pid" $other)
-				printf '%-8s %-8s round %d %-6s %10s rps  p50 %6sus p99 %6sus p999 %6sus  %s us CPU/req (%s user)%s\n' \
-					"$dist" "$n" "$r" "$what" "$rate" "$p50" "$p99" "$p999" "$cpu" "$ucpu" "${ocpu:+ (origin: $ocpu us/req, click counts)}" >&2
-				echo "$dist $n $r $what $rate $p50 $p99 $p999 $cpu $ucpu" >>"$results"
+				read -r rate p50 p99 p999 cpu ucpu sbusy wbusy ocpu < <(run "$port" "$pid" $other)
+				printf '%-8s %-8s round %d %-6s %10s rps  p50 %6sus p99 %6sus p999 %6sus  %s us CPU/req (%s user)  busy %s%%, wrk %s%%%s\n' \
+					"$dist" "$n" "$r" "$what" "$rate" "$p50" "$p99" "$p999" "$cpu" "$ucpu" "$sbusy" "$wbusy" "${ocpu:+ (origin: $ocpu us/req, click counts)}" >&2
+				echo "$dist $n $r $what $rate $p50 $p99 $p999 $cpu $ucpu $sbusy $wbusy" >>"$results"
 			done
 		done
 	done
@@ -251,21 +261,22 @@ echo
 echo "hardware: $(nproc) CPUs, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo); rounds=$ROUNDS duration=$DURATION conns=$CONNS zipf_s=$ZIPF_S seed=$SEED"
 echo
 echo "Medians over $ROUNDS interleaved rounds (min..max in brackets). Latency in ms, CPU in us per request"
-echo "(user: the part spent in the server's own code and runtime, not in the kernel)."
+echo "(user: the part spent in the server's own code and runtime, not in the kernel). Busy: the share of"
+echo "the run the server, and wrk, spent on a CPU; the one near 100 % holds the closed loop's queue."
 echo
-echo "| keys | links | server | rps | p50 | p99 | p999 | CPU us/req | user us/req |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| keys | links | server | rps | p50 | p99 | p999 | CPU us/req | user us/req | busy % | wrk busy % |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 awk '
 function med(arr, k,   i, j, t, m) { m = k; for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t } return (m % 2) ? arr[(m + 1) / 2] : (arr[m / 2] + arr[m / 2 + 1]) / 2 }
-function stat(key, col, scale,   i, a, n, lo, hi, v) { n = 0; for (i = 1; i <= cnt[key]; i++) { v = val[key, i, col] * scale; a[++n] = v; if (n == 1 || v < lo) lo = v; if (n == 1 || v > hi) hi = v } return sprintf(col == 5 ? "%.1fk [%.1f..%.1f]" : "%.2f [%.2f..%.2f]", med(a, n) * (col == 5 ? 0.001 : 1), lo * (col == 5 ? 0.001 : 1), hi * (col == 5 ? 0.001 : 1)) }
-{ key = $1 SUBSEP $2 SUBSEP $4; c = ++cnt[key]; for (f = 5; f <= 10; f++) val[key, c, f] = $f
+function stat(key, col, scale,   i, a, n, lo, hi, v) { n = 0; for (i = 1; i <= cnt[key]; i++) { v = val[key, i, col] * scale; a[++n] = v; if (n == 1 || v < lo) lo = v; if (n == 1 || v > hi) hi = v } return sprintf(col == 5 ? "%.1fk [%.1f..%.1f]" : (col >= 11 ? "%.0f [%.0f..%.0f]" : "%.2f [%.2f..%.2f]"), med(a, n) * (col == 5 ? 0.001 : 1), lo * (col == 5 ? 0.001 : 1), hi * (col == 5 ? 0.001 : 1)) }
+{ key = $1 SUBSEP $2 SUBSEP $4; c = ++cnt[key]; for (f = 5; f <= 12; f++) val[key, c, f] = $f
   if (!(($1 SUBSEP $2) in seen)) { seen[$1 SUBSEP $2] = 1; order[++no] = $1 SUBSEP $2 }
   row[$1, $2, $3, $4, "rps"] = $5; row[$1, $2, $3, $4, "p99"] = $7; row[$1, $2, $3, $4, "cpu"] = $9; rounds[$1, $2] = $3 }
 END {
   for (o = 1; o <= no; o++) {
     split(order[o], kv, SUBSEP)
     for (w = 1; w <= 3; w++) { s = (w == 1 ? "nginx" : (w == 2 ? "bare" : "edge")); key = kv[1] SUBSEP kv[2] SUBSEP s
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", kv[1], kv[2], s, stat(key, 5, 1), stat(key, 6, 0.001), stat(key, 7, 0.001), stat(key, 8, 0.001), stat(key, 9, 1), stat(key, 10, 1) }
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", kv[1], kv[2], s, stat(key, 5, 1), stat(key, 6, 0.001), stat(key, 7, 0.001), stat(key, 8, 0.001), stat(key, 9, 1), stat(key, 10, 1), stat(key, 11, 1), stat(key, 12, 1) }
   }
   print ""
   print "Ratios within each round, median [min..max] over the rounds (edge wins when rps >= 1, p99 <= 1, CPU <= 1):"

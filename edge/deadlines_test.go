@@ -49,10 +49,10 @@ func timeoutPair(tb testing.TB, t ConnTimeouts) (*timeoutListener, *timeoutConn,
 	return tl, server.(*timeoutConn), client
 }
 
-// timedRead reads once from c and reports the error and how long it took;
+// timedRead reads once from c and reports how long it took and the error;
 // a read still blocked after limit fails the test (the timeout never
 // fired).
-func timedRead(t *testing.T, c net.Conn, limit time.Duration) (error, time.Duration) {
+func timedRead(t *testing.T, c net.Conn, limit time.Duration) (time.Duration, error) {
 	t.Helper()
 	type result struct {
 		err error
@@ -72,12 +72,12 @@ func timedRead(t *testing.T, c net.Conn, limit time.Duration) (error, time.Durat
 	}()
 	select {
 	case r := <-ch:
-		return r.err, r.d
+		return r.d, r.err
 	case <-time.After(limit):
 		_ = c.Close()
 		<-ch
 		t.Fatalf("the read was still blocked after %v: the timeout never fired", limit)
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -103,7 +103,7 @@ func TestTimeoutListenerRejectsBadTimeouts(t *testing.T) {
 func TestTimeoutFirstRequestWaitsRead(t *testing.T) {
 	const read = 200 * time.Millisecond
 	_, server, _ := timeoutPair(t, ConnTimeouts{Read: read, Write: time.Hour, Idle: time.Hour, Resolution: 10 * time.Millisecond})
-	err, took := timedRead(t, server, 10*time.Second)
+	took, err := timedRead(t, server, 10*time.Second)
 	if !isTimeout(err) {
 		t.Fatalf("read error %v, want a timeout", err)
 	}
@@ -158,7 +158,7 @@ func TestTimeoutIdlePhase(t *testing.T) {
 	if _, err := server.Write([]byte("resp\n")); err != nil {
 		t.Fatal(err)
 	}
-	err, took := timedRead(t, server, 10*time.Second)
+	took, err := timedRead(t, server, 10*time.Second)
 	if !isTimeout(err) {
 		t.Fatalf("read error %v, want a timeout", err)
 	}
