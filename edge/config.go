@@ -174,7 +174,8 @@ type Config struct {
 	// timeout fires up to this late, never early. It is capped at a tenth
 	// of the shortest of ReadTimeout, WriteTimeout and IdleTimeout.
 	// Default 100ms; negative: exact deadlines, a timer each, as fasthttp
-	// sets them.
+	// sets them. With coarse ones, each timeout that fires is counted in
+	// shortstock_edge_connection_timeouts_total.
 	DeadlineResolution time.Duration
 	// MaxConnsPerOrigin caps connections to each origin. Default 512.
 	MaxConnsPerOrigin int

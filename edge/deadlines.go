@@ -43,7 +43,20 @@ type ConnTimeouts struct {
 	Idle time.Duration
 	// Resolution is how often the deadlines are checked; it must be > 0.
 	Resolution time.Duration
+	// OnExpire, if set, is called from the reaper each time it ends a
+	// connection's wait: with "read" (the first request, or a request
+	// under way), "idle" (between requests) or "write".
+	OnExpire func(timeout string)
 }
+
+// The timeouts, as OnExpire names them.
+const (
+	timeoutRead = iota
+	timeoutIdle
+	timeoutWrite
+)
+
+var timeoutNames = [...]string{timeoutRead: "read", timeoutIdle: "idle", timeoutWrite: "write"}
 
 // TimeoutListener wraps ln so that its connections time out as t says,
 // checked every t.Resolution by one goroutine (see above). Serve it with
@@ -128,7 +141,7 @@ func (l *timeoutListener) Accept() (net.Conn, error) {
 	l.conns[tc] = struct{}{}
 	l.mu.Unlock()
 	// The first request gets Read to start, as in fasthttp.
-	tc.dl.set(l.deadline(l.t.Read), tc.Conn.SetDeadline)
+	tc.dl.set(l.deadline(l.t.Read), timeoutRead, tc.Conn.SetDeadline)
 	return tc, nil
 }
 
@@ -200,7 +213,9 @@ func (l *timeoutListener) reap() {
 		}
 		l.mu.Unlock()
 		for i, c := range batch {
-			c.dl.expire(now, c.Conn.SetDeadline)
+			if which, ok := c.dl.expire(now, c.Conn.SetDeadline); ok && l.t.OnExpire != nil {
+				l.t.OnExpire(timeoutNames[which])
+			}
 			batch[i] = nil // no connection kept past the tick
 		}
 	}
@@ -227,12 +242,12 @@ func (c *timeoutConn) Read(p []byte) (int, error) {
 	if c.phase == phaseWriting {
 		// The response is out: fasthttp reads the next request.
 		c.phase = phaseIdle
-		c.dl.set(c.l.deadline(c.l.t.Idle), c.Conn.SetDeadline)
+		c.dl.set(c.l.deadline(c.l.t.Idle), timeoutIdle, c.Conn.SetDeadline)
 	}
 	n, err := c.Conn.Read(p)
 	if n > 0 && c.phase == phaseIdle {
 		c.phase = phaseReading
-		c.dl.set(c.l.deadline(c.l.t.Read), c.Conn.SetDeadline)
+		c.dl.set(c.l.deadline(c.l.t.Read), timeoutRead, c.Conn.SetDeadline)
 	}
 	return n, err
 }
@@ -240,7 +255,7 @@ func (c *timeoutConn) Read(p []byte) (int, error) {
 func (c *timeoutConn) Write(p []byte) (int, error) {
 	if c.phase != phaseWriting {
 		c.phase = phaseWriting
-		if err := c.dl.set(c.l.deadline(c.l.t.Write), c.Conn.SetDeadline); err != nil {
+		if err := c.dl.set(c.l.deadline(c.l.t.Write), timeoutWrite, c.Conn.SetDeadline); err != nil {
 			return 0, err
 		}
 	}
@@ -251,7 +266,7 @@ func (c *timeoutConn) Write(p []byte) (int, error) {
 // than fasthttp (which, serving with no timeouts of its own, sets none):
 // a deadline set this way replaces the phase's until the next phase.
 func (c *timeoutConn) SetDeadline(t time.Time) error {
-	return c.dl.set(unixNano(t), c.Conn.SetDeadline)
+	return c.dl.set(unixNano(t), timeoutRead, c.Conn.SetDeadline)
 }
 
 func (c *timeoutConn) SetReadDeadline(t time.Time) error  { return c.SetDeadline(t) }
@@ -283,11 +298,13 @@ var past = time.Unix(1, 0)
 // done), or expire sees the new deadline and takes forced back.
 type coarseDeadline struct {
 	at     atomic.Int64 // unix nanoseconds; 0: none
+	which  atomic.Int32 // the timeout at is for (timeoutRead...), for OnExpire
 	forced atomic.Bool  // the real connection holds a passed deadline
 	mu     sync.Mutex   // orders lifting a forced deadline after forcing it
 }
 
-func (d *coarseDeadline) set(at int64, real func(time.Time) error) error {
+func (d *coarseDeadline) set(at int64, which int32, real func(time.Time) error) error {
+	d.which.Store(which)
 	d.at.Store(at)
 	if !d.forced.Load() {
 		return nil
@@ -304,11 +321,14 @@ func (d *coarseDeadline) set(at int64, real func(time.Time) error) error {
 	return real(time.Time{})
 }
 
-func (d *coarseDeadline) expire(now int64, real func(time.Time) error) {
+// expire forces d's deadline onto the real connection if it has passed
+// by now, and reports which timeout it was when it did.
+func (d *coarseDeadline) expire(now int64, real func(time.Time) error) (which int32, expired bool) {
 	at := d.at.Load()
 	if at == 0 || at > now || d.forced.Load() {
-		return
+		return 0, false
 	}
+	which = d.which.Load()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.forced.Store(true)
@@ -316,9 +336,13 @@ func (d *coarseDeadline) expire(now int64, real func(time.Time) error) {
 		// set moved the deadline meanwhile: not expired after all (the
 		// next tick looks again).
 		d.forced.Store(false)
-		return
+		return 0, false
 	}
-	if err := real(past); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrClosed) {
-		d.forced.Store(false) // not set after all: the next tick tries again
+	if err := real(past); err != nil {
+		if !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrClosed) {
+			d.forced.Store(false) // not set after all: the next tick tries again
+		}
+		return 0, false
 	}
+	return which, true
 }

@@ -81,6 +81,24 @@ func timedRead(t *testing.T, c net.Conn, limit time.Duration) (time.Duration, er
 	}
 }
 
+// expiries records OnExpire's calls.
+type expiries struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (e *expiries) on(timeout string) { e.mu.Lock(); e.got = append(e.got, timeout); e.mu.Unlock() }
+
+// want fails unless exactly the timeouts named have been reported.
+func (e *expiries) want(t *testing.T, timeouts ...string) {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if strings.Join(e.got, ",") != strings.Join(timeouts, ",") {
+		t.Fatalf("OnExpire reported %q, want %q", e.got, timeouts)
+	}
+}
+
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) && errors.As(err, &ne) && ne.Timeout()
@@ -102,7 +120,8 @@ func TestTimeoutListenerRejectsBadTimeouts(t *testing.T) {
 // A new connection that sends nothing times out after Read, not before.
 func TestTimeoutFirstRequestWaitsRead(t *testing.T) {
 	const read = 200 * time.Millisecond
-	_, server, _ := timeoutPair(t, ConnTimeouts{Read: read, Write: time.Hour, Idle: time.Hour, Resolution: 10 * time.Millisecond})
+	var ex expiries
+	_, server, _ := timeoutPair(t, ConnTimeouts{Read: read, Write: time.Hour, Idle: time.Hour, Resolution: 10 * time.Millisecond, OnExpire: ex.on})
 	took, err := timedRead(t, server, 10*time.Second)
 	if !isTimeout(err) {
 		t.Fatalf("read error %v, want a timeout", err)
@@ -110,6 +129,7 @@ func TestTimeoutFirstRequestWaitsRead(t *testing.T) {
 	if took < read {
 		t.Fatalf("timed out after %v, before Read %v", took, read)
 	}
+	ex.want(t, "read")
 }
 
 // A request that has started but does not finish times out after Read
@@ -147,7 +167,8 @@ func TestTimeoutReadingPhase(t *testing.T) {
 // Read, which is shorter here).
 func TestTimeoutIdlePhase(t *testing.T) {
 	const read, idle = 50 * time.Millisecond, 400 * time.Millisecond
-	_, server, client := timeoutPair(t, ConnTimeouts{Read: read, Write: time.Hour, Idle: idle, Resolution: 5 * time.Millisecond})
+	var ex expiries
+	_, server, client := timeoutPair(t, ConnTimeouts{Read: read, Write: time.Hour, Idle: idle, Resolution: 5 * time.Millisecond, OnExpire: ex.on})
 	if _, err := client.Write([]byte("req\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -165,12 +186,14 @@ func TestTimeoutIdlePhase(t *testing.T) {
 	if took < idle {
 		t.Fatalf("idle connection timed out after %v, before Idle %v", took, idle)
 	}
+	ex.want(t, "idle")
 }
 
 // A response the client does not read times out after Write.
 func TestTimeoutWritePhase(t *testing.T) {
 	const write = 200 * time.Millisecond
-	_, server, client := timeoutPair(t, ConnTimeouts{Read: time.Hour, Write: write, Idle: time.Hour, Resolution: 10 * time.Millisecond})
+	var ex expiries
+	_, server, client := timeoutPair(t, ConnTimeouts{Read: time.Hour, Write: write, Idle: time.Hour, Resolution: 10 * time.Millisecond, OnExpire: ex.on})
 	if _, err := client.Write([]byte("req\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +220,7 @@ func TestTimeoutWritePhase(t *testing.T) {
 		if took := time.Since(start); took < write {
 			t.Fatalf("timed out after %v, before Write %v", took, write)
 		}
+		ex.want(t, "write")
 	case <-time.After(10 * time.Second):
 		t.Fatal("the write was still blocked after 10s: the timeout never fired")
 	}
@@ -298,11 +322,11 @@ func TestCoarseDeadlineSetExpireRace(t *testing.T) {
 	bad := 0
 	end := time.Now().Add(time.Second)
 	for i := 0; bad == 0 && (i%1024 != 0 || time.Now().Before(end)); i++ {
-		_ = d.set(1, setReal) // long passed
+		_ = d.set(1, timeoutRead, setReal) // long passed
 		for j := 0; j < i%7; j++ {
 			_ = j // let the reaper catch it at different points
 		}
-		_ = d.set(future, setReal)
+		_ = d.set(future, timeoutRead, setReal)
 		if real.Load() != 0 {
 			bad++
 		}
@@ -430,6 +454,25 @@ func TestEdgeConnectionTimeouts(t *testing.T) {
 			}
 			if took := time.Since(start); took < idle {
 				t.Fatalf("idle connection closed after %v, before IdleTimeout %v", took, idle)
+			}
+
+			// With coarse timeouts each one is counted, by timeout.
+			want := map[string]string{"read": "1", "idle": "1", "write": "0"}
+			if mode.res < 0 {
+				want = map[string]string{"read": "0", "idle": "0", "write": "0"}
+			}
+			metrics := func() string {
+				c, br := dial()
+				fmt.Fprint(c, "GET /_/metrics HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n")
+				body, _ := io.ReadAll(br)
+				return string(body)
+			}
+			page := metrics()
+			for timeout, n := range want {
+				line := fmt.Sprintf(`shortstock_edge_connection_timeouts_total{node="%s",region="%s",timeout="%s"} %s`, srv.cfg.NodeName, srv.cfg.Region, timeout, n)
+				if !strings.Contains(page, line+"\n") {
+					t.Errorf("metrics lack %q", line)
+				}
 			}
 		})
 	}

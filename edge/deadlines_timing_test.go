@@ -26,9 +26,9 @@ func BenchmarkRequestDeadlines(b *testing.B) {
 		l, server, _ := timeoutPair(b, t)
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = server.dl.set(l.deadline(t.Idle), server.Conn.SetDeadline)
-			_ = server.dl.set(l.deadline(t.Read), server.Conn.SetDeadline)
-			_ = server.dl.set(l.deadline(t.Write), server.Conn.SetDeadline)
+			_ = server.dl.set(l.deadline(t.Idle), timeoutIdle, server.Conn.SetDeadline)
+			_ = server.dl.set(l.deadline(t.Read), timeoutRead, server.Conn.SetDeadline)
+			_ = server.dl.set(l.deadline(t.Write), timeoutWrite, server.Conn.SetDeadline)
 		}
 	})
 }

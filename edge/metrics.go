@@ -34,6 +34,10 @@ type metrics struct {
 	clickFlushErrors  prometheus.Counter
 	clicksPendingSize prometheus.Gauge
 
+	// connTimeouts counts connections whose timeout fired, by timeout
+	// (deadlines.go; with coarse timeouts only).
+	connTimeouts *prometheus.CounterVec
+
 	// Click analytics (analytics.go).
 	anClassified prometheus.Counter
 	anSkipped    prometheus.Counter
@@ -112,12 +116,16 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 		clicksPendingSize: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "shortstock_edge_clicks_pending_codes", Help: "Codes with clicks not yet delivered.",
 		}),
+		connTimeouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shortstock_edge_connection_timeouts_total",
+			Help: "Client connections whose timeout fired: read (the first request, or one under way: a 408), idle (keep-alive, closed) or write. Counted with coarse timeouts (Config.DeadlineResolution >= 0) only.",
+		}, []string{"timeout"}),
 	}
 	st := c.Stats()
 	cs := []prometheus.Collector{
 		answers, negative, m.rejected, m.unavail, m.notCached, m.originCalls, m.originErrors, m.originLatency,
 		m.invalidationDelay, m.changesBad, m.purges, m.gapReplays, m.changesReplayed, m.partitionDrops,
-		m.clicksFlushed, m.clickFlushErrors, m.clicksPendingSize, m.anClassified, m.anSkipped, m.anSampleRate,
+		m.clicksFlushed, m.clickFlushErrors, m.clicksPendingSize, m.anClassified, m.anSkipped, m.anSampleRate, m.connTimeouts,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "shortstock_edge_cache_cost_bytes", Help: "Bytes the cached entries account for.",
 		}, func() float64 { return float64(c.Cost()) }),
@@ -145,6 +153,9 @@ func newMetrics(reg prometheus.Registerer, region, node string, c *cache.Cache) 
 			m.answers[ki][si] = answers.WithLabelValues(kind, state)
 		}
 		m.negative[ki] = negative.WithLabelValues(kind)
+	}
+	for _, name := range timeoutNames {
+		m.connTimeouts.WithLabelValues(name) // shown at 0 from the start
 	}
 	m.rejBadCode = m.rejected.WithLabelValues("bad_code")
 	m.rejBadSKU = m.rejected.WithLabelValues("bad_sku")

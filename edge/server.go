@@ -194,6 +194,7 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 func (s *Server) Serve(ln net.Listener) error {
 	var reaper <-chan struct{}
 	if t, ok := connTimeouts(&s.cfg); ok {
+		t.OnExpire = func(timeout string) { s.m.connTimeouts.WithLabelValues(timeout).Inc() }
 		tl, err := TimeoutListener(ln, t)
 		if err != nil {
 			_ = ln.Close()
