@@ -297,14 +297,18 @@ var past = time.Unix(1, 0)
 // sees forced and lifts the real deadline (under mu, once expire is
 // done), or expire sees the new deadline and takes forced back.
 type coarseDeadline struct {
-	at     atomic.Int64 // unix nanoseconds; 0: none
-	which  atomic.Int32 // the timeout at is for (timeoutRead...), for OnExpire
-	forced atomic.Bool  // the real connection holds a passed deadline
-	mu     sync.Mutex   // orders lifting a forced deadline after forcing it
+	// at is the deadline in unix nanoseconds, rounded up to a multiple of
+	// 4, with the timeout it is for (timeoutRead...) in its two low bits,
+	// for OnExpire: one store per phase change; 0: none.
+	at     atomic.Int64
+	forced atomic.Bool // the real connection holds a passed deadline
+	mu     sync.Mutex  // orders lifting a forced deadline after forcing it
 }
 
 func (d *coarseDeadline) set(at int64, which int32, real func(time.Time) error) error {
-	d.which.Store(which)
+	if at != 0 {
+		at = (at+3)&^3 | int64(which)
+	}
 	d.at.Store(at)
 	if !d.forced.Load() {
 		return nil
@@ -328,7 +332,6 @@ func (d *coarseDeadline) expire(now int64, real func(time.Time) error) (which in
 	if at == 0 || at > now || d.forced.Load() {
 		return 0, false
 	}
-	which = d.which.Load()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.forced.Store(true)
@@ -344,5 +347,5 @@ func (d *coarseDeadline) expire(now int64, real func(time.Time) error) (which in
 		}
 		return 0, false
 	}
-	return which, true
+	return int32(at & 3), true
 }

@@ -81,6 +81,19 @@ func timedRead(t *testing.T, c net.Conn, limit time.Duration) (time.Duration, er
 	}
 }
 
+// startRequest sends a request line from client and reads it on server,
+// so server has gone from idle to reading a request.
+func startRequest(t *testing.T, client, server net.Conn) {
+	t.Helper()
+	if _, err := client.Write([]byte("req\n")); err != nil {
+		t.Fatal(err)
+	}
+	var b [16]byte
+	if _, err := server.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // expiries records OnExpire's calls.
 type expiries struct {
 	mu  sync.Mutex
@@ -140,13 +153,7 @@ func TestTimeoutReadingPhase(t *testing.T) {
 	_, server, client := timeoutPair(t, ConnTimeouts{Read: read, Write: time.Hour, Idle: time.Hour, Resolution: 10 * time.Millisecond})
 	// Go through a whole exchange first, so the connection is idle with
 	// its hour-long idle deadline.
-	if _, err := client.Write([]byte("req 1\n")); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(server)
-	if _, err := br.ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	startRequest(t, client, server)
 	if _, err := server.Write([]byte("resp 1\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +161,7 @@ func TestTimeoutReadingPhase(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	_, err := br.ReadString('\n')
+	_, err := bufio.NewReader(server).ReadString('\n')
 	if !isTimeout(err) {
 		t.Fatalf("read error %v, want a timeout", err)
 	}
@@ -169,13 +176,7 @@ func TestTimeoutIdlePhase(t *testing.T) {
 	const read, idle = 50 * time.Millisecond, 400 * time.Millisecond
 	var ex expiries
 	_, server, client := timeoutPair(t, ConnTimeouts{Read: read, Write: time.Hour, Idle: idle, Resolution: 5 * time.Millisecond, OnExpire: ex.on})
-	if _, err := client.Write([]byte("req\n")); err != nil {
-		t.Fatal(err)
-	}
-	var b [16]byte
-	if _, err := server.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
+	startRequest(t, client, server)
 	if _, err := server.Write([]byte("resp\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -194,13 +195,7 @@ func TestTimeoutWritePhase(t *testing.T) {
 	const write = 200 * time.Millisecond
 	var ex expiries
 	_, server, client := timeoutPair(t, ConnTimeouts{Read: time.Hour, Write: write, Idle: time.Hour, Resolution: 10 * time.Millisecond, OnExpire: ex.on})
-	if _, err := client.Write([]byte("req\n")); err != nil {
-		t.Fatal(err)
-	}
-	var b [16]byte
-	if _, err := server.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
+	startRequest(t, client, server)
 	chunk := make([]byte, 64<<10)
 	start := time.Now()
 	done := make(chan error, 1)
@@ -339,13 +334,14 @@ func TestCoarseDeadlineSetExpireRace(t *testing.T) {
 }
 
 // The reaper returns once the listener and the connections it accepted
-// are closed, not before.
+// are closed, not before, and at once: its tick is an hour here, so only
+// the listener's and the last connection's Close can end it.
 func TestTimeoutListenerReaperLifetime(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrapped, err := TimeoutListener(ln, ConnTimeouts{Read: time.Hour, Resolution: time.Millisecond})
+	wrapped, err := TimeoutListener(ln, ConnTimeouts{Read: time.Hour, Resolution: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
