@@ -27,7 +27,8 @@ import (
 // timeouts").
 //
 // The price is precision: a timeout fires no earlier than configured and
-// at most two Resolutions (plus scheduling) later. The edge uses a
+// at most two Resolutions later, plus however late the reaper itself runs
+// (which also holds expiries back, so none fires early; see reap). The edge uses a
 // resolution of at most a tenth of its shortest timeout.
 
 // ConnTimeouts are the timeouts a TimeoutListener enforces; 0 means none.
@@ -195,13 +196,27 @@ func (l *timeoutListener) reap() {
 	t := time.NewTicker(l.t.Resolution)
 	defer t.Stop()
 	var batch []*timeoutConn
+	// A deadline is set from the coarse clock plus one Resolution, which
+	// covers the clock's lag only while the reaper keeps time. When it
+	// wakes late (a busy CPU, a GC pause), deadlines set meanwhile rest on
+	// a clock older than that and would fire early by the lateness; slack
+	// holds the largest recent lateness back from the expiry check until
+	// every deadline set in a late interval has passed.
+	maxTimeout := int64(max(l.t.Read, l.t.Write, l.t.Idle))
+	var slack, slackUntil int64
 	for {
 		select {
 		case <-t.C:
 		case <-l.wake:
 		}
 		now := time.Now().UnixNano()
-		l.now.Store(now)
+		prev := l.now.Swap(now)
+		if late := now - prev - int64(l.t.Resolution); late > 0 {
+			slack = max(slack, late)
+			slackUntil = now + maxTimeout + 2*int64(l.t.Resolution)
+		} else if now > slackUntil {
+			slack = 0
+		}
 		l.mu.Lock()
 		if l.closed && len(l.conns) == 0 {
 			l.mu.Unlock()
@@ -213,7 +228,7 @@ func (l *timeoutListener) reap() {
 		}
 		l.mu.Unlock()
 		for i, c := range batch {
-			if which, ok := c.dl.expire(now, c.Conn.SetDeadline); ok && l.t.OnExpire != nil {
+			if which, ok := c.dl.expire(now-slack, c.Conn.SetDeadline); ok && l.t.OnExpire != nil {
 				l.t.OnExpire(timeoutNames[which])
 			}
 			batch[i] = nil // no connection kept past the tick

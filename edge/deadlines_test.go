@@ -102,13 +102,23 @@ type expiries struct {
 
 func (e *expiries) on(timeout string) { e.mu.Lock(); e.got = append(e.got, timeout); e.mu.Unlock() }
 
-// want fails unless exactly the timeouts named have been reported.
+// want fails unless exactly the timeouts named are reported. The reaper
+// reports an expiry after it has ended the connection's wait, so the
+// waiter can get there first: want polls, with a deadline.
 func (e *expiries) want(t *testing.T, timeouts ...string) {
 	t.Helper()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if strings.Join(e.got, ",") != strings.Join(timeouts, ",") {
-		t.Fatalf("OnExpire reported %q, want %q", e.got, timeouts)
+	wanted := strings.Join(timeouts, ",")
+	var got []string
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		e.mu.Lock()
+		got = append(got[:0], e.got...)
+		e.mu.Unlock()
+		if strings.Join(got, ",") == wanted || time.Now().After(end) {
+			break
+		}
+	}
+	if strings.Join(got, ",") != wanted {
+		t.Fatalf("OnExpire reported %q, want %q", got, timeouts)
 	}
 }
 
@@ -333,6 +343,46 @@ func TestCoarseDeadlineSetExpireRace(t *testing.T) {
 	}
 }
 
+// A reaper that runs late does not let a timeout fire early: a
+// connection accepted while the reaper is held up (here by a slow
+// OnExpire) sets its deadline from a clock older than one Resolution,
+// and still gets its whole Read.
+func TestTimeoutLateReaperNotEarly(t *testing.T) {
+	const read, res, hold = 200 * time.Millisecond, 10 * time.Millisecond, 150 * time.Millisecond
+	held := make(chan struct{})
+	var once sync.Once
+	onExpire := func(string) {
+		once.Do(func() {
+			close(held)
+			time.Sleep(hold) // the reaper is late by this much
+		})
+	}
+	tl, first, _ := timeoutPair(t, ConnTimeouts{Read: read, Resolution: res, OnExpire: onExpire})
+	if _, err := timedRead(t, first, 10*time.Second); !isTimeout(err) {
+		t.Fatalf("first connection: %v, want a timeout", err)
+	}
+	<-held
+	time.Sleep(hold * 2 / 3) // accept late in the hold: the clock is that stale
+	client, err := net.Dial("tcp", tl.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	start := time.Now()
+	second, err := tl.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	_, err = timedRead(t, second, 10*time.Second)
+	if !isTimeout(err) {
+		t.Fatalf("second connection: %v, want a timeout", err)
+	}
+	if took := time.Since(start); took < read {
+		t.Fatalf("accepted while the reaper was %v late: timed out after %v, before Read %v", hold, took, read)
+	}
+}
+
 // The reaper returns once the listener and the connections it accepted
 // are closed, not before, and at once: its tick is an hour here, so only
 // the listener's and the last connection's Close can end it.
@@ -463,12 +513,24 @@ func TestEdgeConnectionTimeouts(t *testing.T) {
 				body, _ := io.ReadAll(br)
 				return string(body)
 			}
-			page := metrics()
-			for timeout, n := range want {
-				line := fmt.Sprintf(`shortstock_edge_connection_timeouts_total{node="%s",region="%s",timeout="%s"} %s`, srv.cfg.NodeName, srv.cfg.Region, timeout, n)
-				if !strings.Contains(page, line+"\n") {
-					t.Errorf("metrics lack %q", line)
+			// The reaper counts a timeout after it has ended the wait, so
+			// the page may lag the client's EOF a little: poll.
+			var lacking []string
+			for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				page := metrics()
+				lacking = lacking[:0]
+				for timeout, n := range want {
+					line := fmt.Sprintf(`shortstock_edge_connection_timeouts_total{node="%s",region="%s",timeout="%s"} %s`, srv.cfg.NodeName, srv.cfg.Region, timeout, n)
+					if !strings.Contains(page, line+"\n") {
+						lacking = append(lacking, line)
+					}
 				}
+				if len(lacking) == 0 || time.Now().After(end) {
+					break
+				}
+			}
+			for _, line := range lacking {
+				t.Errorf("metrics lack %q", line)
 			}
 		})
 	}
