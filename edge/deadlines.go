@@ -199,11 +199,10 @@ func (l *timeoutListener) reap() {
 	// A deadline is set from the coarse clock plus one Resolution, which
 	// covers the clock's lag only while the reaper keeps time. When it
 	// wakes late (a busy CPU, a GC pause), deadlines set meanwhile rest on
-	// a clock older than that and would fire early by the lateness; slack
-	// holds the largest recent lateness back from the expiry check until
-	// every deadline set in a late interval has passed.
-	maxTimeout := int64(max(l.t.Read, l.t.Write, l.t.Idle))
-	var slack, slackUntil int64
+	// a clock older than that and would fire early by the lateness: the
+	// expiry check is held back by it (slack) until every deadline set in
+	// a late interval has passed.
+	slack := lateness{window: int64(max(l.t.Read, l.t.Write, l.t.Idle)) + 2*int64(l.t.Resolution)}
 	for {
 		select {
 		case <-t.C:
@@ -211,12 +210,7 @@ func (l *timeoutListener) reap() {
 		}
 		now := time.Now().UnixNano()
 		prev := l.now.Swap(now)
-		if late := now - prev - int64(l.t.Resolution); late > 0 {
-			slack = max(slack, late)
-			slackUntil = now + maxTimeout + 2*int64(l.t.Resolution)
-		} else if now > slackUntil {
-			slack = 0
-		}
+		held := slack.observe(now, now-prev-int64(l.t.Resolution))
 		l.mu.Lock()
 		if l.closed && len(l.conns) == 0 {
 			l.mu.Unlock()
@@ -228,12 +222,47 @@ func (l *timeoutListener) reap() {
 		}
 		l.mu.Unlock()
 		for i, c := range batch {
-			if which, ok := c.dl.expire(now-slack, c.Conn.SetDeadline); ok && l.t.OnExpire != nil {
+			if which, ok := c.dl.expire(now-held, c.Conn.SetDeadline); ok && l.t.OnExpire != nil {
 				l.t.OnExpire(timeoutNames[which])
 			}
 			batch[i] = nil // no connection kept past the tick
 		}
 	}
+}
+
+// lateness is how far the reaper holds expiries back: the largest
+// lateness of a tick whose deadlines may still be pending, that is, seen
+// within the last window (the longest timeout plus two Resolutions). It
+// keeps two values rather than every tick's: the largest (cur, until its
+// window ends) and the largest of the smaller ones seen since (next,
+// until the last of their windows ends), which takes over when cur's
+// window ends. So one long pause is forgotten a window later even while
+// every tick keeps being a little late (timer jitter), and the slack
+// never falls below a lateness still in its window.
+type lateness struct {
+	window          int64
+	cur, curUntil   int64
+	next, nextUntil int64
+}
+
+// observe records a tick at now that came late (late > 0) or not, and
+// returns the slack to hold expiries back by.
+func (s *lateness) observe(now, late int64) int64 {
+	if now > s.curUntil {
+		s.cur, s.curUntil = s.next, s.nextUntil
+		s.next, s.nextUntil = 0, 0
+		if now > s.curUntil {
+			s.cur = 0
+		}
+	}
+	switch {
+	case late <= 0:
+	case late >= s.cur:
+		s.cur, s.curUntil = late, now+s.window
+	default:
+		s.next, s.nextUntil = max(s.next, late), now+s.window
+	}
+	return s.cur
 }
 
 // A connection's phase, from its own Read and Write calls.
@@ -279,7 +308,8 @@ func (c *timeoutConn) Write(p []byte) (int, error) {
 
 // SetDeadline and its two siblings are for a user of the connection other
 // than fasthttp (which, serving with no timeouts of its own, sets none):
-// a deadline set this way replaces the phase's until the next phase.
+// a deadline set this way replaces the phase's until the next phase
+// (OnExpire reports it as "read").
 func (c *timeoutConn) SetDeadline(t time.Time) error {
 	return c.dl.set(unixNano(t), timeoutRead, c.Conn.SetDeadline)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"strings"
@@ -380,6 +381,49 @@ func TestTimeoutLateReaperNotEarly(t *testing.T) {
 	}
 	if took := time.Since(start); took < read {
 		t.Fatalf("accepted while the reaper was %v late: timed out after %v, before Read %v", hold, took, read)
+	}
+}
+
+// The reaper's slack never falls below the lateness of a tick still
+// within its window (or a timeout could fire early), and a long pause is
+// forgotten within two windows even while every tick keeps being a
+// little late (or every timeout would fire that much late for good).
+func TestLatenessSlack(t *testing.T) {
+	const window = 1000
+	type tick struct{ at, late int64 }
+	rng := rand.New(rand.NewPCG(1, 2))
+	for run := 0; run < 200; run++ {
+		s := lateness{window: window}
+		var ticks []tick
+		now := int64(0)
+		for i := 0; i < 500; i++ {
+			now += 1 + rng.Int64N(50)
+			late := rng.Int64N(5) - 2 // jitter: a little early or late
+			if rng.IntN(40) == 0 {
+				late = rng.Int64N(300) // a pause
+			}
+			got := s.observe(now, late)
+			ticks = append(ticks, tick{now, late})
+			var need int64
+			for _, tk := range ticks {
+				if tk.at+window >= now {
+					need = max(need, tk.late)
+				}
+			}
+			if got < need {
+				t.Fatalf("run %d, tick %d: slack %d below the lateness %d of a tick within its window", run, i, got, need)
+			}
+		}
+	}
+	// One long pause, then ticks that are all slightly late.
+	s := lateness{window: window}
+	s.observe(10, 500)
+	var got int64
+	for now := int64(20); now <= 10+2*window+20; now += 10 {
+		got = s.observe(now, 2)
+	}
+	if got != 2 {
+		t.Fatalf("two windows after a pause of 500, with every tick 2 late: slack %d, want 2", got)
 	}
 }
 
