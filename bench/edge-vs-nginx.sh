@@ -28,6 +28,11 @@
 #        EDGE_PORT ORIGIN_PORT EDGE_FLAGS BARE_FLAGS)
 #        EDGE_FLAGS are more flags for edgebench edge, BARE_FLAGS for
 #        bare302 (e.g. BARE_FLAGS="--deadlines exact"), for A/B runs.
+#        SYSCALLS=1 also counts each server's system calls a request
+#        (reads, writes, epoll waits, all) with perf's syscall
+#        tracepoints, in a table of their own. Off by default: a
+#        tracepoint costs every system call a little, so CPU figures of
+#        a run with it are not comparable with one without.
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -47,6 +52,7 @@ CACHE_PER_LINK=${CACHE_PER_LINK:-144}
 LOCATION_PREFIX="https://example.com/landing?utm=bench&i="
 EDGE_FLAGS=${EDGE_FLAGS:-}
 BARE_FLAGS=${BARE_FLAGS:-}
+SYSCALLS=${SYSCALLS:-}
 
 cd "$(dirname "$0")/.."
 need=()
@@ -57,6 +63,10 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt-get install -y "${need[@]}" >/dev/null
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if [ -n "$SYSCALLS" ]; then
+	command -v perf >/dev/null || { echo "SYSCALLS=1 needs perf (Debian: linux-perf)" >&2; exit 1; }
+	perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1 || { echo "SYSCALLS=1: perf cannot read the syscall tracepoints here (run as root)" >&2; exit 1; }
+fi
 command -v taskset >/dev/null && command -v chrt >/dev/null || { echo "taskset and chrt are required (util-linux)" >&2; exit 1; }
 
 . bench/lib.sh # $work, pids, cleanup, wait_ready
@@ -201,6 +211,13 @@ run() {
 	c0=$(cpu_ticks "$2")
 	u0=$(user_ticks "$2")
 	[ -z "${3:-}" ] || o0=$(cpu_ticks "$3")
+	if [ -n "$SYSCALLS" ]; then
+		# Counts for as long as wrk runs: perf stops when wrk's connections
+		# are gone, at the latest after DURATION and a margin.
+		perf stat -x' ' -e "$sc_events" -p "$2" -o "$work/perf.out" -- sleep "$(awk -v d="$DURATION" 'BEGIN{s = d + 0; if (d ~ /m$/) s *= 60; print s + 0.2}')" &
+		perf_pid=$!
+		sleep 0.1
+	fi
 	t0=$EPOCHREALTIME
 	# times, after wrk in the same subshell, prints the subshell's own CPU
 	# time and then its children's: wrk's.
@@ -214,6 +231,10 @@ run() {
 	read -r _ p50 p99 p999 < <(grep '^PCT' <<<"$out")
 	errs=$(grep '^ERRS' <<<"$out")
 	[ "$errs" = "ERRS 0 0 0 0 0" ] || echo "  port $1: $errs (connect read write status timeout)" >&2
+	if [ -n "$SYSCALLS" ]; then
+		wait "$perf_pid" || true
+		syscalls_per "$work/perf.out" "$total" >"$work/syscalls.last"
+	fi
 	# The last line of times: "XmY.YYYs XmY.YYYs", wrk's user and system.
 	wrkcpu=$(tail -1 <<<"$out" | awk '{s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } print s}')
 	per() { awk -v c="$1" -v hz="$HZ" -v n="$total" 'BEGIN{printf "%.2f", c / hz * 1e6 / n}'; }
@@ -221,8 +242,26 @@ run() {
 	echo "$rate $p50 $p99 $p999 $(per $((c1 - c0))) $(per $((u1 - u0))) $(busy "$(awk -v c=$((c1 - c0)) -v hz="$HZ" 'BEGIN{print c / hz}')") $(busy "$wrkcpu")${3:+ $(per $((o1 - o0)))}"
 }
 
+# The syscall tracepoints SYSCALLS=1 counts, as perf names them; reads,
+# writes and polls each sum the calls nginx and Go use for them.
+sc_events=raw_syscalls:sys_enter
+for c in read recvfrom write writev sendto epoll_wait epoll_pwait; do sc_events+=",syscalls:sys_enter_$c"; done
+
+# syscalls_per PERFOUT TOTAL: "all reads writes polls", each a request.
+syscalls_per() {
+	awk -v n="$2" '
+		{ gsub(/,/, "", $1) }
+		$2 == "raw_syscalls:sys_enter" { all = $1 }
+		$2 ~ /sys_enter_(read|recvfrom)$/ { r += $1 }
+		$2 ~ /sys_enter_(write|writev|sendto)$/ { w += $1 }
+		$2 ~ /sys_enter_epoll_p?wait$/ { p += $1 }
+		END { printf "%.2f %.2f %.2f %.2f\n", all / n, r / n, w / n, p / n }' "$1"
+}
+
 results=$work/results
 : >"$results"
+syscalls=$work/syscalls
+: >"$syscalls"
 for n in $LINKS_SET; do
 	echo "nginx: map of $n links" >&2
 	start_nginx "$n"
@@ -246,6 +285,11 @@ for n in $LINKS_SET; do
 				printf '%-8s %-8s round %d %-6s %10s rps  p50 %6sus p99 %6sus p999 %6sus  %s us CPU/req (%s user)  busy %s%%, wrk %s%%%s\n' \
 					"$dist" "$n" "$r" "$what" "$rate" "$p50" "$p99" "$p999" "$cpu" "$ucpu" "$sbusy" "$wbusy" "${ocpu:+ (origin: $ocpu us/req, click counts)}" >&2
 				echo "$dist $n $r $what $rate $p50 $p99 $p999 $cpu $ucpu $sbusy $wbusy" >>"$results"
+				if [ -n "$SYSCALLS" ]; then
+					read -r sall sr sw sp <"$work/syscalls.last"
+					echo "  system calls a request: $sall ($sr reads, $sw writes, $sp epoll waits)" >&2
+					echo "$dist $n $what $sall $sr $sw $sp" >>"$syscalls"
+				fi
 			done
 		done
 	done
@@ -291,3 +335,24 @@ END {
     print line " |"
   }
 }' "$results"
+
+if [ -n "$SYSCALLS" ]; then
+	echo
+	echo "System calls a request, median [min..max] over the rounds (perf's syscall tracepoints; reads: read and"
+	echo "recvfrom, writes: write, writev and sendto, epoll waits: epoll_wait and epoll_pwait):"
+	echo
+	echo "| keys | links | server | all | reads | writes | epoll waits |"
+	echo "|---|---|---|---|---|---|---|"
+	awk '
+function med(arr, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t } return (k % 2) ? arr[(k + 1) / 2] : (arr[k / 2] + arr[k / 2 + 1]) / 2 }
+{ key = $1 SUBSEP $2 SUBSEP $3; c = ++cnt[key]; for (f = 4; f <= 7; f++) val[key, c, f] = $f
+  if (!(key in seen)) { seen[key] = 1; order[++no] = key } }
+END {
+  for (o = 1; o <= no; o++) {
+    key = order[o]; split(key, kv, SUBSEP); line = "| " kv[1] " | " kv[2] " | " kv[3]
+    for (f = 4; f <= 7; f++) { n = 0; for (i = 1; i <= cnt[key]; i++) { v = val[key, i, f]; a[++n] = v; if (n == 1 || v < lo) lo = v; if (n == 1 || v > hi) hi = v }
+      line = line sprintf(" | %.2f [%.2f..%.2f]", med(a, n), lo, hi); delete a }
+    print line " |"
+  }
+}' "$syscalls"
+fi
