@@ -63,9 +63,14 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt-get install -y "${need[@]}" >/dev/null
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+# The syscall tracepoints SYSCALLS=1 counts, as perf names them; reads,
+# writes and polls each sum the calls nginx and Go use for them.
+sc_events=raw_syscalls:sys_enter
+for c in read recvfrom write writev sendto epoll_wait epoll_pwait; do sc_events+=",syscalls:sys_enter_$c"; done
+
 if [ -n "$SYSCALLS" ]; then
 	command -v perf >/dev/null || { echo "SYSCALLS=1 needs perf (Debian: linux-perf)" >&2; exit 1; }
-	perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1 || { echo "SYSCALLS=1: perf cannot read the syscall tracepoints here (run as root)" >&2; exit 1; }
+	perf stat -e "$sc_events" true >/dev/null 2>&1 || { echo "SYSCALLS=1: perf cannot read the syscall tracepoints $sc_events here (run as root)" >&2; exit 1; }
 fi
 command -v taskset >/dev/null && command -v chrt >/dev/null || { echo "taskset and chrt are required (util-linux)" >&2; exit 1; }
 
@@ -212,8 +217,8 @@ run() {
 	u0=$(user_ticks "$2")
 	[ -z "${3:-}" ] || o0=$(cpu_ticks "$3")
 	if [ -n "$SYSCALLS" ]; then
-		# Counts for as long as wrk runs: perf stops when wrk's connections
-		# are gone, at the latest after DURATION and a margin.
+		# Counts over wrk's run: from just before it starts to a margin
+		# after DURATION (the server is idle in the margins).
 		perf stat -x' ' -e "$sc_events" -p "$2" -o "$work/perf.out" -- sleep "$(awk -v d="$DURATION" 'BEGIN{s = d + 0; if (d ~ /m$/) s *= 60; print s + 0.2}')" &
 		perf_pid=$!
 		sleep 0.1
@@ -242,21 +247,18 @@ run() {
 	echo "$rate $p50 $p99 $p999 $(per $((c1 - c0))) $(per $((u1 - u0))) $(busy "$(awk -v c=$((c1 - c0)) -v hz="$HZ" 'BEGIN{print c / hz}')") $(busy "$wrkcpu")${3:+ $(per $((o1 - o0)))}"
 }
 
-# The syscall tracepoints SYSCALLS=1 counts, as perf names them; reads,
-# writes and polls each sum the calls nginx and Go use for them.
-sc_events=raw_syscalls:sys_enter
-for c in read recvfrom write writev sendto epoll_wait epoll_pwait; do sc_events+=",syscalls:sys_enter_$c"; done
-
 # syscalls_per PERFOUT TOTAL: "all reads writes polls", each a request.
 syscalls_per() {
 	awk -v n="$2" '
-		{ gsub(/,/, "", $1) }
 		$2 == "raw_syscalls:sys_enter" { all = $1 }
 		$2 ~ /sys_enter_(read|recvfrom)$/ { r += $1 }
 		$2 ~ /sys_enter_(write|writev|sendto)$/ { w += $1 }
 		$2 ~ /sys_enter_epoll_p?wait$/ { p += $1 }
 		END { printf "%.2f %.2f %.2f %.2f\n", all / n, r / n, w / n, p / n }' "$1"
 }
+
+# awk_med: med(arr, k), the median of arr[1..k] (sorts it), for the tables.
+awk_med='function med(arr, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t } return (k % 2) ? arr[(k + 1) / 2] : (arr[k / 2] + arr[k / 2 + 1]) / 2 }'
 
 results=$work/results
 : >"$results"
@@ -311,7 +313,7 @@ echo
 echo "| keys | links | server | rps | p50 | p99 | p999 | CPU us/req | user us/req | busy % | wrk busy % |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 awk '
-function med(arr, k,   i, j, t, m) { m = k; for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t } return (m % 2) ? arr[(m + 1) / 2] : (arr[m / 2] + arr[m / 2 + 1]) / 2 }
+'"$awk_med"'
 function stat(key, col, scale,   i, a, n, lo, hi, v) { n = 0; for (i = 1; i <= cnt[key]; i++) { v = val[key, i, col] * scale; a[++n] = v; if (n == 1 || v < lo) lo = v; if (n == 1 || v > hi) hi = v } return sprintf(col == 5 ? "%.1fk [%.1f..%.1f]" : (col >= 11 ? "%.0f [%.0f..%.0f]" : "%.2f [%.2f..%.2f]"), med(a, n) * (col == 5 ? 0.001 : 1), lo * (col == 5 ? 0.001 : 1), hi * (col == 5 ? 0.001 : 1)) }
 { key = $1 SUBSEP $2 SUBSEP $4; c = ++cnt[key]; for (f = 5; f <= 12; f++) val[key, c, f] = $f
   if (!(($1 SUBSEP $2) in seen)) { seen[$1 SUBSEP $2] = 1; order[++no] = $1 SUBSEP $2 }
@@ -344,7 +346,7 @@ if [ -n "$SYSCALLS" ]; then
 	echo "| keys | links | server | all | reads | writes | epoll waits |"
 	echo "|---|---|---|---|---|---|---|"
 	awk '
-function med(arr, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t } return (k % 2) ? arr[(k + 1) / 2] : (arr[k / 2] + arr[k / 2 + 1]) / 2 }
+'"$awk_med"'
 { key = $1 SUBSEP $2 SUBSEP $3; c = ++cnt[key]; for (f = 4; f <= 7; f++) val[key, c, f] = $f
   if (!(key in seen)) { seen[key] = 1; order[++no] = key } }
 END {
